@@ -1,0 +1,52 @@
+"""The ``workbench`` command line.
+
+Each area of the workbench registers its commands from its own module (``register(app)``), so the
+command list grows without one file owning everything. User mistakes raise
+:class:`workbench.errors.WorkbenchError`; :func:`main` prints them on one line per problem and exits
+with status 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import WorkbenchError
+from . import analysis, bandits, data, lifecycle, reports, serve
+
+app = typer.Typer(
+    name="workbench",
+    help="Experiment Workbench: plan, check, analyse, decide and report online A/B experiments and bandits.\n\n"
+         "Start with `workbench demo` (sample world -> analyses -> reports -> dashboard), or "
+         "`workbench analyze results.csv` on your own aggregated results.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+
+@app.callback()
+def _root() -> None:
+    # Present as a command group even while only one command is registered.
+    pass
+
+
+for _module in (data, analysis, bandits, lifecycle, reports, serve):
+    _module.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        app(args=argv, prog_name="workbench")
+    except WorkbenchError as err:
+        from ._common import err_console
+        for line in str(err).splitlines() or ["error"]:
+            err_console.print(f"[bold red]error:[/] {line}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

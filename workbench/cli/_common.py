@@ -1,0 +1,30 @@
+"""Shared CLI helpers: consoles, JSON output, tables."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..display import dumps
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON (full-precision floats) instead of tables.")
+
+
+def print_json(obj: Any) -> None:
+    """Write JSON to stdout without Rich's wrapping or colour (safe to pipe into jq)."""
+    typer.echo(dumps(obj, indent=2))
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> Table:
+    t = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    for i, c in enumerate(columns):
+        t.add_column(c, justify="left" if i == 0 else "right")
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    return t

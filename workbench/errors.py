@@ -1,0 +1,92 @@
+"""Errors and problems the user can act on.
+
+A :class:`Problem` is one thing wrong with the user's input or experiment, located as precisely as we
+can (file, column, row, value). A :class:`WorkbenchError` is raised for mistakes the user can fix;
+the CLI prints its message on one line (or one line per problem) and exits with status 2, never with
+a traceback. Programming errors stay ordinary exceptions.
+
+>>> p = Problem("blocked", "negative", "users must be >= 0", file="ab.csv", column="users", row=2, value=-5)
+>>> str(p)
+'ab.csv: row 2, column users, value -5: users must be >= 0'
+>>> err = InputError([p])
+>>> err.exit_code, str(err)
+(2, 'ab.csv: row 2, column users, value -5: users must be >= 0')
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Sequence
+
+Level = Literal["blocked", "warning", "info"]
+
+__all__ = ["Level", "Problem", "WorkbenchError", "InputError", "NotFoundError", "ConflictError"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem: what is wrong (``message``) and where (file, column, row, value).
+
+    ``row`` is the 1-based data row (the header is not counted); for CSV files the message also
+    gives the physical line number, which is ``row + 1``. ``code`` is a stable machine-readable
+    identifier such as ``"missing_column"`` or ``"srm"``.
+    """
+
+    level: Level
+    code: str
+    message: str
+    file: str | None = None
+    column: str | None = None
+    row: int | None = None
+    value: Any = None
+
+    def location(self) -> str:
+        parts = []
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {self.column}")
+        if self.value is not None:
+            parts.append(f"value {self.value!r}" if isinstance(self.value, str) else f"value {self.value}")
+        where = ", ".join(parts)
+        if self.file:
+            return f"{self.file}: {where}" if where else self.file
+        return where
+
+    def __str__(self) -> str:
+        where = self.location()
+        return f"{where}: {self.message}" if where else self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        v = d["value"]
+        if v is not None and not isinstance(v, (str, int, float, bool)):
+            d["value"] = str(v)
+        return d
+
+
+class WorkbenchError(Exception):
+    """A mistake the user can fix. The CLI shows ``str(error)`` and exits with ``exit_code``."""
+
+    exit_code: int = 2
+
+
+@dataclass
+class InputError(WorkbenchError):
+    """Input that cannot be used as given; carries every :class:`Problem` found, not only the first."""
+
+    problems: Sequence[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems) or "invalid input"
+
+
+class NotFoundError(WorkbenchError):
+    """A named thing (experiment, file, report) does not exist."""
+
+
+class ConflictError(WorkbenchError):
+    """The request is well-formed but not allowed now (illegal state transition, lock held...)."""

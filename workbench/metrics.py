@@ -1,0 +1,173 @@
+"""Metric definitions: each metric is named by its numerator and denominator.
+
+Source documents disagree on what "CVR" means (purchases per click, per impression, per user), so
+the workbench never guesses: a :class:`Metric` says which per-unit value is the numerator, which is
+the denominator (``None`` means "per randomisation unit"), and how to treat it:
+
+- ``proportion``: a 0/1 value per unit (did the user purchase?) — variance p(1−p);
+- ``mean``: any per-unit value (revenue per user) — Welch on the per-unit variance;
+- ``ratio``: Σnumerator / Σdenominator where the denominator is not the unit (clicks per
+  impression with users randomised) — delta method.
+
+Aggregated tables name their sum columns by a fixed convention, so any stage can find them:
+``n`` (units), ``<value>__sum``, ``<value>__sum_sq`` and ``<a>__x__<b>`` for Σa·b.
+
+>>> m = CATALOG["cvr_per_click"]
+>>> m.kind, m.numerator, m.denominator
+('ratio', 'purchases', 'clicks')
+>>> sorted(m.sum_columns())
+['clicks__sum', 'clicks__sum_sq', 'clicks__x__purchases', 'n', 'purchases__sum', 'purchases__sum_sq']
+>>> import pandas as pd
+>>> rows = pd.DataFrame({"n": [10, 10], "purchased__sum": [2, 3], "purchased__sum_sq": [2, 3]})
+>>> Metric("cvr", "proportion", "purchased").stats(rows).mean.tolist()
+[0.2, 0.3]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import pandas as pd
+
+from .stats.sufficient import RatioStats, SufficientStats
+
+__all__ = ["Metric", "MetricKind", "Role", "CATALOG", "UNIT_VALUES", "COVARIATES", "sum_col", "sq_col", "xprod_col"]
+
+MetricKind = Literal["proportion", "mean", "ratio"]
+Role = Literal["primary", "secondary", "guardrail"]
+
+
+def sum_col(value: str) -> str:
+    return f"{value}__sum"
+
+
+def sq_col(value: str) -> str:
+    return f"{value}__sum_sq"
+
+
+def xprod_col(a: str, b: str) -> str:
+    """Name of the Σa·b column; symmetric in a and b."""
+    a, b = sorted((a, b))
+    return f"{a}__x__{b}"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric: numerator / denominator of per-unit values, its kind, role and direction.
+
+    ``covariate`` names a pre-period per-unit value used by CUPED. ``higher_is_better`` is False
+    for guardrails such as error rate or LCP. ``limit`` is an absolute level a guardrail must not
+    cross (e.g. 3.5 seconds of LCP, 0.005 error rate), checked on the variant's value.
+    """
+
+    name: str
+    kind: MetricKind
+    numerator: str
+    denominator: str | None = None
+    covariate: str | None = None
+    role: Role = "secondary"
+    higher_is_better: bool = True
+    limit: float | None = None
+    label: str = ""
+    unit: Literal["rate", "count", "currency", "seconds", "value"] = "rate"
+
+    def __post_init__(self) -> None:
+        if self.kind == "ratio" and not self.denominator:
+            raise ValueError(f"ratio metric {self.name!r} needs a denominator")
+        if self.kind != "ratio" and self.denominator:
+            raise ValueError(f"{self.kind} metric {self.name!r} is per unit; use kind='ratio' for a denominator")
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+
+    def with_role(self, role: Role) -> "Metric":
+        return replace(self, role=role)
+
+    def values(self) -> list[str]:
+        """Per-unit values this metric reads."""
+        return [v for v in (self.numerator, self.denominator, self.covariate) if v]
+
+    def sum_columns(self) -> set[str]:
+        """Columns an aggregated table must carry for this metric."""
+        cols = {"n", sum_col(self.numerator), sq_col(self.numerator)}
+        if self.denominator:
+            cols |= {sum_col(self.denominator), sq_col(self.denominator), xprod_col(self.numerator, self.denominator)}
+        if self.covariate:
+            cols |= {sum_col(self.covariate), sq_col(self.covariate), xprod_col(self.numerator, self.covariate)}
+            if self.denominator:
+                cols.add(xprod_col(self.denominator, self.covariate))
+        return cols
+
+    def products(self) -> set[tuple[str, str]]:
+        """Pairs (a, b) whose Σa·b this metric needs."""
+        pairs: set[tuple[str, str]] = set()
+        if self.denominator:
+            pairs.add(tuple(sorted((self.numerator, self.denominator))))  # type: ignore[arg-type]
+        if self.covariate:
+            pairs.add(tuple(sorted((self.numerator, self.covariate))))  # type: ignore[arg-type]
+            if self.denominator:
+                pairs.add(tuple(sorted((self.denominator, self.covariate))))  # type: ignore[arg-type]
+        return pairs
+
+    def stats(self, rows: pd.DataFrame, *, use_covariate: bool = True) -> SufficientStats | RatioStats:
+        """Sufficient statistics from aggregated rows (one row per arm, in arm order)."""
+        def col(name: str):
+            return rows[name].to_numpy(dtype="float64")
+
+        cov = self.covariate if (use_covariate and self.covariate and sum_col(self.covariate) in rows) else None
+        if self.kind == "ratio":
+            assert self.denominator is not None
+            kw = {}
+            if cov:
+                kw = dict(x_sum=col(sum_col(cov)), x_sum_sq=col(sq_col(cov)),
+                          num_x_sum=col(xprod_col(self.numerator, cov)), den_x_sum=col(xprod_col(self.denominator, cov)))
+            return RatioStats(n=col("n"), num_sum=col(sum_col(self.numerator)), num_sum_sq=col(sq_col(self.numerator)),
+                              den_sum=col(sum_col(self.denominator)), den_sum_sq=col(sq_col(self.denominator)),
+                              num_den_sum=col(xprod_col(self.numerator, self.denominator)), **kw)
+        kw = {}
+        if cov:
+            kw = dict(x_sum=col(sum_col(cov)), x_sum_sq=col(sq_col(cov)), xy_sum=col(xprod_col(self.numerator, cov)))
+        return SufficientStats(n=col("n"), sum=col(sum_col(self.numerator)), sum_sq=col(sq_col(self.numerator)), **kw)
+
+
+# Per-unit values the event-log aggregation produces (one row per unit and experiment).
+UNIT_VALUES: dict[str, str] = {
+    "impressions": "product-detail page views",
+    "clicks": "click_detail events",
+    "carts": "add_to_cart events",
+    "purchases": "purchase events",
+    "quantity": "items bought",
+    "revenue": "sum of price × quantity over purchases",
+    "sessions": "distinct sessions",
+    "clicked": "1 if the unit clicked at least once",
+    "carted": "1 if the unit added to cart at least once",
+    "purchased": "1 if the unit purchased at least once",
+    "lcp_s": "sum of largest-contentful-paint seconds over page views",
+    "errors": "events served with an HTTP 5xx status",
+    "returns": "purchases later returned",
+}
+# Pre-period values joined from the covariate table, for CUPED.
+COVARIATES: dict[str, str] = {
+    "pre_sessions": "sessions in the 28 days before the experiment",
+    "pre_purchases": "purchases in the 28 days before the experiment",
+    "pre_revenue": "revenue in the 28 days before the experiment",
+}
+
+CATALOG: dict[str, Metric] = {m.name: m for m in [
+    Metric("cvr", "proportion", "purchased", covariate="pre_purchases", role="primary",
+           label="Conversion rate (purchasers / users)"),
+    Metric("ctr", "ratio", "clicks", "impressions", covariate="pre_sessions", label="CTR (clicks / impressions)"),
+    Metric("click_rate", "proportion", "clicked", label="Click-through users (clickers / users)"),
+    Metric("atc_rate", "proportion", "carted", label="Add-to-cart rate (users who carted / users)"),
+    Metric("cvr_per_click", "ratio", "purchases", "clicks", label="Purchases per click"),
+    Metric("revenue_per_user", "mean", "revenue", covariate="pre_revenue", label="Revenue per user", unit="currency"),
+    Metric("revenue_per_session", "ratio", "revenue", "sessions", covariate="pre_revenue",
+           label="Revenue per session", unit="currency"),
+    Metric("aov", "ratio", "revenue", "purchases", label="Average order value", unit="currency"),
+    Metric("lcp", "ratio", "lcp_s", "impressions", role="guardrail", higher_is_better=False, limit=3.5,
+           label="Mean LCP (seconds per page view)", unit="seconds"),
+    Metric("error_rate", "ratio", "errors", "impressions", role="guardrail", higher_is_better=False, limit=0.005,
+           label="5xx error rate (per page view)"),
+    Metric("return_rate", "ratio", "returns", "purchases", role="guardrail", higher_is_better=False, limit=0.08,
+           label="Return rate (returns / purchases)"),
+]}
