@@ -24,7 +24,7 @@ import yaml
 
 from .errors import InputError, Problem
 
-__all__ = ["Settings", "SRMSettings", "BotSettings", "GuardrailSettings", "BanditSettings", "Paths",
+__all__ = ["Settings", "SRMSettings", "BotSettings", "GuardrailSettings", "BanditSettings", "EngineSettings", "Paths",
            "get_settings", "project_root"]
 
 
@@ -44,7 +44,7 @@ class BotSettings:
     min_mean_dwell_ms: float = 1000.0     # mean dwell on detail pages below this is not human
     min_impressions_for_dwell: int = 3     # ...when judged over at least this many page views
     ip_burst_events_per_minute: int = 120  # events from one IP hash in one minute
-    max_events_per_unit_hour: int = 300    # abnormal event rate for a single unit
+    max_events_per_unit_hour: int = 300    # abnormal event rate: events per hour of a unit's activity span (+1 h)
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,16 @@ class GuardrailSettings:
 class BanditSettings:
     min_exploration_share: float = 0.05
     min_units_per_arm: int = 100
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The embedded DuckDB engine. ``memory_limit`` makes big aggregations spill to ``temp_directory``
+    (default: the system temp dir) instead of growing; raise it on a large machine. ``threads`` 0 = all cores."""
+
+    memory_limit: str = "1GB"
+    threads: int = 0
+    temp_directory: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,7 @@ class Settings:
     bots: BotSettings = field(default_factory=BotSettings)
     guardrails: GuardrailSettings = field(default_factory=GuardrailSettings)
     bandit: BanditSettings = field(default_factory=BanditSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     seed: int = 20261121
 
     def with_overrides(self, overrides: dict[str, Any], *, source: str = "settings") -> "Settings":

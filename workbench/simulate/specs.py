@@ -73,7 +73,7 @@ class ExperimentSpec:
     users: int
     hypothesis: str
     primary_metric: str = "cvr"
-    secondary_metrics: tuple[str, ...] = ("ctr", "atc_rate", "revenue_per_user")
+    secondary_metrics: tuple[str, ...] = ("ctr", "atc_rate", "pages_per_user", "revenue_per_user")
     guardrails: tuple[str, ...] = ("lcp", "error_rate", "return_rate")
     allocation: str = "fixed"
     start_day: int = 0
