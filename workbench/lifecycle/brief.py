@@ -27,10 +27,10 @@ Experiment and variant ids are safe to use as file names (letters, digits, ``.``
 ('error_rate', '<=', 0.005)
 >>> b.allocation.weights, b.expected_split
 ([0.5, 0.5], [0.5, 0.5])
->>> safe_id("../etc/passwd")
+>>> safe_id("../etc/passwd")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-workbench.errors.InputError: experiment id, value '../etc/passwd': ...
+workbench.errors.InputError: value '../etc/passwd': not a valid experiment id: ...
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def is_safe_id(value: object) -> bool:
 def safe_id(value: object, what: str = "experiment id") -> str:
     """Return ``value`` if it is a safe id, else raise :class:`InputError` saying why."""
     if not is_safe_id(value):
-        raise InputError([Problem("blocked", "unsafe_id", f"not a valid {what}: {_ID_RULE}", column=what,
+        raise InputError([Problem("blocked", "unsafe_id", f"not a valid {what}: {_ID_RULE}",
                                   value=value if isinstance(value, (str, int, float)) else repr(value))])
     return value  # type: ignore[return-value]
 

@@ -80,7 +80,7 @@ SCHEMA: tuple[str, ...] = (
         reasons VARCHAR NOT NULL, facts VARCHAR NOT NULL, data_version VARCHAR, decided_by VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS rollout_steps (
         seq BIGINT PRIMARY KEY, experiment_id VARCHAR NOT NULL, step INTEGER NOT NULL, variant_id VARCHAR,
-        share DOUBLE NOT NULL, event VARCHAR NOT NULL, at TIMESTAMP NOT NULL, dwell_hours DOUBLE,
+        share DOUBLE NOT NULL, event VARCHAR NOT NULL, event_at TIMESTAMP NOT NULL, dwell_hours DOUBLE,
         detail VARCHAR, recorded_by VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS learning_patterns (
         experiment_id VARCHAR NOT NULL, category VARCHAR NOT NULL, variant_id VARCHAR NOT NULL,
@@ -95,7 +95,7 @@ SCHEMA: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS workbench_switches (
         name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL, updated_by VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS audit_log (
-        seq BIGINT PRIMARY KEY, at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
+        seq BIGINT PRIMARY KEY, logged_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
         experiment_id VARCHAR, why VARCHAR NOT NULL, detail VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL,
         hash VARCHAR NOT NULL)""",
 )
@@ -263,7 +263,7 @@ class Registry:
 
     def audit(self, experiment_id: str | None = None, *, limit: int | None = None) -> pd.DataFrame:
         """The audit log (oldest first), optionally for one experiment."""
-        sql = "SELECT seq, at, actor, action, experiment_id, why, detail FROM audit_log"
+        sql = "SELECT seq, logged_at, actor, action, experiment_id, why, detail FROM audit_log"
         params: list[Any] = []
         if experiment_id is not None:
             sql += " WHERE experiment_id = ?"
@@ -276,7 +276,7 @@ class Registry:
     def verify_audit(self) -> AuditCheck:
         """Recompute the hash chain; any edited, deleted or reordered row breaks it."""
         with self.connect() as con:
-            rows = con.execute("SELECT seq, at, actor, action, experiment_id, why, detail, prev_hash, hash "
+            rows = con.execute("SELECT seq, logged_at, actor, action, experiment_id, why, detail, prev_hash, hash "
                                "FROM audit_log ORDER BY seq").fetchall()
         prev = _GENESIS
         for i, (seq, at, actor, action, exp, why, detail, prev_hash, digest) in enumerate(rows, start=1):
