@@ -55,7 +55,7 @@ from .brief import ExperimentBrief, is_safe_id
 
 __all__ = ["DecisionAction", "ACTIONS", "Condition", "Rule", "DecisionPolicy", "DecisionContext", "Decision",
            "RuleCheck", "get_policy", "list_policies", "load_policy", "evaluate", "decide", "compute_facts",
-           "policy_dirs", "FACTS"]
+           "policy_dirs", "find_preset", "FACTS"]
 
 DecisionAction = Literal["launch", "promote", "hold", "rollback", "keep_testing", "stop"]
 ACTIONS: tuple[str, ...] = ("launch", "promote", "hold", "rollback", "keep_testing", "stop")
@@ -220,8 +220,8 @@ def _preset_files() -> dict[str, Any]:
     return {p.name[:-5]: p for p in root.iterdir() if p.name.endswith(".yaml")}
 
 
-def _find(name: str) -> tuple[str, str]:
-    """(source label, YAML text) of the policy or rule set called ``name``."""
+def find_preset(name: str) -> tuple[str, str]:
+    """(source label, YAML text) of the policy, rule set or other YAML preset called ``name``."""
     if not is_safe_id(name):
         raise InputError([Problem("blocked", "bad_policy", "not a valid policy name", column="policy", value=name)])
     for d in policy_dirs():
@@ -249,10 +249,10 @@ def list_policies(*, include_rulesets: bool = False) -> dict[str, str]:
     out = {}
     for name, src in found.items():
         try:
-            kind = (yaml.safe_load(_find(name)[1]) or {}).get("kind", "policy")
+            kind = (yaml.safe_load(find_preset(name)[1]) or {}).get("kind", "policy")
         except (yaml.YAMLError, AttributeError, InputError, NotFoundError):
             kind = "policy"
-        if kind != "ruleset" and not name.endswith("-template") and name != "variant-policy":
+        if kind == "policy":
             out[name] = src
     return out
 
@@ -277,7 +277,7 @@ def load_policy(text: str, *, source: str = "<policy>", _stack: tuple[str, ...] 
                                         file=source, column=where, value=inc))
                 continue
             try:
-                src, inc_text = _find(inc)
+                src, inc_text = find_preset(inc)
                 included = load_policy(inc_text, source=src, _stack=_stack + (inc,))
             except (InputError, NotFoundError) as exc:
                 problems.append(Problem("blocked", "bad_policy", f"cannot include: {exc}", file=source, column=where,
@@ -342,7 +342,7 @@ def _check_params(policy: DecisionPolicy) -> None:
 
 def get_policy(name: str) -> DecisionPolicy:
     """The policy called ``name`` (user directory first, then presets)."""
-    source, text = _find(name)
+    source, text = find_preset(name)
     policy = load_policy(text, source=source, _stack=(name,))
     if policy.kind != "policy":
         raise InputError([Problem("blocked", "bad_policy", f"{name!r} is a rule set to include, not a policy",

@@ -72,7 +72,7 @@ SCHEMA: tuple[str, ...] = (
         experiment_id VARCHAR NOT NULL, revision INTEGER NOT NULL, brief_yaml VARCHAR NOT NULL,
         created_at TIMESTAMP NOT NULL, created_by VARCHAR NOT NULL, PRIMARY KEY (experiment_id, revision))""",
     """CREATE TABLE IF NOT EXISTS experiment_weights (
-        experiment_id VARCHAR NOT NULL, effective_at TIMESTAMP NOT NULL, mode VARCHAR NOT NULL,
+        snapshot BIGINT NOT NULL, experiment_id VARCHAR NOT NULL, effective_at TIMESTAMP NOT NULL, mode VARCHAR NOT NULL,
         variant_id VARCHAR NOT NULL, weight DOUBLE NOT NULL, reason VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS decisions (
         decision_id BIGINT PRIMARY KEY, experiment_id VARCHAR NOT NULL, decided_at TIMESTAMP NOT NULL,
@@ -286,24 +286,35 @@ class Registry:
         return AuditCheck(True, len(rows), None, f"{len(rows)} audit rows, chain intact")
 
     # --- experiments ----------------------------------------------------------------------------
-    def create(self, brief: ExperimentBrief, *, by: str, why: str, brief_yaml: str | None = None) -> ExperimentRecord:
-        """Register a new experiment in ``draft`` with its brief and planned allocation."""
+    def create(self, brief: ExperimentBrief, *, by: str, why: str, brief_yaml: str | None = None,
+               con: duckdb.DuckDBPyConnection | None = None) -> ExperimentRecord:
+        """Register a new experiment in ``draft`` with its brief and planned allocation.
+
+        Pass ``con`` to make the creation part of a larger transaction (create and start at once).
+        """
         from .policies import get_policy
         get_policy(brief.policy)  # refuse an unknown policy now, not at decision time
-        now = self.clock()
-        with self.transaction() as con:
-            if con.execute("SELECT 1 FROM experiments WHERE experiment_id = ?", [brief.id]).fetchone():
-                raise ConflictError(f"experiment {brief.id!r} already exists; choose another id")
-            con.execute(f"INSERT INTO experiments ({', '.join(_EXP_COLS)}) VALUES ({', '.join('?' * len(_EXP_COLS))})",
-                        [brief.id, brief.name or brief.id, "draft", brief.policy, brief.owner, brief.category,
-                         brief.product_id, brief.origin, brief.kind, now, now, None, None, 1])
-            con.execute("INSERT INTO experiment_briefs VALUES (?, 1, ?, ?, ?)",
-                        [brief.id, brief_yaml or brief.to_yaml(), now, _need_text(by, "by")])
-            self._insert_weights(con, brief.id, now, brief.allocation.mode, brief.variant_ids,
-                                 list(brief.allocation.weights or []), "planned in the brief")
-            self.append_audit(con, actor=by, action="create", why=why, experiment_id=brief.id, at=now,
-                              detail={"state": "draft", "policy": brief.policy, "variants": brief.variant_ids})
+        if con is not None:
+            return self._create(con, brief, by=by, why=why, brief_yaml=brief_yaml)
+        with self.transaction() as own:
+            self._create(own, brief, by=by, why=why, brief_yaml=brief_yaml)
         return self.get(brief.id)
+
+    def _create(self, con: duckdb.DuckDBPyConnection, brief: ExperimentBrief, *, by: str, why: str,
+                brief_yaml: str | None) -> ExperimentRecord:
+        now = self.clock()
+        if con.execute("SELECT 1 FROM experiments WHERE experiment_id = ?", [brief.id]).fetchone():
+            raise ConflictError(f"experiment {brief.id!r} already exists; choose another id")
+        con.execute(f"INSERT INTO experiments ({', '.join(_EXP_COLS)}) VALUES ({', '.join('?' * len(_EXP_COLS))})",
+                    [brief.id, brief.name or brief.id, "draft", brief.policy, brief.owner, brief.category,
+                     brief.product_id, brief.origin, brief.kind, now, now, None, None, 1])
+        con.execute("INSERT INTO experiment_briefs VALUES (?, 1, ?, ?, ?)",
+                    [brief.id, brief_yaml or brief.to_yaml(), now, _need_text(by, "by")])
+        self.write_weights(con, brief.id, now, brief.allocation.mode, brief.variant_ids,
+                           list(brief.allocation.weights or []), "planned in the brief")
+        self.append_audit(con, actor=by, action="create", why=why, experiment_id=brief.id, at=now,
+                          detail={"state": "draft", "policy": brief.policy, "variants": brief.variant_ids})
+        return self._get(con, brief.id)
 
     def update_brief(self, brief: ExperimentBrief, *, by: str, why: str) -> ExperimentRecord:
         """Replace the brief of a ``draft`` experiment (a running experiment's brief is frozen)."""
@@ -320,7 +331,7 @@ class Registry:
                         [brief.id, int(rev) + 1, brief.to_yaml(), now, _need_text(by, "by")])
             self._update(con, rec, now=now, name=brief.name or brief.id, policy=brief.policy, owner=brief.owner,
                          category=brief.category, product_id=brief.product_id, origin=brief.origin, kind=brief.kind)
-            self._insert_weights(con, brief.id, now, brief.allocation.mode, brief.variant_ids,
+            self.write_weights(con, brief.id, now, brief.allocation.mode, brief.variant_ids,
                                  list(brief.allocation.weights or []), "brief revised")
             self.append_audit(con, actor=by, action="update_brief", why=why, experiment_id=brief.id, at=now,
                               detail={"revision": int(rev) + 1})
@@ -418,10 +429,14 @@ class Registry:
         return ExperimentBrief.from_yaml(row[0], source=f"registry:{experiment_id}@{row[1]}")
 
     # --- allocation -----------------------------------------------------------------------------
-    def _insert_weights(self, con: duckdb.DuckDBPyConnection, experiment_id: str, at: dt.datetime, mode: str,
-                        variants: Sequence[str], weights: Sequence[float], reason: str) -> None:
+    def write_weights(self, con: duckdb.DuckDBPyConnection, experiment_id: str, at: dt.datetime, mode: str,
+                      variants: Sequence[str], weights: Sequence[float], reason: str) -> None:
+        """Insert one allocation snapshot inside the caller's transaction."""
+        last = con.execute("SELECT max(snapshot) FROM experiment_weights").fetchone()[0]
+        snap = 1 if last is None else int(last) + 1
         for v, w in zip(variants, weights, strict=True):
-            con.execute("INSERT INTO experiment_weights VALUES (?, ?, ?, ?, ?, ?)", [experiment_id, at, mode, v, float(w), reason])
+            con.execute("INSERT INTO experiment_weights VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [snap, experiment_id, at, mode, v, float(w), reason])
 
     def set_weights(self, experiment_id: str, weights: dict[str, float], *, by: str, why: str,
                     mode: str = "fixed") -> None:
@@ -442,7 +457,7 @@ class Registry:
         now = self.clock()
         with self.transaction() as con:
             self._get(con, experiment_id)
-            self._insert_weights(con, experiment_id, now, mode, brief.variant_ids,
+            self.write_weights(con, experiment_id, now, mode, brief.variant_ids,
                                  [weights[v] for v in brief.variant_ids], why)
             self.append_audit(con, actor=by, action="set_weights", why=why, experiment_id=experiment_id, at=now,
                               detail={"mode": mode, "weights": weights})
@@ -451,7 +466,7 @@ class Registry:
         """The current allocation weights per variant."""
         with self.connect() as con:
             rows = con.execute("SELECT variant_id, weight FROM experiment_weights WHERE experiment_id = ? AND "
-                               "effective_at = (SELECT max(effective_at) FROM experiment_weights WHERE experiment_id = ?) ",
+                               "snapshot = (SELECT max(snapshot) FROM experiment_weights WHERE experiment_id = ?)",
                                [experiment_id, experiment_id]).fetchall()
         return {v: float(w) for v, w in rows}
 
