@@ -338,21 +338,24 @@ class Registry:
         return self.get(brief.id)
 
     def transition(self, experiment_id: str, action: str, *, by: str, why: str,
-                   detail: dict[str, Any] | None = None, final: bool = False,
+                   detail: dict[str, Any] | None = None, final: bool = False, effective_at: dt.datetime | None = None,
                    con: duckdb.DuckDBPyConnection | None = None) -> ExperimentRecord:
         """Apply a state-machine ``action``; illegal actions raise :class:`ConflictError`.
 
-        ``final`` marks the last ``advance`` of a rollout, which ends in ``promoted``. Pass ``con``
-        to make the transition part of a larger transaction.
+        ``final`` marks the last ``advance`` of a rollout, which ends in ``promoted``.
+        ``effective_at`` back-dates the start or end time (when registering an experiment that
+        already ran); the audit row still records when the change was made. Pass ``con`` to make
+        the transition part of a larger transaction.
         """
+        kw = dict(by=by, why=why, detail=detail, final=final, effective_at=effective_at)
         if con is None:
             with self.transaction() as own:
-                self._transition(own, experiment_id, action, by=by, why=why, detail=detail, final=final)
+                self._transition(own, experiment_id, action, **kw)  # type: ignore[arg-type]
             return self.get(experiment_id)
-        return self._transition(con, experiment_id, action, by=by, why=why, detail=detail, final=final)
+        return self._transition(con, experiment_id, action, **kw)  # type: ignore[arg-type]
 
     def _transition(self, con: duckdb.DuckDBPyConnection, experiment_id: str, action: str, *, by: str, why: str,
-                    detail: dict[str, Any] | None, final: bool) -> ExperimentRecord:
+                    detail: dict[str, Any] | None, final: bool, effective_at: dt.datetime | None) -> ExperimentRecord:
         _need_text(by, "by")
         _need_text(why, "why")
         rec = self._get(con, experiment_id)
@@ -362,12 +365,13 @@ class Registry:
         now = self.clock()
         changes: dict[str, Any] = {"state": new}
         if action == "start" and rec.started_at is None:
-            changes["started_at"] = now
+            changes["started_at"] = effective_at or now
         if new in ("completed", "rolled_back", "promoted") and rec.ended_at is None:
-            changes["ended_at"] = now
+            changes["ended_at"] = effective_at or now
         updated = self._update(con, rec, now=now, **changes)
+        extra = {"effective_at": effective_at} if effective_at is not None else {}
         self.append_audit(con, actor=by, action=action, why=why, experiment_id=experiment_id, at=now,
-                          detail={"from": rec.state, "to": new, **(detail or {})})
+                          detail={"from": rec.state, "to": new, **extra, **(detail or {})})
         return updated
 
     def _update(self, con: duckdb.DuckDBPyConnection, rec: ExperimentRecord, *, now: dt.datetime,
@@ -565,6 +569,10 @@ class Registry:
         else:
             with self.transaction() as own:
                 write(own)
+
+    def clear_schedule(self, product_id: str, con: duckdb.DuckDBPyConnection) -> None:
+        """Remove the SKU's schedule entry (inside the caller's transaction) once it is acted on."""
+        con.execute("DELETE FROM autopilot_schedule WHERE product_id = ?", [product_id])
 
     def schedule(self) -> pd.DataFrame:
         with self.connect() as con:
