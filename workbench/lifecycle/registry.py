@@ -233,13 +233,20 @@ class Registry:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
-            except BaseException:
-                con.execute("ROLLBACK")
+            except BaseException as exc:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # DuckDB already aborted the transaction
+                if isinstance(exc, duckdb.TransactionException):
+                    raise ConflictError("another writer changed the registry at the same time; nothing was "
+                                        f"changed — retry ({str(exc).splitlines()[0]})") from None
                 raise
             try:
                 con.execute("COMMIT")
             except duckdb.TransactionException as exc:
-                raise ConflictError(f"another writer changed the registry at the same time; retry ({exc})") from None
+                raise ConflictError("another writer changed the registry at the same time; nothing was changed — "
+                                    f"retry ({str(exc).splitlines()[0]})") from None
 
     # --- audit log ------------------------------------------------------------------------------
     def append_audit(self, con: duckdb.DuckDBPyConnection, *, actor: str, action: str, why: str,

@@ -115,10 +115,14 @@ class MonitorResult(ResultMixin):
 
 
 def _frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    if "conversions" not in frame.columns and "purchases" in frame.columns:
+        frame = frame.rename(columns={"purchases": "conversions"})
     missing = [c for c in ("ts", "conversions") if c not in frame.columns]
     denom = "units" if "units" in frame.columns else "impressions" if "impressions" in frame.columns else None
     if denom is None:
         missing.append("units (or impressions)")
+    if "conversions" in missing:
+        missing[missing.index("conversions")] = "conversions (or purchases)"
     if missing:
         raise InputError([Problem("blocked", "missing_column", "the monitor's time series needs this column",
                                   column=c) for c in missing])
