@@ -59,7 +59,7 @@ _ID_RULE = "use 1-80 letters, digits, '.', '_' or '-', starting with a letter or
 
 def is_safe_id(value: object) -> bool:
     """True when ``value`` can be used as a file or directory name on its own."""
-    return isinstance(value, str) and bool(_SAFE_ID.match(value)) and ".." not in value
+    return isinstance(value, str) and bool(_SAFE_ID.fullmatch(value)) and ".." not in value
 
 
 def safe_id(value: object, what: str = "experiment id") -> str:

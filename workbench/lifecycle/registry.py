@@ -46,6 +46,7 @@ import getpass
 import hashlib
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +173,8 @@ class Registry:
 
     ``clock`` returns the current naive-UTC time (tests pass a fixed clock). Connections are
     short-lived: each call opens the file, does its work in one transaction and closes it, so
-    other processes (the dashboard, a scheduled report) can use the database in between.
+    other processes (the dashboard, a scheduled report) can use the database in between; use
+    :meth:`session` to keep one connection for a batch of calls.
     """
 
     def __init__(self, path: str | Path | None = None, *, clock: Callable[[], dt.datetime] | None = None,
@@ -181,6 +183,7 @@ class Registry:
         self.clock = clock or utcnow
         self.lock_timeout = get_settings().lifecycle.lock_timeout_s if lock_timeout is None else lock_timeout
         self._schema_ready = False
+        self._local = threading.local()   # the open connection of this thread (inside a call or session)
 
     def __repr__(self) -> str:
         return f"Registry({str(self.path)!r})"
@@ -206,14 +209,31 @@ class Registry:
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """An open connection with the registry schema in place (closed on exit)."""
+        """An open connection with the registry schema in place.
+
+        Outside a :meth:`session` the connection is opened for this call and closed after it, so
+        other processes can use the file in between; inside a session (or a nested call) the
+        session's connection is reused.
+        """
+        local = self._local
+        if getattr(local, "con", None) is not None:
+            yield local.con
+            return
         con = self._open()
+        local.con, local.in_tx = con, False
         try:
             if not self._schema_ready:
                 self._ensure_schema(con)
             yield con
         finally:
+            local.con = None
             con.close()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator["Registry"]:
+        """Keep one connection open for a batch of calls (faster; holds the file lock meanwhile)."""
+        with self.connect():
+            yield self
 
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("BEGIN TRANSACTION")
@@ -228,12 +248,21 @@ class Registry:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One transaction: committed if the block finishes, rolled back if it raises (or the process dies)."""
+        """One transaction: committed if the block finishes, rolled back if it raises (or the process dies).
+
+        A transaction opened inside another one joins it: everything commits or rolls back together.
+        """
         with self.connect() as con:
+            local = self._local
+            if local.in_tx:
+                yield con
+                return
             con.execute("BEGIN TRANSACTION")
+            local.in_tx = True
             try:
                 yield con
             except BaseException as exc:
+                local.in_tx = False
                 try:
                     con.execute("ROLLBACK")
                 except duckdb.Error:
@@ -242,6 +271,7 @@ class Registry:
                     raise ConflictError("another writer changed the registry at the same time; nothing was "
                                         f"changed — retry ({str(exc).splitlines()[0]})") from None
                 raise
+            local.in_tx = False
             try:
                 con.execute("COMMIT")
             except duckdb.TransactionException as exc:

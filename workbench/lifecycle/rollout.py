@@ -11,7 +11,8 @@ least 20 % below the baseline — but only when the drop is not noise:
   p < ``alpha`` (0.01 by default).
 
 Thresholds come from ``Settings.lifecycle.rollout``. The monitor takes a plain time-series frame
-(``ts``, ``variant``, ``units`` or ``impressions``, ``conversions``) so any data layer can feed it.
+(``ts``, ``variant``, ``units`` or ``impressions``, ``conversions`` or ``purchases``) so any data layer
+can feed it.
 :func:`start_rollout`, :func:`advance_rollout` and :func:`rollback` record every step in the
 registry (``rollout_steps``, allocation weights, state, audit log) in one transaction each.
 
