@@ -87,8 +87,10 @@ FACTS: dict[str, str] = {
     "expected_loss": "Bayesian expected loss of choosing the best variant",
     "best_supported": "the arm the evidence favours (best variant if P(beat) >= 0.5, else control)",
     "best_supported_prob": "the evidence for best_supported (P(beat) or 1 - P(beat))",
-    "guardrails_worsened": "guardrail comparisons that worsened (delta > 0 and (delta > threshold or p < alpha))",
-    "guardrails_severe": "guardrail comparisons whose worsening exceeds the severe threshold",
+    "guardrails_worsened": "guardrail comparisons that worsened: delta > 0 and (delta > threshold or p < alpha); the "
+                           "threshold is worsened_abs (percentage points) for rates, worsened_rel x control for "
+                           "other units, or the brief's per-guardrail worsened_abs",
+    "guardrails_severe": "guardrail comparisons whose worsening exceeds severe_abs (rates) / severe_rel x control",
     "guardrails_breached": "guardrail comparisons whose variant value crosses the guardrail's limit",
     "worsened_list": "which guardrails worsened, by how much",
     "severe_list": "which guardrails worsened severely",
@@ -433,13 +435,21 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     worsened, severe, breached = [], [], []
     default_w = float(params.get("worsened_abs", settings.guardrails.worsened_abs))
     default_s = float(params.get("severe_abs", settings.guardrails.severe_abs))
+    rel_w = float(params.get("worsened_rel", 0.05))
+    rel_s = float(params.get("severe_rel", 0.15))
     for g in result.guardrails():
         spec = brief.guardrail(g.name) if brief else None
         higher_better = spec.higher_is_better if spec else g.higher_is_better
         limit = spec.limit if spec and spec.limit is not None else g.limit
-        w_abs = spec.worsened_abs if spec and spec.worsened_abs is not None else default_w
-        s_abs = spec.severe_abs if spec and spec.severe_abs is not None else default_s
+        is_rate = _unit(g) == "rate"
         for c in g.comparisons:
+            # rates: absolute thresholds in percentage points; other units (seconds, currency):
+            # thresholds relative to the control's level, unless the brief sets absolute ones
+            scale = 1.0 if is_rate else abs(c.control_value) if math.isfinite(c.control_value) else 0.0
+            w_abs = spec.worsened_abs if spec and spec.worsened_abs is not None else \
+                (default_w if is_rate else rel_w * scale)
+            s_abs = spec.severe_abs if spec and spec.severe_abs is not None else \
+                (default_s if is_rate else rel_s * scale)
             delta = -c.lift_abs if higher_better else c.lift_abs   # > 0 means worse
             if not math.isfinite(delta):
                 continue
