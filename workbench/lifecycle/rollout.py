@@ -8,7 +8,9 @@ least 20 % below the baseline — but only when the drop is not noise:
 * the window holds at least ``min_window_units`` units and ``min_expected_conversions`` expected
   conversions at the baseline rate (a tiny window is reported as ``insufficient``, never as a drop);
 * a one-sided exact binomial test of the window's conversions against the baseline rate gives
-  p < ``alpha`` (0.01 by default).
+  p < ``alpha / looks``, where ``looks`` is the number of non-overlapping windows in the period
+  watched (Bonferroni): sliding a window over a day looks dozens of times, and without the
+  correction ordinary noise would trigger a rollback on most days at modest traffic.
 
 Thresholds come from ``Settings.lifecycle.rollout``. The monitor takes a plain time-series frame
 (``ts``, ``variant``, ``units`` or ``impressions``, ``conversions`` or ``purchases``) so any data layer
@@ -143,11 +145,14 @@ def _frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 def monitor(frame: pd.DataFrame, *, baseline_rate: float, since: dt.datetime | pd.Timestamp,
             until: dt.datetime | pd.Timestamp | None = None, variant: str | Sequence[str] | None = None,
             window_minutes: float | None = None, max_drop: float | None = None, min_window_units: int | None = None,
-            min_expected_conversions: float | None = None, alpha: float | None = None) -> MonitorResult:
+            min_expected_conversions: float | None = None, alpha: float | None = None,
+            looks: int | None = None) -> MonitorResult:
     """Slide a window over the series from ``since`` and report the first confirmed drop (see module doc).
 
     ``variant`` restricts the rows (the promoted variant, say); by default all rows count.
-    Windows end at every observed timestamp and cover the preceding ``window_minutes``.
+    Windows end at every observed timestamp and cover the preceding ``window_minutes``. ``looks``
+    is the number of independent windows alpha is divided by; by default the number of whole
+    windows between ``since`` and ``until`` (or the last timestamp).
     """
     cfg = get_settings().lifecycle.rollout
     window = cfg.window_minutes if window_minutes is None else window_minutes
@@ -168,6 +173,11 @@ def monitor(frame: pd.DataFrame, *, baseline_rate: float, since: dt.datetime | p
     if df.empty:
         return MonitorResult("insufficient", "no traffic since the step; nothing to judge yet", baseline_rate)
     per_ts = df.groupby("ts")[[denom, "conversions"]].sum().sort_index()
+    if looks is None:
+        end = pd.Timestamp(until) if until is not None else per_ts.index[-1]
+        span = (end - pd.Timestamp(since)).total_seconds() / 60
+        looks = max(1, math.ceil(span / window))
+    a_window = a / looks
     rolled = per_ts.rolling(f"{window}min").sum()
     units = rolled[denom].to_numpy()
     conv = rolled["conversions"].to_numpy()
@@ -176,7 +186,7 @@ def monitor(frame: pd.DataFrame, *, baseline_rate: float, since: dt.datetime | p
         rate = np.where(units > 0, conv / units, np.nan)
     drop = 1 - rate / baseline_rate
     p = stats.binom.cdf(np.floor(conv), np.maximum(units, 0).round().astype("int64"), baseline_rate)
-    fire = enough & (drop >= drop_at) & (p < a)
+    fire = enough & (drop >= drop_at) & (p < a_window)
     ends = rolled.index
     judged = int(enough.sum())
 
@@ -190,14 +200,14 @@ def monitor(frame: pd.DataFrame, *, baseline_rate: float, since: dt.datetime | p
         i = int(np.argmax(fire))
         return at(i, "rollback", f"conversion {fmt_pct(rate[i])} in the {window:g}-minute window ending "
                   f"{ends[i]:%Y-%m-%d %H:%M} is {drop[i]:.0%} below the baseline {fmt_pct(baseline_rate)} "
-                  f"({fmt_num(conv[i])} of {fmt_num(units[i])} units, binomial p = {fmt_p(p[i])} < {a:g})")
+                  f"({fmt_num(conv[i])} of {fmt_num(units[i])} units, binomial p = {fmt_p(p[i])} < {a:g}/{looks} looks)")
     last = len(ends) - 1
     if judged == 0:
         return at(last, "insufficient", f"no {window:g}-minute window had enough traffic to judge (needs "
                   f"{min_units} units and {min_exp:g} expected conversions); no rollback on noise")
     worst = int(np.nanargmax(np.where(enough, drop, -np.inf)))
     return at(worst, "ok", f"{judged} windows judged; the worst was {max(drop[worst], 0):.0%} below the baseline "
-              f"(p = {fmt_p(p[worst])}), short of a {drop_at:.0%} confirmed drop")
+              f"(p = {fmt_p(p[worst])}), short of a {drop_at:.0%} drop confirmed at p < {a:g}/{looks} looks")
 
 
 # --- registry integration -------------------------------------------------------------------------
@@ -268,10 +278,10 @@ def rollout_status(reg: Registry, experiment_id: str) -> RolloutStatus:
                          "FROM rollout_steps WHERE experiment_id = ? ORDER BY seq", [experiment_id]).df()
     import json
     steps = tuple({**r, "detail": json.loads(r["detail"] or "{}")} for r in df.to_dict("records"))
-    if not steps:
-        return RolloutStatus(experiment_id, rec.state, None, None, None, None, None, None)
-    plan = next(s["detail"]["plan"] for s in steps if s["event"] == "started" and "plan" in s["detail"])
+    plan = next((s["detail"]["plan"] for s in steps if s["event"] == "started" and "plan" in s["detail"]), None)
     started = [s for s in steps if s["event"] == "started"]
+    if plan is None or not started:
+        return RolloutStatus(experiment_id, rec.state, None, None, None, None, None, None, {}, steps)
     cur = started[-1]
     at = pd.Timestamp(cur["event_at"]).to_pydatetime()
     dwell = cur["dwell_hours"]
