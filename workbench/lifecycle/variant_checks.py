@@ -144,9 +144,11 @@ def check_variant(variant: Variant, rules: VariantRules | None = None, *, prefix
             if m:
                 out.append(Problem(lv["banned_words"], "banned_word", f"banned word {word!r} in variant {variant.id}",  # type: ignore[arg-type]
                                    file=file, column=f"{prefix}{where}", value=m.group(0)))
+        spans: list[tuple[int, int]] = []
         for pattern, pat in rules.claims:
             m = pat.search(text)
-            if m:
+            if m and not any(m.start() < e and s < m.end() for s, e in spans):   # one report per phrase
+                spans.append((m.start(), m.end()))
                 out.append(Problem(lv["exaggerated_claims"], "exaggerated_claim",  # type: ignore[arg-type]
                                    f"exaggerated claim in variant {variant.id} (rule {pattern!r})",
                                    file=file, column=f"{prefix}{where}", value=m.group(0)))
