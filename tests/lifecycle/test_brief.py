@@ -129,7 +129,7 @@ def test_safe_ids_stay_inside_a_directory(ident):
 def test_weights_normalised_or_refused(weights):
     variants = [{"id": f"v{i}"} for i in range(len(weights))]
     total = sum(weights)
-    ok = abs(total - 1) <= 1e-6 or abs(total - 100) <= 1e-4
+    ok = abs(total - 1) <= 1e-3 or abs(total - 100) <= 1e-1
     if ok:
         b = parse_brief(brief_dict(variants=variants, allocation={"weights": weights}))
         assert sum(b.allocation.weights) == pytest.approx(1.0)

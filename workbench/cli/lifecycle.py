@@ -305,11 +305,11 @@ def check_cmd(target: str = typer.Argument(..., help="Brief YAML file or experim
     report = check_brief_variants(brief, file=str(p) if p.exists() else None)
     if as_json:
         print_json({"brief": brief.to_dict(), "variant_checks": report.to_dict()})
-        return
-    console.print(f"{brief.id}: brief valid; minimum sample {fmt_num(brief.min_sample_size)} per arm "
-                  f"({brief.min_sample_size_source}); variant checks {report.status}", highlight=False)
-    for prob in report.problems:
-        console.print(f"  {prob.level}: {prob}", highlight=False, markup=False)
+    else:
+        console.print(f"{brief.id}: brief valid; minimum sample {fmt_num(brief.min_sample_size)} per arm "
+                      f"({brief.min_sample_size_source}); variant checks {report.status}", highlight=False)
+        for prob in report.problems:
+            console.print(f"  {prob.level}: {prob}", highlight=False, markup=False)
     if not report.ok:
         raise typer.Exit(1)
 

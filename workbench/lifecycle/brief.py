@@ -211,7 +211,7 @@ class Allocation(_Model):
         if any(not math.isfinite(w) or w <= 0 for w in v):
             raise ValueError("every weight must be a positive number")
         total = sum(v)
-        if abs(total - 1) > 1e-6 and abs(total - 100) > 1e-4:
+        if abs(total - 1) > 1e-3 and abs(total - 100) > 1e-1:   # rounding such as 3 x 0.333333 is fine
             raise ValueError(f"weights must add up to 1 (or 100 %), they add up to {total:g}")
         return [w / total for w in v]
 

@@ -304,8 +304,7 @@ def advance_rollout(reg: Registry, experiment_id: str, *, frame: pd.DataFrame | 
     now = reg.clock()
     result = None
     if frame is not None:
-        result = monitor(frame, baseline_rate=plan["baseline_rate"], since=status.started_at, until=now,
-                         variant=plan["variant"])
+        result = monitor(frame, baseline_rate=plan["baseline_rate"], since=status.started_at, variant=plan["variant"])
         if result.triggered:
             rollback(reg, experiment_id, by=by, why=f"{why}; monitor: {result.reason}" if why else result.reason,
                      detail={"monitor": result.to_dict()})
