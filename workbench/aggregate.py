@@ -33,6 +33,8 @@ __all__ = ["DEFAULT_DIMS", "unit_expr", "cube_expr", "aggregate_cube", "timeseri
 
 DEFAULT_DIMS: tuple[str, ...] = ("device", "channel", "user_type", "day")
 BOT_REASONS = ("headless_ua", "short_dwell", "ip_burst", "event_rate")
+# Always summed, whatever the metrics: the funnel (events and units reaching each step) and revenue.
+FUNNEL_VALUES = ("impressions", "clicks", "carts", "purchases", "clicked", "carted", "purchased", "revenue")
 _FIRST = ("variant_id", "device", "channel", "user_type", "product_id")
 
 
@@ -142,7 +144,7 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
 def cube_expr(units: ir.Table, metrics: Iterable[Metric], dims: Sequence[str] = DEFAULT_DIMS) -> ir.Table:
     """Group per-unit values into the cube of sufficient statistics."""
     metrics = list(metrics)
-    values = sorted({v for m in metrics for v in m.values()} & set(units.columns))
+    values = sorted(({v for m in metrics for v in m.values()} | set(FUNNEL_VALUES)) & set(units.columns))
     pairs = sorted({p for m in metrics for p in m.products() if set(p) <= set(units.columns)})
     aggs: dict[str, ir.Value] = {"n": units.count(), "n_events__sum": units.n_events.sum(),
                                  "last_ts": units.last_ts.max()}

@@ -44,12 +44,12 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
             timeout: float = BUSY_TIMEOUT_S) -> Iterator[ibis.BaseBackend]:
     """Open an Ibis connection for the duration of a ``with`` block.
 
-    ``db`` is a DuckDB file path or an Ibis URL (``scheme://...``). Read-only opens of a missing
+    ``db`` is a DuckDB file path, ``":memory:"`` or an Ibis URL (``scheme://...``). Read-only opens of a missing
     file raise :class:`NotFoundError` with a hint; a busy file is retried until ``timeout``.
     """
     text = str(db) if db is not None else None
-    if text and "://" in text:
-        con = ibis.connect(text)
+    if text and ("://" in text or text == ":memory:"):
+        con = ibis.duckdb.connect() if text == ":memory:" else ibis.connect(text)
         try:
             yield con
         finally:
@@ -72,6 +72,7 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
                 raise WorkbenchError(f"{path}: cannot open the database ({str(exc).splitlines()[0]})") from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+    con.raw_sql("SET enable_progress_bar = false")
     try:
         yield con
     finally:

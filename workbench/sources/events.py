@@ -15,7 +15,6 @@ is wrong are a few example rows fetched, with their row numbers (the CSV line fo
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -25,7 +24,8 @@ import ibis
 import ibis.expr.types as ir
 
 from ..errors import InputError, Problem
-from .textfile import display_name
+from .locate import example_rows
+from .textfile import check_csv_head, display_name
 
 __all__ = ["EventLog", "open_event_log", "validate_event_log", "EVENT_TYPES", "REQUIRED", "OPTIONAL", "mask_identifier"]
 
@@ -40,8 +40,8 @@ OPTIONAL: dict[str, str] = {
     "http_status": "integer", "returned": "boolean", "user_type": "string",
 }
 EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
-PHONE = r"^\+?[0-9][0-9 ()\-.]{6,18}[0-9]$"
-EXAMPLES = 3
+PHONE = r"^\+?[0-9]{7,15}$"          # E.164: at most 15 digits, checked after removing separators
+PHONE_SEPARATORS = r"[ ()\-.]"
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def open_event_log(con: ibis.BaseBackend, source: str | Path, *, table: str = "e
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            _check_csv_head(path, name)
+            check_csv_head(path)
             t = con.read_csv(str(path), table_name=None, header=True, auto_detect=True)
             kind = "csv"
         elif suffix in {".parquet", ".pq"}:
@@ -111,28 +111,6 @@ def _covariates(con: ibis.BaseBackend, path: Path, kind: str) -> ir.Table | None
         return con.table("pre_period") if "pre_period" in con.list_tables() else None
     side = path.with_name("pre_period.parquet")
     return con.read_parquet(str(side)) if side.exists() else None
-
-
-def _check_csv_head(path: Path, name: str) -> None:
-    if not path.exists():
-        raise InputError([Problem("blocked", "missing_file", "file not found", file=name)])
-    with path.open("rb") as fh:
-        head = fh.read(65536)
-    if not head.strip():
-        raise InputError([Problem("blocked", "empty_file", "the file is empty", file=name)])
-    try:
-        first = head.decode("utf-8-sig").splitlines()[0]
-    except UnicodeDecodeError as exc:
-        line = head[: exc.start].count(b"\n") + 1
-        raise InputError([Problem("blocked", "not_utf8", f"the file is not UTF-8 text (byte 0x{head[exc.start]:02x} at"
-                                  f" offset {exc.start}); save it as UTF-8", file=name, line=line)]) from None
-    if "," not in first and any(d in first for d in ";\t|"):
-        delim = next(d for d in ";\t|" if d in first)
-        raise InputError([Problem("blocked", "wrong_delimiter", f"the file looks separated by {delim!r}; the workbench"
-                                  " reads comma-separated files — re-export it with ',' as the delimiter",
-                                  file=name, line=1)])
-    if len(head.splitlines()) < 2:
-        raise InputError([Problem("blocked", "no_rows", "the file has a header but no data rows", file=name)])
 
 
 def _duckdb_problem(exc: duckdb.Error, name: str) -> Problem:
@@ -177,7 +155,7 @@ def _rules() -> dict[str, Rule]:
         "raw_email": (lambda t: t.user_key.cast("string").re_search(EMAIL), "user_key",
                       "user_key looks like a raw e-mail address ({masked}); send a salted hash — raw identifiers "
                       "are refused"),
-        "raw_phone": (lambda t: t.user_key.cast("string").re_search(PHONE), "user_key",
+        "raw_phone": (lambda t: t.user_key.cast("string").re_replace(PHONE_SEPARATORS, "").re_search(PHONE), "user_key",
                       "user_key looks like a raw phone number ({masked}); send a salted hash — raw identifiers "
                       "are refused"),
         "negative_price": (lambda t: t.price < 0, "price", "price must not be negative"),
@@ -202,7 +180,7 @@ def validate_event_log(log: EventLog) -> int:
         bad = int(counts[code] or 0)
         if not bad:
             continue
-        for row, value in _examples(log, fn, col):
+        for row, value in example_rows(log.table, log.kind, log.path, fn, col):
             raw = code.startswith("raw_")
             msg = template.format(value=value, masked=mask_identifier(str(value)) if raw else value)
             problems.append(Problem("blocked", code, f"{msg} ({bad:,} row{'s' if bad != 1 else ''} like this)",
@@ -212,33 +190,3 @@ def validate_event_log(log: EventLog) -> int:
     if problems:
         raise InputError(problems)
     return int(counts["n"])
-
-
-def _examples(log: EventLog, fn: Callable[[ir.Table], ir.BooleanValue], col: str) -> list[tuple[int | None, Any]]:
-    """Up to EXAMPLES offending rows as (1-based row number, value)."""
-    t = log.table
-    if log.kind == "parquet":
-        df = t.filter(fn(t)).select(t.file_row_number, t[col]).order_by(t.file_row_number).limit(EXAMPLES).execute()
-        return [(int(r) + 1, v) for r, v in zip(df["file_row_number"], df[col])]
-    if log.kind == "csv" and log.path is not None:
-        values = set(t.filter(fn(t)).select(t[col]).distinct().limit(50).execute()[col].tolist())
-        return _scan_csv(log.path, col, values)
-    view = t._find_backend().sql(f'SELECT rowid + 1 AS _row_number, * FROM "{t.get_name()}"')
-    df = view.filter(fn(view)).select("_row_number", col).order_by("_row_number").limit(EXAMPLES).execute()
-    return [(int(r), v) for r, v in zip(df["_row_number"], df[col])]
-
-
-def _scan_csv(path: Path, col: str, values: set[Any]) -> list[tuple[int | None, Any]]:
-    """Find the first rows of a CSV whose ``col`` holds one of ``values`` (error path only)."""
-    wanted = {"" if v is None else str(v) for v in values}
-    out: list[tuple[int | None, Any]] = []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        idx = header.index(col)
-        for row_no, row in enumerate(reader, start=1):
-            if idx < len(row) and row[idx] in wanted:
-                out.append((row_no, row[idx] or None))
-                if len(out) == EXAMPLES:
-                    break
-    return out
