@@ -24,7 +24,7 @@ import yaml
 
 from .errors import InputError, Problem
 
-__all__ = ["Settings", "SRMSettings", "BotSettings", "GuardrailSettings", "BanditSettings", "Paths",
+__all__ = ["Settings", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings", "Paths",
            "LifecycleSettings", "RolloutSettings", "AutopilotSettings", "get_settings", "project_root"]
 
 
@@ -45,6 +45,14 @@ class BotSettings:
     min_impressions_for_dwell: int = 3     # ...when judged over at least this many page views
     ip_burst_events_per_minute: int = 120  # events from one IP hash in one minute
     max_events_per_unit_hour: int = 300    # abnormal event rate for a single unit
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """Trust-check thresholds beyond SRM: when excluded traffic turns the badge to Warning."""
+
+    bot_rate_warning: float = 0.20        # share of units excluded as bots above which results are suspect
+    sticky_rate_warning: float = 0.001    # share of units seen in more than one variant (excluded)
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,7 @@ class Settings:
     small_sample_units: int = 100          # fewer units in an arm -> Warning
     small_count: int = 5                   # fewer successes/failures -> exact test
     srm: SRMSettings = field(default_factory=SRMSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
     bots: BotSettings = field(default_factory=BotSettings)
     guardrails: GuardrailSettings = field(default_factory=GuardrailSettings)
     bandit: BanditSettings = field(default_factory=BanditSettings)

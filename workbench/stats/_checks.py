@@ -42,6 +42,8 @@ def _plain(value: Any) -> Any:
 
 def arm_label(index: tuple[int, ...], arms: Sequence[str] | None) -> str:
     """'arm 2 (treatment)' for a position on the last axis, with leading indices if any."""
+    if not index:
+        return "the value"
     arm = index[-1]
     name = f"arm {arm}" + (f" ({arms[arm]})" if arms is not None and arm < len(arms) else "")
     return name + (f" at {tuple(int(i) for i in index[:-1])}" if len(index) > 1 else "")
