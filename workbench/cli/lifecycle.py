@@ -389,10 +389,12 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
     reg = _reg(db)
     rec = reg.get(experiment_id)
     brief = reg.brief(experiment_id)
-    res = analyze_file(result) if result else analyze_experiment(experiment_id)
+    when = _parse_time(as_of, "as_of")
+    res = (analyze_file(result, brief=brief) if result else
+           analyze_experiment(experiment_id, brief=brief, db=reg.path, as_of=when))
     if res.experiment_id != experiment_id:
         res = _rename(res, experiment_id)
-    ctx = decision_context(reg, experiment_id, now=_parse_time(as_of, "as_of"))
+    ctx = decision_context(reg, experiment_id, now=when)
     d = decide(res, brief=brief, policy=policy, context=ctx)
     who = _by(by)
     done = None
@@ -445,12 +447,12 @@ def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated result
         reg = _reg(db)
         record = reg.get(experiment)
         brief = brief or reg.brief(experiment)
-        res = analyze_file(file) if file else analyze_experiment(experiment)
+        res = analyze_file(file, brief=brief) if file else analyze_experiment(experiment, brief=brief, db=reg.path)
         ctx = decision_context(reg, experiment)
         looks = max(1, len(reg.decisions(experiment)))
     else:
         assert file is not None
-        res = analyze_file(file)
+        res = analyze_file(file, brief=brief)
     memo = build_memo(res, brief=brief, record=record, context=ctx, looks=looks, policy=policy)
     path = write_memo(memo, out)
     console.print(f"{memo.decision.action.upper()}: {memo.decision.reason}", highlight=False, markup=False)

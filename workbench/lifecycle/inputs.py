@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import InputError, Problem
 from ..results import AnalysisResult, Comparison, HealthReport, MetricResult, SRMResult
 
-__all__ = ["result_from_dict", "load_result_json", "analyze_file", "analyze_experiment"]
+__all__ = ["result_from_dict", "load_result_json", "analysis_options", "analyze_file", "analyze_experiment"]
 
 
 def _tuple(x: Any) -> tuple[Any, ...]:
@@ -93,18 +93,46 @@ def load_result_json(path: str | Path) -> AnalysisResult:
         raise InputError([Problem("blocked", "bad_result", f"not an analysis result: {exc}", file=str(p))]) from None
 
 
-def analyze_file(path: str | Path, **kwargs: Any) -> AnalysisResult:
-    """A saved result (``.json``) or aggregated results (anything else), analysed."""
+def analysis_options(brief: Any, data: Any) -> dict[str, Any]:
+    """:func:`~workbench.analysis.analyze` options that follow the brief, limited to what the data has.
+
+    The primary metric, the guardrails and the secondary metrics the brief names (when the data
+    can compute them), its SRM thresholds, and — for fixed allocations whose variants match the
+    data's — the expected split for the SRM check.
+    """
+    if brief is None:
+        return {}
+    have = {m.name for m in data.metrics}
+    opts: dict[str, Any] = {}
+    if brief.primary_metric in have:
+        opts["primary"] = brief.primary_metric
+    guards = tuple(g.metric for g in brief.guardrails if g.metric in have)
+    if guards:
+        opts["guardrails"] = guards
+    if brief.srm.warning_p is not None:
+        opts["srm_warning_p"] = brief.srm.warning_p
+    if brief.srm.blocked_p is not None:
+        opts["srm_blocked_p"] = brief.srm.blocked_p
+    if brief.expected_split and list(data.variants) == brief.variant_ids:
+        opts["expected_weights"] = dict(zip(brief.variant_ids, brief.expected_split))
+    return opts
+
+
+def analyze_file(path: str | Path, *, brief: Any = None, **kwargs: Any) -> AnalysisResult:
+    """A saved result (``.json``) or aggregated results (anything else), analysed as the brief says."""
     p = Path(path)
     if p.suffix.lower() == ".json":
         return load_result_json(p)
     from ..analysis import analyze
     from ..sources.aggregated import read_aggregated
-    return analyze(read_aggregated(p), **kwargs)
+    data = read_aggregated(p)
+    return analyze(data, **{**analysis_options(brief, data), **kwargs})
 
 
-def analyze_experiment(experiment_id: str, **kwargs: Any) -> AnalysisResult:
-    """Analyse one experiment from the event log in the workbench database."""
+def analyze_experiment(experiment_id: str, *, brief: Any = None, db: str | Path | None = None,
+                       as_of: Any = None, **kwargs: Any) -> AnalysisResult:
+    """Analyse one experiment from the event log in the workbench database, as the brief says."""
     from ..analysis import analyze
-    from ..sources.experiments import load_experiment  # the data layer's loader
-    return analyze(load_experiment(experiment_id), **kwargs)
+    from ..sources.experiments import load_experiment
+    data = load_experiment(experiment_id, db=db, as_of=as_of)
+    return analyze(data, **{**analysis_options(brief, data), **kwargs})

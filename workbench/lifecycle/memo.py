@@ -246,7 +246,7 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
         blocks.append(Block("ul", tuple(issues)))
     m = result.primary
     if m is not None:
-        blocks.append(Block("p", (f"Primary: {m.label or m.name}" + (f" ({m.correction} across variants)"
+        blocks.append(Block("p", (f"Primary: {m.label or m.name}" + (f" (multiplicity: {m.correction})"
                                                                      if m.correction else ""),), strong=True))
         rows = []
         for c in m.comparisons:
@@ -281,8 +281,11 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
         blocks.append(Block("p", ("Secondary metrics (supporting evidence, not decision criteria)",), strong=True))
         blocks.append(Block("table", tuple(rows), ("metric", "variant", "relative lift", "CI", "p-value")))
     if len(decision.reasons) > 1:
-        blocks.append(Block("p", ("Other rules that also held",), strong=True))
+        blocks.append(Block("p", ("Other rules that also held (lower in the policy's order)",), strong=True))
         blocks.append(Block("ul", decision.reasons[1:]))
+    if result.notes:
+        blocks.append(Block("p", ("Analysis notes",), strong=True))
+        blocks.append(Block("ul", tuple(result.notes)))
     return tuple(blocks)
 
 
@@ -322,7 +325,6 @@ def _risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | 
         out.append("No guardrail metrics were analysed: harm to performance or quality would go unnoticed.")
     if result.health.status == "warning":
         out.append("Health warnings (see Evidence) may bias the result.")
-    out += [n for n in result.notes]
     return tuple(out) or ("None found automatically; the usual caveats of online experiments apply.",)
 
 
