@@ -318,3 +318,51 @@ def test_same_inputs_same_decision_bytes():
     res = result([comp(p=0.3)], guardrails=CLEAN_GUARDS)
     a, b = dl(res, mde=0.05), dl(res, mde=0.05)
     assert a.to_dict() == b.to_dict()
+
+
+# --- invariants over random results ----------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def random_results(draw):
+    cv = draw(st.floats(0.01, 0.5))
+    vv = draw(st.floats(0.005, 0.6))
+    p = draw(st.floats(1e-8, 1.0))
+    health = draw(st.sampled_from(["healthy", "warning", "blocked"]))
+    srm_p = draw(st.one_of(st.none(), st.floats(1e-9, 1.0)))
+    g_delta = draw(st.floats(-0.005, 0.01))
+    g_p = draw(st.floats(1e-6, 1.0))
+    prob = draw(st.one_of(st.none(), st.floats(0.0, 1.0)))
+    n = draw(st.floats(50, 100000))
+    return result([comp(control_value=cv, variant_value=vv, p=p, prob=prob)], health=health, srm_p=srm_p,
+                  guardrails=[guardrail("error_rate", 0.003, max(0.0, 0.003 + g_delta), p=g_p, limit=None)],
+                  units=(n, n))
+
+
+@given(random_results())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_decision_layer_invariants(res):
+    d = decide(res, policy="decision-layer")
+    f = d.facts
+    assert d.reasons[0] == d.reason and len(set(d.reasons)) == len(d.reasons)
+    assert sum(c.held for c in d.checks) >= 1
+    if f["health"] == "blocked":
+        assert (d.action, d.rule) == ("hold", "health-blocked")
+    if d.action == "launch":
+        assert f["primary_significant"] and not f["srm_warning"] and f["guardrails_worsened"] == 0
+        assert f["primary_gain_rel"] > 0 and d.winner == f["best_variant"]
+    if d.action == "rollback":
+        assert f["primary_significant"] and f["guardrails_severe"] > 0
+    assert d.action in ("launch", "hold", "rollback")
+
+
+@given(random_results())
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_bayesian_promotion_invariants(res):
+    d = decide(res, brief=make_brief(policy="bayesian-promotion"))
+    f = d.facts
+    if d.action == "promote":
+        assert f["prob_beat_control"] >= 0.95 and f["min_sample_reached"] and f["guardrails_worsened"] == 0
+        assert f["health"] != "blocked" and not f["srm_warning"]
+    assert d.action in ("promote", "hold", "keep_testing", "stop")

@@ -190,3 +190,26 @@ def test_manual_rollback_of_a_running_test(reg):
     assert reg.weights("e1") == pytest.approx({"control": 1.0, "b": 0.0})
     with pytest.raises(ConflictError):
         rollback(reg, "e1", by="oncall", why="twice")
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@given(units=st.lists(st.integers(0, 400), min_size=5, max_size=90), base=st.floats(0.01, 0.3),
+       keep=st.floats(0.81, 1.5))
+@settings(max_examples=80, deadline=None)
+def test_no_rollback_while_every_window_is_within_twenty_percent(units, base, keep):
+    """Conversions above 80 % of the baseline rate in every minute can never trigger a rollback."""
+    ts = pd.date_range(T0, periods=len(units), freq="1min")
+    conv = [int(np.ceil(u * base * keep)) for u in units]
+    frame = pd.DataFrame({"ts": ts, "units": units, "conversions": np.minimum(conv, units)})
+    assert not monitor(frame, baseline_rate=base, since=T0).triggered
+
+
+@given(drop=st.floats(0.0, 1.0), extra=st.integers(1, 50))
+@settings(max_examples=40, deadline=None)
+def test_more_conversions_never_cause_a_rollback(drop, extra):
+    frame = series(21, 60, drop, minutes=120)
+    better = frame.assign(conversions=np.minimum(frame["conversions"] + extra, frame["units"]))
+    if monitor(better, baseline_rate=BASE, since=T0).triggered:
+        assert monitor(frame, baseline_rate=BASE, since=T0).triggered
