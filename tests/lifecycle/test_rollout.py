@@ -127,7 +127,7 @@ def _running(reg) -> None:
 
 def test_staged_rollout_advances_after_each_dwell_and_records_every_step(reg, clock):
     _running(reg)
-    plan = plan_rollout("e1", "b", control="control", baseline_rate=BASE, dwell_hours=6)
+    plan = plan_rollout("e1", "b", control="control", baseline_rate=BASE, dwell_hours=6, lift_rel=0.07)
     st = start_rollout(reg, plan, by="kim", why="launch decision")
     assert (st.state, st.stage, st.share) == ("promoting", 1, 0.25)
     assert reg.weights("e1") == pytest.approx({"control": 0.75, "b": 0.25})
@@ -146,7 +146,12 @@ def test_staged_rollout_advances_after_each_dwell_and_records_every_step(reg, cl
     events = [(s["step"], s["event"]) for s in rollout_status(reg, "e1").steps]
     assert events == [(1, "started"), (1, "completed"), (2, "started"), (2, "completed"), (3, "started"),
                       (3, "completed")]
-    assert reg.audit("e1")["action"].tolist()[-4:] == ["promote", "advance", "advance", "advance"]
+    assert reg.audit("e1")["action"].tolist()[-6:] == ["promote", "advance", "advance", "advance", "conclude", "schedule"]
+    from workbench.lifecycle.learning import pattern_table
+    wins = pattern_table(reg, "shoes")
+    assert wins[(wins["tag"] == "cta_tone") & (wins["value"] == "urgent")][["wins", "mean_win_lift"]].values.tolist() \
+        == [[1, 0.07]]
+    assert reg.schedule()["product_id"].tolist() == ["sho-0001"]
     with pytest.raises(ConflictError, match="no rollout in progress"):
         advance_rollout(reg, "e1", frame=quiet(), by="ops", why="again")
 

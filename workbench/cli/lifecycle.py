@@ -220,6 +220,15 @@ def _baseline_from_decisions(reg: Any, experiment_id: str, variant: str) -> Opti
     return None
 
 
+def _lift_from_decisions(reg: Any, experiment_id: str, variant: str) -> Optional[float]:
+    d = reg.decisions(experiment_id)
+    for rec in reversed(d.to_dict("records")):
+        facts = rec["facts"]
+        if facts.get("best_variant") == variant and facts.get("primary_lift_rel") is not None:
+            return float(facts["primary_lift_rel"])
+    return None
+
+
 @experiments_app.command("promote", help="Start the staged rollout of the winner (25 % → 50 % → 100 % by default).")
 def promote_cmd(experiment_id: str = typer.Argument(...),
                 variant: Optional[str] = typer.Option(None, "--variant", help="Variant to promote (default: the "
@@ -250,7 +259,7 @@ def promote_cmd(experiment_id: str = typer.Argument(...),
         raise InputError([Problem("blocked", "bad_rollout", "stages must be numbers separated by commas",
                                   column="stages", value=stages)]) from None
     plan = plan_rollout(experiment_id, variant, control=brief.control, baseline_rate=rate, stages=st,
-                        dwell_hours=dwell_hours)
+                        dwell_hours=dwell_hours, lift_rel=_lift_from_decisions(reg, experiment_id, variant))
     status = start_rollout(reg, plan, by=_by(by), why=why)
     console.print(f"{experiment_id}: promoting — {plan.describe()}; stage 1 due {_ts(status.due_at)}", highlight=False)
 
@@ -359,7 +368,8 @@ def _apply(reg: Any, decision: Any, *, by: str) -> str:
         if not (rate is not None and 0 < rate < 1):
             return (f"no rollout started: the primary metric is not a rate; run `workbench experiments promote "
                     f"{rec.experiment_id} --baseline-rate R`")
-        plan = plan_rollout(rec.experiment_id, decision.winner, control=brief.control, baseline_rate=float(rate))
+        plan = plan_rollout(rec.experiment_id, decision.winner, control=brief.control, baseline_rate=float(rate),
+                            lift_rel=decision.facts.get("primary_lift_rel"))
         start_rollout(reg, plan, by=by, why=why)
         return f"rollout started: {plan.describe()}"
     if a == "stop" and rec.state in ("running", "hold"):

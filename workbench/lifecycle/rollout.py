@@ -16,7 +16,9 @@ Thresholds come from ``Settings.lifecycle.rollout``. The monitor takes a plain t
 (``ts``, ``variant``, ``units`` or ``impressions``, ``conversions`` or ``purchases``) so any data layer
 can feed it.
 :func:`start_rollout`, :func:`advance_rollout` and :func:`rollback` record every step in the
-registry (``rollout_steps``, allocation weights, state, audit log) in one transaction each.
+registry (``rollout_steps``, allocation weights, state, audit log) in one transaction each; when the
+last stage is done the winner's tags go to the learning store and the SKU's next experiment is
+scheduled after the cooldown.
 
 >>> import pandas as pd
 >>> ts = pd.date_range("2026-03-01 12:00", periods=60, freq="1min")
@@ -58,6 +60,7 @@ class RolloutPlan(ResultMixin):
     stages: tuple[float, ...]
     dwell_hours: tuple[float, ...]
     baseline_rate: float
+    lift_rel: float | None = None     # the winner's measured lift, recorded in the learning store at 100 %
 
     def describe(self) -> str:
         steps = " → ".join(f"{s:.0%} ({h:g} h)" for s, h in zip(self.stages, self.dwell_hours))
@@ -66,7 +69,8 @@ class RolloutPlan(ResultMixin):
 
 
 def plan_rollout(experiment_id: str, variant: str, *, control: str, baseline_rate: float,
-                 stages: Sequence[float] | None = None, dwell_hours: float | Sequence[float] | None = None) -> RolloutPlan:
+                 stages: Sequence[float] | None = None, dwell_hours: float | Sequence[float] | None = None,
+                 lift_rel: float | None = None) -> RolloutPlan:
     """A validated plan: stages strictly increasing in (0, 1] ending at 1; each dwell within 6–24 h."""
     cfg = get_settings().lifecycle.rollout
     st = tuple(float(s) for s in (cfg.stages if stages is None else stages))
@@ -88,7 +92,7 @@ def plan_rollout(experiment_id: str, variant: str, *, control: str, baseline_rat
                                 column="baseline_rate", value=baseline_rate))
     if problems:
         raise InputError(problems)
-    return RolloutPlan(experiment_id, variant, control, st, dw, float(baseline_rate))
+    return RolloutPlan(experiment_id, variant, control, st, dw, float(baseline_rate), lift_rel)
 
 
 @dataclass(frozen=True)
@@ -328,7 +332,11 @@ def advance_rollout(reg: Registry, experiment_id: str, *, frame: pd.DataFrame | 
         if idx >= len(stages):
             reg.transition(experiment_id, "advance", by=by, why=why, final=True, con=con,
                            detail={"share": 1.0, "variant": plan["variant"]})
-            outcome, share, reason = "completed", 1.0, f"{plan['variant']} now serves 100 % of traffic"
+            from .learning import conclude
+            conclude(reg, experiment_id, winner=plan["variant"], lift_rel=plan.get("lift_rel"), by=by,
+                     why=f"promoted to 100 %: {why}", con=con)
+            outcome, share, reason = "completed", 1.0, (f"{plan['variant']} now serves 100 % of traffic; its tags "
+                                                        "are in the learning store")
         else:
             share = float(stages[idx])
             reg.transition(experiment_id, "advance", by=by, why=why, con=con,
