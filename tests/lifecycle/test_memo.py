@@ -10,7 +10,7 @@ import pytest
 
 from workbench.errors import InputError, Problem
 from workbench.lifecycle.memo import build_memo, md_escape, write_memo
-from workbench.lifecycle.policies import DecisionContext, decide
+from workbench.lifecycle.policies import DecisionContext
 
 from .builders import T0, comp, guardrail, make_brief, result
 

@@ -28,10 +28,9 @@ import datetime as dt
 import json
 import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-import ibis
 import pandas as pd
 import yaml
 

@@ -33,9 +33,9 @@ import datetime as dt
 import html
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..config import get_settings
 from ..display import ResultMixin, escape, fmt_ci, fmt_num, fmt_p, fmt_pct
