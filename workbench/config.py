@@ -76,7 +76,8 @@ class RolloutSettings:
     A step is rolled back when, over a sliding ``window_minutes`` window, conversion is at least
     ``max_drop`` (relative) below the pre-promotion baseline *and* the drop is not noise: the window
     holds at least ``min_window_units`` units, at least ``min_expected_conversions`` conversions are
-    expected at the baseline rate, and a one-sided exact binomial test gives p < ``alpha``.
+    expected at the baseline rate, and a one-sided exact binomial test gives p < ``alpha`` divided by
+    the number of windows watched (Bonferroni over the looks).
     """
 
     stages: tuple[float, ...] = (0.25, 0.5, 1.0)
