@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import InputError, Problem
 
-__all__ = ["check_csv_text", "display_name"]
+__all__ = ["check_csv_text", "check_csv_head", "display_name"]
 
 _DELIMS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
@@ -70,3 +70,28 @@ def check_csv_text(path: Path | str, *, required: tuple[str, ...] = ()) -> str:
     if len([r for r in rows if any(c.strip() for c in r)]) < 2:
         raise InputError([Problem("blocked", "no_rows", "the file has a header but no data rows", file=name)])
     return text
+
+
+def check_csv_head(path: Path | str) -> None:
+    """Cheap checks on the first 64 KiB only (for large files such as event logs)."""
+    path = Path(path)
+    name = display_name(path)
+    if not path.exists():
+        raise InputError([Problem("blocked", "missing_file", "file not found", file=name)])
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    if not head.strip():
+        raise InputError([Problem("blocked", "empty_file", "the file is empty", file=name)])
+    try:
+        first = head.decode("utf-8-sig").splitlines()[0]
+    except UnicodeDecodeError as exc:
+        line = head[: exc.start].count(b"\n") + 1
+        raise InputError([Problem("blocked", "not_utf8", f"the file is not UTF-8 text (byte 0x{head[exc.start]:02x} at"
+                                  f" offset {exc.start}); save it as UTF-8", file=name, line=line)]) from None
+    if "," not in first and any(d in first for d in ";\t|"):
+        delim = next(d for d in ";\t|" if d in first)
+        raise InputError([Problem("blocked", "wrong_delimiter", f"the file looks separated by {delim!r}; the workbench"
+                                  " reads comma-separated files — re-export it with ',' as the delimiter",
+                                  file=name, line=1)])
+    if len(head.splitlines()) < 2:
+        raise InputError([Problem("blocked", "no_rows", "the file has a header but no data rows", file=name)])
