@@ -128,16 +128,9 @@ def test_plan_command(capsys):
     assert code == 2 and "standard deviation" in err
 
 
-def test_experiment_id_uses_the_data_layer_loader(capsys, monkeypatch):
-    import workbench.sources as sources
-    from analysis_world import make_data
-    monkeypatch.setattr(sources, "load_experiment", lambda experiment_id, db=None: make_data(
-        n_per_arm=3000, metric_names=("cvr", "ctr"), dims=()), raising=False)
-    code, out, _ = cli(capsys, "analyze", "--experiment", "exp-1", "--json")
-    d = json.loads(out)
-    assert code == 0 and [m["name"] for m in d["metrics"]] == ["cvr", "ctr"]
-    code, _, err = cli(capsys, "analyze", "x.csv", "--experiment", "exp-1")
-    assert code == 2 and "not both" in err
+def test_file_or_experiment_is_required(capsys):
+    code, _, err = cli(capsys, "analyze")
+    assert code == 2 and "give a FILE" in err
 
 
 def test_real_process_exit_codes_and_no_traceback(tmp_path):

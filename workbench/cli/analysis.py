@@ -1,5 +1,9 @@
 """CLI commands of the statistics core: ``analyze``, ``check`` and ``plan``.
 
+``analyze FILE`` reads any supported input (aggregated CSV, unit-level table, event log; an event
+log holding several experiments needs ``--experiment``); ``analyze --experiment ID [--db DB]``
+reads one experiment from the workbench database through the data layer.
+
 Exit codes: 0 when the data could be analysed (healthy or warning — a severe SRM is a *finding*
 and also exits 0 with ``health.status == "blocked"``); 2 when the input is unusable (a structural
 error, or blocked schema/logic/label problems). With ``--json`` the JSON is printed to stdout even
@@ -41,6 +45,8 @@ from ._common import JSON_OPTION, console, err_console, print_json, table
 __all__ = ["register", "options_from_brief"]
 
 _BRIEF_EXTRA = ("control", "kind")
+_EXPERIMENT_HELP = "Experiment id: in the database, or within an event-log FILE that holds several."
+_DB_HELP = "DuckDB file (or Ibis URL) with the event log; default data/workbench.duckdb or $WORKBENCH_DB."
 
 
 def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
@@ -66,21 +72,36 @@ def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
     return AnalysisOptions.from_mapping(loaded, source=name), extra
 
 
-def _load(file: Optional[Path], experiment: Optional[str], control: Optional[str], extra: dict[str, Any],
-          weights: Any) -> Any:
-    if (file is None) == (experiment is None):
-        raise WorkbenchError("give either a FILE (aggregated CSV) or --experiment ID, not both and not neither")
-    if experiment is not None:
-        try:
-            from ..sources import load_experiment  # type: ignore[attr-defined]
-        except ImportError:
-            raise WorkbenchError("reading an experiment from the database is not available in this build; "
-                                 "analyse an aggregated CSV instead") from None
-        data = load_experiment(experiment)
+def _load(file: Optional[Path], experiment: Optional[str], db: Optional[str], control: Optional[str],
+          extra: dict[str, Any], weights: Any) -> Any:
+    """ExperimentData from an input file of any form (aggregated CSV, unit table, event log) or
+    from an experiment id in the database; ``control``/``weights``/``kind`` override what was read."""
+    control = control or extra.get("control")
+    if file is None and experiment is None:
+        raise WorkbenchError("give a FILE (aggregated CSV, unit-level table or event log) or --experiment ID")
+    if file is not None:
+        from ..sources.detect import input_form, read_any
+        if input_form(file) == "aggregated":
+            from ..sources import read_aggregated
+            data = read_aggregated(file, control=control, expected_weights=dict(weights) if weights else None)
+        else:
+            datasets = read_any(file, experiment=experiment)
+            if len(datasets) != 1:
+                raise WorkbenchError(f"{file} holds {len(datasets)} experiments; choose one with --experiment: "
+                                     + ", ".join(sorted(datasets)))
+            data = next(iter(datasets.values()))
     else:
-        from ..sources import read_aggregated
-        data = read_aggregated(file, control=control or extra.get("control"),
-                               expected_weights=dict(weights) if weights else None)
+        from ..sources.experiments import load_experiment
+        data = load_experiment(experiment, db=db)
+    if control and control != data.control:
+        if control not in data.variants:
+            raise InputError([Problem("blocked", "unknown_control", f"the control {control!r} is not a variant of "
+                                      f"this experiment ({', '.join(data.variants)})", file=data.source or None,
+                                      column="variant", value=control)])
+        data = replace(data, variants=(control, *[v for v in data.variants if v != control]),
+                       control_note=f"given as {control!r}")
+    if weights and data.expected_weights != dict(weights):
+        data = replace(data, expected_weights=dict(weights))
     if extra.get("kind"):
         data = replace(data, meta={**data.meta, "kind": extra["kind"]})
     return data
@@ -143,9 +164,10 @@ def _show_analysis(r: AnalysisResult) -> None:
 
 
 def analyze_command(
-    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV (variant, users, conversions, ...)."),
+    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV, unit-level table or event log."),
     brief: Optional[Path] = typer.Option(None, "--brief", help="Brief YAML: primary, guardrails, weights, thresholds."),
-    experiment: Optional[str] = typer.Option(None, "--experiment", help="Experiment id in the workbench database."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help=_EXPERIMENT_HELP),
+    db: Optional[str] = typer.Option(None, "--db", help=_DB_HELP),
     control: Optional[str] = typer.Option(None, "--control", help="Name of the control variant."),
     correction: Optional[str] = typer.Option(None, "--correction", help="holm (default), bh or none."),
     segment: list[str] = typer.Option([], "--segment", help="Also break down by this column (exploratory)."),
@@ -161,7 +183,7 @@ def analyze_command(
     if segment:
         opts = replace(opts, segments=tuple(opts.segments) + tuple(segment))
     try:
-        data = _load(file, experiment, control, extra, opts.expected_weights)
+        data = _load(file, experiment, db, control, extra, opts.expected_weights)
     except InputError as err:
         if not json_:
             raise
@@ -186,9 +208,10 @@ def _health(data: Any, opts: Any) -> HealthReport:
 
 
 def check_command(
-    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV."),
+    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV, unit-level table or event log."),
     brief: Optional[Path] = typer.Option(None, "--brief", help="Brief YAML (weights, SRM thresholds)."),
-    experiment: Optional[str] = typer.Option(None, "--experiment", help="Experiment id in the workbench database."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help=_EXPERIMENT_HELP),
+    db: Optional[str] = typer.Option(None, "--db", help=_DB_HELP),
     control: Optional[str] = typer.Option(None, "--control", help="Name of the control variant."),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -197,7 +220,7 @@ def check_command(
     from ..health import usable
     opts, extra = options_from_brief(brief) if brief is not None else (AnalysisOptions(), {})
     try:
-        data = _load(file, experiment, control, extra, opts.expected_weights)
+        data = _load(file, experiment, db, control, extra, opts.expected_weights)
     except InputError as err:
         if not json_:
             raise
