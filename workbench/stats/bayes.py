@@ -394,9 +394,18 @@ def prob_best(pdf, cdf, lo: Array, hi: Array, *, higher_is_better: bool = True) 
     return out / np.where(total > 0, total, 1.0)
 
 
+def _check_best_shape(a: Array) -> None:
+    if a.ndim == 0 or a.shape[-1] < 2:
+        raise bad("single_arm", "P(best) needs at least 2 arms (on the last axis)", column="arms",
+                  value=1 if a.ndim == 0 else int(a.shape[-1]))
+
+
 def prob_best_beta(a: ArrayLike, b: ArrayLike, *, higher_is_better: bool = True) -> Array:
     """P(each arm has the highest rate) for Beta(a, b) posteriors (arms on the last axis)."""
-    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    a, b = np.broadcast_arrays(check_finite_array("a", a), check_finite_array("b", b))
+    _check_best_shape(a)
+    if np.any(a <= 0) or np.any(b <= 0):
+        raise bad("bad_parameter", "Beta shape parameters must be positive", column="a" if np.any(a <= 0) else "b")
     _, _, lo, hi = beta_window(a, b)
     log_norm = lbeta(a, b)
 
@@ -416,7 +425,8 @@ def prob_best_beta(a: ArrayLike, b: ArrayLike, *, higher_is_better: bool = True)
 
 def prob_best_normal(mean: ArrayLike, sd: ArrayLike, *, higher_is_better: bool = True) -> Array:
     """P(each arm has the highest mean) for independent normal posteriors N(mean, sd²)."""
-    mean, sd = np.broadcast_arrays(np.asarray(mean, dtype=np.float64), np.asarray(sd, dtype=np.float64))
+    mean, sd = np.broadcast_arrays(check_finite_array("mean", mean), check_finite_array("sd", sd, nonnegative=True))
+    _check_best_shape(mean)
     sd = np.maximum(sd, 1e-300)
     lo, hi = mean - 9.0 * sd, mean + 9.0 * sd
 
