@@ -305,7 +305,7 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
         j = i - 1
         extra: dict[str, Any] = {"se": _f(arr["se"][j]), "df": _f(arr["df"][j]), "statistic": _f(arr["statistic"][j]),
                                  "alternative": alt, "hypothesis": _hypothesis(alt, null, null_rel),
-                                 "ci_level": 1 - alpha if alt == "two-sided" else 1 - alpha}
+                                 "ci_level": 1 - alpha, "ci_sides": 2 if alt == "two-sided" else 1}
         if "cuped_applied" in arr:
             extra["cuped"] = {"applied": bool(arr["cuped_applied"][j]), "theta": _f(arr["cuped_theta"][j]),
                               "variance_reduction": _f(arr["variance_reduction"][j]), "covariate": m.covariate}
