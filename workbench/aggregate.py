@@ -21,6 +21,7 @@ import datetime as dt
 from typing import Iterable, Sequence
 
 import ibis
+import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -34,6 +35,8 @@ __all__ = ["DEFAULT_DIMS", "unit_expr", "cube_expr", "aggregate_cube", "timeseri
 DEFAULT_DIMS: tuple[str, ...] = ("device", "channel", "user_type", "day")
 BOT_REASONS = ("headless_ua", "short_dwell", "ip_burst", "event_rate")
 # Always summed, whatever the metrics: the funnel (events and units reaching each step) and revenue.
+# Metrics aggregated when none are named: everything in the catalog except the costlier per-session ratio.
+DEFAULT_METRICS = tuple(name for name in CATALOG if name != "revenue_per_session")
 FUNNEL_VALUES = ("impressions", "clicks", "carts", "purchases", "clicked", "carted", "purchased", "revenue")
 _FIRST = ("variant_id", "device", "channel", "user_type", "product_id")
 
@@ -66,21 +69,38 @@ def _unit_values(log: EventLog) -> set[str]:
     return values
 
 
+@ibis.udf.agg.builtin(name="arg_min")
+def _duckdb_arg_min(arg: str, key: dt_.timestamp) -> str:  # type: ignore[empty-body]
+    """DuckDB's native arg_min (Ibis's portable argmin compiles to a slower ordered FIRST)."""
+
+
+def _first_by_time(t: ir.Table, column: str) -> ir.Value:
+    col = t[column].cast("string")
+    if t._find_backend().name == "duckdb":
+        return _duckdb_arg_min(col, t.ts_server)
+    return col.argmin(t.ts_server)
+
+
 def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of: dt.datetime | None = None,
-              settings: Settings | None = None) -> ir.Table:
-    """Per-unit values and exclusion reason (an Ibis expression; nothing runs yet)."""
+              settings: Settings | None = None, values: Iterable[str] | None = None) -> ir.Table:
+    """Per-unit values and exclusion reason (an Ibis expression; nothing runs yet).
+
+    ``values`` limits the optional per-unit values computed (``sessions`` costs an exact distinct
+    count per unit, so it is computed only when a metric asks for it); the funnel, revenue and the
+    bot signals are always there.
+    """
     s = (settings or get_settings()).bots
+    wanted = set(values) if values is not None else _unit_values(log)
     t = log.table
     if experiments is not None:
         t = t.filter(t.experiment_id.isin(list(experiments)))
     if as_of is not None:
         t = t.filter(t.ts_server <= as_of)
     ev = t.event
-    first = {c if c != "variant_id" else "variant": t[c].cast("string").argmin(t.ts_server)
-             for c in _FIRST if c in t.columns}
+    first = {c if c != "variant_id" else "variant": _first_by_time(t, c) for c in _FIRST if c in t.columns}
     aggs: dict[str, ir.Value] = {
         **first,
-        "n_variants": t.variant_id.nunique(),
+        "multi_variant": t.variant_id.min() != t.variant_id.max(),
         "first_ts": t.ts_server.min(),
         "last_ts": t.ts_server.max(),
         "n_events": t.count(),
@@ -90,9 +110,9 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
         "purchases": _count(ev == "purchase"),
         "quantity": (ev == "purchase").ifelse(t.quantity, 0).sum(),
         "revenue": (ev == "purchase").ifelse(t.price * t.quantity, 0.0).sum(),
-        "sessions": t.session_id.nunique(),
-        "active_hours": t.ts_server.truncate("h").nunique(),
     }
+    if "sessions" in wanted:
+        aggs["sessions"] = t.session_id.nunique()
     if log.has("lcp_ms"):
         aggs["lcp_s"] = (t.lcp_ms / 1000.0).sum()
     if log.has("http_status"):
@@ -118,8 +138,9 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
         bursts = (t.group_by([t.ip_hash, minute.name("minute")]).aggregate(c=t.count())
                   .filter(lambda b: b.c > s.ip_burst_events_per_minute).select("ip_hash").distinct())
         reasons.append((u.ip.isin(bursts.ip_hash), "ip_burst"))
-    reasons.append((u.n_events > s.max_events_per_unit_hour * u.active_hours, "event_rate"))
-    reasons.append((u.n_variants > 1, "sticky"))
+    span_hours = (u.last_ts.epoch_seconds() - u.first_ts.epoch_seconds()) / 3600.0
+    reasons.append((u.n_events > s.max_events_per_unit_hour * (span_hours + 1.0), "event_rate"))
+    reasons.append((u.multi_variant, "sticky"))
     excluded = ibis.cases(*reasons, else_="")
 
     mutations: dict[str, ir.Value] = {
@@ -162,8 +183,9 @@ def aggregate_cube(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experim
                    as_of: dt.datetime | None = None, metrics: Iterable[Metric] | None = None,
                    settings: Settings | None = None) -> pd.DataFrame:
     """Run the aggregation (one query) and return the cube for every experiment as a DataFrame."""
-    ms = list(metrics) if metrics is not None else available_metrics(log)
-    expr = cube_expr(unit_expr(log, experiments=experiments, as_of=as_of, settings=settings), ms, dims)
+    ms = list(metrics) if metrics is not None else [m for m in available_metrics(log) if m.name in DEFAULT_METRICS]
+    needed = {v for m in ms for v in m.values()}
+    expr = cube_expr(unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed), ms, dims)
     cube = expr.execute()
     sums = [c for c in cube.columns if "__" in c or c == "n"]
     cube[sums] = cube[sums].fillna(0.0).astype("float64")

@@ -19,6 +19,7 @@ is busy let the dashboard, a scheduled ``workbench report --all`` and operator a
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
 from pathlib import Path
 from typing import Iterator
@@ -26,12 +27,24 @@ from typing import Iterator
 import duckdb
 import ibis
 
-from .config import Paths
+from .config import Paths, get_settings
 from .errors import NotFoundError, WorkbenchError
 
 __all__ = ["connect", "database_path", "BUSY_TIMEOUT_S"]
 
 BUSY_TIMEOUT_S = 30.0
+
+
+def _configure(con: ibis.BaseBackend) -> None:
+    """Engine settings for a DuckDB connection: no progress bar, bounded memory, spills outside the repo."""
+    eng = get_settings().engine
+    con.raw_sql("SET enable_progress_bar = false")
+    if eng.memory_limit:
+        con.raw_sql(f"SET memory_limit = '{eng.memory_limit}'")
+    if eng.threads:
+        con.raw_sql(f"SET threads = {int(eng.threads)}")
+    temp = eng.temp_directory or str(Path(tempfile.gettempdir()) / "workbench-duckdb")
+    con.raw_sql(f"SET temp_directory = '{temp}'")
 
 
 def database_path(db: str | Path | None = None) -> Path:
@@ -50,6 +63,8 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
     text = str(db) if db is not None else None
     if text and ("://" in text or text == ":memory:"):
         con = ibis.duckdb.connect() if text == ":memory:" else ibis.connect(text)
+        if con.name == "duckdb":
+            _configure(con)
         try:
             yield con
         finally:
@@ -72,7 +87,7 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
                 raise WorkbenchError(f"{path}: cannot open the database ({str(exc).splitlines()[0]})") from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
-    con.raw_sql("SET enable_progress_bar = false")
+    _configure(con)
     try:
         yield con
     finally:

@@ -15,7 +15,6 @@ from .display import fmt_pct
 from .experiment_data import ExperimentData
 from .simulate.specs import DEMO_EXPERIMENTS
 from .simulate.writer import write_world
-from .sources.experiments import load_experiments
 from .stats.sufficient import RatioStats
 
 __all__ = ["run_demo"]
@@ -58,14 +57,34 @@ def _overview(datasets: dict[str, ExperimentData], console: Console) -> None:
     console.print(t)
 
 
+def _decisions(outcomes: dict, console: Console) -> None:
+    from rich.table import Table
+
+    t = Table(title="Decisions", title_justify="left")
+    for col in ("experiment", "health", "decision", "why"):
+        t.add_column(col, overflow="fold")
+    colours = {"launch": "green", "promote": "green", "hold": "yellow", "stop": "cyan", "rollback": "red"}
+    for eid, o in outcomes.items():
+        colour = colours.get(o.decision.action, "white")
+        t.add_row(eid, o.result.health.status, f"[{colour}]{o.decision.action}[/]", o.decision.reason)
+    console.print(t)
+
+
 def run_demo(*, fresh: bool = False, seed: int = 20261121, serve: bool = True, console: Console | None = None) -> None:
     """Run the demo pipeline on the embedded default database."""
+    from .lifecycle import Registry, seed_from_world
+    from .pipeline import evaluate
+
     console = console or Console()
     paths = Paths.default()
     _generate(paths, fresh=fresh, seed=seed, console=console)
+    registered = seed_from_world(Registry(paths.db), by="demo")
+    if registered:
+        console.print(f"registered {len(registered)} experiments (briefs, running) in the registry")
     t0 = time.perf_counter()
-    with console.status("aggregating every experiment (one query)..."):
-        datasets = load_experiments(db=paths.db)
-    console.print(f"aggregated {len(datasets)} experiments in {time.perf_counter() - t0:.1f} s")
-    _overview(datasets, console)
-    console.print(f"\noutputs: database {paths.db}")
+    with console.status("aggregating (one query), analysing and deciding every experiment..."):
+        outcomes = evaluate(db=paths.db)
+    console.print(f"analysed and decided {len(outcomes)} experiments in {time.perf_counter() - t0:.1f} s")
+    _overview({e: o.data for e, o in outcomes.items()}, console)
+    _decisions(outcomes, console)
+    console.print(f"\noutputs: database {paths.db} (events, registry, decisions)")

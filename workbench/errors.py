@@ -49,7 +49,7 @@ class Problem:
             parts.append(f"line {self.line}")
         if self.column is not None:
             parts.append(f"column {self.column}")
-        if self.value is not None:
+        if not _missing(self.value):
             parts.append(f"value {self.value!r}" if isinstance(self.value, str) else f"value {self.value}")
         where = ", ".join(parts)
         if self.file:
@@ -66,6 +66,16 @@ class Problem:
         if v is not None and not isinstance(v, (str, int, float, bool)):
             d["value"] = str(v)
         return d
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN and NaT are shown as nothing rather than as 'value nan'."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):
+        return False
 
 
 class WorkbenchError(Exception):

@@ -73,8 +73,8 @@ class ExperimentSpec:
     users: int
     hypothesis: str
     primary_metric: str = "cvr"
-    secondary_metrics: tuple[str, ...] = ("ctr", "atc_rate", "revenue_per_user")
-    guardrails: tuple[str, ...] = ("lcp", "error_rate", "return_rate")
+    secondary_metrics: tuple[str, ...] = ("ctr", "atc_rate", "pages_per_user", "revenue_per_user")
+    guardrails: tuple[str, ...] = ("lcp", "error_rate")
     allocation: str = "fixed"
     start_day: int = 0
     owner: str = "growth-team"
@@ -110,7 +110,7 @@ DEMO_EXPERIMENTS: tuple[ExperimentSpec, ...] = (
         faults={"segment_effect": {"device": {"mobile": 1.04, "desktop": 0.94, "tablet": 0.98}}}),
     ExperimentSpec(
         "pdp-electronics-cta", "Electronics PDP: CTA copy", "multi", "electronics", ("control", "urgent", "benefit"),
-        (1 / 3, 1 / 3, 1 / 3), (_f("electronics"), _f("electronics", click=1.01), _f("electronics", click=1.06)),
+        (1 / 3, 1 / 3, 1 / 3), (_f("electronics"), _f("electronics", click=1.01), _f("electronics", click=1.12)),
         100_000, "A benefit-led call to action beats a neutral one; urgency does not.",
         variant_meta=_named_meta(("control", "urgent", "benefit"), ("specs-first", "neutral", "dark", "warranty"),
                                  ("specs-first", "urgent", "dark", "warranty"),
@@ -134,6 +134,7 @@ DEMO_EXPERIMENTS: tuple[ExperimentSpec, ...] = (
         "pdp-fashion-5xx", "Fashion PDP: size-recommendation widget", "ab", "fashion", _CT, (0.5, 0.5),
         (_f("fashion"), _f("fashion", cart=1.06)), 45_000,
         "Recommending a size reduces hesitation and returns.",
+        guardrails=("lcp", "error_rate", "return_rate"),
         variant_meta=_named_meta(_CT, ("gallery", "playful", "bright", "easy exchange"),
                                  ("size-widget", "playful", "bright", "easy exchange")),
         faults={"error_rate": {"control": 0.001, "treatment": 0.012}}),
@@ -166,7 +167,7 @@ DEMO_EXPERIMENTS: tuple[ExperimentSpec, ...] = (
         owner="reco-team", faults={"unknown_variant": {"label": "treatmnet", "units": 40}}),
     ExperimentSpec(
         "ml-ranker-canary", "Search ranker: staging model canary", "canary", None, ("production", "staging"),
-        (0.9, 0.1), (_f("home", click=1.1), _f("home", click=1.1, buy=1.11)), 150_000,
+        (0.9, 0.1), (_f("home", click=1.1), _f("home", click=1.1, buy=1.15)), 150_000,
         "The staging ranking model converts at least 5 % better than production.",
         secondary_metrics=("ctr", "revenue_per_user"), guardrails=("error_rate", "lcp"), product=None,
         owner="ml-team", faults={"error_rate": {"production": 0.001, "staging": 0.003}}),

@@ -39,7 +39,7 @@ DEVICES = {"mobile": 0.60, "desktop": 0.30, "tablet": 0.10}
 DEVICE_BUY = {"mobile": 0.85, "desktop": 1.30, "tablet": 0.95}   # purchase-stage multipliers
 CHANNELS = {"organic": 0.35, "paid_search": 0.25, "social": 0.15, "email": 0.10, "direct": 0.15}
 NEW_SHARE = 0.40
-ENGAGEMENT_SD = 0.35                            # sd of log purchase propensity across users
+ENGAGEMENT_SD = 0.5                              # sd of log purchase propensity across users
 SKUS_PER_CATEGORY = 40
 RETURN_RATE = 0.05
 EXTRA_PURCHASES, EXTRA_QUANTITY = 0.05, 0.25    # Poisson means: repeat purchases, extra items
@@ -357,7 +357,7 @@ class _Generator:
         rng = self.rng
         n = len(u)
         faults = spec.faults
-        sessions = 1 + rng.poisson(0.25 * np.exp(0.5 * u["z_sess"].to_numpy()))
+        sessions = 1 + rng.poisson(0.25 * np.exp(u["z_sess"].to_numpy() - 0.5))
         imps = sessions + rng.poisson(0.25 * sessions)
         clicks = u["clicked"].to_numpy() * (1 + rng.poisson(0.3, n))
         carts = u["carted"].to_numpy().astype(int)
@@ -491,8 +491,8 @@ class _Generator:
         rng = self.rng
         n = len(u)
         returning = (u["user_type"] == "returning").to_numpy()
-        sessions = rng.poisson(3.0 * np.exp(0.5 * u["z_sess"].to_numpy())) * returning
-        purchases = rng.poisson(0.25 * _engagement_mult(u["z"].to_numpy()) ** 2.5) * returning
+        sessions = rng.poisson(3.0 * np.exp(u["z_sess"].to_numpy() - 0.5)) * returning
+        purchases = rng.poisson(0.8 * _engagement_mult(u["z"].to_numpy()) ** 1.5) * returning
         revenue = np.round(purchases * u["price"].to_numpy() * np.exp(rng.normal(0, 0.3, n)), 2)
         return pd.DataFrame({"user_key": _hex_keys(u["uid"].to_numpy(), self.seed), "pre_sessions": sessions,
                              "pre_purchases": purchases, "pre_revenue": revenue})

@@ -100,6 +100,8 @@ def open_event_log(con: ibis.BaseBackend, source: str | Path, *, table: str = "e
             kind = "duckdb"
     except duckdb.Error as exc:
         raise InputError([_duckdb_problem(exc, name)]) from None
+    if "ts_server" in t.columns and t.schema()["ts_server"].is_string():
+        t = t.mutate(ts_server=t.ts_server.try_cast("timestamp"))     # ISO text; bad values become missing
     log = EventLog(t, name, kind, path if kind != "duckdb" else None, _covariates(con, path, kind))
     _check_columns(log)
     return log
@@ -162,7 +164,8 @@ def _rules() -> dict[str, Rule]:
         "negative_quantity": (lambda t: t.quantity < 0, "quantity", "quantity must not be negative"),
     }
     for col in REQUIRED:
-        rules[f"missing_{col}"] = (lambda t, c=col: t[c].isnull(), col, f"{col} is missing")
+        what = "missing or not a timestamp" if col == "ts_server" else "missing"
+        rules[f"missing_{col}"] = (lambda t, c=col: t[c].isnull(), col, f"{col} is {what}")
     return rules
 
 

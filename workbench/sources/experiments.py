@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import ibis
 import pandas as pd
 
-from ..aggregate import BOT_REASONS, DEFAULT_DIMS, aggregate_cube, available_metrics
+from ..aggregate import BOT_REASONS, DEFAULT_DIMS, DEFAULT_METRICS, aggregate_cube, available_metrics
 from ..db import connect
 from ..errors import NotFoundError
 from ..experiment_data import ExperimentData, TrustFacts
@@ -33,7 +33,7 @@ from .events import EventLog, open_event_log, validate_event_log
 __all__ = ["ExperimentInfo", "experiment_infos", "load_experiments", "load_experiment", "DEFAULT_SECONDARY",
            "DEFAULT_GUARDRAILS"]
 
-DEFAULT_SECONDARY = ("ctr", "atc_rate", "revenue_per_user")
+DEFAULT_SECONDARY = ("ctr", "atc_rate", "pages_per_user", "revenue_per_user")
 DEFAULT_GUARDRAILS = ("lcp", "error_rate", "return_rate")
 
 
@@ -127,7 +127,8 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
             if missing:
                 raise NotFoundError(f"unknown experiment {missing[0]!r}; known: {', '.join(sorted(infos)) or 'none'}")
         ids = list(experiment_ids) if experiment_ids is not None else sorted(infos)
-        metrics = available_metrics(log)
+        declared = {n for e in ids for n in (infos[e].primary_metric, *infos[e].secondary_metrics, *infos[e].guardrails)}
+        metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS]
         cube = aggregate_cube(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics)
         allocations = (con.table("world_allocations").execute()
                        if "world_allocations" in con.list_tables() else None)

@@ -85,7 +85,7 @@ def _read(t: ir.Table, kind: str, path: Path, name: str, control: str | None, pr
         for row, value in (example_rows(t, kind, path, fn, col) if bad else []):
             problems.append(Problem("blocked", "missing_value", f"{msg} ({bad:,} row{'s' if bad != 1 else ''} like this)",
                                     file=name, column=col, row=row, line=row + 1 if kind == "csv" and row else None,
-                                    value="" if value is None else value))
+                                    value=value))
     id_col = next((c for c in _ID_COLUMNS if c in schema), None)
     if id_col:
         dup = t.group_by(id_col).aggregate(k=t.count()).filter(lambda g: g.k > 1)
@@ -99,7 +99,7 @@ def _read(t: ir.Table, kind: str, path: Path, name: str, control: str | None, pr
                                     file=name, column=id_col, row=rows[0][0] if rows else None, value=first))
     experiment_id = path.stem
     if "experiment_id" in schema:
-        ids = t.experiment_id.cast("string").distinct().execute()["experiment_id"].dropna().tolist()
+        ids = sorted(t.select(t.experiment_id.cast("string").name("e")).distinct().execute()["e"].dropna().tolist())
         if len(ids) > 1:
             raise InputError([Problem("blocked", "several_experiments",
                                       f"the table holds {len(ids)} experiments ({', '.join(map(str, ids[:5]))}); "
