@@ -85,3 +85,24 @@ def test_analyze_and_check_read_the_database(world, capsys):
     with pytest.raises(SystemExit) as info:
         main(["check", "--experiment", "no-such-experiment", "--db", str(db)])
     assert info.value.code == 2 and "unknown experiment 'no-such-experiment'" in capsys.readouterr().err
+
+
+def test_lifecycle_brief_sets_roles_and_tunes_the_sequence(world, capsys, tmp_path):
+    db, _ = world
+    brief = tmp_path / "brief.yaml"
+    brief.write_text("id: pdp-shoes-hero\nowner: kim\nprimary_metric: ctr\nguardrails: ['lcp <= 3.5s']\n"
+                     "variants:\n  - {id: control}\n  - {id: treatment}\nmin_sample_size: 3000\n")
+    with pytest.raises(SystemExit) as info:
+        main(["analyze", "--experiment", "pdp-shoes-hero", "--db", str(db), "--brief", str(brief), "--json"])
+    d = json.loads(capsys.readouterr().out)
+    roles = {m["name"]: m["role"] for m in d["metrics"]}
+    assert info.value.code in (0, None) and roles["ctr"] == "primary" and roles["cvr"] != "primary"
+    assert roles["lcp"] == "guardrail"
+    seq = d["sequential"]["ctr"][0]
+    assert seq["planned_n"] == 6000 and len(seq["looks"]) > 1      # one look per day of the experiment
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nowner: kim\nprimary_metric: nope\nvariants: [{id: a}]\nmin_sample_size: 10\n")
+    with pytest.raises(SystemExit) as info:
+        main(["analyze", "--experiment", "pdp-shoes-hero", "--db", str(db), "--brief", str(bad)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "bad.yaml" in err and "Traceback" not in err

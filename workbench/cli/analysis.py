@@ -9,8 +9,9 @@ and also exits 0 with ``health.status == "blocked"``); 2 when the input is unusa
 error, or blocked schema/logic/label problems). With ``--json`` the JSON is printed to stdout even
 then (``health.status`` "blocked" and every issue), and the problems go to stderr one per line.
 
-``--brief BRIEF`` takes, until the lifecycle brief format is merged, a minimal YAML mapping (see
-:func:`options_from_brief`)::
+``--brief BRIEF`` takes an experiment brief of the lifecycle (``workbench experiments create``
+format: primary metric, guardrails, expected split, SRM thresholds, minimum sample size), or a
+plain analysis-options YAML mapping for what a brief does not say (see :func:`options_from_brief`)::
 
     primary: conversion_rate            # metric names as in the data
     guardrails: [guardrail_error]
@@ -49,12 +50,19 @@ _EXPERIMENT_HELP = "Experiment id: in the database, or within an event-log FILE 
 _DB_HELP = "DuckDB file (or Ibis URL) with the event log; default data/workbench.duckdb or $WORKBENCH_DB."
 
 
-def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
-    """Analysis options (and reader settings ``control``/``kind``) from a brief YAML file.
+_LIFECYCLE_KEYS = {"id", "owner", "variants", "primary_metric"}
 
-    The one place that knows the brief's format: switch it to the lifecycle brief when it lands.
+
+def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
+    """Analysis options (and reader settings ``control``/``kind``) from a ``--brief`` YAML file.
+
+    The one place that knows brief formats. An experiment brief of the lifecycle
+    (:mod:`workbench.lifecycle.brief`: ``id``, ``owner``, ``variants``, ``primary_metric``...) is
+    validated there and mapped to options by :func:`workbench.lifecycle.inputs.analysis_options`
+    once the data is read (``extra["brief"]``); its ``min_sample_size`` tunes the sequential
+    confidence sequence. Any other mapping is a plain options file (the module docstring).
     """
-    from ..analysis import AnalysisOptions
+    from ..analysis import AnalysisOptions, SequentialOptions
     name = str(path)
     if not path.exists():
         raise InputError([Problem("blocked", "missing_file", "the brief file does not exist", file=name)])
@@ -65,11 +73,25 @@ def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
                                   file=name)]) from None
     if not isinstance(loaded, dict):
         raise InputError([Problem("blocked", "bad_yaml", "expected a mapping at the top level", file=name)])
+    if len(_LIFECYCLE_KEYS & set(loaded)) >= 2:
+        from ..lifecycle.brief import load_brief
+        brief = load_brief(path)
+        opts = AnalysisOptions(sequential=SequentialOptions(float(brief.min_sample_size))
+                               if brief.min_sample_size else None)
+        return opts, {"kind": brief.kind, "brief": brief}
     extra = {k: loaded.pop(k) for k in _BRIEF_EXTRA if k in loaded}
     if "kind" in extra and extra["kind"] not in ("ab", "aa", "canary", "bandit", "multi"):
         raise InputError([Problem("blocked", "bad_option", "kind must be one of ab, aa, canary, bandit, multi",
                                   file=name, column="kind", value=str(extra["kind"]))])
     return AnalysisOptions.from_mapping(loaded, source=name), extra
+
+
+def _with_brief(opts: Any, extra: dict[str, Any], data: Any) -> Any:
+    """Options after the data is read: a lifecycle brief maps onto what the data can compute."""
+    if extra.get("brief") is None:
+        return opts
+    from ..lifecycle.inputs import analysis_options
+    return replace(opts, **analysis_options(extra["brief"], data))
 
 
 def _load(file: Optional[Path], experiment: Optional[str], db: Optional[str], control: Optional[str],
@@ -192,6 +214,7 @@ def analyze_command(
         print_json(_blocked_result(err, file, experiment))
         _print_problems(err.problems)
         raise typer.Exit(2)
+    opts = _with_brief(opts, extra, data)
     result = analyze(data, opts)
     if json_:
         print_json(result)
@@ -230,7 +253,7 @@ def check_command(
         print_json({"experiment_id": blocked.experiment_id, "variants": [], "units": [], "health": blocked.health})
         _print_problems(err.problems)
         raise typer.Exit(2)
-    health = _health(data, opts)
+    health = _health(data, _with_brief(opts, extra, data))
     if json_:
         try:
             units = [float(u) for u in data.units()]
