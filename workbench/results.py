@@ -109,6 +109,7 @@ class MetricResult(ResultMixin):
     correction: str = ""
     variance_reduction: float | None = None   # CUPED, when applied
     notes: tuple[str, ...] = ()
+    prob_best: dict[str, float] | None = None  # Bayesian P(each compared arm is best), in the better direction
 
     def to_frame(self) -> pd.DataFrame:
         rows = []
