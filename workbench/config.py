@@ -25,8 +25,8 @@ import yaml
 from .errors import InputError, Problem
 
 __all__ = ["Settings", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings",
-           "EngineSettings", "Paths", "LifecycleSettings", "RolloutSettings", "AutopilotSettings", "get_settings",
-           "project_root"]
+           "EngineSettings", "Paths", "LifecycleSettings", "RolloutSettings", "AutopilotSettings", "ReportSettings",
+           "get_settings", "project_root"]
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,25 @@ class LifecycleSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """Scheduled reports (``workbench report``): what the report shows and how a run behaves.
+
+    ``roi_horizon_days``: the horizon the ROI section projects incremental revenue over;
+    ``segment_dims``: the breakdowns shown (exploratory); ``chromium``: the browser that prints
+    PDFs (empty = look for ``chromium``/``chromium-browser``/``google-chrome`` on PATH, or set
+    ``WORKBENCH_CHROMIUM``); ``lock_timeout_s``: how long a run waits for another run of
+    ``workbench report`` to finish before giving up.
+    """
+
+    roi_horizon_days: int = 90
+    segment_dims: tuple[str, ...] = ("device", "channel", "user_type")
+    cell_timeout_s: float = 600.0         # one notebook cell may run this long
+    pdf_timeout_s: float = 90.0
+    lock_timeout_s: float = 1800.0
+    chromium: str = ""
+
+
+@dataclass(frozen=True)
 class Paths:
     """Where things live. Relative paths are resolved against ``home``."""
 
@@ -164,6 +183,7 @@ class Settings:
     bandit: BanditSettings = field(default_factory=BanditSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     seed: int = 20261121
 
     def with_overrides(self, overrides: dict[str, Any], *, source: str = "settings") -> "Settings":

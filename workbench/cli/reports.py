@@ -1,9 +1,144 @@
-"""CLI commands of this area (registered by :func:`register`)."""
+"""``workbench report``: per-experiment HTML/PDF reports and the portfolio page, incremental and locked.
+
+Examples::
+
+    workbench report pdp-shoes-hero            # one report (reports/pdp-shoes-hero/...)
+    workbench report --all --workers 2         # every experiment; fresh ones are skipped
+    workbench report --all --force             # rebuild everything
+    workbench report --all --as-of 2026-11-15  # as the data stood then
+
+A cron line for a daily refresh (the run waits for an earlier run still going, then skips what is
+fresh; the exit status is 1 when a report failed)::
+
+    30 6 * * *  cd /srv/workbench && .venv/bin/workbench report --all --workers 2 >> reports/cron.log 2>&1
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+
+from ..errors import InputError, Problem
+from ._common import JSON_OPTION, console, err_console, print_json, table
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
+    app.command("report", help="Run the report notebook for experiments (papermill → HTML with code hidden, PDF "
+                               "when Chromium is available, memo, summary.json) and update reports/index.html. "
+                               "Incremental: unchanged experiments are skipped (--force to rebuild).")(report_cmd)
+
+
+class _Progress:
+    """A Rich progress bar on a terminal; one plain line per event otherwise (cron logs)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        if self.tty:
+            self._rich(event, info)
+        else:
+            self._plain(event, info)
+
+    def _rich(self, event: str, info: dict[str, Any]) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        if event == "start":
+            self.bar = Progress(TextColumn("[bold]reports[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                TextColumn("{task.description}"), console=err_console, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("checking what changed", total=info["total"])
+            return
+        if self.bar is None:
+            return
+        if event == "skip":
+            self.bar.advance(self.task)
+        elif event == "gathered":
+            self.bar.update(self.task, description=f"aggregated {info['count']} experiment(s) once")
+        elif event == "building":
+            self.bar.update(self.task, description=f"building {info['experiment_id']}")
+        elif event in ("built", "failed"):
+            o = info["outcome"]
+            self.bar.advance(self.task)
+            self.bar.update(self.task, description=f"{o.experiment_id} {o.status} ({o.seconds:.1f} s)")
+            if event == "failed":
+                self.bar.console.print(f"[red]failed[/] {o.describe()}", highlight=False)
+        elif event == "done":
+            self.bar.stop()
+
+    def _plain(self, event: str, info: dict[str, Any]) -> None:
+        if event == "start":
+            err_console.print(f"reports: checking {info['total']} experiment(s)", highlight=False)
+        elif event == "gathered":
+            err_console.print(f"reports: aggregated {info['count']} experiment(s) in one pass", highlight=False)
+        elif event in ("built", "failed"):
+            o = info["outcome"]
+            err_console.print(f"reports: {o.describe()} ({o.seconds:.1f} s)", highlight=False, soft_wrap=True)
+
+
+def report_cmd(
+    experiments: Optional[list[str]] = typer.Argument(None, help="Experiment ids (or --all)."),
+    all_: bool = typer.Option(False, "--all", help="Every experiment with events in the database."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Notebooks executed in parallel."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even when data, parameters and code are unchanged."),
+    db: Optional[str] = typer.Option(None, "--db", help="DuckDB file with the events and the registry; default "
+                                                        "data/workbench.duckdb or $WORKBENCH_DB."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Reports directory; default reports/ or "
+                                                                 "$WORKBENCH_REPORTS."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Report as the data stood at this date/time (ISO)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help="Decide with this policy instead of each brief's."),
+    pdf: Optional[bool] = typer.Option(None, "--pdf/--no-pdf", help="Print report.pdf with headless Chromium "
+                                                                    "(default: when Chromium is found)."),
+    record: bool = typer.Option(True, "--record/--no-record", help="Record the rebuilt reports' decisions in the "
+                                                                   "registry."),
+    horizon: Optional[int] = typer.Option(None, "--horizon", min=1, help="ROI projection horizon in days."),
+    handoff: str = typer.Option("cache", "--handoff", help="cache: aggregate once and hand each notebook a file; "
+                                                           "direct: each notebook queries the database."),
+    notebook: Optional[Path] = typer.Option(None, "--notebook", help="Report notebook; default "
+                                                                     "notebooks/experiment_report.ipynb."),
+    wait: Optional[float] = typer.Option(None, "--wait", min=0, help="Seconds to wait for another report run "
+                                                                     "(default reports.lock_timeout_s)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    from ..display import fmt_num
+    from ..reports.runner import run_reports
+
+    if all_ and experiments:
+        raise InputError([Problem("blocked", "bad_option", "give experiment ids or --all, not both",
+                                  value=" ".join(experiments))])
+    if not all_ and not experiments:
+        raise InputError([Problem("blocked", "bad_option", "name the experiments to report on, or pass --all")])
+    if handoff not in ("cache", "direct"):
+        raise InputError([Problem("blocked", "bad_option", "--handoff must be cache or direct", column="handoff",
+                                  value=handoff)])
+    run = run_reports(None if all_ else experiments, workers=workers, force=force, db=db, out=out, as_of=as_of,
+                      policy=policy, pdf=pdf, record=record, roi_horizon_days=horizon,
+                      handoff=handoff,  # type: ignore[arg-type]
+                      notebook=notebook, lock_timeout=wait, progress=_Progress(not quiet and not json_out))
+    if json_out:
+        print_json({**run.to_dict(), "exit_code": run.exit_code})
+        raise typer.Exit(run.exit_code)
+    rows = [(o.experiment_id, o.status, f"{o.seconds:.1f}" if o.status != "skipped" else "—", o.health or "—",
+             o.decision or "—", "yes" if o.pdf else "no",
+             (f"cell {o.cell} ({o.section}): " if o.cell is not None else "") + o.error if o.status == "failed" else "")
+            for o in run.outcomes]
+    console.print(table("Reports", ["experiment", "status", "seconds", "health", "decision", "pdf", "error"], rows,
+                        caption=f"{len(run.built)} built, {len(run.skipped)} skipped, {len(run.failed)} failed in "
+                                f"{run.seconds:.1f} s with {fmt_num(run.workers)} worker(s)"))
+    for n in run.notes:
+        console.print(f"note: {n}", highlight=False)
+    for o in run.failed:
+        err_console.print(f"[red]failed:[/] {o.describe()}" + (f" (notebook kept: {o.failed_notebook})"
+                                                             if o.failed_notebook else ""),
+                          highlight=False, soft_wrap=True)
+    console.print(f"portfolio: {run.index}", highlight=False, soft_wrap=True)
+    raise typer.Exit(run.exit_code)

@@ -1,0 +1,177 @@
+"""Small HTML building blocks for the report: escaped tables, key-value lists, badges, notes, embedded plots.
+
+Every value that reaches the page goes through :func:`workbench.display.escape` (names, ids,
+variant labels, reasons, hypothesis text — anything a user typed), so ``<script>`` in an
+experiment name shows as text. Fragments are :class:`Html` objects: they render in Jupyter
+(``_repr_html_``) and concatenate with ``+``. Plots are embedded as static Bokeh components; the
+page loads BokehJS once, inline (:func:`page_head`), so reports open offline.
+
+>>> str(table(__import__("pandas").DataFrame({"name": ["<b>x</b>"], "p": [0.0001]}), {"p": fmt_p}))
+'<table class="wb-table"><thead><tr><th class="t">name</th><th>p</th></tr></thead><tbody><tr><td class="t">&lt;b&gt;x&lt;/b&gt;</td><td>0.0001</td></tr></tbody></table>'
+>>> str(badge("launch", "go"))
+'<span class="wb-badge go">launch</span>'
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from ..display import escape, fmt_ci, fmt_num, fmt_p, fmt_pct
+
+__all__ = ["Html", "table", "kv", "badge", "note", "bullets", "embed", "page_head", "REPORT_CSS", "ACTION_CLASS",
+           "HEALTH_CLASS", "fmt_ci", "fmt_num", "fmt_p", "fmt_pct", "heading"]
+
+ACTION_CLASS = {"launch": "go", "promote": "go", "rollback": "stop", "hold": "hold", "stop": "hold",
+                "keep_testing": "wait", "continue": "wait"}
+HEALTH_CLASS = {"healthy": "go", "warning": "hold", "blocked": "stop"}
+
+
+class Html:
+    """A trusted HTML fragment (built by this module from escaped parts)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str = "") -> None:
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Html({len(self.text)} chars)"
+
+    def __add__(self, other: "Html | str") -> "Html":
+        return Html(self.text + (other.text if isinstance(other, Html) else escape(other)))
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+    @staticmethod
+    def join(parts: Iterable["Html | None"]) -> "Html":
+        return Html("".join(p.text for p in parts if p))
+
+
+def _cell(value: Any, fmt: Callable[[Any], str] | None) -> str:
+    if fmt is not None:
+        try:
+            return escape(fmt(value))
+        except (TypeError, ValueError):
+            return escape(value)
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float):
+        return escape(fmt_num(value))
+    return escape(value)
+
+
+def table(frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] | None = None, *,
+          headers: Mapping[str, str] | None = None, columns: Sequence[str] | None = None,
+          row_class: Callable[[Mapping[str, Any]], str] | None = None, caption: str = "") -> Html:
+    """An escaped HTML table of ``frame`` (``formats`` per column, ``headers`` renames columns)."""
+    formats = formats or {}
+    headers = headers or {}
+    cols = list(columns or frame.columns)
+    # text columns (not numbers, not formatted as numbers) read better left-aligned
+    text = {c for c in cols if c not in formats and c in frame and not pd.api.types.is_numeric_dtype(frame[c])}
+    left = ' class="t"'
+    head = "".join(f"<th{left if c in text else ''}>{escape(headers.get(c, c))}</th>" for c in cols)
+    body = []
+    for rec in frame.to_dict("records"):
+        cls = row_class(rec) if row_class else ""
+        attr = f' class="{escape(cls)}"' if cls else ""
+        body.append(f"<tr{attr}>" + "".join(f"<td{left if c in text else ''}>{_cell(rec.get(c), formats.get(c))}</td>"
+                                            for c in cols) + "</tr>")
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return Html(f'<table class="wb-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+
+
+def kv(pairs: Iterable[tuple[str, Any]]) -> Html:
+    """Label → value rows (values escaped; :class:`Html` values kept as they are).
+
+    A borderless two-column table rather than a ``<dl>``: notebook stylesheets restyle lists.
+    """
+    items = []
+    for k, v in pairs:
+        val = v.text if isinstance(v, Html) else ("—" if v is None or v == "" else escape(v))
+        items.append(f"<tr><th class='k'>{escape(k)}</th><td class='v'>{val}</td></tr>")
+    return Html(f'<table class="wb-kv"><tbody>{"".join(items)}</tbody></table>')
+
+
+def badge(text: Any, kind: str = "") -> Html:
+    return Html(f'<span class="wb-badge {escape(kind)}">{escape(text)}</span>')
+
+
+def note(text: Any, kind: str = "info") -> Html:
+    """A boxed note: ``info``, ``warn`` (caveats) or ``bad``."""
+    return Html(f'<div class="wb-note {escape(kind)}">{escape(text)}</div>')
+
+
+def bullets(items: Iterable[Any]) -> Html:
+    lis = "".join(f"<li>{i.text if isinstance(i, Html) else escape(i)}</li>" for i in items)
+    return Html(f"<ul class='wb-list'>{lis}</ul>") if lis else Html()
+
+
+def heading(text: Any, level: int = 3) -> Html:
+    return Html(f"<h{level} class='wb-h'>{escape(text)}</h{level}>")
+
+
+def embed(obj: Any) -> Html:
+    """A HoloViews (or Bokeh) object as a static Bokeh embed: a ``<div>`` and the script that fills it.
+
+    The script only calls BokehJS, which :func:`page_head` inlines once per page, so the plot
+    renders without a network. Text in plots (titles, labels) is rendered by BokehJS as text.
+    """
+    import holoviews as hv
+    from bokeh.embed import components
+    from bokeh.model import Model
+
+    model = obj if isinstance(obj, Model) else hv.render(obj, backend="bokeh")
+    script, div = components(model)
+    return Html(f"<div class='wb-plot'>{div}{script}</div>")
+
+
+@lru_cache(maxsize=1)
+def _bokeh_js() -> str:
+    from bokeh.resources import Resources
+    return Resources(mode="inline", components=["bokeh"]).render_js()
+
+
+def page_head() -> Html:
+    """The report's CSS and BokehJS, inline (call once, before the first plot)."""
+    return Html(f"<style>{REPORT_CSS}</style>{_bokeh_js()}")
+
+
+REPORT_CSS = """
+.wb-table{border-collapse:collapse;font-size:.86rem;margin:6px 0 12px;min-width:50%}
+table.wb-table th,table.wb-table td{border:1px solid #d0d7de;padding:3px 8px;text-align:right;vertical-align:top}
+table.wb-table th:first-child,table.wb-table td:first-child,table.wb-table td.t,table.wb-table th.t{text-align:left}
+table.wb-table th{background:#f6f8fa}
+.wb-table caption{caption-side:bottom;text-align:left;color:#656d76;font-size:.8rem;padding-top:3px}
+.wb-table tr.bad td{background:#ffebe9}.wb-table tr.warn td{background:#fff8c5}.wb-table tr.good td{background:#dafbe1}
+table.wb-kv{border-collapse:collapse;margin:6px 0 12px;font-size:.9rem}
+table.wb-kv th.k,table.wb-kv td.v{border:0;padding:2px 16px 2px 0;text-align:left;vertical-align:top;background:none}
+table.wb-kv th.k{font-weight:600;color:#424a53;white-space:nowrap}table.wb-kv.wb-kv tbody tr:nth-child(n){background:none}
+.wb-badge{display:inline-block;padding:1px 9px;border-radius:10px;font-weight:700;font-size:.85rem;border:1px solid #d0d7de;
+ text-transform:uppercase;letter-spacing:.02em}
+.wb-badge.go{background:#dafbe1;border-color:#4ac26b}.wb-badge.stop{background:#ffebe9;border-color:#ff8182}
+.wb-badge.hold{background:#fff8c5;border-color:#d4a72c}.wb-badge.wait{background:#ddf4ff;border-color:#54aeff}
+.wb-note{border-left:4px solid #54aeff;background:#f6f8fa;padding:6px 10px;margin:6px 0;font-size:.88rem}
+.wb-note.warn{border-color:#d4a72c;background:#fff8c5}.wb-note.bad{border-color:#cf222e;background:#ffebe9}
+.wb-decision{display:flex;gap:14px;align-items:center;padding:12px 16px;border-radius:6px;border:1px solid;margin:8px 0}
+.wb-decision .action{font-weight:800;font-size:1.15rem;white-space:nowrap}
+.wb-decision.go{background:#dafbe1;border-color:#4ac26b}.wb-decision.stop{background:#ffebe9;border-color:#ff8182}
+.wb-decision.hold{background:#fff8c5;border-color:#d4a72c}.wb-decision.wait{background:#ddf4ff;border-color:#54aeff}
+.wb-title{font-size:1.6rem;font-weight:700;margin:4px 0 2px}.wb-sub{color:#656d76;font-size:.9rem;margin-bottom:8px}
+.wb-list{margin:4px 0 10px;padding-left:22px}.wb-h{font-size:1rem;margin:14px 0 4px}
+.wb-plot{margin:6px 0 14px;page-break-inside:avoid;break-inside:avoid}
+.wb-kpis{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
+.wb-kpi{border:1px solid #d0d7de;border-radius:6px;padding:6px 12px;min-width:120px}
+.wb-kpi .v{font-size:1.15rem;font-weight:700}.wb-kpi .k{color:#656d76;font-size:.78rem}
+@media print{.wb-plot{page-break-inside:avoid}h2{page-break-after:avoid}.bk-toolbar{display:none!important}}
+""".strip()

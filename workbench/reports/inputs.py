@@ -1,0 +1,234 @@
+"""Everything a report reads, gathered in one pass for many experiments, and handed to notebooks as a file.
+
+:func:`gather_inputs` does all the I/O of a report run up front:
+
+1. the pipeline (:func:`workbench.pipeline.evaluate`) — the event log aggregated **once** for all
+   requested experiments, each analysed as its brief says and decided by its policy (or the
+   ``policy`` given);
+2. event-time series by hour and day (:func:`workbench.aggregate.timeseries`), the per-SKU cube of
+   multi-SKU experiments (one more aggregation, only for them), the catalog, the planned daily
+   allocation of bandits;
+3. from the registry: allocation snapshots, the learning store's patterns for the category.
+
+The result per experiment is a :class:`ReportInputs`, a plain picklable value. ``workbench report``
+writes one file per experiment (:func:`save_inputs`) and passes its path to the notebook, so the
+notebook kernels never touch the database; a notebook run on its own calls :func:`gather_inputs`
+for its one experiment instead. Either way the numbers come from the same functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from ..errors import InputError, NotFoundError, Problem
+from ..experiment_data import ExperimentData
+from ..pipeline import ExperimentOutcome, evaluate
+
+__all__ = ["ReportParams", "ReportInputs", "gather_inputs", "save_inputs", "load_inputs", "parse_as_of",
+           "INPUTS_FORMAT"]
+
+INPUTS_FORMAT = 1
+
+
+def parse_as_of(value: str | dt.datetime | None) -> dt.datetime | None:
+    """``None``, a datetime, or ISO text (``2026-11-19`` or ``2026-11-19T12:00``) → naive UTC datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        ts = pd.Timestamp(value)
+    else:
+        try:
+            ts = pd.Timestamp(str(value))
+        except (ValueError, TypeError):
+            raise InputError([Problem("blocked", "bad_as_of", "as-of must be an ISO date or time such as "
+                                      "2026-11-19 or 2026-11-19T12:00", column="as_of", value=str(value))]) from None
+        if ts is pd.NaT:
+            raise InputError([Problem("blocked", "bad_as_of", "as-of is not a date", column="as_of", value=str(value))])
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.to_pydatetime()
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    """What a report was asked for (part of the report's key: change one and the report is rebuilt)."""
+
+    db: str | None = None
+    as_of: dt.datetime | None = None
+    policy: str | None = None
+    roi_horizon_days: int | None = None
+
+    def to_key(self) -> dict[str, Any]:
+        return {"db": self.db, "as_of": self.as_of.isoformat() if self.as_of else None, "policy": self.policy,
+                "roi_horizon_days": self.roi_horizon_days}
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """One experiment's report inputs (see the module docstring); picklable."""
+
+    experiment_id: str
+    outcome: ExperimentOutcome
+    params: ReportParams
+    hourly: pd.DataFrame
+    daily: pd.DataFrame
+    sku_data: ExperimentData | None = None
+    catalog: pd.DataFrame | None = None
+    planned_allocation: pd.DataFrame | None = None     # day, variant, weight (bandits)
+    weights_history: pd.DataFrame | None = None        # registry allocation snapshots
+    patterns: pd.DataFrame | None = None               # learning store, this experiment's category
+    winning: Mapping[str, str] = field(default_factory=dict)
+    aa_checks: tuple[Mapping[str, Any], ...] = ()
+    gathered_at: dt.datetime | None = None
+    fingerprint: str = ""
+    format: int = INPUTS_FORMAT
+
+
+def _scan(db: str | Path | None, ids: Sequence[str] | None, as_of: dt.datetime | None) -> dict[str, Any]:
+    """One read-only pass: experiment metadata, time series, catalog, planned allocations, SKU counts."""
+    from ..aggregate import timeseries
+    from ..db import connect
+    from ..sources.events import open_event_log
+    from ..sources.experiments import experiment_infos
+
+    with connect(db, read_only=True) as con:
+        log = open_event_log(con, "events")
+        infos = experiment_infos(con, log)
+        if ids is not None:
+            missing = [e for e in ids if e not in infos]
+            if missing:
+                raise NotFoundError(f"unknown experiment {missing[0]!r}; known: {', '.join(sorted(infos)) or 'none'}")
+        wanted = list(ids) if ids is not None else sorted(infos)
+        tables = set(con.list_tables())
+        t = log.table
+        skus: dict[str, int] = {}
+        if "product_id" in t.columns and wanted:
+            q = t.filter(t.experiment_id.isin(wanted))
+            if as_of is not None:
+                q = q.filter(q.ts_server <= as_of)
+            counts = q.group_by("experiment_id").aggregate(skus=q.product_id.nunique()).execute()
+            skus = {str(r.experiment_id): int(r.skus) for r in counts.itertuples()}
+        series = {e: (timeseries(log, e, freq="h", as_of=as_of), timeseries(log, e, freq="D", as_of=as_of))
+                  for e in wanted}
+        catalog = con.table("catalog").execute() if "catalog" in tables else None
+        alloc = None
+        if "world_allocations" in tables:
+            alloc = con.table("world_allocations").execute()
+    return {"infos": infos, "ids": wanted, "skus": skus, "series": series, "catalog": catalog, "alloc": alloc}
+
+
+def _aa_summary(o: ExperimentOutcome) -> dict[str, Any]:
+    m = o.result.primary
+    p = min((c.p_value_adjusted for c in m.comparisons), default=None) if m is not None else None
+    return {"experiment_id": o.experiment_id, "health": o.result.health.status, "metric": m.name if m else None,
+            "p_value": p, "reasons": list(o.result.health.reasons)}
+
+
+def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
+                  as_of: str | dt.datetime | None = None, policy: str | None = None,
+                  roi_horizon_days: int | None = None, outcomes: Mapping[str, ExperimentOutcome] | None = None
+                  ) -> dict[str, ReportInputs]:
+    """Report inputs for each experiment (all in the database when ``None``); see the module doc.
+
+    ``outcomes`` reuses pipeline results the caller already has (they must be for the same
+    database and as-of time).
+    """
+    from ..lifecycle.registry import Registry
+    from ..pipeline import _has_registry
+    from ..sources.experiments import load_experiments
+
+    at = parse_as_of(as_of)
+    scan = _scan(db, experiment_ids, at)
+    ids: list[str] = scan["ids"]
+    infos = scan["infos"]
+    aa_ids = [e for e, info in infos.items() if info.kind == "aa"]
+    need = list(dict.fromkeys([*ids, *aa_ids]))
+    have = dict(outcomes or {})
+    missing = [e for e in need if e not in have]
+    if missing:
+        have.update(evaluate(missing, db=db, as_of=at))
+    multi = [e for e in ids if scan["skus"].get(e, 0) > 1]
+    sku_data = load_experiments(multi, db=db, as_of=at, dims=("product_id",)) if multi else {}
+    aa_checks = tuple(_aa_summary(have[e]) for e in aa_ids if e in have)
+
+    registry = Registry(db) if _has_registry(db) else None
+    extra: dict[str, dict[str, Any]] = {e: {} for e in ids}
+    if registry is not None:
+        from ..lifecycle.learning import pattern_table, winning_tags
+        from ..lifecycle.policies import decide
+        from ..lifecycle.signals import decision_context
+        with registry.session():
+            with registry.connect() as con:
+                weights = con.execute("SELECT * FROM experiment_weights ORDER BY snapshot, variant_id").df()
+            pattern_cache: dict[Any, tuple[pd.DataFrame, dict[str, str]]] = {}
+            for e in ids:
+                o = have[e]
+                category = o.brief.category if o.brief is not None else o.data.meta.get("category")
+                if category not in pattern_cache:
+                    pattern_cache[category] = (pattern_table(registry, category) if category else pattern_table(registry),
+                                               winning_tags(registry, category))
+                patterns, winning = pattern_cache[category]
+                extra[e]["patterns"], extra[e]["winning"] = patterns, winning
+                extra[e]["weights_history"] = weights[weights["experiment_id"] == e].reset_index(drop=True)
+                if policy is not None:
+                    context = decision_context(registry, e, now=at) if o.record is not None else None
+                    have[e] = replace(o, decision=decide(o.result, brief=o.brief, policy=policy, context=context))
+    elif policy is not None:
+        from ..lifecycle.policies import decide
+        for e in ids:
+            have[e] = replace(have[e], decision=decide(have[e].result, policy=policy))
+
+    params = ReportParams(db=str(db) if db is not None else None, as_of=at, policy=policy,
+                          roi_horizon_days=roi_horizon_days)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    alloc = scan["alloc"]
+    out: dict[str, ReportInputs] = {}
+    for e in ids:
+        hourly, daily = scan["series"][e]
+        planned = None
+        if alloc is not None and infos[e].allocation == "bandit":
+            planned = alloc[alloc["experiment_id"] == e][["day", "variant", "weight"]].reset_index(drop=True)
+        out[e] = ReportInputs(experiment_id=e, outcome=have[e], params=params, hourly=hourly, daily=daily,
+                              sku_data=sku_data.get(e), catalog=scan["catalog"], planned_allocation=planned,
+                              weights_history=extra[e].get("weights_history"), patterns=extra[e].get("patterns"),
+                              winning=extra[e].get("winning", {}), aa_checks=aa_checks, gathered_at=now)
+    return out
+
+
+def save_inputs(inputs: ReportInputs, path: str | Path) -> Path:
+    """Pickle ``inputs`` to ``path`` atomically (temporary file, then rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(inputs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def load_inputs(path: str | Path, experiment_id: str | None = None) -> ReportInputs:
+    """Read a file written by :func:`save_inputs` (only files the workbench wrote: it is a pickle)."""
+    p = Path(path)
+    if not p.exists():
+        raise NotFoundError(f"{p}: report inputs not found")
+    with p.open("rb") as fh:
+        obj = pickle.load(fh)  # noqa: S301 - our own hand-off file, written by save_inputs in this run
+    if not isinstance(obj, ReportInputs) or obj.format != INPUTS_FORMAT:
+        raise InputError([Problem("blocked", "bad_inputs", "not report inputs written by this workbench version",
+                                  file=str(p))])
+    if experiment_id is not None and obj.experiment_id != experiment_id:
+        raise InputError([Problem("blocked", "bad_inputs", f"the inputs are for {obj.experiment_id!r}, not "
+                                  f"{experiment_id!r}", file=str(p))])
+    return obj

@@ -1,0 +1,216 @@
+"""HoloViews plots of the report's frames (:mod:`workbench.reports.views`), drawn with the Bokeh backend.
+
+Every function takes a tidy frame (or a workbench result) and returns a HoloViews object, so a data
+scientist can restyle or overlay it in a notebook and the report can embed it as static HTML
+(:func:`workbench.reports.render.embed`). No statistics are computed here.
+
+Importing this module selects the Bokeh backend without ``hv.extension()``: the extension's
+notebook output pulls BokehJS from a CDN, while the report inlines it once (offline).
+
+>>> import pandas as pd
+>>> f = pd.DataFrame({"variant": ["b"], "lift_rel": [0.05], "lo": [0.01], "hi": [0.09]})
+>>> type(lift_forest(f)).__name__
+'Overlay'
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh renderer and its options)
+import numpy as np
+import pandas as pd
+
+hv.Store.set_current_backend("bokeh")
+
+__all__ = ["PALETTE", "variant_colors", "srm_history_plot", "lift_forest", "sequential_plot", "funnel_plot",
+           "trend_plot", "hour_plot", "cohort_plot", "segment_plot", "sku_plot", "allocation_plot", "roi_plot"]
+
+PALETTE = ("#6e7781", "#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#0a3069", "#9a6700")
+WIDTH, HEIGHT = 680, 260
+_BASE = dict(width=WIDTH, height=HEIGHT, toolbar="right", tools=["hover"], default_tools=["pan", "wheel_zoom",
+                                                                                           "box_zoom", "reset", "save"])
+
+
+def variant_colors(variants: Sequence[str]) -> dict[str, str]:
+    """The control is grey; variants take the palette in order (same colour in every plot)."""
+    return {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(variants)}
+
+
+def _empty(message: str) -> hv.Text:
+    return hv.Text(0.5, 0.5, message).opts(width=WIDTH, height=80, xaxis=None, yaxis=None, toolbar=None)
+
+
+def srm_history_plot(frame: pd.DataFrame, *, warning_p: float, blocked_p: float, dim: str = "day") -> hv.Overlay:
+    """Cumulative SRM p-value by day on a log scale, with the warning and blocked thresholds."""
+    if frame.empty:
+        return _empty("no daily data for an SRM history")
+    f = frame.assign(p_plot=frame["p_value"].clip(lower=1e-300), x=pd.to_datetime(frame[dim]))
+    curve = hv.Curve(f, "x", "p_plot", label="cumulative SRM p-value").opts(color=PALETTE[1], line_width=2)
+    points = hv.Scatter(f, "x", ["p_plot", "units"]).opts(color=PALETTE[1], size=6, tools=["hover"])
+    warn = hv.HLine(warning_p).opts(color="#d4a72c", line_dash="dashed", line_width=1.5)
+    block = hv.HLine(blocked_p).opts(color="#cf222e", line_dash="dashed", line_width=1.5)
+    lowest = float(min(f["p_plot"].min(), blocked_p))
+    return (curve * points * warn * block).opts(
+        logy=True, ylim=(max(lowest / 10, 1e-300), 1.5), xlabel="day (cumulative)", ylabel="SRM p-value",
+        title="SRM over time (dashed: warning and blocked thresholds)", **_BASE)
+
+
+def lift_forest(frame: pd.DataFrame, *, label: str = "variant", value: str = "lift_rel", lo: str = "lo",
+                hi: str = "hi", title: str = "", pct: bool = True) -> hv.Overlay:
+    """Point estimate and interval per row (variant, segment, SKU...), with a line at zero."""
+    if frame.empty:
+        return hv.Overlay([_empty("nothing to compare")])
+    f = frame.copy()
+    f["_label"] = f[label].astype(str)
+    scale = 100.0 if pct else 1.0
+    f["_v"], f["_lo"], f["_hi"] = f[value] * scale, f[lo] * scale, f[hi] * scale
+    f["_err_lo"], f["_err_hi"] = f["_v"] - f["_lo"], f["_hi"] - f["_v"]
+    f = f[np.isfinite(f["_v"])]
+    if f.empty:
+        return hv.Overlay([_empty("no finite estimates")])
+    bars = hv.ErrorBars(f, "_label", ["_v", "_err_lo", "_err_hi"], horizontal=False).opts(line_width=2,
+                                                                                         color=PALETTE[1])
+    pts = hv.Scatter(f, "_label", ["_v", "_lo", "_hi"]).opts(size=9, color=PALETTE[1], tools=["hover"])
+    zero = hv.HLine(0).opts(color="#57606a", line_dash="dotted")
+    unit = "%" if pct else ""
+    rotate = 35 if len(f) > 6 or f["_label"].str.len().max() > 14 else 0
+    return (bars * pts * zero).opts(xlabel="", ylabel=f"{value.replace('_', ' ')} {unit}".strip(),
+                                    title=title, xrotation=rotate, **{**_BASE, "height": 280 if rotate else 240})
+
+
+def sequential_plot(frame: pd.DataFrame, *, variant: str = "", pct_scale: float = 1.0) -> hv.Overlay:
+    """Always-valid confidence sequence of the lift over looks (days), with the running estimate."""
+    if frame.empty:
+        return hv.Overlay([_empty("no sequential looks")])
+    f = frame.copy()
+    f["x"] = pd.to_datetime(f["look"]) if f["look"].dtype == object else f["look"]
+    for c in ("lift", "cs_lo", "cs_hi"):
+        f[c] = f[c] * pct_scale
+    band = hv.Spread((f["x"], (f["cs_lo"] + f["cs_hi"]) / 2, (f["cs_hi"] - f["cs_lo"]) / 2),
+                     label="always-valid band").opts(color=PALETTE[1], alpha=0.2)
+    line = hv.Curve(f, "x", "lift", label=f"lift of {variant}" if variant else "lift").opts(color=PALETTE[1],
+                                                                                          line_width=2)
+    zero = hv.HLine(0).opts(color="#57606a", line_dash="dotted")
+    return (band * line * zero).opts(xlabel="look", ylabel="absolute lift", title="Sequential monitoring",
+                                     legend_position="top_left", **_BASE)
+
+
+def funnel_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Bars:
+    """Share of exposed units reaching each funnel step, per variant (grouped bars)."""
+    if frame.empty:
+        return _empty("no funnel columns in the data")
+    f = frame.assign(share=frame["share_of_exposed"] * 100)
+    colors = variant_colors(variants)
+    return hv.Bars(f, ["step", "variant"], ["share", "units"]).opts(
+        color="variant", cmap=colors, ylabel="% of exposed units", xlabel="", title="Funnel",
+        multi_level=True, **{**_BASE, "height": 280})
+
+
+def trend_plot(frame: pd.DataFrame, y: str, variants: Sequence[str], *, title: str = "", ylabel: str = "",
+               pct: bool = False) -> hv.Overlay:
+    """One line per variant over event time (daily or hourly buckets)."""
+    if frame.empty:
+        return hv.Overlay([_empty("no events")])
+    colors = variant_colors(variants)
+    curves = []
+    for v in variants:
+        g = frame[frame["variant"] == v]
+        if g.empty:
+            continue
+        vals = g[y] * (100 if pct else 1)
+        curves.append(hv.Curve((g["ts"], vals), "time", y, label=str(v)).opts(color=colors[v], line_width=2))
+    return hv.Overlay(curves).opts(title=title, ylabel=ylabel or y, xlabel="", legend_position="top_left",
+                                   **_BASE)
+
+
+def hour_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Overlay:
+    """Average active units by hour of day per variant."""
+    if frame.empty:
+        return hv.Overlay([_empty("no hourly data")])
+    colors = variant_colors(variants)
+    curves = [hv.Curve(frame[frame["variant"] == v], "hour", "units", label=str(v)).opts(color=colors[v],
+                                                                                         line_width=2)
+              for v in variants if (frame["variant"] == v).any()]
+    return hv.Overlay(curves).opts(title="Active units by hour of day (average)", xlabel="hour of day (UTC)",
+                                   ylabel="units", legend_position="top_left", **_BASE)
+
+
+def cohort_plot(frame: pd.DataFrame, variants: Sequence[str], *, dim: str = "day") -> hv.Overlay:
+    """Relative lift per daily cohort with its CI, one series per variant (novelty shows as a decline)."""
+    if frame.empty:
+        return hv.Overlay([_empty("no daily cohorts")])
+    colors = variant_colors(variants)
+    layers = []
+    for v in variants[1:]:
+        g = frame[(frame["variant"] == v) & np.isfinite(frame["lift_rel"])]
+        if g.empty:
+            continue
+        x = pd.to_datetime(g[dim])
+        mid = g["lift_rel"] * 100
+        layers.append(hv.ErrorBars((x, mid, mid - g["lo"] * 100, g["hi"] * 100 - mid), "day",
+                                   ["lift", "neg", "pos"]).opts(color=colors[v], line_width=1.5))
+        layers.append(hv.Curve((x, mid), "day", "lift", label=str(v)).opts(color=colors[v], line_width=2))
+    layers.append(hv.HLine(0).opts(color="#57606a", line_dash="dotted"))
+    return hv.Overlay(layers).opts(title="Lift by daily cohort (units first exposed that day)", ylabel="relative lift %",
+                                   xlabel="first exposure day", legend_position="top_right", **_BASE)
+
+
+def segment_plot(frame: pd.DataFrame, *, dim: str) -> hv.Overlay:
+    """Per-segment relative lift with its CI (one row per segment × variant)."""
+    if frame.empty:
+        return hv.Overlay([_empty(f"no {dim} segments")])
+    f = frame.assign(label=frame["segment"].astype(str) + " · " + frame["variant"].astype(str))
+    return lift_forest(f, label="label", title=f"Lift by {dim} (exploratory)")
+
+
+def sku_plot(frame: pd.DataFrame, *, value_label: str = "conversion") -> hv.Overlay:
+    """Each SKU's control vs variant value, coloured by category, with the diagonal (no effect)."""
+    if frame.empty:
+        return hv.Overlay([_empty("no per-SKU data")])
+    f = frame.assign(control=frame["control_value"] * 100, variant=frame["variant_value"] * 100,
+                     units=frame["n_control"] + frame["n_variant"])
+    cats = sorted(f["category"].astype(str).unique())
+    cmap = {c: PALETTE[(i + 1) % len(PALETTE)] for i, c in enumerate(cats)}
+    pts = hv.Scatter(f, "control", ["variant", "category", "product_id", "units"]).opts(
+        color="category", cmap=cmap, size=7, alpha=0.8, tools=["hover"], legend_position="right")
+    top = float(np.nanmax([f["control"].max(), f["variant"].max(), 1e-9])) * 1.05
+    diag = hv.Curve([(0, 0), (top, top)]).opts(color="#57606a", line_dash="dotted")
+    return (pts * diag).opts(xlabel=f"control {value_label} %", ylabel=f"variant {value_label} %",
+                             title="SKUs: variant vs control (raw rates; dotted = no effect)",
+                             **{**_BASE, "height": 320})
+
+
+def allocation_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Overlay:
+    """Planned weight (line) and realised share of new units (points) per day and variant."""
+    if frame.empty:
+        return hv.Overlay([_empty("no allocation history")])
+    colors = variant_colors(variants)
+    layers = []
+    for v in variants:
+        g = frame[frame["variant"] == v]
+        if g.empty:
+            continue
+        if g["planned_weight"].notna().any():
+            layers.append(hv.Curve((g["day"], g["planned_weight"] * 100), "day", "share", label=f"{v} planned")
+                          .opts(color=colors[v], line_width=2, interpolation="steps-post"))
+        layers.append(hv.Scatter((g["day"], g["realised_share"] * 100), "day", "share", label=f"{v} realised")
+                      .opts(color=colors[v], size=6))
+    return hv.Overlay(layers).opts(title="Allocation: planned weight (line) vs realised share (points)",
+                                   ylabel="% of new units", xlabel="", legend_position="right",
+                                   **{**_BASE, "width": WIDTH + 80})
+
+
+def roi_plot(path: pd.DataFrame, *, variant: str, level: float, currency: str = "") -> hv.Overlay:
+    """Cumulative projected incremental revenue over the horizon with its interval band."""
+    if path.empty:
+        return hv.Overlay([_empty("no projection")])
+    band = hv.Spread((path["day"], (path["lo"] + path["hi"]) / 2, (path["hi"] - path["lo"]) / 2),
+                     label=f"{level:.0%} interval").opts(color=PALETTE[1], alpha=0.2)
+    line = hv.Curve(path, "day", "cumulative", label=f"{variant} (projected)").opts(color=PALETTE[1], line_width=2)
+    zero = hv.HLine(0).opts(color="#57606a", line_dash="dotted")
+    cur = f" ({currency})" if currency else ""
+    return (band * line * zero).opts(xlabel="days after launch", ylabel=f"incremental revenue{cur}",
+                                     title="Projected cumulative incremental revenue", legend_position="top_left",
+                                     **_BASE)

@@ -1,0 +1,159 @@
+"""The portfolio page ``reports/index.html``: every experiment with its state, health, decision and links.
+
+Rows come from each report's ``summary.json`` (what the report itself says), the registry's
+current state (read-only), and the last run's status file (``reports/.last-run.json``) for
+experiments whose latest build failed — their previous report, if any, stays linked. Every
+string is HTML-escaped; the page is self-contained (inline CSS, no scripts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from ..display import dumps, escape, fmt_ci, fmt_p, fmt_pct
+from .html import ACTION_CLASS, HEALTH_CLASS, REPORT_CSS
+from ._files import write_text_atomic
+from .keys import report_dirname
+
+__all__ = ["write_index", "write_status", "portfolio_rows", "STATUS_FILE"]
+
+STATUS_FILE = ".last-run.json"
+
+
+def write_status(out: Path, run: Any) -> Path:
+    """Remember each experiment's last build status (failures keep their cell and error)."""
+    path = out / STATUS_FILE
+    previous: dict[str, Any] = {}
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8")).get("experiments", {})
+        except (OSError, ValueError):
+            previous = {}
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for o in run.outcomes:
+        if o.status == "skipped" and o.experiment_id in previous:
+            continue
+        previous[o.experiment_id] = {"status": o.status, "at": now.isoformat(timespec="seconds"), "error": o.error,
+                                     "cell": o.cell, "section": o.section, "failed_notebook": o.failed_notebook,
+                                     "describe": o.describe()}
+    return write_text_atomic(path, dumps({"updated_at": now, "experiments": previous}, indent=2) + "\n")
+
+
+def _registry_states(db: str | None) -> dict[str, dict[str, Any]]:
+    """experiment_id → registry row (read-only; empty when there is no registry or it is busy)."""
+    if not db or "://" in str(db) or not Path(db).exists():
+        return {}
+    import duckdb
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'experiments'").fetchone()
+        if not has or not has[0]:
+            return {}
+        df = con.execute("SELECT experiment_id, name, state, kind, owner, category FROM experiments").df()
+        return {str(r["experiment_id"]): r for r in df.to_dict("records")}
+    finally:
+        con.close()
+
+
+def portfolio_rows(out: Path, *, db: str | None = None) -> list[dict[str, Any]]:
+    """One row per experiment known to the reports directory, the last run or the registry."""
+    status: dict[str, Any] = {}
+    sp = out / STATUS_FILE
+    if sp.exists():
+        try:
+            status = json.loads(sp.read_text(encoding="utf-8")).get("experiments", {})
+        except (OSError, ValueError):
+            status = {}
+    summaries: dict[str, dict[str, Any]] = {}
+    for p in sorted(out.glob("*/summary.json")):
+        if p.parent.name.startswith("."):
+            continue
+        try:
+            s = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if "experiment_id" in s:
+            summaries[str(s["experiment_id"])] = {**s, "_dir": p.parent.name}
+    registry = _registry_states(db)
+    ids = sorted(set(summaries) | set(status) | set(registry))
+    rows = []
+    for e in ids:
+        s = summaries.get(e, {})
+        reg = registry.get(e, {})
+        rows.append({"experiment_id": e, "name": s.get("name") or reg.get("name") or e,
+                     "kind": s.get("kind") or reg.get("kind") or "", "state": reg.get("state") or s.get("state") or "",
+                     "summary": s, "status": status.get(e, {}), "dir": s.get("_dir") or report_dirname(e)})
+    return rows
+
+
+def _primary_cell(s: dict[str, Any]) -> str:
+    p = s.get("primary") or {}
+    comps = p.get("comparisons") or []
+    if not comps:
+        return "—" if not p.get("metric") else f"{escape(p['metric'])}: not analysed"
+    best = max(comps, key=lambda c: (c.get("p_value_adjusted") is not None, -(c.get("p_value_adjusted") or 1)))
+    lift = best.get("lift_rel")
+    ci = best.get("lift_rel_ci") or [None, None]
+    return (f"{escape(p.get('metric'))} · {escape(best.get('variant'))}: "
+            f"{escape(fmt_pct(lift, signed=True) if lift is not None else '—')} "
+            f"<span class='sub'>{escape(fmt_ci(ci[0], ci[1], pct=True))}, p {escape(fmt_p(best.get('p_value_adjusted')))}</span>")
+
+
+def write_index(out: str | Path, *, db: str | None = None, title: str = "Experiment portfolio") -> Path:
+    """Write ``index.html`` (atomically) and return its path."""
+    out = Path(out)
+    rows = portfolio_rows(out, db=db)
+    body = []
+    counts: dict[str, int] = {}
+    for r in rows:
+        s, st = r["summary"], r["status"]
+        d = s.get("decision") or {}
+        h = (s.get("health") or {}).get("status", "")
+        action = d.get("action", "")
+        counts[action or "no report"] = counts.get(action or "no report", 0) + 1
+        links = []
+        base = escape(r["dir"])
+        for f, label in (("report.html", "report"), ("report.pdf", "PDF"), ("memo.html", "memo"), ("memo.md", "memo.md"),
+                         ("summary.json", "JSON")):
+            if f in (s.get("files") or []):
+                links.append(f"<a href='{base}/{escape(f)}'>{escape(label)}</a>")
+        failure = ""
+        if st.get("status") == "failed":
+            failure = (f"<div class='fail'>last run failed: {escape(st.get('describe') or st.get('error'))}"
+                       + (" — showing the previous report" if s else " — no report yet") + "</div>")
+        generated = str(s.get("generated_at") or "")[:16].replace("T", " ")
+        health = f"<span class='wb-badge {HEALTH_CLASS.get(h, '')}'>{escape(h)}</span>" if h else "—"
+        decided = f"<span class='wb-badge {ACTION_CLASS.get(action, '')}'>{escape(action)}</span>" if action else "—"
+        body.append(
+            "<tr>"
+            f"<td><div class='name'>{escape(r['name'])}</div><div class='sub'>{escape(r['experiment_id'])}</div>{failure}</td>"
+            f"<td>{escape(r['kind'])}</td><td>{escape(r['state'] or '—')}</td>"
+            f"<td>{health}</td><td>{decided}"
+            f"<div class='sub'>{escape(d.get('reason', ''))}</div></td>"
+            f"<td>{_primary_cell(s) if s else '—'}</td><td class='sub'>{escape(generated) or '—'}</td>"
+            f"<td>{' · '.join(links) or '—'}</td></tr>")
+    now = dt.datetime.now(dt.UTC)
+    tally = " · ".join(f"{escape(k)}: {v}" for k, v in sorted(counts.items()))
+    html = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{escape(title)}</title><style>{REPORT_CSS}{_CSS}</style></head><body><main>"
+            f"<h1>{escape(title)}</h1><p class='sub'>{len(rows)} experiments · {tally} · updated "
+            f"{now:%Y-%m-%d %H:%M} UTC by <code>workbench report</code></p>"
+            "<table class='wb-table portfolio'><thead><tr><th>experiment</th><th>kind</th><th>state</th><th>health</th>"
+            "<th>decision</th><th>primary metric</th><th>report generated (UTC)</th><th>files</th></tr></thead><tbody>"
+            + "".join(body) + "</tbody></table></main></body></html>\n")
+    return write_text_atomic(out / "index.html", html)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans KR',sans-serif;color:#1f2328;margin:0;background:#f6f8fa}
+main{max-width:1280px;margin:20px auto;background:#fff;padding:20px 28px;border:1px solid #d0d7de;border-radius:8px}
+h1{font-size:1.4rem;margin:0 0 6px}.sub{color:#656d76;font-size:.8rem}.name{font-weight:600}
+table.wb-table.portfolio td,table.wb-table.portfolio th{text-align:left}.fail{color:#cf222e;font-size:.8rem;margin-top:3px}a{color:#0969da}
+"""

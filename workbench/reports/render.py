@@ -1,0 +1,147 @@
+"""Executed notebook → self-contained HTML (code hidden, no CDN) → PDF through headless Chromium.
+
+The HTML export uses nbconvert's ``lab`` template with the blocks that load require.js, MathJax,
+Mermaid and the widget manager from CDNs removed, and drops the notebook outputs that only make
+sense inside Jupyter (HoloViews' extension loaders, stderr warnings). Plots are static Bokeh
+embeds whose library the report inlines once (:func:`workbench.reports.html.page_head`), so the
+page opens and prints without a network. :func:`external_resources` lists any ``src``/``href``
+that still points at the network (the tests assert it is empty).
+
+The PDF is printed by headless Chromium (``--print-to-pdf``) from the HTML file, with its own
+throw-away profile so parallel workers do not fight over one. :func:`find_chromium` says which
+browser is used, or ``None`` — then no PDF is written and the run says so.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from ..config import Settings, get_settings
+from ..errors import WorkbenchError
+from ._files import file_mode, write_text_atomic
+
+__all__ = ["notebook_to_html", "clean_outputs", "external_resources", "find_chromium", "html_to_pdf", "PdfError"]
+
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block extra_css -%}
+<style>
+body.jp-Notebook{max-width:1000px;margin:0 auto;padding:18px 24px}
+.jp-Cell{padding:0 !important}.jp-OutputArea-output{overflow-x:auto}
+.jp-RenderedHTMLCommon h2{border-bottom:1px solid #d8dee4;padding-bottom:4px;margin-top:28px}
+@media print{body.jp-Notebook{max-width:none;padding:0}.jp-Cell{break-inside:auto}}
+</style>
+{%- endblock extra_css -%}
+"""
+_DROP_MIME = ("application/vnd.holoviews_load.v0+json", "application/vnd.holoviews_exec.v0+json",
+              "application/vnd.bokehjs_load.v0+json", "application/vnd.bokehjs_exec.v0+json",
+              "application/javascript")
+_EXTERNAL = re.compile(r"""<(?:script|link|img|iframe|source|video|audio)\b[^>]*?\b(?:src|href)\s*=\s*["']?((?:https?:)?//[^"'\s>]+)""",
+                       re.IGNORECASE)
+
+
+class PdfError(WorkbenchError):
+    """Chromium could not print the report."""
+
+
+def clean_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` without Jupyter-only outputs (extension loaders, JS, stderr) and ``remove_cell`` cells."""
+    out = copy.deepcopy(nb)
+    out.cells = [c for c in out.cells if "remove_cell" not in c.get("metadata", {}).get("tags", [])]
+    for cell in out.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        kept = []
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream" and o.get("name") == "stderr":
+                continue
+            data = o.get("data")
+            if data is not None:
+                if any(k in data for k in _DROP_MIME[:4]) or (set(data) <= {"application/javascript", "text/plain"}
+                                                             and "application/javascript" in data):
+                    continue
+                for k in list(data):
+                    if k in _DROP_MIME:
+                        del data[k]
+                if not data:
+                    continue
+            kept.append(o)
+        cell["outputs"] = kept
+    return out
+
+
+def notebook_to_html(notebook: str | Path | nbformat.NotebookNode, out: str | Path, *, title: str = "") -> Path:
+    """Export an executed notebook as self-contained HTML with the code cells hidden."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
+    exporter = HTMLExporter(extra_loaders=[DictLoader({"workbench_report.html.j2": _TEMPLATE})],
+                            template_file="workbench_report.html.j2", exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+    body, _ = exporter.from_notebook_node(clean_outputs(nb), resources={"metadata": {"name": title or "Report"}})
+    return write_text_atomic(Path(out), body)
+
+
+def external_resources(html: str) -> list[str]:
+    """URLs the page would fetch from the network (scripts, styles, images, frames)."""
+    return sorted(set(_EXTERNAL.findall(html)))
+
+
+def find_chromium(settings: Settings | None = None) -> str | None:
+    """The Chromium to print with: ``WORKBENCH_CHROMIUM``, ``reports.chromium``, else one on PATH."""
+    s = settings or get_settings()
+    for candidate in (os.environ.get("WORKBENCH_CHROMIUM", ""), s.reports.chromium):
+        if candidate:
+            found = shutil.which(candidate) or (candidate if Path(candidate).is_file() else None)
+            return found
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def html_to_pdf(html: str | Path, pdf: str | Path, *, chromium: str, timeout: float | None = None,
+                settings: Settings | None = None) -> Path:
+    """Print ``html`` to ``pdf`` with headless Chromium (atomically: a temporary file, then rename)."""
+    s = settings or get_settings()
+    src, dst = Path(html).resolve(), Path(pdf)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".pdf", dir=dst.parent)
+    os.close(fd)
+    profile = tempfile.mkdtemp(prefix="workbench-chromium-")
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+           "--disable-extensions", "--disable-background-networking", "--no-first-run", "--hide-scrollbars",
+           f"--user-data-dir={profile}", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
+           "--virtual-time-budget=15000", f"--print-to-pdf={tmp}", src.as_uri()]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or s.reports.pdf_timeout_s,
+                              check=False)
+        ok = proc.returncode == 0 and Path(tmp).stat().st_size > 0
+        if not ok:
+            tail = " ".join((proc.stderr or "").strip().splitlines()[-2:])[:300]
+            raise PdfError(f"{src.name}: Chromium could not print the PDF (exit {proc.returncode}): {tail}")
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, dst)
+        return dst
+    except subprocess.TimeoutExpired:
+        raise PdfError(f"{src.name}: Chromium did not finish printing within "
+                       f"{timeout or s.reports.pdf_timeout_s:g} s") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        shutil.rmtree(profile, ignore_errors=True)
+
+

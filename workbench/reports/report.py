@@ -1,0 +1,794 @@
+"""One experiment's report: every section as an HTML fragment, plus the memo and summary.json.
+
+:class:`ExperimentReport` wraps the :class:`~workbench.reports.inputs.ReportInputs` of one
+experiment (the pipeline's outcome and the report's extra data) and renders each section the
+report notebook shows — overview, trust, primary result, guardrails, secondary metrics and
+funnel, trends, CUPED, segments, SKUs within their category, bandit allocation, ROI, decision,
+learning. Sections only *present*: numbers come from the pipeline's
+:class:`~workbench.results.AnalysisResult` and :class:`~workbench.lifecycle.policies.Decision`
+(the same objects the memo and the dashboard read), from :mod:`workbench.reports.views` and
+:mod:`workbench.reports.roi`, or from the analysis functions the pipeline itself calls (run
+again with one option changed, e.g. without CUPED, to show what CUPED bought).
+
+In a notebook::
+
+    from workbench.reports import load_report
+    report = load_report("pdp-shoes-hero")
+    report.header()
+    report.trust()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..config import Settings, get_settings
+from ..display import dumps, fmt_ci, fmt_num, fmt_p, fmt_pct
+from ..metrics import CATALOG
+from ..results import AnalysisResult, MetricResult
+from . import plots, views
+from .html import ACTION_CLASS, HEALTH_CLASS, Html, badge, bullets, embed, heading, kv, note, page_head, table
+from .inputs import ReportInputs, gather_inputs, load_inputs
+from .roi import RoiProjection, roi_for_result
+
+__all__ = ["ExperimentReport", "load_report", "SECTIONS", "SUMMARY_SCHEMA"]
+
+SUMMARY_SCHEMA = 1
+SECTIONS: tuple[str, ...] = ("Overview", "Trust", "Primary result", "Guardrails", "Secondary metrics and funnel",
+                             "Trends", "CUPED variance reduction", "Segments", "SKU within its category",
+                             "Bandit allocation", "ROI", "Decision and next actions", "Learning")
+"""The report's section headings, in order (the notebook's Markdown headings say the same)."""
+
+
+def load_report(experiment_id: str, *, db: str | Path | None = None, as_of: Any = None, policy: str | None = None,
+                cache: str | Path | None = None, roi_horizon_days: int | None = None,
+                settings: Settings | None = None) -> "ExperimentReport":
+    """The report of one experiment: from the hand-off file ``cache`` when given, else from the database."""
+    if cache:
+        inputs = load_inputs(cache, experiment_id)
+    else:
+        inputs = gather_inputs([experiment_id], db=db, as_of=as_of, policy=policy,
+                               roi_horizon_days=roi_horizon_days)[experiment_id]
+    return ExperimentReport(inputs, settings=settings)
+
+
+def _unit(name: str, kind: str) -> str:
+    return CATALOG[name].unit if name in CATALOG else ("rate" if kind == "proportion" else "value")
+
+
+def _value(m: MetricResult, v: float | None) -> str:
+    if v is None or not math.isfinite(v):
+        return "—"
+    unit = _unit(m.name, m.kind)
+    if unit == "rate":
+        return fmt_pct(v)
+    if unit == "seconds":
+        return f"{v:.3f} s"
+    if unit == "currency":
+        return f"{v:,.2f}"
+    return fmt_num(v, 4)
+
+
+def _delta(m: MetricResult, v: float | None) -> str:
+    if v is None or not math.isfinite(v):
+        return "—"
+    unit = _unit(m.name, m.kind)
+    if unit == "rate":
+        return f"{v * 100:+.2f} pp"
+    if unit == "seconds":
+        return f"{v:+.3f} s"
+    if unit == "currency":
+        return f"{v:+,.2f}"
+    return f"{v:+.4g}"
+
+
+def _pct(v: Any) -> str:
+    return fmt_pct(v) if isinstance(v, (int, float)) and v is not None else "—"
+
+
+def _spct(v: Any) -> str:
+    return fmt_pct(v, signed=True) if isinstance(v, (int, float)) and v is not None else "—"
+
+
+def _pp(v: Any) -> str:
+    """A difference of rates in percentage points."""
+    return f"{v * 100:+.2f} pp" if isinstance(v, (int, float)) and math.isfinite(v) else "—"
+
+
+def _when(x: Any) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    ts = pd.Timestamp(x)
+    return ts.strftime("%Y-%m-%d %H:%M") if (ts.hour or ts.minute) else ts.strftime("%Y-%m-%d")
+
+
+class ExperimentReport:
+    """The sections of one experiment's report (see the module docstring)."""
+
+    def __init__(self, inputs: ReportInputs, *, settings: Settings | None = None) -> None:
+        self.inputs = inputs
+        self.settings = settings or get_settings()
+
+    # --- what the report is about ------------------------------------------------------------------
+    @property
+    def experiment_id(self) -> str:
+        return self.inputs.experiment_id
+
+    @property
+    def outcome(self):  # noqa: ANN201
+        return self.inputs.outcome
+
+    @property
+    def data(self):  # noqa: ANN201
+        return self.outcome.data
+
+    @property
+    def result(self) -> AnalysisResult:
+        return self.outcome.result
+
+    @property
+    def decision(self):  # noqa: ANN201
+        return self.outcome.decision
+
+    @property
+    def brief(self):  # noqa: ANN201
+        return self.outcome.brief
+
+    @property
+    def record(self):  # noqa: ANN201
+        return self.outcome.record
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return tuple(self.data.variants)
+
+    @property
+    def name(self) -> str:
+        if self.brief is not None and self.brief.name:
+            return self.brief.name
+        if self.record is not None and self.record.name:
+            return self.record.name
+        return str(self.data.meta.get("name") or self.experiment_id)
+
+    @property
+    def kind(self) -> str:
+        return str(self.brief.kind if self.brief is not None else self.data.meta.get("kind", "ab"))
+
+    @property
+    def is_bandit(self) -> bool:
+        mode = self.brief.allocation.mode if self.brief is not None else self.data.meta.get("allocation")
+        return mode == "bandit" or self.kind == "bandit"
+
+    @property
+    def blocked(self) -> bool:
+        return self.result.health.status == "blocked"
+
+    @property
+    def horizon_days(self) -> int:
+        return int(self.inputs.params.roi_horizon_days or self.settings.reports.roi_horizon_days)
+
+    def _options(self) -> dict[str, Any]:
+        from ..lifecycle.inputs import analysis_options
+        return analysis_options(self.brief, self.data)
+
+    # --- extra analyses (the pipeline's own functions with one option changed) ------------------
+    @cached_property
+    def raw_result(self) -> AnalysisResult | None:
+        """The same analysis without CUPED (to show the variance reduction CUPED achieved)."""
+        if self.blocked:
+            return None
+        from ..analysis import analyze
+        return analyze(self.data, **{**self._options(), "cuped": False, "bayes": False})
+
+    @cached_property
+    def sequential(self) -> tuple[Any, ...]:
+        """Always-valid confidence sequences of the primary metric by day, tuned to the brief's sample size."""
+        if self.blocked or self.brief is None or not self.brief.min_sample_size or "day" not in self.data.cube:
+            return ()
+        from ..analysis import SequentialOptions, analyze
+        m = self.result.primary
+        if m is None:
+            return ()
+        res = analyze(self.data, **{**self._options(), "bayes": False,
+                                    "sequential": SequentialOptions(float(self.brief.min_sample_size))})
+        return tuple((res.sequential or {}).get(m.name, ()))
+
+    @cached_property
+    def segment_results(self) -> dict[str, Any]:
+        """Exploratory breakdowns of the primary metric by the configured dimensions."""
+        from ..analysis import analyze_segments
+        m = self.result.primary
+        if self.blocked or m is None:
+            return {}
+        out = {}
+        for dim in self.settings.reports.segment_dims:
+            if dim in self.data.cube.columns:
+                out[dim] = analyze_segments(self.data, dim, **{**self._options(), "metrics": (m.name,)})
+        return out
+
+    @cached_property
+    def roi(self) -> list[RoiProjection]:
+        return roi_for_result(self.result, self.data, horizon_days=self.horizon_days)
+
+    @cached_property
+    def memo(self):  # noqa: ANN201
+        from ..lifecycle.memo import build_memo
+        return build_memo(self.result, self.decision, brief=self.brief, record=self.record,
+                          now=self.inputs.gathered_at)
+
+    def _memo_items(self, section: str) -> list[str]:
+        for name, blocks in self.memo.sections:
+            if name == section:
+                return [str(i) for b in blocks for i in b.items]
+        return []
+
+    # --- sections ----------------------------------------------------------------------------------
+    def header(self) -> Html:
+        """Page head (CSS, inline BokehJS), title, decision banner and key figures."""
+        d = self.decision
+        cls = ACTION_CLASS.get(d.action, "hold")
+        sub = f"{self.experiment_id} · {self.kind} · " + (f"state {self.record.state} · " if self.record else "") + \
+            f"data as of {_when(self.data.as_of)} · data version {self.result.data_version}"
+        parts = [page_head(), Html(f"<div class='wb-title'>{_e(self.name)}</div><div class='wb-sub'>{_e(sub)}</div>"),
+                 Html(f"<div class='wb-decision {cls}'><span class='action'>{_e(d.action.replace('_', ' ').upper())}"
+                      f"</span><span class='reason'>{_e(d.reason)}</span></div>")]
+        kpis = [("health", badge(self.result.health.status, HEALTH_CLASS.get(self.result.health.status, "")))]
+        m = self.result.primary
+        best = _best(m)
+        if m is not None and best is not None:
+            kpis += [(f"{m.name}: {best.variant} vs {best.control}", Html(_e(_spct(best.lift_rel)))),
+                     (f"{self.result.alpha and 1 - self.result.alpha:.0%} CI (relative)",
+                      Html(_e(fmt_ci(*best.lift_rel_ci, pct=True)))),
+                     ("p-value (adjusted)", Html(_e(fmt_p(best.p_value_adjusted)))),
+                     ("chance to beat control", Html(_e(_pct(best.prob_beat_control))))]
+        kpis.append(("units", Html(_e(fmt_num(float(sum(self.result.units))) if self.result.units else "—"))))
+        items = "".join(f"<div class='wb-kpi'><div class='v'>{v.text}</div><div class='k'>{_e(k)}</div></div>"
+                        for k, v in kpis)
+        parts.append(Html(f"<div class='wb-kpis'>{items}</div>"))
+        return Html.join(parts)
+
+    def overview(self) -> Html:
+        """Brief, hypothesis, dates, allocation and variants."""
+        b, r, meta = self.brief, self.record, self.data.meta
+        daily = self.inputs.daily
+        first = daily["ts"].min() if daily is not None and not daily.empty else meta.get("start_ts")
+        last = daily["ts"].max() if daily is not None and not daily.empty else self.data.as_of
+        guard = ", ".join(g.describe() for g in b.guardrails) if b is not None and b.guardrails else \
+            ", ".join(g.name for g in self.result.guardrails()) or "none"
+        secondary = ", ".join(m.name for m in self.result.metrics if m.role == "secondary") or "none"
+        mode = b.allocation.mode if b is not None else meta.get("allocation", "fixed")
+        pairs: list[tuple[str, Any]] = [
+            ("Hypothesis", (b.hypothesis if b is not None and b.hypothesis else meta.get("hypothesis")) or "not given"),
+            ("Owner", b.owner if b is not None else meta.get("owner")),
+            ("Kind", self.kind), ("State", r.state if r is not None else "not in the registry"),
+            ("Decision policy", self.decision.policy),
+            ("Primary metric", (self.result.primary.label or self.result.primary.name) if self.result.primary else "none"),
+            ("Guardrails", guard), ("Secondary metrics", secondary),
+            ("Category / SKU", f"{(b.category if b else meta.get('category')) or '—'} / "
+                               f"{(b.product_id if b else meta.get('product_id')) or 'several or none'}"),
+            ("Started", _when(r.started_at) if r is not None and r.started_at else _when(meta.get("start_ts"))),
+            ("Ended", _when(r.ended_at) if r is not None and r.ended_at else "running"),
+            ("Data from", f"{_when(first)} to {_when(last)}"),
+            ("As of", _when(self.inputs.params.as_of) if self.inputs.params.as_of else "all data"),
+            ("Planned units per arm", fmt_num(b.min_sample_size) if b is not None and b.min_sample_size else "not set"),
+            ("Maximum duration", f"{b.max_duration_days} days" if b is not None else "—"),
+            ("Allocation", mode),
+            ("Data version", self.result.data_version), ("Source", self.result.source or self.data.source)]
+        split = views.arm_split(self.data, self.result.health.srm and dict(zip(self.result.health.srm.variants,
+                                                                                self.result.health.srm.weights)))
+        vm = self.data.meta.get("variant_meta") or {}
+        rows = []
+        for rec in split.to_dict("records"):
+            v = rec["variant"]
+            tags = (b.variant(v).meta if b is not None and v in b.variant_ids else vm.get(v, {})) or {}
+            desc = b.variant(v).description if b is not None and v in b.variant_ids else ""
+            rows.append({"variant": v + (" (control)" if v == self.data.control else ""), "description": desc,
+                         "tags": ", ".join(f"{k}={val}" for k, val in sorted(tags.items())),
+                         "planned": rec["planned_share"], "units": rec["units"], "observed": rec["observed_share"]})
+        vt = table(pd.DataFrame(rows), {"planned": _pct, "observed": _pct, "units": fmt_num},
+                   headers={"planned": "planned share", "observed": "observed share"},
+                   caption="Planned share: the brief's split (for a bandit, its daily weights averaged over new units).")
+        return Html.join([kv(pairs), heading("Variants"), vt])
+
+    def trust(self) -> Html:
+        """Health badge with every issue, SRM and its history, bots, sticky assignment, unknown labels, A/A."""
+        h, t = self.result.health, self.data.trust
+        parts = [Html(f"<p>Health: {badge(h.status, HEALTH_CLASS.get(h.status, '')).text}</p>")]
+        issues = [p for p in h.issues if p.level != "info"]
+        if issues:
+            parts.append(table(pd.DataFrame([{"level": p.level, "check": p.code, "finding": p.message}
+                                             for p in issues])))
+        else:
+            parts.append(note("No trust issue found: the split matches the plan, and bots, sticky-assignment "
+                              "violations and unknown labels are within their thresholds."))
+        parts.append(heading("Sample ratio"))
+        srm = h.srm
+        warn_p, blocked_p = self._srm_thresholds()
+        if srm is not None:
+            parts.append(table(srm.to_frame().assign(
+                observed_share=lambda f: f["observed"] / f["observed"].sum()),
+                {"observed": fmt_num, "expected": lambda v: f"{v:,.1f}", "weight": _pct,
+                 "observed_share": _pct},
+                caption=f"Chi-square p = {fmt_p(srm.p_value)} (warning below {warn_p:g}, blocked below {blocked_p:g})."))
+            hist = views.srm_history(self.data, dict(zip(srm.variants, srm.weights)))
+            if not hist.empty:
+                parts.append(embed(plots.srm_history_plot(hist, warning_p=warn_p, blocked_p=blocked_p)))
+                below = hist[hist["p_value"] < warn_p]
+                if not below.empty:
+                    parts.append(note(f"The cumulative SRM p-value first fell below {warn_p:g} on "
+                                      f"{_when(below.iloc[0]['day'])}: look for a release, a redirect or a "
+                                      "tracking change around that day.", "warn"))
+        elif self.is_bandit:
+            parts.append(note("SRM is not tested for a bandit: its allocation moves on purpose. The allocation "
+                              "section compares the planned weights with the realised split day by day."))
+        else:
+            parts.append(note("No SRM test: no planned weights are known for this experiment."))
+        parts.append(heading("Bots, sticky assignment and labels"))
+        if t is not None:
+            pairs = [("Units seen (before exclusions)", fmt_num(t.units_total)),
+                     ("Excluded as bots", f"{fmt_num(t.bot_units)} units ({fmt_pct(t.bot_exclusion_rate)}), "
+                                          f"{fmt_num(t.bot_events)} events"),
+                     ("Bot rules that fired", ", ".join(f"{k}: {fmt_num(v)}" for k, v in sorted(t.bot_reasons.items()))
+                      or "none"),
+                     ("Sticky-assignment violations", f"{fmt_num(t.sticky_violators)} units seen in more than one "
+                                                      f"variant ({fmt_pct(t.sticky_violators / t.units_total if t.units_total else 0, 3)}), excluded"),
+                     ("Unknown variant labels", ", ".join(f"{k!r}: {fmt_num(v)} units" for k, v in
+                                                          sorted(t.unknown_variants.items())) or "none")]
+            parts.append(kv(pairs))
+            parts.append(Html(f"<p class='wb-sub'>Warning thresholds: bots above "
+                              f"{fmt_pct(self.settings.health.bot_rate_warning, 0)} of units, sticky violations above "
+                              f"{fmt_pct(self.settings.health.sticky_rate_warning, 2)}.</p>"))
+        else:
+            parts.append(note("The data came aggregated: bots and sticky assignment could not be measured here."))
+        parts.append(heading("A/A"))
+        parts.append(self._aa())
+        return Html.join(parts)
+
+    def _srm_thresholds(self) -> tuple[float, float]:
+        s = self.settings.srm
+        b = self.brief
+        warn = b.srm.warning_p if b is not None and b.srm.warning_p is not None else s.warning_p
+        blocked = b.srm.blocked_p if b is not None and b.srm.blocked_p is not None else s.blocked_p
+        return float(warn), float(blocked)
+
+    def _aa(self) -> Html:
+        if self.kind == "aa":
+            from ..health import aa_uniformity, daily_aa_p_values
+            try:
+                p = daily_aa_p_values(self.data)
+                u = aa_uniformity(p, alpha=self.result.alpha)
+                return Html.join([note(f"This is an A/A experiment. Daily A/A comparisons: {u.message}.",
+                                       "info" if u.status == "healthy" else "warn")])
+            except Exception as exc:  # noqa: BLE001 - too few days is a finding, not a failure
+                return note(f"This is an A/A experiment; the daily uniformity check could not run: {exc}", "warn")
+        checks = [c for c in self.inputs.aa_checks if c.get("experiment_id") != self.experiment_id]
+        if not checks:
+            return note("No A/A experiment runs in this database, so the pipeline itself is not checked by one.", "warn")
+        rows = [{"A/A experiment": c["experiment_id"], "health": c["health"], "metric": c.get("metric"),
+                 "p-value": c.get("p_value")} for c in checks]
+        return Html.join([table(pd.DataFrame(rows), {"p-value": fmt_p},
+                                caption="An A/A test on the same pipeline should be healthy with a non-significant "
+                                        "p-value; if it is not, distrust every result.")])
+
+    def primary_result(self) -> Html:
+        """Lift, CI, p-value, chance to beat control, sequential status."""
+        m = self.result.primary
+        if m is None:
+            return note("No primary metric was analysed.", "warn")
+        if not m.comparisons:
+            return Html.join([note("Not analysed: " + ("; ".join(m.notes) or "no comparisons"), "bad"),
+                              Html("<p>See the Trust section: results are withheld until the data can be trusted.</p>")])
+        frame = views.comparisons_frame(m)
+        level = 1 - self.result.alpha
+        shown = frame.assign(ci_abs=[fmt_ci(lo, hi) if _unit(m.name, m.kind) != "rate" else
+                                     f"[{lo * 100:+.2f}, {hi * 100:+.2f}] pp" for lo, hi in
+                                     zip(frame["lift_abs_lo"], frame["lift_abs_hi"])],
+                             ci_rel=[fmt_ci(lo, hi, pct=True) for lo, hi in zip(frame["lift_rel_lo"], frame["lift_rel_hi"])])
+        parts = [Html(f"<p><strong>{_e(m.label or m.name)}</strong> (multiplicity: {_e(m.correction)}).</p>"),
+                 table(shown, {"control_value": lambda v: _value(m, v), "variant_value": lambda v: _value(m, v),
+                               "lift_abs": lambda v: _delta(m, v), "lift_rel": _spct, "p_value": fmt_p,
+                               "p_value_adjusted": fmt_p, "prob_beat_control": _pct,
+                               "expected_loss": lambda v: _delta(m, v) if v is not None else "—"},
+                       columns=["variant", "control_value", "variant_value", "lift_abs", "ci_abs", "lift_rel", "ci_rel",
+                                "p_value", "p_value_adjusted", "test", "prob_beat_control", "expected_loss"],
+                       headers={"control_value": "control", "variant_value": "variant", "lift_abs": "Δ",
+                                "ci_abs": f"{level:.0%} CI (Δ)", "lift_rel": "lift", "ci_rel": f"{level:.0%} CI (lift)",
+                                "p_value": "p", "p_value_adjusted": "p (adjusted)", "prob_beat_control": "P(beat control)",
+                                "expected_loss": "expected loss"},
+                       row_class=lambda r: "good" if r["p_value_adjusted"] < self.result.alpha and
+                       _gain(m, r["lift_abs"]) > 0 else ("bad" if r["p_value_adjusted"] < self.result.alpha else "")),
+                 embed(plots.lift_forest(frame.rename(columns={"lift_rel_lo": "lo", "lift_rel_hi": "hi"}),
+                                         title=f"Relative lift of {m.name} with {level:.0%} CI"))]
+        bayes = next((c.extra.get("bayes") for c in m.comparisons if isinstance(c.extra, dict) and c.extra.get("bayes")),
+                     None)
+        if bayes:
+            parts.append(Html(f"<p class='wb-sub'>Chance to beat control: {_e(bayes.get('model'))}.</p>"))
+        if m.notes:
+            parts.append(bullets(m.notes))
+        parts.append(heading("Sequential status"))
+        parts.append(self._sequential(m))
+        return Html.join(parts)
+
+    def _sequential(self, m: MetricResult) -> Html:
+        seq = self.sequential
+        if not seq:
+            why = ("no planned sample size in the brief" if self.brief is None or not self.brief.min_sample_size
+                   else "no daily data")
+            return note(f"No always-valid monitoring: {why}. The p-value above assumes one look at the planned end.")
+        parts = []
+        rows = []
+        for s in seq:
+            rows.append({"variant": s.variant, "looks": len(s.looks), "units so far": s.n[-1],
+                         "planned units": s.planned_n, "always-valid CI (Δ)": fmt_ci(s.cs_lo[-1], s.cs_hi[-1]),
+                         "always-valid p": s.p_value[-1],
+                         "status": "can stop: the interval excludes 0" if s.significant else
+                         ("planned size reached" if s.n[-1] >= s.planned_n else "keep going")})
+        parts.append(table(pd.DataFrame(rows), {"always-valid p": fmt_p, "units so far": fmt_num,
+                                                "planned units": fmt_num},
+                           caption="Confidence sequences stay valid however often you look (Waudby-Smith et al.), "
+                                   "tuned to the brief's planned sample size."))
+        first = seq[0]
+        parts.append(embed(plots.sequential_plot(first.to_frame(), variant=first.variant)))
+        return Html.join(parts)
+
+    def guardrails(self) -> Html:
+        """Each guardrail's Δ, interval, limit and the verdict the decision used."""
+        g = views.guardrail_frame(self.result, self.decision.facts)
+        if g.empty:
+            return note("No guardrail metric is defined for this experiment.", "warn")
+        metrics = {m.name: m for m in self.result.guardrails()}
+        fmt_rows = []
+        for rec in g.to_dict("records"):
+            m = metrics[rec["metric"]]
+            fmt_rows.append({"metric": m.label or m.name, "variant": rec["variant"],
+                             "control": _value(m, rec["control_value"]), "variant value": _value(m, rec["variant_value"]),
+                             "Δ": _delta(m, rec["delta"]),
+                             "CI (Δ)": f"[{_delta(m, rec['lo'])}, {_delta(m, rec['hi'])}]",
+                             "p": fmt_p(rec["p_value"]), "limit": _value(m, rec["limit"]) if rec["limit"] is not None
+                             else "—", "verdict": rec["verdict"]})
+        f = self.decision.facts
+        parts = [table(pd.DataFrame(fmt_rows),
+                       row_class=lambda r: "bad" if r["verdict"] in ("limit crossed", "severely worse") else
+                       ("warn" if r["verdict"] == "worse" else "")),
+                 bullets([f"Worsened: {f.get('worsened_list') or 'none'}", f"Severe: {f.get('severe_list') or 'none'}",
+                          f"Limits crossed: {f.get('breached_list') or 'none'}"])]
+        parts.append(Html(f"<p class='wb-sub'>A guardrail is worse when it moves the wrong way by more than "
+                          f"{self.settings.guardrails.worsened_abs * 100:g} pp (rates; 5 % of the control's level for "
+                          f"other units) or significantly; severe beyond "
+                          f"{self.settings.guardrails.severe_abs * 100:g} pp (15 %). The brief can set its own.</p>"))
+        return Html.join(parts)
+
+    def secondary(self) -> Html:
+        """Secondary metrics vs control and the funnel impression → click → cart → purchase."""
+        parts = []
+        rows = []
+        for m in self.result.metrics:
+            if m.role != "secondary":
+                continue
+            if not m.comparisons:
+                rows.append({"metric": m.label or m.name, "variant": "—", "control": "—", "variant value": "—",
+                             "Δ": "—", "lift": "—", "CI (lift)": "—", "p (adjusted)": "; ".join(m.notes)[:120]})
+            for c in m.comparisons:
+                rows.append({"metric": m.label or m.name, "variant": c.variant, "control": _value(m, c.control_value),
+                             "variant value": _value(m, c.variant_value), "Δ": _delta(m, c.lift_abs),
+                             "lift": _spct(c.lift_rel), "CI (lift)": fmt_ci(*c.lift_rel_ci, pct=True),
+                             "p (adjusted)": fmt_p(c.p_value_adjusted)})
+        if rows:
+            parts.append(table(pd.DataFrame(rows), caption="Secondary metrics inform; they do not decide. p-values "
+                                                           "are corrected across the variants of each metric."))
+        else:
+            parts.append(note("No secondary metrics."))
+        parts.append(heading("Funnel"))
+        funnel = views.funnel_rates(self.data)
+        if funnel.empty:
+            parts.append(note("The data has no funnel columns."))
+        else:
+            wide = funnel.pivot(index="step", columns="variant", values="share_of_exposed").reindex(
+                funnel["step"].drop_duplicates())
+            wide = wide[list(self.variants)].reset_index()
+            parts.append(table(wide, {v: _pct for v in self.variants},
+                               caption="Share of exposed units reaching each step."))
+            parts.append(embed(plots.funnel_plot(funnel, self.variants)))
+        return Html.join(parts)
+
+    def trends(self) -> Html:
+        """Daily and hourly activity, and the lift by daily cohort (novelty shows as a decline)."""
+        parts = []
+        daily = views.event_trends(self.inputs.daily)
+        if not daily.empty:
+            parts.append(embed(plots.trend_plot(daily, "purchases_per_unit", self.variants,
+                                                title="Purchases per active unit, by day (event time)",
+                                                ylabel="purchases per active unit")))
+        hours = views.hour_profile(self.inputs.hourly)
+        if not hours.empty:
+            parts.append(embed(plots.hour_plot(hours, self.variants)))
+        if not self.blocked:
+            cohorts = views.cohort_lifts(self.data, alpha=self.result.alpha)
+            if not cohorts.empty:
+                parts.append(embed(plots.cohort_plot(cohorts, self.variants)))
+                parts.append(self._novelty_note())
+        if not parts:
+            return note("No time dimension in the data.")
+        return Html.join(parts)
+
+    def _novelty_note(self) -> Html:
+        check = views.novelty_check(self.data, alpha=self.result.alpha)
+        caption = Html("<p class='wb-sub'>Each point is the lift among units first exposed that day, with its CI "
+                       "(not corrected for the many days).</p>")
+        if check.empty:
+            return caption
+        rows = check.to_dict("records")
+        fading = [r for r in rows if r["fading"]]
+        text = "; ".join(f"{r['variant']}: early cohorts {_spct(r['early_lift'])}, later cohorts "
+                         f"{_spct(r['late_lift'])} (difference p = {fmt_p(r['p_value'])})" for r in rows)
+        if fading:
+            return Html.join([caption, note(f"The lift fades: {text}. Expect less than the average after launch "
+                                            "(novelty effect).", "warn")])
+        return Html.join([caption, note(f"Early and later cohorts do not differ significantly: {text}. A "
+                                        "difference can still exist; the daily chart shows how the lift moves.")])
+
+    def cuped(self) -> Html:
+        """Where CUPED was applied, θ and the variance reduction; CI width with and without it."""
+        if self.blocked:
+            return note("Not analysed: health is blocked.", "bad")
+        f = views.cuped_frame(self.result, self.raw_result)
+        if f.empty:
+            return note("No metric of this experiment has a pre-period covariate, so CUPED was not applied.")
+        applied = f[f["applied"]]
+        parts = [table(f, {"theta": lambda v: fmt_num(v, 4), "variance_reduction": _pct, "ci_width_raw": fmt_num,
+                           "ci_width_cuped": fmt_num, "ci_narrower_by": _pct, "applied": lambda v: "yes" if v else "no"},
+                       headers={"variance_reduction": "variance reduction", "ci_width_raw": "CI width without",
+                                "ci_width_cuped": "CI width with CUPED", "ci_narrower_by": "CI narrower by"})]
+        if not applied.empty:
+            best = applied.sort_values("variance_reduction", ascending=False).iloc[0]
+            parts.append(note(f"CUPED uses each unit's pre-experiment behaviour ({best['covariate']}) to remove "
+                              f"noise: on {best['metric']} it cut the variance of the lift by "
+                              f"{fmt_pct(best['variance_reduction'], 1)}, worth about "
+                              f"{fmt_pct(1 / max(1e-9, 1 - best['variance_reduction']) - 1, 0)} more units."))
+        return Html.join(parts)
+
+    def segments(self) -> Html:
+        """Primary metric by device, channel and new vs returning — exploratory, with caveats."""
+        if self.blocked:
+            return note("Not analysed: health is blocked.", "bad")
+        results = self.segment_results
+        if not results:
+            return note("The data has no segment dimensions.")
+        parts = [note("Exploratory: with many segments some differences appear by chance. p-values are corrected "
+                      "across segments; use these to form hypotheses for a follow-up test, not to decide.", "warn")]
+        for dim, res in results.items():
+            parts.append(heading(f"By {dim}"))
+            frame = views.segment_frame(res)
+            parts.append(embed(plots.segment_plot(frame, dim=dim)))
+            parts.append(table(frame, {"lift_rel": _spct, "lo": _spct, "hi": _spct, "p_value": fmt_p,
+                                       "p_value_adjusted": fmt_p, "n_control": fmt_num, "n_variant": fmt_num,
+                                       "lift_abs": lambda v: fmt_num(v, 3)},
+                               headers={"segment": dim, "lift_rel": "lift", "lo": "CI low", "hi": "CI high",
+                                        "p_value_adjusted": "p (adjusted)"},
+                               columns=["segment", "variant", "n_control", "n_variant", "lift_rel", "lo", "hi",
+                                        "p_value", "p_value_adjusted"]))
+            notes = [n for m in res.metrics for n in m.notes if not n.startswith("exploratory")]
+            het = [f"{v}: Cochran's Q p = {fmt_p(h['p_value'])}, I² = {_pct(h['i2'])}" for m in res.metrics
+                   for v, h in m.heterogeneity.items() if h.get("p_value") is not None and math.isfinite(h["p_value"])]
+            if het:
+                notes.append("Does the lift differ across segments? " + "; ".join(het))
+            if notes:
+                parts.append(bullets(notes))
+        return Html.join(parts)
+
+    def hierarchical(self) -> Html:
+        """Where the experiment spans several SKUs: each SKU against its category."""
+        sku = self.inputs.sku_data
+        if sku is None:
+            b, meta = self.brief, self.data.meta
+            pid = (b.product_id if b is not None else None) or meta.get("product_id")
+            cat = (b.category if b is not None else None) or meta.get("category")
+            where = f" ({pid} in {cat})" if pid else ""
+            return note(f"This experiment runs on one SKU{where}; the per-SKU view applies to experiments that "
+                        "span several SKUs.")
+        frame = views.sku_frame(sku, self.inputs.catalog)
+        if frame.empty:
+            return note("The primary metric cannot be broken down by SKU.")
+        cats = (frame.groupby("category")
+                .agg(skus=("product_id", "count"), units=("n_control", "sum"), units_v=("n_variant", "sum"),
+                     control=("category_control_value", "first"), variant=("category_variant_value", "first"),
+                     lift=("category_lift_abs", "first")).reset_index())
+        cats["units"] = cats["units"] + cats.pop("units_v")
+        small = int(((frame["n_control"] + frame["n_variant"]) < self.settings.small_sample_units * 2).sum())
+        parts = [embed(plots.sku_plot(frame)),
+                 table(cats, {"control": _pct, "variant": _pct, "lift": _pp,
+                              "units": fmt_num},
+                       headers={"lift": "category Δ", "control": "category control", "variant": "category variant"},
+                       caption="Category values pool every SKU of the category (sums add up)."),
+                 note(f"Per-SKU rates are raw: {small} of {len(frame)} SKUs have fewer than "
+                      f"{self.settings.small_sample_units * 2} units and scatter widely by chance. Read a low-traffic "
+                      "SKU through its category's pooled lift, which borrows strength from its neighbours.", "warn")]
+        worst = frame.assign(units=frame["n_control"] + frame["n_variant"]).sort_values("units").head(10)
+        parts.append(heading("Lowest-traffic SKUs"))
+        parts.append(table(worst, {"control_value": _pct, "variant_value": _pct, "category_control_value": _pct,
+                                   "category_variant_value": _pct, "lift_abs": _pp,
+                                   "category_lift_abs": _pp, "units": fmt_num,
+                                   "n_control": fmt_num, "n_variant": fmt_num},
+                           columns=["product_id", "category", "units", "control_value", "variant_value", "lift_abs",
+                                    "category_lift_abs"],
+                           headers={"control_value": "control", "variant_value": "variant", "lift_abs": "SKU Δ",
+                                    "category_lift_abs": "category Δ"}))
+        return Html.join(parts)
+
+    def bandit(self) -> Html:
+        """For a bandit: planned weights vs the realised split by day, and the registry's allocation log."""
+        if not self.is_bandit:
+            return note("Fixed allocation: no bandit in this experiment.")
+        frame = views.allocation_frame(self.data, self.inputs.planned_allocation)
+        parts = [embed(plots.allocation_plot(frame, self.variants))]
+        f = self.decision.facts
+        if f.get("best_supported"):
+            parts.append(note(f"Best-supported arm now: {f['best_supported']}"
+                              + (f" (chance to be better than the control {_pct(f.get('best_supported_prob'))})"
+                                 if f.get("best_supported_prob") is not None else "") + "."))
+        last = frame.dropna(subset=["realised_share"]).groupby("variant", sort=False).tail(1)
+        if not last.empty:
+            parts.append(table(last, {"planned_weight": _pct, "realised_share": _pct, "units": fmt_num, "day": _when},
+                               headers={"planned_weight": "planned weight", "realised_share": "realised share"},
+                               columns=["day", "variant", "planned_weight", "realised_share", "units"],
+                               caption="The latest day's allocation."))
+        wh = self.inputs.weights_history
+        if wh is not None and not wh.empty:
+            parts.append(heading("Allocation changes in the registry"))
+            parts.append(table(wh, {"weight": _pct, "effective_at": _when},
+                               columns=["effective_at", "mode", "variant_id", "weight", "reason"]))
+        return Html.join(parts)
+
+    def roi_section(self) -> Html:
+        """Incremental revenue per day and over the horizon, with intervals."""
+        if self.blocked:
+            return note("Not computed: health is blocked.", "bad")
+        proj = self.roi
+        if not proj:
+            return note("No revenue metric was analysed (revenue_per_user), so no ROI can be projected.", "warn")
+        rows = [{"variant": p.variant, "Δ revenue per unit": fmt_num(p.delta_per_unit, 4),
+                 "new units per day": fmt_num(round(p.daily_units, 1)),
+                 "per day": fmt_num(round(p.per_day, 2)),
+                 f"per day ({p.level:.0%} interval)": f"{fmt_num(round(p.per_day_ci[0], 2))} to "
+                                                       f"{fmt_num(round(p.per_day_ci[1], 2))}",
+                 f"over {p.horizon_days} days": fmt_num(round(p.horizon_total)),
+                 "interval": f"{fmt_num(round(p.horizon_ci[0]))} to {fmt_num(round(p.horizon_ci[1]))}",
+                 "P(positive)": _pct(p.prob_positive)} for p in proj]
+        winner = self.decision.winner
+        head = next((p for p in proj if p.variant == winner), None) or max(proj, key=lambda p: p.per_day)
+        parts = [table(pd.DataFrame(rows)), embed(plots.roi_plot(head.path(), variant=head.variant, level=head.level)),
+                 note("Incremental revenue per day = Δ revenue per unit × new units per day (all of today's eligible "
+                      "traffic at launch). The interval combines the uncertainty of Δ and of daily traffic; the "
+                      "projection assumes both stay as observed — novelty effects fade (see Trends) and seasonality "
+                      "is not modelled.", "warn")]
+        for n in head.notes:
+            parts.append(Html(f"<p class='wb-sub'>{_e(n)}</p>"))
+        return Html.join(parts)
+
+    def decision_section(self) -> Html:
+        """The decision, every reason, the rules checked, and the next actions and risks (as in the memo)."""
+        d = self.decision
+        cls = ACTION_CLASS.get(d.action, "hold")
+        parts = [Html(f"<div class='wb-decision {cls}'><span class='action'>{_e(d.action.replace('_', ' ').upper())}"
+                      f"</span><span class='reason'>{_e(d.reason)}</span></div>"),
+                 kv([("Policy", d.policy), ("Deciding rule", d.rule), ("Winner", d.winner or "none")])]
+        if len(d.reasons) > 1:
+            parts += [heading("Other reasons that also held"), bullets(d.reasons[1:])]
+        parts += [heading("Next actions"), bullets(self._memo_items("Next actions")),
+                  heading("Risks and limitations"), bullets(self._memo_items("Risks and limitations"))]
+        checks = pd.DataFrame([{"rule": c.rule, "action": c.action, "held": "yes" if c.held else "no",
+                                "conditions not met": "; ".join(c.failed)} for c in d.checks])
+        if not checks.empty:
+            parts += [heading("Rules checked, in order"), table(checks, row_class=lambda r: "good" if r["held"] == "yes"
+                                                               else "")]
+        return Html.join(parts)
+
+    def learning(self) -> Html:
+        """Winning patterns in this category (learning store) against this experiment's variants."""
+        b = self.brief
+        cat = (b.category if b is not None else None) or self.data.meta.get("category")
+        winning = dict(self.inputs.winning or {})
+        patterns = self.inputs.patterns
+        vm = {}
+        if b is not None:
+            vm = {v.id: v.meta for v in b.variants}
+        else:
+            vm = self.data.meta.get("variant_meta") or {}
+        tags = sorted({k for meta in vm.values() for k in meta} | set(winning))
+        parts = []
+        if tags:
+            rows = []
+            for tag in tags:
+                row = {"tag": tag, f"winning in {cat or 'all categories'}": winning.get(tag, "no win yet")}
+                for v in self.variants:
+                    val = (vm.get(v) or {}).get(tag, "—")
+                    row[v] = val + (" ✓" if winning.get(tag) == val else "")
+                rows.append(row)
+            parts.append(table(pd.DataFrame(rows), caption="✓ marks a variant's tag value that has won before in "
+                                                           "this category."))
+        else:
+            parts.append(note("The variants carry no meta tags (layout, CTA tone, palette, key benefit), so the "
+                              "learning store cannot learn from this experiment."))
+        if patterns is not None and not patterns.empty:
+            top = patterns.sort_values(["win_rate", "wins"], ascending=False).head(12)
+            parts += [heading("Patterns recorded so far"),
+                      table(top, {"win_rate": _pct, "mean_win_lift": _spct},
+                            headers={"win_rate": "win rate (smoothed)", "mean_win_lift": "mean lift of wins"})]
+        else:
+            parts.append(note("No concluded experiment has recorded a pattern yet; when this one concludes with a "
+                              "winner, its tags are added."))
+        return Html.join(parts)
+
+    # --- machine-readable outputs ----------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """What ``summary.json`` holds: identity, health, decision, primary and guardrail results, ROI."""
+        r, d = self.result, self.decision
+        m = r.primary
+
+        def comp(c: Any) -> dict[str, Any]:
+            x = c.to_dict()
+            x.pop("extra", None)
+            return x
+
+        rec = self.record
+        return {
+            "schema": SUMMARY_SCHEMA, "experiment_id": self.experiment_id, "name": self.name, "kind": self.kind,
+            "state": rec.state if rec is not None else None, "owner": self.brief.owner if self.brief else None,
+            "category": (self.brief.category if self.brief else self.data.meta.get("category")),
+            "as_of": self.inputs.params.as_of, "data_as_of": self.data.as_of, "data_version": r.data_version,
+            "generated_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            "health": {"status": r.health.status, "reasons": r.health.reasons,
+                       "srm_p": r.health.srm.p_value if r.health.srm else None,
+                       "bot_exclusion_rate": r.health.bot_exclusion_rate,
+                       "sticky_violators": r.health.sticky_violators},
+            "decision": {"action": d.action, "reason": d.reason, "reasons": list(d.reasons), "winner": d.winner,
+                         "policy": d.policy, "rule": d.rule, "facts": d.facts},
+            "variants": list(self.variants), "units": dict(zip(self.variants, r.units)),
+            "primary": {"metric": m.name if m else None, "comparisons": [comp(c) for c in m.comparisons] if m else [],
+                        "notes": list(m.notes) if m else []},
+            "guardrails": views.guardrail_frame(r, d.facts).to_dict("records"),
+            "sequential": [{"variant": s.variant, "p_value": s.p_value[-1], "cs": [s.cs_lo[-1], s.cs_hi[-1]],
+                            "significant": s.significant, "looks": len(s.looks)} for s in self.sequential],
+            "roi": [p.to_dict() for p in self.roi],
+            "sections": list(SECTIONS),
+        }
+
+    def write_artifacts(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``memo.md``, ``memo.html`` and ``summary.json`` into ``out_dir`` (each atomically)."""
+        from ..lifecycle.memo import write_memo
+        from ._files import write_text_atomic
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        files = {"memo_md": write_memo(self.memo, out / "memo.md"), "memo_html": write_memo(self.memo, out / "memo.html")}
+        files["summary"] = write_text_atomic(out / "summary.json", dumps(self.summary(), indent=2) + "\n")
+        return files
+
+
+def _e(text: Any) -> str:
+    from ..display import escape
+    return escape(text)
+
+
+def _best(m: MetricResult | None) -> Any:
+    if m is None or not m.comparisons:
+        return None
+    sign = 1.0 if m.higher_is_better else -1.0
+    finite = [c for c in m.comparisons if math.isfinite(c.lift_abs)]
+    return max(finite, key=lambda c: sign * c.lift_abs) if finite else m.comparisons[0]
+
+
+def _gain(m: MetricResult, lift_abs: float) -> float:
+    return lift_abs if m.higher_is_better else -lift_abs
+
+
+def section_methods() -> Mapping[str, str]:
+    """Section heading → the :class:`ExperimentReport` method that renders it."""
+    return dict(zip(SECTIONS, ("overview", "trust", "primary_result", "guardrails", "secondary", "trends", "cuped",
+                               "segments", "hierarchical", "bandit", "roi_section", "decision_section", "learning")))

@@ -1,0 +1,489 @@
+"""``workbench report``: run the report notebook for many experiments — incremental, atomic, parallel, locked.
+
+:func:`run_reports` is what ``workbench report`` (and ``make demo``) call:
+
+1. **Lock.** One run at a time per reports directory (a file lock); a second run waits for the
+   first (up to ``reports.lock_timeout_s``), then finds the reports fresh and skips them. Stale
+   temporary directories of a crashed run are removed.
+2. **Skip what is fresh.** Each experiment's key (:mod:`workbench.reports.keys`: its data and
+   registry rows, the parameters, the notebook and the code) is compared with the key stored in
+   its ``summary.json``; equal keys are skipped unless ``force``.
+3. **Aggregate once.** The experiments to build are loaded, analysed and decided in one pipeline
+   pass (:func:`workbench.reports.inputs.gather_inputs`) and each one's inputs are handed to its
+   notebook as a file (``handoff="cache"``); ``handoff="direct"`` lets every notebook query the
+   database itself (slower; kept for comparison — see ``benchmarks/reports.py``).
+4. **Build in workers.** Each experiment: papermill executes the notebook with the ``workbench``
+   kernel into a temporary directory, nbconvert writes ``report.html`` (code hidden, offline),
+   the notebook itself wrote ``memo.md``, ``memo.html`` and ``summary.json``, headless Chromium
+   prints ``report.pdf`` when it is available. Only a complete directory replaces
+   ``reports/<id>/`` (an atomic exchange on Linux), so a failed run never touches the last good
+   report; the failed notebook is kept in ``reports/.failed/<id>.ipynb``.
+5. **Record and index.** Decisions of the rebuilt reports are recorded in the registry (one
+   short transaction), ``reports/index.html`` lists every experiment, and the run's outcome is
+   returned (:class:`ReportRun`, exit code 1 when any experiment failed).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import ctypes
+import datetime as dt
+import json
+import multiprocessing
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable, Literal, Sequence
+
+from ..config import Paths, Settings, get_settings, project_root
+from ..display import ResultMixin, dumps
+from ..errors import ConflictError, InputError, NotFoundError, Problem
+from ._files import publish_tree, write_text_atomic
+from .keys import code_version, report_dirname, report_key, source_fingerprints
+
+__all__ = ["ReportOutcome", "ReportRun", "run_reports", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
+
+REPORT_FILES = ("report.ipynb", "report.html", "memo.md", "memo.html", "summary.json")
+"""Files every report directory has (plus ``report.pdf`` when Chromium printed it)."""
+KERNEL = "workbench"
+LOCK_NAME = ".report.lock"
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+def default_notebook() -> Path:
+    """``notebooks/experiment_report.ipynb`` of the checkout the package runs from."""
+    return project_root() / "notebooks" / "experiment_report.ipynb"
+
+
+@dataclass(frozen=True)
+class ReportOutcome(ResultMixin):
+    """What happened to one experiment's report in a run."""
+
+    experiment_id: str
+    status: Literal["built", "skipped", "failed"]
+    directory: str = ""
+    seconds: float = 0.0
+    key: str = ""
+    pdf: bool = False
+    decision: str = ""
+    health: str = ""
+    error: str = ""
+    cell: int | None = None
+    section: str = ""
+    failed_notebook: str = ""
+    notes: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.status != "failed":
+            return f"{self.experiment_id}: {self.status}" + (f" ({self.decision})" if self.decision else "")
+        where = f"cell {self.cell}" + (f" ({self.section})" if self.section else "") if self.cell is not None else \
+            (self.section or "before the notebook ran")
+        return f"{self.experiment_id}: failed in {where}: {self.error}"
+
+
+@dataclass(frozen=True)
+class ReportRun(ResultMixin):
+    """The outcome of one ``workbench report`` run."""
+
+    outcomes: tuple[ReportOutcome, ...]
+    out: str
+    index: str
+    seconds: float
+    workers: int
+    chromium: str | None
+    handoff: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def built(self) -> list[ReportOutcome]:
+        return [o for o in self.outcomes if o.status == "built"]
+
+    @property
+    def skipped(self) -> list[ReportOutcome]:
+        return [o for o in self.outcomes if o.status == "skipped"]
+
+    @property
+    def failed(self) -> list[ReportOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def to_frame(self):  # type: ignore[override]
+        import pandas as pd
+        return pd.DataFrame([{"experiment": o.experiment_id, "status": o.status, "seconds": round(o.seconds, 1),
+                              "decision": o.decision, "health": o.health, "pdf": o.pdf,
+                              "error": o.describe() if o.status == "failed" else ""} for o in self.outcomes])
+
+
+@dataclass(frozen=True)
+class BuildJob:
+    """Everything a worker needs to build one report (picklable)."""
+
+    experiment_id: str
+    key: str
+    notebook: str
+    out: str
+    parameters: dict[str, Any]
+    chromium: str | None
+    kernel: str = KERNEL
+    cell_timeout: float = 600.0
+    pdf_timeout: float = 90.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# --- the lock ---------------------------------------------------------------------------------------
+class _RunLock:
+    """An exclusive file lock on the reports directory, naming the holder's process when it waits too long."""
+
+    def __init__(self, out: Path, timeout: float) -> None:
+        from filelock import FileLock
+        self.path = out / LOCK_NAME
+        self.info = out / (LOCK_NAME + ".pid")
+        self.timeout = timeout
+        self.lock = FileLock(str(self.path))
+
+    def __enter__(self) -> "_RunLock":
+        from filelock import Timeout
+        try:
+            self.lock.acquire(timeout=self.timeout)
+        except Timeout:
+            holder = self.info.read_text().strip() if self.info.exists() else "unknown"
+            raise ConflictError(f"{self.path.parent}: another `workbench report` run holds the lock ({holder}); "
+                                f"waited {self.timeout:g} s") from None
+        self.info.write_text(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC\n")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.info.unlink(missing_ok=True)
+        finally:
+            self.lock.release()
+
+
+# --- atomic directory replacement -------------------------------------------------------------------
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux ``renameat2(RENAME_EXCHANGE)``); False when unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    rc = fn(_AT_FDCWD, os.fsencode(str(a)), _AT_FDCWD, os.fsencode(str(b)), _RENAME_EXCHANGE)
+    return rc == 0
+
+
+def replace_dir(new: Path, final: Path) -> None:
+    """Put the complete directory ``new`` at ``final``; the previous ``final`` is removed afterwards.
+
+    Readers see either the old or the new directory, never a missing or half-written one (an
+    atomic exchange where the OS has one; elsewhere two renames a few microseconds apart).
+    """
+    if not final.exists():
+        os.rename(new, final)
+        return
+    if _exchange(new, final):
+        shutil.rmtree(new, ignore_errors=True)
+        return
+    old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+    os.rename(final, old)
+    os.rename(new, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover(out: Path) -> list[str]:
+    """Remove temporary directories left by a crashed run; put back a report caught between two renames."""
+    notes = []
+    for p in out.glob(".old-*"):
+        name = p.name[len(".old-"):].rsplit("-", 1)[0]
+        target = out / name
+        if p.is_dir() and not target.exists():
+            os.rename(p, target)
+            notes.append(f"restored the report of {name} left by an interrupted run")
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in list(out.glob(".tmp-*")) + list(out.glob(".run-*")):
+        shutil.rmtree(p, ignore_errors=True)
+    return notes
+
+
+# --- one report ---------------------------------------------------------------------------------------
+def _failure_location(nb_path: Path) -> tuple[int | None, str]:
+    """(cell number in the report notebook, section heading above it) of the first cell with an error."""
+    import nbformat
+    try:
+        nb = nbformat.read(str(nb_path), as_version=4)
+    except Exception:  # noqa: BLE001 - a missing or broken output notebook just leaves the location unknown
+        return None, ""
+    section, number = "", 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "papermill-error-cell-tag" in tags or "injected-parameters" in tags:
+            continue
+        number += 1
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    section = line.lstrip("#").strip()
+                    break
+        elif any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return number, section
+    return None, section
+
+
+def build_one(job: BuildJob) -> ReportOutcome:
+    """Execute, convert and print one report into a temporary directory, then swap it into place."""
+    import papermill as pm
+
+    from .render import PdfError, html_to_pdf, notebook_to_html
+
+    t0 = time.perf_counter()
+    out = Path(job.out)
+    final = out / report_dirname(job.experiment_id)
+    tmp = out / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    nb_out = tmp / "report.ipynb"
+    params = {**job.parameters, "out_dir": str(tmp)}
+    try:
+        try:
+            pm.execute_notebook(job.notebook, str(nb_out), parameters=params, kernel_name=job.kernel,
+                                progress_bar=False, log_output=False, cwd=str(tmp),
+                                execution_timeout=job.cell_timeout, extra_arguments=["--log-level=CRITICAL"])
+        except pm.PapermillExecutionError as exc:
+            cell, section = _failure_location(nb_out)
+            kept = _keep_failed(nb_out, out, final.name)
+            return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
+                                 error=f"{exc.ename}: {exc.evalue}".strip()[:500], cell=cell, section=section,
+                                 failed_notebook=kept)
+        except Exception as exc:  # noqa: BLE001 - kernel death, timeout, missing kernel: report it per experiment
+            cell, section = _failure_location(nb_out)
+            kept = _keep_failed(nb_out, out, final.name)
+            return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
+                                 error=f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"[:500],
+                                 cell=cell, section=section, failed_notebook=kept)
+        summary_path = tmp / "summary.json"
+        missing = [f for f in REPORT_FILES if f not in {"report.html"} and not (tmp / f).exists()]
+        if missing:
+            return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
+                                 error=f"the notebook did not write {', '.join(missing)} (is out_dir used?)")
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        title = f"{summary.get('name') or job.experiment_id} — experiment report"
+        notebook_to_html(nb_out, tmp / "report.html", title=title)
+        notes: list[str] = []
+        pdf = False
+        if job.chromium:
+            try:
+                html_to_pdf(tmp / "report.html", tmp / "report.pdf", chromium=job.chromium, timeout=job.pdf_timeout)
+                pdf = True
+            except PdfError as exc:
+                notes.append(str(exc))
+        else:
+            notes.append("no PDF: Chromium was not found (set WORKBENCH_CHROMIUM or reports.chromium)")
+        files = [f for f in (*REPORT_FILES, "report.pdf") if (tmp / f).exists()]
+        summary.update(report_key=job.key, files=files, pdf=pdf, notes=notes, notebook=Path(job.notebook).name,
+                       parameters={k: v for k, v in job.parameters.items() if k != "inputs_cache"},
+                       built_seconds=round(time.perf_counter() - t0, 2), **job.meta)
+        write_text_atomic(summary_path, dumps(summary, indent=2) + "\n")
+        publish_tree(tmp)
+        replace_dir(tmp, final)
+        d = summary.get("decision") or {}
+        return ReportOutcome(job.experiment_id, "built", str(final), time.perf_counter() - t0, job.key, pdf,
+                             decision=str(d.get("action", "")), health=str((summary.get("health") or {}).get("status", "")),
+                             notes=tuple(notes))
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _keep_failed(nb_out: Path, out: Path, name: str) -> str:
+    if not nb_out.exists():
+        return ""
+    dest = out / ".failed" / f"{name}.ipynb"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(nb_out, dest)
+    return str(dest)
+
+
+# --- the run --------------------------------------------------------------------------------------------
+def _existing_key(final: Path) -> str | None:
+    s = final / "summary.json"
+    if not s.exists() or not all((final / f).exists() for f in REPORT_FILES):
+        return None
+    try:
+        return json.loads(s.read_text(encoding="utf-8")).get("report_key")
+    except (OSError, ValueError):
+        return None
+
+
+def _emit(progress: Progress | None, event: str, **info: Any) -> None:
+    if progress is not None:
+        progress(event, info)
+
+
+def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1, force: bool = False,
+                db: str | Path | None = None, out: str | Path | None = None, as_of: Any = None,
+                policy: str | None = None, pdf: bool | None = None, progress: Progress | None = None,
+                record: bool = True, handoff: Literal["cache", "direct"] = "cache",
+                notebook: str | Path | None = None, lock_timeout: float | None = None,
+                roi_horizon_days: int | None = None, kernel: str = KERNEL,
+                settings: Settings | None = None) -> ReportRun:
+    """Build the reports of ``experiment_ids`` (every experiment with events when ``None``); see the module doc.
+
+    ``pdf``: ``None`` prints a PDF when Chromium is found, ``False`` never, ``True`` requires it.
+    ``progress`` receives events (``"start"``, ``"skip"``, ``"gathered"``, ``"built"``, ``"failed"``,
+    ``"done"``) with details, for a progress bar.
+    """
+    from .inputs import parse_as_of
+    from .render import find_chromium
+
+    t0 = time.perf_counter()
+    s = settings or get_settings()
+    if workers < 1:
+        raise InputError([Problem("blocked", "bad_option", "--workers must be at least 1", column="workers",
+                                  value=workers)])
+    if handoff not in ("cache", "direct"):
+        raise InputError([Problem("blocked", "bad_option", "handoff must be 'cache' or 'direct'", column="handoff",
+                                  value=handoff)])
+    paths = Paths.default()
+    out_dir = Path(out) if out is not None else paths.reports
+    db_path = str(Path(db).resolve()) if db is not None and "://" not in str(db) else (str(db) if db else str(paths.db))
+    nb_path = Path(notebook) if notebook is not None else default_notebook()
+    if not nb_path.exists():
+        raise NotFoundError(f"{nb_path}: report notebook not found (pass --notebook)")
+    at = parse_as_of(as_of)
+    chromium = find_chromium(s) if pdf is not False else None
+    if pdf is True and chromium is None:
+        raise NotFoundError("no Chromium found to print PDFs: install chromium or set WORKBENCH_CHROMIUM "
+                            "(or run without --pdf)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    if pdf is not False and chromium is None:
+        notes.append("PDF not written: Chromium was not found (set WORKBENCH_CHROMIUM or reports.chromium)")
+    with _RunLock(out_dir, s.reports.lock_timeout_s if lock_timeout is None else lock_timeout):
+        notes += _recover(out_dir)
+        fingerprints = source_fingerprints(db_path, experiment_ids, as_of=at)
+        ids = list(fingerprints)
+        params = {"as_of": at.isoformat() if at else None, "policy": policy,
+                  "roi_horizon_days": roi_horizon_days or s.reports.roi_horizon_days, "pdf": bool(chromium),
+                  "kernel": kernel}
+        code = code_version(nb_path, s)
+        keys = {e: report_key(fingerprints[e], params, code) for e in ids}
+        _emit(progress, "start", total=len(ids))
+        outcomes: dict[str, ReportOutcome] = {}
+        todo = []
+        for e in ids:
+            final = out_dir / report_dirname(e)
+            if not force and _existing_key(final) == keys[e]:
+                outcomes[e] = ReportOutcome(e, "skipped", str(final), key=keys[e], pdf=(final / "report.pdf").exists(),
+                                            **_decision_of(final))
+                _emit(progress, "skip", experiment_id=e)
+            else:
+                todo.append(e)
+        run_dir = out_dir / f".run-{uuid.uuid4().hex[:8]}"
+        try:
+            if todo:
+                caches: dict[str, str] = {}
+                if handoff == "cache":
+                    from .inputs import gather_inputs, save_inputs
+                    gathered = gather_inputs(todo, db=db_path, as_of=at, policy=policy,
+                                             roi_horizon_days=roi_horizon_days)
+                    for e, inp in gathered.items():
+                        caches[e] = str(save_inputs(replace(inp, fingerprint=fingerprints[e]),
+                                                    run_dir / f"{report_dirname(e)}.pkl"))
+                    _emit(progress, "gathered", count=len(gathered))
+                jobs = [BuildJob(e, keys[e], str(nb_path.resolve()), str(out_dir.resolve()),
+                                 {"experiment_id": e, "db": db_path, "as_of": at.isoformat() if at else None,
+                                  "policy": policy, "inputs_cache": caches.get(e),
+                                  "roi_horizon_days": roi_horizon_days},
+                                 chromium, kernel, s.reports.cell_timeout_s, s.reports.pdf_timeout_s,
+                                 {"handoff": handoff}) for e in todo]
+                for o in _execute(jobs, workers, progress):
+                    outcomes[o.experiment_id] = o
+            if record:
+                notes += _record_decisions(db_path, [outcomes[e] for e in todo if outcomes[e].status == "built"])
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        ordered = tuple(outcomes[e] for e in ids)
+        run = ReportRun(ordered, str(out_dir), "", time.perf_counter() - t0, workers, chromium, handoff, tuple(notes))
+        from .portfolio import write_index, write_status
+        write_status(out_dir, run)
+        index = write_index(out_dir, db=db_path)
+        run = replace(run, index=str(index), seconds=time.perf_counter() - t0)
+    _emit(progress, "done", run=run)
+    return run
+
+
+def _decision_of(final: Path) -> dict[str, Any]:
+    try:
+        s = json.loads((final / "summary.json").read_text(encoding="utf-8"))
+        return {"decision": str((s.get("decision") or {}).get("action", "")),
+                "health": str((s.get("health") or {}).get("status", ""))}
+    except (OSError, ValueError):
+        return {}
+
+
+def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None) -> list[ReportOutcome]:
+    results: list[ReportOutcome] = []
+    if workers == 1 or len(jobs) == 1:
+        for job in jobs:
+            _emit(progress, "building", experiment_id=job.experiment_id)
+            o = build_one(job)
+            results.append(o)
+            _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
+        return results
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+        futures = {pool.submit(build_one, job): job for job in jobs}
+        for job in jobs[:workers]:
+            _emit(progress, "building", experiment_id=job.experiment_id)
+        for fut in cf.as_completed(futures):
+            job = futures[fut]
+            try:
+                o = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a crashed worker fails its experiment, not the run
+                o = ReportOutcome(job.experiment_id, "failed", error=f"worker crashed: {type(exc).__name__}: {exc}"[:500])
+            results.append(o)
+            _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
+    return results
+
+
+def _record_decisions(db: str, built: list[ReportOutcome]) -> list[str]:
+    """Record the decisions shown in freshly built reports in the registry (one short transaction)."""
+    if not built or "://" in db:
+        return []
+    from ..pipeline import _has_registry
+    if not _has_registry(db):
+        return []
+    from ..lifecycle.registry import Registry
+    reg = Registry(db)
+    rows = []
+    for o in built:
+        try:
+            s = json.loads((Path(o.directory) / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        d = s.get("decision") or {}
+        if not d.get("action") or s.get("state") is None:
+            continue
+        rows.append(SimpleNamespace(experiment_id=s["experiment_id"], policy=d.get("policy", ""), action=d["action"],
+                                    winner=d.get("winner"), reason=d.get("reason", ""), reasons=d.get("reasons", []),
+                                    facts=d.get("facts", {}), data_version=s.get("data_version")))
+    if not rows:
+        return []
+    try:
+        with reg.transaction() as con:
+            for d in rows:
+                reg.record_decision(d, by="workbench report", why=f"scheduled report: {d.reason}", con=con)
+    except Exception as exc:  # noqa: BLE001 - the reports are written; say the registry could not take the decisions
+        return [f"decisions not recorded in the registry: {exc}"]
+    return [f"recorded {len(rows)} decision(s) in the registry"]
