@@ -29,7 +29,6 @@ import concurrent.futures as cf
 import ctypes
 import datetime as dt
 import json
-import multiprocessing
 import os
 import shutil
 import time
@@ -374,8 +373,7 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
         fingerprints = source_fingerprints(db_path, experiment_ids, as_of=at)
         ids = list(fingerprints)
         params = {"as_of": at.isoformat() if at else None, "policy": policy,
-                  "roi_horizon_days": roi_horizon_days or s.reports.roi_horizon_days, "pdf": bool(chromium),
-                  "kernel": kernel}
+                  "roi_horizon_days": roi_horizon_days or s.reports.roi_horizon_days, "kernel": kernel}
         code = code_version(nb_path, s)
         keys = {e: report_key(fingerprints[e], params, code) for e in ids}
         _emit(progress, "start", total=len(ids))
@@ -383,7 +381,8 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
         todo = []
         for e in ids:
             final = out_dir / report_dirname(e)
-            if not force and _existing_key(final) == keys[e]:
+            # fresh = same key, and a PDF when one is wanted and can be printed (--no-pdf keeps an old one)
+            if not force and _existing_key(final) == keys[e] and (chromium is None or (final / "report.pdf").exists()):
                 outcomes[e] = ReportOutcome(e, "skipped", str(final), key=keys[e], pdf=(final / "report.pdf").exists(),
                                             **_decision_of(final))
                 _emit(progress, "skip", experiment_id=e)
@@ -441,8 +440,10 @@ def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None) -> l
             results.append(o)
             _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
         return results
-    ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+    # Threads, not processes: each report's work runs in its own kernel process (papermill) and
+    # Chromium process; a thread only waits for them and converts the result. No spawn start-up, no
+    # pickling, and it works from any script (no ``if __name__ == "__main__"`` guard needed).
+    with cf.ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="report") as pool:
         futures = {pool.submit(build_one, job): job for job in jobs}
         for job in jobs[:workers]:
             _emit(progress, "building", experiment_id=job.experiment_id)
@@ -450,8 +451,8 @@ def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None) -> l
             job = futures[fut]
             try:
                 o = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a crashed worker fails its experiment, not the run
-                o = ReportOutcome(job.experiment_id, "failed", error=f"worker crashed: {type(exc).__name__}: {exc}"[:500])
+            except Exception as exc:  # noqa: BLE001 - a crashed build fails its experiment, not the run
+                o = ReportOutcome(job.experiment_id, "failed", error=f"build crashed: {type(exc).__name__}: {exc}"[:500])
             results.append(o)
             _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
     return results

@@ -1,0 +1,45 @@
+"""Fixtures of the report tests: a tiny world with known outcomes, and one report run shared by the session.
+
+The session run builds three reports with two workers (real papermill, nbconvert and Chromium when
+installed); tests that change things work on copies so they never disturb it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from .world import write_report_world
+
+IDS = ("pdp-shoes-hero", "pdp-beauty-srm", "hostile-names")
+
+
+@pytest.fixture(scope="session")
+def report_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from workbench.lifecycle import Registry, seed_from_world
+    db = write_report_world(tmp_path_factory.mktemp("report-world") / "world.duckdb")
+    seed_from_world(Registry(db), by="tests")
+    return db
+
+
+@pytest.fixture(scope="session")
+def built(report_world: Path, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """The three reports, built once for the session."""
+    from workbench.reports import run_reports
+    out = tmp_path_factory.mktemp("reports")
+    events: list[tuple[str, dict]] = []
+    run = run_reports(list(IDS), db=report_world, out=out, workers=2, progress=lambda e, i: events.append((e, i)))
+    return SimpleNamespace(run=run, out=out, db=report_world, events=events)
+
+
+@pytest.fixture()
+def copy_of(built: SimpleNamespace, tmp_path: Path) -> SimpleNamespace:
+    """A private copy of the session's database and reports directory, for tests that change them."""
+    db = tmp_path / "world.duckdb"
+    shutil.copy(built.db, db)
+    out = tmp_path / "reports"
+    shutil.copytree(built.out, out, ignore=shutil.ignore_patterns(".report.lock*"))
+    return SimpleNamespace(db=db, out=out)
