@@ -8,13 +8,33 @@
 * :func:`roi_projection` — incremental revenue per day and over a horizon, with its interval;
 * :mod:`workbench.reports.views` and :mod:`workbench.reports.plots` — tidy frames and HoloViews
   plots of workbench results, for notebooks.
+
+Names are imported on first use, so ``workbench report`` on an up-to-date portfolio does not pay
+for the plotting stack.
 """
 
-from .inputs import ReportInputs, ReportParams, gather_inputs, load_inputs, save_inputs
-from .report import SECTIONS, ExperimentReport, load_report
-from .roi import RoiProjection, roi_for_result, roi_projection
-from .runner import ReportOutcome, ReportRun, default_notebook, run_reports
+from __future__ import annotations
 
-__all__ = ["run_reports", "ReportRun", "ReportOutcome", "default_notebook", "load_report", "ExperimentReport",
-           "SECTIONS", "gather_inputs", "ReportInputs", "ReportParams", "save_inputs", "load_inputs",
-           "roi_projection", "roi_for_result", "RoiProjection"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "run_reports": "runner", "ReportRun": "runner", "ReportOutcome": "runner", "default_notebook": "runner",
+    "load_report": "report", "ExperimentReport": "report", "SECTIONS": "report",
+    "gather_inputs": "inputs", "ReportInputs": "inputs", "ReportParams": "inputs", "save_inputs": "inputs",
+    "load_inputs": "inputs", "roi_projection": "roi", "roi_for_result": "roi", "RoiProjection": "roi",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench.reports' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -31,30 +31,12 @@ import pandas as pd
 from ..errors import InputError, NotFoundError, Problem
 from ..experiment_data import ExperimentData
 from ..pipeline import ExperimentOutcome, evaluate
+from .keys import parse_as_of
 
 __all__ = ["ReportParams", "ReportInputs", "gather_inputs", "save_inputs", "load_inputs", "parse_as_of",
            "INPUTS_FORMAT"]
 
 INPUTS_FORMAT = 1
-
-
-def parse_as_of(value: str | dt.datetime | None) -> dt.datetime | None:
-    """``None``, a datetime, or ISO text (``2026-11-19`` or ``2026-11-19T12:00``) → naive UTC datetime."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        ts = pd.Timestamp(value)
-    else:
-        try:
-            ts = pd.Timestamp(str(value))
-        except (ValueError, TypeError):
-            raise InputError([Problem("blocked", "bad_as_of", "as-of must be an ISO date or time such as "
-                                      "2026-11-19 or 2026-11-19T12:00", column="as_of", value=str(value))]) from None
-        if ts is pd.NaT:
-            raise InputError([Problem("blocked", "bad_as_of", "as-of is not a date", column="as_of", value=str(value))])
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..config import Settings, get_settings
+import pandas as pd
 
-__all__ = ["source_fingerprints", "report_key", "code_version", "report_dirname", "EXCLUDED_TABLES",
+from ..config import Settings, get_settings
+from ..errors import InputError, Problem
+
+__all__ = ["parse_as_of", "source_fingerprints", "report_key", "code_version", "report_dirname", "EXCLUDED_TABLES",
            "SHARED_EVEN_WITH_ID"]
 
 EXCLUDED_TABLES = frozenset({"decisions", "audit_log"})
@@ -37,6 +40,25 @@ EXCLUDED_TABLES = frozenset({"decisions", "audit_log"})
 SHARED_EVEN_WITH_ID = frozenset({"learning_patterns", "autopilot_schedule"})
 """Tables with an experiment column that every report reads across experiments (the learning store)."""
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+def parse_as_of(value: str | dt.datetime | None) -> dt.datetime | None:
+    """``None``, a datetime, or ISO text (``2026-11-19`` or ``2026-11-19T12:00``) → naive UTC datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        ts = pd.Timestamp(value)
+    else:
+        try:
+            ts = pd.Timestamp(str(value))
+        except (ValueError, TypeError):
+            raise InputError([Problem("blocked", "bad_as_of", "as-of must be an ISO date or time such as "
+                                      "2026-11-19 or 2026-11-19T12:00", column="as_of", value=str(value))]) from None
+        if ts is pd.NaT:
+            raise InputError([Problem("blocked", "bad_as_of", "as-of is not a date", column="as_of", value=str(value))])
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.to_pydatetime()
 
 
 def report_dirname(experiment_id: str) -> str:

@@ -23,8 +23,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from ..config import Settings, get_settings
 from ..errors import WorkbenchError
 from ._files import file_mode, write_text_atomic
@@ -56,7 +54,7 @@ class PdfError(WorkbenchError):
     """Chromium could not print the report."""
 
 
-def clean_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def clean_outputs(nb: Any) -> Any:
     """A copy of ``nb`` without Jupyter-only outputs (extension loaders, JS, stderr) and ``remove_cell`` cells."""
     out = copy.deepcopy(nb)
     out.cells = [c for c in out.cells if "remove_cell" not in c.get("metadata", {}).get("tags", [])]
@@ -82,8 +80,9 @@ def clean_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return out
 
 
-def notebook_to_html(notebook: str | Path | nbformat.NotebookNode, out: str | Path, *, title: str = "") -> Path:
-    """Export an executed notebook as self-contained HTML with the code cells hidden."""
+def notebook_to_html(notebook: Any, out: str | Path, *, title: str = "") -> Path:
+    """Export an executed notebook (a path or a notebook node) as self-contained HTML with the code cells hidden."""
+    import nbformat
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 

@@ -342,7 +342,7 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
     ``progress`` receives events (``"start"``, ``"skip"``, ``"gathered"``, ``"built"``, ``"failed"``,
     ``"done"``) with details, for a progress bar.
     """
-    from .inputs import parse_as_of
+    from .keys import parse_as_of
     from .render import find_chromium
 
     t0 = time.perf_counter()
