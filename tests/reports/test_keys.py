@@ -1,0 +1,98 @@
+"""Report keys change when (and only when) what a report reads changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workbench.errors import InputError, NotFoundError
+from workbench.lifecycle import Registry
+from workbench.lifecycle.brief import is_safe_id
+from workbench.reports.keys import code_version, parse_as_of, report_dirname, report_key, source_fingerprints
+
+
+@pytest.fixture()
+def db(report_world, tmp_path):
+    p = tmp_path / "w.duckdb"
+    shutil.copy(report_world, p)
+    return p
+
+
+def _sql(db, sql: str) -> None:
+    con = duckdb.connect(str(db))
+    con.execute(sql)
+    con.close()
+
+
+def test_stable_and_per_experiment(db):
+    a = source_fingerprints(db)
+    assert a == source_fingerprints(db) and set(a) == {"pdp-shoes-hero", "pdp-beauty-srm", "hostile-names"}
+    _sql(db, "UPDATE events SET price = price + 1 WHERE experiment_id = 'pdp-beauty-srm' AND event = 'purchase' "
+             "AND user_key = (SELECT min(user_key) FROM events WHERE experiment_id = 'pdp-beauty-srm' "
+             "AND event = 'purchase')")                        # an edit in place, same row count
+    b = source_fingerprints(db)
+    assert b["pdp-beauty-srm"] != a["pdp-beauty-srm"]
+    assert b["pdp-shoes-hero"] == a["pdp-shoes-hero"] and b["hostile-names"] == a["hostile-names"]
+
+
+def test_shared_tables_change_every_key_but_decisions_do_not(db):
+    a = source_fingerprints(db)
+    reg = Registry(db)
+    from types import SimpleNamespace
+    reg.record_decision(SimpleNamespace(experiment_id="pdp-shoes-hero", policy="p", action="hold", winner=None,
+                                       reason="r", reasons=["r"], facts={}, data_version=None), by="t")
+    assert source_fingerprints(db) == a                       # report runs record decisions: not an input
+    reg.transition("pdp-shoes-hero", "pause", by="t", why="test")
+    b = source_fingerprints(db)
+    assert b["pdp-shoes-hero"] != a["pdp-shoes-hero"] and b["pdp-beauty-srm"] == a["pdp-beauty-srm"]
+    _sql(db, "UPDATE catalog SET stock = stock - 1 WHERE product_id = 'hom-0001'")
+    c = source_fingerprints(db)
+    assert all(c[e] != b[e] for e in c)
+
+
+def test_as_of_ignores_later_events(db):
+    cut = dt.datetime(2026, 11, 10)
+    a = source_fingerprints(db, as_of=cut)
+    _sql(db, "INSERT INTO events SELECT * REPLACE (ts_server + INTERVAL 1 DAY AS ts_server) FROM events "
+             "WHERE experiment_id = 'pdp-shoes-hero' AND ts_server > TIMESTAMP '2026-11-12' LIMIT 3")
+    assert source_fingerprints(db, as_of=cut) == a
+    assert source_fingerprints(db)["pdp-shoes-hero"] != source_fingerprints(db, as_of=cut)["pdp-shoes-hero"]
+
+
+def test_unknown_experiment_is_named(db):
+    with pytest.raises(NotFoundError, match="unknown experiment 'nope'"):
+        source_fingerprints(db, ["nope"])
+
+
+def test_key_depends_on_every_part(tmp_path):
+    base = report_key("data", {"as_of": None}, "code")
+    assert base != report_key("data2", {"as_of": None}, "code")
+    assert base != report_key("data", {"as_of": "x"}, "code")
+    assert base != report_key("data", {"as_of": None}, "code2")
+    nb = tmp_path / "n.ipynb"
+    nb.write_text("{}")
+    v1 = code_version(nb)
+    nb.write_text("{ }")
+    assert code_version(nb) != v1
+
+
+def test_parse_as_of():
+    assert parse_as_of("2026-11-19") == dt.datetime(2026, 11, 19)
+    assert parse_as_of("2026-11-19T09:00+09:00") == dt.datetime(2026, 11, 19, 0, 0)
+    assert parse_as_of(None) is None
+    with pytest.raises(InputError) as e:
+        parse_as_of("yesterday-ish")
+    assert e.value.problems[0].column == "as_of"
+
+
+@given(st.text(min_size=1, max_size=120))
+def test_report_dirname_is_always_a_safe_directory_name(eid):
+    name = report_dirname(eid)
+    assert is_safe_id(name) and "/" not in name and name == report_dirname(eid)
+    if is_safe_id(eid):
+        assert name == eid

@@ -1,0 +1,120 @@
+"""Report frames agree with the analysis they present and with independent references (scipy)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from workbench.analysis import analyze
+from workbench.experiment_data import ExperimentData
+from workbench.metrics import Metric
+from workbench.reports import views
+
+
+@pytest.fixture(scope="module")
+def outcomes(report_world):
+    from workbench.pipeline import evaluate
+    return evaluate(db=report_world)
+
+
+def test_srm_history_ends_at_the_health_checks_srm(outcomes):
+    for eid in ("pdp-shoes-hero", "pdp-beauty-srm"):
+        o = outcomes[eid]
+        srm = o.result.health.srm
+        h = views.srm_history(o.data, dict(zip(srm.variants, srm.weights)))
+        assert h["p_value"].iloc[-1] == pytest.approx(srm.p_value, rel=1e-9)
+        assert h["units"].is_monotonic_increasing and h["units"].iloc[-1] == sum(srm.observed)
+        # an independent reference for one intermediate day
+        mid = len(h) // 2
+        obs = [h[f"share_{v}"].iloc[mid] * h["units"].iloc[mid] for v in o.data.variants]
+        assert h["p_value"].iloc[mid] == pytest.approx(stats.chisquare(obs).pvalue, rel=1e-6)
+    assert outcomes["pdp-beauty-srm"].result.health.srm.p_value < 1e-5
+
+
+def test_cumulative_cohort_lift_ends_at_the_uncorrected_analysis(outcomes):
+    o = outcomes["pdp-shoes-hero"]
+    raw = analyze(o.data, cuped=False, bayes=False).primary.comparisons[0]
+    c = views.cohort_lifts(o.data, cumulative=True)
+    assert c["lift_rel"].iloc[-1] == pytest.approx(raw.lift_rel) and c["lo"].iloc[-1] == pytest.approx(raw.lift_rel_ci[0])
+    daily = views.cohort_lifts(o.data)
+    assert daily["n"].sum() == pytest.approx(float(o.data.units().sum()))
+
+
+def test_funnel_rates_from_the_cube(outcomes):
+    o = outcomes["pdp-shoes-hero"]
+    f = views.funnel_rates(o.data)
+    raw = o.data.funnel()
+    got = f[(f.variant == "treatment") & (f.step == "purchased")].iloc[0]
+    assert got["share_of_exposed"] == pytest.approx(raw.loc["treatment", "units_purchased"] / raw.loc["treatment", "units"])
+    assert (f[f.step == "exposed"]["share_of_exposed"] == 1).all()
+
+
+def test_guardrail_verdicts_come_from_the_decision_facts(outcomes):
+    o = outcomes["pdp-shoes-hero"]
+    g = views.guardrail_frame(o.result, {"breached_list": "lcp (treatment) 3.9 s > limit 3.5 s",
+                                         "worsened_list": "error_rate (treatment) +0.2 pp"})
+    verdict = dict(zip(g["metric"], g["verdict"]))
+    assert verdict == {"lcp": "limit crossed", "error_rate": "worse"}
+    assert set(views.guardrail_frame(o.result, o.decision.facts)["verdict"]) == {"ok"}
+
+
+def test_cuped_frame_compares_interval_widths(outcomes):
+    o = outcomes["pdp-shoes-hero"]
+    raw = analyze(o.data, cuped=False, bayes=False)
+    f = views.cuped_frame(o.result, raw)
+    row = f[f.metric == "revenue_per_user"].iloc[0]
+    assert row["applied"] and 0 <= row["variance_reduction"] < 1
+    # a variance reduction r narrows the interval by about 1 - sqrt(1 - r)
+    assert row["ci_narrower_by"] == pytest.approx(1 - np.sqrt(1 - row["variance_reduction"]), abs=0.02)
+
+
+def test_sku_frame_pools_categories():
+    cube = pd.DataFrame({"variant": ["c", "t"] * 3, "product_id": ["a", "a", "b", "b", "z", "z"],
+                         "n": [100, 100, 50, 50, 10, 10], "purchased__sum": [10, 20, 5, 5, 1, 0],
+                         "purchased__sum_sq": [10, 20, 5, 5, 1, 0]})
+    d = ExperimentData("e", ("c", "t"), cube, metrics=(Metric("cvr", "proportion", "purchased", role="primary"),),
+                       dims=("product_id",))
+    cat = pd.DataFrame({"product_id": ["a", "b", "z"], "category": ["x", "x", "y"]})
+    f = views.sku_frame(d, cat).set_index("product_id")
+    assert f.loc["a", "lift_abs"] == pytest.approx(0.1)
+    assert f.loc["b", "category_control_value"] == pytest.approx(15 / 150)
+    assert f.loc["b", "category_variant_value"] == pytest.approx(25 / 150)
+    assert f.loc["z", "category"] == "y"
+
+
+def test_allocation_frame_shares_add_up():
+    cube = pd.DataFrame({"variant": ["a", "b", "a", "b"], "day": ["2026-01-01", "2026-01-01", "2026-01-02", "2026-01-02"],
+                         "n": [30, 70, 50, 50]})
+    d = ExperimentData("e", ("a", "b"), cube, dims=("day",))
+    planned = pd.DataFrame({"day": ["2026-01-01", "2026-01-01"], "variant": ["a", "b"], "weight": [0.3, 0.7]})
+    f = views.allocation_frame(d, planned)
+    assert f.groupby("day")["realised_share"].sum().tolist() == pytest.approx([1.0, 1.0])
+    assert f["planned_weight"].notna().sum() == 2
+
+
+def _cohort_cube(early_lift: float) -> ExperimentData:
+    rows = []
+    for day in range(1, 9):
+        lift = early_lift if day <= 4 else 0.0
+        for v, rate in (("c", 0.10), ("t", 0.10 + lift)):
+            n = 4000
+            s = round(n * rate)
+            rows.append({"variant": v, "day": f"2026-01-{day:02d}", "n": n, "purchased__sum": s, "purchased__sum_sq": s})
+    return ExperimentData("e", ("c", "t"), pd.DataFrame(rows),
+                          metrics=(Metric("cvr", "proportion", "purchased", role="primary"),), dims=("day",))
+
+
+def test_novelty_check_flags_a_fading_lift_with_a_z_test():
+    f = views.novelty_check(_cohort_cube(0.03)).iloc[0]
+    assert f["fading"] and f["early_lift"] == pytest.approx(0.3) and f["late_lift"] == pytest.approx(0.0)
+    # reference: two independent lifts compared by a z-test
+    n = 16000
+    p1c, p1t, p2 = 0.10, 0.13, 0.10
+    se1 = np.sqrt(p1c * (1 - p1c) / n + p1t * (1 - p1t) / n)
+    se2 = np.sqrt(2 * p2 * (1 - p2) / n)
+    z = (0.03 - 0.0) / np.hypot(se1, se2)
+    assert f["p_value"] == pytest.approx(2 * stats.norm.sf(z), rel=1e-3)
+    assert not views.novelty_check(_cohort_cube(0.0)).iloc[0]["fading"]
+    assert views.novelty_check(_cohort_cube(0.03), min_levels=20).empty
