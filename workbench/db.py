@@ -38,7 +38,12 @@ BUSY_TIMEOUT_S = 30.0
 def _configure(con: ibis.BaseBackend) -> None:
     """Engine settings for a DuckDB connection: no progress bar, bounded memory, spills outside the repo."""
     eng = get_settings().engine
-    con.raw_sql("SET enable_progress_bar = false")
+    try:
+        con.raw_sql("SET enable_progress_bar = false")
+    except duckdb.Error:
+        # Inside a Jupyter kernel DuckDB refuses to touch the progress-bar setting unless ipywidgets
+        # is installed (it is not a dependency); the bar is off there anyway for non-interactive runs.
+        pass
     if eng.memory_limit:
         con.raw_sql(f"SET memory_limit = '{eng.memory_limit}'")
     if eng.threads:
