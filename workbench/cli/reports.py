@@ -15,14 +15,13 @@ fresh; the exit status is 1 when a report failed)::
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
 from ..errors import InputError, Problem
-from ._common import JSON_OPTION, console, err_console, print_json, table
+from ._common import JSON_OPTION, console, err_console, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -30,58 +29,6 @@ def register(app: typer.Typer) -> None:
     app.command("report", help="Run the report notebook for experiments (papermill → HTML with code hidden, PDF "
                                "when Chromium is available, memo, summary.json) and update reports/index.html. "
                                "Incremental: unchanged experiments are skipped (--force to rebuild).")(report_cmd)
-
-
-class _Progress:
-    """A Rich progress bar on a terminal; one plain line per event otherwise (cron logs)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __call__(self, event: str, info: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        if self.tty:
-            self._rich(event, info)
-        else:
-            self._plain(event, info)
-
-    def _rich(self, event: str, info: dict[str, Any]) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-        if event == "start":
-            self.bar = Progress(TextColumn("[bold]reports[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                TextColumn("{task.description}"), console=err_console, transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("checking what changed", total=info["total"])
-            return
-        if self.bar is None:
-            return
-        if event == "skip":
-            self.bar.advance(self.task)
-        elif event == "gathered":
-            self.bar.update(self.task, description=f"aggregated {info['count']} experiment(s) once")
-        elif event == "building":
-            self.bar.update(self.task, description=f"building {info['experiment_id']}")
-        elif event in ("built", "failed"):
-            o = info["outcome"]
-            self.bar.advance(self.task)
-            self.bar.update(self.task, description=f"{o.experiment_id} {o.status} ({o.seconds:.1f} s)")
-            if event == "failed":
-                self.bar.console.print(f"[red]failed[/] {o.describe()}", highlight=False)
-        elif event == "done":
-            self.bar.stop()
-
-    def _plain(self, event: str, info: dict[str, Any]) -> None:
-        if event == "start":
-            err_console.print(f"reports: checking {info['total']} experiment(s)", highlight=False)
-        elif event == "gathered":
-            err_console.print(f"reports: aggregated {info['count']} experiment(s) in one pass", highlight=False)
-        elif event in ("built", "failed"):
-            o = info["outcome"]
-            err_console.print(f"reports: {o.describe()} ({o.seconds:.1f} s)", highlight=False, soft_wrap=True)
 
 
 def report_cmd(
@@ -109,7 +56,7 @@ def report_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    from ..display import fmt_num
+    from ..reports.console import ReportProgress, print_run
     from ..reports.runner import run_reports
 
     if all_ and experiments:
@@ -123,22 +70,10 @@ def report_cmd(
     run = run_reports(None if all_ else experiments, workers=workers, force=force, db=db, out=out, as_of=as_of,
                       policy=policy, pdf=pdf, record=record, roi_horizon_days=horizon,
                       handoff=handoff,  # type: ignore[arg-type]
-                      notebook=notebook, lock_timeout=wait, progress=_Progress(not quiet and not json_out))
+                      notebook=notebook, lock_timeout=wait,
+                      progress=ReportProgress(err_console, enabled=not quiet and not json_out))
     if json_out:
         print_json({**run.to_dict(), "exit_code": run.exit_code})
         raise typer.Exit(run.exit_code)
-    rows = [(o.experiment_id, o.status, f"{o.seconds:.1f}" if o.status != "skipped" else "—", o.health or "—",
-             o.decision or "—", "yes" if o.pdf else "no",
-             (f"cell {o.cell} ({o.section}): " if o.cell is not None else "") + o.error if o.status == "failed" else "")
-            for o in run.outcomes]
-    console.print(table("Reports", ["experiment", "status", "seconds", "health", "decision", "pdf", "error"], rows,
-                        caption=f"{len(run.built)} built, {len(run.skipped)} skipped, {len(run.failed)} failed in "
-                                f"{run.seconds:.1f} s with {fmt_num(run.workers)} worker(s)"))
-    for n in run.notes:
-        console.print(f"note: {n}", highlight=False)
-    for o in run.failed:
-        err_console.print(f"[red]failed:[/] {o.describe()}" + (f" (notebook kept: {o.failed_notebook})"
-                                                             if o.failed_notebook else ""),
-                          highlight=False, soft_wrap=True)
-    console.print(f"portfolio: {run.index}", highlight=False, soft_wrap=True)
+    print_run(run, console, errors=err_console)
     raise typer.Exit(run.exit_code)
