@@ -8,7 +8,7 @@ reads the same in a notebook, a memo and the dashboard.
 
 >>> fmt_pct(0.01234), fmt_pct(-0.5, signed=True), fmt_ci(-0.01, 0.02, pct=True), fmt_p(0.00001234)
 ('1.23%', '-50.00%', '[-1.00%, 2.00%]', '1.2e-05')
->>> fmt_num(40011.5), fmt_num(40012.0), fmt_num(0.012345)
+>>> fmt_num(40011.5), fmt_num(40012.0), fmt_num(0.012344)
 ('40,011.5', '40,012', '0.01234')
 >>> from dataclasses import dataclass
 >>> @dataclass(frozen=True)
