@@ -52,7 +52,7 @@ from .stats.bayes import prob_best_beta, prob_best_normal
 from .stats.compare import compare_arrays
 from .stats.frequentist import non_inferiority
 from .stats.multiplicity import adjust_core
-from .stats.segments import SegmentMetricResult, SegmentResult, SegmentRow, heterogeneity_core, simpson_core
+from .stats.segments import SegmentMetricResult, SegmentResult, heterogeneity_core, simpson_core
 from .stats.sequential import SequentialResult, confidence_sequence_core
 from .stats.sufficient import RatioStats, SufficientStats
 
@@ -482,8 +482,8 @@ def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | 
         rows = []
         for s_i, level in enumerate(levels):
             for j in range(v_count):
-                rows.append(SegmentRow(
-                    segment=level, variant=data.variants[j + 1], n_control=_f(seg["n_control"][s_i, j]),
+                rows.append(Comparison(
+                    segment=level, variant=data.variants[j + 1], control=data.control, n_control=_f(seg["n_control"][s_i, j]),
                     n_variant=_f(seg["n_variant"][s_i, j]), control_value=_f(seg["control_value"][s_i, j]),
                     variant_value=_f(seg["variant_value"][s_i, j]), lift_abs=_f(seg["lift_abs"][s_i, j]),
                     lift_abs_ci=(_f(seg["ci_lo"][s_i, j]), _f(seg["ci_hi"][s_i, j])),
