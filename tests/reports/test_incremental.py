@@ -125,3 +125,16 @@ def test_cli_json_on_a_fresh_portfolio(copy_of):
     out = json.loads(r.stdout)
     assert out["exit_code"] == 0 and {o["status"] for o in out["outcomes"]} == {"skipped"}
     assert out["index"].endswith("index.html")
+
+
+def test_gathering_waits_for_another_process_holding_the_database(copy_of, tmp_path):
+    from workbench.reports.inputs import gather_inputs
+    released = tmp_path / "released"
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, pathlib, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(2.5); c.close(); pathlib.Path(sys.argv[2]).touch()",
+                               str(copy_of.db), str(released)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    got = gather_inputs(["pdp-shoes-hero"], db=copy_of.db, lock_timeout=60)
+    assert released.exists()              # the read could only go through once the other process let go
+    holder.wait(10)
+    assert got["pdp-shoes-hero"].outcome.decision.action == "launch"

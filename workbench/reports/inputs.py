@@ -22,6 +22,7 @@ import datetime as dt
 import os
 import pickle
 import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -114,15 +115,61 @@ def _aa_summary(o: ExperimentOutcome) -> dict[str, Any]:
             "p_value": p, "reasons": list(o.result.health.reasons)}
 
 
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "in use by another process" in text
+
+
+def _gather_lock(db: str | Path | None) -> Any:
+    """An inter-process lock per database: report gathers (the runner's, or notebooks run with
+    ``--handoff direct``) take turns instead of fighting over DuckDB's single-writer file lock."""
+    import hashlib
+
+    from filelock import FileLock
+
+    from ..db import database_path
+    key = str(db) if db is not None and "://" in str(db) else str(database_path(db).resolve())
+    name = f"workbench-gather-{hashlib.sha1(key.encode()).hexdigest()[:12]}.lock"
+    return FileLock(str(Path(tempfile.gettempdir()) / name))
+
+
 def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
                   as_of: str | dt.datetime | None = None, policy: str | None = None,
-                  roi_horizon_days: int | None = None, outcomes: Mapping[str, ExperimentOutcome] | None = None
-                  ) -> dict[str, ReportInputs]:
+                  roi_horizon_days: int | None = None, outcomes: Mapping[str, ExperimentOutcome] | None = None,
+                  lock_timeout: float | None = None) -> dict[str, ReportInputs]:
     """Report inputs for each experiment (all in the database when ``None``); see the module doc.
 
     ``outcomes`` reuses pipeline results the caller already has (they must be for the same
-    database and as-of time).
+    database and as-of time). Another process holding the database (the dashboard acting on the
+    registry, a data load) is waited for: the whole read is retried for up to ``lock_timeout``
+    seconds (default: twice ``lifecycle.lock_timeout_s``).
     """
+    import duckdb
+
+    from ..config import get_settings
+    from ..errors import ConflictError, WorkbenchError
+
+    timeout = 2 * get_settings().lifecycle.lock_timeout_s if lock_timeout is None else lock_timeout
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    with _gather_lock(db):
+        while True:
+            try:
+                return _gather(experiment_ids, db=db, as_of=as_of, policy=policy, roi_horizon_days=roi_horizon_days,
+                               outcomes=outcomes)
+            except (duckdb.IOException, duckdb.ConnectionException, WorkbenchError) as exc:
+                if isinstance(exc, (InputError, NotFoundError)) or not _is_lock_error(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise ConflictError(f"{db or 'the database'}: in use by another process for more than "
+                                        f"{timeout:g} s ({str(exc).splitlines()[0][:200]}); retry when it is free") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
+def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_of: str | dt.datetime | None,
+            policy: str | None, roi_horizon_days: int | None,
+            outcomes: Mapping[str, ExperimentOutcome] | None) -> dict[str, ReportInputs]:
     from ..lifecycle.registry import Registry
     from ..pipeline import _has_registry
     from ..sources.experiments import load_experiments

@@ -410,6 +410,9 @@ class ExperimentReport:
                      None)
         if bayes:
             parts.append(Html(f"<p class='wb-sub'>Chance to beat control: {_e(bayes.get('model'))}.</p>"))
+        if m.prob_best and len(m.prob_best) > 2:
+            best = ", ".join(f"{v} {_pct(p)}" for v, p in sorted(m.prob_best.items(), key=lambda kv: -kv[1]))
+            parts.append(Html(f"<p>Chance of being the best arm: {_e(best)}.</p>"))
         if m.notes:
             parts.append(bullets(m.notes))
         parts.append(heading("Sequential status"))

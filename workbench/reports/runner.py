@@ -253,6 +253,7 @@ def build_one(job: BuildJob) -> ReportOutcome:
     tmp.mkdir(parents=True)
     nb_out = tmp / "report.ipynb"
     params = {**job.parameters, "out_dir": str(tmp)}
+    timings: dict[str, float] = {}
     try:
         try:
             pm.execute_notebook(job.notebook, str(nb_out), parameters=params, kernel_name=job.kernel,
@@ -270,6 +271,7 @@ def build_one(job: BuildJob) -> ReportOutcome:
             return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
                                  error=f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"[:500],
                                  cell=cell, section=section, failed_notebook=kept)
+        timings["notebook"] = round(time.perf_counter() - t0, 2)
         summary_path = tmp / "summary.json"
         missing = [f for f in REPORT_FILES if f not in {"report.html"} and not (tmp / f).exists()]
         if missing:
@@ -277,12 +279,16 @@ def build_one(job: BuildJob) -> ReportOutcome:
                                  error=f"the notebook did not write {', '.join(missing)} (is out_dir used?)")
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         title = f"{summary.get('name') or job.experiment_id} — experiment report"
+        t1 = time.perf_counter()
         notebook_to_html(nb_out, tmp / "report.html", title=title)
+        timings["html"] = round(time.perf_counter() - t1, 2)
         notes: list[str] = []
         pdf = False
         if job.chromium:
             try:
+                t2 = time.perf_counter()
                 html_to_pdf(tmp / "report.html", tmp / "report.pdf", chromium=job.chromium, timeout=job.pdf_timeout)
+                timings["pdf"] = round(time.perf_counter() - t2, 2)
                 pdf = True
             except PdfError as exc:
                 notes.append(str(exc))
@@ -291,7 +297,7 @@ def build_one(job: BuildJob) -> ReportOutcome:
         files = [f for f in (*REPORT_FILES, "report.pdf") if (tmp / f).exists()]
         summary.update(report_key=job.key, files=files, pdf=pdf, notes=notes, notebook=Path(job.notebook).name,
                        parameters={k: v for k, v in job.parameters.items() if k != "inputs_cache"},
-                       built_seconds=round(time.perf_counter() - t0, 2), **job.meta)
+                       built_seconds=round(time.perf_counter() - t0, 2), timings=timings, **job.meta)
         write_text_atomic(summary_path, dumps(summary, indent=2) + "\n")
         publish_tree(tmp)
         replace_dir(tmp, final)
