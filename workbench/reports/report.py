@@ -32,6 +32,12 @@ import pandas as pd
 from ..config import Settings, get_settings
 from ..display import dumps, fmt_ci, fmt_num, fmt_p, fmt_pct
 from ..metrics import CATALOG
+from ..experiment_data import ExperimentData
+from ..lifecycle.brief import ExperimentBrief
+from ..lifecycle.memo import DecisionMemo
+from ..lifecycle.policies import Decision
+from ..lifecycle.registry import ExperimentRecord
+from ..pipeline import ExperimentOutcome
 from ..results import AnalysisResult, MetricResult
 from . import plots, views
 from .html import ACTION_CLASS, HEALTH_CLASS, Html, badge, bullets, embed, heading, kv, note, page_head, table
@@ -122,11 +128,11 @@ class ExperimentReport:
         return self.inputs.experiment_id
 
     @property
-    def outcome(self):  # noqa: ANN201
+    def outcome(self) -> ExperimentOutcome:
         return self.inputs.outcome
 
     @property
-    def data(self):  # noqa: ANN201
+    def data(self) -> ExperimentData:
         return self.outcome.data
 
     @property
@@ -134,15 +140,15 @@ class ExperimentReport:
         return self.outcome.result
 
     @property
-    def decision(self):  # noqa: ANN201
+    def decision(self) -> Decision:
         return self.outcome.decision
 
     @property
-    def brief(self):  # noqa: ANN201
+    def brief(self) -> ExperimentBrief | None:
         return self.outcome.brief
 
     @property
-    def record(self):  # noqa: ANN201
+    def record(self) -> ExperimentRecord | None:
         return self.outcome.record
 
     @property
@@ -218,7 +224,7 @@ class ExperimentReport:
         return roi_for_result(self.result, self.data, horizon_days=self.horizon_days)
 
     @cached_property
-    def memo(self):  # noqa: ANN201
+    def memo(self) -> DecisionMemo:
         from ..lifecycle.memo import build_memo
         return build_memo(self.result, self.decision, brief=self.brief, record=self.record,
                           now=self.inputs.gathered_at)

@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -216,6 +217,64 @@ def _recover(out: Path) -> list[str]:
     return notes
 
 
+# --- kernels ----------------------------------------------------------------------------------------------
+KERNEL_ARGS = ["--log-level=CRITICAL"]   # the kernel's own start-up chatter stays out of cron logs
+MAX_KERNEL_USES = 25
+
+
+class KernelPool:
+    """One ``workbench`` kernel per worker thread, reused for that worker's reports.
+
+    A report kernel spends most of its start-up importing the plotting stack; reusing it saves
+    that for every report after a worker's first. The report notebook is written to run in a used
+    kernel (every name it reads is assigned in the run), a kernel that failed a report is replaced,
+    and each kernel is replaced after ``MAX_KERNEL_USES`` reports.
+    """
+
+    def __init__(self, kernel: str) -> None:
+        self.kernel = kernel
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._guard = threading.Lock()
+
+    def acquire(self) -> Any:
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+        km = getattr(self._local, "km", None)
+        if km is not None and (self._local.uses >= MAX_KERNEL_USES or not run_sync(km.is_alive)()):
+            self.discard()
+            km = None
+        if km is None:
+            km = AsyncKernelManager(kernel_name=self.kernel)
+            run_sync(km.start_kernel)(extra_arguments=KERNEL_ARGS)
+            self._local.km, self._local.uses = km, 0
+            with self._guard:
+                self._all.append(km)
+        self._local.uses += 1
+        return km
+
+    def discard(self) -> None:
+        """Shut down this thread's kernel (after a failure, so the next report starts clean)."""
+        km = getattr(self._local, "km", None)
+        self._local.km = None
+        if km is not None:
+            self._shutdown(km)
+
+    def _shutdown(self, km: Any) -> None:
+        from jupyter_core.utils import run_sync
+        with self._guard:
+            if km in self._all:
+                self._all.remove(km)
+        try:
+            run_sync(km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - a kernel that is already gone needs no shutdown
+            pass
+
+    def close(self) -> None:
+        for km in list(self._all):
+            self._shutdown(km)
+
+
 # --- one report ---------------------------------------------------------------------------------------
 def _failure_location(nb_path: Path) -> tuple[int | None, str]:
     """(cell number in the report notebook, section heading above it) of the first cell with an error."""
@@ -240,8 +299,12 @@ def _failure_location(nb_path: Path) -> tuple[int | None, str]:
     return None, section
 
 
-def build_one(job: BuildJob) -> ReportOutcome:
-    """Execute, convert and print one report into a temporary directory, then swap it into place."""
+def build_one(job: BuildJob, kernels: KernelPool | None = None) -> ReportOutcome:
+    """Execute, convert and print one report into a temporary directory, then swap it into place.
+
+    With ``kernels`` the notebook runs in this worker's reused kernel; otherwise papermill starts
+    and stops a kernel for it.
+    """
     import papermill as pm
 
     from .render import PdfError, html_to_pdf, notebook_to_html
@@ -256,22 +319,30 @@ def build_one(job: BuildJob) -> ReportOutcome:
     timings: dict[str, float] = {}
     try:
         try:
+            # no ``cwd``: papermill would chdir the whole process, which other worker threads share;
+            # the notebook gets absolute paths for everything it reads and writes
+            engine: dict[str, Any] = {"km": kernels.acquire()} if kernels is not None else \
+                {"extra_arguments": KERNEL_ARGS}
             pm.execute_notebook(job.notebook, str(nb_out), parameters=params, kernel_name=job.kernel,
-                                progress_bar=False, log_output=False, cwd=str(tmp),
-                                execution_timeout=job.cell_timeout, extra_arguments=["--log-level=CRITICAL"])
+                                progress_bar=False, log_output=False, execution_timeout=job.cell_timeout, **engine)
         except pm.PapermillExecutionError as exc:
+            if kernels is not None:
+                kernels.discard()
             cell, section = _failure_location(nb_out)
             kept = _keep_failed(nb_out, out, final.name)
             return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
                                  error=f"{exc.ename}: {exc.evalue}".strip()[:500], cell=cell, section=section,
                                  failed_notebook=kept)
         except Exception as exc:  # noqa: BLE001 - kernel death, timeout, missing kernel: report it per experiment
+            if kernels is not None:
+                kernels.discard()
             cell, section = _failure_location(nb_out)
             kept = _keep_failed(nb_out, out, final.name)
             return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
                                  error=f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"[:500],
                                  cell=cell, section=section, failed_notebook=kept)
         timings["notebook"] = round(time.perf_counter() - t0, 2)
+        _number_cells(nb_out)
         summary_path = tmp / "summary.json"
         missing = [f for f in REPORT_FILES if f not in {"report.html"} and not (tmp / f).exists()]
         if missing:
@@ -308,6 +379,21 @@ def build_one(job: BuildJob) -> ReportOutcome:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _number_cells(nb_path: Path) -> None:
+    """Execution counts 1..n in the saved notebook (a reused kernel keeps counting across reports)."""
+    import nbformat
+    nb = nbformat.read(str(nb_path), as_version=4)
+    n = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.get("execution_count") is not None:
+            n += 1
+            cell.execution_count = n
+            for o in cell.get("outputs", []):
+                if o.get("output_type") == "execute_result":
+                    o["execution_count"] = n
+    nbformat.write(nb, str(nb_path))
 
 
 def _keep_failed(nb_out: Path, out: Path, name: str) -> str:
@@ -439,18 +525,33 @@ def _decision_of(final: Path) -> dict[str, Any]:
 
 def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None) -> list[ReportOutcome]:
     results: list[ReportOutcome] = []
-    if workers == 1 or len(jobs) == 1:
-        for job in jobs:
-            _emit(progress, "building", experiment_id=job.experiment_id)
-            o = build_one(job)
-            results.append(o)
-            _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
-        return results
+    if len(jobs) == 1:
+        _emit(progress, "building", experiment_id=jobs[0].experiment_id)
+        o = build_one(jobs[0])
+        _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
+        return [o]
+    kernels = KernelPool(jobs[0].kernel)
+    try:
+        if workers == 1:
+            for job in jobs:
+                _emit(progress, "building", experiment_id=job.experiment_id)
+                o = build_one(job, kernels)
+                results.append(o)
+                _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
+            return results
+        _parallel(jobs, workers, progress, kernels, results)
+    finally:
+        kernels.close()
+    return results
+
+
+def _parallel(jobs: list[BuildJob], workers: int, progress: Progress | None, kernels: KernelPool,
+              results: list[ReportOutcome]) -> None:
     # Threads, not processes: each report's work runs in its own kernel process (papermill) and
     # Chromium process; a thread only waits for them and converts the result. No spawn start-up, no
     # pickling, and it works from any script (no ``if __name__ == "__main__"`` guard needed).
     with cf.ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="report") as pool:
-        futures = {pool.submit(build_one, job): job for job in jobs}
+        futures = {pool.submit(build_one, job, kernels): job for job in jobs}
         for job in jobs[:workers]:
             _emit(progress, "building", experiment_id=job.experiment_id)
         for fut in cf.as_completed(futures):
@@ -461,7 +562,6 @@ def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None) -> l
                 o = ReportOutcome(job.experiment_id, "failed", error=f"build crashed: {type(exc).__name__}: {exc}"[:500])
             results.append(o)
             _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
-    return results
 
 
 def _record_decisions(db: str, built: list[ReportOutcome]) -> list[str]:
