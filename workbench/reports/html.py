@@ -14,6 +14,7 @@ page loads BokehJS once, inline (:func:`page_head`), so reports open offline.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -57,6 +58,10 @@ class Html:
         return Html("".join(p.text for p in parts if p))
 
 
+_NUM = r"[-+−]?[\d.,]+(?:e-?\d+)?\s?(?:%|pp|s)?"
+_NUMERIC = re.compile(rf"^\s*(?:—|\[?{_NUM}(?:,\s*{_NUM})?\]?\s?(?:%|pp|s)?)\s*$")
+
+
 def _cell(value: Any, fmt: Callable[[Any], str] | None) -> str:
     if fmt is not None:
         try:
@@ -78,7 +83,8 @@ def table(frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] | Non
     headers = headers or {}
     cols = list(columns or frame.columns)
     # text columns (not numbers, not formatted as numbers) read better left-aligned
-    text = {c for c in cols if c not in formats and c in frame and not pd.api.types.is_numeric_dtype(frame[c])}
+    text = {c for c in cols if c not in formats and c in frame and not pd.api.types.is_numeric_dtype(frame[c])
+            and not all(_NUMERIC.match(str(v)) for v in frame[c])}
     left = ' class="t"'
     head = "".join(f"<th{left if c in text else ''}>{escape(headers.get(c, c))}</th>" for c in cols)
     body = []

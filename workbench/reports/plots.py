@@ -15,7 +15,7 @@ notebook output pulls BokehJS from a CDN, while the report inlines it once (offl
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh renderer and its options)
@@ -80,21 +80,27 @@ def lift_forest(frame: pd.DataFrame, *, label: str = "variant", value: str = "li
                                     title=title, xrotation=rotate, **{**_BASE, "height": 280 if rotate else 240})
 
 
-def sequential_plot(frame: pd.DataFrame, *, variant: str = "", pct_scale: float = 1.0) -> hv.Overlay:
-    """Always-valid confidence sequence of the lift over looks (days), with the running estimate."""
-    if frame.empty:
+def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str]) -> hv.Overlay:
+    """Always-valid confidence sequence of each variant's lift over looks (days), with the running estimate.
+
+    ``frames`` maps a variant to its :meth:`~workbench.stats.sequential.SequentialResult.to_frame`.
+    """
+    frames = {v: f for v, f in frames.items() if not f.empty}
+    if not frames:
         return hv.Overlay([_empty("no sequential looks")])
-    f = frame.copy()
-    f["x"] = pd.to_datetime(f["look"]) if f["look"].dtype == object else f["look"]
-    for c in ("lift", "cs_lo", "cs_hi"):
-        f[c] = f[c] * pct_scale
-    band = hv.Spread((f["x"], (f["cs_lo"] + f["cs_hi"]) / 2, (f["cs_hi"] - f["cs_lo"]) / 2),
-                     label="always-valid band").opts(color=PALETTE[1], alpha=0.2)
-    line = hv.Curve(f, "x", "lift", label=f"lift of {variant}" if variant else "lift").opts(color=PALETTE[1],
-                                                                                          line_width=2)
-    zero = hv.HLine(0).opts(color="#57606a", line_dash="dotted")
-    return (band * line * zero).opts(xlabel="look", ylabel="absolute lift", title="Sequential monitoring",
-                                     legend_position="top_left", **_BASE)
+    colors = variant_colors(variants)
+    layers = []
+    for v, f in frames.items():
+        x = pd.to_datetime(f["look"]) if f["look"].dtype == object else f["look"]
+        mid, half = (f["cs_lo"] + f["cs_hi"]) / 2, (f["cs_hi"] - f["cs_lo"]) / 2
+        layers.append(hv.Spread((x, mid, half), "look", ["lift", "half"]).opts(color=colors.get(v, PALETTE[1]),
+                                                                               alpha=0.15))
+        layers.append(hv.Curve((x, f["lift"]), "look", "lift", label=str(v)).opts(color=colors.get(v, PALETTE[1]),
+                                                                                  line_width=2))
+    layers.append(hv.HLine(0).opts(color="#57606a", line_dash="dotted"))
+    return hv.Overlay(layers).opts(xlabel="look", ylabel="absolute lift",
+                                   title="Sequential monitoring: lift and always-valid band per variant",
+                                   legend_position="top_left", **_BASE)
 
 
 def funnel_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Bars:
@@ -103,9 +109,12 @@ def funnel_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Bars:
         return _empty("no funnel columns in the data")
     f = frame.assign(share=frame["share_of_exposed"] * 100)
     colors = variant_colors(variants)
-    return hv.Bars(f, ["step", "variant"], ["share", "units"]).opts(
+    steps = list(dict.fromkeys(f["step"]))
+    kdims = [hv.Dimension("step", values=steps), hv.Dimension("variant", values=list(variants))]
+    return hv.Bars(f, kdims, ["share", "units"]).opts(
         color="variant", cmap=colors, ylabel="% of exposed units", xlabel="", title="Funnel",
-        multi_level=True, **{**_BASE, "height": 280})
+        multi_level=True, fontsize={"xticks": "7pt"}, legend_position="right",
+        **{**_BASE, "height": 280, "width": WIDTH + 80})
 
 
 def trend_plot(frame: pd.DataFrame, y: str, variants: Sequence[str], *, title: str = "", ylabel: str = "",

@@ -397,7 +397,7 @@ class ExperimentReport:
                                      f"[{lo * 100:+.2f}, {hi * 100:+.2f}] pp" for lo, hi in
                                      zip(frame["lift_abs_lo"], frame["lift_abs_hi"])],
                              ci_rel=[fmt_ci(lo, hi, pct=True) for lo, hi in zip(frame["lift_rel_lo"], frame["lift_rel_hi"])])
-        parts = [Html(f"<p><strong>{_e(m.label or m.name)}</strong> (multiplicity: {_e(m.correction)}).</p>"),
+        parts = [Html(f"<p><strong>{_e(m.label or m.name)}</strong>. Multiplicity: {_e(m.correction)}.</p>"),
                  table(shown, {"control_value": lambda v: _value(m, v), "variant_value": lambda v: _value(m, v),
                                "lift_abs": lambda v: _delta(m, v), "lift_rel": _spct, "p_value": fmt_p,
                                "p_value_adjusted": fmt_p, "prob_beat_control": _pct,
@@ -443,8 +443,7 @@ class ExperimentReport:
                                                 "planned units": fmt_num},
                            caption="Confidence sequences stay valid however often you look (Waudby-Smith et al.), "
                                    "tuned to the brief's planned sample size."))
-        first = seq[0]
-        parts.append(embed(plots.sequential_plot(first.to_frame(), variant=first.variant)))
+        parts.append(embed(plots.sequential_plot({sr.variant: sr.to_frame() for sr in seq}, self.variants)))
         return Html.join(parts)
 
     def guardrails(self) -> Html:
