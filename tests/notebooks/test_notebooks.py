@@ -53,10 +53,15 @@ def test_exploration_notebooks_run_top_to_bottom(small_world, tmp_path):
     db = tmp_path / "world.duckdb"
     shutil.copy(small_world["db"], db)
     env = {**os.environ, "WORKBENCH_DB": str(db), "WORKBENCH_REPORTS": str(tmp_path / "reports")}
-    cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", "workbench", "-p", "no:cacheprovider",
-           "-q", "--rootdir", str(tmp_path), "-o", "addopts=", *[str(NOTEBOOKS / f"{n}.ipynb") for n in EXPLORATION]]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
-    assert " passed" in r.stdout and "failed" not in r.stdout
+    procs = {}
+    for name in EXPLORATION:          # one nbval process per notebook, run side by side
+        cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", "workbench", "-p",
+               "no:cacheprovider", "-q", "--rootdir", str(tmp_path), "-o", "addopts=", str(NOTEBOOKS / f"{name}.ipynb")]
+        procs[name] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                       cwd=tmp_path)
+    for name, proc in procs.items():
+        out, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, f"{name}:\n{out[-4000:]}"
+        assert " passed" in out and "failed" not in out, name
     memo = tmp_path / "reports" / "quickstart" / "memo.html"
     assert memo.exists() and "Decision memo" in memo.read_text()     # written under WORKBENCH_REPORTS
