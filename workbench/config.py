@@ -24,7 +24,7 @@ import yaml
 
 from .errors import InputError, Problem
 
-__all__ = ["Settings", "SRMSettings", "BotSettings", "GuardrailSettings", "BanditSettings", "Paths",
+__all__ = ["Settings", "SRMSettings", "BotSettings", "GuardrailSettings", "BanditSettings", "HierarchicalSettings", "Paths",
            "get_settings", "project_root"]
 
 
@@ -57,8 +57,38 @@ class GuardrailSettings:
 
 @dataclass(frozen=True)
 class BanditSettings:
+    """Allocation policies: every arm keeps ``min_exploration_share`` of traffic; weights move only
+    once every arm has ``min_units_per_arm`` units. ``prob_best_draws`` Monte Carlo draws estimate
+    Thompson's probability that each arm is best; ``decision_prob`` is the probability of being best
+    that counts as a decision in simulations."""
+
     min_exploration_share: float = 0.05
     min_units_per_arm: int = 100
+    prob_best_draws: int = 20000
+    decision_prob: float = 0.95
+
+
+@dataclass(frozen=True)
+class HierarchicalSettings:
+    """Hierarchical (SKUs within categories) model: sampler, parameterisation and diagnostic limits.
+
+    Defaults were chosen by measurement (``benchmarks/hierarchical.py``): nutpie's NUTS on the
+    model's compiled (disk-cached) log density, the "mixed" parameterisation (baseline rates
+    centred, lifts non-centred), 4 chains on 2 cores. Results carry a warning when the largest
+    r_hat exceeds ``max_rhat``, the smallest bulk ESS of a SKU lift is below ``min_ess_bulk`` or
+    any transition diverged.
+    """
+
+    sampler: str = "nutpie"
+    parameterisation: str = "mixed"
+    chains: int = 4
+    draws: int = 1500
+    tune: int = 500
+    cores: int = 2
+    target_accept: float = 0.8
+    max_rhat: float = 1.01
+    min_ess_bulk: float = 400.0
+    eb_draws: int = 2000
 
 
 @dataclass(frozen=True)
@@ -94,6 +124,7 @@ class Settings:
     bots: BotSettings = field(default_factory=BotSettings)
     guardrails: GuardrailSettings = field(default_factory=GuardrailSettings)
     bandit: BanditSettings = field(default_factory=BanditSettings)
+    hierarchical: HierarchicalSettings = field(default_factory=HierarchicalSettings)
     seed: int = 20261121
 
     def with_overrides(self, overrides: dict[str, Any], *, source: str = "settings") -> "Settings":
