@@ -88,7 +88,7 @@ class HierarchicalSettings:
     target_accept: float = 0.8
     max_rhat: float = 1.01
     min_ess_bulk: float = 400.0
-    eb_draws: int = 2000
+    eb_draws: int = 1000
 
 
 @dataclass(frozen=True)

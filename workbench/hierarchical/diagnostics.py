@@ -103,6 +103,9 @@ def _geyer(mean_acov: Array, mean_var: Array, var_plus: Array, n_chain: int) -> 
     for p in range(n_par):
         rho[:] = 0.0
         mv, vp = mean_var[p], var_plus[p]
+        if not vp > 0.0:                      # constant parameter: handled by the caller
+            out[p] = np.nan
+            continue
         rho_even = 1.0
         rho[0] = rho_even
         rho_odd = 1.0 - (mv - mean_acov[p, 1]) / vp

@@ -39,7 +39,8 @@ def interval_label(level: float) -> str:
 
 
 def _eti(draws: NDArray[np.float64], level: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    # Quantiles along contiguous rows are about twice as fast as down the columns.
+    lo, hi = np.quantile(np.ascontiguousarray(draws.T), [(1 - level) / 2, (1 + level) / 2], axis=1)
     return lo, hi
 
 
