@@ -19,3 +19,15 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.delenv("WORKBENCH_CONFIG", raising=False)
     from workbench.config import get_settings
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory: pytest.TempPathFactory):
+    """A small sample world (about 35k events) written once per test session to DuckDB and Parquet."""
+    from workbench.simulate.writer import write_world
+
+    root = tmp_path_factory.mktemp("world")
+    db = root / "world.duckdb"
+    write_world(db, seed=11, scale=0.02)
+    write_world(root / "parquet", seed=11, scale=0.02)
+    return {"db": db, "parquet": root / "parquet", "root": root}

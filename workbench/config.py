@@ -24,8 +24,9 @@ import yaml
 
 from .errors import InputError, Problem
 
-__all__ = ["Settings", "SRMSettings", "BotSettings", "GuardrailSettings", "BanditSettings", "HierarchicalSettings", "Paths",
-           "get_settings", "project_root"]
+__all__ = ["Settings", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings",
+           "HierarchicalSettings", "EngineSettings", "Paths", "LifecycleSettings", "RolloutSettings",
+           "AutopilotSettings", "get_settings", "project_root"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,15 @@ class BotSettings:
     min_mean_dwell_ms: float = 1000.0     # mean dwell on detail pages below this is not human
     min_impressions_for_dwell: int = 3     # ...when judged over at least this many page views
     ip_burst_events_per_minute: int = 120  # events from one IP hash in one minute
-    max_events_per_unit_hour: int = 300    # abnormal event rate for a single unit
+    max_events_per_unit_hour: int = 300    # abnormal event rate: events per hour of a unit's activity span (+1 h)
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """Trust-check thresholds beyond SRM: when excluded traffic turns the badge to Warning."""
+
+    bot_rate_warning: float = 0.20        # share of units excluded as bots above which results are suspect
+    sticky_rate_warning: float = 0.001    # share of units seen in more than one variant (excluded)
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,64 @@ class HierarchicalSettings:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """The embedded DuckDB engine. ``memory_limit`` makes big aggregations spill to ``temp_directory``
+    (default: the system temp dir) instead of growing; raise it on a large machine. ``threads`` 0 = all cores."""
+
+    memory_limit: str = "1GB"
+    threads: int = 0
+    temp_directory: str = ""
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    """Staged promotion of a winner and the rollback monitor that watches each step.
+
+    A step is rolled back when, over a sliding ``window_minutes`` window, conversion is at least
+    ``max_drop`` (relative) below the pre-promotion baseline *and* the drop is not noise: the window
+    holds at least ``min_window_units`` units, at least ``min_expected_conversions`` conversions are
+    expected at the baseline rate, and a one-sided exact binomial test gives p < ``alpha`` divided by
+    the number of windows watched (Bonferroni over the looks).
+    """
+
+    stages: tuple[float, ...] = (0.25, 0.5, 1.0)
+    dwell_hours: float = 12.0
+    min_dwell_hours: float = 6.0
+    max_dwell_hours: float = 24.0
+    window_minutes: float = 30.0
+    max_drop: float = 0.20
+    min_window_units: int = 200
+    min_expected_conversions: float = 10.0
+    alpha: float = 0.01
+
+
+@dataclass(frozen=True)
+class AutopilotSettings:
+    """Which SKUs the autopilot may experiment on, and how much traffic it may use."""
+
+    lookback_days: int = 7
+    min_sessions: int = 700               # sessions on the SKU in the lookback window
+    cooldown_days: int = 7                # since the SKU's last experiment ended
+    traffic_budget: float = 0.20          # share of all sessions that may be in experiments at once
+    max_concurrent: int = 5
+    max_duration_days: int = 14
+    policy: str = "bayesian-promotion"
+    template: str = "autopilot-template"
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """Registry, retention, decision-policy lookup, rollout and autopilot defaults."""
+
+    retention_days: int = 180             # event rows older than this are purged by `workbench retention purge`
+    policy_dir: str = "policies"          # user YAML policies (relative to WORKBENCH_HOME); override presets
+    default_policy: str = "decision-layer"
+    lock_timeout_s: float = 15.0          # wait this long for another process holding the database
+    rollout: RolloutSettings = field(default_factory=RolloutSettings)
+    autopilot: AutopilotSettings = field(default_factory=AutopilotSettings)
+
+
+@dataclass(frozen=True)
 class Paths:
     """Where things live. Relative paths are resolved against ``home``."""
 
@@ -121,10 +188,13 @@ class Settings:
     small_sample_units: int = 100          # fewer units in an arm -> Warning
     small_count: int = 5                   # fewer successes/failures -> exact test
     srm: SRMSettings = field(default_factory=SRMSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
     bots: BotSettings = field(default_factory=BotSettings)
     guardrails: GuardrailSettings = field(default_factory=GuardrailSettings)
     bandit: BanditSettings = field(default_factory=BanditSettings)
     hierarchical: HierarchicalSettings = field(default_factory=HierarchicalSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     seed: int = 20261121
 
     def with_overrides(self, overrides: dict[str, Any], *, source: str = "settings") -> "Settings":

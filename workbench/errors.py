@@ -27,9 +27,9 @@ __all__ = ["Level", "Problem", "WorkbenchError", "InputError", "NotFoundError", 
 class Problem:
     """One located problem: what is wrong (``message``) and where (file, column, row, value).
 
-    ``row`` is the 1-based data row (the header is not counted); for CSV files the message also
-    gives the physical line number, which is ``row + 1``. ``code`` is a stable machine-readable
-    identifier such as ``"missing_column"`` or ``"srm"``.
+    ``row`` is the 1-based data row (the header is not counted); ``line`` is the physical line in a
+    text file when it is known (``row + 1`` for a CSV with one header line). ``code`` is a stable
+    machine-readable identifier such as ``"missing_column"`` or ``"srm"``.
     """
 
     level: Level
@@ -39,14 +39,17 @@ class Problem:
     column: str | None = None
     row: int | None = None
     value: Any = None
+    line: int | None = None
 
     def location(self) -> str:
         parts = []
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(f"row {self.row}" + (f" (line {self.line})" if self.line is not None else ""))
+        elif self.line is not None:
+            parts.append(f"line {self.line}")
         if self.column is not None:
             parts.append(f"column {self.column}")
-        if self.value is not None:
+        if not _missing(self.value):
             parts.append(f"value {self.value!r}" if isinstance(self.value, str) else f"value {self.value}")
         where = ", ".join(parts)
         if self.file:
@@ -63,6 +66,16 @@ class Problem:
         if v is not None and not isinstance(v, (str, int, float, bool)):
             d["value"] = str(v)
         return d
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN and NaT are shown as nothing rather than as 'value nan'."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):
+        return False
 
 
 class WorkbenchError(Exception):

@@ -75,6 +75,7 @@ class ExperimentData:
     source: str = ""
     as_of: dt.datetime | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    data_version: str = ""     # changes whenever the underlying data changes (cache and report keys)
 
     @property
     def control(self) -> str:
@@ -150,10 +151,11 @@ class ExperimentData:
         return levels, stacked
 
     def funnel(self, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """Funnel per variant: units and event counts impression → click → cart → purchase."""
+        """Funnel per variant: event counts impression → click → cart → purchase, and units at each step."""
         t = self.arm_table(where)
         steps = [("units", "n"), ("impressions", "impressions__sum"), ("clicks", "clicks__sum"),
-                 ("add_to_cart", "carts__sum"), ("purchases", "purchases__sum")]
+                 ("add_to_cart", "carts__sum"), ("purchases", "purchases__sum"), ("units_clicked", "clicked__sum"),
+                 ("units_carted", "carted__sum"), ("units_purchased", "purchased__sum")]
         out = pd.DataFrame({label: t[c] for label, c in steps if c in t})
         out.index.name = "variant"
         return out

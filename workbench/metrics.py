@@ -160,6 +160,8 @@ CATALOG: dict[str, Metric] = {m.name: m for m in [
     Metric("click_rate", "proportion", "clicked", label="Click-through users (clickers / users)"),
     Metric("atc_rate", "proportion", "carted", label="Add-to-cart rate (users who carted / users)"),
     Metric("cvr_per_click", "ratio", "purchases", "clicks", label="Purchases per click"),
+    Metric("pages_per_user", "mean", "impressions", covariate="pre_sessions", label="Page views per user",
+           unit="count"),
     Metric("revenue_per_user", "mean", "revenue", covariate="pre_revenue", label="Revenue per user", unit="currency"),
     Metric("revenue_per_session", "ratio", "revenue", "sessions", covariate="pre_revenue",
            label="Revenue per session", unit="currency"),

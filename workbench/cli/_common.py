@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Iterable, Sequence
 
 import typer
@@ -10,8 +11,10 @@ from rich.table import Table
 
 from ..display import dumps
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Piped output (logs, CI, `make demo | tee`) gets wide tables instead of Rich's 80-column default.
+_WIDTH = None if sys.stdout.isatty() else 160
+console = Console(highlight=False, width=_WIDTH)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON (full-precision floats) instead of tables.")
 

@@ -1,9 +1,277 @@
-"""CLI commands of this area (registered by :func:`register`)."""
+"""CLI commands of the statistics core: ``analyze``, ``check`` and ``plan``.
+
+Exit codes: 0 when the data could be analysed (healthy or warning — a severe SRM is a *finding*
+and also exits 0 with ``health.status == "blocked"``); 2 when the input is unusable (a structural
+error, or blocked schema/logic/label problems). With ``--json`` the JSON is printed to stdout even
+then (``health.status`` "blocked" and every issue), and the problems go to stderr one per line.
+
+``--brief BRIEF`` takes, until the lifecycle brief format is merged, a minimal YAML mapping (see
+:func:`options_from_brief`)::
+
+    primary: conversion_rate            # metric names as in the data
+    guardrails: [guardrail_error]
+    control: control                    # which variant is the control
+    expected_weights: {control: 0.5, treatment: 0.5}
+    alpha: 0.05
+    srm: {warning_p: 0.001, blocked_p: 0.00001}
+    correction: holm                    # or bh
+    cuped: true
+    non_inferiority: {guardrail_error: {margin: 0.001, relative: false}}
+    alternatives: {conversion_rate: two-sided}
+    sequential: {planned_n_per_arm: 57760}
+    segments: [segment]
+    kind: ab                            # "aa" turns on the A/A check
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+import yaml
+from rich.markup import escape
+
+from ..display import fmt_ci, fmt_num, fmt_p, fmt_pct
+from ..errors import InputError, Problem, WorkbenchError
+from ..results import AnalysisResult, HealthReport
+from ._common import JSON_OPTION, console, err_console, print_json, table
+
+__all__ = ["register", "options_from_brief"]
+
+_BRIEF_EXTRA = ("control", "kind")
+
+
+def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
+    """Analysis options (and reader settings ``control``/``kind``) from a brief YAML file.
+
+    The one place that knows the brief's format: switch it to the lifecycle brief when it lands.
+    """
+    from ..analysis import AnalysisOptions
+    name = str(path)
+    if not path.exists():
+        raise InputError([Problem("blocked", "missing_file", "the brief file does not exist", file=name)])
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {str(exc).splitlines()[0]}",
+                                  file=name)]) from None
+    if not isinstance(loaded, dict):
+        raise InputError([Problem("blocked", "bad_yaml", "expected a mapping at the top level", file=name)])
+    extra = {k: loaded.pop(k) for k in _BRIEF_EXTRA if k in loaded}
+    if "kind" in extra and extra["kind"] not in ("ab", "aa", "canary", "bandit", "multi"):
+        raise InputError([Problem("blocked", "bad_option", "kind must be one of ab, aa, canary, bandit, multi",
+                                  file=name, column="kind", value=str(extra["kind"]))])
+    return AnalysisOptions.from_mapping(loaded, source=name), extra
+
+
+def _load(file: Optional[Path], experiment: Optional[str], control: Optional[str], extra: dict[str, Any],
+          weights: Any) -> Any:
+    if (file is None) == (experiment is None):
+        raise WorkbenchError("give either a FILE (aggregated CSV) or --experiment ID, not both and not neither")
+    if experiment is not None:
+        try:
+            from ..sources import load_experiment  # type: ignore[attr-defined]
+        except ImportError:
+            raise WorkbenchError("reading an experiment from the database is not available in this build; "
+                                 "analyse an aggregated CSV instead") from None
+        data = load_experiment(experiment)
+    else:
+        from ..sources import read_aggregated
+        data = read_aggregated(file, control=control or extra.get("control"),
+                               expected_weights=dict(weights) if weights else None)
+    if extra.get("kind"):
+        data = replace(data, meta={**data.meta, "kind": extra["kind"]})
+    return data
+
+
+def _blocked_result(err: InputError, file: Optional[Path], experiment: Optional[str]) -> AnalysisResult:
+    ident = experiment or (file.stem if file is not None else "")
+    return AnalysisResult(experiment_id=ident, variants=(), control="",
+                          health=HealthReport(status="blocked", issues=tuple(err.problems)), metrics=(),
+                          source=str(file) if file is not None else "")
+
+
+def _print_problems(problems: Any) -> None:
+    for p in problems:
+        if p.level == "blocked":
+            err_console.print(f"[bold red]error:[/] {p}", highlight=False, markup=True, soft_wrap=True)
+
+
+def _badge(status: str) -> str:
+    colour = {"healthy": "green", "warning": "yellow", "blocked": "red"}.get(status, "white")
+    return f"[bold {colour}]{status.upper()}[/]"
+
+
+def _show_health(h: HealthReport) -> None:
+    console.print(f"Health: {_badge(h.status)}")
+    if h.srm is not None:
+        console.print(f"SRM: chi-square p = {fmt_p(h.srm.p_value)} (observed "
+                      f"{' / '.join(fmt_num(o) for o in h.srm.observed)}, expected "
+                      f"{' / '.join(fmt_num(round(e)) for e in h.srm.expected)})")
+    if h.issues:
+        console.print(table("Issues", ["level", "code", "where", "message"],
+                            [(p.level, p.code, escape(p.location()), escape(p.message)) for p in h.issues]))
+
+
+def _show_analysis(r: AnalysisResult) -> None:
+    console.print(f"Experiment [bold]{escape(r.experiment_id)}[/]: variants {escape(', '.join(r.variants))} "
+                  f"(control {escape(r.control)})")
+    _show_health(r.health)
+    for m in r.metrics:
+        if not m.comparisons:
+            console.print(escape(f"{m.label or m.name} [{m.role}]: {'; '.join(m.notes) or 'no comparisons'}"))
+            continue
+        pct = m.kind == "proportion"
+        show = (lambda v: fmt_pct(v)) if pct else (lambda v: fmt_num(v))
+        control_value = show(m.comparisons[0].control_value)
+        rows = [(c.variant, show(c.variant_value),
+                 fmt_pct(c.lift_abs, signed=True) if pct else fmt_num(c.lift_abs),
+                 fmt_ci(*c.lift_abs_ci, pct=pct), fmt_pct(c.lift_rel, signed=True), fmt_p(c.p_value_adjusted),
+                 fmt_pct(c.prob_beat_control, 1) if c.prob_beat_control is not None else "—")
+                for c in m.comparisons]
+        tests = sorted({c.test for c in m.comparisons})
+        caption = "; ".join(([f"test: {', '.join(tests)}"] if tests else []) + ([m.correction] if m.correction else [])
+                            + list(m.notes)) or None
+        console.print(table(escape(f"{m.label or m.name} [{m.role}] — control {control_value}"),
+                            ["variant", "value", "lift", f"{1 - r.alpha:.0%} CI", "rel. lift", "p adj.", "P(beat)"],
+                            [tuple(escape(str(v)) for v in row) for row in rows],
+                            caption=escape(caption) if caption else None))
+    for note in r.notes:
+        console.print(f"note: {escape(note)}")
+
+
+def analyze_command(
+    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV (variant, users, conversions, ...)."),
+    brief: Optional[Path] = typer.Option(None, "--brief", help="Brief YAML: primary, guardrails, weights, thresholds."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="Experiment id in the workbench database."),
+    control: Optional[str] = typer.Option(None, "--control", help="Name of the control variant."),
+    correction: Optional[str] = typer.Option(None, "--correction", help="holm (default), bh or none."),
+    segment: list[str] = typer.Option([], "--segment", help="Also break down by this column (exploratory)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Health check, then every metric's variants against the control."""
+    from ..analysis import AnalysisOptions, analyze
+    from ..health import usable
+    opts, extra = options_from_brief(brief) if brief is not None else (AnalysisOptions(), {})
+    if correction is not None:
+        checked = AnalysisOptions.from_mapping({"correction": correction}, source="--correction")
+        opts = replace(opts, correction=checked.correction)
+    if segment:
+        opts = replace(opts, segments=tuple(opts.segments) + tuple(segment))
+    try:
+        data = _load(file, experiment, control, extra, opts.expected_weights)
+    except InputError as err:
+        if not json_:
+            raise
+        print_json(_blocked_result(err, file, experiment))
+        _print_problems(err.problems)
+        raise typer.Exit(2)
+    result = analyze(data, opts)
+    if json_:
+        print_json(result)
+    else:
+        _show_analysis(result)
+    if not usable(result.health):
+        # unusable input: health is reported (no comparisons were computed) and the exit code says so
+        _print_problems(result.health.issues)
+        raise typer.Exit(2)
+
+
+def _health(data: Any, opts: Any) -> HealthReport:
+    from ..health import check_health
+    return check_health(data, expected_weights=opts.expected_weights, srm_warning_p=opts.srm_warning_p,
+                        srm_blocked_p=opts.srm_blocked_p, small_sample_units=opts.small_sample_units)
+
+
+def check_command(
+    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV."),
+    brief: Optional[Path] = typer.Option(None, "--brief", help="Brief YAML (weights, SRM thresholds)."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="Experiment id in the workbench database."),
+    control: Optional[str] = typer.Option(None, "--control", help="Name of the control variant."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Health only: schema and logic problems, SRM, labels, small samples, bots and stickiness."""
+    from ..analysis import AnalysisOptions
+    from ..health import usable
+    opts, extra = options_from_brief(brief) if brief is not None else (AnalysisOptions(), {})
+    try:
+        data = _load(file, experiment, control, extra, opts.expected_weights)
+    except InputError as err:
+        if not json_:
+            raise
+        blocked = _blocked_result(err, file, experiment)
+        print_json({"experiment_id": blocked.experiment_id, "variants": [], "units": [], "health": blocked.health})
+        _print_problems(err.problems)
+        raise typer.Exit(2)
+    health = _health(data, opts)
+    if json_:
+        try:
+            units = [float(u) for u in data.units()]
+        except (KeyError, ValueError):
+            units = []
+        print_json({"experiment_id": data.experiment_id, "variants": list(data.variants), "units": units,
+                    "health": health})
+    else:
+        console.print(f"Experiment [bold]{escape(data.experiment_id)}[/]: variants {escape(', '.join(data.variants))}")
+        _show_health(health)
+    if not usable(health):
+        _print_problems(health.issues)
+        raise typer.Exit(2)
+
+
+def plan_command(
+    baseline: float = typer.Option(..., "--baseline", help="Control rate (proportion) or mean."),
+    mde: Optional[float] = typer.Option(None, "--mde", help="Minimum detectable effect (absolute unless --relative)."),
+    relative: bool = typer.Option(False, "--relative/--absolute", help="Read --mde as a relative lift (0.05 = +5%)."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
+    power: float = typer.Option(0.8, "--power", help="Power (1 − beta)."),
+    arms: int = typer.Option(2, "--arms", help="Number of arms including the control."),
+    split: Optional[str] = typer.Option(None, "--split", help="Allocation weights, control first, e.g. 50,50."),
+    kind: str = typer.Option("proportion", "--kind", help="proportion or mean."),
+    sd: Optional[float] = typer.Option(None, "--sd", help="Per-unit standard deviation (means)."),
+    one_sided: bool = typer.Option(False, "--one-sided", help="Plan a one-sided test."),
+    daily_units: Optional[float] = typer.Option(None, "--daily-units", help="Units entering per day (all arms)."),
+    n_per_arm: Optional[float] = typer.Option(None, "--n-per-arm", help="Instead of --mde: the MDE for this size."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Sample size per arm for an MDE (or the MDE for a sample size), and the expected duration."""
+    from ..stats.power import mde as mde_for, sample_size
+    weights = None
+    if split is not None:
+        try:
+            weights = [float(x) for x in split.replace(":", ",").split(",") if x.strip()]
+        except ValueError:
+            raise InputError([Problem("blocked", "bad_parameter", "split must be numbers separated by commas",
+                                      column="split", value=split)]) from None
+    if (mde is None) == (n_per_arm is None):
+        raise InputError([Problem("blocked", "bad_parameter", "give exactly one of --mde and --n-per-arm",
+                                  column="mde")])
+    if mde is not None:
+        r = sample_size(baseline, mde, relative=relative, alpha=alpha, power=power, arms=arms, split=weights,
+                        kind=kind, sd=sd, two_sided=not one_sided, daily_units=daily_units)  # type: ignore[arg-type]
+        if json_:
+            print_json(r)
+            return
+        console.print(r.summary())
+        console.print(table("Plan", ["arm", "units"], [("control" if i == 0 else f"variant {i}", fmt_num(n))
+                                                      for i, n in enumerate(r.n_by_arm)],
+                            caption=r.note or None))
+        return
+    m = mde_for(baseline, n_per_arm, alpha=alpha, power=power, arms=arms, split=weights, kind=kind, sd=sd,  # type: ignore[arg-type]
+                two_sided=not one_sided)
+    if json_:
+        print_json(m)
+        return
+    console.print(f"With {fmt_num(n_per_arm)} units per arm the smallest detectable lift is "
+                  f"{fmt_num(m.mde_abs)} absolute ({fmt_pct(m.mde_rel, signed=True)} relative) at "
+                  f"{power:.0%} power, alpha {alpha:g}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
+    app.command("analyze", help="Analyse an experiment: health check, then every metric's variants vs the control.")(
+        analyze_command)
+    app.command("check", help="Health check only (schema, SRM, labels, small samples, bots, stickiness).")(check_command)
+    app.command("plan", help="Sample size per arm, MDE and duration for a planned experiment.")(plan_command)

@@ -1,16 +1,120 @@
-"""CLI commands of the data layer: demo, simulate, summarize, version."""
+"""CLI commands of the data layer: simulate, summarize, demo, version."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Optional
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .. import __version__
+from ..config import Paths
+from ..display import fmt_num, fmt_pct
+from ..errors import InputError
+from ..summary import ExperimentSummary, summarize
+from ._common import JSON_OPTION, console, err_console, print_json, table
+
+DB_OPTION = typer.Option(None, "--db", help="DuckDB file (or Ibis URL) holding the events; default data/workbench.duckdb "
+                                            "or $WORKBENCH_DB.")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
+    app.command("demo", help="Set up the sample world and run the whole pipeline on it: generate events, "
+                             "analyse every experiment, print a summary and where the outputs went.")(demo)
+    app.command("simulate", help="Generate the synthetic e-commerce world (seeded, deterministic) with its true "
+                                 "effects written beside the data.")(simulate)
+    app.command("summarize", help="Per-variant units, funnel and rates of an input file or of an experiment in "
+                                  "the database (descriptive only; see `analyze` for inference).")(summarize_cmd)
     app.command("version", help="Print the workbench version.")(version)
 
 
 def version() -> None:
     typer.echo(__version__)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True, disable=not sys.stderr.isatty())
+
+
+def simulate(
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="A .duckdb file, or a directory for Parquet files "
+                                       "(events.parquet, pre_period.parquet, truth.parquet...). Default: the "
+                                       "workbench database."),
+    seed: int = typer.Option(20261121, "--seed", help="Random seed; the same seed gives the same data."),
+    scale: float = typer.Option(1.0, "--scale", min=0.001, help="Traffic multiplier (1.0 ≈ 1.7 million events)."),
+) -> None:
+    from ..simulate.specs import DEMO_EXPERIMENTS
+    from ..simulate.writer import write_world
+
+    target = out or Paths.default().db
+    with _progress() as bar:
+        task = bar.add_task("generating experiments", total=len(DEMO_EXPERIMENTS))
+        summary = write_world(target, seed=seed, scale=scale, progress=lambda _e: bar.advance(task))
+    console.print(f"wrote {summary.events:,} events of {summary.experiments} experiments to {summary.path} "
+                  f"({summary.format}, seed {seed}, {summary.seconds:.1f} s)")
+
+
+def _summary_table(s: ExperimentSummary):
+    frame = s.to_frame()
+    roles = dict(s.metric_roles)
+    counts = [c for c in ("units", "impressions", "clicks", "add_to_cart", "purchases") if c in frame]
+    metric_cols = [m for m, _ in s.metric_roles]
+    rows = []
+    for rec in frame.to_dict(orient="records"):
+        cells = [rec["variant"] + (" (control)" if rec["variant"] == s.control else "")]
+        cells += [fmt_num(rec[c]) for c in counts]
+        for m in metric_cols:
+            v = rec[m]
+            cells.append(fmt_num(v, 4) if m in {"revenue_per_user", "revenue_per_session", "aov", "lcp"} or
+                         "revenue" in m else fmt_pct(v))
+        rows.append(cells)
+    caption = [f"control: {s.control_note}"]
+    if s.bot_exclusion_rate is not None:
+        caption.append(f"bots excluded: {fmt_pct(s.bot_exclusion_rate)} of units")
+    if s.sticky_violators:
+        caption.append(f"units seen in more than one variant (excluded): {s.sticky_violators:,}")
+    for label, n in s.unknown_variants:
+        caption.append(f"unknown variant label {label!r}: {n:,} units (excluded)")
+    headers = ["variant", *counts, *[f"{m} [{roles[m][0].upper()}]" for m in metric_cols]]
+    return table(f"{s.experiment_id}" + (f" (as of {s.as_of})" if s.as_of else ""), headers, rows,
+                 caption="; ".join(caption) + "\n[P] primary  [S] secondary  [G] guardrail")
+
+
+def summarize_cmd(
+    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV, unit-level table or event log "
+                                          "(CSV/Parquet). Omit to read experiments from the database."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help="Experiment id (in the database, "
+                                             "or within an event-log file)."),
+    db: Optional[str] = DB_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    from ..sources.detect import read_any
+    from ..sources.experiments import load_experiments
+
+    if file is not None:
+        datasets = read_any(file, experiment=experiment)
+    else:
+        datasets = load_experiments([experiment] if experiment else None, db=db)
+    blocked = [p for d in datasets.values() for p in d.problems if p.level == "blocked"]
+    if blocked:
+        raise InputError(blocked)
+    summaries = [summarize(d) for d in datasets.values()]
+    if as_json:
+        print_json([s.to_dict() for s in summaries] if len(summaries) != 1 else summaries[0].to_dict())
+        return
+    for s in summaries:
+        console.print(_summary_table(s))
+
+
+def demo(
+    fresh: bool = typer.Option(False, "--fresh", help="Regenerate the sample world even if it exists."),
+    seed: int = typer.Option(20261121, "--seed", help="Seed of the sample world."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="End by serving the dashboard."),
+) -> None:
+    from ..demo import run_demo
+
+    run_demo(fresh=fresh, seed=seed, serve=serve, console=console)

@@ -1,0 +1,94 @@
+"""Connections to the analytical engine, through Ibis.
+
+The embedded default is the DuckDB file ``data/workbench.duckdb`` (``WORKBENCH_DB`` overrides it).
+Any Ibis URL works too (``duckdb://path``, ``postgres://...``, ``bigquery://...``): the
+aggregation expressions are backend-neutral and only aggregates come back.
+
+DuckDB lets one process write a file at a time. Short-lived connections plus a retry when the file
+is busy let the dashboard, a scheduled ``workbench report --all`` and operator actions share it.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "x.duckdb"
+>>> with connect(path) as con:
+...     _ = con.raw_sql("create table t as select 1 as a")
+>>> with connect(path, read_only=True) as con:
+...     con.table("t").count().execute()
+1
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import ibis
+
+from .config import Paths, get_settings
+from .errors import NotFoundError, WorkbenchError
+
+__all__ = ["connect", "database_path", "BUSY_TIMEOUT_S"]
+
+BUSY_TIMEOUT_S = 30.0
+
+
+def _configure(con: ibis.BaseBackend) -> None:
+    """Engine settings for a DuckDB connection: no progress bar, bounded memory, spills outside the repo."""
+    eng = get_settings().engine
+    con.raw_sql("SET enable_progress_bar = false")
+    if eng.memory_limit:
+        con.raw_sql(f"SET memory_limit = '{eng.memory_limit}'")
+    if eng.threads:
+        con.raw_sql(f"SET threads = {int(eng.threads)}")
+    temp = eng.temp_directory or str(Path(tempfile.gettempdir()) / "workbench-duckdb")
+    con.raw_sql(f"SET temp_directory = '{temp}'")
+
+
+def database_path(db: str | Path | None = None) -> Path:
+    """The DuckDB file to use: the argument, else ``WORKBENCH_DB``, else ``data/workbench.duckdb``."""
+    return Path(db) if db is not None else Paths.default().db
+
+
+@contextlib.contextmanager
+def connect(db: str | Path | None = None, *, read_only: bool = False,
+            timeout: float = BUSY_TIMEOUT_S) -> Iterator[ibis.BaseBackend]:
+    """Open an Ibis connection for the duration of a ``with`` block.
+
+    ``db`` is a DuckDB file path, ``":memory:"`` or an Ibis URL (``scheme://...``). Read-only opens of a missing
+    file raise :class:`NotFoundError` with a hint; a busy file is retried until ``timeout``.
+    """
+    text = str(db) if db is not None else None
+    if text and ("://" in text or text == ":memory:"):
+        con = ibis.duckdb.connect() if text == ":memory:" else ibis.connect(text)
+        if con.name == "duckdb":
+            _configure(con)
+        try:
+            yield con
+        finally:
+            con.disconnect()
+        return
+    path = database_path(db)
+    if read_only and not path.exists():
+        raise NotFoundError(f"{path}: database not found — run `workbench simulate` (or `make demo`) first, "
+                            "or point WORKBENCH_DB / --db at your database")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            con = ibis.duckdb.connect(str(path), read_only=read_only)
+            break
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise WorkbenchError(f"{path}: cannot open the database ({str(exc).splitlines()[0]})") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    _configure(con)
+    try:
+        yield con
+    finally:
+        con.disconnect()

@@ -1,0 +1,431 @@
+"""Experiment brief (charter): what an experiment tests, how it is judged, and when it stops.
+
+A brief is written before the experiment starts and is the contract the decision engine reads:
+one primary metric, secondary metrics, guardrails with a direction and a limit, targeting, 2 or more
+variants with meta tags (layout, CTA tone, palette, key benefit), the allocation (fixed weights or a
+bandit), the expected split for the SRM check, the minimum detectable effect (MDE), the minimum
+sample size per arm (computed by the power calculator when not given), the maximum duration, the
+decision policy and the owner.
+
+Briefs are YAML in and YAML out, validated with pydantic. Every problem is reported at once, naming
+the file, the field (``variants[1].id``) and the value, as a :class:`~workbench.errors.InputError`.
+Experiment and variant ids are safe to use as file names (letters, digits, ``.``, ``_``, ``-``; no
+``..``, no slashes), because reports are written to ``reports/<experiment id>/``.
+
+>>> b = ExperimentBrief.from_yaml('''
+... id: pdp-cta-2026-01
+... name: Bolder CTA on the product page
+... owner: kim
+... primary_metric: cvr
+... guardrails: ["lcp <= 3.5s", "error_rate <= 0.5%"]
+... variants:
+...   - {id: control, meta: {layout: classic, cta_tone: neutral}}
+...   - {id: bold, meta: {layout: classic, cta_tone: urgent}}
+... min_sample_size: 4000
+... ''')
+>>> b.guardrails[1].metric, b.guardrails[1].direction, b.guardrails[1].limit
+('error_rate', '<=', 0.005)
+>>> b.allocation.weights, b.expected_split
+([0.5, 0.5], [0.5, 0.5])
+>>> safe_id("../etc/passwd")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+workbench.errors.InputError: value '../etc/passwd': not a valid experiment id: ...
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import InputError, Problem
+from ..metrics import CATALOG
+
+__all__ = ["ExperimentBrief", "Variant", "Guardrail", "Allocation", "Targeting", "SRMOverride", "ImageSpec",
+           "ColorPair", "safe_id", "is_safe_id", "load_brief", "parse_brief", "SAFE_ID_PATTERN", "META_TAGS"]
+
+SAFE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
+_SAFE_ID = re.compile(SAFE_ID_PATTERN)
+META_TAGS = ("layout", "cta_tone", "palette", "key_benefit")
+"""The meta tags every variant should carry; the learning store counts wins per tag value."""
+
+_ID_RULE = "use 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit, and no '..'"
+
+
+def is_safe_id(value: object) -> bool:
+    """True when ``value`` can be used as a file or directory name on its own."""
+    return isinstance(value, str) and bool(_SAFE_ID.fullmatch(value)) and ".." not in value
+
+
+def safe_id(value: object, what: str = "experiment id") -> str:
+    """Return ``value`` if it is a safe id, else raise :class:`InputError` saying why."""
+    if not is_safe_id(value):
+        raise InputError([Problem("blocked", "unsafe_id", f"not a valid {what}: {_ID_RULE}",
+                                  value=value if isinstance(value, (str, int, float)) else repr(value))])
+    return value  # type: ignore[return-value]
+
+
+def _check_id(value: str, what: str) -> str:
+    if not is_safe_id(value):
+        raise ValueError(f"not a valid {what}: {_ID_RULE}")
+    return value
+
+
+def _known_metric(name: str) -> str:
+    if name not in CATALOG:
+        raise ValueError(f"unknown metric {name!r}; known: {', '.join(sorted(CATALOG))}")
+    return name
+
+
+_LIMIT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(%|s|ms)?\s*$")
+
+
+def _parse_limit(value: Any) -> float | None:
+    """A number, or a string such as ``"0.5%"`` (-> 0.005), ``"3.5s"`` or ``"800ms"`` (-> 0.8)."""
+    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None if value is None else float(value)
+    if isinstance(value, str):
+        m = _LIMIT.match(value)
+        if m:
+            x = float(m.group(1))
+            return x / 100 if m.group(2) == "%" else x / 1000 if m.group(2) == "ms" else x
+    raise ValueError(f"limit must be a number or a string like '0.5%' or '3.5s', got {value!r}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Guardrail(_Model):
+    """A metric that must not get worse: the variant's value must stay ``direction`` ``limit``.
+
+    ``worsened_abs`` / ``severe_abs`` override the policy's thresholds on the absolute change
+    against control (for LCP in seconds, say, where 0.1 percentage point makes no sense).
+    Shorthand in YAML: ``"lcp <= 3.5s"``, ``"error_rate <= 0.5%"``, or just ``"return_rate"``
+    (direction and limit from the metric catalog).
+    """
+
+    metric: str
+    direction: Literal["<=", ">="]
+    limit: float | None = None
+    worsened_abs: float | None = Field(default=None, ge=0)
+    severe_abs: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            m = re.match(r"^\s*([A-Za-z0-9_]+)\s*(?:(<=|>=)\s*(.+?))?\s*$", data)
+            if not m:
+                raise ValueError(f"write a guardrail as 'metric <= limit' or 'metric >= limit', got {data!r}")
+            data = {"metric": m.group(1)}
+            if m.group(2):
+                data.update(direction=m.group(2), limit=m.group(3))
+        if isinstance(data, dict):
+            data = dict(data)
+            known = CATALOG.get(str(data.get("metric", "")))
+            if known is not None:
+                data.setdefault("direction", ">=" if known.higher_is_better else "<=")
+                if "limit" not in data:
+                    data["limit"] = known.limit
+        return data
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        return _known_metric(v)
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _limit(cls, v: Any) -> float | None:
+        return _parse_limit(v)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.direction == ">="
+
+    def breached(self, value: float | None) -> bool:
+        """True when ``value`` is on the wrong side of the limit (no limit: never)."""
+        if self.limit is None or value is None or not math.isfinite(value):
+            return False
+        return value > self.limit if self.direction == "<=" else value < self.limit
+
+    def describe(self) -> str:
+        return self.metric if self.limit is None else f"{self.metric} {self.direction} {self.limit:g}"
+
+
+class ImageSpec(_Model):
+    src: str
+    alt: str | None = None
+
+
+class ColorPair(_Model):
+    """A text colour on a background colour, checked against WCAG AA by the variant checks."""
+
+    foreground: str
+    background: str
+    large_text: bool = False
+    where: str = ""
+
+
+class Variant(_Model):
+    """One arm. The first variant of a brief is the control."""
+
+    id: str
+    name: str = ""
+    description: str = ""
+    meta: dict[str, str] = Field(default_factory=dict)
+    text: str = ""
+    images: list[ImageSpec] = Field(default_factory=list)
+    colors: list[ColorPair] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _check_id(v, "variant id")
+
+    @field_validator("meta", mode="before")
+    @classmethod
+    def _meta(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): "" if x is None else str(x) for k, x in v.items()}
+        return v
+
+
+class Allocation(_Model):
+    """Fixed weights (one per variant, in order; default equal) or a bandit that moves them."""
+
+    mode: Literal["fixed", "bandit"] = "fixed"
+    weights: list[float] | None = None
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: list[float] | None) -> list[float] | None:
+        if v is None:
+            return v
+        if any(not math.isfinite(w) or w <= 0 for w in v):
+            raise ValueError("every weight must be a positive number")
+        total = sum(v)
+        if abs(total - 1) > 1e-3 and abs(total - 100) > 1e-1:   # rounding such as 3 x 0.333333 is fine
+            raise ValueError(f"weights must add up to 1 (or 100 %), they add up to {total:g}")
+        return [w / total for w in v]
+
+
+class Targeting(_Model):
+    categories: list[str] = Field(default_factory=list)
+    product_ids: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+    devices: list[str] = Field(default_factory=list)
+    exclusions: list[str] = Field(default_factory=list)
+
+
+class SRMOverride(_Model):
+    """Per-experiment SRM thresholds (the product-page preset uses warning_p 0.01)."""
+
+    warning_p: float | None = Field(default=None, gt=0, lt=1)
+    blocked_p: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> "SRMOverride":
+        if self.warning_p is not None and self.blocked_p is not None and self.blocked_p > self.warning_p:
+            raise ValueError(f"blocked_p ({self.blocked_p:g}) must not exceed warning_p ({self.warning_p:g})")
+        return self
+
+
+class ExperimentBrief(_Model):
+    """The experiment charter (see the module docstring)."""
+
+    id: str
+    name: str = ""
+    hypothesis: str = ""
+    objective: str = ""
+    owner: str = Field(min_length=1)
+    primary_metric: str = "cvr"
+    secondary_metrics: list[str] = Field(default_factory=list)
+    guardrails: list[Guardrail] = Field(default_factory=list)
+    targeting: Targeting = Field(default_factory=Targeting)
+    variants: list[Variant] = Field(min_length=2)
+    allocation: Allocation = Field(default_factory=Allocation)
+    expected_split: list[float] | None = None
+    baseline_rate: float | None = Field(default=None, gt=0, lt=1)
+    mde: float | None = Field(default=None, gt=0)
+    mde_type: Literal["relative", "absolute"] = "relative"
+    min_sample_size: int | None = Field(default=None, gt=0)
+    min_sample_size_source: Literal["given", "power"] = "given"
+    max_duration_days: int = Field(default=28, ge=1, le=365)
+    policy: str = "decision-layer"
+    srm: SRMOverride = Field(default_factory=SRMOverride)
+    origin: Literal["manual", "autopilot"] = "manual"
+    kind: Literal["ab", "aa", "canary", "bandit", "multi"] = "ab"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _check_id(v, "experiment id")
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        return _check_id(v, "policy name")
+
+    @field_validator("primary_metric")
+    @classmethod
+    def _primary(cls, v: str) -> str:
+        return _known_metric(v)
+
+    @field_validator("secondary_metrics")
+    @classmethod
+    def _secondary(cls, v: list[str]) -> list[str]:
+        for name in v:
+            _known_metric(name)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ExperimentBrief":
+        ids = [v.id for v in self.variants]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"variant ids must be unique; repeated: {', '.join(dupes)}")
+        k = len(self.variants)
+        weights = self.allocation.weights
+        if weights is not None and len(weights) != k:
+            raise ValueError(f"allocation.weights has {len(weights)} entries for {k} variants")
+        if weights is None:
+            object.__setattr__(self, "allocation", self.allocation.model_copy(update={"weights": [1.0 / k] * k}))
+        split = self.expected_split
+        if split is not None:
+            if len(split) != k:
+                raise ValueError(f"expected_split has {len(split)} entries for {k} variants")
+            if any(not math.isfinite(w) or w <= 0 for w in split):
+                raise ValueError("expected_split entries must be positive")
+            object.__setattr__(self, "expected_split", [w / sum(split) for w in split])
+        elif self.allocation.mode == "fixed":
+            object.__setattr__(self, "expected_split", list(self.allocation.weights or []))
+        if self.primary_metric in self.secondary_metrics:
+            raise ValueError(f"the primary metric {self.primary_metric!r} is also listed as secondary")
+        if self.mde_type == "absolute" and self.mde is not None and self.mde >= 1 and \
+                CATALOG[self.primary_metric].kind == "proportion":
+            raise ValueError(f"an absolute MDE on a proportion must be below 1, got {self.mde:g}")
+        if self.min_sample_size is None:
+            if self.mde is None or self.baseline_rate is None:
+                raise ValueError("give min_sample_size, or baseline_rate and mde so the power calculator "
+                                 "can compute it")
+            from .sizing import min_sample_size
+            n = min_sample_size(self.baseline_rate, self.mde, mde_type=self.mde_type, arms=k)
+            object.__setattr__(self, "min_sample_size", n)
+            object.__setattr__(self, "min_sample_size_source", "power")
+        return self
+
+    # --- convenience ---------------------------------------------------------------------------
+    @property
+    def control(self) -> str:
+        return self.variants[0].id
+
+    @property
+    def variant_ids(self) -> list[str]:
+        return [v.id for v in self.variants]
+
+    def variant(self, variant_id: str) -> Variant:
+        for v in self.variants:
+            if v.id == variant_id:
+                return v
+        raise KeyError(variant_id)
+
+    def guardrail(self, metric: str) -> Guardrail | None:
+        for g in self.guardrails:
+            if g.metric == metric:
+                return g
+        return None
+
+    @property
+    def category(self) -> str | None:
+        return self.targeting.categories[0] if self.targeting.categories else None
+
+    @property
+    def product_id(self) -> str | None:
+        return self.targeting.product_ids[0] if self.targeting.product_ids else None
+
+    # --- YAML ----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_defaults=False)
+
+    def to_yaml(self) -> str:
+        """YAML text that :meth:`from_yaml` reads back to an equal brief."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+    @classmethod
+    def from_yaml(cls, text: str, *, source: str = "<brief>") -> "ExperimentBrief":
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            row = mark.line + 1 if mark is not None else None
+            raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                                      file=source, row=row)]) from None
+        return parse_brief(data, source=source)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the brief as YAML atomically (temporary file, then rename)."""
+        from ._io import atomic_write_text
+        return atomic_write_text(Path(path), self.to_yaml())
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith("function-") or part in ("str", "dict[any,any]"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(brief)"
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def parse_brief(data: Any, *, source: str = "<brief>") -> ExperimentBrief:
+    """Validate a mapping into a brief; every problem becomes one located :class:`Problem`."""
+    if not isinstance(data, dict):
+        raise InputError([Problem("blocked", "bad_brief", "a brief must be a YAML mapping of fields",
+                                  file=source, value=_short(data))])
+    try:
+        return ExperimentBrief.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            msg = str(e.get("msg", "invalid"))
+            for prefix in ("Value error, ", "Assertion failed, "):
+                msg = msg.removeprefix(prefix)
+            if e.get("type") == "extra_forbidden":
+                msg = "unknown field (check the spelling)"
+            elif e.get("type") == "missing":
+                msg = "required field is missing"
+            value = None if e.get("type") in ("missing",) else _short(e.get("input"))
+            if isinstance(value, (dict, list)):
+                value = _short(value)
+            problems.append(Problem("blocked", "bad_brief", msg, file=source, column=_loc(tuple(e.get("loc", ()))),
+                                    value=value))
+        raise InputError(problems) from None
+
+
+def load_brief(path: str | Path) -> ExperimentBrief:
+    """Read and validate a brief YAML file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem("blocked", "missing_file", "brief file does not exist", file=str(p))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem("blocked", "unreadable_file", f"cannot read the brief: {exc}", file=str(p))]) from None
+    return ExperimentBrief.from_yaml(text, source=str(p))

@@ -1,0 +1,85 @@
+"""The pipeline for a portfolio of experiments: load → analyse → decide, in one place.
+
+Every view that shows an experiment's decision — ``workbench demo``, ``workbench report``, the
+dashboard — calls :func:`evaluate` so a number or a decision never differs between views. The event
+log is aggregated once for all requested experiments (one query); each experiment is then analysed
+as its brief says (primary metric, guardrails, SRM thresholds, expected split) and decided by its
+policy with its market signals (stock, price) and the global promotion-period switch.
+
+Experiments that are not in the registry are analysed with the defaults and decided by the default
+policy; their ``record`` and ``brief`` are ``None``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .analysis import analyze
+from .experiment_data import ExperimentData
+from .lifecycle.brief import ExperimentBrief
+from .lifecycle.inputs import analysis_options
+from .lifecycle.policies import Decision, decide
+from .lifecycle.registry import ExperimentRecord, Registry
+from .lifecycle.signals import decision_context
+from .results import AnalysisResult
+from .sources.experiments import load_experiments
+
+__all__ = ["ExperimentOutcome", "evaluate"]
+
+
+@dataclass(frozen=True)
+class ExperimentOutcome:
+    """One experiment's data, analysis and decision, with its registry record and brief when known."""
+
+    data: ExperimentData
+    result: AnalysisResult
+    decision: Decision
+    record: ExperimentRecord | None = None
+    brief: ExperimentBrief | None = None
+
+    @property
+    def experiment_id(self) -> str:
+        return self.data.experiment_id
+
+
+def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
+             as_of: dt.datetime | None = None, registry: Registry | None = None) -> dict[str, ExperimentOutcome]:
+    """Analyse and decide every requested experiment (all in the database when ``None``)."""
+    # Read the events first: within one process DuckDB refuses a read-only connection to a file
+    # that already has a read-write one, and the registry session below is read-write.
+    datasets = load_experiments(experiment_ids, db=db, as_of=as_of)
+    if registry is None and _has_registry(db):
+        registry = Registry(db)
+    reg = registry
+    outcomes: dict[str, ExperimentOutcome] = {}
+    if reg is None:
+        for eid, data in datasets.items():
+            result = analyze(data)
+            outcomes[eid] = ExperimentOutcome(data, result, decide(result))
+        return outcomes
+    with reg.session():
+        for eid, data in datasets.items():
+            record = reg.get(eid) if reg.exists(eid) else None
+            brief = reg.brief(eid) if record else None
+            result = analyze(data, **analysis_options(brief, data))
+            context = decision_context(reg, eid, now=as_of) if record else None
+            outcomes[eid] = ExperimentOutcome(data, result, decide(result, brief=brief, context=context),
+                                              record, brief)
+    return outcomes
+
+
+def _has_registry(db: str | Path | None) -> bool:
+    from .db import database_path
+    path = database_path(db)
+    if not path.exists():
+        return False
+    import duckdb
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return bool(con.execute("select count(*) from information_schema.tables where table_name = 'experiments'")
+                    .fetchone()[0])
+    finally:
+        con.close()

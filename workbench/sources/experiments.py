@@ -1,0 +1,197 @@
+"""Experiments from an event log: metadata, the aggregated cube, and ExperimentData per experiment.
+
+Metadata (variants in order, planned weights, metrics and their roles, kind, category, SKU) comes
+from the ``world_experiments`` table when the database has one (the demo world, or a table the
+user keeps in the same shape); otherwise it is inferred from the events: the variant named
+``control`` (else the first in alphabetical order) is the control, weights are equal, and the
+catalog's standard metrics are used with ``cvr`` as the primary.
+
+:func:`load_experiments` runs the aggregation once for all requested experiments and splits the
+cube; excluded units (bots, sticky violators) and unknown variant labels are counted into each
+experiment's :class:`~workbench.experiment_data.TrustFacts` and left out of its statistics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import ibis
+import pandas as pd
+
+from ..aggregate import BOT_REASONS, DEFAULT_DIMS, DEFAULT_METRICS, aggregate_cube, available_metrics
+from ..db import connect
+from ..errors import NotFoundError
+from ..experiment_data import ExperimentData, TrustFacts
+from ..metrics import Metric
+from .events import EventLog, open_event_log, validate_event_log
+
+__all__ = ["ExperimentInfo", "experiment_infos", "load_experiments", "load_experiment", "DEFAULT_SECONDARY",
+           "DEFAULT_GUARDRAILS"]
+
+DEFAULT_SECONDARY = ("ctr", "atc_rate", "pages_per_user", "revenue_per_user")
+DEFAULT_GUARDRAILS = ("lcp", "error_rate", "return_rate")
+
+
+@dataclass(frozen=True)
+class ExperimentInfo:
+    """What is known about an experiment besides its data."""
+
+    experiment_id: str
+    variants: tuple[str, ...]
+    weights: tuple[float, ...]
+    name: str = ""
+    kind: str = "ab"
+    allocation: str = "fixed"
+    category: str | None = None
+    product_id: str | None = None
+    primary_metric: str = "cvr"
+    secondary_metrics: tuple[str, ...] = DEFAULT_SECONDARY
+    guardrails: tuple[str, ...] = DEFAULT_GUARDRAILS
+    start_ts: dt.datetime | None = None
+    end_ts: dt.datetime | None = None
+    hypothesis: str = ""
+    owner: str = ""
+    variant_meta: dict[str, dict[str, str]] = field(default_factory=dict)
+    inferred: bool = False
+
+    def meta(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name or self.experiment_id, "allocation": self.allocation,
+                "category": self.category, "product_id": self.product_id, "start_ts": self.start_ts,
+                "end_ts": self.end_ts, "hypothesis": self.hypothesis, "owner": self.owner,
+                "variant_meta": self.variant_meta, "metadata_inferred": self.inferred}
+
+
+def _as_tuple(x: Any) -> tuple:
+    if x is None:
+        return ()
+    if isinstance(x, str):
+        return (x,)
+    return tuple(x.tolist() if hasattr(x, "tolist") else x)
+
+
+def experiment_infos(con: ibis.BaseBackend, log: EventLog | None = None) -> dict[str, ExperimentInfo]:
+    """Metadata of every experiment: from ``world_experiments`` when present, else inferred."""
+    if "world_experiments" in con.list_tables():
+        df = con.table("world_experiments").execute()
+        out = {}
+        for r in df.to_dict(orient="records"):
+            out[r["experiment_id"]] = ExperimentInfo(
+                experiment_id=r["experiment_id"], variants=_as_tuple(r["variants"]),
+                weights=tuple(float(w) for w in _as_tuple(r["weights"])), name=r.get("name") or "",
+                kind=r.get("kind") or "ab", allocation=r.get("allocation") or "fixed",
+                category=r.get("category") or None, product_id=r.get("product_id") or None,
+                primary_metric=r.get("primary_metric") or "cvr",
+                secondary_metrics=_as_tuple(r.get("secondary_metrics")), guardrails=_as_tuple(r.get("guardrails")),
+                start_ts=pd.Timestamp(r["start_ts"]).to_pydatetime() if r.get("start_ts") is not None else None,
+                end_ts=pd.Timestamp(r["end_ts"]).to_pydatetime() if r.get("end_ts") is not None else None,
+                hypothesis=r.get("hypothesis") or "", owner=r.get("owner") or "",
+                variant_meta=json.loads(r["variant_meta"]) if r.get("variant_meta") else {})
+        return out
+    if log is None:
+        return {}
+    t = log.table
+    pairs = t.group_by(["experiment_id", "variant_id"]).aggregate(n=t.user_key.nunique(), first=t.ts_server.min(),
+                                                                  last=t.ts_server.max()).execute()
+    out = {}
+    for exp, g in pairs.groupby("experiment_id"):
+        labels = sorted(g["variant_id"].astype(str))
+        control = next((v for v in labels if v.lower() == "control"), labels[0])
+        variants = (control, *[v for v in labels if v != control])
+        out[str(exp)] = ExperimentInfo(str(exp), variants, tuple([1 / len(variants)] * len(variants)),
+                                       start_ts=g["first"].min().to_pydatetime(),
+                                       end_ts=g["last"].max().to_pydatetime(), inferred=True)
+    return out
+
+
+def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
+                     source: str = "events", as_of: dt.datetime | None = None, dims: Sequence[str] = DEFAULT_DIMS,
+                     validate: bool = True) -> dict[str, ExperimentData]:
+    """Aggregate the event log once and return an :class:`ExperimentData` per experiment.
+
+    ``source`` is a table of the database (default ``events``) or a CSV/Parquet file path (read by
+    an in-memory DuckDB unless ``db`` is given).
+    """
+    is_file = Path(source).suffix.lower() in {".csv", ".parquet", ".pq"}
+    with connect(":memory:" if is_file and db is None else db, read_only=not is_file) as con:
+        log = open_event_log(con, source)
+        if validate:
+            validate_event_log(log)
+        infos = experiment_infos(con, log)
+        if experiment_ids is not None:
+            missing = [e for e in experiment_ids if e not in infos]
+            if missing:
+                raise NotFoundError(f"unknown experiment {missing[0]!r}; known: {', '.join(sorted(infos)) or 'none'}")
+        ids = list(experiment_ids) if experiment_ids is not None else sorted(infos)
+        declared = {n for e in ids for n in (infos[e].primary_metric, *infos[e].secondary_metrics, *infos[e].guardrails)}
+        metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS]
+        cube = aggregate_cube(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics)
+        allocations = (con.table("world_allocations").execute()
+                       if "world_allocations" in con.list_tables() else None)
+    source_name = f"{source} ({db or 'default database'})" if log.kind == "duckdb" else log.name
+    return {e: _experiment_data(infos[e], cube[cube["experiment_id"] == e], metrics, dims, allocations, as_of,
+                                source_name) for e in ids}
+
+
+def load_experiment(experiment_id: str, **kwargs: Any) -> ExperimentData:
+    """One experiment's data (see :func:`load_experiments` for the options)."""
+    return load_experiments([experiment_id], **kwargs)[experiment_id]
+
+
+def _roles(info: ExperimentInfo, metrics: list[Metric]) -> tuple[Metric, ...]:
+    by_name = {m.name: m for m in metrics}
+    chosen: list[Metric] = []
+    for names, role in (((info.primary_metric,), "primary"), (info.secondary_metrics, "secondary"),
+                        (info.guardrails, "guardrail")):
+        for n in names:
+            if n in by_name and all(c.name != n for c in chosen):
+                chosen.append(by_name[n].with_role(role))  # type: ignore[arg-type]
+    return tuple(chosen)
+
+
+def _experiment_data(info: ExperimentInfo, rows: pd.DataFrame, metrics: list[Metric], dims: Sequence[str],
+                     allocations: pd.DataFrame | None, as_of: dt.datetime | None, source: str) -> ExperimentData:
+    known = set(info.variants)
+    included = rows[(rows["excluded"] == "") & rows["variant"].isin(known)]
+    unknown = rows[(rows["excluded"] == "") & ~rows["variant"].isin(known)]
+    by_reason = rows.groupby("excluded")["n"].sum()
+    events_by_reason = rows.groupby("excluded")["n_events__sum"].sum()
+    bots = {r: int(by_reason.get(r, 0)) for r in BOT_REASONS if by_reason.get(r, 0)}
+    trust = TrustFacts(
+        units_total=int(rows["n"].sum()), events_total=int(rows["n_events__sum"].sum()),
+        bot_units=sum(bots.values()), bot_events=int(sum(events_by_reason.get(r, 0) for r in BOT_REASONS)),
+        bot_reasons=bots, sticky_violators=int(by_reason.get("sticky", 0)),
+        unknown_variants={str(k): int(v) for k, v in unknown.groupby("variant")["n"].sum().items()})
+    keep_dims = tuple(d for d in dims if d in included.columns)
+    cube = included.drop(columns=["experiment_id", "excluded"]).reset_index(drop=True)
+    last = rows["last_ts"].max() if len(rows) else None
+    last_ts = pd.Timestamp(last).to_pydatetime() if last is not None and not pd.isna(last) else None
+    version = hashlib.sha1(json.dumps([info.experiment_id, trust.units_total, trust.events_total, str(last_ts),
+                                       str(as_of), list(keep_dims)]).encode()).hexdigest()[:16]
+    return ExperimentData(
+        experiment_id=info.experiment_id, variants=info.variants, cube=cube, metrics=_roles(info, metrics),
+        dims=keep_dims, control_note="the first variant declared for the experiment" if not info.inferred else
+        ("the variant named 'control'" if info.variants[0].lower() == "control" else
+         f"no variant is named 'control', so the first alphabetically ({info.variants[0]!r}) is the control"),
+        expected_weights=_expected_weights(info, included, allocations), trust=trust, source=source,
+        as_of=as_of or last_ts, meta=info.meta(), data_version=version)
+
+
+def _expected_weights(info: ExperimentInfo, rows: pd.DataFrame, allocations: pd.DataFrame | None) -> dict[str, float]:
+    """Planned weights; for a bandit, its daily allocation weighted by each day's new units."""
+    fixed = dict(zip(info.variants, info.weights))
+    if info.allocation != "bandit" or allocations is None or "day" not in rows.columns:
+        return fixed
+    plan = allocations[allocations["experiment_id"] == info.experiment_id]
+    if plan.empty:
+        return fixed
+    daily_units = rows.groupby("day")["n"].sum()
+    plan = plan.assign(day=pd.to_datetime(plan["day"]).dt.date)
+    plan = plan.assign(units=plan["day"].map(daily_units).fillna(0.0))
+    expected = (plan["weight"] * plan["units"]).groupby(plan["variant"]).sum()
+    total = float(expected.sum())
+    return {v: float(expected.get(v, 0.0)) / total for v in info.variants} if total > 0 else fixed
