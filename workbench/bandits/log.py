@@ -3,7 +3,7 @@
 Table ``allocation_log`` (one row per decision × segment × arm) holds the counts the policy saw,
 the posterior, P(best), the previous and new weight and the reason; ``bandit_plans`` keeps each
 plan's full JSON. Writes are one transaction (all rows of a plan or none). The database is
-``Paths.default().db`` (``WORKBENCH_DB``), opened through Ibis' DuckDB backend.
+``Paths.default().db`` (``WORKBENCH_DB``), opened through :func:`workbench.db.connect` (Ibis).
 
 >>> import tempfile, pathlib, pandas as pd
 >>> from workbench.bandits.plan import allocate
@@ -13,7 +13,7 @@ plan's full JSON. Writes are one transaction (all rows of a plan or none). The d
 >>> record_plan(plan, db=db)
 2
 >>> read_decisions("exp-1", db=db)[["variant", "weight"]].round(2).to_dict("records")
-[{'variant': 'a', 'weight': 0.06}, {'variant': 'b', 'weight': 0.94}]
+[{'variant': 'a', 'weight': 0.07}, {'variant': 'b', 'weight': 0.93}]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import ibis
 import pandas as pd
 
-from ..config import Paths
+from ..db import connect, database_path
 from ..display import dumps
 from ..errors import NotFoundError
 from .plan import AllocationPlan, plan_from_json
@@ -45,9 +45,7 @@ _DDL = (
 
 
 def _db(db: str | Path | None) -> Path:
-    path = Path(db) if db is not None else Paths.default().db
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    return database_path(db)
 
 
 def _rows(plan: AllocationPlan) -> list[dict[str, object]]:
@@ -76,28 +74,29 @@ def record_plan(plan: AllocationPlan, *, db: str | Path | None = None) -> int:
 
     Recording the same decision twice is a no-op (the decision id is the key).
     """
-    con = ibis.duckdb.connect(str(_db(db)))
-    raw = con.con
+    with connect(db) as con:
+        return _record(con.con, plan)  # type: ignore[attr-defined]
+
+
+def _record(raw: object, plan: AllocationPlan) -> int:
     try:
-        raw.begin()
+        raw.begin()  # type: ignore[attr-defined]
         for ddl in _DDL:
             _run(raw, ddl)
         exists = _run(raw, f"SELECT count(*) FROM {PLANS_TABLE} WHERE decision_id = ?", [plan.decision_id])
         if exists[0][0]:
-            raw.rollback()
+            raw.rollback()  # type: ignore[attr-defined]
             return 0
         frame = pd.DataFrame(_rows(plan)).astype({"ucb": "float64", "previous_weight": "float64"})
-        raw.register("_bandit_rows", frame)
+        raw.register("_bandit_rows", frame)  # type: ignore[attr-defined]
         _run(raw, f"INSERT INTO {LOG_TABLE} SELECT * FROM _bandit_rows")
-        raw.unregister("_bandit_rows")
+        raw.unregister("_bandit_rows")  # type: ignore[attr-defined]
         _run(raw, f"INSERT INTO {PLANS_TABLE} VALUES (?, ?, ?, ?)",
              [plan.decision_id, plan.experiment_id, pd.Timestamp(plan.created_at).to_pydatetime(), dumps(plan)])
-        raw.commit()
+        raw.commit()  # type: ignore[attr-defined]
     except BaseException:
-        raw.rollback()
+        raw.rollback()  # type: ignore[attr-defined]
         raise
-    finally:
-        con.disconnect()
     return len(frame)
 
 
@@ -108,11 +107,9 @@ def _table(con: ibis.BaseBackend, name: str) -> ibis.Table | None:
 def read_decisions(experiment_id: str | None = None, *, db: str | Path | None = None,
                    last: int | None = None) -> pd.DataFrame:
     """Logged arm rows (newest decision last), optionally for one experiment and its ``last`` decisions."""
-    path = _db(db)
-    if not path.exists():
+    if not _db(db).exists():
         return pd.DataFrame()
-    con = ibis.duckdb.connect(str(path), read_only=True)
-    try:
+    with connect(db, read_only=True) as con:
         t = _table(con, LOG_TABLE)
         if t is None:
             return pd.DataFrame()
@@ -123,24 +120,17 @@ def read_decisions(experiment_id: str | None = None, *, db: str | Path | None = 
                       .order_by(ibis.desc("created_at")).limit(int(last)))
             t = t.semi_join(recent, "decision_id")
         return t.order_by(["created_at", "decision_id", "segment", "variant"]).to_pandas()
-    finally:
-        con.disconnect()
 
 
 def latest_plan(experiment_id: str, *, db: str | Path | None = None) -> AllocationPlan:
     """The most recent logged plan of an experiment (the ``previous`` of the next decision)."""
-    path = _db(db)
-    if path.exists():
-        con = ibis.duckdb.connect(str(path), read_only=True)
-        try:
+    if _db(db).exists():
+        with connect(db, read_only=True) as con:
             t = _table(con, PLANS_TABLE)
-            if t is not None:
-                rows = (t.filter(t.experiment_id == experiment_id).order_by(ibis.desc("created_at")).limit(1)
-                        .to_pandas())
-                if len(rows):
-                    return plan_from_json(rows["plan_json"].iloc[0])
-        finally:
-            con.disconnect()
+            rows = (t.filter(t.experiment_id == experiment_id).order_by(ibis.desc("created_at")).limit(1).to_pandas()
+                    if t is not None else pd.DataFrame())
+        if len(rows):
+            return plan_from_json(rows["plan_json"].iloc[0])
     raise NotFoundError(f"no logged allocation for experiment {experiment_id!r}")
 
 
