@@ -82,19 +82,21 @@ class HierarchicalSettings:
     """Hierarchical (SKUs within categories) model: sampler, parameterisation and diagnostic limits.
 
     Defaults were chosen by measurement (``benchmarks/hierarchical.py``): nutpie's NUTS on the
-    model's compiled (disk-cached) log density, the "mixed" parameterisation (baseline rates
-    centred, lifts non-centred), 4 chains on 2 cores. Results carry a warning when the largest
+    model's compiled (disk-cached) log density; parameterisation "auto" = "mixed" (baseline rates
+    centred, lifts non-centred) when SKUs have enough data to pin their own rate, else
+    "noncentred"; 4 chains on 2 cores. Results carry a warning when the largest
     r_hat exceeds ``max_rhat``, the smallest bulk ESS of a SKU lift is below ``min_ess_bulk`` or
     any transition diverged.
     """
 
     sampler: str = "nutpie"
-    parameterisation: str = "mixed"
+    parameterisation: str = "auto"
     chains: int = 4
     draws: int = 1500
     tune: int = 500
     cores: int = 2
     target_accept: float = 0.8
+    target_accept_thin: float = 0.95      # when "auto" resolves to "noncentred" (thin data, small models)
     max_rhat: float = 1.01
     min_ess_bulk: float = 400.0
     eb_draws: int = 1000

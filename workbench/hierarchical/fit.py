@@ -20,7 +20,7 @@ from ..config import get_settings
 from ..experiment_data import ExperimentData
 from .data import SkuData, sku_data_from_experiments, sku_data_from_frame
 from .diagnostics import diagnose
-from .spec import Priors
+from .spec import Priors, resolve_parameterisation
 from .results import HierarchicalResult, build_sku_rows, category_prior_row, interval_label, summarise_draws
 from .sampling import sample_posterior
 
@@ -43,7 +43,8 @@ def fit_hierarchical(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *,
                      priors: Priors = Priors(), control: str | None = None) -> HierarchicalResult:
     """Fit the PyMC model (see :mod:`workbench.hierarchical.model`) and summarise every SKU and category.
 
-    Defaults come from ``Settings.hierarchical`` and ``Settings.credible_level``. The result's
+    Defaults come from ``Settings.hierarchical`` and ``Settings.credible_level`` ("auto"
+    parameterisation with ``target_accept_thin`` when it picks the non-centred form). The result's
     ``warnings`` repeat the diagnostics' warnings (r_hat, ESS, divergences).
     """
     t0 = time.perf_counter()
@@ -52,10 +53,14 @@ def fit_hierarchical(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *,
     level = credible_level if credible_level is not None else settings.credible_level
     sku = as_sku_data(data, control=control)
     seed = settings.seed if seed is None else seed
-    sample = sample_posterior(sku, sampler=sampler or hs.sampler, parameterisation=parameterisation or hs.parameterisation,
+    choice = parameterisation or hs.parameterisation
+    resolved = resolve_parameterisation(choice, sku.control_n, sku.control_y)
+    if target_accept is None:
+        target_accept = hs.target_accept_thin if (choice == "auto" and resolved == "noncentred") else hs.target_accept
+    sample = sample_posterior(sku, sampler=sampler or hs.sampler, parameterisation=choice,
                               chains=chains or hs.chains, draws=draws or hs.draws,
                               tune=hs.tune if tune is None else tune, cores=cores or hs.cores,
-                              target_accept=target_accept or hs.target_accept, seed=seed, priors=priors)
+                              target_accept=target_accept, seed=seed, priors=priors)
     diag = diagnose(sample, hs)
     d = sample.draws
     n_draws = d["alpha"].shape[0] * d["alpha"].shape[1]

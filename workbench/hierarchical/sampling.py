@@ -3,10 +3,10 @@
 Three ways to sample the same posterior (``benchmarks/hierarchical.py`` measures them side by
 side, with PyMC's NUTS on the textbook non-centred model as the baseline):
 
-- ``"nutpie"`` (default): nutpie's NUTS (Rust) on the "mixed" model's log density and gradient in
-  :mod:`.compiled_density` — compiled numba C callbacks **cached on disk** (``__pycache__``), so
-  a fresh process starts sampling after well under a second instead of recompiling. Other
-  parameterisations fall back to ``"nutpie-pytensor"``.
+- ``"nutpie"`` (default): nutpie's NUTS (Rust) on the model's log density and gradient in
+  :mod:`.compiled_density` ("mixed" and "noncentred") — compiled numba C callbacks **cached on
+  disk** (``__pycache__``), so a fresh process starts sampling after well under a second instead
+  of recompiling. "centred" falls back to ``"nutpie-pytensor"``.
 - ``"nutpie-pytensor"``: nutpie on the PyMC model compiled through PyTensor's numba backend. The
   PyTensor part is cached on disk (PyTensor's compile directory, ``~/.pytensor`` or
   ``PYTENSOR_FLAGS=base_compiledir=...``) but nutpie's C wrapper is rebuilt in every process
@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from ..errors import InputError, Problem
 from .data import SkuData
-from .spec import PARAMETERISATIONS, TRACE_VARS, Priors
+from .spec import CHOICES, TRACE_VARS, Priors, resolve_parameterisation
 
 __all__ = ["SAMPLERS", "PosteriorSample", "sample_posterior", "clear_compile_cache", "warm_up"]
 
@@ -86,9 +86,9 @@ def _check(sampler: str, parameterisation: str, **ints: int) -> None:
     if sampler not in SAMPLERS:
         problems.append(Problem("blocked", "bad_sampler", f"sampler must be one of {', '.join(SAMPLERS)}",
                                 column="sampler", value=sampler))
-    if parameterisation not in PARAMETERISATIONS:
+    if parameterisation not in CHOICES:
         problems.append(Problem("blocked", "bad_parameterisation",
-                                f"parameterisation must be one of {', '.join(PARAMETERISATIONS)}",
+                                f"parameterisation must be one of {', '.join(CHOICES)}",
                                 column="parameterisation", value=parameterisation))
     lows = {"chains": 1, "draws": 10, "tune": 0, "cores": 1}
     for name, value in ints.items():
@@ -105,6 +105,7 @@ def sample_posterior(data: SkuData, *, sampler: str = "nutpie", parameterisation
                      textbook: bool = False, **nutpie_kwargs: Any) -> PosteriorSample:
     """Sample the hierarchical model's posterior. ``textbook=True`` samples the benchmark baseline."""
     _check(sampler, parameterisation, chains=chains, draws=draws, tune=tune, cores=cores)
+    parameterisation = resolve_parameterisation(parameterisation, data.control_n, data.control_y)
     with warnings.catch_warnings():
         # PyMC/nutpie/numba emit deprecation and performance chatter that says nothing about the fit.
         for category in (FutureWarning, UserWarning, RuntimeWarning, DeprecationWarning):
@@ -112,11 +113,11 @@ def sample_posterior(data: SkuData, *, sampler: str = "nutpie", parameterisation
         if sampler in ("nutpie", "nutpie-pytensor"):
             import nutpie
 
-            if sampler == "nutpie" and parameterisation == "mixed" and not textbook:
-                from .compiled_density import compiled_mixed_model
+            from .compiled_density import COMPILED_PARAMETERISATIONS, compiled_model
 
+            if sampler == "nutpie" and parameterisation in COMPILED_PARAMETERISATIONS and not textbook:
                 t0 = time.perf_counter()
-                compiled = compiled_mixed_model(data, priors).model
+                compiled = compiled_model(data, priors, parameterisation).model
                 compile_s = time.perf_counter() - t0
                 used = "nutpie"
             else:
