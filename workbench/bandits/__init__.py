@@ -11,12 +11,12 @@
 
 from .hashing import Assignment, assign, bucket_ranges, gb_hash, hash_keys
 from .log import explain_decisions, latest_plan, read_decisions, record_plan
-from .plan import AllocationPlan, ArmDecision, allocate, plan_from_json
+from .plan import AllocationPlan, ArmDecision, allocate, plan_from_json, posterior_densities
 from .policies import ArmCounts, policy_weights, prob_best
 from .replay import ReplayResult, replay
 from .simulate import SimulationResult, simulate_policies
 
 __all__ = ["assign", "hash_keys", "gb_hash", "bucket_ranges", "Assignment", "allocate", "AllocationPlan",
-           "ArmDecision", "plan_from_json", "ArmCounts", "policy_weights", "prob_best", "record_plan",
+           "ArmDecision", "plan_from_json", "posterior_densities", "ArmCounts", "policy_weights", "prob_best", "record_plan",
            "read_decisions", "explain_decisions", "latest_plan", "simulate_policies", "SimulationResult", "replay",
            "ReplayResult"]

@@ -24,6 +24,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..config import get_settings
@@ -32,7 +33,7 @@ from ..errors import InputError, Problem
 from .hashing import bucket_ranges
 from .policies import ArmCounts, PolicyWeights, policy_weights
 
-__all__ = ["ArmDecision", "AllocationPlan", "allocate", "arms_from_frame", "plan_from_json"]
+__all__ = ["ArmDecision", "AllocationPlan", "allocate", "arms_from_frame", "plan_from_json", "posterior_densities"]
 
 
 @dataclass(frozen=True)
@@ -265,3 +266,25 @@ def plan_from_json(text: str) -> AllocationPlan:
     except (ValueError, TypeError, KeyError) as exc:
         raise InputError([Problem("blocked", "bad_plan", f"not an allocation plan written by the workbench: {exc}")]) \
             from None
+
+
+def posterior_densities(plan: AllocationPlan, *, points: int = 400) -> pd.DataFrame:
+    """Beta posterior density of each arm's conversion rate on a common grid (for charts).
+
+    >>> import pandas as pd
+    >>> plan = allocate(pd.DataFrame({"variant": ["a", "b"], "units": [500, 500], "conversions": [20, 30]}),
+    ...                 experiment_id="e", seed=1, now="2026-01-01T00:00:00+00:00")
+    >>> d = posterior_densities(plan, points=50)
+    >>> sorted(d.variant.unique()), bool(d.density.max() > 0)
+    (['a', 'b'], True)
+    """
+    from scipy.stats import beta
+
+    a = [arm.posterior_alpha for arm in plan.arms]
+    b = [arm.posterior_beta for arm in plan.arms]
+    lo = min(beta.ppf(0.0005, x, y) for x, y in zip(a, b))
+    hi = max(beta.ppf(0.9995, x, y) for x, y in zip(a, b))
+    grid = np.linspace(lo, hi, points)
+    frames = [pd.DataFrame({"variant": arm.variant, "rate": grid, "density": beta.pdf(grid, x, y)})
+              for arm, x, y in zip(plan.arms, a, b)]
+    return pd.concat(frames, ignore_index=True)

@@ -11,6 +11,7 @@ Input: a tidy frame ``sku, category, variant, n, conversions`` or per-SKU ``Expe
 """
 
 from .data import SkuData, sku_data_from_experiments, sku_data_from_frame
+from .evaluation import compare_to_truth, merge_truth
 from .empirical_bayes import category_beta_priors, fit_empirical_bayes, fit_independent
 from .fit import fit_hierarchical
 from .results import CategoryPrior, Diagnostics, HierarchicalResult, SkuLift
@@ -19,4 +20,4 @@ from .synthetic import SkuWorld, simulate_sku_world
 
 __all__ = ["SkuData", "sku_data_from_frame", "sku_data_from_experiments", "fit_hierarchical", "fit_empirical_bayes",
            "fit_independent", "category_beta_priors", "HierarchicalResult", "SkuLift", "CategoryPrior", "Diagnostics",
-           "Priors", "PARAMETERISATIONS", "SkuWorld", "simulate_sku_world"]
+           "Priors", "PARAMETERISATIONS", "SkuWorld", "simulate_sku_world", "compare_to_truth", "merge_truth"]
