@@ -16,6 +16,7 @@ exploration floor, no warm-up.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -62,7 +63,7 @@ def main() -> None:
     ap.add_argument("--mab-reps", type=int, default=2, help="MABWiser replications actually run (then extrapolated)")
     args = ap.parse_args()
     print(f"bandit simulation: {len(RATES)} arms {RATES}, {args.rounds:,} rounds x {args.reps} replications "
-          "(measured while other work may run on this 2-core machine)")
+          f"(measured while other work may run on this 2-core machine; load average {os.getloadavg()[0]:.1f})")
     secs, regret = ours(args.rounds, args.reps)
     total = sum(secs.values())
     for pol in ("thompson", "ucb"):

@@ -11,6 +11,7 @@ subset. All in the same run; the kernel's results are checked against the refere
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -29,7 +30,7 @@ def main() -> None:
     weights = [0.2, 0.3, 0.5]
     assign(keys[:1000], seed="exp-42", weights=weights)                        # compile / load the cache
     print(f"hash assignment, {args.keys:,} keys, 3 variants, hash v2 "
-          "(measured while other work may run on this 2-core machine)")
+          f"(measured while other work may run on this 2-core machine; load average {os.getloadavg()[0]:.1f})")
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()

@@ -20,6 +20,7 @@ compile directory); the first fit of a process loads it, later fits in the proce
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -61,7 +62,7 @@ def main() -> None:
     hs = get_settings().hierarchical
     print(f"hierarchical model: 50 categories x 20 SKUs x 2 variants ({world.data.n_lifts} lifts), "
           f"{hs.chains} chains, {hs.draws} draws + {hs.tune} tuning, 2 cores "
-          "(measured while other work may run on this 2-core machine)")
+          f"(measured while other work may run on this 2-core machine; load average {os.getloadavg()[0]:.1f})")
 
     # The chosen configuration, end to end: first fit of this process, then a second one.
     t0 = time.perf_counter()
@@ -93,6 +94,12 @@ def main() -> None:
         rm, cv = lift_scores(s.draws["delta"], truth)
         print(row("pymc (textbook)", s.compile_seconds, s.sample_seconds, dd, rm, cv))
         results["baseline"] = dd.min_ess_bulk_lifts / s.sample_seconds
+        # The machine is shared: measure the chosen sampler again right after the baseline and
+        # compare the baseline with the mean of the two, so a load change does not decide the ratio.
+        again = fit_hierarchical(world.data, seed=13).diagnostics
+        print(row(f"{again.sampler} ({again.parameterisation}), again", again.compile_seconds, again.sample_seconds,
+                  again, rmse_full, cover_full, "  (RMSE/cover: first run's)"))
+        results["chosen"] = 0.5 * (results["chosen"] + again.min_ess_bulk_lifts / again.sample_seconds)
 
     # Empirical Bayes: warm timing (median of 5) and accuracy.
     fit_empirical_bayes(world.data, seed=1)
@@ -115,10 +122,12 @@ def main() -> None:
           f"{d.max_rhat_all:.3f}, reported)")
     if "baseline" in results:
         ratio = results["chosen"] / results["baseline"]
-        print(f"  ESS/s {results['chosen']:.1f} vs baseline {results['baseline']:.1f} = {ratio:.1f}x >= 5x: "
+        print(f"  ESS/s {results['chosen']:.1f} (mean of the two chosen runs) vs baseline {results['baseline']:.1f} "
+              f"= {ratio:.1f}x >= 5x: "
               f"{'PASS' if ratio >= 5 else 'FAIL'}")
     print(f"  empirical Bayes {eb_s:.3f}s < 0.5 s: {'PASS' if eb_s < 0.5 else 'FAIL'}; RMSE ratio "
           f"{rmse_eb / rmse_full:.3f} <= 1.05: {'PASS' if rmse_eb <= 1.05 * rmse_full else 'FAIL'}")
+    print(f"(load average at the end {os.getloadavg()[0]:.1f})")
     del first
 
 

@@ -113,7 +113,7 @@ class AllocationPlan(ResultMixin):
         for a in self.arms:
             lines.append(f"  {a.variant}: {fmt_pct(a.weight, 1)} — {a.reason}")
         for s in self.segments:
-            lines += ["  " + line for line in s.explain()[0:1]] + ["  " + line for line in s.explain()[1:]]
+            lines += ["  " + line for line in s.explain()]
         return lines
 
     def to_json(self, **kwargs: Any) -> str:
