@@ -35,22 +35,22 @@ def run_here(capsys, monkeypatch, *args: str, stdin: str = "") -> tuple[int, str
     return code, out, err
 
 
-def test_assign_reproduces_growthbook_from_stdin_and_csv(tmp_path):
+def test_assign_reproduces_growthbook_from_stdin_and_csv(tmp_path, capsys, monkeypatch):
     r = run("assign", "-", "--seed", "feature", "--variants", "a,b,c", "--hash-version", "1", stdin="123\n456\nfds\n")
     assert r.returncode == 0, r.stderr
     out = pd.read_csv(pd.io.common.StringIO(r.stdout))
     assert out.variant.tolist() == ["c", "a", "b"] and out.bucket.tolist() == [0.863, 0.178, 0.514]
     keys = tmp_path / "users.csv"
     pd.DataFrame({"user_key": [f"u{i}" for i in range(1000)], "x": 1}).to_csv(keys, index=False)
-    r = run("assign", str(keys), "--seed", "exp", "--weights", "0.2,0.8", "--json")
-    summary = json.loads(r.stdout)
+    _, out, _ = run_here(capsys, monkeypatch, "assign", str(keys), "--seed", "exp", "--weights", "0.2,0.8", "--json")
+    summary = json.loads(out)
     assert sum(v["keys"] for v in summary["variants"]) == 1000
-    r = run("assign", str(keys), "--seed", "exp", "--variants", "a,b")
-    first = pd.read_csv(pd.io.common.StringIO(r.stdout)).iloc[0]
+    _, out, _ = run_here(capsys, monkeypatch, "assign", str(keys), "--seed", "exp", "--variants", "a,b")
+    first = pd.read_csv(pd.io.common.StringIO(out)).iloc[0]
     assert first.bucket == gb_hash("exp", "u0", 2)
 
 
-def test_allocate_logs_and_writes_serving_json(tmp_path):
+def test_allocate_logs_and_writes_serving_json(tmp_path, capsys, monkeypatch):
     res = tmp_path / "results.csv"
     pd.DataFrame({"variant": ["control", "b"], "units": [1200, 1180], "conversions": [48, 71]}).to_csv(res, index=False)
     out = tmp_path / "plans" / "serving.json"
@@ -59,11 +59,11 @@ def test_allocate_logs_and_writes_serving_json(tmp_path):
     assert "P(best)" in r.stdout
     serving = json.loads(out.read_text())
     assert serving["weights"]["b"] > 0.9 and serving["hash"]["seed"] == "pdp-9"
-    r = run("allocate", str(res), "--experiment", "pdp-9", "--json")
-    plan = json.loads(r.stdout)
+    _, out_text, _ = run_here(capsys, monkeypatch, "allocate", str(res), "--experiment", "pdp-9", "--json")
+    plan = json.loads(out_text)
     assert plan["arms"][0]["previous_weight"] == pytest.approx(serving["weights"]["control"])
-    r = run("bandit-log", "pdp-9", "--last", "2")
-    assert r.returncode == 0 and r.stdout.count("decision ") == 2
+    code, out_text, _ = run_here(capsys, monkeypatch, "bandit-log", "pdp-9", "--last", "2")
+    assert code == 0 and out_text.count("decision ") == 2
 
 
 def test_allocate_with_a_category_prior(tmp_path, capsys, monkeypatch):

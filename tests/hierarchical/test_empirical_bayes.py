@@ -78,7 +78,7 @@ def test_lift_posterior_equals_gaussian_conditioning():
     np.testing.assert_allclose(pool["var"], np.diag(cov), rtol=1e-9)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(d=st.lists(st.floats(-1, 1), min_size=4, max_size=12), seed=st.integers(0, 1000))
 def test_shrunken_lift_lies_between_raw_and_its_category(d, seed):
     rng = np.random.default_rng(seed)
