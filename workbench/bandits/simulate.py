@@ -100,8 +100,10 @@ def _normal(st: NDArray, spare: NDArray) -> float:
 
 @numba.njit(cache=True)
 def _gamma(st: NDArray, spare: NDArray, shape: float) -> float:
-    if shape < 1.0:
-        return _gamma(st, spare, shape + 1.0) * _uniform(st) ** (1.0 / shape)
+    boost = 1.0
+    if shape < 1.0:                      # Gamma(a) = Gamma(a + 1) · U^(1/a)
+        boost = _uniform(st) ** (1.0 / shape)
+        shape += 1.0
     d = shape - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
     while True:
@@ -112,10 +114,8 @@ def _gamma(st: NDArray, spare: NDArray, shape: float) -> float:
         v = v * v * v
         u = _uniform(st)
         x2 = x * x
-        if u < 1.0 - 0.0331 * x2 * x2:
-            return d * v
-        if np.log(u) < 0.5 * x2 + d * (1.0 - v + np.log(v)):
-            return d * v
+        if u < 1.0 - 0.0331 * x2 * x2 or np.log(u) < 0.5 * x2 + d * (1.0 - v + np.log(v)):
+            return d * v * boost
 
 
 @numba.njit(cache=True, inline="always")
