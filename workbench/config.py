@@ -84,9 +84,9 @@ class HierarchicalSettings:
     Defaults were chosen by measurement (``benchmarks/hierarchical.py``): nutpie's NUTS on the
     model's compiled (disk-cached) log density; parameterisation "auto" = "mixed" (baseline rates
     centred, lifts non-centred) when SKUs have enough data to pin their own rate, else
-    "noncentred"; 4 chains on 2 cores. Results carry a warning when the largest
-    r_hat exceeds ``max_rhat``, the smallest bulk ESS of a SKU lift is below ``min_ess_bulk`` or
-    any transition diverged.
+    "noncentred"; 4 chains on 2 cores. Results carry a warning when the largest r_hat of a SKU lift
+    exceeds ``max_rhat`` (of any parameter: ``max_rhat_hyper``), the smallest bulk ESS of a SKU lift
+    is below ``min_ess_bulk`` or any transition diverged.
     """
 
     sampler: str = "nutpie"
@@ -98,6 +98,7 @@ class HierarchicalSettings:
     target_accept: float = 0.8
     target_accept_thin: float = 0.95      # when "auto" resolves to "noncentred" (thin data, small models)
     max_rhat: float = 1.01
+    max_rhat_hyper: float = 1.05          # any parameter (hyperparameters mix slowest)
     min_ess_bulk: float = 400.0
     eb_draws: int = 1000
 

@@ -91,11 +91,12 @@ def replay(events: pd.DataFrame, policy: str = "thompson", *, variant_column: st
            reward_column: str = "reward", propensity_column: str | None = "propensity",
            floor: float | None = None, min_units: float | None = None, prior: tuple[float, float] = (1.0, 1.0),
            weights: list[float] | None = None, batch: int = 1, seed: int | None = None,
-           level: float = 0.95) -> ReplayResult:
+           level: float | None = None) -> ReplayResult:
     """Replay ``policy`` ("thompson", "ucb" or "ab") on a time-ordered event log (see module docstring).
 
     ``events`` has one row per served unit: the arm (``variant_column``), the 0/1 outcome
-    (``reward_column``) and optionally the serving ``propensity``.
+    (``reward_column``) and optionally the serving ``propensity``. The interval's ``level``
+    defaults to ``Settings.ci_level``.
     """
     from scipy.stats import norm
 
@@ -103,6 +104,7 @@ def replay(events: pd.DataFrame, policy: str = "thompson", *, variant_column: st
     floor = settings.bandit.min_exploration_share if floor is None else float(floor)
     min_units = settings.bandit.min_units_per_arm if min_units is None else float(min_units)
     seed = settings.seed if seed is None else int(seed)
+    level = settings.ci_level if level is None else float(level)
     problems = []
     for col in (variant_column, reward_column):
         if col not in events.columns:

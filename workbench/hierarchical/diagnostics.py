@@ -9,8 +9,8 @@ of SKUs needs them for every parameter, so this module evaluates the same formul
 parameters (FFT autocovariances for all parameters at once, Geyer's initial monotone sequence in a
 compiled loop). The test suite checks the numbers against ``arviz`` itself.
 
-Limits come from ``Settings.hierarchical`` (r_hat <= 1.01, bulk ESS >= 400 on the SKU lifts, no
-divergences).
+Limits come from ``Settings.hierarchical`` (r_hat <= 1.01 and bulk ESS >= 400 on the SKU lifts,
+r_hat <= 1.05 on every parameter, no divergences).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -218,9 +218,9 @@ def diagnose(sample: PosteriorSample, limits: HierarchicalSettings) -> Diagnosti
     if not ess_b_l >= limits.min_ess_bulk:
         warnings.append(f"bulk ESS of a SKU lift only {ess_b_l:.0f} (< {limits.min_ess_bulk:.0f}): "
                         "intervals are imprecise; draw more")
-    if not rhat_a <= 1.05:
-        warnings.append(f"r_hat of a hyperparameter up to {rhat_a:.3f} (> 1.05): category priors are unreliable; "
-                        "run longer")
+    if not rhat_a <= limits.max_rhat_hyper:
+        warnings.append(f"r_hat of a hyperparameter up to {rhat_a:.3f} (> {limits.max_rhat_hyper}): category priors "
+                        "are unreliable; run longer")
     if divergences:
         warnings.append(f"{divergences} divergent transitions: the posterior may be biased; "
                         "try another parameterisation or a higher target_accept")

@@ -227,9 +227,13 @@ class HierarchicalResult(ResultMixin):
         return f"<div class='workbench-result'>{head}{warn}{diag}{table}{more}</div>"
 
     def summary_line(self) -> str:
-        n_win = sum(s.prob_beat_control >= 0.95 for s in self.skus)
+        """One line for a CLI or a log; "likely better" uses ``Settings.bandit.decision_prob``."""
+        from ..config import get_settings
+
+        threshold = get_settings().bandit.decision_prob
+        n_win = sum(s.prob_beat_control >= threshold for s in self.skus)
         return (f"{self.method}: {len(self.skus)} SKU lifts in {len(self.categories)} categories; "
-                f"{n_win} with P(variant > control) >= 95%; intervals: {self.interval}"
+                f"{n_win} with P(variant > control) >= {threshold:.0%}; intervals: {self.interval}"
                 + ("" if self.ok else f"; WARNING: {'; '.join(self.warnings)}"))
 
 
