@@ -7,6 +7,10 @@ workbench reads (``events``, ``world_experiments``, ``pre_period``, ``catalog``)
 * ``pdp-shoes-hero`` — conversion 4 % → 8 %, healthy: the policy launches the treatment;
 * ``pdp-beauty-srm`` — 3,000 vs 2,500 units on a 50/50 plan: sample-ratio mismatch, Blocked → hold;
 * ``hostile-names`` — a name, hypothesis and variant tags full of HTML, to check escaping.
+
+:func:`write_sku_bandit_world` writes a second small world for the sections that only some
+experiments have: ``longtail`` (a trust badge on 16 SKUs in two categories) and ``home-bandit``
+(three arms whose daily weights a bandit moved, with one logged allocation decision).
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ DAYS = 10
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
 
 
-def _users(rng: np.random.Generator, eid: str, variant: str, n: int, cvr: float, product: str, price: float,
-           offset: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _users(rng: np.random.Generator, eid: str, variant: str, n: int, cvr: float | np.ndarray, product: str | np.ndarray,
+           price: float, offset: int, first: pd.DatetimeIndex | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     keys = np.array([f"{eid[:3]}{offset + i:013x}" for i in range(n)])
-    first = START + pd.to_timedelta(rng.integers(0, DAYS * 86400 - 7200, n), unit="s")
+    if first is None:
+        first = START + pd.to_timedelta(rng.integers(0, DAYS * 86400 - 7200, n), unit="s")
+    product = np.broadcast_to(np.asarray(product, dtype=object), (n,))
     pre_p = rng.poisson(0.5, n)
     bought = rng.uniform(size=n) < np.clip(cvr * (0.7 + 0.4 * np.minimum(pre_p, 2)), 0, 0.9)
     clicked = bought | (rng.uniform(size=n) < 0.35)
@@ -41,7 +47,7 @@ def _users(rng: np.random.Generator, eid: str, variant: str, n: int, cvr: float,
         idx = np.nonzero(mask)[0]
         rows.append(pd.DataFrame({
             "ts_server": first[idx] + pd.to_timedelta(offset_s, unit="s"), "user_key": keys[idx],
-            "session_id": [f"{k}-0" for k in keys[idx]], "product_id": product, "experiment_id": eid,
+            "session_id": [f"{k}-0" for k in keys[idx]], "product_id": product[idx], "experiment_id": eid,
             "variant_id": variant, "event": step, "device": devices[idx], "channel": channels[idx],
             "user_type": types[idx], "price": price, "quantity": 1 if step == "purchase" else 0,
             "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0", "dwell_ms": rng.uniform(4000, 30000, idx.size),
@@ -52,15 +58,80 @@ def _users(rng: np.random.Generator, eid: str, variant: str, n: int, cvr: float,
     return pd.concat(rows, ignore_index=True), pre
 
 
-def _experiment(eid: str, name: str, category: str, product: str, hypothesis: str, planned: int,
-                meta: dict[str, dict[str, str]] | None = None) -> dict:
-    return {"experiment_id": eid, "name": name, "kind": "ab", "category": category, "product_id": product,
-            "variants": ["control", "treatment"], "weights": [0.5, 0.5], "allocation": "fixed",
+def _experiment(eid: str, name: str, category: str | None, product: str | None, hypothesis: str, planned: int,
+                meta: dict[str, dict[str, str]] | None = None, *, variants: tuple[str, ...] = ("control", "treatment"),
+                kind: str = "ab", allocation: str = "fixed") -> dict:
+    return {"experiment_id": eid, "name": name, "kind": kind, "category": category, "product_id": product,
+            "variants": list(variants), "weights": [1 / len(variants)] * len(variants), "allocation": allocation,
             "start_ts": START, "end_ts": START + dt.timedelta(days=DAYS), "hypothesis": hypothesis,
             "primary_metric": "cvr", "secondary_metrics": ["ctr", "atc_rate", "revenue_per_user"],
             "guardrails": ["lcp", "error_rate"], "owner": "growth-team", "faults": [], "planned_units": planned,
             "variant_meta": json.dumps(meta or {"control": {"layout": "gallery", "cta_tone": "neutral"},
                                                 "treatment": {"layout": "lifestyle-hero", "cta_tone": "neutral"}})}
+
+
+def _write(path: Path, tables: dict[str, pd.DataFrame]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        for name, df in tables.items():
+            con.register("df", df)
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM df")
+            con.unregister("df")
+        con.execute("ALTER TABLE world_experiments ALTER variants TYPE VARCHAR[]")
+    finally:
+        con.close()
+    return path
+
+
+def write_sku_bandit_world(path: Path, *, seed: int = 5) -> Path:
+    """The multi-SKU and bandit world (see the module docstring); also logs one bandit decision."""
+    rng = np.random.default_rng(seed)
+    skus = [f"sho-{i:04d}" for i in range(8)] + [f"bea-{i:04d}" for i in range(8)]
+    cats = ["shoes"] * 8 + ["beauty"] * 8
+    base = dict(zip(skus, rng.uniform(0.03, 0.08, len(skus))))
+    events, pre, offset = [], [], 0
+    for variant, mult in (("control", 1.0), ("treatment", 1.25)):
+        n = 2400
+        product = rng.choice(skus, n, p=np.linspace(3, 0.2, len(skus)) / np.linspace(3, 0.2, len(skus)).sum())
+        cvr = np.array([base[p] for p in product]) * mult
+        e, pr = _users(rng, "longtail", variant, n, cvr, product, 40.0, offset)
+        events.append(e)
+        pre.append(pr)
+        offset += n
+    # the bandit: each day's new users split by that day's weights; "minimal" converts best
+    days = pd.date_range(START, periods=DAYS, freq="D")
+    weights = {"control": np.linspace(1 / 3, 0.08, DAYS), "cozy": np.linspace(1 / 3, 0.22, DAYS)}
+    weights["minimal"] = 1 - weights["control"] - weights["cozy"]
+    alloc = []
+    for d, day in enumerate(days):
+        for variant, cvr in (("control", 0.04), ("cozy", 0.045), ("minimal", 0.07)):
+            w = float(weights[variant][d])
+            alloc.append({"experiment_id": "home-bandit", "day": day.date(), "variant": variant, "weight": w})
+            n = int(round(600 * w))
+            first = day + pd.to_timedelta(rng.integers(0, 86400 - 3600, n), unit="s")
+            e, pr = _users(rng, "home-bandit", variant, n, cvr, "hom-0002", 60.0, offset, first=first)
+            events.append(e)
+            pre.append(pr)
+            offset += n
+    ev = pd.concat(events, ignore_index=True).sort_values("ts_server", kind="stable").reset_index(drop=True)
+    experiments = pd.DataFrame([
+        _experiment("longtail", "Long-tail PDPs: trust badges", None, None, "Trust badges lift thin SKUs.", 4800),
+        _experiment("home-bandit", "Home PDP: headline bandit", "home", "hom-0002", "A calmer headline converts.",
+                    6000, {"control": {"layout": "gallery"}, "cozy": {"layout": "gallery"},
+                           "minimal": {"layout": "minimal"}},
+                    variants=("control", "cozy", "minimal"), kind="bandit", allocation="bandit")])
+    catalog = pd.DataFrame({"product_id": [*skus, "hom-0002"], "category": [*cats, "home"], "name": "x",
+                            "price": 40.0, "stock": 500, "review_flag": False})
+    _write(path, {"events": ev, "pre_period": pd.concat(pre, ignore_index=True), "world_experiments": experiments,
+                  "catalog": catalog, "world_allocations": pd.DataFrame(alloc)})
+    from workbench.bandits.log import record_plan
+    from workbench.bandits.plan import allocate
+    counts = (ev[ev["experiment_id"] == "home-bandit"].groupby("variant_id")
+              .agg(units=("user_key", "nunique"), conversions=("event", lambda x: int((x == "purchase").sum())))
+              .reset_index().rename(columns={"variant_id": "variant"}))
+    record_plan(allocate(counts, experiment_id="home-bandit", seed=1, now="2026-11-15T09:00:00+00:00"), db=path)
+    return path
 
 
 def write_report_world(path: Path, *, seed: int = 7) -> Path:
@@ -87,15 +158,5 @@ def write_report_world(path: Path, *, seed: int = 7) -> Path:
     catalog = pd.DataFrame({"product_id": ["sho-0001", "bea-0001", "hom-0001"], "category": ["shoes", "beauty", "home"],
                             "name": ["Shoe", "Serum", "Lamp"], "price": [90.0, 30.0, 50.0], "stock": [500, 500, 500],
                             "review_flag": [False, False, False]})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
-    try:
-        for name, df in (("events", ev), ("pre_period", pd.concat(pre, ignore_index=True)),
-                         ("world_experiments", experiments), ("catalog", catalog)):
-            con.register("df", df)
-            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM df")
-            con.unregister("df")
-        con.execute("ALTER TABLE world_experiments ALTER variants TYPE VARCHAR[]")
-    finally:
-        con.close()
-    return path
+    return _write(path, {"events": ev, "pre_period": pd.concat(pre, ignore_index=True),
+                         "world_experiments": experiments, "catalog": catalog})

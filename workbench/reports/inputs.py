@@ -70,6 +70,7 @@ class ReportInputs:
     patterns: pd.DataFrame | None = None               # learning store, this experiment's category
     winning: Mapping[str, str] = field(default_factory=dict)
     aa_checks: tuple[Mapping[str, Any], ...] = ()
+    bandit_log: pd.DataFrame | None = None             # the bandit's logged allocation decisions (last ones)
     gathered_at: dt.datetime | None = None
     fingerprint: str = ""
     format: int = INPUTS_FORMAT
@@ -186,6 +187,16 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
         have.update(evaluate(missing, db=db, as_of=at))
     multi = [e for e in ids if scan["skus"].get(e, 0) > 1]
     sku_data = load_experiments(multi, db=db, as_of=at, dims=("product_id",)) if multi else {}
+    bandit_log: dict[str, pd.DataFrame] = {}
+    if any(infos[e].allocation == "bandit" for e in ids) and (db is None or "://" not in str(db)):
+        from ..bandits.log import read_decisions
+        for e in ids:
+            if infos[e].allocation == "bandit":
+                log = read_decisions(e, db=db, last=10)
+                if at is not None and not log.empty:
+                    created = pd.to_datetime(log["created_at"], utc=True).dt.tz_localize(None)
+                    log = log[created <= at]
+                bandit_log[e] = log
     aa_checks = tuple(_aa_summary(have[e]) for e in aa_ids if e in have)
 
     registry = Registry(db) if _has_registry(db) else None
@@ -228,7 +239,8 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
         out[e] = ReportInputs(experiment_id=e, outcome=have[e], params=params, hourly=hourly, daily=daily,
                               sku_data=sku_data.get(e), catalog=scan["catalog"], planned_allocation=planned,
                               weights_history=extra[e].get("weights_history"), patterns=extra[e].get("patterns"),
-                              winning=extra[e].get("winning", {}), aa_checks=aa_checks, gathered_at=now)
+                              winning=extra[e].get("winning", {}), aa_checks=aa_checks,
+                              bandit_log=bandit_log.get(e), gathered_at=now)
     return out
 
 

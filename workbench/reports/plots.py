@@ -25,7 +25,8 @@ import pandas as pd
 hv.Store.set_current_backend("bokeh")
 
 __all__ = ["PALETTE", "variant_colors", "srm_history_plot", "lift_forest", "sequential_plot", "funnel_plot",
-           "trend_plot", "hour_plot", "cohort_plot", "segment_plot", "sku_plot", "allocation_plot", "roi_plot"]
+           "trend_plot", "hour_plot", "cohort_plot", "segment_plot", "sku_plot", "shrinkage_plot", "allocation_plot",
+           "roi_plot"]
 
 PALETTE = ("#6e7781", "#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#0a3069", "#9a6700")
 WIDTH, HEIGHT = 680, 260
@@ -189,6 +190,29 @@ def sku_plot(frame: pd.DataFrame, *, value_label: str = "conversion") -> hv.Over
     return (pts * diag).opts(xlabel=f"control {value_label} %", ylabel=f"variant {value_label} %",
                              title="SKUs: variant vs control (raw rates; dotted = no effect)",
                              **{**_BASE, "height": 320})
+
+
+def shrinkage_plot(frame: pd.DataFrame, *, clip: tuple[float, float] = (-1.0, 3.0)) -> hv.Overlay:
+    """Raw relative lift (x) against the hierarchical model's shrunk lift (y) per SKU, by category.
+
+    Points pulled toward the horizontal are SKUs whose raw lift was mostly noise; the dotted
+    diagonal is "no shrinkage". Raw lifts are clipped to ``clip`` for display (a SKU with two
+    conversions can show +900 %).
+    """
+    if frame.empty:
+        return hv.Overlay([_empty("no SKU estimates")])
+    f = frame.assign(raw=frame["raw_lift_rel"].clip(*clip) * 100, shrunk=frame["lift_rel"] * 100)
+    f = f[np.isfinite(f["raw"]) & np.isfinite(f["shrunk"])]
+    cats = sorted(f["category"].astype(str).unique())
+    cmap = {c: PALETTE[(i + 1) % len(PALETTE)] for i, c in enumerate(cats)}
+    pts = hv.Scatter(f, "raw", ["shrunk", "category", "sku", "units"]).opts(
+        color="category", cmap=cmap, size=7, alpha=0.8, tools=["hover"], legend_position="right")
+    lo, hi = clip[0] * 100, clip[1] * 100
+    diag = hv.Curve([(lo, lo), (hi, hi)]).opts(color="#57606a", line_dash="dotted")
+    zero = hv.HLine(0).opts(color="#8c959f", line_width=1)
+    return (pts * diag * zero).opts(xlabel="raw lift % (observed)", ylabel="shrunk lift % (hierarchical)",
+                                    title="Per-SKU lift: raw vs shrunk toward the category",
+                                    **{**_BASE, "height": 320, "width": WIDTH + 80})
 
 
 def allocation_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Overlay:

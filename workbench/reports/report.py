@@ -220,6 +220,26 @@ class ExperimentReport:
         return out
 
     @cached_property
+    def hierarchical_result(self) -> Any:
+        """Empirical-Bayes shrinkage of per-SKU lifts within their categories (multi-SKU experiments), or None.
+
+        :func:`workbench.hierarchical.fit_empirical_bayes` — the fast path of the hierarchical model
+        (category Beta priors, lifts pooled on the log-odds scale); seeded by ``Settings.seed``.
+        """
+        sku, m = self.inputs.sku_data, self.result.primary
+        cat = self.inputs.catalog
+        if sku is None or m is None or m.kind != "proportion" or cat is None or cat.empty:
+            return None
+        from ..hierarchical import fit_empirical_bayes, sku_data_from_frame
+        from ..hierarchical.world import sku_frame_from_breakdown
+        categories = dict(zip(cat["product_id"].astype(str), cat["category"].astype(str)))
+        frame, dropped = sku_frame_from_breakdown(sku, categories, metric=m.name)
+        if frame.empty or frame["category"].nunique() < 1:
+            return None
+        data = sku_data_from_frame(frame, control=sku.control, file=self.experiment_id)
+        return fit_empirical_bayes(data), dropped
+
+    @cached_property
     def roi(self) -> list[RoiProjection]:
         return roi_for_result(self.result, self.data, horizon_days=self.horizon_days)
 
@@ -592,7 +612,7 @@ class ExperimentReport:
         return Html.join(parts)
 
     def hierarchical(self) -> Html:
-        """Where the experiment spans several SKUs: each SKU against its category."""
+        """Where the experiment spans several SKUs: each SKU's lift shrunk toward its category's (empirical Bayes)."""
         sku = self.inputs.sku_data
         if sku is None:
             b, meta = self.brief, self.data.meta
@@ -604,30 +624,40 @@ class ExperimentReport:
         frame = views.sku_frame(sku, self.inputs.catalog)
         if frame.empty:
             return note("The primary metric cannot be broken down by SKU.")
-        cats = (frame.groupby("category")
-                .agg(skus=("product_id", "count"), units=("n_control", "sum"), units_v=("n_variant", "sum"),
-                     control=("category_control_value", "first"), variant=("category_variant_value", "first"),
-                     lift=("category_lift_abs", "first")).reset_index())
-        cats["units"] = cats["units"] + cats.pop("units_v")
+        parts: list[Html] = []
+        fitted = self.hierarchical_result
+        if fitted is not None:
+            eb, dropped = fitted
+            shrunk = views.shrinkage_frame(eb)
+            parts.append(Html(f"<p>Each SKU's lift is estimated together with its category's (empirical Bayes: "
+                              f"category priors, lifts pooled on the log-odds scale; intervals: {_e(eb.interval)}). "
+                              "A SKU with little traffic borrows strength from its category instead of showing a "
+                              "noisy raw rate.</p>"))
+            parts.append(embed(plots.shrinkage_plot(shrunk)))
+            cats = pd.DataFrame([{"category": c.category, "SKUs": c.n_skus, "conversion": c.rate_mean,
+                                  "lift": c.lift_rel_mean, "interval": fmt_ci(*c.lift_rel_ci, pct=True)}
+                                 for c in eb.categories])
+            parts.append(table(cats, {"conversion": _pct, "lift": _spct},
+                               caption=f"Category level: the prior a new SKU of the category starts from "
+                                       f"(relative lift: {eb.interval})."))
+            top = shrunk.sort_values("prob_beat_control", ascending=False).head(8)
+            parts += [heading("SKUs most likely to gain"),
+                      table(top, {"raw_lift_rel": _spct, "lift_rel": _spct, "prob_beat_control": _pct,
+                                  "units": fmt_num},
+                            columns=["sku", "category", "units", "raw_lift_rel", "lift_rel", "interval",
+                                     "prob_beat_control"],
+                            headers={"raw_lift_rel": "raw lift", "lift_rel": "shrunk lift",
+                                     "prob_beat_control": "P(beat control)"})]
+            if dropped:
+                parts.append(Html(f"<p class='wb-sub'>Left out (no units in an arm, or no category): "
+                                  f"{_e(', '.join(dropped[:20]))}{' …' if len(dropped) > 20 else ''}.</p>"))
+        else:
+            parts.append(note("Per-SKU rates below are raw: the shrinkage model needs a proportion metric and the "
+                              "catalog's categories.", "warn"))
         small = int(((frame["n_control"] + frame["n_variant"]) < self.settings.small_sample_units * 2).sum())
-        parts = [embed(plots.sku_plot(frame)),
-                 table(cats, {"control": _pct, "variant": _pct, "lift": _pp,
-                              "units": fmt_num},
-                       headers={"lift": "category Δ", "control": "category control", "variant": "category variant"},
-                       caption="Category values pool every SKU of the category (sums add up)."),
-                 note(f"Per-SKU rates are raw: {small} of {len(frame)} SKUs have fewer than "
-                      f"{self.settings.small_sample_units * 2} units and scatter widely by chance. Read a low-traffic "
-                      "SKU through its category's pooled lift, which borrows strength from its neighbours.", "warn")]
-        worst = frame.assign(units=frame["n_control"] + frame["n_variant"]).sort_values("units").head(10)
-        parts.append(heading("Lowest-traffic SKUs"))
-        parts.append(table(worst, {"control_value": _pct, "variant_value": _pct, "category_control_value": _pct,
-                                   "category_variant_value": _pct, "lift_abs": _pp,
-                                   "category_lift_abs": _pp, "units": fmt_num,
-                                   "n_control": fmt_num, "n_variant": fmt_num},
-                           columns=["product_id", "category", "units", "control_value", "variant_value", "lift_abs",
-                                    "category_lift_abs"],
-                           headers={"control_value": "control", "variant_value": "variant", "lift_abs": "SKU Δ",
-                                    "category_lift_abs": "category Δ"}))
+        parts += [heading("Raw rates by SKU"), embed(plots.sku_plot(frame)),
+                  Html(f"<p class='wb-sub'>{small} of {len(frame)} SKUs have fewer than "
+                       f"{self.settings.small_sample_units * 2} units: their raw rates scatter widely by chance.</p>")]
         return Html.join(parts)
 
     def bandit(self) -> Html:
@@ -647,6 +677,20 @@ class ExperimentReport:
                                headers={"planned_weight": "planned weight", "realised_share": "realised share"},
                                columns=["day", "variant", "planned_weight", "realised_share", "units"],
                                caption="The latest day's allocation."))
+        log = self.inputs.bandit_log
+        parts.append(heading("Allocation decisions logged by the bandit"))
+        if log is not None and not log.empty:
+            last = log.sort_values("created_at").groupby("variant", sort=False).tail(1)
+            parts.append(table(last, {"weight": _pct, "previous_weight": _pct, "prob_best": _pct, "units": fmt_num,
+                                      "conversions": fmt_num, "created_at": _when},
+                               columns=["created_at", "policy", "variant", "units", "conversions", "prob_best",
+                                        "previous_weight", "weight", "reason"],
+                               headers={"prob_best": "P(best)", "previous_weight": "was", "weight": "now"},
+                               caption=f"The latest logged decision ({last['decision_reason'].iloc[0]})."))
+        else:
+            parts.append(note("No allocation decision is logged for this experiment yet (`workbench bandit` "
+                              "records each one with its reasons); the planned weights above come from its "
+                              "allocation schedule."))
         wh = self.inputs.weights_history
         if wh is not None and not wh.empty:
             parts.append(heading("Allocation changes in the registry"))

@@ -30,7 +30,7 @@ from ..results import AnalysisResult, MetricResult
 from ..stats.compare import compare_arrays
 from ..stats.srm import srm_core
 
-__all__ = ["srm_history", "cohort_lifts", "novelty_check", "funnel_rates", "event_trends", "hour_profile", "comparisons_frame",
+__all__ = ["srm_history", "cohort_lifts", "novelty_check", "shrinkage_frame", "funnel_rates", "event_trends", "hour_profile", "comparisons_frame",
            "guardrail_frame", "cuped_frame", "segment_frame", "sku_frame", "allocation_frame", "arm_split"]
 
 
@@ -314,6 +314,25 @@ def sku_frame(sku_data: ExperimentData, catalog: pd.DataFrame | None = None, met
     df["category_variant_value"] = df["category"].map(cat_t)
     df["category_lift_abs"] = df["category_variant_value"] - df["category_control_value"]
     return df.sort_values(["category", "product_id"]).reset_index(drop=True)[cols]
+
+
+def shrinkage_frame(result: Any) -> pd.DataFrame:
+    """Per SKU × variant: the raw (observed) relative lift next to the hierarchical model's shrunk one.
+
+    ``result`` is a :class:`workbench.hierarchical.HierarchicalResult`; ``category_lift_rel`` is the
+    category's pooled lift the SKU is shrunk toward.
+    """
+    cat = {c.category: c.lift_rel_mean for c in result.categories}
+    rows = []
+    for s in result.skus:
+        c_rate, v_rate = s.observed_control_rate, s.observed_variant_rate
+        raw = v_rate / c_rate - 1 if c_rate > 0 else float("nan")
+        rows.append({"sku": s.sku, "category": s.category, "variant": s.variant, "units": s.n_control + s.n_variant,
+                     "raw_lift_rel": raw, "lift_rel": s.lift_rel, "lo": s.lift_rel_ci[0], "hi": s.lift_rel_ci[1],
+                     "interval": f"[{s.lift_rel_ci[0] * 100:+.1f}%, {s.lift_rel_ci[1] * 100:+.1f}%]",
+                     "prob_beat_control": s.prob_beat_control, "category_lift_rel": cat.get(s.category, float("nan"))})
+    return pd.DataFrame(rows, columns=["sku", "category", "variant", "units", "raw_lift_rel", "lift_rel", "lo", "hi",
+                                       "interval", "prob_beat_control", "category_lift_rel"])
 
 
 def allocation_frame(data: ExperimentData, planned: pd.DataFrame | None = None) -> pd.DataFrame:
