@@ -117,6 +117,9 @@ class _LRU:
     def __len__(self) -> int:
         return len(self._d)
 
+    def __contains__(self, key: tuple) -> bool:
+        return key in self._d
+
 
 class DashboardService:
     """Refreshes and holds the snapshot; computes and caches per-experiment extras (see module doc)."""
@@ -133,11 +136,18 @@ class DashboardService:
         self.checked_at: dt.datetime | None = None
         self.refresh_count = 0                     # refreshes that re-evaluated the portfolio
         self._registry = None
+        self._background: threading.Thread | None = None
+        self.reanalyse_after_action = True         # re-run the analysis after an operator action
 
     # --- snapshot -------------------------------------------------------------------------------
     @property
     def snapshot(self) -> Snapshot:
         return self._snapshot
+
+    def publish(self, snapshot: Snapshot) -> None:
+        """Make ``snapshot`` the current one (e.g. an analysis computed elsewhere for the same data)."""
+        with self._refresh_lock:
+            self._snapshot = snapshot
 
     def _reg(self) -> Any:
         from ..lifecycle.registry import Registry
@@ -166,8 +176,12 @@ class DashboardService:
             alloc = one("SELECT count(*) FROM allocation_log")[0] if "allocation_log" in tables else 0
         return SourceKey(int(events or 0), str(last or ""), int(seq or 0), switches, int(alloc or 0))
 
-    def refresh(self, *, force: bool = False) -> Snapshot:
-        """Re-evaluate the portfolio when the sources changed (or ``force``); keep the old data on error."""
+    def refresh(self, *, force: bool = False, warm: bool = True) -> Snapshot:
+        """Re-evaluate the portfolio when the sources changed (or ``force``); keep the old data on error.
+
+        After a new snapshot is published, the per-experiment extras are computed ahead of the first
+        visit (``warm``), outside the refresh lock so operator actions are not held up.
+        """
         with self._refresh_lock:
             prev = self._snapshot
             started = time.perf_counter()
@@ -184,7 +198,12 @@ class DashboardService:
                 snap = replace(prev, version=prev.version + 1, error=message, refreshed_at=self.clock(),
                                seconds=time.perf_counter() - started)
             self._snapshot = snap
-            return snap
+        if warm and snap.error is None:
+            try:
+                self.warm(snap)
+            except Exception:  # noqa: BLE001 - warming is an optimisation; pages compute on demand
+                log.exception("dashboard cache warm-up failed")
+        return snap
 
     def _build(self, prev: Snapshot, key: SourceKey, started: float) -> Snapshot:
         from ..pipeline import evaluate
@@ -219,14 +238,24 @@ class DashboardService:
                 promo = reg.promotion_period()
         return RegistryView(records, weights, rollouts, decisions, audit, promo)
 
-    def refresh_registry(self) -> Snapshot:
-        """After an operator action: a new snapshot with the registry re-read (the analysis follows)."""
+    def refresh_registry(self, *, background: bool | None = None) -> Snapshot:
+        """After an operator action: a new snapshot with the registry re-read; the re-analysis follows
+        in a background thread (decisions depend on the registry, e.g. the promotion period)."""
         with self._refresh_lock:
             prev = self._snapshot
             snap = replace(prev, version=prev.version + 1, registry=self.registry_view(), refreshed_at=self.clock())
             self._snapshot = snap
-        threading.Thread(target=self.refresh, kwargs={"force": True}, name="workbench-refresh", daemon=True).start()
+        if self.reanalyse_after_action if background is None else background:
+            t = threading.Thread(target=self.refresh, kwargs={"force": True}, name="workbench-refresh")
+            self._background = t
+            t.start()
         return snap
+
+    def join_background(self, timeout: float | None = None) -> None:
+        """Wait for the re-analysis an operator action started (tests; shutdown)."""
+        t = self._background
+        if t is not None:
+            t.join(timeout)
 
     def _autopilot(self, as_of: dt.datetime | None) -> tuple[Any, str]:
         from ..lifecycle.autopilot import plan_autopilot
@@ -248,7 +277,7 @@ class DashboardService:
         with self.lock, connect(self.db, read_only=True) as con:
             if "allocation_log" not in con.list_tables():
                 return pd.DataFrame()
-            df = con.con.execute("SELECT * FROM allocation_log").df()
+            df = con.table("allocation_log").to_pandas()
         if df.empty:
             return df
         df["created_at"] = pd.to_datetime(df["created_at"], utc=True).dt.tz_localize(None)
@@ -263,18 +292,49 @@ class DashboardService:
             raise NotFoundError(f"no experiment {experiment_id!r} in the current data")
         return o
 
+    def _trend_key(self, o: Any, freq: str) -> tuple:
+        return ("trend", o.experiment_id, o.data.data_version, freq)
+
+    @staticmethod
+    def _trend_of(log: Any, o: Any, freq: str) -> pd.DataFrame:
+        from ..aggregate import timeseries
+        from .data import trend_frame
+        ts = timeseries(log, o.experiment_id, freq=freq, as_of=o.data.as_of)
+        return trend_frame(ts, o.data.variants)
+
     def trend(self, experiment_id: str, freq: str = "h") -> pd.DataFrame:
         """Event-time trend per variant (``freq`` "h" or "D") from :func:`workbench.aggregate.timeseries`."""
-        from ..aggregate import timeseries
         from ..sources.events import open_event_log
-        from .data import trend_frame
         o = self._outcome(experiment_id)
 
         def make() -> pd.DataFrame:
             with self.lock, connect(self.db, read_only=True) as con:
-                ts = timeseries(open_event_log(con, "events"), experiment_id, freq=freq, as_of=o.data.as_of)
-            return trend_frame(ts, o.data.variants)
-        return self._cache.get_or(("trend", experiment_id, o.data.data_version, freq), make)
+                return self._trend_of(open_event_log(con, "events"), o, freq)
+        return self._cache.get_or(self._trend_key(o, freq), make)
+
+    def warm(self, snap: Snapshot, *, batch: int = 10) -> int:
+        """Compute every experiment's extras ahead of the first visit; returns how many were computed."""
+        from ..sources.events import open_event_log
+        before = self._cache.misses
+        outcomes = list(snap.outcomes.values())
+        for i in range(0, len(outcomes), batch):
+            todo = [(o, f) for o in outcomes[i:i + batch] for f in ("h", "D")
+                    if self._trend_key(o, f) not in self._cache]
+            if not todo:
+                continue
+            with self.lock, connect(self.db, read_only=True) as con:
+                log_ = open_event_log(con, "events")
+                for o, f in todo:
+                    self._cache.get_or(self._trend_key(o, f), lambda o=o, f=f: self._trend_of(log_, o, f))
+        for o in outcomes:
+            if snap is not self._snapshot:
+                break                      # a newer snapshot arrived; its own warm-up takes over
+            self.posterior(o.experiment_id)
+            self.chance(o.experiment_id)
+            dims = [d for d in o.data.dims if d != "day"]
+            if dims and o.result.primary is not None and o.result.primary.comparisons:
+                self.segments(o.experiment_id, dims[0])
+        return self._cache.misses - before
 
     def segments(self, experiment_id: str, dim: str) -> Any:
         from .data import segment_result
