@@ -37,7 +37,7 @@ class DashboardApp(Viewer):
         self.service = service or get_service()
         self.identity = identity or session_identity()
         self.state = AppState()
-        self.nav = pn.widgets.RadioButtonGroup(options=_NAV, value="portfolio", button_type="default",
+        self.nav = pn.widgets.RadioButtonGroup(options=_NAV, value="portfolio", color="default",
                                                css_classes=["wb-nav"])
         self.nav.param.watch(lambda e: setattr(self.state, "page", e.new), "value")
         self.status = pn.pane.HTML("", css_classes=["wb-status-pane"])
@@ -50,6 +50,7 @@ class DashboardApp(Viewer):
         self.main = pn.Column(sizing_mode="stretch_width")
         self._seen: dict[str, int] = {}
         self._version = -1
+        self.current_page: str | None = None
         self.state.param.watch(self._on_page, "page")
         self.state.param.watch(lambda _e: self._show(), "experiment")
         self.state.param.watch(lambda _e: self.poll(), "tick")
@@ -83,6 +84,7 @@ class DashboardApp(Viewer):
             self.banner.object = alert_html("The server is reading the data for the first time; the page fills "
                                             "in by itself in a moment.", "info")
             self.main.objects = []
+            self.current_page = None
             return
         checked = self.service.checked_at or snap.refreshed_at
         self.status.object = (f'<span class="wb-status" id="wb-asof" data-version="{snap.version}">data as of '
@@ -97,7 +99,8 @@ class DashboardApp(Viewer):
         elif self._seen.get(page) != snap.version:
             view.update(snap)
         self._seen[page] = snap.version
-        if list(self.main.objects) != [view]:
+        if self.current_page != page:
+            self.current_page = page
             self.main.objects = [view]
 
     def __panel__(self) -> Any:

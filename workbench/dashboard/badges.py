@@ -60,7 +60,7 @@ def health_badges(health: HealthReport, *, facts: Mapping[str, Any] | None = Non
     elif health.srm is not None:
         split = " / ".join(fmt_pct(o / sum(health.srm.observed), 1) for o in health.srm.observed) \
             if sum(health.srm.observed) else "—"
-        out.append(Badge("srm", "ok", "SRM ok", f"observed split {split} matches the planned "
+        out.append(Badge("srm", "ok", "SRM", f"observed split {split} matches the planned "
                          f"{' / '.join(fmt_pct(w, 1) for w in health.srm.weights)} (chi-square p = "
                          f"{fmt_p(health.srm.p_value)})"))
     elif not_applicable is not None:
@@ -84,7 +84,7 @@ def health_badges(health: HealthReport, *, facts: Mapping[str, Any] | None = Non
         elif int(worsened):
             out.append(Badge("guardrail", "warning", "guardrail", f"worsened: {facts.get('worsened_list')}"))
         else:
-            out.append(Badge("guardrail", "ok", "guardrails ok", "no guardrail worsened or crossed its limit"))
+            out.append(Badge("guardrail", "ok", "guardrails", "no guardrail worsened or crossed its limit"))
 
     extra = {"sticky_violation": ("sticky", "sticky"), "unknown_variant": ("labels", "variant labels"),
              "small_sample": ("sample", "small sample"), "aa_significant": ("aa", "A/A")}

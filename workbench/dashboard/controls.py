@@ -34,17 +34,17 @@ class OperatorControls(Viewer):
                  **params: Any) -> None:
         super().__init__(**params)
         self.service, self.state, self.identity_fn = service, state, identity_fn
-        self.reason = pn.widgets.TextInput(name="Reason (required — recorded in the audit log)",
+        self.reason = pn.widgets.TextInput(label="Reason (required — recorded in the audit log)",
                                            placeholder="why are you doing this?", sizing_mode="stretch_width",
                                            css_classes=["wb-reason"])
-        self.variant = pn.widgets.Select(name="Variant (force winner / rollout)", options=[], width=240)
-        self.force = pn.widgets.Checkbox(name="advance without waiting for the dwell time or the monitor", value=False)
-        self.buttons = {a: pn.widgets.Button(name=ACTIONS[a], button_type="default", css_classes=[f"wb-act-{a}"])
+        self.variant = pn.widgets.Select(label="Variant (force winner / rollout)", options=[], width=240)
+        self.force = pn.widgets.Checkbox(label="advance without waiting for the dwell time or the monitor", value=False)
+        self.buttons = {a: pn.widgets.Button(label=ACTIONS[a], color="default", css_classes=[f"wb-act-{a}"])
                         for a in EXPERIMENT_ACTIONS}
         for a, b in self.buttons.items():
             b.on_click(lambda _e, a=a: self.submit(a))
-        self.promo_value = pn.widgets.RadioButtonGroup(options=["on", "off"], value="off", button_type="default")
-        self.promo_button = pn.widgets.Button(name="Set promotion period", css_classes=["wb-act-promotion_period"])
+        self.promo_value = pn.widgets.RadioButtonGroup(options=["on", "off"], value="off", color="default")
+        self.promo_button = pn.widgets.Button(label="Set promotion period", css_classes=["wb-act-promotion_period"])
         self.promo_button.on_click(lambda _e: self.submit("promotion_period"))
         self.message = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-action-message"])
         self.status = pn.pane.HTML("", sizing_mode="stretch_width")
@@ -67,7 +67,7 @@ class OperatorControls(Viewer):
         state = record.state if record is not None else None
         allowed = set(allowed_actions(state)) if state else set()
         for a, b in self.buttons.items():
-            b.button_type = "primary" if _NEEDS[a] in allowed else "default"
+            b.color = "primary" if _NEEDS[a] in allowed else "default"
         self.promo_value.value = "on" if promotion_period else "off"
         if record is None:
             self.status.object = alert_html("this experiment is not in the registry; register it to act on it", "info")

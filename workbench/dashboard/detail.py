@@ -20,7 +20,7 @@ from .badges import badges_for, badges_html
 from .controls import OperatorControls
 from .data import (allocation_frame, audit_frame, decision_log, forest_frame, funnel_frame, report_links,
                    rollout_progress, variant_tiles)
-from .plots import chance_figure, forest_figure, funnel_figure, posterior_figure, trend_figure
+from .plots import ChancePlot, ForestPlot, FunnelPlot, PosteriorPlot, TrendPlot
 from .session import AppState, in_background
 from .ui import ACTION_COLOURS, STATE_COLOURS, alert_html, fmt_days, fmt_time, frame_html, kv_table, pill, raw
 
@@ -86,22 +86,21 @@ class ExperimentDetail(Viewer):
     def __init__(self, service: Any, state: AppState, identity: Any, **params: Any) -> None:
         super().__init__(**params)
         self.service, self.state, self.identity = service, state, identity
-        self.select = pn.widgets.Select(name="Experiment", options=[], width=320)
+        self.select = pn.widgets.Select(label="Experiment", options=[], width=320, css_classes=["wb-picker"])
         self.select.param.watch(self._picked, "value")
         self.freq = pn.widgets.RadioButtonGroup(options={"by hour": "h", "by day": "D"}, value="h")
         self.freq.param.watch(lambda _e: self._load_trend(), "value")
-        self.dim = pn.widgets.Select(name="Segments by", options=[], width=180)
+        self.dim = pn.widgets.Select(label="Segments by", options=[], width=180)
         self.dim.param.watch(lambda _e: self._render_forest(), "value")
         sw = {"sizing_mode": "stretch_width"}
         self.header = pn.pane.HTML("", **sw)
         self.badges = pn.pane.HTML("", **sw)
         self.decision = pn.pane.HTML("", **sw)
         self.tiles = pn.pane.HTML("", **sw)
-        self.trend = pn.pane.Bokeh(trend_figure(None, []), **sw)
-        self.funnel = pn.pane.Bokeh(funnel_figure(None, []), **sw)
-        self.posterior = pn.pane.Bokeh(posterior_figure(None, []), **sw)
-        self.chance = pn.pane.Bokeh(chance_figure(None, []), **sw)
-        self.forest = pn.pane.Bokeh(forest_figure(None), **sw)
+        self.plots = {"trend": TrendPlot(), "funnel": FunnelPlot(), "posterior": PosteriorPlot(),
+                      "chance": ChancePlot(), "forest": ForestPlot()}
+        self.trend, self.funnel, self.posterior, self.chance, self.forest = (
+            pn.pane.Bokeh(p.figure, **sw) for p in self.plots.values())
         self.rollout = pn.pane.HTML("", **sw)
         self.log = pn.pane.HTML("", **sw)
         self.links = pn.pane.HTML("", **sw)
@@ -158,11 +157,9 @@ class ExperimentDetail(Viewer):
         self.decision.object = decision_html(o)
         self.tiles.object = tiles_html(variant_tiles(o, weights))
         variants = list(o.data.variants)
-        self.funnel.object = funnel_figure(funnel_frame(o), variants)
-        curves = self.service.posterior(eid)
-        self.posterior.object = posterior_figure(curves, variants)
-        self.chance.object = chance_figure(self.service.chance(eid), variants,
-                                           threshold=o.decision.params.get("prob_threshold"))
+        self.plots["funnel"].update(funnel_frame(o), variants)
+        self.plots["posterior"].update(self.service.posterior(eid), variants)
+        self.plots["chance"].update(self.service.chance(eid), variants, threshold=o.decision.params.get("prob_threshold"))
         dims = [d for d in o.data.dims if d != "day"]
         if list(self.dim.options) != dims:
             self.dim.options = dims
@@ -202,7 +199,7 @@ class ExperimentDetail(Viewer):
             return
         seg = self.service.segments(o.experiment_id, self.dim.value) if self.dim.value and o.result.primary and \
             o.result.primary.comparisons else None
-        self.forest.object = forest_figure(forest_frame(o, seg))
+        self.plots["forest"].update(forest_frame(o, seg))
 
     def _render_log(self, o: Any, snapshot: Any) -> None:
         reg = snapshot.registry
@@ -231,7 +228,7 @@ class ExperimentDetail(Viewer):
 
         def apply(frame: Any) -> None:
             if token == self._token:
-                self.trend.object = trend_figure(frame, variants, freq=freq)
+                self.plots["trend"].update(frame, variants, freq=freq)
         in_background(lambda: self.service.trend(eid, freq), apply)
 
     def __panel__(self) -> Any:

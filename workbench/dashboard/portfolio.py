@@ -29,16 +29,18 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The portfolio frame formatted for the table (HTML only where the table renders HTML)."""
     rows = []
     for r in frame.itertuples(index=False):
-        lift = fmt_lift(r.lift_rel, r.lift_rel_lo, r.lift_rel_hi)
-        if r.best_variant and len(str(r.allocation).split(" · ")) > 2:
-            lift = f"{r.best_variant}: {lift}"
+        point = fmt_lift(r.lift_rel)
+        ci = fmt_lift(r.lift_rel, r.lift_rel_lo, r.lift_rel_hi)[len(point):].strip()
+        who = f"{r.best_variant} " if r.best_variant and len(str(r.allocation).split(" · ")) > 2 else ""
+        lift = (f"{escape(r.primary_metric)} {escape(who)}<b>{escape(point)}</b>"
+                + (f'<br><span class="wb-muted">{escape(ci)}</span>' if ci else ""))
         rows.append({
             "experiment_id": f'<b class="wb-eid">{escape(r.experiment_id)}</b><br>'
                              f'<span class="wb-muted">{escape(r.name)}</span>',
             "state": pill(r.state, STATE_COLOURS.get(r.state, "#52606d")),
             "category": r.category, "days": fmt_days(r.days_running),
             "traffic": fmt_pct(r.traffic_share, 1) if r.traffic_share is not None else "—",
-            "lift": f"{r.primary_metric} {lift}", "p_beat": fmt_prob(r.prob_beat_control),
+            "lift": lift, "p_beat": fmt_prob(r.prob_beat_control),
             "decision": f'<span title="{escape(r.decision_reason)}">'
                         f'{pill(r.decision, ACTION_COLOURS.get(r.decision, "#52606d"))}</span>',
             "badges": badges_html(list(r.badges), kinds=("health", "srm", "bots", "guardrail")),
@@ -52,15 +54,15 @@ class PortfolioView(Viewer):
     def __init__(self, service: Any, state: AppState, **params: Any) -> None:
         super().__init__(**params)
         self.service, self.state = service, state
-        self.states = pn.widgets.MultiChoice(name="State", options=[], width=220)
-        self.categories = pn.widgets.MultiChoice(name="Category", options=[], width=220)
-        self.decisions = pn.widgets.MultiChoice(name="Decision", options=[], width=220)
-        self.health = pn.widgets.MultiChoice(name="Health", options=["healthy", "warning", "blocked"], width=220)
-        self.search = pn.widgets.TextInput(name="Search", placeholder="experiment id or name", width=220)
-        html_cols = {c: {"type": "html"} for c in ("experiment_id", "state", "decision", "badges")}
+        self.states = pn.widgets.MultiChoice(label="State", options=[], width=220)
+        self.categories = pn.widgets.MultiChoice(label="Category", options=[], width=220)
+        self.decisions = pn.widgets.MultiChoice(label="Decision", options=[], width=220)
+        self.health = pn.widgets.MultiChoice(label="Health", options=["healthy", "warning", "blocked"], width=220)
+        self.search = pn.widgets.TextInput(label="Search", placeholder="experiment id or name", width=220)
+        html_cols = {c: {"type": "html"} for c in ("experiment_id", "state", "lift", "decision", "badges")}
         self.table = pn.widgets.Tabulator(
             display_frame(pd.DataFrame(columns=portfolio_frame([]).columns)), disabled=True, show_index=False,
-            selectable=False, titles=COLUMNS, formatters=html_cols, layout="fit_data_table",
+            selectable=False, titles=COLUMNS, formatters=html_cols, layout="fit_data_table", widths={"badges": 330},
             sizing_mode="stretch_width", css_classes=["wb-portfolio"], header_filters=False)
         self.table.on_click(self._open)
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width")

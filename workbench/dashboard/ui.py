@@ -49,6 +49,7 @@ body, .bk-root, .bk { font-family: var(--wb-font); }
 .wb-bar { background: #e4e7eb; border-radius: 4px; height: 14px; position: relative; overflow: hidden; }
 .wb-bar > span { position: absolute; top: 0; bottom: 0; }
 .wb-muted { color: #52606d; font-size: .85rem; }
+
 """
 
 ACTION_COLOURS = {"launch": "#1e7b45", "promote": "#1e7b45", "hold": "#b54708", "keep_testing": "#1f5fa8",

@@ -1,0 +1,153 @@
+"""Browser tests: a real ``workbench serve`` (panel serve) on a free port, driven by Debian's Chromium.
+
+The server runs against a copy of the small sample world with its registry, a credentials file
+with an operator (``ops``) and a viewer (``lee``), and a reports directory with one memo. The tests
+skip when ``/usr/bin/chromium`` is missing, except in CI (``WORKBENCH_REQUIRE_BROWSER=1``), where
+they fail. Screenshots go to ``tests/ui/artifacts/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from workbench.dashboard.auth import add_user
+from workbench.lifecycle import Registry, seed_from_world
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PASSWORDS = {"ops": "operator-password", "lee": "viewer-password"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing (Debian package chromium; .ci/run installs it)"
+    if os.environ.get("WORKBENCH_REQUIRE_BROWSER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _status(base: str) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"{base}/api/status", timeout=2) as r:
+            return json.loads(r.read())
+    except OSError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def ui_server(small_world, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    require_browser()
+    root = tmp_path_factory.mktemp("ui")
+    db = root / "world.duckdb"
+    shutil.copy(small_world["db"], db)
+    seed_from_world(Registry(db), by="demo")
+    reports = root / "reports"
+    (reports / "pdp-home-lcp").mkdir(parents=True)
+    (reports / "pdp-home-lcp" / "memo.html").write_text("<h1>Decision memo: pdp-home-lcp</h1>", encoding="utf-8")
+    users = root / "users.yaml"
+    add_user(users, "ops", PASSWORDS["ops"], "operator", rounds=4)
+    add_user(users, "lee", PASSWORDS["lee"], "viewer", rounds=4)
+    port = _free_port()
+    base = f"http://localhost:{port}"
+    log = open(root / "serve.log", "w")
+    env = {**os.environ, "WORKBENCH_DB": str(db), "WORKBENCH_REPORTS": str(reports)}
+    env.pop("WORKBENCH_CONFIG", None)
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--port", str(port), "--auth", str(users),
+                             "--db", str(db), "--reports", str(reports)], stdout=log, stderr=subprocess.STDOUT,
+                            env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"workbench serve exited with {proc.returncode}:\n{(root / 'serve.log').read_text()}")
+            status = _status(base)
+            if status and status["ready"]:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail(f"the dashboard did not get ready:\n{(root / 'serve.log').read_text()}")
+        yield {"base": base, "db": db, "reports": reports, "users": users, "log": root / "serve.log", "proc": proc}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(ui_server) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Session:
+    """A logged-in browser context that records every request the page makes."""
+
+    def __init__(self, browser: Any, base: str, user: str) -> None:
+        self.base = base
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.requests: list[str] = []
+        self.context.on("request", lambda r: self.requests.append(r.url))
+        self.page = self.context.new_page()
+        self.page.on("websocket", lambda ws: self.requests.append(ws.url))
+        self.page.goto(f"{base}/app")
+        self.page.fill("#username", user)
+        self.page.fill("#password", PASSWORDS[user])
+        self.page.click("#login")
+        self.page.wait_for_selector(".wb-eid", timeout=60_000)
+
+    def goto(self, query: str, wait_for: str) -> None:
+        self.page.goto(f"{self.base}/app?{query}")
+        self.page.wait_for_selector(wait_for, timeout=60_000)
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def outside_requests(self) -> list[str]:
+        local = ("http://localhost:", "http://127.0.0.1:", "ws://localhost:", "ws://127.0.0.1:", "data:", "blob:")
+        return [u for u in self.requests if not u.startswith(local)]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def as_user(browser, ui_server) -> Iterator[Any]:
+    sessions: list[Session] = []
+
+    def login(user: str) -> Session:
+        s = Session(browser, ui_server["base"], user)
+        sessions.append(s)
+        return s
+    yield login
+    for s in sessions:
+        outside = s.outside_requests()
+        s.close()
+        assert outside == [], f"requests left the machine: {outside}"
