@@ -86,6 +86,12 @@ def test_multi_arm_holm_and_bh_match_statsmodels():
     np.testing.assert_allclose([c.p_value_adjusted for c in bh.comparisons],
                                multipletests([c.p_value for c in bh.comparisons], "fdr_bh")[1])
     assert bh.correction.startswith("Benjamini–Hochberg")
+    # P(best) over all arms sums to one and agrees with the pairwise chance when there are two arms
+    for m in r.metrics:
+        assert set(m.prob_best) == set(d.variants) and sum(m.prob_best.values()) == pytest.approx(1.0)
+    two = analyze(make_data(n_per_arm=3000, metric_names=("cvr", "revenue_per_user"), dims=(), seed=4), cuped=False)
+    for m in two.metrics:
+        assert m.prob_best["treatment"] == pytest.approx(m.comparisons[0].prob_beat_control, abs=1e-6)
     # every comparison matches the stand-alone core on the same stats
     stats = d.stats("cvr", use_covariate=False)
     ref = compare(stats, kind="proportion", arms=d.variants)

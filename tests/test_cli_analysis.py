@@ -128,16 +128,9 @@ def test_plan_command(capsys):
     assert code == 2 and "standard deviation" in err
 
 
-def test_experiment_id_uses_the_data_layer_loader(capsys, monkeypatch):
-    import workbench.sources as sources
-    from analysis_world import make_data
-    monkeypatch.setattr(sources, "load_experiment", lambda experiment_id, db=None: make_data(
-        n_per_arm=3000, metric_names=("cvr", "ctr"), dims=()), raising=False)
-    code, out, _ = cli(capsys, "analyze", "--experiment", "exp-1", "--json")
-    d = json.loads(out)
-    assert code == 0 and [m["name"] for m in d["metrics"]] == ["cvr", "ctr"]
-    code, _, err = cli(capsys, "analyze", "x.csv", "--experiment", "exp-1")
-    assert code == 2 and "not both" in err
+def test_file_or_experiment_is_required(capsys):
+    code, _, err = cli(capsys, "analyze")
+    assert code == 2 and "give a FILE" in err
 
 
 def test_real_process_exit_codes_and_no_traceback(tmp_path):
@@ -149,3 +142,22 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert json.loads(r.stdout)["health"]["status"] == "blocked"
     assert "conversions (120) exceed users (100)" in r.stderr
+
+
+@pytest.mark.parametrize("csv_text,code,expect", [
+    ("variant,users,conversions\ncontrol,1000,100\nb,0,0\n", 2, "users must be greater than 0"),
+    ("variant,users,conversions\ncontrol,1000,100\nb,1000,nan\n", 2, "missing value (empty or NaN)"),
+    ("variant,users,conversions,revenue_sum,revenue_sum_sq\ncontrol,100,10,500,9000\nb,100,12,520,100\n", 2,
+     "which would mean a negative variance"),
+    ("variant,users,conversions\ncontrol,1000,100\n", 2, "at least 2 variants are needed"),
+])
+def test_bad_inputs_exit_2_with_the_reason(capsys, csv_text, code, expect):
+    rc, out, err = cli(capsys, "analyze", write("bad.csv", csv_text), "--json")
+    assert rc == code and expect in err and "Traceback" not in err
+    assert json.loads(out)["health"]["status"] == "blocked"
+
+
+def test_all_conversions_is_valid_and_uses_the_exact_test(capsys):
+    rc, out, _ = cli(capsys, "analyze", write("all.csv", "variant,users,conversions\ncontrol,200,200\nb,210,210\n"), "--json")
+    c = json.loads(out)["metrics"][0]["comparisons"][0]
+    assert rc == 0 and c["test"] == "fisher" and c["p_value"] == 1.0 and c["lift_abs"] == 0.0

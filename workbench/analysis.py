@@ -48,10 +48,11 @@ from .health import aa_issue, check_health, with_issue
 from .metrics import Metric
 from .results import AnalysisResult, Comparison, MetricResult
 from .stats._checks import check_ratio, check_sufficient
+from .stats.bayes import prob_best_beta, prob_best_normal
 from .stats.compare import compare_arrays
 from .stats.frequentist import non_inferiority
 from .stats.multiplicity import adjust_core
-from .stats.segments import SegmentMetricResult, SegmentResult, SegmentRow, heterogeneity_core, simpson_core
+from .stats.segments import SegmentMetricResult, SegmentResult, heterogeneity_core, simpson_core
 from .stats.sequential import SequentialResult, confidence_sequence_core
 from .stats.sufficient import RatioStats, SufficientStats
 
@@ -304,7 +305,7 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
         j = i - 1
         extra: dict[str, Any] = {"se": _f(arr["se"][j]), "df": _f(arr["df"][j]), "statistic": _f(arr["statistic"][j]),
                                  "alternative": alt, "hypothesis": _hypothesis(alt, null, null_rel),
-                                 "ci_level": 1 - alpha if alt == "two-sided" else 1 - alpha}
+                                 "ci_level": 1 - alpha, "ci_sides": 2 if alt == "two-sided" else 1}
         if "cuped_applied" in arr:
             extra["cuped"] = {"applied": bool(arr["cuped_applied"][j]), "theta": _f(arr["cuped_theta"][j]),
                               "variance_reduction": _f(arr["variance_reduction"][j]), "covariate": m.covariate}
@@ -350,6 +351,18 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
     if cuped_applied:
         variance_reduction = float(np.mean([c.extra["cuped"]["variance_reduction"] for c in comparisons
                                             if c.extra["cuped"]["applied"]]))
+    prob_best = None
+    if opts.bayes and comparisons:
+        arms = [0, *compared]
+        with np.errstate(all="ignore"):
+            if m.kind == "proportion":
+                assert isinstance(stats, SufficientStats)
+                a = prior[0] + stats.sum[arms]
+                b = prior[1] + stats.n[arms] - stats.sum[arms]
+                best = prob_best_beta(a, b, higher_is_better=m.higher_is_better)
+            else:
+                best = prob_best_normal(arr["arm_value"][arms], arr["arm_se"][arms], higher_is_better=m.higher_is_better)
+        prob_best = {data.variants[i]: float(p) for i, p in zip(arms, best)}
     seq: tuple[SequentialResult, ...] = ()
     if opts.sequential is not None and comparisons:
         seq = _sequential_for(data, m, opts, alpha, arr, compared)
@@ -361,10 +374,13 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
             "significant": by_variant[c.variant].p_value[-1] < by_variant[c.variant].alpha}})
                        if c.variant in by_variant else c for c in comparisons]
     return MetricResult(comparisons=tuple(comparisons), correction=correction, variance_reduction=variance_reduction,
-                        notes=tuple(notes), **base), seq
+                        notes=tuple(notes), prob_best=prob_best, **base), seq
 
 
 def _data_version(data: ExperimentData) -> str:
+    """The data layer's version when it set one, else a hash of the cube (same data, same version)."""
+    if getattr(data, "data_version", ""):
+        return str(data.data_version)
     if data.meta.get("data_version"):
         return str(data.meta["data_version"])
     digest = hashlib.sha256()
@@ -466,8 +482,8 @@ def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | 
         rows = []
         for s_i, level in enumerate(levels):
             for j in range(v_count):
-                rows.append(SegmentRow(
-                    segment=level, variant=data.variants[j + 1], n_control=_f(seg["n_control"][s_i, j]),
+                rows.append(Comparison(
+                    segment=level, variant=data.variants[j + 1], control=data.control, n_control=_f(seg["n_control"][s_i, j]),
                     n_variant=_f(seg["n_variant"][s_i, j]), control_value=_f(seg["control_value"][s_i, j]),
                     variant_value=_f(seg["variant_value"][s_i, j]), lift_abs=_f(seg["lift_abs"][s_i, j]),
                     lift_abs_ci=(_f(seg["ci_lo"][s_i, j]), _f(seg["ci_hi"][s_i, j])),

@@ -8,6 +8,8 @@ reads the same in a notebook, a memo and the dashboard.
 
 >>> fmt_pct(0.01234), fmt_pct(-0.5, signed=True), fmt_ci(-0.01, 0.02, pct=True), fmt_p(0.00001234)
 ('1.23%', '-50.00%', '[-1.00%, 2.00%]', '1.2e-05')
+>>> fmt_num(40011.5), fmt_num(40012.0), fmt_num(0.012344)
+('40,011.5', '40,012', '0.01234')
 >>> from dataclasses import dataclass
 >>> @dataclass(frozen=True)
 ... class Demo(ResultMixin):
@@ -117,6 +119,8 @@ def fmt_num(x: float | None, digits: int = 4) -> str:
         return "—"
     if float(x).is_integer() and abs(x) < 1e15:
         return f"{int(x):,}"
+    if abs(x) >= 10 ** digits:          # large: thousands separators, never scientific notation
+        return f"{x:,.1f}"
     return f"{x:,.{digits}g}"
 
 

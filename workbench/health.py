@@ -279,8 +279,7 @@ def aa_uniformity(p_values: ArrayLike, *, alpha: float = 0.05, threshold: float 
                         "healthy" if ok else "warning", msg if ok else msg + ": the pipeline is not calibrated")
 
 
-def simulate_aa_p_values(baseline: float, n_per_arm: int, *, sims: int = 2000, seed: int | None = None,
-                         alpha_note: bool = False) -> np.ndarray:
+def simulate_aa_p_values(baseline: float, n_per_arm: int, *, sims: int = 2000, seed: int | None = None) -> np.ndarray:
     """p-values of ``sims`` simulated A/A experiments on a proportion, through the same test the
     analysis uses (vectorised; seeded, so the same seed gives the same bytes)."""
     from .stats.frequentist import proportions_core

@@ -16,14 +16,15 @@ meaning.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import pandas as pd
 
 from .display import ResultMixin
 from .errors import Problem
 
-__all__ = ["HealthStatus", "SRMResult", "HealthReport", "Comparison", "MetricResult", "AnalysisResult"]
+__all__ = ["HealthStatus", "SRMResult", "HealthReport", "Comparison", "MetricResult", "AnalysisResult",
+           "comparisons_frame"]
 
 HealthStatus = Literal["healthy", "warning", "blocked"]
 
@@ -90,9 +91,24 @@ class Comparison(ResultMixin):
     n_control: float | None = None
     n_variant: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    segment: Any = None            # the segment level, for comparisons within one segment
 
     def significant(self, alpha: float = 0.05) -> bool:
         return bool(self.p_value_adjusted < alpha)
+
+
+def comparisons_frame(comparisons: Sequence[Comparison], **columns: Any) -> pd.DataFrame:
+    """One row per comparison, intervals split into ``*_lo``/``*_hi``, with constant ``columns`` first."""
+    rows = []
+    for c in comparisons:
+        d = c.to_dict()
+        d.pop("extra", None)
+        if d.get("segment") is None:
+            d.pop("segment", None)
+        lo, hi = d.pop("lift_abs_ci")
+        rlo, rhi = d.pop("lift_rel_ci")
+        rows.append({**columns, **d, "lift_abs_lo": lo, "lift_abs_hi": hi, "lift_rel_lo": rlo, "lift_rel_hi": rhi})
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -109,17 +125,10 @@ class MetricResult(ResultMixin):
     correction: str = ""
     variance_reduction: float | None = None   # CUPED, when applied
     notes: tuple[str, ...] = ()
+    prob_best: dict[str, float] | None = None  # Bayesian P(each compared arm is best), in the better direction
 
     def to_frame(self) -> pd.DataFrame:
-        rows = []
-        for c in self.comparisons:
-            d = c.to_dict()
-            d.pop("extra", None)
-            lo, hi = d.pop("lift_abs_ci")
-            rlo, rhi = d.pop("lift_rel_ci")
-            rows.append({"metric": self.name, "role": self.role, **d, "lift_abs_lo": lo, "lift_abs_hi": hi,
-                         "lift_rel_lo": rlo, "lift_rel_hi": rhi})
-        return pd.DataFrame(rows)
+        return comparisons_frame(self.comparisons, metric=self.name, role=self.role)
 
 
 @dataclass(frozen=True)

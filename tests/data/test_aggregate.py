@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -24,7 +26,8 @@ def reference_cube(events: pd.DataFrame, pre: pd.DataFrame, s: Settings) -> pd.D
     for flag, name in (("is_click", "click_detail"), ("is_cart", "add_to_cart"), ("is_buy", "purchase")):
         e[flag] = e["event"] == name
     e["is_err"] = e["http_status"] >= 500
-    e["is_headless"] = e["user_agent"].str.contains(b.headless_ua_pattern[4:], case=False)
+    headless = re.compile(b.headless_ua_pattern)
+    e["is_headless"] = e["user_agent"].map(lambda ua: bool(headless.search(ua)))
     e["minute"] = e["ts_server"].dt.floor("min")
     burst = e.groupby(["ip_hash", "minute"]).size()
     burst_ips = set(burst[burst > b.ip_burst_events_per_minute].index.get_level_values(0))

@@ -180,3 +180,14 @@ def test_bad_inputs(args, kwargs, match):
         normal_lift(0.1, 0.1, prior_sd=0)
     with pytest.raises(InputError, match="se of .* must not be negative|se .*negative"):
         normal_lift(0.1, -1)
+
+
+def test_prob_best_bad_inputs():
+    with pytest.raises(InputError, match="at least 2 arms"):
+        prob_best_beta([3.0], [4.0])
+    with pytest.raises(InputError, match="must be positive"):
+        prob_best_beta([3.0, 0.0], [4.0, 5.0])
+    with pytest.raises(InputError, match="not a finite number"):
+        prob_best_normal([1.0, float("nan")], [0.1, 0.1])
+    with pytest.raises(InputError, match="must not be negative"):
+        prob_best_normal([1.0, 2.0], [0.1, -0.1])

@@ -1,12 +1,17 @@
 """CLI commands of the statistics core: ``analyze``, ``check`` and ``plan``.
 
+``analyze FILE`` reads any supported input (aggregated CSV, unit-level table, event log; an event
+log holding several experiments needs ``--experiment``); ``analyze --experiment ID [--db DB]``
+reads one experiment from the workbench database through the data layer.
+
 Exit codes: 0 when the data could be analysed (healthy or warning — a severe SRM is a *finding*
 and also exits 0 with ``health.status == "blocked"``); 2 when the input is unusable (a structural
 error, or blocked schema/logic/label problems). With ``--json`` the JSON is printed to stdout even
 then (``health.status`` "blocked" and every issue), and the problems go to stderr one per line.
 
-``--brief BRIEF`` takes, until the lifecycle brief format is merged, a minimal YAML mapping (see
-:func:`options_from_brief`)::
+``--brief BRIEF`` takes an experiment brief of the lifecycle (``workbench experiments create``
+format: primary metric, guardrails, expected split, SRM thresholds, minimum sample size), or a
+plain analysis-options YAML mapping for what a brief does not say (see :func:`options_from_brief`)::
 
     primary: conversion_rate            # metric names as in the data
     guardrails: [guardrail_error]
@@ -41,14 +46,23 @@ from ._common import JSON_OPTION, console, err_console, print_json, table
 __all__ = ["register", "options_from_brief"]
 
 _BRIEF_EXTRA = ("control", "kind")
+_EXPERIMENT_HELP = "Experiment id: in the database, or within an event-log FILE that holds several."
+_DB_HELP = "DuckDB file (or Ibis URL) with the event log; default data/workbench.duckdb or $WORKBENCH_DB."
+
+
+_LIFECYCLE_KEYS = {"id", "owner", "variants", "primary_metric"}
 
 
 def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
-    """Analysis options (and reader settings ``control``/``kind``) from a brief YAML file.
+    """Analysis options (and reader settings ``control``/``kind``) from a ``--brief`` YAML file.
 
-    The one place that knows the brief's format: switch it to the lifecycle brief when it lands.
+    The one place that knows brief formats. An experiment brief of the lifecycle
+    (:mod:`workbench.lifecycle.brief`: ``id``, ``owner``, ``variants``, ``primary_metric``...) is
+    validated there and mapped to options by :func:`workbench.lifecycle.inputs.analysis_options`
+    once the data is read (``extra["brief"]``); its ``min_sample_size`` tunes the sequential
+    confidence sequence. Any other mapping is a plain options file (the module docstring).
     """
-    from ..analysis import AnalysisOptions
+    from ..analysis import AnalysisOptions, SequentialOptions
     name = str(path)
     if not path.exists():
         raise InputError([Problem("blocked", "missing_file", "the brief file does not exist", file=name)])
@@ -59,6 +73,12 @@ def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
                                   file=name)]) from None
     if not isinstance(loaded, dict):
         raise InputError([Problem("blocked", "bad_yaml", "expected a mapping at the top level", file=name)])
+    if len(_LIFECYCLE_KEYS & set(loaded)) >= 2:
+        from ..lifecycle.brief import load_brief
+        brief = load_brief(path)
+        opts = AnalysisOptions(sequential=SequentialOptions(float(brief.min_sample_size))
+                               if brief.min_sample_size else None)
+        return opts, {"kind": brief.kind, "brief": brief}
     extra = {k: loaded.pop(k) for k in _BRIEF_EXTRA if k in loaded}
     if "kind" in extra and extra["kind"] not in ("ab", "aa", "canary", "bandit", "multi"):
         raise InputError([Problem("blocked", "bad_option", "kind must be one of ab, aa, canary, bandit, multi",
@@ -66,21 +86,44 @@ def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
     return AnalysisOptions.from_mapping(loaded, source=name), extra
 
 
-def _load(file: Optional[Path], experiment: Optional[str], control: Optional[str], extra: dict[str, Any],
-          weights: Any) -> Any:
-    if (file is None) == (experiment is None):
-        raise WorkbenchError("give either a FILE (aggregated CSV) or --experiment ID, not both and not neither")
-    if experiment is not None:
-        try:
-            from ..sources import load_experiment  # type: ignore[attr-defined]
-        except ImportError:
-            raise WorkbenchError("reading an experiment from the database is not available in this build; "
-                                 "analyse an aggregated CSV instead") from None
-        data = load_experiment(experiment)
+def _with_brief(opts: Any, extra: dict[str, Any], data: Any) -> Any:
+    """Options after the data is read: a lifecycle brief maps onto what the data can compute."""
+    if extra.get("brief") is None:
+        return opts
+    from ..lifecycle.inputs import analysis_options
+    return replace(opts, **analysis_options(extra["brief"], data))
+
+
+def _load(file: Optional[Path], experiment: Optional[str], db: Optional[str], control: Optional[str],
+          extra: dict[str, Any], weights: Any) -> Any:
+    """ExperimentData from an input file of any form (aggregated CSV, unit table, event log) or
+    from an experiment id in the database; ``control``/``weights``/``kind`` override what was read."""
+    control = control or extra.get("control")
+    if file is None and experiment is None:
+        raise WorkbenchError("give a FILE (aggregated CSV, unit-level table or event log) or --experiment ID")
+    if file is not None:
+        from ..sources.detect import input_form, read_any
+        if input_form(file) == "aggregated":
+            from ..sources import read_aggregated
+            data = read_aggregated(file, control=control, expected_weights=dict(weights) if weights else None)
+        else:
+            datasets = read_any(file, experiment=experiment)
+            if len(datasets) != 1:
+                raise WorkbenchError(f"{file} holds {len(datasets)} experiments; choose one with --experiment: "
+                                     + ", ".join(sorted(datasets)))
+            data = next(iter(datasets.values()))
     else:
-        from ..sources import read_aggregated
-        data = read_aggregated(file, control=control or extra.get("control"),
-                               expected_weights=dict(weights) if weights else None)
+        from ..sources.experiments import load_experiment
+        data = load_experiment(experiment, db=db)
+    if control and control != data.control:
+        if control not in data.variants:
+            raise InputError([Problem("blocked", "unknown_control", f"the control {control!r} is not a variant of "
+                                      f"this experiment ({', '.join(data.variants)})", file=data.source or None,
+                                      column="variant", value=control)])
+        data = replace(data, variants=(control, *[v for v in data.variants if v != control]),
+                       control_note=f"given as {control!r}")
+    if weights and data.expected_weights != dict(weights):
+        data = replace(data, expected_weights=dict(weights))
     if extra.get("kind"):
         data = replace(data, meta={**data.meta, "kind": extra["kind"]})
     return data
@@ -132,8 +175,10 @@ def _show_analysis(r: AnalysisResult) -> None:
                  fmt_pct(c.prob_beat_control, 1) if c.prob_beat_control is not None else "—")
                 for c in m.comparisons]
         tests = sorted({c.test for c in m.comparisons})
+        best = ([f"P(best): " + ", ".join(f"{v} {fmt_pct(p, 1)}" for v, p in m.prob_best.items())]
+                if m.prob_best and len(m.prob_best) > 2 else [])
         caption = "; ".join(([f"test: {', '.join(tests)}"] if tests else []) + ([m.correction] if m.correction else [])
-                            + list(m.notes)) or None
+                            + best + list(m.notes)) or None
         console.print(table(escape(f"{m.label or m.name} [{m.role}] — control {control_value}"),
                             ["variant", "value", "lift", f"{1 - r.alpha:.0%} CI", "rel. lift", "p adj.", "P(beat)"],
                             [tuple(escape(str(v)) for v in row) for row in rows],
@@ -143,9 +188,10 @@ def _show_analysis(r: AnalysisResult) -> None:
 
 
 def analyze_command(
-    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV (variant, users, conversions, ...)."),
+    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV, unit-level table or event log."),
     brief: Optional[Path] = typer.Option(None, "--brief", help="Brief YAML: primary, guardrails, weights, thresholds."),
-    experiment: Optional[str] = typer.Option(None, "--experiment", help="Experiment id in the workbench database."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help=_EXPERIMENT_HELP),
+    db: Optional[str] = typer.Option(None, "--db", help=_DB_HELP),
     control: Optional[str] = typer.Option(None, "--control", help="Name of the control variant."),
     correction: Optional[str] = typer.Option(None, "--correction", help="holm (default), bh or none."),
     segment: list[str] = typer.Option([], "--segment", help="Also break down by this column (exploratory)."),
@@ -161,13 +207,14 @@ def analyze_command(
     if segment:
         opts = replace(opts, segments=tuple(opts.segments) + tuple(segment))
     try:
-        data = _load(file, experiment, control, extra, opts.expected_weights)
+        data = _load(file, experiment, db, control, extra, opts.expected_weights)
     except InputError as err:
         if not json_:
             raise
         print_json(_blocked_result(err, file, experiment))
         _print_problems(err.problems)
         raise typer.Exit(2)
+    opts = _with_brief(opts, extra, data)
     result = analyze(data, opts)
     if json_:
         print_json(result)
@@ -186,9 +233,10 @@ def _health(data: Any, opts: Any) -> HealthReport:
 
 
 def check_command(
-    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV."),
+    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV, unit-level table or event log."),
     brief: Optional[Path] = typer.Option(None, "--brief", help="Brief YAML (weights, SRM thresholds)."),
-    experiment: Optional[str] = typer.Option(None, "--experiment", help="Experiment id in the workbench database."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help=_EXPERIMENT_HELP),
+    db: Optional[str] = typer.Option(None, "--db", help=_DB_HELP),
     control: Optional[str] = typer.Option(None, "--control", help="Name of the control variant."),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -197,7 +245,7 @@ def check_command(
     from ..health import usable
     opts, extra = options_from_brief(brief) if brief is not None else (AnalysisOptions(), {})
     try:
-        data = _load(file, experiment, control, extra, opts.expected_weights)
+        data = _load(file, experiment, db, control, extra, opts.expected_weights)
     except InputError as err:
         if not json_:
             raise
@@ -205,7 +253,7 @@ def check_command(
         print_json({"experiment_id": blocked.experiment_id, "variants": [], "units": [], "health": blocked.health})
         _print_problems(err.problems)
         raise typer.Exit(2)
-    health = _health(data, opts)
+    health = _health(data, _with_brief(opts, extra, data))
     if json_:
         try:
             units = [float(u) for u in data.units()]

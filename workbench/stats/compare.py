@@ -69,7 +69,8 @@ def compare_arrays(kind: str, stats: SufficientStats | RatioStats, *, higher_is_
     """All variant-vs-control results of one metric as arrays of shape (..., arms − 1).
 
     Keys: ``control_value, variant_value, lift_abs, ci_lo, ci_hi, lift_rel, rel_ci_lo, rel_ci_hi,
-    p_value, se, se_rel, df, statistic, test, n_control, n_variant`` and, when ``bayes``,
+    p_value, se, se_rel, df, statistic, test, n_control, n_variant`` (per variant), ``arm_value,
+    arm_se`` (per arm, control first: the estimates the test used) and, when ``bayes``,
     ``prob_beat, expected_loss`` (+ ``cred_lo, cred_hi, cred_rel_lo, cred_rel_hi`` when
     ``credible_intervals``); CUPED adds ``cuped_applied, cuped_theta, variance_reduction,
     cuped_reason, raw_control_value, raw_variant_value``. Arms with no units give NaN.
@@ -104,13 +105,28 @@ def compare_arrays(kind: str, stats: SufficientStats | RatioStats, *, higher_is_
             raise ValueError(f"unknown metric kind {kind!r}")
     n = stats.n
     shape = r.p_value.shape
+    # per-arm estimate and squared standard error (what the comparison used), for P(best) and plots
+    with np.errstate(all="ignore"):
+        if isinstance(stats, RatioStats):
+            from .ratio import ratio_core
+            arm_value, _, arm_se2 = ratio_core(stats)
+        elif kind == "proportion":
+            arm_value = stats.sum / n
+            arm_se2 = arm_value * (1 - arm_value) / n
+        else:
+            arm_value, arm_se2 = stats.mean, stats.var / n
+        if c is not None:
+            use_c = np.broadcast_to(c.applied[..., None], n.shape)
+            arm_value = np.where(use_c, c.mean, arm_value)
+            arm_se2 = np.where(use_c, c.var / n, arm_se2)
     n_c = np.broadcast_to(n[..., :1], shape)
     n_t = n[..., 1:]
     out: dict[str, Any] = {
         "control_value": r.control_value, "variant_value": r.variant_value, "lift_abs": r.lift_abs,
         "ci_lo": r.ci_lo, "ci_hi": r.ci_hi, "lift_rel": r.lift_rel, "rel_ci_lo": r.rel_ci_lo,
         "rel_ci_hi": r.rel_ci_hi, "p_value": r.p_value, "se": r.se, "se_rel": r.se_rel, "df": r.df,
-        "statistic": r.statistic, "test": r.test, "n_control": n_c.astype(np.float64), "n_variant": n_t}
+        "statistic": r.statistic, "test": r.test, "n_control": n_c.astype(np.float64), "n_variant": n_t,
+        "arm_value": arm_value, "arm_se": np.sqrt(arm_se2)}
     if c is not None:
         out["cuped_applied"] = np.broadcast_to(c.applied[..., None], shape) & (r.test != "fisher")
         out["cuped_theta"] = np.broadcast_to(np.asarray(c.theta)[..., None], shape)

@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ..display import ResultMixin
-from ._checks import check_choice, check_probability, check_sufficient
+from ._checks import bad, check_choice, check_probability, check_sufficient
 from .sufficient import SufficientStats
 
 __all__ = ["Alternative", "DiffArrays", "ComparisonTable", "welch_df", "diff_test", "means_core", "proportions_core",
@@ -335,7 +335,6 @@ def compare(stats: SufficientStats, *, kind: Literal["proportion", "mean"] = "me
     alpha = check_probability("alpha", alpha)
     check_sufficient(stats, arms=arms, proportion=kind == "proportion")
     if stats.n.ndim != 1:
-        from ._checks import bad
         raise bad("bad_shape", "compare() takes one experiment (a 1-D array of arms); use the *_core functions "
                   "for batches", column="n", value=str(stats.n.shape))
     names = tuple(arms) if arms is not None else tuple(f"arm{i}" for i in range(stats.n.shape[-1]))

@@ -30,8 +30,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ..display import ResultMixin
+from ..results import Comparison, comparisons_frame
 
-__all__ = ["heterogeneity_core", "simpson_core", "SegmentRow", "SegmentMetricResult", "SegmentResult"]
+__all__ = ["heterogeneity_core", "simpson_core", "SegmentMetricResult", "SegmentResult"]
 
 Array = NDArray[np.float64]
 
@@ -64,25 +65,6 @@ def simpson_core(segment_lift: ArrayLike, pooled_lift: ArrayLike, axis: int = 0)
 
 
 @dataclass(frozen=True)
-class SegmentRow(ResultMixin):
-    """One segment × variant comparison."""
-
-    segment: Any
-    variant: str
-    n_control: float
-    n_variant: float
-    control_value: float
-    variant_value: float
-    lift_abs: float
-    lift_abs_ci: tuple[float, float]
-    lift_rel: float
-    lift_rel_ci: tuple[float, float]
-    p_value: float
-    p_value_adjusted: float
-    test: str
-
-
-@dataclass(frozen=True)
 class SegmentMetricResult(ResultMixin):
     """Per-segment results of one metric, the heterogeneity test per variant and the Simpson check."""
 
@@ -90,7 +72,7 @@ class SegmentMetricResult(ResultMixin):
     kind: str
     dim: str
     levels: tuple
-    rows: tuple[SegmentRow, ...]
+    rows: tuple[Comparison, ...]                    # one per segment × variant, ``segment`` set
     pooled_lift: dict[str, float]
     heterogeneity: dict[str, dict[str, float]]      # variant -> {q, df, p_value, i2}
     simpson: dict[str, bool]                        # variant -> pooled and segment directions disagree
@@ -98,14 +80,8 @@ class SegmentMetricResult(ResultMixin):
     notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
-        rows = []
-        for r in self.rows:
-            d = r.to_dict()
-            lo, hi = d.pop("lift_abs_ci")
-            rlo, rhi = d.pop("lift_rel_ci")
-            rows.append({"metric": self.metric, self.dim: d.pop("segment"), **d, "lift_abs_lo": lo, "lift_abs_hi": hi,
-                         "lift_rel_lo": rlo, "lift_rel_hi": rhi})
-        return pd.DataFrame(rows)
+        frame = comparisons_frame(self.rows, metric=self.metric)
+        return frame.rename(columns={"segment": self.dim})
 
 
 @dataclass(frozen=True)

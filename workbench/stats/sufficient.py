@@ -20,7 +20,7 @@ For a 0/1 metric (a proportion) ``sum_sq == sum``; :meth:`SufficientStats.from_c
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,8 +36,35 @@ def _arr(x: ArrayLike | None) -> Array | None:
     return None if x is None else np.asarray(x, dtype=np.float64)
 
 
+class _Sums(ResultMixin):
+    """Arrays of sums: converted to float on creation, added, indexed and reduced field by field."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            object.__setattr__(self, f.name, _arr(getattr(self, f.name)))
+
+    def _map(self, fn: Callable[[Array], Array]) -> Any:
+        return type(self)(*(None if (a := getattr(self, f.name)) is None else fn(a)
+                            for f in fields(self)))  # type: ignore[arg-type]
+
+    def __add__(self, other: Any) -> Any:
+        """Sums are additive: stats of a union of disjoint unit sets (segments, days)."""
+        def add(a: Array | None, b: Array | None) -> Array | None:
+            return None if a is None or b is None else a + b
+        return type(self)(*(add(getattr(self, f.name), getattr(other, f.name))
+                            for f in fields(self)))  # type: ignore[arg-type]
+
+    def take(self, index: ArrayLike, axis: int = -1) -> Any:
+        """Select arms (or entries of another axis), e.g. ``s.take([0, 2])``."""
+        return self._map(lambda a: np.take(a, index, axis=axis))
+
+    def sum_over(self, axis: int) -> Any:
+        """Collapse an axis (e.g. segments) by adding its sums."""
+        return self._map(lambda a: a.sum(axis=axis))
+
+
 @dataclass(frozen=True)
-class SufficientStats(ResultMixin):
+class SufficientStats(_Sums):
     """Per-arm ``n``, ``sum``, ``sum_sq`` of a metric Y, optionally with a pre-period covariate X.
 
     ``x_sum``, ``x_sum_sq`` and ``xy_sum`` (Σx, Σx², Σxy over the same units) enable CUPED.
@@ -51,9 +78,6 @@ class SufficientStats(ResultMixin):
     x_sum_sq: Array | None = None
     xy_sum: Array | None = None
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            object.__setattr__(self, f.name, _arr(getattr(self, f.name)))
 
     @classmethod
     def from_counts(cls, n: ArrayLike, successes: ArrayLike) -> "SufficientStats":
@@ -103,25 +127,10 @@ class SufficientStats(ResultMixin):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (self.xy_sum - self.x_sum * self.sum / self.n) / (self.n - 1)  # type: ignore[operator]
 
-    def __add__(self, other: "SufficientStats") -> "SufficientStats":
-        """Sums are additive: stats of a union of disjoint unit sets (segments, days)."""
-        def add(a: Array | None, b: Array | None) -> Array | None:
-            return None if a is None or b is None else a + b
-        return SufficientStats(*(add(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
-
-    def take(self, index: ArrayLike, axis: int = -1) -> "SufficientStats":
-        """Select arms (or entries of another axis), e.g. ``s.take([0, 2])``."""
-        return type(self)(*(None if (a := getattr(self, f.name)) is None else np.take(a, index, axis=axis)
-                            for f in fields(self)))
-
-    def sum_over(self, axis: int) -> "SufficientStats":
-        """Collapse an axis (e.g. segments) by adding its sums."""
-        return type(self)(*(None if (a := getattr(self, f.name)) is None else a.sum(axis=axis)
-                            for f in fields(self)))
 
 
 @dataclass(frozen=True)
-class RatioStats(ResultMixin):
+class RatioStats(_Sums):
     """Per-arm sums for a ratio metric Σnum/Σden when the unit is finer than the denominator.
 
     Example: clicks per impression with users as the randomisation unit. The delta method needs
@@ -140,9 +149,6 @@ class RatioStats(ResultMixin):
     num_x_sum: Array | None = None
     den_x_sum: Array | None = None
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            object.__setattr__(self, f.name, _arr(getattr(self, f.name)))
 
     @classmethod
     def from_values(cls, nums: Sequence[ArrayLike], dens: Sequence[ArrayLike],
@@ -168,15 +174,3 @@ class RatioStats(ResultMixin):
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.num_sum / self.den_sum
 
-    def __add__(self, other: "RatioStats") -> "RatioStats":
-        def add(a: Array | None, b: Array | None) -> Array | None:
-            return None if a is None or b is None else a + b
-        return RatioStats(*(add(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
-
-    def take(self, index: ArrayLike, axis: int = -1) -> "RatioStats":
-        return type(self)(*(None if (a := getattr(self, f.name)) is None else np.take(a, index, axis=axis)
-                            for f in fields(self)))
-
-    def sum_over(self, axis: int) -> "RatioStats":
-        return type(self)(*(None if (a := getattr(self, f.name)) is None else a.sum(axis=axis)
-                            for f in fields(self)))
