@@ -72,7 +72,7 @@ def test_switching_experiment_replaces_the_contents(viewer_app):
     assert viewer_app.state.experiment == "pdp-electronics-cta"
     assert detail.tiles.object.count('class="wb-tile"') == 3 and "pdp-electronics-cta" in detail.header.object
     assert len(detail.plots["trend"].renderers) == 3 and len(detail.plots["funnel"].renderers) == 3
-    assert [i.label for i in detail.plots["trend"].items if i.visible] == ["control", "urgent", "benefit"]
+    assert [i.label.value for i in detail.plots["trend"].items if i.visible] == ["control", "urgent", "benefit"]
 
 
 def test_viewers_get_no_controls_operators_do(shared_service):

@@ -124,6 +124,18 @@ class Session:
         self.page.goto(f"{self.base}/app?{query}")
         self.page.wait_for_selector(wait_for, timeout=60_000)
 
+    def wait_text(self, selector: str, text: str, *, contains: bool = False, timeout: float = 60.0) -> None:
+        """Poll until the element's text is (or contains) ``text``; the page updates itself, no reload."""
+        deadline = time.monotonic() + timeout
+        while True:
+            loc = self.page.locator(selector)
+            shown = loc.first.inner_text().strip() if loc.count() else ""
+            if (text in shown) if contains else (shown == text):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{selector} shows {shown[:300]!r}, not {text!r}")
+            self.page.wait_for_timeout(200)
+
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

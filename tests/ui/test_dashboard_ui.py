@@ -73,8 +73,7 @@ def test_an_operator_pauses_and_the_registry_and_audit_log_show_it(as_user, ui_s
     assert _registry(ui_server).get("pdp-shoes-hero").state == "running"
     s.page.fill(".wb-reason input", "mobile conversion looks broken")
     s.page.click(".wb-act-pause button")
-    s.page.wait_for_selector(".wb-alert-ok", timeout=60_000)
-    assert "paused" in s.page.inner_text(".wb-alert-ok")
+    s.wait_text(".wb-action-message .wb-alert", "paused", contains=True)
     reg = _registry(ui_server)
     assert reg.get("pdp-shoes-hero").state == "hold"
     last = reg.audit("pdp-shoes-hero").iloc[-1]
@@ -82,9 +81,9 @@ def test_an_operator_pauses_and_the_registry_and_audit_log_show_it(as_user, ui_s
     assert reg.verify_audit().ok
     s.page.fill(".wb-reason input", "second try")                              # an illegal transition
     s.page.click(".wb-act-pause button")
-    s.page.wait_for_selector(".wb-alert-error", timeout=60_000)
-    assert "cannot pause an experiment that is hold" in s.page.inner_text(".wb-alert-error")
-    s.page.wait_for_selector("#wb-audit td:text-is('mobile conversion looks broken')", timeout=60_000)
+    s.wait_text(".wb-action-message .wb-alert", "cannot pause an experiment that is hold", contains=True)
+    assert s.page.locator(".wb-alert-error").count() == 1
+    s.wait_text("#wb-audit", "mobile conversion looks broken", contains=True)
     s.screenshot("detail-operator")
     assert s.outside_requests() == []
 
@@ -127,3 +126,17 @@ def test_autopilot_page(as_user):
     assert s.page.locator("#wb-candidates tr").count() > 5
     s.screenshot("autopilot")
     assert s.outside_requests() == []
+
+
+def test_open_pages_follow_the_server_without_a_reload(as_user, ui_server):
+    viewer = as_user("lee")
+    viewer.goto("page=experiment&experiment=pdp-shoes-stockout", "#wb-experiment-title")
+    version = int(viewer.page.get_attribute("#wb-asof", "data-version"))
+    assert viewer.page.inner_text("#wb-state") == "running"
+    ops = as_user("ops")                                  # an operator acts through the JSON endpoint
+    r = ops.context.request.post(f"{ops.base}/api/actions", data={"action": "pause", "why": "stock is low",
+                                                                  "experiment_id": "pdp-shoes-stockout"})
+    assert r.status == 200 and r.json()["state"] == "hold"
+    viewer.wait_text("#wb-state", "hold")                 # the open page polled the server's snapshot
+    assert int(viewer.page.get_attribute("#wb-asof", "data-version")) > version
+    assert viewer.outside_requests() == [] and ops.outside_requests() == []

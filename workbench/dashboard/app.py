@@ -51,6 +51,7 @@ class DashboardApp(Viewer):
         self._seen: dict[str, int] = {}
         self._version = -1
         self.current_page: str | None = None
+        self._checked: Any = None
         self.state.param.watch(self._on_page, "page")
         self.state.param.watch(lambda _e: self._show(), "experiment")
         self.state.param.watch(lambda _e: self.poll(), "tick")
@@ -75,10 +76,20 @@ class DashboardApp(Viewer):
         if snap.version != self._version:
             self._version = snap.version
             self._show()
+        elif snap.ready and self.service.checked_at != self._checked:
+            self._status(snap)
+
+    def _status(self, snap: Any) -> None:
+        """The header line: the data's as-of time and when the server last checked for new data."""
+        self._checked = self.service.checked_at
+        checked = self._checked or snap.refreshed_at
+        refresh = get_settings().dashboard.refresh_seconds
+        self.status.object = (f'<span class="wb-status" id="wb-asof" data-version="{snap.version}">data as of '
+                              f"<b>{escape(fmt_time(snap.as_of))}</b> · checked {escape(fmt_time(checked))} "
+                              f"(every {refresh:g} s)</span>")
 
     def _show(self) -> None:
         snap = self.service.snapshot
-        refresh = get_settings().dashboard.refresh_seconds
         if not snap.ready:
             self.status.object = '<span class="wb-status">loading data…</span>'
             self.banner.object = alert_html("The server is reading the data for the first time; the page fills "
@@ -86,10 +97,7 @@ class DashboardApp(Viewer):
             self.main.objects = []
             self.current_page = None
             return
-        checked = self.service.checked_at or snap.refreshed_at
-        self.status.object = (f'<span class="wb-status" id="wb-asof" data-version="{snap.version}">data as of '
-                              f"<b>{escape(fmt_time(snap.as_of))}</b> · checked {escape(fmt_time(checked))} "
-                              f"(every {refresh:g} s)</span>")
+        self._status(snap)
         self.banner.object = alert_html(f"the last refresh failed, showing the previous data: {snap.error}", "error") \
             if snap.error else ""
         page = self.state.page if self.state.page in self.pages else "portfolio"

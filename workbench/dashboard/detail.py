@@ -179,7 +179,7 @@ class ExperimentDetail(Viewer):
         state = rec.state if rec is not None else "not registered"
         name = rec.name if rec is not None else meta.get("name", o.experiment_id)
         facts = o.decision.facts
-        pairs = [("state", raw(pill(state, STATE_COLOURS.get(state, "#52606d")))),
+        pairs = [("state", raw(f'<span id="wb-state">{pill(state, STATE_COLOURS.get(state, "#52606d"))}</span>')),
                  ("kind", rec.kind if rec else meta.get("kind", "")),
                  ("category / SKU", f"{(rec.category if rec else meta.get('category')) or '—'} / "
                                     f"{(rec.product_id if rec else meta.get('product_id')) or '—'}"),

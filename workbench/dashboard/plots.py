@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from bokeh.models import (ColumnDataSource, FactorRange, HoverTool, Label, Legend, LegendItem, NumeralTickFormatter,
                           Range1d, Span)
+from bokeh.core.properties import value
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 from bokeh.transform import dodge
@@ -59,7 +60,8 @@ class _ArmPlot:
         self.figure = f
         self.sources = [ColumnDataSource(_columns(None, self.cols)) for _ in range(MAX_ARMS)]
         self.glyphs: list[list[Any]] = [self._glyphs(i, s) for i, s in enumerate(self.sources)]
-        self.items = [LegendItem(label=f"arm {i}", renderers=[g[0]], visible=False) for i, g in enumerate(self.glyphs)]
+        self.items = [LegendItem(label=value(f"arm {i}"), renderers=[g[0]], visible=False)
+                      for i, g in enumerate(self.glyphs)]
         self.legend = Legend(items=self.items, location=legend_location, click_policy="hide",
                              label_text_font_size="11px")
         f.add_layout(self.legend)
@@ -78,7 +80,7 @@ class _ArmPlot:
             if i < len(slots) and slots[i][1] is not None and not slots[i][1].empty:
                 v, rows, label = slots[i]
                 self.sources[i].data = _columns(rows.assign(variant=v), self.cols)
-                self.items[i].label = label
+                self.items[i].label = value(label)
                 visible = True
                 shown += 1
             else:

@@ -37,14 +37,18 @@ def session_identity() -> Identity:
 
 
 def in_background(work: Callable[[], Any], apply: Callable[[Any], None]) -> None:
-    """Run ``work`` in a thread, then ``apply`` its result on the session (synchronously without a server)."""
+    """Run ``work`` in a thread, then ``apply`` its result on the session's next tick, with the
+    document lock held (so ``apply`` may change Bokeh models directly). Without a server session
+    (tests, notebooks) both run here and now."""
     import panel as pn
+
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        apply(work())
+        return
 
     async def job() -> None:
         result = await asyncio.to_thread(work)
-        apply(result)
+        doc.add_next_tick_callback(lambda: apply(result))
 
-    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        pn.state.execute(job)
-    else:
-        apply(work())
+    pn.state.execute(job)
