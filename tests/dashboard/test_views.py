@@ -59,7 +59,7 @@ def test_clicking_a_row_opens_the_detail_page(viewer_app, shared_service):
     assert o.decision.reason.split(":")[0] in detail.decision.object
     for name, plot in detail.plots.items():
         assert plot.renderers, name                               # every plot draws something
-    assert len(detail.plots["trend"].renderers) == 2 and len(detail.plots["chance"].renderers) == 2
+    assert detail.plots["trend"].renderers == ["control", "treatment"] and detail.plots["chance"].renderers == ["treatment"]
     assert "not generated yet" in detail.links.object
     assert "Decision log" in detail.log.object and "registered from the simulated world" in detail.log.object
 
@@ -71,8 +71,9 @@ def test_switching_experiment_replaces_the_contents(viewer_app):
     detail.select.value = "pdp-electronics-cta"                    # the picker on the detail page
     assert viewer_app.state.experiment == "pdp-electronics-cta"
     assert detail.tiles.object.count('class="wb-tile"') == 3 and "pdp-electronics-cta" in detail.header.object
-    assert len(detail.plots["trend"].renderers) == 3 and len(detail.plots["funnel"].renderers) == 3
-    assert [i.label.value for i in detail.plots["trend"].items if i.visible] == ["control", "urgent", "benefit"]
+    assert detail.plots["trend"].renderers == ["control", "urgent", "benefit"]
+    assert detail.plots["funnel"].renderers == ["benefit", "control", "urgent"]
+    assert detail.plots["posterior"].figure.title.text == "Posterior of each arm's cvr (Beta(1, 1) prior)"
 
 
 def test_viewers_get_no_controls_operators_do(shared_service):

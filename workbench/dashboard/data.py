@@ -224,6 +224,7 @@ class PosteriorCurves(ResultMixin):
     model: str
     frame: pd.DataFrame                     # x, variant, density
     prob_beat_control: dict[str, float] = field(default_factory=dict)
+    prior: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame
@@ -258,7 +259,8 @@ def posterior_curves(outcome: Any, *, points: int = 240) -> PosteriorCurves | No
         frames = [pd.DataFrame({"x": x, "variant": v, "density": sps.beta.pdf(x, a[i], b[i])})
                   for i, v in enumerate(data.variants) if st.n[i] > 0]
         model = f"Beta({a0:g}, {b0:g}) prior, Beta–Binomial posterior of each arm's rate"
-        return PosteriorCurves(m.name, "rate", model, pd.concat(frames, ignore_index=True), probs)
+        return PosteriorCurves(m.name, "rate", model, pd.concat(frames, ignore_index=True), probs,
+                               f"Beta({a0:g}, {b0:g}) prior")
     prior = opts.normal_priors.get(m.name)
     frames = []
     for c in primary.comparisons:
@@ -272,8 +274,9 @@ def posterior_curves(outcome: Any, *, points: int = 240) -> PosteriorCurves | No
                                     "density": sps.norm.pdf(x, post.post_mean, post.post_sd)}))
     if not frames:
         return None
-    model = "normal–normal on the lift, " + ("flat prior" if prior is None else f"N({prior[0]:g}, {prior[1]:g}²) prior")
-    return PosteriorCurves(m.name, "lift", model, pd.concat(frames, ignore_index=True), probs)
+    prior_text = "flat prior" if prior is None else f"N({prior[0]:g}, {prior[1]:g}²) prior"
+    return PosteriorCurves(m.name, "lift", f"normal–normal on the lift, {prior_text}",
+                           pd.concat(frames, ignore_index=True), probs, prior_text)
 
 
 def chance_over_time(outcome: Any, dim: str = "day") -> pd.DataFrame:
