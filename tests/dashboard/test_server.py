@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from workbench.config import project_root
+from workbench.config import get_settings, project_root
 from workbench.dashboard.auth import add_user, load_credentials
 from workbench.dashboard.server import OAuthOptions, panel_command
 from workbench.errors import InputError
@@ -76,21 +77,44 @@ def test_conflicting_or_empty_options_are_refused(tmp_path):
 
 
 def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """A real ``workbench`` process (what users run)."""
     return subprocess.run([sys.executable, "-m", "workbench", *args], input=stdin, capture_output=True, text=True,
                           timeout=120)
 
 
-def test_users_cli_adds_lists_and_removes(tmp_path):
+def _cli_here(capsys, monkeypatch, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    """The same entry point in this process (fast): exit code, stdout, stderr."""
+    from workbench.cli import main
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_users_cli_adds_lists_and_removes(tmp_path, capsys, monkeypatch):
+    cfg = tmp_path / "workbench.yaml"
+    cfg.write_text("dashboard: {bcrypt_rounds: 5}\n")
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(cfg))
+    get_settings.cache_clear()
     users = tmp_path / "users.yaml"
-    r = _cli("users", "add", "ops", "--role", "operator", "--auth", str(users), "--password-stdin", stdin="pw-1\n")
-    assert r.returncode == 0, r.stderr
-    assert load_credentials(users).verify("ops", "pw-1")
-    r = _cli("users", "add", "lee", "--role", "admin", "--auth", str(users), "--password-stdin", stdin="x\n")
-    assert r.returncode == 2 and "role must be one of viewer, operator" in r.stderr and "Traceback" not in r.stderr
-    r = _cli("users", "list", "--auth", str(users))
-    assert r.returncode == 0 and "ops" in r.stdout and "operator" in r.stdout
-    r = _cli("users", "remove", "ops", "--auth", str(users))
-    assert r.returncode == 0 and load_credentials(users).users == {}
+    code, out, err = _cli_here(capsys, monkeypatch, "users", "add", "ops", "--role", "operator", "--auth", str(users),
+                               "--password-stdin", stdin="pw-1\n")
+    assert code == 0, err
+    creds = load_credentials(users)
+    assert creds.verify("ops", "pw-1") and creds.users["ops"].password_hash.startswith("$2b$05$")   # cost from settings
+    code, _, err = _cli_here(capsys, monkeypatch, "users", "add", "lee", "--role", "admin", "--auth", str(users),
+                             "--password-stdin", stdin="x\n")
+    assert code == 2 and "role must be one of viewer, operator" in err and "Traceback" not in err
+    code, out, _ = _cli_here(capsys, monkeypatch, "users", "list", "--auth", str(users))
+    assert code == 0 and "ops" in out and "operator" in out
+    code, _, _ = _cli_here(capsys, monkeypatch, "users", "remove", "ops", "--auth", str(users))
+    assert code == 0 and load_credentials(users).users == {}
+    code, _, err = _cli_here(capsys, monkeypatch, "users", "remove", "ops", "--auth", str(users))
+    assert code == 2 and "no user 'ops'" in err
 
 
 def test_serve_cli_refuses_an_unsafe_local_operator(tmp_path):

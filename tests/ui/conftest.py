@@ -104,20 +104,48 @@ def browser(ui_server) -> Iterator[Any]:
         b.close()
 
 
-class Session:
-    """A logged-in browser context that records every request the page makes."""
+LOCAL = ("http://localhost:", "http://127.0.0.1:", "ws://localhost:", "ws://127.0.0.1:", "data:", "blob:")
 
-    def __init__(self, browser: Any, base: str, user: str) -> None:
-        self.base = base
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+
+def _outside(urls: list[str]) -> list[str]:
+    return [u for u in urls if not u.startswith(LOCAL)]
+
+
+@pytest.fixture(scope="session")
+def logins(browser, ui_server) -> Iterator[Any]:
+    """One logged-in browser context per user for the whole session (the login page is checked too)."""
+    contexts: dict[str, Any] = {}
+
+    def context_for(user: str) -> Any:
+        if user not in contexts:
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = ctx.new_page()
+            seen: list[str] = []
+            page.on("request", lambda r: seen.append(r.url))
+            page.goto(f"{ui_server['base']}/app")
+            page.fill("#username", user)
+            page.fill("#password", PASSWORDS[user])
+            page.click("#login")
+            page.wait_for_selector(".wb-eid", timeout=60_000)
+            assert _outside(seen) == [], f"the login page made requests off the machine: {_outside(seen)}"
+            page.close()
+            contexts[user] = ctx
+        return contexts[user]
+    yield context_for
+    for ctx in contexts.values():
+        ctx.close()
+
+
+class Session:
+    """A new tab of a logged-in user, recording every request the page makes."""
+
+    def __init__(self, context: Any, base: str) -> None:
+        self.base, self.context = base, context
         self.requests: list[str] = []
-        self.context.on("request", lambda r: self.requests.append(r.url))
-        self.page = self.context.new_page()
+        self.page = context.new_page()
+        self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("websocket", lambda ws: self.requests.append(ws.url))
         self.page.goto(f"{base}/app")
-        self.page.fill("#username", user)
-        self.page.fill("#password", PASSWORDS[user])
-        self.page.click("#login")
         self.page.wait_for_selector(".wb-eid", timeout=60_000)
 
     def goto(self, query: str, wait_for: str) -> None:
@@ -143,23 +171,20 @@ class Session:
         return path
 
     def outside_requests(self) -> list[str]:
-        local = ("http://localhost:", "http://127.0.0.1:", "ws://localhost:", "ws://127.0.0.1:", "data:", "blob:")
-        return [u for u in self.requests if not u.startswith(local)]
+        return _outside(self.requests)
 
     def close(self) -> None:
-        self.context.close()
+        self.page.close()
 
 
 @pytest.fixture
-def as_user(browser, ui_server) -> Iterator[Any]:
+def as_user(logins, ui_server) -> Iterator[Any]:
     sessions: list[Session] = []
 
-    def login(user: str) -> Session:
-        s = Session(browser, ui_server["base"], user)
+    def open_tab(user: str) -> Session:
+        s = Session(logins(user), ui_server["base"])
         sessions.append(s)
         return s
-    yield login
+    yield open_tab
     for s in sessions:
-        outside = s.outside_requests()
         s.close()
-        assert outside == [], f"requests left the machine: {outside}"
