@@ -25,8 +25,8 @@ import yaml
 from .errors import InputError, Problem
 
 __all__ = ["Settings", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings",
-           "EngineSettings", "Paths", "LifecycleSettings", "RolloutSettings", "AutopilotSettings", "get_settings",
-           "project_root"]
+           "HierarchicalSettings", "EngineSettings", "Paths", "LifecycleSettings", "RolloutSettings",
+           "AutopilotSettings", "get_settings", "project_root"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,41 @@ class GuardrailSettings:
 
 @dataclass(frozen=True)
 class BanditSettings:
+    """Allocation policies: every arm keeps ``min_exploration_share`` of traffic; weights move only
+    once every arm has ``min_units_per_arm`` units. ``prob_best_draws`` Monte Carlo draws estimate
+    Thompson's probability that each arm is best; ``decision_prob`` is the probability of being best
+    that counts as a decision in simulations."""
+
     min_exploration_share: float = 0.05
     min_units_per_arm: int = 100
+    prob_best_draws: int = 20000
+    decision_prob: float = 0.95
+
+
+@dataclass(frozen=True)
+class HierarchicalSettings:
+    """Hierarchical (SKUs within categories) model: sampler, parameterisation and diagnostic limits.
+
+    Defaults were chosen by measurement (``benchmarks/hierarchical.py``): nutpie's NUTS on the
+    model's compiled (disk-cached) log density; parameterisation "auto" = "mixed" (baseline rates
+    centred, lifts non-centred) when SKUs have enough data to pin their own rate, else
+    "noncentred"; 4 chains on 2 cores. Results carry a warning when the largest r_hat of a SKU lift
+    exceeds ``max_rhat`` (of any parameter: ``max_rhat_hyper``), the smallest bulk ESS of a SKU lift
+    is below ``min_ess_bulk`` or any transition diverged.
+    """
+
+    sampler: str = "nutpie"
+    parameterisation: str = "auto"
+    chains: int = 4
+    draws: int = 1500
+    tune: int = 500
+    cores: int = 2
+    target_accept: float = 0.8
+    target_accept_thin: float = 0.95      # when "auto" resolves to "noncentred" (thin data, small models)
+    max_rhat: float = 1.01
+    max_rhat_hyper: float = 1.05          # any parameter (hyperparameters mix slowest)
+    min_ess_bulk: float = 400.0
+    eb_draws: int = 1000
 
 
 @dataclass(frozen=True)
@@ -183,6 +216,7 @@ class Settings:
     bots: BotSettings = field(default_factory=BotSettings)
     guardrails: GuardrailSettings = field(default_factory=GuardrailSettings)
     bandit: BanditSettings = field(default_factory=BanditSettings)
+    hierarchical: HierarchicalSettings = field(default_factory=HierarchicalSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)

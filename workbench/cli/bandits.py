@@ -1,9 +1,329 @@
-"""CLI commands of this area (registered by :func:`register`)."""
+"""CLI commands of bandits and hierarchical models: assign, allocate, bandit-sim, bandit-log, cold-start."""
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
 import typer
+
+from ..display import dumps, fmt_pct
+from ..errors import InputError, Problem
+from ._common import JSON_OPTION, console, print_json, table
+
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
+    app.command("assign", help="Assign user keys to variants exactly as GrowthBook's SDKs would (FNV-1a hash "
+                "v1/v2, weights, coverage). Reads keys from a file or stdin; prints key,bucket,variant CSV.")(assign_cmd)
+    app.command("allocate", help="Allocation plan (weights per variant, with reasons) from per-arm counts: "
+                "Thompson sampling, UCB1 or a fixed split, with an exploration floor and warm-up. Logs the decision "
+                "and prints or writes the plan as JSON for the serving system.")(allocate_cmd)
+    app.command("bandit-sim", help="Simulate a fixed A/B split against Thompson sampling and UCB1 on given true "
+                "conversion rates: regret, conversions, traffic to the best arm, time to a correct decision.")(sim_cmd)
+    app.command("bandit-log", help="Why the bandit did this: the logged allocation decisions of an experiment.")(
+        log_cmd)
+    app.command("cold-start", help="Hierarchical estimates for many low-traffic SKUs in categories: shrunken rates "
+                "and lifts per SKU, and the prior a brand-new SKU of each category starts from.")(cold_start_cmd)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _floats(text: str, name: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError([Problem("blocked", "bad_option", f"{name} must be comma-separated numbers",
+                                  column=name, value=text)]) from None
+    if not values:
+        raise InputError([Problem("blocked", "bad_option", f"{name} is empty", column=name, value=text)])
+    return values
+
+
+def _read_keys(source: str, column: Optional[str]):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if source == "-":
+        lines = sys.stdin.read().splitlines()
+        return pa.array(lines, type=pa.large_string()), "stdin"
+    path = Path(source)
+    if not path.exists():
+        raise InputError([Problem("blocked", "missing_file", "the keys file does not exist", file=source)])
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet", ".pq"):
+        try:
+            tbl = (pq.read_table(path) if suffix != ".csv" else
+                   pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=False)))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError([Problem("blocked", "bad_file", f"cannot read: {str(exc).splitlines()[0]}",
+                                      file=source)]) from None
+        name = column or ("user_key" if "user_key" in tbl.column_names else tbl.column_names[0])
+        if name not in tbl.column_names:
+            raise InputError([Problem("blocked", "missing_column", f"no column {name!r}; columns: "
+                                      f"{', '.join(tbl.column_names)}", file=source, column=name)])
+        return tbl.column(name), source
+    return pa.array(path.read_text(encoding="utf-8").splitlines(), type=pa.large_string()), source
+
+
+def assign_cmd(
+    keys: str = typer.Argument(..., help="File of user keys: one per line, or a CSV/Parquet column; '-' for stdin."),
+    seed: str = typer.Option(..., "--seed", help="Experiment seed (GrowthBook uses the experiment key by default)."),
+    variants: Optional[str] = typer.Option(None, "--variants", help="Variant names in order, e.g. control,b."),
+    weights: Optional[str] = typer.Option(None, "--weights", help="Weights in variant order, e.g. 0.5,0.5 "
+                                          "(default: equal)."),
+    coverage: float = typer.Option(1.0, "--coverage", help="Share of users in the experiment (0-1)."),
+    hash_version: int = typer.Option(2, "--hash-version", help="GrowthBook hash version: 1 or 2."),
+    column: Optional[str] = typer.Option(None, "--column", help="Column of a CSV/Parquet file holding the keys "
+                                         "(default user_key, else the first)."),
+    summary: bool = typer.Option(False, "--summary", help="Print only the count and share per variant."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Deterministic, sticky assignment compatible with GrowthBook: the same key always gets the same variant."""
+    from ..bandits.hashing import assign
+
+    arrow, source = _read_keys(keys, column)
+    names = [v.strip() for v in variants.split(",")] if variants else None
+    w = _floats(weights, "--weights") if weights else None
+    if names is None:
+        names = [str(i) for i in range(len(w) if w else 2)]
+    if w is not None and len(w) != len(names):
+        raise InputError([Problem("blocked", "bad_option", f"{len(w)} weights for {len(names)} variants",
+                                  column="--weights")])
+    result = assign(arrow, seed=seed, weights=w or [1.0 / len(names)] * len(names), coverage=coverage,
+                    hash_version=hash_version)
+    labels = np.array(names + ["(not in experiment)"], dtype=object)[result.variation]
+    if summary or json_:
+        counts = pd.Series(labels).value_counts()
+        rows = [{"variant": v, "keys": int(counts.get(v, 0)), "share": float(counts.get(v, 0) / max(len(labels), 1))}
+                for v in [*names, "(not in experiment)"]]
+        if json_:
+            print_json({"source": source, "seed": seed, "hash_version": hash_version, "coverage": coverage,
+                        "ranges": [list(r) for r in result.ranges], "variants": rows})
+        else:
+            console.print(table(f"Assignment of {len(labels):,} keys (seed {seed!r}, hash v{hash_version})",
+                                ["variant", "keys", "share"],
+                                [(r["variant"], f"{r['keys']:,}", fmt_pct(r["share"])) for r in rows]))
+        return
+    out = pd.DataFrame({"key": arrow.to_pandas() if hasattr(arrow, "to_pandas") else list(arrow),
+                        "bucket": result.bucket, "variant": labels})
+    out.to_csv(sys.stdout, index=False)
+
+
+def _counts_from_experiment(experiment: str, segment_by: Optional[str]) -> pd.DataFrame:
+    from ..sources.experiments import load_experiment
+
+    data = load_experiment(experiment)
+    metric = data.primary
+    if metric is None or metric.kind != "proportion":
+        raise InputError([Problem("blocked", "not_a_proportion", f"experiment {experiment!r}: the primary metric "
+                                  "must be a proportion (conversions per unit) for a bandit", column="metric")])
+    if segment_by:
+        if segment_by not in data.dims:
+            raise InputError([Problem("blocked", "missing_column", f"experiment {experiment!r} has no dimension "
+                                      f"{segment_by!r}; it has {', '.join(data.dims) or 'none'}", column=segment_by)])
+        levels, s = data.stats_by(metric, segment_by, use_covariate=False)
+        rows = [{"variant": v, segment_by: lvl, "units": s.n[i, k], "conversions": s.sum[i, k]}
+                for i, lvl in enumerate(levels) for k, v in enumerate(data.variants)]
+        return pd.DataFrame(rows)
+    s = data.stats(metric, use_covariate=False)
+    return pd.DataFrame({"variant": list(data.variants), "units": s.n, "conversions": s.sum})
+
+
+def allocate_cmd(
+    results: Optional[Path] = typer.Argument(None, help="CSV of per-arm counts: variant, units (or n), conversions "
+                                             "[, a segment column]."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="Experiment id: its counts come from the "
+                                             "workbench database; also names the plan."),
+    policy: str = typer.Option("thompson", "--policy", help="thompson, ucb or fixed."),
+    floor: Optional[float] = typer.Option(None, "--floor", help="Minimum traffic share per arm "
+                                          "(default Settings.bandit.min_exploration_share)."),
+    min_units: Optional[float] = typer.Option(None, "--min-units", help="Weights move only once every arm has this "
+                                              "many units (default Settings.bandit.min_units_per_arm)."),
+    segment_by: Optional[str] = typer.Option(None, "--segment-by", help="Per-segment (contextual) weights by this "
+                                             "column, e.g. device or channel."),
+    prior: Optional[str] = typer.Option(None, "--prior", help="Beta prior 'a,b' for every arm (cold start)."),
+    category_priors: Optional[Path] = typer.Option(None, "--category-priors", help="SKU CSV (sku, category, "
+                                                   "variant, n, conversions): fit category priors (empirical Bayes) "
+                                                   "and use the one of --category."),
+    category: Optional[str] = typer.Option(None, "--category", help="Category whose prior to use."),
+    weights: Optional[str] = typer.Option(None, "--weights", help="Fixed split for --policy fixed, e.g. 0.5,0.5."),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="Previous plan JSON (weights held during "
+                                            "warm-up, changes reported); default: the last logged plan."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the Monte Carlo P(best) (default Settings.seed)."),
+    log: bool = typer.Option(True, "--log/--no-log", help="Record the decision in the allocation_log table."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the serving JSON to this file (atomically)."),
+    serving: bool = typer.Option(False, "--serving", help="Print only the serving JSON (weights, hash, ranges)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Next traffic weights for a bandit experiment, with the reasons, as JSON a serving system can read."""
+    from ..bandits.log import latest_plan, record_plan
+    from ..bandits.plan import allocate, plan_from_json
+    from ..errors import NotFoundError
+
+    if results is None and experiment is None:
+        raise InputError([Problem("blocked", "no_input", "give a results CSV or --experiment")])
+    if results is not None:
+        if not results.exists():
+            raise InputError([Problem("blocked", "missing_file", "the results file does not exist", file=str(results))])
+        counts = pd.read_csv(results)
+        experiment_id = experiment or results.stem
+    else:
+        assert experiment is not None
+        counts = _counts_from_experiment(experiment, segment_by)
+        experiment_id = experiment
+    beta_prior = None
+    if prior:
+        vals = _floats(prior, "--prior")
+        if len(vals) != 2:
+            raise InputError([Problem("blocked", "bad_option", "--prior needs 'a,b'", column="--prior", value=prior)])
+        beta_prior = (vals[0], vals[1])
+    if category_priors is not None:
+        from ..hierarchical import category_beta_priors
+        if not category_priors.exists():
+            raise InputError([Problem("blocked", "missing_file", "the SKU file does not exist",
+                                      file=str(category_priors))])
+        priors = category_beta_priors(pd.read_csv(category_priors))
+        key = category if category in priors else "*"
+        beta_prior = priors[key]
+    prev = None
+    if previous is not None:
+        if not previous.exists():
+            raise InputError([Problem("blocked", "missing_file", "the previous plan does not exist",
+                                      file=str(previous))])
+        prev = plan_from_json(previous.read_text(encoding="utf-8"))
+    else:
+        try:
+            prev = latest_plan(experiment_id)
+        except NotFoundError:
+            prev = None
+        if prev is not None and set(prev.variants) != set(counts["variant"].astype(str)):
+            prev = None
+    plan = allocate(counts, experiment_id=experiment_id, policy=policy, floor=floor, min_units=min_units,
+                    previous=prev, fixed_weights=_floats(weights, "--weights") if weights else None,
+                    prior=beta_prior, segment_by=segment_by, seed=seed,
+                    file=str(results) if results is not None else None)
+    if log:
+        record_plan(plan)
+    if out is not None:
+        _write_atomic(out, dumps(plan.serving(), indent=2) + "\n")
+    if serving:
+        print_json(plan.serving())
+    elif json_:
+        print_json(plan)
+    else:
+        for line in plan.explain():
+            console.print(line, highlight=False, markup=False)
+
+
+def sim_cmd(
+    rates: str = typer.Option(..., "--rates", help="True conversion rate of each arm, e.g. 0.04,0.05,0.045."),
+    rounds: int = typer.Option(100_000, "--rounds", help="Users per replication."),
+    reps: int = typer.Option(200, "--reps", help="Replications."),
+    policies: str = typer.Option("ab,thompson,ucb", "--policies", help="Any of ab, thompson, ucb."),
+    batch: int = typer.Option(1, "--batch", help="Users between policy updates (1 = learn after every user)."),
+    floor: Optional[float] = typer.Option(None, "--floor", help="Exploration floor per arm (default from settings)."),
+    min_units: Optional[float] = typer.Option(None, "--min-units", help="Warm-up units per arm (default from "
+                                              "settings)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default Settings.seed)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Fixed A/B vs Thompson vs UCB on known rates: which policy loses fewer conversions, and how fast each decides."""
+    from ..bandits.simulate import simulate_policies
+
+    sim = simulate_policies(_floats(rates, "--rates"), policies=[p.strip() for p in policies.split(",") if p.strip()],
+                            rounds=rounds, reps=reps, batch=batch, floor=floor, min_units=min_units, seed=seed)
+    if json_:
+        print_json(sim.to_dict())
+        return
+    s = sim.summary()
+    rows = [(r.policy, f"{r.regret:,.1f} ± {r.regret_se:,.1f}", fmt_pct(r.conversion_rate, 3), fmt_pct(r.best_arm_share, 1),
+             f"{r.median_rounds_to_decision:,.0f}" if np.isfinite(r.median_rounds_to_decision) else "—",
+             fmt_pct(r.decided_share, 0), fmt_pct(r.wrong_decision_share, 1), f"{r.seconds:.2f}")
+            for r in s.itertuples()]
+    console.print(table(f"{reps} replications × {rounds:,} users, true rates {rates}",
+                        ["policy", "regret (lost conversions)", "conversion", "to best arm", "users to decide",
+                         "decided", "wrong", "seconds"], rows,
+                        caption=f"A decision = P(best) >= {sim.decision_prob:.0%} for the truly best arm; "
+                                f"floor {sim.floor:.0%}, warm-up {sim.min_units:g} units/arm, update every {batch}."))
+
+
+def log_cmd(
+    experiment: str = typer.Argument(..., help="Experiment id."),
+    last: int = typer.Option(5, "--last", help="How many of the latest decisions."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """The latest allocation decisions of an experiment and their reasons."""
+    from ..bandits.log import explain_decisions, read_decisions
+
+    if json_:
+        rows = read_decisions(experiment, last=last)
+        if rows.empty:
+            from ..errors import NotFoundError
+            raise NotFoundError(f"no logged allocation for experiment {experiment!r}")
+        print_json(rows)
+        return
+    for line in explain_decisions(experiment, last=last):
+        console.print(line, highlight=False, markup=False)
+
+
+def cold_start_cmd(
+    skus: Path = typer.Argument(..., help="CSV: sku, category, variant, n (or units), conversions."),
+    fast: bool = typer.Option(False, "--fast", help="Empirical-Bayes fast path (milliseconds) instead of the full "
+                              "PyMC model."),
+    sampler: Optional[str] = typer.Option(None, "--sampler", help="nutpie (default), nutpie-pytensor or pymc."),
+    draws: Optional[int] = typer.Option(None, "--draws", help="Posterior draws per chain."),
+    control: Optional[str] = typer.Option(None, "--control", help="Control variant name (default 'control', else "
+                                          "each SKU's first row)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the per-SKU table to this CSV (atomically)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Category-pooled estimates per SKU (shrunken rates, lift, P(variant > control)) and new-SKU priors."""
+    from ..hierarchical import fit_empirical_bayes, fit_hierarchical, sku_data_from_frame
+
+    if not skus.exists():
+        raise InputError([Problem("blocked", "missing_file", "the SKU file does not exist", file=str(skus))])
+    data = sku_data_from_frame(pd.read_csv(skus), control=control, file=str(skus))
+    result = fit_empirical_bayes(data) if fast else fit_hierarchical(data, sampler=sampler, draws=draws)
+    if out is not None:
+        _write_atomic(out, result.to_frame().to_csv(index=False))
+    if json_:
+        print_json(result)
+        return
+    console.print(result.summary_line(), highlight=False, markup=False)
+    if result.diagnostics is not None:
+        d = result.diagnostics
+        console.print(f"diagnostics: sampler {d.sampler} ({d.parameterisation}), max r_hat {d.max_rhat_lifts:.3f} "
+                      f"(lifts) / {d.max_rhat_all:.3f} (all), min bulk ESS {d.min_ess_bulk_lifts:.0f}, "
+                      f"divergences {d.divergences}, {d.sample_seconds:.1f}s sampling", highlight=False, markup=False)
+    top = sorted(result.skus, key=lambda s: -s.prob_beat_control)[:15]
+    console.print(table("SKUs most likely to benefit (" + result.interval + ")",
+                        ["sku", "category", "variant", "units", "control rate", "lift", "interval", "P(better)"],
+                        [(s.sku, s.category, s.variant, f"{s.n_control + s.n_variant:,.0f}", fmt_pct(s.control_rate),
+                          fmt_pct(s.lift_rel, signed=True),
+                          f"[{fmt_pct(s.lift_rel_ci[0])}, {fmt_pct(s.lift_rel_ci[1])}]",
+                          fmt_pct(s.prob_beat_control, 1)) for s in top]))
+    console.print(table("Prior for a brand-new SKU, per category",
+                        ["category", "SKUs", "rate", "interval", "Beta(a, b)", "lift"],
+                        [(c.category, c.n_skus, fmt_pct(c.rate_mean), f"[{fmt_pct(c.rate_ci[0])}, "
+                          f"{fmt_pct(c.rate_ci[1])}]", f"({c.beta_a:.1f}, {c.beta_b:.1f})",
+                          fmt_pct(c.lift_rel_mean, signed=True)) for c in result.categories]))

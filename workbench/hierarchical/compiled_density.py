@@ -1,0 +1,296 @@
+"""The hierarchical model's log density and gradient as compiled code cached on disk.
+
+nutpie samples from any log density it can call through a C function pointer. Compiling the PyMC
+model for it (PyTensor graph -> numba -> C callback) costs 6–10 s in every new process, because
+the C callback wrapping the graph cannot be cached. This module holds the same log density,
+written out with its gradient in numba and compiled *once*: ``numba.cfunc(..., cache=True)``
+stores the machine code on disk, so a new process loads it in a fraction of a second. All data
+travel in one float64 array passed as nutpie's ``user_data`` pointer, so nothing data-dependent
+is baked into the compiled code.
+
+It is the model of :func:`workbench.hierarchical.model.build_model` with
+``parameterisation="mixed"`` or ``"noncentred"``, exactly: the test suite compares log density
+differences and gradients with PyMC's own at random points
+(``tests/hierarchical/test_compiled_density.py``). Parameter layout on the unconstrained scale::
+
+    mu_alpha, log tau_alpha, log sigma_alpha, mu_delta, log tau_delta, log sigma_delta,
+    alpha_cat[C] (or z_alpha_cat), alpha[S] (or z_alpha), z_delta_cat[C], z_delta[L]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+from numba import types
+from numpy.typing import NDArray
+
+from .data import SkuData
+from .spec import TRACE_VARS, Priors
+
+__all__ = ["pack_data", "logp_and_grad", "expand", "n_params", "CompiledDensityModel", "compiled_model",
+           "initial_point", "COMPILED_PARAMETERISATIONS"]
+
+COMPILED_PARAMETERISATIONS = ("mixed", "noncentred")
+
+_HEADER = 12
+
+
+def pack_data(data: SkuData, priors: Priors = Priors(), parameterisation: str = "mixed") -> NDArray[np.float64]:
+    """All inputs in one float64 array: sizes, prior scales, the parameterisation, counts and indexes."""
+    parts = [data.control_n, data.control_y, data.sku_category.astype(np.float64), data.lift_n, data.lift_y,
+             data.lift_sku.astype(np.float64), data.lift_category.astype(np.float64)]
+    body = np.concatenate(parts)
+    head = np.array([_HEADER + body.size, data.n_categories, data.n_skus, data.n_lifts,
+                     data.pooled_control_logit(), priors.mu_alpha_sd, priors.tau_alpha_sd, priors.sigma_alpha_sd,
+                     priors.mu_delta_sd, priors.tau_delta_sd, priors.sigma_delta_sd,
+                     1.0 if parameterisation == "mixed" else 0.0])
+    return np.ascontiguousarray(np.concatenate([head, body]))
+
+
+def n_params(data: SkuData) -> int:
+    return 6 + 2 * data.n_categories + data.n_skus + data.n_lifts
+
+
+# The same floating-point relaxations PyTensor's numba backend uses (no "nnan"/"ninf": the
+# callbacks below must still see non-finite values).
+_FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+def _softplus_sigmoid(x: float) -> tuple[float, float]:
+    """log(1 + exp(x)) and 1 / (1 + exp(−x)), sharing one exponential, stable for any x."""
+    e = np.exp(-abs(x))
+    sp = max(x, 0.0) + np.log1p(e)
+    sg = 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+    return sp, sg
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArray[np.float64]) -> float:
+    """Log density (up to a constant) at ``x``; writes the gradient into ``grad``."""
+    C, S, L = int(blob[1]), int(blob[2]), int(blob[3])
+    m0, s_ma, s_ta, s_sa, s_md, s_td, s_sd = blob[4], blob[5], blob[6], blob[7], blob[8], blob[9], blob[10]
+    centred = blob[11] > 0.5
+    o = _HEADER
+    n0 = blob[o:o + S]; o += S
+    y0 = blob[o:o + S]; o += S
+    sku_cat = blob[o:o + S]; o += S
+    n1 = blob[o:o + L]; o += L
+    y1 = blob[o:o + L]; o += L
+    lift_sku = blob[o:o + L]; o += L
+    lift_cat = blob[o:o + L]
+
+    mu_a, u_ta, u_sa, mu_d, u_td, u_sd = x[0], x[1], x[2], x[3], x[4], x[5]
+    ta, sa, td, sd = np.exp(u_ta), np.exp(u_sa), np.exp(u_td), np.exp(u_sd)
+    xa_cat = x[6:6 + C]                      # alpha_cat (centred) or z_alpha_cat
+    xa = x[6 + C:6 + C + S]                  # alpha (centred) or z_alpha
+    zc = x[6 + C + S:6 + 2 * C + S]
+    zl = x[6 + 2 * C + S:6 + 2 * C + S + L]
+    g_acat = grad[6:6 + C]
+    g_alpha = grad[6 + C:6 + C + S]
+    g_zc = grad[6 + C + S:6 + 2 * C + S]
+    g_zl = grad[6 + 2 * C + S:6 + 2 * C + S + L]
+
+    lp = (-0.5 * ((mu_a - m0) / s_ma) ** 2 - 0.5 * (ta / s_ta) ** 2 + u_ta - 0.5 * (sa / s_sa) ** 2 + u_sa
+          - 0.5 * (mu_d / s_md) ** 2 - 0.5 * (td / s_td) ** 2 + u_td - 0.5 * (sd / s_sd) ** 2 + u_sd)
+    g_mu_a = -(mu_a - m0) / s_ma ** 2
+    g_u_ta = -(ta / s_ta) ** 2 + 1.0
+    g_u_sa = -(sa / s_sa) ** 2 + 1.0
+    g_mu_d = -mu_d / s_md ** 2
+    g_u_td = -(td / s_td) ** 2 + 1.0
+    g_u_sd = -(sd / s_sd) ** 2 + 1.0
+
+    # Values of the category and SKU baseline rates (logit scale).
+    a_cat = np.empty(C)
+    alpha = np.empty(S)
+    if centred:
+        for c in range(C):
+            a_cat[c] = xa_cat[c]
+        for j in range(S):
+            alpha[j] = xa[j]
+    else:
+        for c in range(C):
+            a_cat[c] = mu_a + ta * xa_cat[c]
+        for j in range(S):
+            alpha[j] = a_cat[int(sku_cat[j])] + sa * xa[j]
+
+    # Likelihood: control arms, then variant arms with non-centred lifts
+    # (delta_cat = mu_d + td*zc, delta = delta_cat[c] + sd*zl). g_alpha collects d(loglik)/d(alpha).
+    for j in range(S):
+        sp, sg = _softplus_sigmoid(alpha[j])
+        lp += y0[j] * alpha[j] - n0[j] * sp
+        g_alpha[j] = y0[j] - n0[j] * sg
+    for c in range(C):
+        lp += -0.5 * zc[c] * zc[c]
+        g_zc[c] = -zc[c]
+    sum_zc_r = 0.0
+    for l in range(L):
+        c = int(lift_cat[l])
+        j = int(lift_sku[l])
+        eta = alpha[j] + mu_d + td * zc[c] + sd * zl[l]
+        sp, sg = _softplus_sigmoid(eta)
+        lp += -0.5 * zl[l] * zl[l] + y1[l] * eta - n1[l] * sp
+        r = y1[l] - n1[l] * sg
+        g_alpha[j] += r
+        g_mu_d += r
+        g_zc[c] += td * r
+        sum_zc_r += zc[c] * r
+        g_zl[l] = -zl[l] + sd * r
+        g_u_sd += sd * zl[l] * r
+    g_u_td += td * sum_zc_r
+
+    if centred:
+        # a_cat ~ Normal(mu_a, ta), alpha ~ Normal(a_cat[c], sa).
+        inv_ta2 = 1.0 / (ta * ta)
+        q = 0.0
+        for c in range(C):
+            r = a_cat[c] - mu_a
+            q += r * r
+            g_acat[c] = -r * inv_ta2
+            g_mu_a += r * inv_ta2
+        lp += -0.5 * q * inv_ta2 - C * u_ta
+        g_u_ta += q * inv_ta2 - C
+        inv_sa2 = 1.0 / (sa * sa)
+        q = 0.0
+        for j in range(S):
+            c = int(sku_cat[j])
+            r = alpha[j] - a_cat[c]
+            q += r * r
+            g_alpha[j] += -r * inv_sa2
+            g_acat[c] += r * inv_sa2
+        lp += -0.5 * q * inv_sa2 - S * u_sa
+        g_u_sa += q * inv_sa2 - S
+    else:
+        # z's are standard normal; chain rule through alpha = a_cat[c] + sa*z, a_cat = mu_a + ta*zc.
+        for c in range(C):
+            g_acat[c] = 0.0
+        for j in range(S):
+            c = int(sku_cat[j])
+            ga = g_alpha[j]
+            g_acat[c] += ga
+            g_u_sa += sa * xa[j] * ga
+            lp += -0.5 * xa[j] * xa[j]
+            g_alpha[j] = -xa[j] + sa * ga
+        for c in range(C):
+            gc = g_acat[c]
+            g_mu_a += gc
+            g_u_ta += ta * xa_cat[c] * gc
+            lp += -0.5 * xa_cat[c] * xa_cat[c]
+            g_acat[c] = -xa_cat[c] + ta * gc
+
+    grad[0], grad[1], grad[2], grad[3], grad[4], grad[5] = g_mu_a, g_u_ta, g_u_sa, g_mu_d, g_u_td, g_u_sd
+    return lp
+
+
+@numba.njit(cache=True)
+def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+    """Trace values in the order of ``TRACE_VARS``: alpha, delta, alpha_cat, delta_cat, then scalars."""
+    C, S, L = int(blob[1]), int(blob[2]), int(blob[3])
+    centred = blob[11] > 0.5
+    sku_cat = blob[_HEADER + 2 * S:_HEADER + 3 * S]
+    lift_cat = blob[_HEADER + 3 * S + 3 * L:_HEADER + 3 * S + 4 * L]
+    mu_a, ta, sa, mu_d, td, sd = x[0], np.exp(x[1]), np.exp(x[2]), x[3], np.exp(x[4]), np.exp(x[5])
+    xa_cat = x[6:6 + C]
+    xa = x[6 + C:6 + C + S]
+    zc = x[6 + C + S:6 + 2 * C + S]
+    zl = x[6 + 2 * C + S:6 + 2 * C + S + L]
+    a_cat = np.empty(C)
+    for c in range(C):
+        a_cat[c] = xa_cat[c] if centred else mu_a + ta * xa_cat[c]
+    k = 0
+    for j in range(S):
+        out[k] = xa[j] if centred else a_cat[int(sku_cat[j])] + sa * xa[j]
+        k += 1
+    for l in range(L):
+        out[k] = mu_d + td * zc[int(lift_cat[l])] + sd * zl[l]
+        k += 1
+    for c in range(C):
+        out[k] = a_cat[c]
+        k += 1
+    for c in range(C):
+        out[k] = mu_d + td * zc[c]
+        k += 1
+    out[k], out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5] = mu_a, ta, sa, mu_d, td, sd
+
+
+_LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
+                        types.CPointer(types.double), types.voidptr)
+_EXPAND_SIG = types.int64(types.uint64, types.uint64, types.CPointer(types.double), types.CPointer(types.double),
+                          types.voidptr)
+
+
+@numba.cfunc(_LOGP_SIG, cache=True)
+def _c_logp(dim, x_, grad_, logp_, user_data_):  # type: ignore[no-untyped-def]
+    head = numba.carray(user_data_, (1,), np.float64)
+    blob = numba.carray(user_data_, (int(head[0]),), np.float64)
+    x = numba.carray(x_, (dim,))
+    grad = numba.carray(grad_, (dim,))
+    out = numba.carray(logp_, (1,))
+    value = logp_and_grad(x, blob, grad)
+    out[0] = value
+    for i in range(dim):
+        if not np.isfinite(grad[i]):
+            return 3
+    if not np.isfinite(value):
+        return 4
+    return 0
+
+
+@numba.cfunc(_EXPAND_SIG, cache=True)
+def _c_expand(dim, n_expanded, x_, out_, user_data_):  # type: ignore[no-untyped-def]
+    head = numba.carray(user_data_, (1,), np.float64)
+    blob = numba.carray(user_data_, (int(head[0]),), np.float64)
+    x = numba.carray(x_, (dim,))
+    out = numba.carray(out_, (n_expanded,))
+    expand(x, blob, out)
+    return 0
+
+
+def initial_point(data: SkuData, seed: int | np.integer | None, parameterisation: str = "mixed") -> NDArray[np.float64]:
+    """A jittered starting point: empirical logits shrunk towards the pooled rate, small scales."""
+    rng = np.random.default_rng(None if seed is None else int(seed) % 2**63)
+    m0 = data.pooled_control_logit()
+    head = np.array([m0, np.log(0.3), np.log(0.3), 0.0, np.log(0.05), np.log(0.05)]) + rng.uniform(-0.5, 0.5, 6)
+    z = rng.uniform(-1, 1, data.n_categories + data.n_lifts)
+    if parameterisation != "mixed":
+        return np.concatenate([head, rng.uniform(-1, 1, data.n_categories + data.n_skus), z])
+    emp = np.log((data.control_y + 0.5) / (data.control_n - data.control_y + 0.5))
+    alpha = 0.5 * (emp + m0) + 0.1 * rng.uniform(-1, 1, data.n_skus)
+    a_cat = np.array([alpha[data.sku_category == c].mean() for c in range(data.n_categories)])
+    return np.concatenate([head, a_cat, alpha, z])
+
+
+@dataclass(frozen=True)
+class CompiledDensityModel:
+    """What :func:`compiled_model` returns: a nutpie model plus the data blob it points into."""
+
+    model: Any
+    blob: NDArray[np.float64]
+
+
+def compiled_model(data: SkuData, priors: Priors = Priors(), parameterisation: str = "mixed") -> CompiledDensityModel:
+    """A nutpie model that samples the "mixed" or "noncentred" model through the cached C callbacks."""
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+    if parameterisation not in COMPILED_PARAMETERISATIONS:
+        raise ValueError(f"no compiled density for {parameterisation!r}")
+    blob = pack_data(data, priors, parameterisation)
+    blob.flags.writeable = False
+    C, S, L = data.n_categories, data.n_skus, data.n_lifts
+    shapes = [(S,), (L,), (C,), (C,), (), (), (), (), (), ()]
+    names = list(TRACE_VARS)
+    sizes = [int(np.prod(s)) for s in shapes]
+    offsets = np.cumsum([0] + sizes)
+    slices = [slice(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
+    model = CompiledPyMCModel(
+        _n_dim=n_params(data), dims={}, _coords={}, _shapes=dict(zip(names, shapes)),
+        compiled_logp_func=_c_logp, compiled_expand_func=_c_expand,
+        initial_point_func=lambda seed: initial_point(data, seed, parameterisation),
+        shared_data={}, shared_var_keys={}, user_data=blob, n_expanded=int(offsets[-1]),
+        shape_info=(names, slices, [np.asarray(s, dtype=np.int64) for s in shapes]),
+        logp_func=None, expand_func=None,
+    )
+    return CompiledDensityModel(model=model, blob=blob)

@@ -1,0 +1,264 @@
+"""Empirical-Bayes fast path: category Beta priors, conjugate updates, and the lift pooled on log-odds.
+
+The same two-level structure as the PyMC model, with the hyperparameters *estimated* instead of
+integrated over, so it runs in milliseconds (Thompson-sampling priors for cold start, a
+cross-check of the full model, interactive use):
+
+1. **Control rates.** A global Beta(a, b) is fitted to all SKUs' control arms by maximising the
+   beta-binomial marginal likelihood; each category's Beta(a_c, b_c) maximises its own marginal
+   likelihood plus a weak pull towards the global one (normal on the category's logit-mean and
+   log-concentration, sd 1 and 1.5) — the global level above categories, which keeps categories
+   with few SKUs or no conversions sensible. Each SKU's control rate then has the conjugate
+   posterior Beta(a_c + conversions, b_c + units − conversions).
+2. **Lifts, pooled on the log-odds scale.** Each arm's posterior under a nearly flat Jeffreys
+   Beta(1/2, 1/2) gives a log-odds estimate with known variance (digamma/trigamma); the lift
+   estimate is the difference, ``d_l ~ Normal(delta_l, v_l)``, with ``delta_l ~ Normal(delta_cat,
+   sigma_delta)`` and ``delta_cat ~ Normal(mu_delta, tau_delta)``. The three hyperparameters
+   maximise the closed-form marginal likelihood (each category's lifts are jointly normal with a
+   compound-symmetric covariance) times the full model's hyperpriors; the posterior of every lift
+   is then exact normal–normal algebra.
+
+Summaries use the same code as the full model (:func:`.results.summarise_draws`) on Monte Carlo
+draws: control rate from its Beta posterior, variant rate = expit(logit(control) + lift) with the
+lift drawn from its normal posterior (independently — an approximation that ignores the small
+correlation through the shared control arm).
+
+>>> from workbench.hierarchical.synthetic import simulate_sku_world
+>>> world = simulate_sku_world(n_categories=5, skus_per_category=10, seed=3)
+>>> eb = fit_empirical_bayes(world.data, seed=1)
+>>> eb.method, len(eb.skus), eb.categories[0].beta_a > 0
+('empirical_bayes', 50, True)
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+from scipy.special import betaln, digamma, expit, logit, polygamma
+
+from ..config import get_settings
+from ..errors import InputError, Problem
+from ..experiment_data import ExperimentData
+from .data import SkuData, sku_data_from_experiments, sku_data_from_frame
+from .results import HierarchicalResult, build_sku_rows, category_prior_row, interval_label, summarise_draws
+from .spec import Priors
+
+__all__ = ["beta_binomial_loglik", "fit_beta_binomial", "fit_category_betas", "fit_lift_pooling",
+           "fit_empirical_bayes", "fit_independent", "category_beta_priors"]
+
+Array = NDArray[np.float64]
+
+
+def _as_data(data: SkuData | pd.DataFrame | Sequence[ExperimentData]) -> SkuData:
+    if isinstance(data, SkuData):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return sku_data_from_frame(data)
+    return sku_data_from_experiments(list(data))
+
+
+def beta_binomial_loglik(a: Array, b: Array, n: Array, y: Array, group: NDArray[np.int64], n_groups: int) -> Array:
+    """Beta-binomial log marginal likelihood of each group (without the constant log C(n, y))."""
+    ag, bg = a[group], b[group]
+    terms = betaln(y + ag, n - y + bg) - betaln(ag, bg)
+    return np.bincount(group, terms, minlength=n_groups)
+
+
+def _bb_grad(a: Array, b: Array, n: Array, y: Array, group: NDArray[np.int64], n_groups: int) -> tuple[Array, Array]:
+    ag, bg = a[group], b[group]
+    common = digamma(ag + bg) - digamma(n + ag + bg)
+    ga = np.bincount(group, digamma(y + ag) - digamma(ag) + common, minlength=n_groups)
+    gb = np.bincount(group, digamma(n - y + bg) - digamma(bg) + common, minlength=n_groups)
+    return ga, gb
+
+
+def _moments_start(n: Array, y: Array, group: NDArray[np.int64], n_groups: int) -> tuple[Array, Array]:
+    """Method-of-moments (logit-mean, log-concentration) per group, clipped to sane values."""
+    cnt = np.maximum(np.bincount(group, minlength=n_groups), 1)
+    p = (y + 0.5) / (n + 1.0)
+    mean = np.bincount(group, p, minlength=n_groups) / cnt
+    var = np.bincount(group, (p - mean[group]) ** 2, minlength=n_groups) / cnt
+    noise = np.bincount(group, p * (1 - p) / n, minlength=n_groups) / cnt
+    between = np.maximum(var - noise, 1e-6)
+    kappa = np.clip(mean * (1 - mean) / between - 1, 1.0, 1e5)
+    return logit(np.clip(mean, 1e-4, 1 - 1e-4)), np.log(kappa)
+
+
+def fit_beta_binomial(n: Array, y: Array, group: NDArray[np.int64] | None = None, n_groups: int | None = None, *,
+                      centre: tuple[Array, Array] | None = None, spread: tuple[float, float] = (1.0, 1.5)
+                      ) -> tuple[Array, Array]:
+    """Beta(a, b) per group maximising the beta-binomial marginal likelihood.
+
+    With ``centre = (logit_mean, log_concentration)`` per group, a normal penalty with sds
+    ``spread`` pulls each group towards it (maximum a posteriori under that hyperprior).
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> n = np.full(400, 200.0); y = rng.binomial(200, rng.beta(4, 60, 400)).astype(float)
+    >>> a, b = fit_beta_binomial(n, y)
+    >>> round(float(a[0] / (a[0] + b[0])), 2), bool(30 < a[0] + b[0] < 120)       # truth: 4/64 = 0.0625, 64
+    (0.06, True)
+    """
+    n = np.asarray(n, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if group is None:
+        group = np.zeros(n.size, dtype=np.int64)
+        n_groups = 1
+    assert n_groups is not None
+    u0, k0 = _moments_start(n, y, group, n_groups)
+    if centre is not None:
+        u0, k0 = np.asarray(centre[0], float) * np.ones(n_groups), np.asarray(centre[1], float) * np.ones(n_groups)
+    s_u, s_k = spread
+
+    def objective(theta: Array) -> tuple[float, Array]:
+        u, k = theta[:n_groups], theta[n_groups:]
+        mu, kappa = expit(u), np.exp(k)
+        a, b = kappa * mu, kappa * (1 - mu)
+        ll = beta_binomial_loglik(a, b, n, y, group, n_groups).sum()
+        ga, gb = _bb_grad(a, b, n, y, group, n_groups)
+        gu = (ga - gb) * kappa * mu * (1 - mu)
+        gk = ga * a + gb * b
+        if centre is not None:
+            ll -= (((u - centre[0]) / s_u) ** 2).sum() / 2 + (((k - centre[1]) / s_k) ** 2).sum() / 2
+            gu = gu - (u - centre[0]) / s_u**2
+            gk = gk - (k - centre[1]) / s_k**2
+        return -ll, -np.concatenate([gu, gk])
+
+    bounds = [(-12.0, 12.0)] * n_groups + [(np.log(0.05), np.log(1e6))] * n_groups
+    res = minimize(objective, np.concatenate([u0, k0]), jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": 500})
+    u, k = res.x[:n_groups], res.x[n_groups:]
+    mu, kappa = expit(u), np.exp(k)
+    return kappa * mu, kappa * (1 - mu)
+
+
+def fit_category_betas(data: SkuData) -> tuple[Array, Array, float, float]:
+    """Category Beta priors of the control rate (pulled towards the global fit), and the global one."""
+    ga, gb = fit_beta_binomial(data.control_n, data.control_y)
+    centre = (np.full(data.n_categories, logit(ga[0] / (ga[0] + gb[0]))), np.full(data.n_categories, np.log(ga[0] + gb[0])))
+    a, b = fit_beta_binomial(data.control_n, data.control_y, data.sku_category, data.n_categories, centre=centre)
+    return a, b, float(ga[0]), float(gb[0])
+
+
+def _logit_moments(a: Array, b: Array) -> tuple[Array, Array]:
+    """Mean and variance of logit(p) for p ~ Beta(a, b)."""
+    return digamma(a) - digamma(b), polygamma(1, a) + polygamma(1, b)
+
+
+def _cs_negloglik(theta: Array, d: Array, v: Array, cat: NDArray[np.int64], n_cat: int, priors: Priors) -> float:
+    """Negative log marginal likelihood (+ hyperpriors) of the lift estimates, categories compound-symmetric."""
+    mu, log_tau, log_sigma = theta
+    tau2, sigma2 = np.exp(2 * log_tau), np.exp(2 * log_sigma)
+    w = 1.0 / (sigma2 + v)                       # D^-1 diagonal
+    sw = np.bincount(cat, w, minlength=n_cat)
+    r = d - mu
+    swr = np.bincount(cat, w * r, minlength=n_cat)
+    quad = (w * r * r).sum() - (tau2 * swr**2 / (1 + tau2 * sw)).sum()
+    logdet = np.log(sigma2 + v).sum() + np.log1p(tau2 * sw).sum()
+    ll = -0.5 * (quad + logdet)
+    # hyperpriors of the full model (half-normals on the scales, with the log-transform Jacobian)
+    lp = (-0.5 * (mu / priors.mu_delta_sd) ** 2 - 0.5 * tau2 / priors.tau_delta_sd**2 + log_tau
+          - 0.5 * sigma2 / priors.sigma_delta_sd**2 + log_sigma)
+    return -(ll + lp)
+
+
+def fit_lift_pooling(d: Array, v: Array, cat: NDArray[np.int64], n_cat: int, priors: Priors = Priors()
+                     ) -> dict[str, Array | float]:
+    """Hyperparameters (mu, tau, sigma) of the lift hierarchy and every lift's normal posterior."""
+    start = np.array([np.average(d, weights=1 / v), np.log(0.05), np.log(0.05)])
+    res = minimize(_cs_negloglik, start, args=(d, v, cat, n_cat, priors), method="L-BFGS-B",
+                   bounds=[(-5.0, 5.0), (np.log(1e-4), np.log(5.0)), (np.log(1e-4), np.log(5.0))])
+    mu, tau2, sigma2 = res.x[0], np.exp(2 * res.x[1]), np.exp(2 * res.x[2])
+    w = 1.0 / (sigma2 + v)
+    prec_cat = 1.0 / tau2 + np.bincount(cat, w, minlength=n_cat)
+    mean_cat = (mu / tau2 + np.bincount(cat, w * d, minlength=n_cat)) / prec_cat
+    var_cat = 1.0 / prec_cat
+    shrink = (1 / sigma2) / (1 / sigma2 + 1 / v)                 # weight of the category mean
+    mean = shrink * mean_cat[cat] + (1 - shrink) * d
+    var = 1.0 / (1 / sigma2 + 1 / v) + shrink**2 * var_cat[cat]
+    return {"mu": float(mu), "tau": float(np.sqrt(tau2)), "sigma": float(np.sqrt(sigma2)), "mean": mean, "var": var,
+            "cat_mean": mean_cat, "cat_var": var_cat}
+
+
+def category_beta_priors(data: SkuData | pd.DataFrame | Sequence[ExperimentData]) -> dict[str, tuple[float, float]]:
+    """Beta(a, b) prior of a new arm's conversion rate per category (for Thompson sampling cold start).
+
+    The key ``"*"`` holds the global prior, for a category not seen in the data.
+    """
+    sku = _as_data(data)
+    a, b, ga, gb = fit_category_betas(sku)
+    out = {c: (float(a[i]), float(b[i])) for i, c in enumerate(sku.categories)}
+    out["*"] = (ga, gb)
+    return out
+
+
+def fit_empirical_bayes(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *, draws: int | None = None,
+                        seed: int | None = None, credible_level: float | None = None,
+                        priors: Priors = Priors()) -> HierarchicalResult:
+    """The fast path: same result object as :func:`.fit.fit_hierarchical`, in milliseconds."""
+    t0 = time.perf_counter()
+    settings = get_settings()
+    level = settings.credible_level if credible_level is None else credible_level
+    n_draws = settings.hierarchical.eb_draws if draws is None else int(draws)
+    if n_draws < 100:
+        raise InputError([Problem("blocked", "bad_setting", "draws must be >= 100", column="draws", value=n_draws)])
+    sku = _as_data(data)
+    rng = np.random.default_rng(settings.seed if seed is None else seed)
+    a, b, ga, gb = fit_category_betas(sku)
+    ls, lc = sku.lift_sku, sku.lift_category
+    a0, b0 = a[lc] + sku.control_y[ls], b[lc] + sku.control_n[ls] - sku.control_y[ls]
+    a1, b1 = a[lc] + sku.lift_y, b[lc] + sku.lift_n - sku.lift_y
+    # The lift's likelihood: each arm's log-odds under a nearly flat Jeffreys Beta(1/2, 1/2), so the
+    # rate priors do not shrink the difference before the lift level pools it.
+    m0, v0 = _logit_moments(0.5 + sku.control_y[ls], 0.5 + sku.control_n[ls] - sku.control_y[ls])
+    m1, v1 = _logit_moments(0.5 + sku.lift_y, 0.5 + sku.lift_n - sku.lift_y)
+    pool = fit_lift_pooling(m1 - m0, v0 + v1, lc, sku.n_categories, priors)
+    p0 = rng.beta(a0, b0, size=(n_draws, sku.n_lifts))
+    lift = pool["mean"] + np.sqrt(pool["var"]) * rng.standard_normal((n_draws, sku.n_lifts))  # type: ignore[operator]
+    p1 = expit(logit(p0) + lift)
+    rows = build_sku_rows(sku, summarise_draws(p0, p1, level=level))
+
+    counts = np.bincount(sku.sku_category, minlength=sku.n_categories)
+    cat_mean, cat_var = pool["cat_mean"], pool["cat_var"]
+    sigma, tau, mu = float(pool["sigma"]), float(pool["tau"]), float(pool["mu"])  # type: ignore[arg-type]
+    categories = []
+    for i, c in enumerate(sku.categories):
+        r0 = rng.beta(a[i], b[i], n_draws)
+        ln = cat_mean[i] + np.sqrt(cat_var[i] + sigma**2) * rng.standard_normal(n_draws)  # type: ignore[index]
+        row = category_prior_row(c, int(counts[i]), r0, ln, expit(logit(r0) + ln) / r0 - 1, level)
+        categories.append(row.__class__(**{**row.__dict__, "beta_a": float(a[i]), "beta_b": float(b[i])}))
+    r0 = rng.beta(ga, gb, n_draws)
+    ln = mu + np.hypot(tau, sigma) * rng.standard_normal(n_draws)
+    new = category_prior_row("(new category)", 0, r0, ln, expit(logit(r0) + ln) / r0 - 1, level)
+    new = new.__class__(**{**new.__dict__, "beta_a": ga, "beta_b": gb})
+    hyper = {"global_beta_a": ga, "global_beta_b": gb, "mu_delta": mu, "tau_delta": tau, "sigma_delta": sigma}
+    return HierarchicalResult(method="empirical_bayes", interval=interval_label(level), credible_level=level,
+                              skus=rows, categories=tuple(categories), new_category=new, hyperparameters=hyper,
+                              seconds=time.perf_counter() - t0,
+                              _draws={"control_rate": p0, "variant_rate": p1, "lift_logodds": lift})
+
+
+def fit_independent(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *, draws: int | None = None,
+                    seed: int | None = None, credible_level: float | None = None) -> HierarchicalResult:
+    """No pooling: each arm on its own Beta(1 + conversions, 1 + units − conversions) posterior.
+
+    The reference the hierarchical estimates are compared with (what a per-SKU A/B analysis does).
+    """
+    t0 = time.perf_counter()
+    settings = get_settings()
+    level = settings.credible_level if credible_level is None else credible_level
+    n_draws = settings.hierarchical.eb_draws if draws is None else int(draws)
+    sku = _as_data(data)
+    rng = np.random.default_rng(settings.seed if seed is None else seed)
+    ls = sku.lift_sku
+    p0 = rng.beta(1 + sku.control_y[ls], 1 + sku.control_n[ls] - sku.control_y[ls], size=(n_draws, sku.n_lifts))
+    p1 = rng.beta(1 + sku.lift_y, 1 + sku.lift_n - sku.lift_y, size=(n_draws, sku.n_lifts))
+    rows = build_sku_rows(sku, summarise_draws(p0, p1, level=level))
+    return HierarchicalResult(method="independent", interval=interval_label(level), credible_level=level,
+                              skus=rows, categories=(), seconds=time.perf_counter() - t0,
+                              _draws={"control_rate": p0, "variant_rate": p1, "lift_logodds": logit(p1) - logit(p0)})

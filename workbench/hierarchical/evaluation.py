@@ -1,0 +1,51 @@
+"""Score estimates against known truth: error by traffic, and interval coverage.
+
+Used by the cold-start notebook, the tests and the benchmark, so they all measure the same way.
+
+>>> from workbench.hierarchical import simulate_sku_world, fit_empirical_bayes, fit_independent
+>>> w = simulate_sku_world(n_categories=4, skus_per_category=10, seed=2)
+>>> table = compare_to_truth({"pooled": fit_empirical_bayes(w.data, seed=1),
+...                          "independent": fit_independent(w.data, seed=1)}, w.truth)
+>>> sorted(table.columns)[:4]
+['coverage_control_rate', 'coverage_lift_logodds', 'coverage_variant_rate', 'method']
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .results import HierarchicalResult
+
+__all__ = ["merge_truth", "compare_to_truth"]
+
+_KEYS = ["sku", "category", "variant"]
+
+
+def merge_truth(result: HierarchicalResult, truth: pd.DataFrame, *, buckets: int = 3) -> pd.DataFrame:
+    """Per-SKU estimates next to the truth, with a traffic bucket (1 = lowest traffic)."""
+    df = result.to_frame().merge(truth, on=_KEYS, how="inner")
+    units = df["n_control"] + df["n_variant"]
+    df["traffic"] = pd.qcut(units.rank(method="first"), buckets, labels=[f"T{i + 1}" for i in range(buckets)])
+    return df
+
+
+def compare_to_truth(results: Mapping[str, HierarchicalResult], truth: pd.DataFrame, *,
+                     buckets: int = 3) -> pd.DataFrame:
+    """One row per method × traffic bucket (plus "all"): RMSE of the lift and rates, interval coverage."""
+    rows = []
+    for name, res in results.items():
+        df = merge_truth(res, truth, buckets=buckets)
+        groups = [("all", df)] + [(str(k), g) for k, g in df.groupby("traffic", observed=True)]
+        for bucket, g in groups:
+            row = {"method": name, "traffic": bucket, "skus": len(g),
+                   "units_median": float((g.n_control + g.n_variant).median()),
+                   "rmse_lift_logodds": float(np.sqrt(((g.lift_logodds - g.true_lift_logodds) ** 2).mean())),
+                   "rmse_control_rate": float(np.sqrt(((g.control_rate - g.true_control_rate) ** 2).mean()))}
+            for what in ("lift_logodds", "control_rate", "variant_rate"):
+                t = g[f"true_{what}"]
+                row[f"coverage_{what}"] = float(((g[f"{what}_lo"] <= t) & (t <= g[f"{what}_hi"])).mean())
+            rows.append(row)
+    return pd.DataFrame(rows)
