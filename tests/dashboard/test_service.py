@@ -81,20 +81,22 @@ def test_a_failed_refresh_keeps_the_previous_data(service, monkeypatch):
 
 
 def test_allocation_decisions_are_kept_for_the_last_hour_of_each_log(service):
+    from workbench.bandits import allocate, record_plan
+    counts = pd.DataFrame({"variant": ["control", "cozy", "minimal"], "units": [900, 950, 1000],
+                           "conversions": [30, 41, 55]})
     t = dt.datetime(2026, 11, 19, 12, 0, tzinfo=dt.UTC)
-    rows = pd.DataFrame({"experiment_id": ["pdp-home-bandit"] * 3 + ["other"],
-                         "created_at": [t, t - dt.timedelta(minutes=45), t - dt.timedelta(hours=2),
-                                        t - dt.timedelta(days=3)],
-                         "policy": "thompson", "segment": "(all)", "variant": ["cozy", "cozy", "cozy", "a"],
-                         "units": 100.0, "conversions": 5.0, "prob_best": 0.6, "previous_weight": 0.3,
-                         "weight": 0.4, "reason": "more likely best"})
-    con = duckdb.connect(str(service.db))
-    con.execute("CREATE TABLE allocation_log AS SELECT * FROM rows")
-    con.close()
+    for when in (t, t - dt.timedelta(minutes=45), t - dt.timedelta(hours=2)):
+        record_plan(allocate(counts, experiment_id="pdp-home-bandit", seed=1, now=when.isoformat()), db=service.db)
+    record_plan(allocate(counts.head(2), experiment_id="other", seed=1, now=(t - dt.timedelta(days=3)).isoformat()),
+                db=service.db)
     a = service._allocations()
-    assert sorted(a[a["experiment_id"] == "pdp-home-bandit"]["created_at"].dt.minute.tolist()) == [0, 15]
-    assert len(a[a["experiment_id"] == "other"]) == 1          # its own last hour
-    assert service.source_key().allocation_rows == 4 != service.snapshot.key.allocation_rows   # a refresh follows
+    bandit = a[a["experiment_id"] == "pdp-home-bandit"]
+    assert sorted(bandit["created_at"].dt.minute.unique().tolist()) == [0, 15] and len(bandit) == 6   # 2 decisions × 3 arms
+    assert len(a[a["experiment_id"] == "other"]) == 2          # its own last hour
+    assert service.source_key().allocation_rows == 11 != service.snapshot.key.allocation_rows   # a refresh follows
+    from workbench.dashboard.data import allocation_frame
+    shown = allocation_frame(a, "pdp-home-bandit")
+    assert list(shown["created_at"].dt.minute[:3]) == [0, 0, 0] and set(shown["variant"]) == {"control", "cozy", "minimal"}
 
 
 def test_an_action_starts_a_reanalysis(service):

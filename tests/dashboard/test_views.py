@@ -156,3 +156,26 @@ def test_no_user_identifiers_reach_any_page(shared_service):
     found = [k for k in keys + ips if k and k in text]
     assert found == []
     assert not re.search(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}", text)       # no e-mail addresses
+
+
+def test_the_bandit_detail_lists_its_recent_allocation_decisions(service):
+    import datetime as dt
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from workbench.bandits import allocate, record_plan
+    counts = pd.DataFrame({"variant": ["control", "cozy", "minimal"], "units": [900, 950, 1000],
+                           "conversions": [30, 41, 55]})
+    plan = allocate(counts, experiment_id="pdp-home-bandit", seed=1,
+                    now=dt.datetime(2026, 11, 19, 12, tzinfo=dt.UTC).isoformat())
+    record_plan(plan, db=service.db)
+    service.publish(replace(service.snapshot, allocations=service._allocations()))
+    app = DashboardApp(service=service, identity=VIEWER)
+    app.state.param.update(page="experiment", experiment="pdp-home-bandit")
+    log = app.pages["experiment"].log.object
+    assert "Bandit allocation decisions (last hour of the log)" in log
+    for arm in plan.arms:
+        assert arm.reason[:40] in log.replace("&#x27;", "'")
+    app.state.experiment = "reco-model-v2"                   # a fixed-split test shows no such section
+    assert "Bandit allocation decisions" not in app.pages["experiment"].log.object

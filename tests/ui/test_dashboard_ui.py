@@ -143,3 +143,19 @@ def test_open_pages_follow_the_server_without_a_reload(as_user, ui_server):
     viewer.wait_text("#wb-state", "hold")                 # the open page polled the server's snapshot
     assert int(viewer.page.get_attribute("#wb-asof", "data-version")) > version
     assert viewer.outside_requests() == [] and ops.outside_requests() == []
+
+
+def test_simulator_page_compares_ab_thompson_and_ucb(as_user):
+    s = as_user("lee")
+    s.page.click("button:text-is('Simulator')")
+    s.page.wait_for_selector(".wb-sim-run button", timeout=30_000)
+    s.page.fill(".wb-sim-rates input", "0.04, 0.06")
+    s.page.fill(".wb-sim-names input", "control, better")
+    s.page.click(".wb-sim-run button")
+    s.wait_text("#wb-sim-state", "100 of 100 replications", contains=True, timeout=120)
+    table = s.page.inner_text("#wb-sim-table")
+    for name in ("fixed A/B split", "Thompson sampling", "UCB1"):
+        assert name in table
+    assert s.page.locator(".wb-simulator canvas").count() >= 4         # regret + traffic share per strategy
+    s.screenshot("simulator")
+    assert s.outside_requests() == []

@@ -21,12 +21,13 @@ from .detail import ExperimentDetail
 from .login import LOGOUT_URL
 from .portfolio import PortfolioView
 from .service import get_service
+from .simulator_page import SimulatorPage
 from .session import AppState, session_identity
 from .ui import CSS, alert_html, fmt_time
 
 __all__ = ["DashboardApp", "create_app"]
 
-_NAV = {"Portfolio": "portfolio", "Experiment": "experiment", "Autopilot": "autopilot"}
+_NAV = {"Portfolio": "portfolio", "Experiment": "experiment", "Autopilot": "autopilot", "Simulator": "simulator"}
 
 
 class DashboardApp(Viewer):
@@ -46,6 +47,7 @@ class DashboardApp(Viewer):
             "portfolio": PortfolioView(self.service, self.state),
             "experiment": ExperimentDetail(self.service, self.state, self.identity),
             "autopilot": AutopilotPage(self.service, self.state),
+            "simulator": SimulatorPage(self.service, self.state),
         }
         self.main = pn.Column(sizing_mode="stretch_width")
         self._seen: dict[str, int] = {}
@@ -60,9 +62,9 @@ class DashboardApp(Viewer):
         self.user = pn.pane.HTML(f'<span class="wb-status" id="wb-user">{escape(who)} ({escape(self.identity.role)})'
                                  f"{logout}</span>")
         self._layout = pn.Column(
-            pn.Row(pn.pane.HTML('<h1 class="wb-title">Experiment Workbench</h1>'), self.nav, self.status,
-                   pn.layout.HSpacer(), self.user, sizing_mode="stretch_width", css_classes=["wb-header"]),
-            self.banner, self.main, sizing_mode="stretch_width")
+            pn.Row(pn.pane.HTML('<h1 class="wb-title">Experiment Workbench</h1>'), self.nav, pn.layout.HSpacer(),
+                   self.user, sizing_mode="stretch_width", css_classes=["wb-header"]),
+            self.status, self.banner, self.main, sizing_mode="stretch_width")
         self._show()
 
     def _on_page(self, event: Any) -> None:

@@ -36,7 +36,7 @@ from ..db import connect, database_path
 from ..errors import WorkbenchError
 
 __all__ = ["RegistryView", "Snapshot", "DashboardService", "get_service", "start_refresh", "refresh_task",
-           "SourceKey"]
+           "SourceKey", "prepare_simulator"]
 
 log = logging.getLogger("workbench.dashboard")
 
@@ -270,14 +270,14 @@ class DashboardService:
             return None, str(exc)
 
     def _allocations(self) -> pd.DataFrame:
-        """Each bandit's allocation decisions in the last ``allocation_window_minutes`` of its log."""
+        """Each bandit's allocation decisions (:func:`workbench.bandits.read_decisions`) in the last
+        ``allocation_window_minutes`` of its own log."""
+        from ..bandits.log import read_decisions
         window = dt.timedelta(minutes=get_settings().dashboard.allocation_window_minutes)
         if not self.db.exists():
             return pd.DataFrame()
-        with self.lock, connect(self.db, read_only=True) as con:
-            if "allocation_log" not in con.list_tables():
-                return pd.DataFrame()
-            df = con.table("allocation_log").to_pandas()
+        with self.lock:
+            df = read_decisions(db=self.db)
         if df.empty:
             return df
         df["created_at"] = pd.to_datetime(df["created_at"], utc=True).dt.tz_localize(None)
@@ -383,8 +383,19 @@ async def refresh_task() -> None:
     await asyncio.to_thread(get_service().refresh)
 
 
+def prepare_simulator() -> None:
+    """Load (or compile, on a fresh checkout) the bandit simulator's kernels so the first run is quick."""
+    try:
+        from ..bandits.simulate import simulate_policies
+        simulate_policies([0.1, 0.2], rounds=200, reps=2, checkpoints=2)
+    except Exception:  # noqa: BLE001 - an optimisation only; the page reports real errors itself
+        log.exception("preparing the bandit simulator failed")
+
+
 def start_refresh(period_s: float | None = None) -> None:
-    """Schedule the refresh once per server (idempotent); the first run starts immediately."""
+    """Schedule the refresh once per server (idempotent; the first run starts immediately) and get the
+    simulator ready in the background."""
     import panel as pn
     period = period_s if period_s is not None else get_settings().dashboard.refresh_seconds
     pn.state.schedule_task("workbench-dashboard-refresh", refresh_task, period=dt.timedelta(seconds=period))
+    threading.Thread(target=prepare_simulator, name="workbench-simulator-warmup", daemon=True).start()
