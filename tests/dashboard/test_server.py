@@ -39,6 +39,7 @@ def test_password_login_command(tmp_path):
     assert env["WORKBENCH_DB"] == str((tmp_path / "wb.duckdb").resolve())
     assert env["WORKBENCH_REPORTS"] == str((tmp_path / "reports").resolve())
     assert creds.cookie_secret not in " ".join(a)                         # secrets never on the command line
+    assert env["BOKEH_RESOURCES"] == "server" and env["PANEL_INLINE"] == "false"   # no CDN, whatever the shell says
     assert cmd.url == "http://localhost:5123/app" and not cmd.notes
 
 

@@ -71,7 +71,11 @@ class ActionResult(ResultMixin):
 
 
 def request_from_mapping(body: Mapping[str, Any]) -> ActionRequest:
-    """An :class:`ActionRequest` from JSON; unknown or missing fields are an :class:`InputError`."""
+    """An :class:`ActionRequest` from JSON; unknown fields are an :class:`InputError` (a role is not a field).
+
+    >>> request_from_mapping({"action": "pause", "experiment_id": "exp-1", "why": "checking"})
+    ActionRequest(action='pause', why='checking', experiment_id='exp-1', variant=None, value=None, force=False)
+    """
     if not isinstance(body, Mapping):
         raise InputError([Problem("blocked", "bad_request", "expected a JSON object")])
     known = {"action", "why", "experiment_id", "variant", "value", "force"}

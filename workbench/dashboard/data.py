@@ -138,7 +138,14 @@ def portfolio_frame(rows: Sequence[PortfolioRow]) -> pd.DataFrame:
 
 def filter_portfolio(frame: pd.DataFrame, *, states: Iterable[str] = (), categories: Iterable[str] = (),
                      decisions: Iterable[str] = (), health: Iterable[str] = (), text: str = "") -> pd.DataFrame:
-    """Rows matching every non-empty filter (``text`` searches the id and the name, any case)."""
+    """Rows matching every non-empty filter (``text`` searches the id and the name, any case).
+
+    >>> f = pd.DataFrame({"experiment_id": ["a-1", "b-2"], "name": ["Shoes hero", "Beauty tabs"],
+    ...                   "state": ["running", "hold"], "category": ["shoes", "beauty"],
+    ...                   "decision": ["hold", "launch"], "health": ["healthy", "warning"]})
+    >>> filter_portfolio(f, text="BEAUTY")["experiment_id"].tolist(), len(filter_portfolio(f, states=["running"]))
+    (['b-2'], 1)
+    """
     keep = pd.Series(True, index=frame.index)
     for col, values in (("state", states), ("category", categories), ("decision", decisions), ("health", health)):
         values = list(values)

@@ -38,7 +38,11 @@ def _get_throttle() -> LoginThrottle:
 
 
 def safe_next(target: str | None, default: str = "/app") -> str:
-    """Only same-site relative paths are followed after login (no open redirect)."""
+    """Only same-site relative paths are followed after login (no open redirect).
+
+    >>> safe_next("/app?page=autopilot"), safe_next("https://elsewhere.example/")
+    ('/app?page=autopilot', '/app')
+    """
     if not target:
         return default
     parsed = urlparse(target)

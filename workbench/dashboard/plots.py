@@ -25,7 +25,11 @@ FUNNEL_STEPS = ("viewed", "clicked", "carted", "purchased")
 
 
 def variant_colours(variants: Sequence[str]) -> dict[str, str]:
-    """A stable colour per variant (control first, in the experiment's order)."""
+    """A stable colour per variant (control first, in the experiment's order).
+
+    >>> variant_colours(["control", "treatment"])
+    {'control': '#1f77b4', 'treatment': '#ff7f0e'}
+    """
     return {v: Category10_10[i % 10] for i, v in enumerate(variants)}
 
 

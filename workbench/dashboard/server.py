@@ -66,6 +66,11 @@ def _loopback(address: str) -> bool:
 
 
 def dashboard_url(address: str, port: int) -> str:
+    """The URL to print: ``localhost`` for loopback or all-interface addresses.
+
+    >>> dashboard_url("0.0.0.0", 5006), dashboard_url("10.0.0.5", 8080)
+    ('http://localhost:5006/app', 'http://10.0.0.5:8080/app')
+    """
     host = "localhost" if address in ("", "0.0.0.0", "::", "127.0.0.1", "localhost") else address
     return f"http://{host}:{port}/app"
 
@@ -125,6 +130,8 @@ def panel_command(*, port: int | None = None, address: str = "127.0.0.1", auth_f
         "PANEL_COOKIE_SECRET": secret, "BOKEH_COOKIE_SECRET": secret,
         "BOKEH_SECRET_KEY": hashlib.sha256(f"workbench-bokeh-session:{secret}".encode()).hexdigest(),
         "BOKEH_SIGN_SESSIONS": "true",
+        "BOKEH_RESOURCES": "server",      # JS and CSS from this server, whatever the user's environment says
+        "PANEL_INLINE": "false",
     }
     origins = {f"localhost:{port}", f"127.0.0.1:{port}"}
     if address not in ("", "0.0.0.0", "::"):

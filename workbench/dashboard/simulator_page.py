@@ -35,7 +35,11 @@ DEFAULT_RATES = (0.040, 0.045, 0.050)
 
 
 def parse_rates(rates: str, names: str) -> tuple[list[float], list[str]]:
-    """``"0.04, 0.05"`` and ``"control, b"`` → rates and arm names (default names: control, b, c, ...)."""
+    """Rates (numbers or percentages) and arm names from the page's two text boxes.
+
+    >>> parse_rates("0.04, 5%", "")
+    ([0.04, 0.05], ['control', 'b'])
+    """
     problems = []
     values: list[float] = []
     for i, part in enumerate(p.strip() for p in rates.split(",") if p.strip()):

@@ -63,7 +63,11 @@ def _finite(x: Any) -> bool:
 
 
 def fmt_lift(lift: float | None, lo: float | None = None, hi: float | None = None) -> str:
-    """``+3.21% [−1.02%, +7.44%]`` (relative lift and its interval)."""
+    """A relative lift and its interval, as the tables show it.
+
+    >>> fmt_lift(0.0321, -0.0102, 0.0744), fmt_lift(float("nan"))
+    ('+3.21% [-1.02%, 7.44%]', '—')
+    """
     if not _finite(lift):
         return "—"
     text = fmt_pct(lift, signed=True)
