@@ -188,3 +188,16 @@ def test_report_links_say_which_files_exist(tmp_path):
     links = {link.key: link for link in report_links(tmp_path, "exp-1")}
     assert links["memo"].exists and links["memo"].url == "/reports/exp-1/memo.html"
     assert not links["report"].exists and not links["pdf"].exists
+
+
+def test_registered_experiments_without_events_are_listed(service):
+    from workbench.lifecycle.brief import ExperimentBrief
+    reg = service._reg()
+    reg.create(ExperimentBrief(id="new-draft", owner="kim", variants=[{"id": "control"}, {"id": "b"}],
+                               min_sample_size=1000, targeting={"categories": ["shoes"]}), by="kim", why="planned")
+    service.refresh_registry(background=False)
+    rows = {r.experiment_id: r for r in portfolio_rows(service.snapshot.outcomes, service.snapshot.registry)}
+    assert set(rows) == set(service.snapshot.outcomes) | {"new-draft"}
+    draft = rows["new-draft"]
+    assert (draft.state, draft.decision, draft.health, draft.category) == ("draft", "no data", "no data", "shoes")
+    assert draft.lift_rel is None and draft.traffic_share is None

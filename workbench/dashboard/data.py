@@ -99,7 +99,8 @@ def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None) -> list[Po
     """One row per experiment: registry state, timing, traffic, the primary lift and the decision.
 
     ``traffic_share`` is the experiment's share of all units in the portfolio; ``allocation`` the
-    current weights from the registry (else the planned split).
+    current weights from the registry (else the planned split). Registered experiments without
+    events yet (drafts, just started) follow with ``decision`` and ``health`` "no data".
     """
     total = sum(float(sum(o.result.units)) for o in outcomes.values()) or 0.0
     rows = []
@@ -127,6 +128,16 @@ def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None) -> list[Po
             prob_beat_control=_num(c.prob_beat_control) if c else None,
             decision=o.decision.action, decision_reason=o.decision.reason, health=o.result.health.status,
             badges=tuple(badges_for(o))))
+    for eid, rec in (registry.records.items() if registry is not None else ()):
+        if eid in outcomes:
+            continue                                   # registered but no events analysed yet (e.g. a draft)
+        weights = registry.weights.get(eid) or {}
+        rows.append(PortfolioRow(
+            experiment_id=eid, name=_text(rec.name, eid), state=rec.state, kind=_text(rec.kind, "ab"),
+            category=_text(rec.category, "—"), days_running=None, traffic_share=None, units=0.0,
+            allocation=" · ".join(f"{v} {fmt_pct(w, 0)}" for v, w in weights.items()), primary_metric="—",
+            best_variant=None, lift_rel=None, lift_rel_lo=None, lift_rel_hi=None, prob_beat_control=None,
+            decision="no data", decision_reason="no events for this experiment in the data yet", health="no data"))
     return rows
 
 

@@ -142,8 +142,10 @@ class ExperimentDetail(Viewer):
         self._rendered = key
         o = snapshot.outcome(eid)
         if o is None:
-            self.notice.object = alert_html(f"no experiment {eid!r} in the current data" if eid else
-                                            "no experiments yet", "error")
+            rec = snapshot.registry.records.get(eid) if snapshot.registry is not None and eid else None
+            text = (f"{eid} is registered ({rec.state}) but the data has no events for it yet" if rec is not None else
+                    f"no experiment {eid!r} in the current data" if eid else "no experiments yet")
+            self.notice.object = alert_html(text, "info" if rec is not None else "error")
             return
         self.notice.object = ""
         if self.select.value != eid:
