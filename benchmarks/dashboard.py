@@ -8,6 +8,8 @@ port, and drives Debian's Chromium (headless) through Playwright:
 * **detail** — time from navigation to an experiment's title, tiles and plots (reported);
 * **switch** — time from picking another experiment on the detail page to its title (target < 1 s).
 
+Measured in the steady state: after the server's first refresh and its cache warm-up have finished.
+
 Baselines measured in the same run, in this process, on the same database: ``evaluate()`` of the
 whole portfolio (what a page that analysed per session would wait for before painting), and the
 cold computation of one experiment's extras (trend, segments, posterior, chance over time — what a
@@ -113,8 +115,9 @@ def start_server(db: Path, root: Path) -> tuple[subprocess.Popen, str, Path]:
             raise SystemExit(f"workbench serve exited:\n{log_path.read_text()}")
         try:
             with urllib.request.urlopen(f"{base}/api/status", timeout=2) as r:
-                if json.loads(r.read())["ready"]:
-                    return proc, base, log_path
+                status = json.loads(r.read())
+            if status["ready"] and not status["warming"]:      # steady state: caches filled after the refresh
+                return proc, base, log_path
         except OSError:
             pass
         time.sleep(0.3)

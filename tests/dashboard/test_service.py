@@ -60,6 +60,7 @@ def test_new_events_change_the_data_version_and_the_cache_key(service):
 
 
 def test_warm_up_fills_the_caches_once(service):
+    assert not service.warming
     computed = service.warm(service.snapshot)
     assert computed >= 3 * 4           # trends by hour and day, posterior, chance (+ segments) per experiment
     assert service.warm(service.snapshot) == 0

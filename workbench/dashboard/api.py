@@ -5,7 +5,8 @@
   pages; the role comes from the credentials file on the server. Requests must be
   ``application/json`` and, when the browser sends an ``Origin``, same-origin (so another site
   cannot post a form on an operator's behalf).
-* ``GET /api/status`` — whether the first refresh has finished and the snapshot version (no data).
+* ``GET /api/status`` — whether the first refresh has finished, the snapshot version and whether the
+  per-experiment caches are still being filled (no data).
 * ``GET /reports/<id>/<file>`` — generated reports and memos (login required when login is on).
 """
 
@@ -91,8 +92,10 @@ class StatusHandler(_JSONHandler):
 
     def get(self) -> None:
         from .service import get_service
-        snap = get_service().snapshot
-        self.reply(200, {"ready": snap.ready, "version": snap.version, "error": snap.error is not None})
+        svc = get_service()
+        snap = svc.snapshot
+        self.reply(200, {"ready": snap.ready, "version": snap.version, "error": snap.error is not None,
+                         "warming": svc.warming})
 
 
 class ReportsHandler(tornado.web.StaticFileHandler):

@@ -138,6 +138,7 @@ class DashboardService:
         self._registry = None
         self._background: threading.Thread | None = None
         self.reanalyse_after_action = True         # re-run the analysis after an operator action
+        self.warming = False                       # True while per-experiment extras are computed ahead
 
     # --- snapshot -------------------------------------------------------------------------------
     @property
@@ -199,10 +200,13 @@ class DashboardService:
                                seconds=time.perf_counter() - started)
             self._snapshot = snap
         if warm and snap.error is None:
+            self.warming = True
             try:
                 self.warm(snap)
             except Exception:  # noqa: BLE001 - warming is an optimisation; pages compute on demand
                 log.exception("dashboard cache warm-up failed")
+            finally:
+                self.warming = False
         return snap
 
     def _build(self, prev: Snapshot, key: SourceKey, started: float) -> Snapshot:
