@@ -15,6 +15,7 @@ from typing import Any
 import panel as pn
 from panel.viewable import Viewer
 
+from ..config import get_settings
 from ..display import escape, fmt_num, fmt_pct
 from .badges import badges_for, badges_html
 from .controls import OperatorControls
@@ -208,7 +209,7 @@ class ExperimentDetail(Viewer):
         decisions = decision_log(o, reg)
         decisions["when"] = decisions["when"].map(fmt_time)
         alloc = allocation_frame(snapshot.allocations, o.experiment_id)
-        audit = audit_frame(reg, o.experiment_id, limit=20)
+        audit = audit_frame(reg, o.experiment_id, limit=get_settings().dashboard.audit_rows)
         parts = ['<div class="wb-card wb-log"><h3>Decision log</h3>',
                  frame_html(decisions, css_id="wb-decision-log")]
         if o.data.meta.get("allocation") == "bandit" or not alloc.empty:
