@@ -181,6 +181,27 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class DashboardSettings:
+    """The Panel dashboard (``workbench serve``): refresh schedule, windows shown, login rules.
+
+    The data refresh runs once per server every ``refresh_seconds`` (it is skipped when neither the
+    event log nor the registry changed); each open page polls the server's latest snapshot every
+    ``session_poll_seconds``. ``allocation_window_minutes`` is how far back the detail page lists
+    a bandit's allocation decisions. After ``login_max_failures`` failed logins for one user name
+    within ``login_lockout_seconds`` further attempts are refused until the window has passed.
+    """
+
+    port: int = 5006
+    refresh_seconds: float = 60.0
+    session_poll_seconds: float = 5.0
+    allocation_window_minutes: float = 60.0
+    audit_rows: int = 50
+    bcrypt_rounds: int = 12
+    login_max_failures: int = 5
+    login_lockout_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
 class Paths:
     """Where things live. Relative paths are resolved against ``home``."""
 
@@ -218,6 +239,7 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     seed: int = 20261121
 
     def with_overrides(self, overrides: dict[str, Any], *, source: str = "settings") -> "Settings":

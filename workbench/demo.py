@@ -88,3 +88,6 @@ def run_demo(*, fresh: bool = False, seed: int = 20261121, serve: bool = True, c
     _overview({e: o.data for e, o in outcomes.items()}, console)
     _decisions(outcomes, console)
     console.print(f"\noutputs: database {paths.db} (events, registry, decisions)")
+    if serve:
+        from .dashboard import serve as serve_dashboard
+        serve_dashboard(db=paths.db, reports=paths.reports, local_operator=True, say=console.print)

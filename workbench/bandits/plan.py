@@ -208,7 +208,7 @@ def allocate(counts: pd.DataFrame | Sequence[ArmCounts], *, experiment_id: str, 
     min_units = settings.min_units_per_arm if min_units is None else float(min_units)
     seed = get_settings().seed if seed is None else int(seed)
     created = (now.isoformat() if isinstance(now, dt.datetime) else now) or \
-        dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        dt.datetime.now(dt.timezone.utc).isoformat()   # microseconds: two calls in one second are two decisions
     hash_seed = hash_seed or experiment_id
     prior_text = f"Beta({prior[0]:g}, {prior[1]:g})" if prior else "Beta(1, 1)"
     common = dict(experiment_id=experiment_id, created_at=created, policy=policy, floor=floor, min_units=min_units,

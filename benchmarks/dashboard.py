@@ -1,0 +1,215 @@
+"""Benchmark: the dashboard in a real browser on a 50-experiment world.
+
+Generates (once, under ``benchmarks/out/``) a world of 50 experiments — the 13 demo experiments
+cloned with new ids — registers them, starts ``workbench serve`` with a password login on a free
+port, and drives Debian's Chromium (headless) through Playwright:
+
+* **portfolio** — time from navigation to the table showing all 50 experiments (target < 3 s);
+* **detail** — time from navigation to an experiment's title, tiles and plots (reported);
+* **switch** — time from picking another experiment on the detail page to its title (target < 1 s).
+
+Measured in the steady state: after the server's first refresh and its cache warm-up have finished.
+
+Baselines measured in the same run, in this process, on the same database: ``evaluate()`` of the
+whole portfolio (what a page that analysed per session would wait for before painting), and the
+cold computation of one experiment's extras (trend, segments, posterior, chance over time — what a
+switch would cost without the server's cache). Timings are medians; the machine may be busy with
+other work, so re-run before quoting a figure.
+
+    .venv/bin/python benchmarks/dashboard.py [--experiments 50] [--scale 0.1] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+CHROMIUM = "/usr/bin/chromium"
+USER, PASSWORD = "bench", "bench-password"
+
+
+def build_world(n: int, scale: float, seed: int) -> Path:
+    """A DuckDB world with ``n`` experiments (demo specs cloned with suffixes), registered and running."""
+    import duckdb
+
+    target = OUT / f"dashboard_world_{n}x{scale:g}_seed{seed}.duckdb"
+    if target.exists():
+        return target
+    sys.path.insert(0, str(HERE.parent))
+    from workbench.lifecycle import Registry, seed_from_world
+    from workbench.simulate.specs import DEMO_EXPERIMENTS
+    from workbench.simulate.world import generate_world
+
+    specs = []
+    for i in range(n):
+        base = DEMO_EXPERIMENTS[i % len(DEMO_EXPERIMENTS)]
+        k = i // len(DEMO_EXPERIMENTS)
+        specs.append(base if k == 0 else dataclasses.replace(base, experiment_id=f"{base.experiment_id}-{k + 1}",
+                                                             name=f"{base.name} (#{k + 1})"))
+    t0 = time.perf_counter()
+    world = generate_world(seed=seed, scale=scale, experiments=tuple(specs))
+    OUT.mkdir(exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    for name, frame in world.tables.items():
+        con.register("_frame", frame)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
+        con.unregister("_frame")
+    con.close()
+    seed_from_world(Registry(tmp), by="benchmark")
+    tmp.rename(target)
+    print(f"generated {world.n_events:,} events for {n} experiments in {time.perf_counter() - t0:.0f} s → {target}")
+    return target
+
+
+def baselines(db: Path) -> dict[str, float]:
+    """In-process: evaluate() of the portfolio, and one experiment's extras computed cold."""
+    from workbench.dashboard.service import DashboardService
+    from workbench.pipeline import evaluate
+
+    t0 = time.perf_counter()
+    evaluate(db=db)
+    evaluate_s = time.perf_counter() - t0
+    svc = DashboardService(db)
+    svc.refresh(warm=False)
+    eid = "pdp-home-lcp"
+    t0 = time.perf_counter()
+    svc.trend(eid, "h"), svc.segments(eid, "device"), svc.posterior(eid), svc.chance(eid)
+    return {"evaluate_s": evaluate_s, "cold_extras_s": time.perf_counter() - t0}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(db: Path, root: Path) -> tuple[subprocess.Popen, str, Path]:
+    sys.path.insert(0, str(HERE.parent))
+    from workbench.dashboard.auth import add_user
+    users = root / "bench-users.yaml"
+    if not users.exists():
+        add_user(users, USER, PASSWORD, "viewer", rounds=4)
+    port = free_port()
+    log_path = root / "bench-serve.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--port", str(port), "--auth", str(users),
+                             "--db", str(db), "--reports", str(root / "reports")], stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ})
+    base = f"http://localhost:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"workbench serve exited:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{base}/api/status", timeout=2) as r:
+                status = json.loads(r.read())
+            if status["ready"] and not status["warming"]:      # steady state: caches filled after the refresh
+                return proc, base, log_path
+        except OSError:
+            pass
+        time.sleep(0.3)
+    proc.terminate()
+    raise SystemExit("the dashboard did not get ready in 5 minutes")
+
+
+def wait_count(page, selector: str, n: int, timeout: float = 60.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while page.locator(selector).count() < n:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{selector}: fewer than {n} after {timeout} s")
+        page.wait_for_timeout(20)
+
+
+def measure(base: str, ids: list[str], repeat: int) -> dict[str, list[float]]:
+    from playwright.sync_api import sync_playwright
+    out: dict[str, list[float]] = {"portfolio": [], "detail": [], "switch": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base, f"blob:{base}", "data:")) else None)
+        page.goto(f"{base}/app")
+        page.fill("#username", USER)
+        page.fill("#password", PASSWORD)
+        page.click("#login")
+        wait_count(page, ".wb-eid", len(ids))                  # warm-up visit (browser cache, server warm-up)
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            page.goto(f"{base}/app", wait_until="commit")
+            wait_count(page, ".wb-eid", len(ids))
+            out["portfolio"].append(time.perf_counter() - t0)
+        for i in range(repeat):
+            eid = ids[(7 * i + 3) % len(ids)]
+            t0 = time.perf_counter()
+            page.goto(f"{base}/app?page=experiment&experiment={eid}", wait_until="commit")
+            page.wait_for_selector(f"#wb-experiment-title:has-text('({eid})')", timeout=60_000)
+            wait_count(page, ".wb-tile", 2)
+            wait_count(page, "canvas", 5)
+            out["detail"].append(time.perf_counter() - t0)
+        picker = page.locator(".wb-picker select")
+        for i in range(2 * repeat):
+            eid = ids[(11 * i + 5) % len(ids)]
+            t0 = time.perf_counter()
+            picker.select_option(eid)
+            page.wait_for_selector(f"#wb-experiment-title:has-text('({eid})')", timeout=60_000)
+            out["switch"].append(time.perf_counter() - t0)
+        browser.close()
+        if outside:
+            print(f"WARNING: requests left the machine: {outside[:5]}")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--experiments", type=int, default=50)
+    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=20261121)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} is missing (Debian package chromium)")
+    db = build_world(args.experiments, args.scale, args.seed)
+    base_line = baselines(db)
+    import duckdb
+    con = duckdb.connect(str(db), read_only=True)
+    ids = [r[0] for r in con.execute("SELECT experiment_id FROM world_experiments ORDER BY 1").fetchall()]
+    con.close()
+    proc, base, log = start_server(db, OUT)
+    try:
+        t = measure(base, ids, args.repeat)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    med = {k: statistics.median(v) for k, v in t.items()}
+    print(f"dashboard, {len(ids)} experiments ({args.repeat} runs each; medians; other work may share the machine)")
+    print(f"  portfolio first meaningful paint: {med['portfolio']:.2f} s (target < 3 s; "
+          f"{med['portfolio'] / 3:.2f} of target)  runs: {', '.join(f'{x:.2f}' for x in t['portfolio'])}")
+    print(f"  baseline, evaluate() of the portfolio per session: {base_line['evaluate_s']:.2f} s → "
+          f"the shared snapshot paints in {med['portfolio'] / base_line['evaluate_s']:.2f}× that time")
+    print(f"  detail page (title, tiles, 5 plots):  {med['detail']:.2f} s  runs: "
+          f"{', '.join(f'{x:.2f}' for x in t['detail'])}")
+    print(f"  switch experiment on the detail page: {med['switch']:.2f} s (target < 1 s; "
+          f"{med['switch'] / 1:.2f} of target; max {max(t['switch']):.2f} s)")
+    print(f"  baseline, one experiment's extras computed cold: {base_line['cold_extras_s']:.2f} s (the cache "
+          f"saves this on every switch)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""HTTP endpoints served beside the app (``panel serve --plugins workbench.dashboard.api``).
+
+* ``POST /api/actions`` — an operator action as JSON (see :mod:`workbench.dashboard.actions`), for
+  scripts and on-call tooling. The caller is identified by the same signed login cookie as the
+  pages; the role comes from the credentials file on the server. Requests must be
+  ``application/json`` and, when the browser sends an ``Origin``, same-origin (so another site
+  cannot post a form on an operator's behalf).
+* ``GET /api/status`` — whether the first refresh has finished, the snapshot version and whether the
+  per-experiment caches are still being filled (no data).
+* ``GET /reports/<id>/<file>`` — generated reports and memos (login required when login is on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+import tornado.web
+
+from ..config import Paths
+from ..errors import InputError
+from .actions import perform, request_from_mapping
+from .auth import AccessConfig
+from .login import COOKIE_NAME, current_user
+
+__all__ = ["ROUTES", "ActionHandler", "StatusHandler", "ReportsHandler", "request_identity"]
+
+
+def _loopback(ip: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(ip or "").is_loopback
+    except ValueError:
+        return False
+
+
+def request_identity(handler: tornado.web.RequestHandler) -> Any:
+    """The identity of an HTTP request as the server establishes it (cookie + credentials file)."""
+    access = AccessConfig.from_env()
+    if access.mode == "password":
+        return access.identity(current_user(handler))
+    if access.mode == "oauth":
+        raw = handler.get_secure_cookie(COOKIE_NAME)
+        return access.identity(raw.decode("utf-8") if raw else None)
+    if access.local_operator and not _loopback(handler.request.remote_ip):
+        return AccessConfig(mode="none").identity(None)
+    return access.identity(None)
+
+
+def _authenticated(handler: tornado.web.RequestHandler) -> bool:
+    access = AccessConfig.from_env()
+    if access.mode == "none":
+        return True
+    return request_identity(handler).user is not None
+
+
+class _JSONHandler(tornado.web.RequestHandler):
+    def reply(self, status: int, payload: dict[str, Any]) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(payload, default=str))
+
+
+class ActionHandler(_JSONHandler):
+    """``POST /api/actions``: perform one operator action (403 for viewers, 401 without login)."""
+
+    async def post(self) -> None:
+        from .service import get_service
+        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return self.reply(415, {"ok": False, "message": "send the action as application/json"})
+        origin = self.request.headers.get("Origin")
+        if origin and urlparse(origin).netloc != self.request.host:
+            return self.reply(403, {"ok": False, "message": "cross-origin requests are refused"})
+        if not _authenticated(self):
+            return self.reply(401, {"ok": False, "message": "log in first"})
+        try:
+            req = request_from_mapping(json.loads(self.request.body or b"{}"))
+        except json.JSONDecodeError as exc:
+            return self.reply(400, {"ok": False, "message": f"not valid JSON: {exc}"})
+        except InputError as exc:
+            return self.reply(400, {"ok": False, "message": str(exc)})
+        result = await asyncio.to_thread(perform, get_service(), request_identity(self), req)
+        self.reply(result.status, result.to_dict())
+
+
+class StatusHandler(_JSONHandler):
+    """``GET /api/status``: readiness of the data (for health checks and tests)."""
+
+    def get(self) -> None:
+        from .service import get_service
+        svc = get_service()
+        snap = svc.snapshot
+        self.reply(200, {"ready": snap.ready, "version": snap.version, "error": snap.error is not None,
+                         "warming": svc.warming})
+
+
+class ReportsHandler(tornado.web.StaticFileHandler):
+    """Generated reports under ``WORKBENCH_REPORTS``, for logged-in users only (when login is on)."""
+
+    def prepare(self) -> None:
+        if not _authenticated(self):
+            raise tornado.web.HTTPError(401)
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", "no-cache")
+
+
+ROUTES = [
+    (r"/api/actions", ActionHandler),
+    (r"/api/status", StatusHandler),
+    (r"/reports/(.*)", ReportsHandler, {"path": str(Paths.default().reports)}),
+]

@@ -1,0 +1,130 @@
+"""The dashboard application: header, navigation and pages, refreshed from the server's snapshot.
+
+``dashboards/app.py`` (the ``panel serve`` entry) calls :func:`create_app` once per browser
+session. The session reads the server-wide snapshot of :class:`~workbench.dashboard.service.DashboardService`
+— it never runs the analysis itself — and polls its version every
+``dashboard.session_poll_seconds``: when the server's scheduled refresh (or an operator action)
+produced a new snapshot, the visible page redraws and the header shows the new as-of time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+from panel.viewable import Viewer
+
+from ..config import get_settings
+from ..display import escape
+from .autopilot_page import AutopilotPage
+from .detail import ExperimentDetail
+from .login import LOGOUT_URL
+from .portfolio import PortfolioView
+from .service import get_service
+from .simulator_page import SimulatorPage
+from .session import AppState, session_identity
+from .ui import CSS, alert_html, fmt_time
+
+__all__ = ["DashboardApp", "create_app"]
+
+_NAV = {"Portfolio": "portfolio", "Experiment": "experiment", "Autopilot": "autopilot", "Simulator": "simulator"}
+
+
+class DashboardApp(Viewer):
+    """One browser session of the dashboard."""
+
+    def __init__(self, service: Any = None, identity: Any = None, **params: Any) -> None:
+        super().__init__(**params)
+        self.service = service or get_service()
+        self.identity = identity or session_identity()
+        self.state = AppState()
+        self.nav = pn.widgets.RadioButtonGroup(options=_NAV, value="portfolio", color="default",
+                                               css_classes=["wb-nav"])
+        self.nav.param.watch(lambda e: setattr(self.state, "page", e.new), "value")
+        self.status = pn.pane.HTML("", css_classes=["wb-status-pane"])
+        self.banner = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.pages: dict[str, Any] = {
+            "portfolio": PortfolioView(self.service, self.state),
+            "experiment": ExperimentDetail(self.service, self.state, self.identity),
+            "autopilot": AutopilotPage(self.service, self.state),
+            "simulator": SimulatorPage(self.service, self.state),
+        }
+        self.main = pn.Column(sizing_mode="stretch_width")
+        self._seen: dict[str, int] = {}
+        self._version = -1
+        self.current_page: str | None = None
+        self._checked: Any = None
+        self.state.param.watch(self._on_page, "page")
+        self.state.param.watch(lambda _e: self._show(), "experiment")
+        self.state.param.watch(lambda _e: self.poll(), "tick")
+        who = self.identity.user or "anonymous"
+        logout = f' · <a href="{LOGOUT_URL}">sign out</a>' if self.identity.mode == "password" else ""
+        self.user = pn.pane.HTML(f'<span class="wb-status" id="wb-user">{escape(who)} ({escape(self.identity.role)})'
+                                 f"{logout}</span>")
+        self._layout = pn.Column(
+            pn.Row(pn.pane.HTML('<h1 class="wb-title">Experiment Workbench</h1>'), self.nav, pn.layout.HSpacer(),
+                   self.user, sizing_mode="stretch_width", css_classes=["wb-header"]),
+            self.status, self.banner, self.main, sizing_mode="stretch_width")
+        self._show()
+
+    def _on_page(self, event: Any) -> None:
+        if self.nav.value != event.new and event.new in _NAV.values():
+            self.nav.value = event.new
+        self._show()
+
+    def poll(self) -> None:
+        """Redraw when the server's snapshot moved on (called periodically and after an action)."""
+        snap = self.service.snapshot
+        if snap.version != self._version:
+            self._version = snap.version
+            self._show()
+        elif snap.ready and self.service.checked_at != self._checked:
+            self._status(snap)
+
+    def _status(self, snap: Any) -> None:
+        """The header line: the data's as-of time and when the server last checked for new data."""
+        self._checked = self.service.checked_at
+        checked = self._checked or snap.refreshed_at
+        refresh = get_settings().dashboard.refresh_seconds
+        self.status.object = (f'<span class="wb-status" id="wb-asof" data-version="{snap.version}">data as of '
+                              f"<b>{escape(fmt_time(snap.as_of))}</b> · checked {escape(fmt_time(checked))} "
+                              f"(every {refresh:g} s)</span>")
+
+    def _show(self) -> None:
+        snap = self.service.snapshot
+        if not snap.ready:
+            self.status.object = '<span class="wb-status">loading data…</span>'
+            self.banner.object = alert_html("The server is reading the data for the first time; the page fills "
+                                            "in by itself in a moment.", "info")
+            self.main.objects = []
+            self.current_page = None
+            return
+        self._status(snap)
+        self.banner.object = alert_html(f"the last refresh failed, showing the previous data: {snap.error}", "error") \
+            if snap.error else ""
+        page = self.state.page if self.state.page in self.pages else "portfolio"
+        view = self.pages[page]
+        if page == "experiment":
+            view.update(snap)
+        elif self._seen.get(page) != snap.version:
+            view.update(snap)
+        self._seen[page] = snap.version
+        if self.current_page != page:
+            self.current_page = page
+            self.main.objects = [view]
+
+    def __panel__(self) -> Any:
+        return self._layout
+
+
+def create_app() -> Any:
+    """A new session's app, synced with the URL and polling the server's snapshot."""
+    pn.extension("tabulator", raw_css=[CSS], notifications=False)
+    app = DashboardApp()
+    if pn.state.location is not None:
+        pn.state.location.sync(app.state, {"page": "page", "experiment": "experiment"})
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        period = int(get_settings().dashboard.session_poll_seconds * 1000)
+        pn.state.add_periodic_callback(app.poll, period=period)
+    return app
+

@@ -1,0 +1,96 @@
+"""The autopilot page: the traffic budget in use, what the autopilot would start and why, and every SKU.
+
+It shows :func:`workbench.lifecycle.plan_autopilot` (a dry run: nothing changes) as computed by the
+server's refresh, as of the data's time, so it matches ``workbench autopilot --dry-run``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import panel as pn
+from panel.viewable import Viewer
+
+from ..display import escape, fmt_num, fmt_pct
+from .session import AppState
+from .ui import alert_html, fmt_time, frame_html
+
+__all__ = ["AutopilotPage", "budget_html", "steps_frame", "candidates_frame", "schedule_frame"]
+
+
+def budget_html(plan: Any) -> str:
+    """A bar: traffic in use by running experiments, what the plan would add, and the budget."""
+    used, planned, budget = plan.traffic_in_use, plan.traffic_planned, plan.traffic_budget
+    scale = max(budget, used + planned, 1e-9) * 1.1
+    bar = (f'<div class="wb-bar" title="budget {fmt_pct(budget, 0)}">'
+           f'<span style="left:0;width:{100 * used / scale:.2f}%;background:#1f5fa8"></span>'
+           f'<span style="left:{100 * used / scale:.2f}%;width:{100 * planned / scale:.2f}%;background:#7cb2e8"></span>'
+           f'<span style="left:{100 * budget / scale:.2f}%;width:2px;background:#b42318"></span></div>')
+    notes = "".join(f"<li>{escape(n)}</li>" for n in plan.notes)
+    return (f'<div class="wb-card wb-budget"><h3>Traffic budget</h3>{bar}'
+            f"<p>in use <b>{fmt_pct(used, 1)}</b> · planned now <b>{fmt_pct(planned, 1)}</b> · budget "
+            f"<b>{fmt_pct(budget, 0)}</b> · experiments running {plan.concurrent} of at most {plan.max_concurrent}"
+            f"{' · <b>promotion period on</b>' if plan.promotion_period else ''}</p>"
+            f"<p class='wb-muted'>as of {escape(fmt_time(plan.now))} (dry run — nothing was changed)</p>"
+            f"{'<ul>' + notes + '</ul>' if notes else ''}</div>")
+
+
+def steps_frame(plan: Any) -> pd.DataFrame:
+    """What the autopilot would do, step by step, with its reason."""
+    return pd.DataFrame([{"action": s.action, "SKU": s.product_id, "experiment": s.experiment_id,
+                          "traffic": fmt_pct(s.traffic_share, 1) if s.traffic_share is not None else "—",
+                          "why": s.reason} for s in plan.steps],
+                        columns=["action", "SKU", "experiment", "traffic", "why"])
+
+
+def candidates_frame(plan: Any, *, limit: int = 60) -> pd.DataFrame:
+    """Eligible SKUs first, then the busiest ineligible ones, each with its reasons."""
+    cands = sorted(plan.candidates, key=lambda c: (not c.eligible, -c.sessions, c.product_id))[:limit]
+    return pd.DataFrame([{"SKU": c.product_id, "category": c.category or "—", "sessions": fmt_num(c.sessions),
+                          "traffic": fmt_pct(c.traffic_share, 2), "stock": fmt_num(c.stock) if c.stock is not None
+                          else "—", "eligible": "yes" if c.eligible else "no",
+                          "why": "eligible" + (" (scheduled and due)" if c.scheduled_due else "") if c.eligible
+                          else "; ".join(c.reasons)} for c in cands],
+                        columns=["SKU", "category", "sessions", "traffic", "stock", "eligible", "why"])
+
+
+def schedule_frame(plan: Any) -> pd.DataFrame:
+    """SKUs with a scheduled next experiment (after a winner's cooldown)."""
+    due = [c for c in plan.candidates if c.scheduled_due or any("scheduled" in r for r in c.reasons)]
+    return pd.DataFrame([{"SKU": c.product_id, "category": c.category or "—",
+                          "status": "due now" if c.scheduled_due else "; ".join(r for r in c.reasons if "scheduled" in r)}
+                         for c in due], columns=["SKU", "category", "status"])
+
+
+class AutopilotPage(Viewer):
+    """Budget, planned steps, the schedule and the candidates with their reasons."""
+
+    def __init__(self, service: Any, state: AppState, **params: Any) -> None:
+        super().__init__(**params)
+        self.service, self.state = service, state
+        self.budget = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.steps = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.schedule = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.candidates = pn.pane.HTML("", sizing_mode="stretch_width")
+        self._layout = pn.Column(self.budget, self.steps, self.schedule, self.candidates, sizing_mode="stretch_width",
+                                 css_classes=["wb-autopilot"])
+
+    def update(self, snapshot: Any) -> None:
+        plan = snapshot.autopilot
+        if plan is None:
+            self.budget.object = alert_html(f"no autopilot plan: {snapshot.autopilot_note or 'no data yet'}", "info")
+            self.steps.object = self.schedule.object = self.candidates.object = ""
+            return
+        self.budget.object = budget_html(plan)
+        self.steps.object = ("<div class='wb-card'><h3>What the autopilot would do now</h3>"
+                             f"{frame_html(steps_frame(plan), empty='nothing to do', css_id='wb-autopilot-steps')}</div>")
+        self.schedule.object = ("<div class='wb-card'><h3>Schedule</h3>"
+                                f"{frame_html(schedule_frame(plan), empty='no SKU has a scheduled next experiment')}</div>")
+        eligible = sum(c.eligible for c in plan.candidates)
+        self.candidates.object = (f"<div class='wb-card'><h3>Candidates ({eligible} eligible of "
+                                  f"{len(plan.candidates)} SKUs; busiest shown)</h3>"
+                                  f"{frame_html(candidates_frame(plan), css_id='wb-candidates')}</div>")
+
+    def __panel__(self) -> Any:
+        return self._layout

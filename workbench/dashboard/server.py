@@ -1,0 +1,186 @@
+"""Start the dashboard: ``panel serve dashboards/app.py`` with the workbench's options.
+
+:func:`serve` (and ``workbench serve``) runs Panel's own ``panel serve`` command in this process with
+
+* ``--setup dashboards/setup.py`` — the data refresh, scheduled once per server;
+* ``--plugins workbench.dashboard.api`` — ``/api/actions``, ``/api/status`` and ``/reports/``;
+* ``--auth-module workbench/dashboard/auth_hooks.py`` with ``auth_file`` — password login with
+  bcrypt hashes and roles from the credentials file; or Panel's ``--oauth-provider`` options for a
+  company identity provider (roles from the file's ``oauth_roles``);
+* a cookie secret (from the credentials file, else ``WORKBENCH_COOKIE_SECRET``, else a fresh random
+  one, which logs everybody out at the next restart) and signed Bokeh sessions derived from it;
+* websocket origins limited to the address served.
+
+Bokeh and Panel serve their JavaScript, CSS and icon fonts from the server itself (no CDN), and the
+pages use system fonts, so the dashboard works in an air-gapped network. Paths and the access mode
+reach the server process in environment variables (``WORKBENCH_DB``, ``WORKBENCH_REPORTS``,
+``WORKBENCH_AUTH``...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..config import Paths, get_settings, project_root
+from ..db import database_path
+from ..errors import InputError, Problem, WorkbenchError
+from .auth import ENV_COOKIE_SECRET, AccessConfig, load_credentials
+
+__all__ = ["OAuthOptions", "ServeCommand", "panel_command", "serve", "dashboard_url"]
+
+
+@dataclass(frozen=True)
+class OAuthOptions:
+    """Panel's OAuth login (``github``, ``google``, ``azure``, ``okta``, ``generic``...); see ``panel serve --help``."""
+
+    provider: str
+    key: str
+    secret: str
+    redirect_uri: str | None = None
+    extra_params: str | None = None
+
+
+@dataclass(frozen=True)
+class ServeCommand:
+    """The ``panel serve`` argument list and the environment it needs."""
+
+    args: tuple[str, ...]
+    env: dict[str, str]
+    url: str
+    notes: tuple[str, ...] = ()
+
+
+def _loopback(address: str) -> bool:
+    if address in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def dashboard_url(address: str, port: int) -> str:
+    """The URL to print: ``localhost`` for loopback or all-interface addresses.
+
+    >>> dashboard_url("0.0.0.0", 5006), dashboard_url("10.0.0.5", 8080)
+    ('http://localhost:5006/app', 'http://10.0.0.5:8080/app')
+    """
+    host = "localhost" if address in ("", "0.0.0.0", "::", "127.0.0.1", "localhost") else address
+    return f"http://{host}:{port}/app"
+
+
+def panel_command(*, port: int | None = None, address: str = "127.0.0.1", auth_file: str | Path | None = None,
+                  db: str | Path | None = None, reports: str | Path | None = None, open_browser: bool = False,
+                  local_operator: bool = False, oauth: OAuthOptions | None = None,
+                  oauth_roles: str | Path | None = None, allow_origins: Sequence[str] = (),
+                  extra_args: Sequence[str] = ()) -> ServeCommand:
+    """Build the command and environment without starting anything (checked by the tests)."""
+    port = get_settings().dashboard.port if port is None else int(port)
+    root = project_root()
+    app, setup = root / "dashboards" / "app.py", root / "dashboards" / "setup.py"
+    if not app.is_file():
+        raise WorkbenchError(f"{app}: the dashboard entry is missing; run `workbench serve` from the workbench checkout")
+    problems = []
+    if auth_file is not None and oauth is not None:
+        problems.append(Problem("blocked", "bad_option", "use either --auth (password login) or --oauth-provider, "
+                                "not both; with OAuth the --oauth-roles file gives the roles", column="auth"))
+    if oauth_roles is not None and oauth is None:
+        problems.append(Problem("blocked", "bad_option", "--oauth-roles goes with --oauth-provider",
+                                column="oauth_roles"))
+    if local_operator and (auth_file is not None or oauth is not None):
+        problems.append(Problem("blocked", "bad_option", "--local-operator is for a dashboard without login",
+                                column="local_operator"))
+    if local_operator and not _loopback(address):
+        problems.append(Problem("blocked", "bad_option", "--local-operator makes everyone who can reach the server "
+                                "an operator; it is allowed on a loopback address only", column="address",
+                                value=address))
+    if problems:
+        raise InputError(problems)
+    notes: list[str] = []
+    secret = None
+    if auth_file is not None:
+        creds = load_credentials(auth_file)
+        if not creds.users:
+            raise InputError([Problem("blocked", "no_users", "the credentials file has no users; add one with "
+                                      "`workbench users add NAME --role operator --auth FILE`", file=str(auth_file))])
+        secret = creds.cookie_secret
+    secret = secret or os.environ.get(ENV_COOKIE_SECRET)
+    if not secret:
+        from .auth import new_cookie_secret
+        secret = new_cookie_secret()
+        if auth_file is not None or oauth is not None:
+            notes.append("no cookie_secret in the credentials file or WORKBENCH_COOKIE_SECRET: using a random one, so "
+                         "logins end when the server restarts")
+    if oauth_roles is not None:
+        load_credentials(oauth_roles)
+    roles_file = auth_file if auth_file is not None else oauth_roles
+    access = AccessConfig(mode="password" if auth_file is not None else "oauth" if oauth is not None else "none",
+                          credentials_path=Path(roles_file).resolve() if roles_file is not None else None,
+                          local_operator=local_operator)
+    env = {
+        "WORKBENCH_DB": str(database_path(db).resolve()),
+        "WORKBENCH_REPORTS": str(Path(reports).resolve() if reports is not None else Paths.default().reports),
+        **access.to_env(),
+        "PANEL_COOKIE_SECRET": secret, "BOKEH_COOKIE_SECRET": secret,
+        "BOKEH_SECRET_KEY": hashlib.sha256(f"workbench-bokeh-session:{secret}".encode()).hexdigest(),
+        "BOKEH_SIGN_SESSIONS": "true",
+        "BOKEH_RESOURCES": "server",      # JS and CSS from this server, whatever the user's environment says
+        "PANEL_INLINE": "false",
+    }
+    origins = {f"localhost:{port}", f"127.0.0.1:{port}"}
+    if address not in ("", "0.0.0.0", "::"):
+        origins.add(f"{address}:{port}")
+    origins.update(allow_origins)
+    args = ["panel", "serve", str(app), "--port", str(port), "--address", address, "--setup", str(setup),
+            "--plugins", "workbench.dashboard.api", "--index", "app", "--session-ids", "signed",
+            "--num-procs", "1", "--check-unused-sessions", "5000", "--unused-session-lifetime", "30000"]
+    for o in sorted(origins):
+        args += ["--allow-websocket-origin", o]
+    if auth_file is not None:
+        args += ["--auth-module", str(Path(__file__).with_name("auth_hooks.py"))]
+    if oauth is not None:
+        args += ["--oauth-provider", oauth.provider]
+        env["PANEL_OAUTH_KEY"], env["PANEL_OAUTH_SECRET"] = oauth.key, oauth.secret
+        if oauth.redirect_uri:
+            args += ["--oauth-redirect-uri", oauth.redirect_uri]
+        if oauth.extra_params:
+            args += ["--oauth-extra-params", oauth.extra_params]
+    if open_browser:
+        args.append("--show")
+    args += list(extra_args)
+    return ServeCommand(tuple(args), env, dashboard_url(address, port), tuple(notes))
+
+
+def serve(*, port: int | None = None, address: str = "127.0.0.1", auth_file: str | Path | None = None,
+          db: str | Path | None = None, reports: str | Path | None = None, open_browser: bool = False,
+          local_operator: bool = False, oauth: OAuthOptions | None = None, oauth_roles: str | Path | None = None,
+          say: Callable[[str], None] = print) -> None:
+    """Serve the dashboard until interrupted (blocks); prints the URL first.
+
+    ``oauth_roles`` names a credentials file whose ``oauth_roles`` map OAuth users to roles (others
+    are viewers). The call never returns normally: ``panel serve`` runs until Ctrl-C.
+    """
+    cmd = panel_command(port=port, address=address, auth_file=auth_file, db=db, reports=reports,
+                        open_browser=open_browser, local_operator=local_operator, oauth=oauth,
+                        oauth_roles=oauth_roles)
+    if not Path(cmd.env["WORKBENCH_DB"]).exists():
+        say(f"note: {cmd.env['WORKBENCH_DB']} does not exist yet; run `workbench simulate` (or `make demo`)")
+    for n in cmd.notes:
+        say(f"note: {n}")
+    mode = cmd.env["WORKBENCH_AUTH_MODE"]
+    who = {"password": f"login required (users in {cmd.env['WORKBENCH_AUTH']})",
+           "oauth": f"OAuth login ({oauth.provider if oauth else ''})",
+           "none": "no login: everyone is " + ("an operator (local)" if local_operator else "a viewer")}[mode]
+    say(f"dashboard: {cmd.url}  ({who}; Ctrl-C to stop)")
+    os.environ.update(cmd.env)
+    from .. import config
+    config.get_settings.cache_clear()
+    from panel.command import main as panel_main
+    sys.argv = list(cmd.args)
+    panel_main()

@@ -1,0 +1,405 @@
+"""The dashboard's data service: one refresh per server, immutable snapshots, caches per experiment.
+
+A server has one :class:`DashboardService` per database (:func:`get_service`). Its
+:meth:`~DashboardService.refresh` runs on a schedule set once per server (:func:`start_refresh`,
+called from the ``panel serve --setup`` script), never per session: it first reads a cheap
+*source key* (event count and latest timestamp, the audit log's last sequence number, the switches
+and the allocation log's size) and does the expensive part — :func:`workbench.pipeline.evaluate`
+over every experiment, the registry view, the autopilot plan and the bandits' recent allocation
+decisions — only when the key changed. The result is a frozen :class:`Snapshot` that every open
+page reads; pages poll the snapshot's ``version`` and redraw when it moves.
+
+Per-experiment extras (event-time trends, segment breakdowns, posterior curves, chance to beat
+control over time) are cached under ``(kind, experiment id, data_version, ...)`` — the data layer's
+version string, which changes whenever that experiment's data does — never under a hash of a
+DataFrame. DuckDB allows one writer per file and, within one process, no read-only connection
+beside a read-write one, so every database access of the service goes through one lock and runs
+off the server's event loop (``asyncio.to_thread``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+
+from ..config import Paths, get_settings
+from ..db import connect, database_path
+from ..errors import WorkbenchError
+
+__all__ = ["RegistryView", "Snapshot", "DashboardService", "get_service", "start_refresh", "refresh_task",
+           "SourceKey", "prepare_simulator"]
+
+log = logging.getLogger("workbench.dashboard")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class SourceKey:
+    """What the refresh checks before doing any work; equal keys mean nothing changed."""
+
+    events: int = 0
+    last_event: str = ""
+    audit_seq: int = 0
+    switches: str = ""
+    allocation_rows: int = 0
+
+
+@dataclass(frozen=True)
+class RegistryView:
+    """The registry as the dashboard shows it (read in one session)."""
+
+    records: Mapping[str, Any] = field(default_factory=dict)
+    weights: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    rollouts: Mapping[str, Any] = field(default_factory=dict)
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    audit: pd.DataFrame = field(default_factory=pd.DataFrame)
+    promotion_period: bool = False
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the pages show, as of one refresh. ``version`` grows with every new snapshot."""
+
+    version: int = 0
+    outcomes: Mapping[str, Any] = field(default_factory=dict)
+    registry: RegistryView | None = None
+    autopilot: Any = None
+    autopilot_note: str = ""
+    allocations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    as_of: dt.datetime | None = None          # the data's time: the latest event analysed
+    refreshed_at: dt.datetime | None = None   # wall-clock time of the refresh (UTC)
+    seconds: float = 0.0
+    error: str | None = None
+    key: SourceKey | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.refreshed_at is not None
+
+    def outcome(self, experiment_id: str) -> Any:
+        return self.outcomes.get(experiment_id)
+
+
+class _LRU:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._d: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or(self, key: tuple, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._d:
+                self._d.move_to_end(key)
+                self.hits += 1
+                return self._d[key]
+        value = make()
+        with self._lock:
+            self.misses += 1
+            self._d[key] = value
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __contains__(self, key: tuple) -> bool:
+        return key in self._d
+
+
+class DashboardService:
+    """Refreshes and holds the snapshot; computes and caches per-experiment extras (see module doc)."""
+
+    def __init__(self, db: str | Path | None = None, *, reports: str | Path | None = None,
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.db = database_path(db)
+        self.reports = Path(reports) if reports is not None else Paths.default().reports
+        self.clock = clock or _utcnow
+        self.lock = threading.RLock()              # every DuckDB access of this process
+        self._refresh_lock = threading.Lock()      # one refresh at a time
+        self._snapshot = Snapshot()
+        self._cache = _LRU(512)
+        self.checked_at: dt.datetime | None = None
+        self.refresh_count = 0                     # refreshes that re-evaluated the portfolio
+        self._registry = None
+        self._background: threading.Thread | None = None
+        self.reanalyse_after_action = True         # re-run the analysis after an operator action
+        self.warming = False                       # True while per-experiment extras are computed ahead
+
+    # --- snapshot -------------------------------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def publish(self, snapshot: Snapshot) -> None:
+        """Make ``snapshot`` the current one (e.g. an analysis computed elsewhere for the same data)."""
+        with self._refresh_lock:
+            self._snapshot = snapshot
+
+    def _reg(self) -> Any:
+        from ..lifecycle.registry import Registry
+        if self._registry is None:
+            self._registry = Registry(self.db)
+        return self._registry
+
+    def source_key(self) -> SourceKey:
+        """Cheap facts that change whenever the events, the registry or the allocation log change."""
+        if not self.db.exists():
+            return SourceKey()
+        with self.lock, connect(self.db, read_only=True) as con:
+            raw = con.con
+            tables = {r[0] for r in raw.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+            def one(sql: str) -> Any:
+                return raw.execute(sql).fetchone()
+
+            events, last = one("SELECT count(*), CAST(max(ts_server) AS VARCHAR) FROM events") \
+                if "events" in tables else (0, "")
+            seq = one("SELECT coalesce(max(seq), 0) FROM audit_log")[0] if "audit_log" in tables else 0
+            switches = ""
+            if "workbench_switches" in tables:
+                switches = ";".join(f"{n}={v}" for n, v in raw.execute(
+                    "SELECT name, value FROM workbench_switches ORDER BY name").fetchall())
+            alloc = one("SELECT count(*) FROM allocation_log")[0] if "allocation_log" in tables else 0
+        return SourceKey(int(events or 0), str(last or ""), int(seq or 0), switches, int(alloc or 0))
+
+    def refresh(self, *, force: bool = False, warm: bool = True) -> Snapshot:
+        """Re-evaluate the portfolio when the sources changed (or ``force``); keep the old data on error.
+
+        After a new snapshot is published, the per-experiment extras are computed ahead of the first
+        visit (``warm``), outside the refresh lock so operator actions are not held up.
+        """
+        with self._refresh_lock:
+            prev = self._snapshot
+            started = time.perf_counter()
+            try:
+                key = self.source_key()
+                self.checked_at = self.clock()
+                if not force and prev.ready and prev.error is None and key == prev.key:
+                    return prev
+                snap = self._build(prev, key, started)
+                self.refresh_count += 1
+            except Exception as exc:  # noqa: BLE001 - a background refresh must never die; show why
+                log.exception("dashboard refresh failed")
+                message = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
+                snap = replace(prev, version=prev.version + 1, error=message, refreshed_at=self.clock(),
+                               seconds=time.perf_counter() - started)
+            self._snapshot = snap
+        if warm and snap.error is None:
+            self.warming = True
+            try:
+                self.warm(snap)
+            except Exception:  # noqa: BLE001 - warming is an optimisation; pages compute on demand
+                log.exception("dashboard cache warm-up failed")
+            finally:
+                self.warming = False
+        return snap
+
+    def _build(self, prev: Snapshot, key: SourceKey, started: float) -> Snapshot:
+        from ..pipeline import evaluate
+        outcomes: dict[str, Any] = {}
+        if key.events:
+            with self.lock:
+                outcomes = evaluate(db=self.db)
+        as_of = max((o.data.as_of for o in outcomes.values() if o.data.as_of is not None), default=None)
+        registry = self.registry_view()
+        autopilot, note = self._autopilot(as_of)
+        allocations = self._allocations()
+        return Snapshot(version=prev.version + 1, outcomes=outcomes, registry=registry, autopilot=autopilot,
+                        autopilot_note=note, allocations=allocations, as_of=as_of, refreshed_at=self.clock(),
+                        seconds=time.perf_counter() - started, error=None, key=key)
+
+    def registry_view(self) -> RegistryView | None:
+        """Records, allocation, rollouts, decisions and the audit log, read in one registry session."""
+        from ..lifecycle.rollout import rollout_status
+        if not self.db.exists():
+            return None
+        reg = self._reg()
+        with self.lock:
+            with connect(self.db, read_only=True) as con:
+                if "experiments" not in con.list_tables():
+                    return None
+            with reg.session():
+                records = {r.experiment_id: r for r in reg.list()}
+                weights = {e: reg.weights(e) for e in records}
+                rollouts = {e: rollout_status(reg, e) for e in records}
+                decisions = reg.decisions()
+                audit = reg.audit(limit=max(get_settings().dashboard.audit_rows * 20, 500))
+                promo = reg.promotion_period()
+        return RegistryView(records, weights, rollouts, decisions, audit, promo)
+
+    def refresh_registry(self, *, background: bool | None = None) -> Snapshot:
+        """After an operator action: a new snapshot with the registry re-read; the re-analysis follows
+        in a background thread (decisions depend on the registry, e.g. the promotion period)."""
+        with self._refresh_lock:
+            prev = self._snapshot
+            snap = replace(prev, version=prev.version + 1, registry=self.registry_view(), refreshed_at=self.clock())
+            self._snapshot = snap
+        if self.reanalyse_after_action if background is None else background:
+            t = threading.Thread(target=self.refresh, kwargs={"force": True}, name="workbench-refresh")
+            self._background = t
+            t.start()
+        return snap
+
+    def join_background(self, timeout: float | None = None) -> None:
+        """Wait for the re-analysis an operator action started (tests; shutdown)."""
+        t = self._background
+        if t is not None:
+            t.join(timeout)
+
+    def _autopilot(self, as_of: dt.datetime | None) -> tuple[Any, str]:
+        from ..lifecycle.autopilot import plan_autopilot
+        if self._registry is None and not self.db.exists():
+            return None, "no database"
+        try:
+            with self.lock:
+                reg = self._reg()
+                with reg.session():
+                    return plan_autopilot(reg, now=as_of), ""
+        except WorkbenchError as exc:
+            return None, str(exc)
+
+    def _allocations(self) -> pd.DataFrame:
+        """Each bandit's allocation decisions (:func:`workbench.bandits.read_decisions`) in the last
+        ``allocation_window_minutes`` of its own log."""
+        from ..bandits.log import read_decisions
+        window = dt.timedelta(minutes=get_settings().dashboard.allocation_window_minutes)
+        if not self.db.exists():
+            return pd.DataFrame()
+        with self.lock:
+            df = read_decisions(db=self.db)
+        if df.empty:
+            return df
+        df["created_at"] = pd.to_datetime(df["created_at"], utc=True).dt.tz_localize(None)
+        latest = df.groupby("experiment_id")["created_at"].transform("max")
+        return df[df["created_at"] >= latest - window].reset_index(drop=True)
+
+    # --- per-experiment extras (cached by experiment id and data version) -----------------------
+    def _outcome(self, experiment_id: str) -> Any:
+        o = self._snapshot.outcome(experiment_id)
+        if o is None:
+            from ..errors import NotFoundError
+            raise NotFoundError(f"no experiment {experiment_id!r} in the current data")
+        return o
+
+    def _trend_key(self, o: Any, freq: str) -> tuple:
+        return ("trend", o.experiment_id, o.data.data_version, freq)
+
+    @staticmethod
+    def _trend_of(log: Any, o: Any, freq: str) -> pd.DataFrame:
+        from ..aggregate import timeseries
+        from .data import trend_frame
+        ts = timeseries(log, o.experiment_id, freq=freq, as_of=o.data.as_of)
+        return trend_frame(ts, o.data.variants)
+
+    def trend(self, experiment_id: str, freq: str = "h") -> pd.DataFrame:
+        """Event-time trend per variant (``freq`` "h" or "D") from :func:`workbench.aggregate.timeseries`."""
+        from ..sources.events import open_event_log
+        o = self._outcome(experiment_id)
+
+        def make() -> pd.DataFrame:
+            with self.lock, connect(self.db, read_only=True) as con:
+                return self._trend_of(open_event_log(con, "events"), o, freq)
+        return self._cache.get_or(self._trend_key(o, freq), make)
+
+    def warm(self, snap: Snapshot, *, batch: int = 10) -> int:
+        """Compute every experiment's extras ahead of the first visit; returns how many were computed."""
+        from ..sources.events import open_event_log
+        before = self._cache.misses
+        outcomes = list(snap.outcomes.values())
+        for i in range(0, len(outcomes), batch):
+            todo = [(o, f) for o in outcomes[i:i + batch] for f in ("h", "D")
+                    if self._trend_key(o, f) not in self._cache]
+            if not todo:
+                continue
+            with self.lock, connect(self.db, read_only=True) as con:
+                log_ = open_event_log(con, "events")
+                for o, f in todo:
+                    self._cache.get_or(self._trend_key(o, f), lambda o=o, f=f: self._trend_of(log_, o, f))
+        for o in outcomes:
+            if snap is not self._snapshot:
+                break                      # a newer snapshot arrived; its own warm-up takes over
+            self.posterior(o.experiment_id)
+            self.chance(o.experiment_id)
+            dims = [d for d in o.data.dims if d != "day"]
+            if dims and o.result.primary is not None and o.result.primary.comparisons:
+                self.segments(o.experiment_id, dims[0])
+        return self._cache.misses - before
+
+    def segments(self, experiment_id: str, dim: str) -> Any:
+        from .data import segment_result
+        o = self._outcome(experiment_id)
+        return self._cache.get_or(("segments", experiment_id, o.data.data_version, dim),
+                                  lambda: segment_result(o, dim))
+
+    def posterior(self, experiment_id: str) -> Any:
+        from .data import posterior_curves
+        o = self._outcome(experiment_id)
+        return self._cache.get_or(("posterior", experiment_id, o.data.data_version), lambda: posterior_curves(o))
+
+    def chance(self, experiment_id: str) -> pd.DataFrame:
+        from .data import chance_over_time
+        o = self._outcome(experiment_id)
+        return self._cache.get_or(("chance", experiment_id, o.data.data_version), lambda: chance_over_time(o))
+
+    def timeseries_since(self, experiment_id: str, since: dt.datetime) -> pd.DataFrame:
+        """Minute buckets since ``since`` (what the rollout monitor reads); not cached."""
+        from ..aggregate import timeseries
+        from ..sources.events import open_event_log
+        with self.lock, connect(self.db, read_only=True) as con:
+            return timeseries(open_event_log(con, "events"), experiment_id, freq="m", since=since)
+
+    @property
+    def cache_stats(self) -> dict[str, int]:
+        return {"entries": len(self._cache), "hits": self._cache.hits, "misses": self._cache.misses}
+
+
+_SERVICES: dict[Path, DashboardService] = {}
+_SERVICES_LOCK = threading.Lock()
+
+
+def get_service(db: str | Path | None = None) -> DashboardService:
+    """The one service of this process for ``db`` (default: ``WORKBENCH_DB`` / the default database)."""
+    path = database_path(db).resolve()
+    with _SERVICES_LOCK:
+        svc = _SERVICES.get(path)
+        if svc is None:
+            svc = _SERVICES[path] = DashboardService(path)
+        return svc
+
+
+async def refresh_task() -> None:
+    """The scheduled refresh: runs :meth:`DashboardService.refresh` in a worker thread."""
+    await asyncio.to_thread(get_service().refresh)
+
+
+def prepare_simulator() -> None:
+    """Load (or compile, on a fresh checkout) the bandit simulator's kernels so the first run is quick."""
+    try:
+        from ..bandits.simulate import simulate_policies
+        simulate_policies([0.1, 0.2], rounds=200, reps=2, checkpoints=2)
+    except Exception:  # noqa: BLE001 - an optimisation only; the page reports real errors itself
+        log.exception("preparing the bandit simulator failed")
+
+
+def start_refresh(period_s: float | None = None) -> None:
+    """Schedule the refresh once per server (idempotent; the first run starts immediately) and get the
+    simulator ready in the background."""
+    import panel as pn
+    period = period_s if period_s is not None else get_settings().dashboard.refresh_seconds
+    pn.state.schedule_task("workbench-dashboard-refresh", refresh_task, period=dt.timedelta(seconds=period))
+    threading.Thread(target=prepare_simulator, name="workbench-simulator-warmup", daemon=True).start()
