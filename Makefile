@@ -45,7 +45,7 @@ serve: $(STAMP)
 	$(BIN)/workbench serve
 
 reports: $(STAMP)
-	$(BIN)/workbench report --all
+	$(BIN)/workbench report --all --workers 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache data/workbench.duckdb data/*.parquet reports/*/ reports/index.html

@@ -87,7 +87,12 @@ def run_demo(*, fresh: bool = False, seed: int = 20261121, serve: bool = True, c
     console.print(f"analysed and decided {len(outcomes)} experiments in {time.perf_counter() - t0:.1f} s")
     _overview({e: o.data for e, o in outcomes.items()}, console)
     _decisions(outcomes, console)
-    console.print(f"\noutputs: database {paths.db} (events, registry, decisions)")
+    from .reports import run_reports
+    from .reports.console import ReportProgress, print_run
+    run = run_reports(db=paths.db, out=paths.reports, workers=2, progress=ReportProgress(console))
+    print_run(run, console)
+    console.print(f"\noutputs: database {paths.db} (events, registry, decisions); reports {paths.reports}/<id>/ "
+                  f"(report.html, report.pdf, memo.md, memo.html, summary.json) and {paths.reports / 'index.html'}")
     if serve:
         from .dashboard import serve as serve_dashboard
         serve_dashboard(db=paths.db, reports=paths.reports, local_operator=True, say=console.print)

@@ -72,14 +72,9 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
 
 
 def _has_registry(db: str | Path | None) -> bool:
-    from .db import database_path
-    path = database_path(db)
-    if not path.exists():
+    """Whether the database holds a registry (read-only, waiting while another process writes)."""
+    from .db import connect, database_path
+    if not database_path(db).exists():
         return False
-    import duckdb
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return bool(con.execute("select count(*) from information_schema.tables where table_name = 'experiments'")
-                    .fetchone()[0])
-    finally:
-        con.close()
+    with connect(db, read_only=True) as con:
+        return "experiments" in con.list_tables()
