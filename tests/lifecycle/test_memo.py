@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from html.parser import HTMLParser
 
+import mistune
 import pytest
 
 from workbench.errors import InputError, Problem
@@ -35,8 +36,8 @@ def test_launch_memo_has_every_section_and_the_evidence():
     assert lines[2].startswith("**Decision: LAUNCH** — Launch b:")
     assert [l for l in lines if l.startswith("## ")] == ["## Summary", "## Evidence", "## Risks and limitations",
                                                          "## Next actions"]
-    for text in ("2026-03-01 09:00 to 2026-03-20 08:00", "control (control) 50%, b 50%", "lcp &lt;= 3.5",
-                 "error\\_rate &lt;= 0.005", "**Data version:** v1", "SRM p = 0.420", "+20.00%", "99.80%",
+    for text in ("2026-03-01 09:00 to 2026-03-20 08:00", "control (control) 50%, b 50%", "lcp <= 3.5",
+                 "error\\_rate <= 0.005", "**Data version:** v1", "SRM p = 0.420", "+20.00%", "99.80%",
                  "[10.00%, 30.00%]", "0.001", "Roll out b in stages 25% → 50% → 100%", "30-minute window",
                  "Health: HEALTHY"):
         assert text.replace("[", "\\[").replace("]", "\\]") in md or text in md, text
@@ -99,7 +100,7 @@ def test_blocked_memo():
     md = m.to_markdown()
     assert md_lines(m)[2].startswith("**Decision: HOLD** — Hold: the health check is Blocked")
     assert "blocked: ab.csv: row 2, column conversions, value 120: conversions \\> users" not in md
-    assert "conversions &gt; users" in md and "Fix the data problems" in md
+    assert "conversions > users" in md and "Fix the data problems" in md
 
 
 def test_risks_are_filled_in_automatically():
@@ -148,7 +149,11 @@ def test_hostile_names_are_escaped_everywhere():
     md = m.to_markdown()
     assert "<script>" not in md and "<img" not in md and "[x](http://evil)" not in md
     assert "\\[x\\](http://evil)" in md
-    assert "&lt;script&gt;" in md and "\\|" in md and "\\*bold\\*" in md
+    assert "&lt;script>" in md and "\\|" in md and "\\*bold\\*" in md
+    rendered = _Collector()                      # what a Markdown viewer would show (mistune, via nbconvert)
+    rendered.feed(mistune.html(md))
+    assert "script" not in rendered.tags and "img" not in rendered.tags and "a" not in rendered.tags
+    assert HOSTILE in "".join(rendered.text).replace("\n", "")
     assert m.experiment_id == "../../evil<id>"                        # ids are data; paths are the caller's
 
 
@@ -179,3 +184,10 @@ def test_md_escape_neutralises_markdown():
     assert md_escape("a|b") == "a\\|b"
     assert md_escape("line1\nline2") == "line1 line2"
     assert md_escape(None) == ""
+
+
+def test_commands_in_next_actions_render_as_code():
+    m = memo_for(result([comp(p=0.001)], guardrails=GUARDS))
+    assert "`workbench experiments promote exp-1`" in m.to_markdown()
+    assert "<code>workbench experiments promote exp-1</code>" in mistune.html(m.to_markdown())
+    assert "<code>workbench experiments promote exp-1</code>" in m.to_html()

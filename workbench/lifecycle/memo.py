@@ -48,17 +48,36 @@ from .policies import Decision, DecisionContext, decide
 __all__ = ["DecisionMemo", "Block", "build_memo", "write_memo", "md_escape"]
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_HTML_START = re.compile(r"<(?=[A-Za-z/!?])")          # only these open raw HTML in CommonMark
+_ENTITY = re.compile(r"&(?=#?\w+;)")                  # only these read as character references
 
 
 def md_escape(text: Any) -> str:
-    """Text safe to drop into Markdown: HTML special characters escaped, Markdown syntax neutralised.
+    """Text safe to drop into Markdown: raw HTML and Markdown syntax neutralised, plain ``<=`` kept readable.
 
-    >>> print(md_escape('<script>alert("x")</script> | *bold* [link](x)'))
-    &lt;script&gt;alert("x")&lt;/script&gt; \\| \\*bold\\* \\[link\\](x)
+    >>> print(md_escape('<script>alert("x")</script> | *bold* [link](x), lcp <= 3.5 & 5xx >= 0'))
+    &lt;script>alert("x")&lt;/script> \\| \\*bold\\* \\[link\\](x), lcp <= 3.5 & 5xx >= 0
     """
-    s = html.escape("" if text is None else str(text), quote=False)
+    s = "" if text is None else str(text)
+    s = _HTML_START.sub("&lt;", _ENTITY.sub("&amp;", s))
     s = _MD_SPECIAL.sub(r"\\\1", s)
     return s.replace("\n", " ").replace("\r", " ")
+
+
+def _md_inline(text: Any) -> str:
+    """Like :func:`md_escape`, but text between backticks stays a code span (commands in next actions)."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:                              # unbalanced: treat everything as text
+        return md_escape(text)
+    return "".join(f"`{p}`" if i % 2 else md_escape(p) for i, p in enumerate(parts))
+
+
+def _html_inline(text: Any) -> str:
+    """HTML-escaped text whose backtick spans become ``<code>``."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:
+        return escape(text)
+    return "".join(f"<code>{escape(p)}</code>" if i % 2 else escape(p) for i, p in enumerate(parts))
 
 
 @dataclass(frozen=True)
@@ -129,17 +148,18 @@ h1{font-size:1.45rem;margin:0 0 14px}h2{font-size:1.1rem;margin:22px 0 8px;borde
 .hold{background:#fff8c5;border-color:#d4a72c}.wait{background:#ddf4ff;border-color:#54aeff}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:6px 0}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right}
 th:first-child,td:first-child{text-align:left}th{background:#f6f8fa}dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;margin:0}
-dt{font-weight:600}dd{margin:0}ul{margin:4px 0;padding-left:22px}footer{margin-top:22px;color:#656d76;font-size:.8rem}
+dt{font-weight:600}dd{margin:0}ul{margin:4px 0;padding-left:22px}code{background:#f6f8fa;padding:1px 4px;border-radius:4px;font-size:.85em}footer{margin-top:22px;color:#656d76;font-size:.8rem}
 @media print{body{background:#fff}main{border:0;margin:0;max-width:none}}
 """.strip()
 
 
 def _md_block(b: Block) -> list[str]:
     if b.kind == "p":
-        text = md_escape(b.items[0])
+        text = _md_inline(b.items[0])
+        text = "\\" + text if text.startswith((">", "#")) else text   # not a quote or heading
         return [f"**{text}**" if b.strong else text]
     if b.kind == "ul":
-        return [f"- {md_escape(x)}" for x in b.items]
+        return [f"- {_md_inline(x)}" for x in b.items]
     if b.kind == "kv":
         return [f"- **{md_escape(k)}:** {md_escape(v)}" for k, v in b.items]
     rows = ["| " + " | ".join(md_escape(h) for h in b.header) + " |",
@@ -150,10 +170,10 @@ def _md_block(b: Block) -> list[str]:
 
 def _html_block(b: Block) -> str:
     if b.kind == "p":
-        text = escape(b.items[0])
+        text = _html_inline(b.items[0])
         return f"<p><strong>{text}</strong></p>" if b.strong else f"<p>{text}</p>"
     if b.kind == "ul":
-        return "<ul>" + "".join(f"<li>{escape(x)}</li>" for x in b.items) + "</ul>"
+        return "<ul>" + "".join(f"<li>{_html_inline(x)}</li>" for x in b.items) + "</ul>"
     if b.kind == "kv":
         return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in b.items) + "</dl>"
     head = "".join(f"<th>{escape(h)}</th>" for h in b.header)
