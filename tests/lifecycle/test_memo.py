@@ -191,3 +191,14 @@ def test_commands_in_next_actions_render_as_code():
     assert "`workbench experiments promote exp-1`" in m.to_markdown()
     assert "<code>workbench experiments promote exp-1</code>" in mistune.html(m.to_markdown())
     assert "<code>workbench experiments promote exp-1</code>" in m.to_html()
+
+
+def test_promoting_despite_a_worsened_guardrail_is_named_as_a_risk():
+    # ADR-008's canary policy promotes on conversion alone while errors stay under 1 %; the memo must still warn.
+    worse = (guardrail("error_rate", 0.001, 0.003, p=1e-6, limit=0.005),)
+    m = memo_for(result([comp(p=0.001)], guardrails=worse), policy="model-promotion")
+    assert m.decision.action == "promote"
+    risks = m.to_markdown().split("## Risks and limitations")[1].split("## Next actions")[0]
+    assert "A guardrail worsened, though within its limit" in risks and "error\\_rate" in risks
+    calm = memo_for(result([comp(p=0.001)], guardrails=GUARDS), policy="model-promotion")
+    assert "A guardrail worsened" not in calm.to_markdown()

@@ -341,6 +341,9 @@ def _risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | 
         missing = [g.metric for g in brief.guardrails if g.metric not in measured]
         if missing:
             out.append(f"Guardrails in the brief but not measured: {', '.join(missing)}.")
+    if decision.action in ("launch", "promote") and (decision.facts.get("guardrails_worsened") or 0) > 0:
+        out.append(f"A guardrail worsened, though within its limit and this policy's rules: "
+                   f"{decision.facts.get('worsened_list')}; watch it closely during the rollout.")
     if not result.guardrails():
         out.append("No guardrail metrics were analysed: harm to performance or quality would go unnoticed.")
     if result.health.status == "warning":
