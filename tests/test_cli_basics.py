@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, timeout=120)
+from cli_runner import run_workbench as run
 
 
 def test_help_lists_commands():

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-
-def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, timeout=300,
-                          cwd=cwd, env={**os.environ, **(env or {})})
+from cli_runner import run_workbench as run
 
 
 def test_simulate_then_summarize(tmp_path):

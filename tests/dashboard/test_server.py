@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import invoke
+from cli_runner import run_workbench as _cli
 
 from workbench.config import get_settings, project_root
 from workbench.dashboard.auth import add_user, load_credentials
@@ -77,44 +76,25 @@ def test_conflicting_or_empty_options_are_refused(tmp_path):
         panel_command(auth_file=empty)
 
 
-def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """A real ``workbench`` process (what users run)."""
-    return subprocess.run([sys.executable, "-m", "workbench", *args], input=stdin, capture_output=True, text=True,
-                          timeout=120)
-
-
-def _cli_here(capsys, monkeypatch, *args: str, stdin: str = "") -> tuple[int, str, str]:
-    """The same entry point in this process (fast): exit code, stdout, stderr."""
-    from workbench.cli import main
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_users_cli_adds_lists_and_removes(tmp_path, capsys, monkeypatch):
     cfg = tmp_path / "workbench.yaml"
     cfg.write_text("dashboard: {bcrypt_rounds: 5}\n")
     monkeypatch.setenv("WORKBENCH_CONFIG", str(cfg))
     get_settings.cache_clear()
     users = tmp_path / "users.yaml"
-    code, out, err = _cli_here(capsys, monkeypatch, "users", "add", "ops", "--role", "operator", "--auth", str(users),
+    code, out, err = invoke(capsys, monkeypatch, "users", "add", "ops", "--role", "operator", "--auth", str(users),
                                "--password-stdin", stdin="pw-1\n")
     assert code == 0, err
     creds = load_credentials(users)
     assert creds.verify("ops", "pw-1") and creds.users["ops"].password_hash.startswith("$2b$05$")   # cost from settings
-    code, _, err = _cli_here(capsys, monkeypatch, "users", "add", "lee", "--role", "admin", "--auth", str(users),
+    code, _, err = invoke(capsys, monkeypatch, "users", "add", "lee", "--role", "admin", "--auth", str(users),
                              "--password-stdin", stdin="x\n")
     assert code == 2 and "role must be one of viewer, operator" in err and "Traceback" not in err
-    code, out, _ = _cli_here(capsys, monkeypatch, "users", "list", "--auth", str(users))
+    code, out, _ = invoke(capsys, monkeypatch, "users", "list", "--auth", str(users))
     assert code == 0 and "ops" in out and "operator" in out
-    code, _, _ = _cli_here(capsys, monkeypatch, "users", "remove", "ops", "--auth", str(users))
+    code, _, _ = invoke(capsys, monkeypatch, "users", "remove", "ops", "--auth", str(users))
     assert code == 0 and load_credentials(users).users == {}
-    code, _, err = _cli_here(capsys, monkeypatch, "users", "remove", "ops", "--auth", str(users))
+    code, _, err = invoke(capsys, monkeypatch, "users", "remove", "ops", "--auth", str(users))
     assert code == 2 and "no user 'ops'" in err
 
 

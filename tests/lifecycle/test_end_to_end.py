@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_runner import invoke
 
-from workbench.cli import main
 from workbench.lifecycle.inputs import analyze_experiment, analyze_file
 from workbench.lifecycle.policies import decide
 from workbench.lifecycle.registry import Registry
@@ -23,16 +23,6 @@ CSV = {
 }
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 @pytest.mark.parametrize("name, action, rule", [
     ("launch", "launch", "significant-launch"),
     ("srm", "hold", "srm-warning"),
@@ -45,7 +35,7 @@ def test_aggregated_csv_to_memo(capsys, tmp_path, name, action, rule):
     f.write_text("variant,users,conversions,guardrail_error\n" + CSV[name], encoding="utf-8")
     d = decide(analyze_file(f), policy="decision-layer")
     assert (d.action, d.rule) == (action, rule)
-    code, out, _ = run(capsys, "memo", str(f), "-o", str(tmp_path / "memo.md"))
+    code, out, _ = invoke(capsys, None, "memo", str(f), "-o", str(tmp_path / "memo.md"))
     md = (tmp_path / "memo.md").read_text(encoding="utf-8")
     assert code == 0 and out.startswith(action.upper())
     assert md.splitlines()[2].startswith(f"**Decision: {action.upper()}**")
@@ -78,7 +68,7 @@ def test_world_faults_lead_to_holds(world, eid, rule):
 
 
 def test_decide_from_the_event_log_applies_and_records(capsys, world, tmp_path):
-    code, out, _ = run(capsys, "decide", "pdp-home-lcp", "--db", str(world.path), "--as-of", WORLD_END.isoformat(),
+    code, out, _ = invoke(capsys, None, "decide", "pdp-home-lcp", "--db", str(world.path), "--as-of", WORLD_END.isoformat(),
                        "--apply", "--by", "oncall", "--json", "--memo", str(tmp_path / "lcp.html"))
     d = json.loads(out)
     assert code == 0 and (d["action"], d["rule"], d["applied"]) == ("hold", "guardrail-limit", "paused")

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from ..config import get_settings
 from ..display import ResultMixin
 from ..errors import InputError, Problem
-from .simulate import SIM_POLICIES, _choose, _seed_state, _uniform
+from .simulate import SIM_POLICIES, _choose, _observe, _seed_state, _uniform
 
 __all__ = ["ReplayResult", "replay"]
 
@@ -51,19 +51,7 @@ def _replay(arms: NDArray, rewards: NDArray, keep: NDArray, k: int, code: int, f
         arm = _choose(code, k, s, f, n, prior_a, prior_b, cum_w, floor, min_units, st, spare)
         if arm == arms[e] and _uniform(st) < keep[e]:
             accepted += 1
-            if rewards[e] > 0:
-                ps[arm] += 1
-            else:
-                pf[arm] += 1
-            since += 1
-            if since == batch:
-                since = 0
-                for i in range(k):
-                    s[i] += ps[i]
-                    f[i] += pf[i]
-                    n[i] += ps[i] + pf[i]
-                    ps[i] = 0.0
-                    pf[i] = 0.0
+            since = _observe(arm, rewards[e] > 0, s, f, n, ps, pf, since, batch)
     return s + ps, s + ps + f + pf
 
 

@@ -194,6 +194,26 @@ def _choose(code: int, k: int, s: NDArray, f: NDArray, n: NDArray, prior_a: floa
     return best
 
 
+@numba.njit(cache=True, inline="always")
+def _observe(arm: int, success: bool, s: NDArray, f: NDArray, n: NDArray, ps: NDArray, pf: NDArray,
+             since: int, batch: int) -> int:
+    """Count one outcome in the pending batch; every ``batch`` outcomes the posterior counts move."""
+    if success:
+        ps[arm] += 1
+    else:
+        pf[arm] += 1
+    since += 1
+    if since == batch:
+        since = 0
+        for i in range(s.shape[0]):
+            s[i] += ps[i]
+            f[i] += pf[i]
+            n[i] += ps[i] + pf[i]
+            ps[i] = 0.0
+            pf[i] = 0.0
+    return since
+
+
 @numba.njit(cache=True, parallel=True)
 def _simulate(p: NDArray, code: int, rounds: int, reps: int, batch: int, floor: float, min_units: float,
               prior_a: float, prior_b: float, ab_weights: NDArray, checkpoints: NDArray, decision_draws: int,
@@ -222,20 +242,9 @@ def _simulate(p: NDArray, code: int, rounds: int, reps: int, batch: int, floor: 
             arm = _choose(code, k, s, f, n, prior_a, prior_b, cum_w, floor, min_units, st, spare)
             chosen[arm] += 1
             reg += p[best_arm] - p[arm]
-            if _uniform(st) < p[arm]:
-                ps[arm] += 1
-                conv += 1
-            else:
-                pf[arm] += 1
-            since += 1
-            if since == batch:
-                since = 0
-                for i in range(k):
-                    s[i] += ps[i]
-                    f[i] += pf[i]
-                    n[i] += ps[i] + pf[i]
-                    ps[i] = 0.0
-                    pf[i] = 0.0
+            success = _uniform(st) < p[arm]
+            conv += success
+            since = _observe(arm, success, s, f, n, ps, pf, since, batch)
             if ci < n_cp and t + 1 == checkpoints[ci]:
                 regret[r, ci] = reg
                 reward[r, ci] = conv

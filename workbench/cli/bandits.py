@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +12,7 @@ import typer
 
 from ..display import dumps, fmt_pct
 from ..errors import InputError, Problem
+from ..files import write_text_atomic
 from ._common import JSON_OPTION, console, print_json, table
 
 __all__ = ["register"]
@@ -32,19 +31,6 @@ def register(app: typer.Typer) -> None:
         log_cmd)
     app.command("cold-start", help="Hierarchical estimates for many low-traffic SKUs in categories: shrunken rates "
                 "and lifts per SKU, and the prior a brand-new SKU of each category starts from.")(cold_start_cmd)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _floats(text: str, name: str) -> list[float]:
@@ -225,7 +211,7 @@ def allocate_cmd(
     if log:
         record_plan(plan)
     if out is not None:
-        _write_atomic(out, dumps(plan.serving(), indent=2) + "\n")
+        write_text_atomic(out, dumps(plan.serving(), indent=2) + "\n")
     if serving:
         print_json(plan.serving())
     elif json_:
@@ -305,7 +291,7 @@ def cold_start_cmd(
     data = sku_data_from_frame(pd.read_csv(skus), control=control, file=str(skus))
     result = fit_empirical_bayes(data) if fast else fit_hierarchical(data, sampler=sampler, draws=draws)
     if out is not None:
-        _write_atomic(out, result.to_frame().to_csv(index=False))
+        write_text_atomic(out, result.to_frame().to_csv(index=False))
     if json_:
         print_json(result)
         return

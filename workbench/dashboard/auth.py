@@ -34,7 +34,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import tempfile
 import threading
 import time
 from collections import deque
@@ -45,6 +44,7 @@ from typing import Any, Literal, Mapping
 import yaml
 
 from ..errors import InputError, Problem
+from ..files import write_text_atomic
 
 __all__ = ["Role", "ROLES", "UserEntry", "Credentials", "Identity", "AccessConfig", "LoginThrottle",
            "hash_password", "load_credentials", "credentials_at", "save_credentials", "add_user", "remove_user",
@@ -218,15 +218,7 @@ def save_credentials(path: str | Path, creds: Credentials) -> None:
         data["oauth_roles"] = dict(creds.oauth_roles)
     text = ("# Experiment Workbench dashboard users: bcrypt hashes only (`workbench users add`).\n"
             + yaml.safe_dump(data, sort_keys=True))
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(p, text, mode=0o600)
 
 
 def add_user(path: str | Path, name: str, password: str, role: str, *, rounds: int | None = None) -> Credentials:

@@ -371,8 +371,8 @@ class ExperimentBrief(_Model):
 
     def save(self, path: str | Path) -> Path:
         """Write the brief as YAML atomically (temporary file, then rename)."""
-        from ._io import atomic_write_text
-        return atomic_write_text(Path(path), self.to_yaml())
+        from ..files import write_text_atomic
+        return write_text_atomic(Path(path), self.to_yaml())
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

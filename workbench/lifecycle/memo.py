@@ -30,7 +30,6 @@ so a name such as ``<script>`` shows as text everywhere. The HTML has no externa
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 import re
 from dataclasses import dataclass
@@ -40,8 +39,8 @@ from typing import Any
 from ..config import get_settings
 from ..display import ResultMixin, escape, fmt_ci, fmt_num, fmt_p, fmt_pct
 from ..errors import InputError, Problem
+from ..files import write_text_atomic
 from ..results import AnalysisResult, MetricResult
-from ._io import atomic_write_text
 from .brief import ExperimentBrief
 from .policies import Decision, DecisionContext, decide
 
@@ -435,8 +434,8 @@ def write_memo(memo: DecisionMemo, path: str | Path, *, fmt: str | None = None) 
     p = Path(path)
     kind = (fmt or p.suffix.lstrip(".")).lower()
     if kind in ("md", "markdown"):
-        return atomic_write_text(p, memo.to_markdown())
+        return write_text_atomic(p, memo.to_markdown())
     if kind in ("html", "htm"):
-        return atomic_write_text(p, memo.to_html())
+        return write_text_atomic(p, memo.to_html())
     raise InputError([Problem("blocked", "bad_format", "the memo is written as .md or .html", file=str(p),
                               value=p.suffix or "(no suffix)")])

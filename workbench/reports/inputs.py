@@ -19,7 +19,6 @@ for its one experiment instead. Either way the numbers come from the same functi
 from __future__ import annotations
 
 import datetime as dt
-import os
 import pickle
 import tempfile
 import time
@@ -31,6 +30,7 @@ import pandas as pd
 
 from ..errors import InputError, NotFoundError, Problem
 from ..experiment_data import ExperimentData
+from ..files import atomic_file
 from ..pipeline import ExperimentOutcome, evaluate
 from .keys import parse_as_of
 
@@ -246,17 +246,9 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
 
 def save_inputs(inputs: ReportInputs, path: str | Path) -> Path:
     """Pickle ``inputs`` to ``path`` atomically (temporary file, then rename)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(inputs, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    with atomic_file(path, binary=True) as fh:
+        pickle.dump(inputs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return Path(path)
 
 
 def load_inputs(path: str | Path, experiment_id: str | None = None) -> ReportInputs:

@@ -39,7 +39,6 @@ EXCLUDED_TABLES = frozenset({"decisions", "audit_log"})
 """Tables report runs write to (or that only log): never part of a key."""
 SHARED_EVEN_WITH_ID = frozenset({"learning_patterns", "autopilot_schedule"})
 """Tables with an experiment column that every report reads across experiments (the learning store)."""
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 
 
 def parse_as_of(value: str | dt.datetime | None) -> dt.datetime | None:
@@ -64,12 +63,15 @@ def parse_as_of(value: str | dt.datetime | None) -> dt.datetime | None:
 def report_dirname(experiment_id: str) -> str:
     """The directory name of an experiment's report: the id itself when it is safe, else a slug + hash.
 
-    >>> report_dirname("pdp-shoes-hero"), report_dirname("../x y")
-    ('pdp-shoes-hero', 'x-y-b37c7286')
+    >>> report_dirname("pdp-shoes-hero"), report_dirname("../x y"), report_dirname("0..0")
+    ('pdp-shoes-hero', 'x-y-b37c7286', '0-0-04f4c3cd')
     """
-    if _SAFE.fullmatch(experiment_id) and ".." not in experiment_id:
+    from ..lifecycle.brief import is_safe_id
+
+    if is_safe_id(experiment_id):
         return experiment_id
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", experiment_id).strip("-._")[:60] or "experiment"
+    # Anything but letters, digits, "_", "-" and single dots becomes "-" (so "0..0" cannot survive as "..").
+    slug = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "-", experiment_id).strip("-._")[:60].rstrip("-._") or "experiment"
     return f"{slug}-{hashlib.sha1(experiment_id.encode()).hexdigest()[:8]}"
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..display import dumps, escape, fmt_ci, fmt_p, fmt_pct
+from ..files import write_text_atomic
 from .html import ACTION_CLASS, HEALTH_CLASS, REPORT_CSS
-from ._files import write_text_atomic
 from .keys import report_dirname
 
 __all__ = ["write_index", "write_status", "portfolio_rows", "STATUS_FILE"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..config import Settings, get_settings
 from ..errors import WorkbenchError
-from ._files import file_mode, write_text_atomic
+from ..files import file_mode, write_text_atomic
 
 __all__ = ["notebook_to_html", "clean_outputs", "external_resources", "find_chromium", "html_to_pdf", "PdfError"]
 

@@ -26,17 +26,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
 import pandas as pd
 
 from ..config import Settings, get_settings
 from ..display import dumps, fmt_ci, fmt_num, fmt_p, fmt_pct
-from ..metrics import CATALOG
 from ..experiment_data import ExperimentData
 from ..lifecycle.brief import ExperimentBrief
 from ..lifecycle.memo import DecisionMemo
 from ..lifecycle.policies import Decision
 from ..lifecycle.registry import ExperimentRecord
+from ..metrics import CATALOG
 from ..pipeline import ExperimentOutcome
 from ..results import AnalysisResult, MetricResult
 from . import plots, views
@@ -814,8 +813,8 @@ class ExperimentReport:
 
     def write_artifacts(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``memo.md``, ``memo.html`` and ``summary.json`` into ``out_dir`` (each atomically)."""
+        from ..files import write_text_atomic
         from ..lifecycle.memo import write_memo
-        from ._files import write_text_atomic
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         files = {"memo_md": write_memo(self.memo, out / "memo.md"), "memo_html": write_memo(self.memo, out / "memo.html")}

@@ -42,7 +42,7 @@ from typing import Any, Callable, Literal, Sequence
 from ..config import Paths, Settings, get_settings, project_root
 from ..display import ResultMixin, dumps
 from ..errors import ConflictError, InputError, NotFoundError, Problem
-from ._files import publish_tree, write_text_atomic
+from ..files import publish_tree, write_text_atomic
 from .keys import code_version, report_dirname, report_key, source_fingerprints
 
 __all__ = ["ReportOutcome", "ReportRun", "run_reports", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
