@@ -59,3 +59,15 @@ def test_the_page_runs_a_simulation_and_draws_it(service):
     page.rates.value = "0.04"
     page.run()
     assert "at least two rates" in page.progress.object and page.result is r
+
+
+def test_opening_the_page_simulates_the_default_setup_once(service):
+    page = SimulatorPage(service, AppState(page="simulator"), batches=2)
+    assert page.result is None
+    page.replications.value, page.visitors.value = 40, 10_000
+    page.update(None)                                                   # first shown: runs the world's bandit rates
+    first = page.result
+    assert first is not None and first.variants == tuple(true_rates("pdp-home-bandit", db=service.db))
+    assert "40 of 40 replications" in page.progress.object
+    page.update(None)                                                   # shown again: keeps the last simulation
+    assert page.result is first

@@ -152,7 +152,9 @@ def test_simulator_page_compares_ab_thompson_and_ucb(as_user):
     s.page.fill(".wb-sim-rates input", "0.04, 0.06")
     s.page.fill(".wb-sim-names input", "control, better")
     s.page.click(".wb-sim-run button")
-    s.wait_text("#wb-sim-state", "100 of 100 replications", contains=True, timeout=120)
+    # Opening the page already simulated the world's three arms; wait for the two-arm run that was asked for.
+    s.wait_text("#wb-sim-state", "100 of 100 replications · 20,000 visitors each · best arm better", contains=True,
+                timeout=120)
     table = s.page.inner_text("#wb-sim-table")
     for name in ("fixed A/B split", "Thompson sampling", "UCB1"):
         assert name in table

@@ -36,12 +36,39 @@ def budget_html(plan: Any) -> str:
             f"{'<ul>' + notes + '</ul>' if notes else ''}</div>")
 
 
-def steps_frame(plan: Any) -> pd.DataFrame:
-    """What the autopilot would do, step by step, with its reason."""
-    return pd.DataFrame([{"action": s.action, "SKU": s.product_id, "experiment": s.experiment_id,
-                          "traffic": fmt_pct(s.traffic_share, 1) if s.traffic_share is not None else "—",
-                          "why": s.reason} for s in plan.steps],
-                        columns=["action", "SKU", "experiment", "traffic", "why"])
+def steps_frame(plan: Any, *, show_skus: int = 6) -> pd.DataFrame:
+    """What the autopilot would do, step by step, with its reason; SKUs skipped for one reason share a row.
+
+    >>> from types import SimpleNamespace as S
+    >>> steps = [S(action="create_and_start", product_id="a-1", experiment_id="auto-a-1", traffic_share=0.01,
+    ...            reason="eligible")] + [S(action="skip", product_id=f"b-{i}", experiment_id=None,
+    ...                                     traffic_share=0.002, reason="at most 5 experiments") for i in range(8)]
+    >>> steps_frame(S(steps=steps), show_skus=2)[["action", "SKU", "traffic"]].values.tolist()
+    [['create_and_start', 'a-1', '1.0%'], ['skip', 'b-0, b-1 and 6 more (8 SKUs)', '1.6%']]
+    """
+    rows: list[dict[str, Any]] = []
+    skipped: dict[str, list[Any]] = {}
+    for s in plan.steps:
+        if s.action == "skip":
+            if s.reason not in skipped:
+                skipped[s.reason] = []
+                rows.append({"action": "skip", "reason": s.reason})      # keeps the first skip's place
+            skipped[s.reason].append(s)
+        else:
+            rows.append({"action": s.action, "SKU": s.product_id, "experiment": s.experiment_id,
+                         "traffic": fmt_pct(s.traffic_share, 1) if s.traffic_share is not None else "—",
+                         "why": s.reason})
+    for row in rows:
+        group = skipped.get(row.pop("reason", None)) if row["action"] == "skip" else None
+        if group is None:
+            continue
+        names = [str(s.product_id) for s in group]
+        more = len(names) - show_skus
+        shares = [s.traffic_share for s in group if s.traffic_share is not None]
+        row.update({"SKU": ", ".join(names[:show_skus]) + (f" and {more} more ({len(names)} SKUs)" if more > 0 else ""),
+                    "experiment": "—", "traffic": fmt_pct(sum(shares), 1) if shares else "—",
+                    "why": group[0].reason})
+    return pd.DataFrame(rows, columns=["action", "SKU", "experiment", "traffic", "why"])
 
 
 def candidates_frame(plan: Any, *, limit: int = 60) -> pd.DataFrame:

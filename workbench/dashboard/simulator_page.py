@@ -1,8 +1,10 @@
 """The simulator page: set true conversion rates, compare a fixed A/B split with Thompson sampling and UCB.
 
-It runs :func:`workbench.bandits.simulate_policies` in the background in batches of replications
-(each batch with its own seed, so a run is reproducible) and redraws after every batch, so the
-curves appear at once and settle as replications accumulate: the mean cumulative regret of each
+Opening the page simulates the default setup at once (the sample world's bandit rates); "Run
+simulation" re-runs with what the user typed. It runs :func:`workbench.bandits.simulate_policies`
+in the background in batches of replications (each batch with its own seed, so a run is
+reproducible) and redraws after every batch, so the curves appear at once and settle as
+replications accumulate: the mean cumulative regret of each
 strategy, the share of traffic each arm received over time under each strategy, and the summary
 (regret, conversion, traffic to the best arm, visitors until a correct decision) — all from
 :class:`~workbench.bandits.simulate.SimulationResult`. The exploration floor and warm-up come from
@@ -147,7 +149,9 @@ class SimulatorPage(Viewer):
         return list(DEFAULT_RATES), ["control", "b", "c"]
 
     def update(self, snapshot: Any) -> None:
-        """Nothing to refresh from the data; the page keeps its last simulation."""
+        """The first time the page is shown, simulate the default setup; afterwards keep the last simulation."""
+        if self._token == 0:
+            self.run()
 
     def run(self) -> None:
         """Start a simulation in batches (a new run cancels the one in progress)."""

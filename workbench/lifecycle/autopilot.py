@@ -373,7 +373,7 @@ def _run(reg: Registry, *, con: Any | None, now: dt.datetime | None, dry_run: bo
         notes.append(f"the traffic budget is used up: running experiments take {fmt_pct(in_use, 1)} of sessions "
                      f"(budget {fmt_pct(cfg.traffic_budget, 0)})")
     if concurrent >= cfg.max_concurrent:
-        notes.append(f"{concurrent} experiments already run (at most {cfg.max_concurrent})")
+        notes.append(f"{concurrent} experiments are already running (at most {cfg.max_concurrent})")
     if not any(c.eligible for c in cands):
         notes.append("no SKU is eligible (see the reasons below)")
     promo = reg.promotion_period()
