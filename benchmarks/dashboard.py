@@ -41,15 +41,13 @@ USER, PASSWORD = "bench", "bench-password"
 
 def build_world(n: int, scale: float, seed: int) -> Path:
     """A DuckDB world with ``n`` experiments (demo specs cloned with suffixes), registered and running."""
-    import duckdb
-
     target = OUT / f"dashboard_world_{n}x{scale:g}_seed{seed}.duckdb"
     if target.exists():
         return target
     sys.path.insert(0, str(HERE.parent))
     from workbench.lifecycle import Registry, seed_from_world
     from workbench.simulate.specs import DEMO_EXPERIMENTS
-    from workbench.simulate.world import generate_world
+    from workbench.simulate.writer import write_world
 
     specs = []
     for i in range(n):
@@ -58,19 +56,12 @@ def build_world(n: int, scale: float, seed: int) -> Path:
         specs.append(base if k == 0 else dataclasses.replace(base, experiment_id=f"{base.experiment_id}-{k + 1}",
                                                              name=f"{base.name} (#{k + 1})"))
     t0 = time.perf_counter()
-    world = generate_world(seed=seed, scale=scale, experiments=tuple(specs))
-    OUT.mkdir(exist_ok=True)
-    tmp = target.with_suffix(".tmp")
+    tmp = target.with_name(f".building-{target.name}")        # registered before it takes the final name
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
-    for name, frame in world.tables.items():
-        con.register("_frame", frame)
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
-        con.unregister("_frame")
-    con.close()
+    written = write_world(tmp, seed=seed, scale=scale, experiments=tuple(specs))
     seed_from_world(Registry(tmp), by="benchmark")
     tmp.rename(target)
-    print(f"generated {world.n_events:,} events for {n} experiments in {time.perf_counter() - t0:.0f} s → {target}")
+    print(f"generated {written.events:,} events for {n} experiments in {time.perf_counter() - t0:.0f} s → {target}")
     return target
 
 

@@ -11,7 +11,6 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from workbench.dashboard.auth import Identity
@@ -26,15 +25,9 @@ MINI = ("pdp-shoes-hero", "pdp-home-bandit", "reco-model-v2")
 def write_mini_world(path: Path, experiments: tuple[str, ...] = MINI, *, seed: int = 5, scale: float = 0.02) -> Path:
     """A world with only some of the demo experiments, registered and running."""
     from workbench.simulate.specs import DEMO_EXPERIMENTS
-    from workbench.simulate.world import generate_world
-    world = generate_world(seed=seed, scale=scale,
-                           experiments=tuple(s for s in DEMO_EXPERIMENTS if s.experiment_id in experiments))
-    con = duckdb.connect(str(path))
-    for name, frame in world.tables.items():
-        con.register("_frame", frame)
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
-        con.unregister("_frame")
-    con.close()
+    from workbench.simulate.writer import write_world
+    write_world(path, seed=seed, scale=scale,
+                experiments=tuple(s for s in DEMO_EXPERIMENTS if s.experiment_id in experiments))
     seed_from_world(Registry(path), by="demo")
     return path
 

@@ -95,3 +95,14 @@ def test_pre_period_covariates_correlate(medium):
         s = d.stats(metric)
         rho = s.xy_cov / np.sqrt(s.var * s.x_var)
         assert (rho > floor).all(), (metric, rho)
+
+
+def test_write_world_can_hold_a_subset_of_the_experiments(tmp_path):
+    from workbench.simulate.writer import write_world
+
+    picked = tuple(s for s in DEMO_EXPERIMENTS if s.experiment_id in ("pdp-shoes-hero", "pdp-home-bandit"))
+    summary = write_world(tmp_path / "w.duckdb", seed=2, scale=0.01, experiments=picked)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        ids = sorted(r[0] for r in con.execute("SELECT DISTINCT experiment_id FROM events").fetchall())
+        n = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert ids == ["pdp-home-bandit", "pdp-shoes-hero"] and summary.experiments == 2 and summary.events == n

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from ..display import ResultMixin
 from ..errors import Problem, WorkbenchError
+from .specs import DEMO_EXPERIMENTS, ExperimentSpec
 from .world import TABLES, WorldBuilder
 
 __all__ = ["write_world", "WriteSummary"]
@@ -46,11 +47,13 @@ def _arrow(df: pd.DataFrame) -> pa.Table:
 
 
 def write_world(out: str | Path, *, seed: int = 20261121, scale: float = 1.0,
-                progress: Callable[[str], None] | None = None) -> WriteSummary:
-    """Generate the world and write it to ``out`` (``*.duckdb`` file, or a directory for Parquet)."""
+                progress: Callable[[str], None] | None = None,
+                experiments: tuple[ExperimentSpec, ...] = DEMO_EXPERIMENTS) -> WriteSummary:
+    """Generate the world (``experiments``: all demo specs by default) and write it to ``out``
+    (``*.duckdb`` file, or a directory for Parquet)."""
     out = Path(out)
     t0 = time.perf_counter()
-    builder = WorldBuilder(seed, scale)
+    builder = WorldBuilder(seed, scale, experiments=experiments)
     say = progress or (lambda _msg: None)
     if out.suffix in {".duckdb", ".db"}:
         n = _write_duckdb(out, builder, say)
