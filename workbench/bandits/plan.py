@@ -24,7 +24,6 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..config import get_settings
@@ -278,13 +277,8 @@ def posterior_densities(plan: AllocationPlan, *, points: int = 400) -> pd.DataFr
     >>> sorted(d.variant.unique()), bool(d.density.max() > 0)
     (['a', 'b'], True)
     """
-    from scipy.stats import beta
+    from ..stats.bayes import beta_density_grid
 
-    a = [arm.posterior_alpha for arm in plan.arms]
-    b = [arm.posterior_beta for arm in plan.arms]
-    lo = min(beta.ppf(0.0005, x, y) for x, y in zip(a, b))
-    hi = max(beta.ppf(0.9995, x, y) for x, y in zip(a, b))
-    grid = np.linspace(lo, hi, points)
-    frames = [pd.DataFrame({"variant": arm.variant, "rate": grid, "density": beta.pdf(grid, x, y)})
-              for arm, x, y in zip(plan.arms, a, b)]
-    return pd.concat(frames, ignore_index=True)
+    d = beta_density_grid([arm.posterior_alpha for arm in plan.arms], [arm.posterior_beta for arm in plan.arms],
+                          [arm.variant for arm in plan.arms], points=points, tail=0.0005)
+    return d.rename(columns={"name": "variant", "x": "rate"})[["variant", "rate", "density"]]

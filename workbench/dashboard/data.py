@@ -255,9 +255,9 @@ def posterior_curves(outcome: Any, *, points: int = 240) -> PosteriorCurves | No
     :func:`~workbench.stats.compare.compare_arrays` integrates for P(beat)). Means and ratios: the
     normal posterior of each variant's absolute lift from :func:`~workbench.stats.bayes.normal_lift`.
     """
-    from scipy import stats as sps
+    from scipy.stats import norm
 
-    from ..stats.bayes import normal_lift
+    from ..stats.bayes import beta_density_grid, normal_lift
 
     primary = outcome.result.primary
     data = outcome.data
@@ -271,13 +271,10 @@ def posterior_curves(outcome: Any, *, points: int = 240) -> PosteriorCurves | No
         st = data.stats(m, use_covariate=False)
         a = a0 + st.sum
         b = b0 + st.n - st.sum
-        lo = float(np.min(sps.beta.ppf(1e-4, a, b)))
-        hi = float(np.max(sps.beta.ppf(1 - 1e-4, a, b)))
-        x = np.linspace(lo, hi, points)
-        frames = [pd.DataFrame({"x": x, "variant": v, "density": sps.beta.pdf(x, a[i], b[i])})
-                  for i, v in enumerate(data.variants) if st.n[i] > 0]
+        seen = np.asarray(st.n) > 0
+        curves = beta_density_grid(a[seen], b[seen], [v for v, s in zip(data.variants, seen) if s], points=points)
         model = f"Beta({a0:g}, {b0:g}) prior, Beta–Binomial posterior of each arm's rate"
-        return PosteriorCurves(m.name, "rate", model, pd.concat(frames, ignore_index=True), probs,
+        return PosteriorCurves(m.name, "rate", model, curves.rename(columns={"name": "variant"}), probs,
                                f"Beta({a0:g}, {b0:g}) prior")
     prior = opts.normal_priors.get(m.name)
     frames = []
@@ -289,7 +286,7 @@ def posterior_curves(outcome: Any, *, points: int = 240) -> PosteriorCurves | No
                            prior_sd=prior[1] if prior else None, higher_is_better=primary.higher_is_better)
         x = np.linspace(post.post_mean - 4.5 * post.post_sd, post.post_mean + 4.5 * post.post_sd, points)
         frames.append(pd.DataFrame({"x": x, "variant": c.variant,
-                                    "density": sps.norm.pdf(x, post.post_mean, post.post_sd)}))
+                                    "density": norm.pdf(x, post.post_mean, post.post_sd)}))
     if not frames:
         return None
     prior_text = "flat prior" if prior is None else f"N({prior[0]:g}, {prior[1]:g}²) prior"

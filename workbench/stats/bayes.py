@@ -53,7 +53,7 @@ from ._checks import bad, check_counts, check_finite_array, check_probability
 
 __all__ = ["clenshaw_curtis", "beta_window", "beta_pair_core", "beta_lift_quantiles", "normal_lift_core",
            "prob_best", "prob_best_beta", "prob_best_normal", "BetaBinomialResult", "NormalLiftResult",
-           "beta_binomial", "normal_lift"]
+           "beta_binomial", "normal_lift", "beta_density_grid"]
 
 Array = NDArray[np.float64]
 NODES = 64            # Clenshaw–Curtis nodes per window for intervals and P(best) (accuracy ~1e-12)
@@ -553,3 +553,22 @@ def normal_lift(lift: float, se: float, *, prior_mean: float = 0.0, prior_sd: fl
                                               higher_is_better=higher_is_better, level=level)
     return NormalLiftResult(float(m), float(sd), float(p), float(loss), (float(lo), float(hi)), level,
                             float(prior_mean), None if prior_sd is None else tau)
+
+
+def beta_density_grid(a: ArrayLike, b: ArrayLike, names: Sequence[str], *, points: int = 240,
+                      tail: float = 1e-4) -> pd.DataFrame:
+    """Each Beta(a_i, b_i) density on one common grid spanning all of them (``x``, ``name``, ``density``),
+    from the ``tail`` quantile of the lowest to the ``1 − tail`` quantile of the highest — for charts of
+    posteriors side by side.
+
+    >>> d = beta_density_grid([21, 31], [481, 471], ["a", "b"], points=50)
+    >>> sorted(d.name.unique()), len(d), bool(d.density.max() > 0)
+    (['a', 'b'], 100, True)
+    """
+    from scipy.stats import beta
+
+    a_ = np.asarray(a, dtype=float)
+    b_ = np.asarray(b, dtype=float)
+    x = np.linspace(float(np.min(beta.ppf(tail, a_, b_))), float(np.max(beta.ppf(1 - tail, a_, b_))), points)
+    return pd.concat([pd.DataFrame({"x": x, "name": n, "density": beta.pdf(x, a_[i], b_[i])})
+                      for i, n in enumerate(names)], ignore_index=True)
