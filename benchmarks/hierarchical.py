@@ -114,12 +114,11 @@ def main() -> None:
           f"RMSE / full model's = {rmse_eb / rmse_full:.3f}")
 
     print("targets:")
-    ok = d.max_rhat_lifts <= 1.01 and d.divergences == 0 and d.min_ess_bulk_lifts >= 400
+    ok = d.max_rhat_all <= 1.01 and d.divergences == 0 and d.min_ess_bulk_lifts >= 400
     print(f"  whole fit {whole:.1f}s < 15 s: {'PASS' if whole < 15 else 'FAIL'} (first fit of the process "
           f"{whole_first:.1f}s: {'PASS' if whole_first < 15 else 'FAIL'})")
-    print(f"  r_hat(lifts) {d.max_rhat_lifts:.3f} <= 1.01, divergences {d.divergences} = 0, min bulk ESS(lifts) "
-          f"{d.min_ess_bulk_lifts:.0f} >= 400: {'PASS' if ok else 'FAIL'}  (r_hat over all parameters "
-          f"{d.max_rhat_all:.3f}, reported)")
+    print(f"  r_hat {d.max_rhat_all:.3f} (every parameter; SKU lifts {d.max_rhat_lifts:.3f}) <= 1.01, divergences "
+          f"{d.divergences} = 0, min bulk ESS(lifts) {d.min_ess_bulk_lifts:.0f} >= 400: {'PASS' if ok else 'FAIL'}")
     if "baseline" in results:
         ratio = results["chosen"] / results["baseline"]
         print(f"  ESS/s {results['chosen']:.1f} (mean of the two chosen runs) vs baseline {results['baseline']:.1f} "

@@ -8,13 +8,31 @@ stores the machine code on disk, so a new process loads it in a fraction of a se
 travel in one float64 array passed as nutpie's ``user_data`` pointer, so nothing data-dependent
 is baked into the compiled code.
 
-It is the model of :func:`workbench.hierarchical.model.build_model` with
-``parameterisation="mixed"`` or ``"noncentred"``, exactly: the test suite compares log density
-differences and gradients with PyMC's own at random points
+It is the posterior of :func:`workbench.hierarchical.model.build_model` with
+``parameterisation="mixed"`` or ``"noncentred"``, in coordinates that let NUTS move the
+within-category lift SD ``sigma_delta`` freely (PyMC's own coordinates mix it slowly: with a thin
+lift per SKU its posterior reaches down to 0, and each SKU's standardised lift ``z`` is tied to
+it, so with 1,000 SKUs r_hat stayed at 1.01–1.05 after 6,000 draws):
+
+- ``sigma_delta`` is sampled as a signed ``s`` with ``s ~ Normal(0, sigma_delta_sd)`` and
+  ``sigma_delta = |s|`` (the same half-normal prior): no log-scale tail towards 0.
+- each lift's standardised deviation is ``z = m(θ) + v(θ)·w`` and NUTS samples ``w``, where
+  ``m`` and ``v²`` are the mean and variance of ``z`` given everything else under a normal
+  approximation of the lift's own data (its empirical log-odds and their variance): ``w`` is
+  then nearly independent of ``sigma_delta``. Thin lifts get ``m ≈ 0, v ≈ 1`` (non-centred);
+  lifts whose data pin them get coordinates centred on their data. The change of coordinates is
+  exact — the log density includes its log Jacobian ``Σ log v`` — only the approximation's
+  quality varies, and with it how well the sampler mixes, not what it samples.
+
+Measured on the 50 × 20 benchmark world (``benchmarks/hierarchical.py``), 4 chains: at 1,500 draws
+per chain the smallest ESS of ``sigma_delta`` rose from 120–170 to 570–870 (3 seeds); with the default
+3,000 draws, max r_hat over every parameter was 1.002–1.009 over 15 seeds (it was 1.01–1.05 before).
+
+The test suite checks log density and gradient against PyMC's at random points
 (``tests/hierarchical/test_compiled_density.py``). Parameter layout on the unconstrained scale::
 
-    mu_alpha, log tau_alpha, log sigma_alpha, mu_delta, log tau_delta, log sigma_delta,
-    alpha_cat[C] (or z_alpha_cat), alpha[S] (or z_alpha), z_delta_cat[C], z_delta[L]
+    mu_alpha, log tau_alpha, log sigma_alpha, mu_delta, log tau_delta, s (signed sigma_delta),
+    alpha_cat[C] (or z_alpha_cat), alpha[S] (or z_alpha), z_delta_cat[C], w[L]
 """
 
 from __future__ import annotations
@@ -31,7 +49,7 @@ from .data import SkuData
 from .spec import TRACE_VARS, Priors
 
 __all__ = ["pack_data", "logp_and_grad", "expand", "n_params", "CompiledDensityModel", "compiled_model",
-           "initial_point", "COMPILED_PARAMETERISATIONS"]
+           "initial_point", "COMPILED_PARAMETERISATIONS", "lift_data_approximation"]
 
 COMPILED_PARAMETERISATIONS = ("mixed", "noncentred")
 
@@ -42,12 +60,19 @@ def pack_data(data: SkuData, priors: Priors = Priors(), parameterisation: str = 
     """All inputs in one float64 array: sizes, prior scales, the parameterisation, counts and indexes."""
     parts = [data.control_n, data.control_y, data.sku_category.astype(np.float64), data.lift_n, data.lift_y,
              data.lift_sku.astype(np.float64), data.lift_category.astype(np.float64)]
-    body = np.concatenate(parts)
+    yhat, inv_var = lift_data_approximation(data)
+    body = np.concatenate(parts + [yhat, inv_var])
     head = np.array([_HEADER + body.size, data.n_categories, data.n_skus, data.n_lifts,
                      data.pooled_control_logit(), priors.mu_alpha_sd, priors.tau_alpha_sd, priors.sigma_alpha_sd,
                      priors.mu_delta_sd, priors.tau_delta_sd, priors.sigma_delta_sd,
                      1.0 if parameterisation == "mixed" else 0.0])
     return np.ascontiguousarray(np.concatenate([head, body]))
+
+
+def lift_data_approximation(data: SkuData) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each variant arm's empirical log-odds and the inverse of their sampling variance (+0.5 counts)."""
+    y, n = data.lift_y, data.lift_n
+    return np.log((y + 0.5) / (n - y + 0.5)), 1.0 / (1.0 / (y + 0.5) + 1.0 / (n - y + 0.5))
 
 
 def n_params(data: SkuData) -> int:
@@ -81,10 +106,12 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
     n1 = blob[o:o + L]; o += L
     y1 = blob[o:o + L]; o += L
     lift_sku = blob[o:o + L]; o += L
-    lift_cat = blob[o:o + L]
+    lift_cat = blob[o:o + L]; o += L
+    yhat = blob[o:o + L]; o += L
+    inv_var = blob[o:o + L]
 
-    mu_a, u_ta, u_sa, mu_d, u_td, u_sd = x[0], x[1], x[2], x[3], x[4], x[5]
-    ta, sa, td, sd = np.exp(u_ta), np.exp(u_sa), np.exp(u_td), np.exp(u_sd)
+    mu_a, u_ta, u_sa, mu_d, u_td, sd = x[0], x[1], x[2], x[3], x[4], x[5]
+    ta, sa, td = np.exp(u_ta), np.exp(u_sa), np.exp(u_td)
     xa_cat = x[6:6 + C]                      # alpha_cat (centred) or z_alpha_cat
     xa = x[6 + C:6 + C + S]                  # alpha (centred) or z_alpha
     zc = x[6 + C + S:6 + 2 * C + S]
@@ -95,13 +122,13 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
     g_zl = grad[6 + 2 * C + S:6 + 2 * C + S + L]
 
     lp = (-0.5 * ((mu_a - m0) / s_ma) ** 2 - 0.5 * (ta / s_ta) ** 2 + u_ta - 0.5 * (sa / s_sa) ** 2 + u_sa
-          - 0.5 * (mu_d / s_md) ** 2 - 0.5 * (td / s_td) ** 2 + u_td - 0.5 * (sd / s_sd) ** 2 + u_sd)
+          - 0.5 * (mu_d / s_md) ** 2 - 0.5 * (td / s_td) ** 2 + u_td - 0.5 * (sd / s_sd) ** 2)
     g_mu_a = -(mu_a - m0) / s_ma ** 2
     g_u_ta = -(ta / s_ta) ** 2 + 1.0
     g_u_sa = -(sa / s_sa) ** 2 + 1.0
     g_mu_d = -mu_d / s_md ** 2
     g_u_td = -(td / s_td) ** 2 + 1.0
-    g_u_sd = -(sd / s_sd) ** 2 + 1.0
+    g_sd = -sd / s_sd ** 2
 
     # Values of the category and SKU baseline rates (logit scale).
     a_cat = np.empty(C)
@@ -117,8 +144,7 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
         for j in range(S):
             alpha[j] = a_cat[int(sku_cat[j])] + sa * xa[j]
 
-    # Likelihood: control arms, then variant arms with non-centred lifts
-    # (delta_cat = mu_d + td*zc, delta = delta_cat[c] + sd*zl). g_alpha collects d(loglik)/d(alpha).
+    # Likelihood: control arms, then variant arms. g_alpha collects d(log density)/d(alpha).
     for j in range(S):
         sp, sg = _softplus_sigmoid(alpha[j])
         lp += y0[j] * alpha[j] - n0[j] * sp
@@ -126,21 +152,42 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
     for c in range(C):
         lp += -0.5 * zc[c] * zc[c]
         g_zc[c] = -zc[c]
-    sum_zc_r = 0.0
+    # Lifts: delta = m + sd*z with m = mu_d + td*zc[c] and z = a*res + v*w (module docstring), so
+    # every gradient that reaches z also flows on through a (via sd) and res (via alpha, m).
+    sum_zc_q = 0.0
+    log_jac = 0.0
+    prod_prec = 1.0
     for l in range(L):
         c = int(lift_cat[l])
         j = int(lift_sku[l])
-        eta = alpha[j] + mu_d + td * zc[c] + sd * zl[l]
+        m = mu_d + td * zc[c]
+        iv = inv_var[l]
+        prec = 1.0 + sd * sd * iv
+        inv_prec = 1.0 / prec
+        v = np.sqrt(inv_prec)
+        res = yhat[l] - alpha[j] - m
+        a = sd * iv * inv_prec
+        w = zl[l]
+        z = a * res + v * w
+        prod_prec *= prec                  # log Jacobian, one log per 16 lifts
+        if l % 16 == 15:
+            log_jac -= 0.5 * np.log(prod_prec)
+            prod_prec = 1.0
+        eta = alpha[j] + m + sd * z
         sp, sg = _softplus_sigmoid(eta)
-        lp += -0.5 * zl[l] * zl[l] + y1[l] * eta - n1[l] * sp
-        r = y1[l] - n1[l] * sg
-        g_alpha[j] += r
-        g_mu_d += r
-        g_zc[c] += td * r
-        sum_zc_r += zc[c] * r
-        g_zl[l] = -zl[l] + sd * r
-        g_u_sd += sd * zl[l] * r
-    g_u_td += td * sum_zc_r
+        lp += -0.5 * z * z + y1[l] * eta - n1[l] * sp
+        r = y1[l] - n1[l] * sg                      # d loglik / d eta
+        g_z = -z + sd * r
+        q = r - a * g_z                             # d / d(alpha, m) through eta and res
+        g_zl[l] = v * g_z
+        g_sd += z * r - sd * iv * inv_prec + g_z * (res * (1.0 - sd * sd * iv) * iv * inv_prec * inv_prec
+                                                     - w * sd * iv * v * inv_prec)
+        g_alpha[j] += q
+        g_mu_d += q
+        g_zc[c] += td * q
+        sum_zc_q += zc[c] * q
+    g_u_td += td * sum_zc_q
+    lp += log_jac - 0.5 * np.log(prod_prec)
 
     if centred:
         # a_cat ~ Normal(mu_a, ta), alpha ~ Normal(a_cat[c], sa).
@@ -181,7 +228,7 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
             lp += -0.5 * xa_cat[c] * xa_cat[c]
             g_acat[c] = -xa_cat[c] + ta * gc
 
-    grad[0], grad[1], grad[2], grad[3], grad[4], grad[5] = g_mu_a, g_u_ta, g_u_sa, g_mu_d, g_u_td, g_u_sd
+    grad[0], grad[1], grad[2], grad[3], grad[4], grad[5] = g_mu_a, g_u_ta, g_u_sa, g_mu_d, g_u_td, g_sd
     return lp
 
 
@@ -191,8 +238,11 @@ def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.fl
     C, S, L = int(blob[1]), int(blob[2]), int(blob[3])
     centred = blob[11] > 0.5
     sku_cat = blob[_HEADER + 2 * S:_HEADER + 3 * S]
+    lift_sku = blob[_HEADER + 3 * S + 2 * L:_HEADER + 3 * S + 3 * L]
     lift_cat = blob[_HEADER + 3 * S + 3 * L:_HEADER + 3 * S + 4 * L]
-    mu_a, ta, sa, mu_d, td, sd = x[0], np.exp(x[1]), np.exp(x[2]), x[3], np.exp(x[4]), np.exp(x[5])
+    yhat = blob[_HEADER + 3 * S + 4 * L:_HEADER + 3 * S + 5 * L]
+    inv_var = blob[_HEADER + 3 * S + 5 * L:_HEADER + 3 * S + 6 * L]
+    mu_a, ta, sa, mu_d, td, sd = x[0], np.exp(x[1]), np.exp(x[2]), x[3], np.exp(x[4]), x[5]
     xa_cat = x[6:6 + C]
     xa = x[6 + C:6 + C + S]
     zc = x[6 + C + S:6 + 2 * C + S]
@@ -205,7 +255,10 @@ def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.fl
         out[k] = xa[j] if centred else a_cat[int(sku_cat[j])] + sa * xa[j]
         k += 1
     for l in range(L):
-        out[k] = mu_d + td * zc[int(lift_cat[l])] + sd * zl[l]
+        m = mu_d + td * zc[int(lift_cat[l])]
+        prec = 1.0 + sd * sd * inv_var[l]
+        z = sd * inv_var[l] / prec * (yhat[l] - out[int(lift_sku[l])] - m) + zl[l] / np.sqrt(prec)
+        out[k] = m + sd * z
         k += 1
     for c in range(C):
         out[k] = a_cat[c]
@@ -213,7 +266,7 @@ def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.fl
     for c in range(C):
         out[k] = mu_d + td * zc[c]
         k += 1
-    out[k], out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5] = mu_a, ta, sa, mu_d, td, sd
+    out[k], out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5] = mu_a, ta, sa, mu_d, td, abs(sd)
 
 
 _LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
@@ -253,7 +306,8 @@ def initial_point(data: SkuData, seed: int | np.integer | None, parameterisation
     """A jittered starting point: empirical logits shrunk towards the pooled rate, small scales."""
     rng = np.random.default_rng(None if seed is None else int(seed) % 2**63)
     m0 = data.pooled_control_logit()
-    head = np.array([m0, np.log(0.3), np.log(0.3), 0.0, np.log(0.05), np.log(0.05)]) + rng.uniform(-0.5, 0.5, 6)
+    head = np.array([m0, np.log(0.3), np.log(0.3), 0.0, np.log(0.05), 0.05]) + rng.uniform(-0.5, 0.5, 6)
+    head[5] = rng.uniform(0.02, 0.1)
     z = rng.uniform(-1, 1, data.n_categories + data.n_lifts)
     if parameterisation != "mixed":
         return np.concatenate([head, rng.uniform(-1, 1, data.n_categories + data.n_skus), z])

@@ -24,6 +24,9 @@ True
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
@@ -31,12 +34,16 @@ from scipy.fft import irfft, next_fast_len, rfft
 from scipy.special import ndtri
 
 from ..config import HierarchicalSettings
+from .blocks import in_blocks
 from .results import Diagnostics
 from .sampling import PosteriorSample
 
 __all__ = ["rhat", "ess_bulk", "ess_tail", "diagnose"]
 
 Array = NDArray[np.float64]
+
+#: parameters per block (see :mod:`.blocks`)
+_BLOCK = 32
 
 
 def _params_first(draws: Array) -> Array:
@@ -52,37 +59,65 @@ def _split(t: Array) -> Array:
     return np.concatenate([t[:, :, :half], t[:, :, t.shape[2] - half:]], axis=1)
 
 
-@numba.njit(cache=True, parallel=True)
-def _normal_scores(x: Array, order: NDArray[np.int64], table: Array) -> Array:
-    """Normal scores of the average ranks along each row of x, given its sort order.
+@functools.lru_cache(maxsize=8)
+def _score_table(size: int) -> Array:
+    """Normal scores of every possible average rank among ``size`` draws (Blom's 3/8 offset)."""
+    ranks = np.arange(2 * size - 1) / 2.0 + 1.0
+    return ndtri((ranks - 0.375) / (size - 0.75 + 1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _scores_row(x: Array, order: NDArray[np.int64], table: Array, out: Array) -> None:
+    """Normal scores of the average ranks of x, given its ascending order.
 
     A tie group spanning sorted positions i..k has average rank (i + k)/2 + 1, whose score is
-    precomputed in ``table[i + k]``.
+    ``table[i + k]``.
+    """
+    n = x.size
+    i = 0
+    while i < n:
+        k = i
+        v = x[order[i]]
+        while k + 1 < n and x[order[k + 1]] == v:
+            k += 1
+        score = table[i + k]
+        for m in range(i, k + 1):
+            out[order[m]] = score
+        i = k + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _rank_scores(x: Array, order: NDArray[np.int64], table: Array) -> tuple[Array, Array]:
+    """Rank-normalised rows of x and of their distances from the row median (for the folded r_hat).
+
+    The distances need no second sort: walking outwards from the median through x's sort order
+    visits them in ascending order (a merge of the draws below and above the median).
     """
     p, n = x.shape
-    out = np.empty((p, n))
-    for j in numba.prange(p):
-        i = 0
-        while i < n:
-            k = i
-            v = x[j, order[j, i]]
-            while k + 1 < n and x[j, order[j, k + 1]] == v:
-                k += 1
-            score = table[i + k]
-            for m in range(i, k + 1):
-                out[j, order[j, m]] = score
-            i = k + 1
-    return out
-
-
-def _z_scale(t: Array) -> Array:
-    """Rank-normalise each parameter over all its draws (average ranks, Blom's 3/8 offset)."""
-    p, c, n = t.shape
-    size = c * n
-    flat = t.reshape(p, size)
-    ranks = np.arange(2 * size - 1) / 2.0 + 1.0          # every possible average rank
-    table = ndtri((ranks - 0.375) / (size - 0.75 + 1))
-    return _normal_scores(flat, np.argsort(flat, axis=1), table).reshape(p, c, n)
+    z = np.empty((p, n))
+    zf = np.empty((p, n))
+    f = np.empty(n)
+    f_order = np.empty(n, dtype=np.int64)
+    for j in range(p):
+        xj, oj = x[j], order[j]
+        _scores_row(xj, oj, table, z[j])
+        h = n // 2
+        med = xj[oj[h]] if n % 2 else (xj[oj[h - 1]] + xj[oj[h]]) / 2.0
+        for i in range(n):
+            f[i] = abs(xj[i] - med)
+        hi = 0
+        while hi < n and xj[oj[hi]] < med:
+            hi += 1
+        lo = hi - 1
+        for k in range(n):
+            if hi >= n or (lo >= 0 and f[oj[lo]] <= f[oj[hi]]):
+                f_order[k] = oj[lo]
+                lo -= 1
+            else:
+                f_order[k] = oj[hi]
+                hi += 1
+        _scores_row(f, f_order, table, zf[j])
+    return z, zf
 
 
 def _rhat_basic(t: Array) -> Array:
@@ -94,7 +129,7 @@ def _rhat_basic(t: Array) -> Array:
         return np.sqrt((between / within + n - 1) / n)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _geyer(mean_acov: Array, mean_var: Array, var_plus: Array, n_chain: int) -> Array:
     """ESS from chain-averaged autocovariances (parameters × lags), Geyer's initial monotone sequence."""
     n_par, n_draw = mean_acov.shape
@@ -144,8 +179,8 @@ def _ess(t: Array) -> Array:
     const = (t.max(axis=(1, 2)) - t.min(axis=(1, 2))) < np.finfo(float).resolution
     centred = t - t.mean(axis=2, keepdims=True)
     m = next_fast_len(2 * n)
-    f = rfft(centred, n=m, axis=2, workers=-1)
-    acov = irfft(f.real**2 + f.imag**2, n=m, axis=2, workers=-1)[:, :, :n] / n
+    f = rfft(centred, n=m, axis=2)
+    acov = irfft(f.real**2 + f.imag**2, n=m, axis=2)[:, :, :n] / n
     mean_acov = np.ascontiguousarray(acov.mean(axis=1))
     mean_var = mean_acov[:, 0] * n / (n - 1.0)
     var_plus = mean_var * (n - 1.0) / n
@@ -157,32 +192,55 @@ def _ess(t: Array) -> Array:
     return out
 
 
-def _rhat_and_ess_bulk(t: Array) -> tuple[Array, Array]:
-    """Rank r_hat and bulk ESS of a (parameters, chain, draw) array, sharing the rank normalisation."""
+def _ess_tail(t: Array, prob: tuple[float, float]) -> Array:
+    q = np.quantile(t.reshape(t.shape[0], -1), prob, axis=1)
+    low = _ess(_split((t <= q[0][:, None, None]).astype(np.float64)))
+    high = _ess(_split((t <= q[1][:, None, None]).astype(np.float64)))
+    return np.minimum(low, high)
+
+
+def _block_stats(t: Array, tail: bool) -> Array:
+    """Rows r_hat, bulk ESS and tail ESS (NaN unless ``tail``) of a (parameters, chain, draw) block."""
+    p, c, n = t.shape
+    out = np.full((3, p), np.nan)
+    if n < 4:
+        return out
     s = _split(t)
-    z = _z_scale(s)
-    ess = _ess(z)
-    if t.shape[1] < 2:
-        return np.full(t.shape[0], np.nan), ess
-    med = np.median(s.reshape(s.shape[0], -1), axis=1)
-    folded = _z_scale(np.abs(s - med[:, None, None]))
-    return np.maximum(_rhat_basic(z), _rhat_basic(folded)), ess
+    flat = s.reshape(p, -1)
+    z, zf = _rank_scores(flat, np.argsort(flat, axis=1), _score_table(flat.shape[1]))
+    z, zf = z.reshape(s.shape), zf.reshape(s.shape)
+    out[1] = _ess(z)
+    if c >= 2:
+        out[0] = np.maximum(_rhat_basic(z), _rhat_basic(zf))
+    if tail:
+        out[2] = _ess_tail(t, (0.05, 0.95))
+    return out
+
+
+def _stats(variables: list[tuple[Array, bool]]) -> list[Array]:
+    """r_hat, bulk and tail ESS (rows) of every parameter of each (draws, tail?) pair, block by block."""
+    arrays = [np.asarray(d, dtype=np.float64) for d, _ in variables]
+    arrays = [a.reshape(a.shape[0], a.shape[1], -1) for a in arrays]
+    outs = [np.empty((3, a.shape[2])) for a in arrays]
+    blocks = [(k, i, min(i + _BLOCK, a.shape[2])) for k, a in enumerate(arrays) for i in range(0, a.shape[2], _BLOCK)]
+
+    def run(s: slice) -> None:
+        for k, first, stop in blocks[s]:
+            block = np.ascontiguousarray(arrays[k][:, :, first:stop].transpose(2, 0, 1))
+            outs[k][:, first:stop] = _block_stats(block, variables[k][1])
+
+    in_blocks(run, len(blocks), size=1)
+    return outs
 
 
 def rhat(draws: Array) -> Array:
     """Rank-normalised split r_hat of every parameter in draws (chain, draw, ...), flattened."""
-    t = _params_first(draws)
-    if t.shape[1] < 2 or t.shape[2] < 4:
-        return np.full(t.shape[0], np.nan)
-    return _rhat_and_ess_bulk(t)[0]
+    return _stats([(draws, False)])[0][0]
 
 
 def ess_bulk(draws: Array) -> Array:
     """Bulk effective sample size of every parameter in draws (chain, draw, ...), flattened."""
-    t = _params_first(draws)
-    if t.shape[2] < 4:
-        return np.full(t.shape[0], np.nan)
-    return _ess(_z_scale(_split(t)))
+    return _stats([(draws, False)])[0][1]
 
 
 def ess_tail(draws: Array, prob: tuple[float, float] = (0.05, 0.95)) -> Array:
@@ -190,26 +248,23 @@ def ess_tail(draws: Array, prob: tuple[float, float] = (0.05, 0.95)) -> Array:
     t = _params_first(draws)
     if t.shape[2] < 4:
         return np.full(t.shape[0], np.nan)
-    q = np.quantile(t.reshape(t.shape[0], -1), prob, axis=1)
-    low = _ess(_split((t <= q[0][:, None, None]).astype(np.float64)))
-    high = _ess(_split((t <= q[1][:, None, None]).astype(np.float64)))
-    return np.minimum(low, high)
+    return _ess_tail(t, prob)
+
+
+def _worst(values: Array, pick: Any) -> float:
+    """``pick`` (np.nanmax or np.nanmin) of the finite values, NaN when there are none."""
+    return float(pick(values)) if np.isfinite(values).any() else float("nan")
 
 
 def diagnose(sample: PosteriorSample, limits: HierarchicalSettings) -> Diagnostics:
     """Diagnostics of ``sample`` with a warning for every limit it breaks."""
-    lifts = sample.draws["delta"]
     names = list(sample.draws)
-    parts = [_params_first(sample.draws[k]) for k in names]
-    widths = [p.shape[0] for p in parts]
-    r_all, e_all = (_rhat_and_ess_bulk(np.concatenate(parts, axis=0)) if sample.draws["delta"].shape[1] >= 4
-                    else (np.full(sum(widths), np.nan), np.full(sum(widths), np.nan)))
-    start = sum(widths[:names.index("delta")])
-    n_lift = widths[names.index("delta")]
-    r_l, e_l = r_all[start:start + n_lift], e_all[start:start + n_lift]
-    rhat_l, ess_b_l = float(np.nanmax(r_l)), float(np.nanmin(e_l))
-    ess_t_l = float(np.nanmin(ess_tail(lifts)))
-    rhat_a, ess_a = float(np.nanmax(r_all)), float(np.nanmin(e_all))
+    stats = _stats([(sample.draws[k], k == "delta") for k in names])
+    r_all = np.concatenate([s[0] for s in stats])
+    e_all = np.concatenate([s[1] for s in stats])
+    r_l, e_l, t_l = stats[names.index("delta")]
+    rhat_l, ess_b_l, ess_t_l = _worst(r_l, np.nanmax), _worst(e_l, np.nanmin), _worst(t_l, np.nanmin)
+    rhat_a, ess_a = _worst(r_all, np.nanmax), _worst(e_all, np.nanmin)
     divergences = int(sample.diverging.sum())
     warnings: list[str] = []
     if not rhat_l <= limits.max_rhat:

@@ -212,7 +212,6 @@ def fit_empirical_bayes(data: SkuData | pd.DataFrame | Sequence[ExperimentData],
     a, b, ga, gb = fit_category_betas(sku)
     ls, lc = sku.lift_sku, sku.lift_category
     a0, b0 = a[lc] + sku.control_y[ls], b[lc] + sku.control_n[ls] - sku.control_y[ls]
-    a1, b1 = a[lc] + sku.lift_y, b[lc] + sku.lift_n - sku.lift_y
     # The lift's likelihood: each arm's log-odds under a nearly flat Jeffreys Beta(1/2, 1/2), so the
     # rate priors do not shrink the difference before the lift level pools it.
     m0, v0 = _logit_moments(0.5 + sku.control_y[ls], 0.5 + sku.control_n[ls] - sku.control_y[ls])

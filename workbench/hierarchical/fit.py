@@ -18,6 +18,7 @@ from scipy.special import expit
 
 from ..config import get_settings
 from ..experiment_data import ExperimentData
+from .blocks import in_blocks
 from .data import SkuData, sku_data_from_experiments, sku_data_from_frame
 from .diagnostics import diagnose
 from .spec import Priors, resolve_parameterisation
@@ -34,6 +35,19 @@ def as_sku_data(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *, cont
     if isinstance(data, pd.DataFrame):
         return sku_data_from_frame(data, control=control)
     return sku_data_from_experiments(list(data))
+
+
+def _rates(alpha: np.ndarray, delta: np.ndarray, lift_sku: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Draws of each lift's control and variant conversion rates, from logit-scale draws (in blocks)."""
+    p0, p1 = np.empty_like(delta), np.empty_like(delta)
+
+    def run(s: slice) -> None:
+        eta0 = alpha[:, lift_sku[s]]
+        p0[:, s] = expit(eta0)
+        p1[:, s] = expit(eta0 + delta[:, s])
+
+    in_blocks(run, delta.shape[1], size=64)
+    return p0, p1
 
 
 def fit_hierarchical(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *, sampler: str | None = None,
@@ -66,8 +80,7 @@ def fit_hierarchical(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *,
     n_draws = d["alpha"].shape[0] * d["alpha"].shape[1]
     alpha = d["alpha"].reshape(n_draws, -1)
     delta = d["delta"].reshape(n_draws, -1)
-    eta0 = alpha[:, sku.lift_sku]
-    p0, p1 = expit(eta0), expit(eta0 + delta)
+    p0, p1 = _rates(alpha, delta, sku.lift_sku)
     rows = build_sku_rows(sku, summarise_draws(p0, p1, level=level))
 
     # Prior for a brand-new SKU of each category: draw its rate and lift from the category level.

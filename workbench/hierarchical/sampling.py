@@ -100,7 +100,7 @@ def _check(sampler: str, parameterisation: str, **ints: int) -> None:
 
 
 def sample_posterior(data: SkuData, *, sampler: str = "nutpie", parameterisation: str = "mixed",
-                     chains: int = 4, draws: int = 1500, tune: int = 500, cores: int = 2,
+                     chains: int = 4, draws: int = 3000, tune: int = 500, cores: int = 2,
                      target_accept: float = 0.8, seed: int = 0, priors: Priors = Priors(),
                      textbook: bool = False, **nutpie_kwargs: Any) -> PosteriorSample:
     """Sample the hierarchical model's posterior. ``textbook=True`` samples the benchmark baseline."""
