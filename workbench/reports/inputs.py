@@ -81,16 +81,12 @@ def _scan(db: str | Path | None, ids: Sequence[str] | None, as_of: dt.datetime |
     from ..aggregate import timeseries
     from ..db import connect
     from ..sources.events import open_event_log
-    from ..sources.experiments import experiment_infos
+    from ..sources.experiments import experiment_infos, select_experiments
 
     with connect(db, read_only=True) as con:
         log = open_event_log(con, "events")
         infos = experiment_infos(con, log)
-        if ids is not None:
-            missing = [e for e in ids if e not in infos]
-            if missing:
-                raise NotFoundError(f"unknown experiment {missing[0]!r}; known: {', '.join(sorted(infos)) or 'none'}")
-        wanted = list(ids) if ids is not None else sorted(infos)
+        wanted = select_experiments(infos, ids)
         tables = set(con.list_tables())
         t = log.table
         skus: dict[str, int] = {}

@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import ibis
 import pandas as pd
@@ -30,7 +30,7 @@ from ..experiment_data import ExperimentData, TrustFacts
 from ..metrics import Metric
 from .events import EventLog, open_event_log, validate_event_log
 
-__all__ = ["ExperimentInfo", "experiment_infos", "load_experiments", "load_experiment", "DEFAULT_SECONDARY",
+__all__ = ["ExperimentInfo", "experiment_infos", "select_experiments", "load_experiments", "load_experiment", "DEFAULT_SECONDARY",
            "DEFAULT_GUARDRAILS"]
 
 DEFAULT_SECONDARY = ("ctr", "atc_rate", "pages_per_user", "revenue_per_user")
@@ -108,6 +108,17 @@ def experiment_infos(con: ibis.BaseBackend, log: EventLog | None = None) -> dict
     return out
 
 
+def select_experiments(infos: Mapping[str, ExperimentInfo], ids: Sequence[str] | None) -> list[str]:
+    """The requested experiment ids (all known ones, sorted, when ``ids`` is None); an unknown id is a
+    :class:`NotFoundError` that lists the known ones."""
+    if ids is None:
+        return sorted(infos)
+    missing = [e for e in ids if e not in infos]
+    if missing:
+        raise NotFoundError(f"unknown experiment {missing[0]!r}; known: {', '.join(sorted(infos)) or 'none'}")
+    return list(ids)
+
+
 def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
                      source: str = "events", as_of: dt.datetime | None = None, dims: Sequence[str] = DEFAULT_DIMS,
                      validate: bool = True) -> dict[str, ExperimentData]:
@@ -122,11 +133,7 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
         if validate:
             validate_event_log(log)
         infos = experiment_infos(con, log)
-        if experiment_ids is not None:
-            missing = [e for e in experiment_ids if e not in infos]
-            if missing:
-                raise NotFoundError(f"unknown experiment {missing[0]!r}; known: {', '.join(sorted(infos)) or 'none'}")
-        ids = list(experiment_ids) if experiment_ids is not None else sorted(infos)
+        ids = select_experiments(infos, experiment_ids)
         declared = {n for e in ids for n in (infos[e].primary_metric, *infos[e].secondary_metrics, *infos[e].guardrails)}
         metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS]
         cube = aggregate_cube(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics)
