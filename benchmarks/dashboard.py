@@ -23,14 +23,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -81,39 +76,12 @@ def baselines(db: Path) -> dict[str, float]:
     return {"evaluate_s": evaluate_s, "cold_extras_s": time.perf_counter() - t0}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(db: Path, root: Path) -> tuple[subprocess.Popen, str, Path]:
-    sys.path.insert(0, str(HERE.parent))
+def users_file(root: Path) -> Path:
     from workbench.dashboard.auth import add_user
     users = root / "bench-users.yaml"
     if not users.exists():
         add_user(users, USER, PASSWORD, "viewer", rounds=4)
-    port = free_port()
-    log_path = root / "bench-serve.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--port", str(port), "--auth", str(users),
-                             "--db", str(db), "--reports", str(root / "reports")], stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ})
-    base = f"http://localhost:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"workbench serve exited:\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base}/api/status", timeout=2) as r:
-                status = json.loads(r.read())
-            if status["ready"] and not status["warming"]:      # steady state: caches filled after the refresh
-                return proc, base, log_path
-        except OSError:
-            pass
-        time.sleep(0.3)
-    proc.terminate()
-    raise SystemExit("the dashboard did not get ready in 5 minutes")
+    return users
 
 
 def wait_count(page, selector: str, n: int, timeout: float = 60.0) -> None:
@@ -179,15 +147,14 @@ def main() -> None:
     con = duckdb.connect(str(db), read_only=True)
     ids = [r[0] for r in con.execute("SELECT experiment_id FROM world_experiments ORDER BY 1").fetchall()]
     con.close()
-    proc, base, log = start_server(db, OUT)
+    from workbench.dashboard.server import serving
     try:
-        t = measure(base, ids, args.repeat)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        # steady: measured once the caches are filled after the first refresh
+        with serving(users_file(OUT), db=db, reports=OUT / "reports", log=OUT / "bench-serve.log", timeout=300,
+                     steady=True) as base:
+            t = measure(base, ids, args.repeat)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
     med = {k: statistics.median(v) for k, v in t.items()}
     print(f"dashboard, {len(ids)} experiments ({args.repeat} runs each; medians; other work may share the machine)")
     print(f"  portfolio first meaningful paint: {med['portfolio']:.2f} s (target < 3 s; "

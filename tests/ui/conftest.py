@@ -8,31 +8,21 @@ they fail. Screenshots go to ``tests/ui/artifacts/`` (git-ignored).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from workbench.dashboard.auth import add_user
+from workbench.dashboard.server import serving
 from workbench.lifecycle import Registry, seed_from_world
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PASSWORDS = {"ops": "operator-password", "lee": "viewer-password"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def require_browser() -> None:
@@ -42,14 +32,6 @@ def require_browser() -> None:
     if os.environ.get("WORKBENCH_REQUIRE_BROWSER") == "1":
         pytest.fail(message)
     pytest.skip(message)
-
-
-def _status(base: str) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(f"{base}/api/status", timeout=2) as r:
-            return json.loads(r.read())
-    except OSError:
-        return None
 
 
 @pytest.fixture(scope="session")
@@ -65,34 +47,13 @@ def ui_server(small_world, tmp_path_factory) -> Iterator[dict[str, Any]]:
     users = root / "users.yaml"
     add_user(users, "ops", PASSWORDS["ops"], "operator", rounds=4)
     add_user(users, "lee", PASSWORDS["lee"], "viewer", rounds=4)
-    port = _free_port()
-    base = f"http://localhost:{port}"
-    log = open(root / "serve.log", "w")
     env = {**os.environ, "WORKBENCH_DB": str(db), "WORKBENCH_REPORTS": str(reports)}
     env.pop("WORKBENCH_CONFIG", None)
-    proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--port", str(port), "--auth", str(users),
-                             "--db", str(db), "--reports", str(reports)], stdout=log, stderr=subprocess.STDOUT,
-                            env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"workbench serve exited with {proc.returncode}:\n{(root / 'serve.log').read_text()}")
-            status = _status(base)
-            if status and status["ready"]:
-                break
-            time.sleep(0.3)
-        else:
-            pytest.fail(f"the dashboard did not get ready:\n{(root / 'serve.log').read_text()}")
-        yield {"base": base, "db": db, "reports": reports, "users": users, "log": root / "serve.log", "proc": proc}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
+        with serving(users, db=db, reports=reports, log=root / "serve.log", env=env) as base:
+            yield {"base": base, "db": db, "reports": reports, "users": users, "log": root / "serve.log"}
+    except RuntimeError as exc:         # the server exited or never got ready: its log says why
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

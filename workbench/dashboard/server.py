@@ -23,16 +23,18 @@ import hashlib
 import ipaddress
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..config import Paths, get_settings, project_root
 from ..db import database_path
 from ..errors import InputError, Problem, WorkbenchError
 from .auth import ENV_COOKIE_SECRET, AccessConfig, load_credentials
 
-__all__ = ["OAuthOptions", "ServeCommand", "panel_command", "serve", "dashboard_url"]
+__all__ = ["OAuthOptions", "ServeCommand", "panel_command", "serve", "dashboard_url", "serving", "free_port",
+           "dashboard_status"]
 
 
 @dataclass(frozen=True)
@@ -184,3 +186,66 @@ def serve(*, port: int | None = None, address: str = "127.0.0.1", auth_file: str
     from panel.command import main as panel_main
     sys.argv = list(cmd.args)
     panel_main()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def dashboard_status(base: str) -> dict[str, Any] | None:
+    """The served dashboard's ``/api/status`` (None while it does not answer)."""
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{base}/api/status", timeout=2) as r:
+            return json.loads(r.read())
+    except OSError:
+        return None
+
+
+@contextmanager
+def serving(auth_file: str | Path, *, db: str | Path, reports: str | Path, log: str | Path,
+            env: Mapping[str, str] | None = None, timeout: float = 120.0, steady: bool = False) -> Iterator[str]:
+    """Run ``workbench serve`` in a child process for the ``with`` block; yields its base URL.
+
+    Returns once ``/api/status`` says the data are ready (``steady``: and the caches are warm too);
+    raises ``RuntimeError`` with the server's output (written to ``log``) if it exits or is not
+    ready within ``timeout`` seconds. The process is stopped when the block ends. For browser tests
+    and benchmarks that need a real server.
+    """
+    import subprocess
+    import time
+
+    port = free_port()
+    base = f"http://localhost:{port}"
+    log_path = Path(log)
+    with open(log_path, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--port", str(port), "--auth",
+                                 str(auth_file), "--db", str(db), "--reports", str(reports)], stdout=out,
+                                stderr=subprocess.STDOUT, env=dict(os.environ if env is None else env),
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"workbench serve exited with {proc.returncode}:\n{log_path.read_text()}")
+                status = dashboard_status(base)
+                if status and status["ready"] and not (steady and status["warming"]):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the dashboard was not ready after {timeout:.0f} s:\n{log_path.read_text()}")
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
