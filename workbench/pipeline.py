@@ -27,7 +27,7 @@ from .lifecycle.signals import decision_context
 from .results import AnalysisResult
 from .sources.experiments import load_experiments
 
-__all__ = ["ExperimentOutcome", "evaluate"]
+__all__ = ["ExperimentOutcome", "evaluate", "has_registry"]
 
 
 @dataclass(frozen=True)
@@ -46,19 +46,23 @@ class ExperimentOutcome:
 
 
 def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
-             as_of: dt.datetime | None = None, registry: Registry | None = None) -> dict[str, ExperimentOutcome]:
-    """Analyse and decide every requested experiment (all in the database when ``None``)."""
+             as_of: dt.datetime | None = None, registry: Registry | None = None,
+             policy: str | None = None) -> dict[str, ExperimentOutcome]:
+    """Analyse and decide every requested experiment (all in the database when ``None``).
+
+    ``policy`` decides every experiment by that policy instead of its brief's (or the default).
+    """
     # Read the events first: within one process DuckDB refuses a read-only connection to a file
     # that already has a read-write one, and the registry session below is read-write.
     datasets = load_experiments(experiment_ids, db=db, as_of=as_of)
-    if registry is None and _has_registry(db):
+    if registry is None and has_registry(db):
         registry = Registry(db)
     reg = registry
     outcomes: dict[str, ExperimentOutcome] = {}
     if reg is None:
         for eid, data in datasets.items():
             result = analyze(data)
-            outcomes[eid] = ExperimentOutcome(data, result, decide(result))
+            outcomes[eid] = ExperimentOutcome(data, result, decide(result, policy=policy))
         return outcomes
     with reg.session():
         for eid, data in datasets.items():
@@ -66,12 +70,12 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
             brief = reg.brief(eid) if record else None
             result = analyze(data, **analysis_options(brief, data))
             context = decision_context(reg, eid, now=as_of) if record else None
-            outcomes[eid] = ExperimentOutcome(data, result, decide(result, brief=brief, context=context),
+            outcomes[eid] = ExperimentOutcome(data, result, decide(result, brief=brief, policy=policy, context=context),
                                               record, brief)
     return outcomes
 
 
-def _has_registry(db: str | Path | None) -> bool:
+def has_registry(db: str | Path | None) -> bool:
     """Whether the database holds a registry (read-only, waiting while another process writes)."""
     from .db import connect, database_path
     if not database_path(db).exists():

@@ -18,6 +18,7 @@ plan's full JSON. Writes are one transaction (all rows of a plan or none). The d
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import ibis
@@ -105,8 +106,12 @@ def _table(con: ibis.BaseBackend, name: str) -> ibis.Table | None:
 
 
 def read_decisions(experiment_id: str | None = None, *, db: str | Path | None = None,
-                   last: int | None = None) -> pd.DataFrame:
-    """Logged arm rows (newest decision last), optionally for one experiment and its ``last`` decisions."""
+                   last: int | None = None, until: dt.datetime | None = None) -> pd.DataFrame:
+    """Logged arm rows (newest decision last), optionally for one experiment and its ``last`` decisions.
+
+    ``until`` (naive UTC) keeps the decisions made at or before it — the log as it was then (before
+    ``last`` counts). ``created_at`` comes back as naive UTC timestamps.
+    """
     if not _db(db).exists():
         return pd.DataFrame()
     with connect(db, read_only=True) as con:
@@ -115,11 +120,15 @@ def read_decisions(experiment_id: str | None = None, *, db: str | Path | None = 
             return pd.DataFrame()
         if experiment_id is not None:
             t = t.filter(t.experiment_id == experiment_id)
+        if until is not None:
+            t = t.filter(t.created_at <= pd.Timestamp(until, tz="UTC").to_pydatetime())
         if last is not None:
             recent = (t.select("decision_id", "created_at").distinct()
                       .order_by(ibis.desc("created_at")).limit(int(last)))
             t = t.semi_join(recent, "decision_id")
-        return t.order_by(["created_at", "decision_id", "segment", "variant"]).to_pandas()
+        rows = t.order_by(["created_at", "decision_id", "segment", "variant"]).to_pandas()
+    rows["created_at"] = pd.to_datetime(rows["created_at"], utc=True).dt.tz_localize(None)
+    return rows
 
 
 def latest_plan(experiment_id: str, *, db: str | Path | None = None) -> AllocationPlan:

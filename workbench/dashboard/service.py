@@ -284,7 +284,6 @@ class DashboardService:
             df = read_decisions(db=self.db)
         if df.empty:
             return df
-        df["created_at"] = pd.to_datetime(df["created_at"], utc=True).dt.tz_localize(None)
         latest = df.groupby("experiment_id")["created_at"].transform("max")
         return df[df["created_at"] >= latest - window].reset_index(drop=True)
 

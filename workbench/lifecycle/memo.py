@@ -42,7 +42,7 @@ from ..errors import InputError, Problem
 from ..files import write_text_atomic
 from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief
-from .policies import Decision, DecisionContext, decide
+from .policies import ACTION_TONE, Decision, DecisionContext, decide
 
 __all__ = ["DecisionMemo", "Block", "build_memo", "write_memo", "md_escape"]
 
@@ -120,8 +120,7 @@ class DecisionMemo(ResultMixin):
     # --- HTML -------------------------------------------------------------------------------------
     def to_html(self) -> str:
         d = self.decision
-        cls = {"launch": "go", "promote": "go", "rollback": "stop", "hold": "hold", "stop": "hold",
-               "keep_testing": "wait"}.get(d.action, "hold")
+        cls = ACTION_TONE.get(d.action, "hold")
         body = [f"<h1>Decision memo: {escape(self.title)}</h1>",
                 f"<div class='decision {cls}'><span class='action'>{escape(d.action.replace('_', ' ').upper())}</span>"
                 f"<span class='reason'>{escape(d.reason)}</span></div>"]

@@ -53,12 +53,15 @@ from ..metrics import CATALOG
 from ..results import AnalysisResult, Comparison, MetricResult
 from .brief import ExperimentBrief, is_safe_id
 
-__all__ = ["DecisionAction", "ACTIONS", "Condition", "Rule", "DecisionPolicy", "DecisionContext", "Decision",
+__all__ = ["DecisionAction", "ACTIONS", "ACTION_TONE", "Condition", "Rule", "DecisionPolicy", "DecisionContext", "Decision",
            "RuleCheck", "get_policy", "list_policies", "load_policy", "evaluate", "decide", "compute_facts",
            "policy_dirs", "find_preset", "FACTS"]
 
 DecisionAction = Literal["launch", "promote", "hold", "rollback", "keep_testing", "stop"]
 ACTIONS: tuple[str, ...] = ("launch", "promote", "hold", "rollback", "keep_testing", "stop")
+#: how each action reads at a glance (the CSS class of memo and report banners)
+ACTION_TONE: dict[str, str] = {"launch": "go", "promote": "go", "rollback": "stop", "hold": "hold", "stop": "hold",
+                               "keep_testing": "wait"}
 _OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in")
 
 FACTS: dict[str, str] = {

@@ -21,12 +21,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import pandas as pd
 
 from ..display import escape, fmt_ci, fmt_num, fmt_p, fmt_pct
+from ..lifecycle.policies import ACTION_TONE
 
 __all__ = ["Html", "table", "kv", "badge", "note", "bullets", "embed", "page_head", "REPORT_CSS", "ACTION_CLASS",
-           "HEALTH_CLASS", "fmt_ci", "fmt_num", "fmt_p", "fmt_pct", "heading"]
+           "HEALTH_CLASS", "decision_banner", "fmt_ci", "fmt_num", "fmt_p", "fmt_pct", "heading"]
 
-ACTION_CLASS = {"launch": "go", "promote": "go", "rollback": "stop", "hold": "hold", "stop": "hold",
-                "keep_testing": "wait", "continue": "wait"}
+ACTION_CLASS = ACTION_TONE
 HEALTH_CLASS = {"healthy": "go", "warning": "hold", "blocked": "stop"}
 
 
@@ -107,6 +107,13 @@ def kv(pairs: Iterable[tuple[str, Any]]) -> Html:
         val = v.text if isinstance(v, Html) else ("—" if v is None or v == "" else escape(v))
         items.append(f"<tr><th class='k'>{escape(k)}</th><td class='v'>{val}</td></tr>")
     return Html(f'<table class="wb-kv"><tbody>{"".join(items)}</tbody></table>')
+
+
+def decision_banner(decision: Any) -> Html:
+    """The decision's action and reason in a coloured banner."""
+    cls = ACTION_CLASS.get(decision.action, "hold")
+    return Html(f"<div class='wb-decision {cls}'><span class='action'>{escape(decision.action.replace('_', ' ').upper())}"
+                f"</span><span class='reason'>{escape(decision.reason)}</span></div>")
 
 
 def badge(text: Any, kind: str = "") -> Html:

@@ -22,7 +22,7 @@ import datetime as dt
 import pickle
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -48,10 +48,6 @@ class ReportParams:
     as_of: dt.datetime | None = None
     policy: str | None = None
     roi_horizon_days: int | None = None
-
-    def to_key(self) -> dict[str, Any]:
-        return {"db": self.db, "as_of": self.as_of.isoformat() if self.as_of else None, "policy": self.policy,
-                "roi_horizon_days": self.roi_horizon_days}
 
 
 @dataclass(frozen=True)
@@ -132,12 +128,10 @@ def _gather_lock(db: str | Path | None) -> Any:
 
 def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
                   as_of: str | dt.datetime | None = None, policy: str | None = None,
-                  roi_horizon_days: int | None = None, outcomes: Mapping[str, ExperimentOutcome] | None = None,
-                  lock_timeout: float | None = None) -> dict[str, ReportInputs]:
+                  roi_horizon_days: int | None = None, lock_timeout: float | None = None) -> dict[str, ReportInputs]:
     """Report inputs for each experiment (all in the database when ``None``); see the module doc.
 
-    ``outcomes`` reuses pipeline results the caller already has (they must be for the same
-    database and as-of time). Another process holding the database (the dashboard acting on the
+    Another process holding the database (the dashboard acting on the
     registry, a data load) is waited for: the whole read is retried for up to ``lock_timeout``
     seconds (default: twice ``lifecycle.lock_timeout_s``).
     """
@@ -152,8 +146,7 @@ def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path
     with _gather_lock(db):
         while True:
             try:
-                return _gather(experiment_ids, db=db, as_of=as_of, policy=policy, roi_horizon_days=roi_horizon_days,
-                               outcomes=outcomes)
+                return _gather(experiment_ids, db=db, as_of=as_of, policy=policy, roi_horizon_days=roi_horizon_days)
             except (duckdb.IOException, duckdb.ConnectionException, WorkbenchError) as exc:
                 if isinstance(exc, (InputError, NotFoundError)) or not _is_lock_error(exc):
                     raise
@@ -165,10 +158,9 @@ def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path
 
 
 def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_of: str | dt.datetime | None,
-            policy: str | None, roi_horizon_days: int | None,
-            outcomes: Mapping[str, ExperimentOutcome] | None) -> dict[str, ReportInputs]:
+            policy: str | None, roi_horizon_days: int | None) -> dict[str, ReportInputs]:
     from ..lifecycle.registry import Registry
-    from ..pipeline import _has_registry
+    from ..pipeline import has_registry
     from ..sources.experiments import load_experiments
 
     at = parse_as_of(as_of)
@@ -177,10 +169,7 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
     infos = scan["infos"]
     aa_ids = [e for e, info in infos.items() if info.kind == "aa"]
     need = list(dict.fromkeys([*ids, *aa_ids]))
-    have = dict(outcomes or {})
-    missing = [e for e in need if e not in have]
-    if missing:
-        have.update(evaluate(missing, db=db, as_of=at))
+    have = evaluate(need, db=db, as_of=at, policy=policy)
     multi = [e for e in ids if scan["skus"].get(e, 0) > 1]
     sku_data = load_experiments(multi, db=db, as_of=at, dims=("product_id",)) if multi else {}
     bandit_log: dict[str, pd.DataFrame] = {}
@@ -188,22 +177,17 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
         from ..bandits.log import read_decisions
         for e in ids:
             if infos[e].allocation == "bandit":
-                log = read_decisions(e, db=db, last=10)
-                if at is not None and not log.empty:
-                    created = pd.to_datetime(log["created_at"], utc=True).dt.tz_localize(None)
-                    log = log[created <= at]
-                bandit_log[e] = log
+                bandit_log[e] = read_decisions(e, db=db, last=10, until=at)
     aa_checks = tuple(_aa_summary(have[e]) for e in aa_ids if e in have)
 
-    registry = Registry(db) if _has_registry(db) else None
+    registry = Registry(db) if has_registry(db) else None
     extra: dict[str, dict[str, Any]] = {e: {} for e in ids}
     if registry is not None:
         from ..lifecycle.learning import pattern_table, winning_tags
-        from ..lifecycle.policies import decide
-        from ..lifecycle.signals import decision_context
         with registry.session():
             with registry.connect() as con:
-                weights = con.execute("SELECT * FROM experiment_weights ORDER BY snapshot, variant_id").df()
+                weights = con.execute("SELECT * FROM experiment_weights WHERE ? IS NULL OR effective_at <= ? "
+                                      "ORDER BY snapshot, variant_id", [at, at]).df()
             pattern_cache: dict[Any, tuple[pd.DataFrame, dict[str, str]]] = {}
             for e in ids:
                 o = have[e]
@@ -214,13 +198,6 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
                 patterns, winning = pattern_cache[category]
                 extra[e]["patterns"], extra[e]["winning"] = patterns, winning
                 extra[e]["weights_history"] = weights[weights["experiment_id"] == e].reset_index(drop=True)
-                if policy is not None:
-                    context = decision_context(registry, e, now=at) if o.record is not None else None
-                    have[e] = replace(o, decision=decide(o.result, brief=o.brief, policy=policy, context=context))
-    elif policy is not None:
-        from ..lifecycle.policies import decide
-        for e in ids:
-            have[e] = replace(have[e], decision=decide(have[e].result, policy=policy))
 
     params = ReportParams(db=str(db) if db is not None else None, as_of=at, policy=policy,
                           roi_horizon_days=roi_horizon_days)

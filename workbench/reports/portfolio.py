@@ -44,21 +44,21 @@ def write_status(out: Path, run: Any) -> Path:
 
 def _registry_states(db: str | None) -> dict[str, dict[str, Any]]:
     """experiment_id → registry row (read-only; empty when there is no registry or it is busy)."""
+    from ..db import connect
+    from ..errors import WorkbenchError
+    from ..pipeline import has_registry
+
     if not db or "://" in str(db) or not Path(db).exists():
         return {}
-    import duckdb
     try:
-        con = duckdb.connect(str(db), read_only=True)
-    except duckdb.Error:
-        return {}
-    try:
-        has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'experiments'").fetchone()
-        if not has or not has[0]:
+        if not has_registry(db):
             return {}
-        df = con.execute("SELECT experiment_id, name, state, kind, owner, category FROM experiments").df()
-        return {str(r["experiment_id"]): r for r in df.to_dict("records")}
-    finally:
-        con.close()
+        with connect(db, read_only=True) as con:
+            df = con.table("experiments").select("experiment_id", "name", "state", "kind", "owner",
+                                                 "category").execute()
+    except WorkbenchError:
+        return {}
+    return {str(r["experiment_id"]): r for r in df.to_dict("records")}
 
 
 def portfolio_rows(out: Path, *, db: str | None = None) -> list[dict[str, Any]]:

@@ -39,7 +39,7 @@ from ..metrics import CATALOG
 from ..pipeline import ExperimentOutcome
 from ..results import AnalysisResult, MetricResult
 from . import plots, views
-from .html import ACTION_CLASS, HEALTH_CLASS, Html, badge, bullets, embed, heading, kv, note, page_head, table
+from .html import HEALTH_CLASS, Html, badge, decision_banner, bullets, embed, heading, kv, note, page_head, table
 from .inputs import ReportInputs, gather_inputs, load_inputs
 from .roi import RoiProjection, roi_for_result
 
@@ -257,13 +257,10 @@ class ExperimentReport:
     # --- sections ----------------------------------------------------------------------------------
     def header(self) -> Html:
         """Page head (CSS, inline BokehJS), title, decision banner and key figures."""
-        d = self.decision
-        cls = ACTION_CLASS.get(d.action, "hold")
         sub = f"{self.experiment_id} · {self.kind} · " + (f"state {self.record.state} · " if self.record else "") + \
             f"data as of {_when(self.data.as_of)} · data version {self.result.data_version}"
         parts = [page_head(), Html(f"<div class='wb-title'>{_e(self.name)}</div><div class='wb-sub'>{_e(sub)}</div>"),
-                 Html(f"<div class='wb-decision {cls}'><span class='action'>{_e(d.action.replace('_', ' ').upper())}"
-                      f"</span><span class='reason'>{_e(d.reason)}</span></div>")]
+                 decision_banner(self.decision)]
         kpis = [("health", badge(self.result.health.status, HEALTH_CLASS.get(self.result.health.status, "")))]
         m = self.result.primary
         best = _best(m)
@@ -377,11 +374,10 @@ class ExperimentReport:
         return Html.join(parts)
 
     def _srm_thresholds(self) -> tuple[float, float]:
-        s = self.settings.srm
-        b = self.brief
-        warn = b.srm.warning_p if b is not None and b.srm.warning_p is not None else s.warning_p
-        blocked = b.srm.blocked_p if b is not None and b.srm.blocked_p is not None else s.blocked_p
-        return float(warn), float(blocked)
+        # The thresholds the analysis used: the brief's (via the analysis options), else Settings.
+        from ..health import srm_thresholds_of
+        o = self._options()
+        return srm_thresholds_of(self.data, self.settings, o.get("srm_warning_p"), o.get("srm_blocked_p"))
 
     def _aa(self) -> Html:
         if self.kind == "aa":
@@ -726,9 +722,7 @@ class ExperimentReport:
     def decision_section(self) -> Html:
         """The decision, every reason, the rules checked, and the next actions and risks (as in the memo)."""
         d = self.decision
-        cls = ACTION_CLASS.get(d.action, "hold")
-        parts = [Html(f"<div class='wb-decision {cls}'><span class='action'>{_e(d.action.replace('_', ' ').upper())}"
-                      f"</span><span class='reason'>{_e(d.reason)}</span></div>"),
+        parts = [decision_banner(d),
                  kv([("Policy", d.policy), ("Deciding rule", d.rule), ("Winner", d.winner or "none")])]
         if len(d.reasons) > 1:
             parts += [heading("Other reasons that also held"), bullets(d.reasons[1:])]

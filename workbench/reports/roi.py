@@ -38,21 +38,12 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ..display import ResultMixin, fmt_num
+from ..display import ResultMixin
+from ..stats.frequentist import t_quantile
 
 __all__ = ["RoiProjection", "roi_core", "roi_projection", "daily_traffic", "roi_for_result"]
 
 Array = NDArray[np.float64]
-
-
-def _quantile(level: float, df: ArrayLike) -> Array:
-    """Two-sided critical value: Student t with ``df`` (normal where df is infinite)."""
-    df = np.asarray(df, dtype=np.float64)
-    q = 0.5 + level / 2.0
-    z = special.ndtri(q)
-    with np.errstate(invalid="ignore"):
-        t = special.stdtrit(np.where(np.isfinite(df), np.maximum(df, 1e-9), 1.0), q)
-    return np.where(np.isfinite(df), t, z)
 
 
 def roi_core(delta: ArrayLike, se_delta: ArrayLike, traffic: ArrayLike, se_traffic: ArrayLike, *,
@@ -65,7 +56,7 @@ def roi_core(delta: ArrayLike, se_delta: ArrayLike, traffic: ArrayLike, se_traff
     per_day = d * t
     var = t * t * sd * sd + d * d * st * st + sd * sd * st * st
     se = np.sqrt(var)
-    q = _quantile(level, df)
+    q = t_quantile(0.5 + level / 2.0, df)
     return per_day, se, per_day - q * se, per_day + q * se
 
 
@@ -97,22 +88,11 @@ class RoiProjection(ResultMixin):
     roi_ci: tuple[float, float] | None = None
     notes: tuple[str, ...] = ()
 
-    def path(self, points: int = 0) -> pd.DataFrame:
+    def path(self) -> pd.DataFrame:
         """Cumulative projected revenue by day 0..H with its interval band (for the ROI plot)."""
         days = np.arange(self.horizon_days + 1, dtype=np.float64)
-        if points and points < len(days):
-            days = np.unique(np.linspace(0, self.horizon_days, points).round())
         return pd.DataFrame({"day": days, "cumulative": days * self.per_day, "lo": days * self.per_day_ci[0],
                              "hi": days * self.per_day_ci[1]})
-
-    def sentence(self, currency: str = "") -> str:
-        """One line for the report and memo readers."""
-        lo, hi = self.horizon_ci
-        c = currency
-        return (f"{self.variant} vs {self.control}: {c}{fmt_num(round(self.per_day, 2))} per day "
-                f"({c}{fmt_num(round(self.per_day_ci[0], 2))} to {c}{fmt_num(round(self.per_day_ci[1], 2))}); "
-                f"over {self.horizon_days} days {c}{fmt_num(round(self.horizon_total))} "
-                f"({c}{fmt_num(round(lo))} to {c}{fmt_num(round(hi))}, {self.level:.0%} interval)")
 
 
 def roi_projection(delta: float, se_delta: float, *, daily_units: float, daily_units_se: float = 0.0,

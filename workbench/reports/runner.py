@@ -568,8 +568,8 @@ def _record_decisions(db: str, built: list[ReportOutcome]) -> list[str]:
     """Record the decisions shown in freshly built reports in the registry (one short transaction)."""
     if not built or "://" in db:
         return []
-    from ..pipeline import _has_registry
-    if not _has_registry(db):
+    from ..pipeline import has_registry
+    if not has_registry(db):
         return []
     from ..lifecycle.registry import Registry
     reg = Registry(db)

@@ -40,7 +40,7 @@ from ..display import ResultMixin
 from ._checks import bad, check_choice, check_probability, check_sufficient
 from .sufficient import SufficientStats
 
-__all__ = ["Alternative", "DiffArrays", "ComparisonTable", "welch_df", "diff_test", "means_core", "proportions_core",
+__all__ = ["Alternative", "DiffArrays", "ComparisonTable", "welch_df", "t_quantile", "diff_test", "means_core", "proportions_core",
            "fisher_exact_pvalue", "wilson_interval", "newcombe_interval", "non_inferiority", "compare"]
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -79,7 +79,13 @@ def _cdf(t: Array, df: Array) -> Array:
     return np.where(np.isinf(df), special.ndtr(t), special.stdtr(np.where(np.isinf(df), 1.0, df), t))
 
 
-def _quantile(q: float, df: Array) -> Array:
+def t_quantile(q: float, df: ArrayLike) -> Array:
+    """Quantile ``q`` of Student's t with ``df`` degrees of freedom (the normal's where df is infinite).
+
+    >>> round(float(t_quantile(0.975, np.inf)), 3), round(float(t_quantile(0.975, 10.0)), 3)
+    (1.96, 2.228)
+    """
+    df = np.asarray(df, dtype=np.float64)
     return np.where(np.isinf(df), special.ndtri(q), special.stdtrit(np.where(np.isinf(df), 1.0, df), q))
 
 
@@ -121,11 +127,11 @@ def diff_test(m_c: ArrayLike, se2_c: ArrayLike, m_t: ArrayLike, se2_t: ArrayLike
         stat = np.where(den > 0, num / den, np.where(num == 0, 0.0, np.sign(num) * np.inf))
     p = _p_from_stat(stat, df, alternative)
     if alternative == "two-sided":
-        crit = _quantile(1 - alpha / 2, df)
+        crit = t_quantile(1 - alpha / 2, df)
         lo, hi = diff - crit * se, diff + crit * se
         rlo, rhi = rel - crit * se_rel, rel + crit * se_rel
     else:
-        crit = _quantile(1 - alpha, df)
+        crit = t_quantile(1 - alpha, df)
         inf = np.full_like(diff, np.inf)
         if alternative == "greater":
             lo, hi, rlo, rhi = diff - crit * se, inf, rel - crit * se_rel, inf
