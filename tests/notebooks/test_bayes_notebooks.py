@@ -36,10 +36,8 @@ def test_ab_vs_bandit_notebook(tmp_path):
     assert "thompson" in text and "P(best)" in text
 
 
-def test_notebooks_are_committed_clean_and_paired():
+def test_notebooks_take_parameters():
+    # Stored clean and paired with their .py: tests/notebooks/test_notebooks.py.
     for name in ("hierarchical_cold_start", "ab_vs_bandit"):
         nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))
-        assert all(not c.get("outputs") and not c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code")
-        assert nb["metadata"]["kernelspec"]["name"] == "workbench"
-        assert (NOTEBOOKS / f"{name}.py").exists()
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])

@@ -18,7 +18,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
-MINE = ("experiment_report", "quickstart", "planning_power", "cuped_and_segments")
+MINE = ("experiment_report", "quickstart", "planning_power", "cuped_and_segments", "hierarchical_cold_start",
+        "ab_vs_bandit")
 EXPLORATION = ("quickstart", "planning_power", "cuped_and_segments")
 
 
