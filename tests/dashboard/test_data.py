@@ -201,3 +201,15 @@ def test_registered_experiments_without_events_are_listed(service):
     draft = rows["new-draft"]
     assert (draft.state, draft.decision, draft.health, draft.category) == ("draft", "no data", "no data", "shoes")
     assert draft.lift_rel is None and draft.traffic_share is None
+
+
+def test_report_links_follow_the_runners_folder_for_unsafe_ids(tmp_path):
+    from workbench.reports.keys import report_dirname
+
+    eid = "../pdp x"
+    folder = tmp_path / report_dirname(eid)          # where the report runner writes it
+    folder.mkdir()
+    (folder / "memo.html").write_text("<h1>memo</h1>", encoding="utf-8")
+    links = {link.key: link for link in report_links(tmp_path, eid)}
+    assert links["memo"].exists and links["memo"].url == f"/reports/{report_dirname(eid)}/memo.html"
+    assert ".." not in links["report"].url

@@ -128,7 +128,7 @@ def perform(service: Any, identity: Identity, req: ActionRequest) -> ActionResul
 def _carry_out(service: Any, identity: Identity, req: ActionRequest) -> str:
     from ..lifecycle.learning import conclude
     from ..lifecycle.rollout import advance_rollout, plan_rollout, rollback, rollout_status, start_rollout
-    from .data import primary_lift_of, primary_value_of
+    from .data import _num, comparison_of
 
     reg = service._reg()
     by, why, eid = str(identity.user or "operator"), req.why.strip(), req.experiment_id
@@ -153,7 +153,8 @@ def _carry_out(service: Any, identity: Identity, req: ActionRequest) -> str:
         if variant not in brief.variant_ids:
             raise InputError([Problem("blocked", "bad_variant", f"the winner must be one of "
                                       f"{', '.join(brief.variant_ids)}", column="variant", value=variant)])
-        lift = primary_lift_of(outcome, variant) if outcome is not None and variant != brief.control else None
+        c = comparison_of(outcome, variant) if outcome is not None else None
+        lift = _num(c.lift_rel) if c is not None else None
         with reg.transaction() as con:
             reg.transition(eid, "stop", by=by, why=why, con=con, detail={"winner": variant, "forced": True})
             conclude(reg, eid, winner=variant, lift_rel=lift, by=by, why=why, con=con)
@@ -163,14 +164,15 @@ def _carry_out(service: Any, identity: Identity, req: ActionRequest) -> str:
         if not variant or variant == brief.control or variant not in brief.variant_ids:
             raise InputError([Problem("blocked", "bad_variant", "choose the variant to promote: one of "
                                       f"{', '.join(brief.variant_ids[1:])}", column="variant", value=variant)])
-        rate = primary_value_of(outcome, variant) if outcome is not None else None
+        c = comparison_of(outcome, variant) if outcome is not None else None
+        rate = _num(c.variant_value) if c is not None else None
         if rate is None or not 0 < rate < 1:
             raise InputError([Problem("blocked", "missing_baseline", "the rollout monitor needs the winner's "
                                       "conversion rate as its baseline, and the current analysis has none for "
                                       f"{variant} (primary metric not a rate, or health blocked)", column="variant",
                                       value=variant)])
         plan = plan_rollout(eid, variant, control=brief.control, baseline_rate=rate,
-                            lift_rel=primary_lift_of(outcome, variant))
+                            lift_rel=_num(c.lift_rel) if c is not None else None)
         status = start_rollout(reg, plan, by=by, why=why)
         return f"{eid}: rollout started — {fmt_pct(status.share, 0)} of traffic on {variant} ({plan.describe()})"
     if req.action == "advance_rollout":

@@ -30,7 +30,7 @@ __all__ = ["PortfolioRow", "portfolio_rows", "portfolio_frame", "filter_portfoli
            "VariantTile", "variant_tiles", "funnel_frame", "trend_frame", "PosteriorCurves", "posterior_curves",
            "chance_over_time", "forest_frame", "segment_result", "decision_log", "audit_frame", "allocation_frame",
            "RolloutProgress", "rollout_progress", "ReportLink", "report_links", "options_of", "REPORT_FILES",
-           "primary_value_of", "primary_lift_of"]
+           "comparison_of"]
 
 REPORT_FILES = (("report", "report.html", "HTML report"), ("pdf", "report.pdf", "PDF report"),
                 ("memo", "memo.html", "Decision memo"))
@@ -52,16 +52,22 @@ def options_of(outcome: Any) -> AnalysisOptions:
 
 
 # --- portfolio -------------------------------------------------------------------------------------
+def comparison_of(outcome: Any, variant: Any) -> Comparison | None:
+    """The primary-metric comparison of ``variant`` against the control (None when there is none)."""
+    primary = outcome.result.primary
+    for c in primary.comparisons if primary is not None else ():
+        if c.variant == variant:
+            return c
+    return None
+
+
 def best_comparison(outcome: Any) -> Comparison | None:
     """The primary-metric comparison of the variant the decision engine calls best."""
     primary = outcome.result.primary
     if primary is None or not primary.comparisons:
         return None
-    best = outcome.decision.facts.get("best_variant")
-    for c in primary.comparisons:
-        if c.variant == best:
-            return c
-    return primary.comparisons[0] if len(primary.comparisons) == 1 else None
+    best = comparison_of(outcome, outcome.decision.facts.get("best_variant"))
+    return best or (primary.comparisons[0] if len(primary.comparisons) == 1 else None)
 
 
 @dataclass(frozen=True)
@@ -329,14 +335,12 @@ def segment_result(outcome: Any, dim: str) -> Any:
     return analyze_segments(outcome.data, dim, options_of(outcome))
 
 
-def _forest_row(group: str, label: str, m: MetricResult | Any, metric: str, higher: bool, c: Any,
-                alpha: float) -> dict[str, Any]:
+def _forest_row(group: str, label: str, m: MetricResult | Any, c: Any, alpha: float) -> dict[str, Any]:
     lift, (lo, hi) = _num(c.lift_rel), (_num(c.lift_rel_ci[0]), _num(c.lift_rel_ci[1]))
-    signed = None if lift is None else (lift if higher else -lift)
-    return {"group": group, "label": label, "metric": metric, "variant": c.variant, "lift_rel": lift,
+    signed = None if lift is None else (lift if m.higher_is_better else -lift)
+    return {"group": group, "label": label, "metric": m.name, "variant": c.variant, "lift_rel": lift,
             "lo": lo, "hi": hi, "better": None if signed is None else signed > 0,
-            "significant": bool(_num(c.p_value_adjusted) is not None and c.p_value_adjusted < alpha),
-            "p_value": _num(c.p_value_adjusted)}
+            "significant": c.significant(alpha), "p_value": _num(c.p_value_adjusted)}
 
 
 def forest_frame(outcome: Any, segments: Any = None) -> pd.DataFrame:
@@ -352,7 +356,7 @@ def forest_frame(outcome: Any, segments: Any = None) -> pd.DataFrame:
     for m in sorted(r.metrics, key=lambda m: order.get(m.role, 3)):
         for c in m.comparisons:
             label = f"{m.name} · {c.variant}" if len(r.variants) > 2 else m.name
-            rows.append(_forest_row(m.role, label, m, m.name, m.higher_is_better, c, r.alpha))
+            rows.append(_forest_row(m.role, label, m, c, r.alpha))
     primary = r.primary
     if segments is not None and primary is not None:
         for sm in segments.metrics:
@@ -360,8 +364,7 @@ def forest_frame(outcome: Any, segments: Any = None) -> pd.DataFrame:
                 continue
             for row in sm.rows:
                 label = f"{segments.dim}={row.segment}" + (f" · {row.variant}" if len(r.variants) > 2 else "")
-                rows.append(_forest_row(f"segment ({segments.dim})", label, primary, sm.metric,
-                                        primary.higher_is_better, row, r.alpha))
+                rows.append(_forest_row(f"segment ({segments.dim})", label, primary, row, r.alpha))
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -450,28 +453,10 @@ class ReportLink(ResultMixin):
 
 
 def report_links(reports_dir: str | Path, experiment_id: str) -> list[ReportLink]:
-    """``reports/<id>/report.html``, ``report.pdf`` and ``memo.html``, served under ``/reports/``."""
-    base = Path(reports_dir) / experiment_id
-    return [ReportLink(key, label, f"/reports/{experiment_id}/{name}", (base / name).is_file())
+    """``reports/<dir>/report.html``, ``report.pdf`` and ``memo.html``, served under ``/reports/``."""
+    from ..reports.keys import report_dirname
+
+    folder = report_dirname(experiment_id)          # where the report runner writes it
+    base = Path(reports_dir) / folder
+    return [ReportLink(key, label, f"/reports/{folder}/{name}", (base / name).is_file())
             for key, name, label in REPORT_FILES]
-
-
-def primary_value_of(outcome: Any, variant: str) -> float | None:
-    """The primary metric's value of ``variant`` in the current analysis (for a rollout baseline)."""
-    primary = outcome.result.primary
-    if primary is None:
-        return None
-    for c in primary.comparisons:
-        if c.variant == variant:
-            return _num(c.variant_value)
-    return None
-
-
-def primary_lift_of(outcome: Any, variant: str) -> float | None:
-    primary = outcome.result.primary
-    if primary is None:
-        return None
-    for c in primary.comparisons:
-        if c.variant == variant:
-            return _num(c.lift_rel)
-    return None

@@ -129,7 +129,7 @@ class ExperimentDetail(Viewer):
         if event.new and event.new != self.state.experiment:
             self.state.experiment = event.new
 
-    def update(self, snapshot: Any, *, force: bool = False) -> None:
+    def update(self, snapshot: Any) -> None:
         """Show ``state.experiment`` as of ``snapshot`` (no work when neither changed)."""
         ids = sorted(snapshot.outcomes)
         if list(self.select.options) != ids:
@@ -138,7 +138,7 @@ class ExperimentDetail(Viewer):
         if eid and not self.state.experiment:
             self.state.experiment = eid
         key = (eid, snapshot.version)
-        if not force and key == self._rendered:
+        if key == self._rendered:
             return
         self._rendered = key
         o = snapshot.outcome(eid)

@@ -26,7 +26,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping
 
 from ..config import Paths, get_settings, project_root
 from ..db import database_path
@@ -80,8 +80,7 @@ def dashboard_url(address: str, port: int) -> str:
 def panel_command(*, port: int | None = None, address: str = "127.0.0.1", auth_file: str | Path | None = None,
                   db: str | Path | None = None, reports: str | Path | None = None, open_browser: bool = False,
                   local_operator: bool = False, oauth: OAuthOptions | None = None,
-                  oauth_roles: str | Path | None = None, allow_origins: Sequence[str] = (),
-                  extra_args: Sequence[str] = ()) -> ServeCommand:
+                  oauth_roles: str | Path | None = None) -> ServeCommand:
     """Build the command and environment without starting anything (checked by the tests)."""
     port = get_settings().dashboard.port if port is None else int(port)
     root = project_root()
@@ -138,7 +137,6 @@ def panel_command(*, port: int | None = None, address: str = "127.0.0.1", auth_f
     origins = {f"localhost:{port}", f"127.0.0.1:{port}"}
     if address not in ("", "0.0.0.0", "::"):
         origins.add(f"{address}:{port}")
-    origins.update(allow_origins)
     args = ["panel", "serve", str(app), "--port", str(port), "--address", address, "--setup", str(setup),
             "--plugins", "workbench.dashboard.api", "--index", "app", "--session-ids", "signed",
             "--num-procs", "1", "--check-unused-sessions", "5000", "--unused-session-lifetime", "30000"]
@@ -155,7 +153,6 @@ def panel_command(*, port: int | None = None, address: str = "127.0.0.1", auth_f
             args += ["--oauth-extra-params", oauth.extra_params]
     if open_browser:
         args.append("--show")
-    args += list(extra_args)
     return ServeCommand(tuple(args), env, dashboard_url(address, port), tuple(notes))
 
 

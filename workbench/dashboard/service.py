@@ -34,15 +34,13 @@ import pandas as pd
 from ..config import Paths, get_settings
 from ..db import connect, database_path
 from ..errors import WorkbenchError
+from ..lifecycle.registry import utcnow
+from ..pipeline import has_registry
 
 __all__ = ["RegistryView", "Snapshot", "DashboardService", "get_service", "start_refresh", "refresh_task",
            "SourceKey", "prepare_simulator"]
 
 log = logging.getLogger("workbench.dashboard")
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,7 @@ class DashboardService:
                  clock: Callable[[], dt.datetime] | None = None) -> None:
         self.db = database_path(db)
         self.reports = Path(reports) if reports is not None else Paths.default().reports
-        self.clock = clock or _utcnow
+        self.clock = clock or utcnow
         self.lock = threading.RLock()              # every DuckDB access of this process
         self._refresh_lock = threading.Lock()      # one refresh at a time
         self._snapshot = Snapshot()
@@ -226,13 +224,10 @@ class DashboardService:
     def registry_view(self) -> RegistryView | None:
         """Records, allocation, rollouts, decisions and the audit log, read in one registry session."""
         from ..lifecycle.rollout import rollout_status
-        if not self.db.exists():
-            return None
-        reg = self._reg()
         with self.lock:
-            with connect(self.db, read_only=True) as con:
-                if "experiments" not in con.list_tables():
-                    return None
+            if not has_registry(self.db):
+                return None
+            reg = self._reg()
             with reg.session():
                 records = {r.experiment_id: r for r in reg.list()}
                 weights = {e: reg.weights(e) for e in records}

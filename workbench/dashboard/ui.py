@@ -16,7 +16,7 @@ import pandas as pd
 from ..display import escape, fmt_ci, fmt_num, fmt_pct
 
 __all__ = ["CSS", "ACTION_COLOURS", "STATE_COLOURS", "fmt_lift", "fmt_prob", "fmt_days", "fmt_time", "pill",
-           "card", "kv_table", "frame_html", "alert_html", "raw"]
+           "kv_table", "frame_html", "alert_html", "raw"]
 
 CSS = """
 :root { --wb-font: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; }
@@ -97,10 +97,6 @@ def pill(text: str, colour: str) -> str:
     return f'<span class="wb-pill" style="background:{colour}">{escape(text)}</span>'
 
 
-def card(title: str, body_html: str) -> str:
-    return f'<div class="wb-card"><h3>{escape(title)}</h3>{body_html}</div>'
-
-
 def kv_table(pairs: Iterable[tuple[str, Any]]) -> str:
     rows = "".join(f"<tr><td>{escape(k)}</td><td>{v if isinstance(v, _Raw) else escape(v)}</td></tr>"
                    for k, v in pairs)
@@ -119,8 +115,8 @@ def _cell(v: Any) -> str:
     if isinstance(v, (dt.datetime, pd.Timestamp)):
         return escape(fmt_time(v))
     if isinstance(v, float):
-        return escape(fmt_num(v))
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return escape(fmt_num(v))            # "—" for NaN
+    if v is None:
         return "—"
     return escape(v)
 
