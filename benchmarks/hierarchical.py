@@ -30,16 +30,16 @@ import numpy as np
 
 from workbench.hierarchical import fit_empirical_bayes, fit_hierarchical, simulate_sku_world
 from workbench.hierarchical.diagnostics import diagnose
+from workbench.hierarchical.evaluation import compare_to_truth
 from workbench.hierarchical.results import HierarchicalResult
 from workbench.hierarchical.sampling import sample_posterior
 from workbench.config import get_settings
 
 
 def score(result: HierarchicalResult, truth) -> tuple[float, float]:
-    df = result.to_frame().merge(truth, on=["sku", "category", "variant"])
-    rmse = float(np.sqrt(((df.lift_logodds - df.true_lift_logodds) ** 2).mean()))
-    cover = float(((df.lift_logodds_lo <= df.true_lift_logodds) & (df.true_lift_logodds <= df.lift_logodds_hi)).mean())
-    return rmse, cover
+    """RMSE of the SKU lifts (log-odds) and coverage of their intervals, over all SKUs."""
+    every = compare_to_truth({"m": result}, truth).iloc[0]
+    return float(every.rmse_lift_logodds), float(every.coverage_lift_logodds)
 
 
 def lift_scores(delta_draws: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-import numpy as np
 import pytest
+from cli_runner import run_workbench
 
 from workbench.bandits.simulate import simulate_policies
 from workbench.bandits.world import true_rates
 from workbench.hierarchical import fit_empirical_bayes, fit_independent
+from workbench.hierarchical.evaluation import compare_to_truth
 from workbench.hierarchical.world import load_sku_experiment, load_sku_truth
 
 
@@ -30,20 +29,17 @@ def test_longtail_skus_pool_better_than_independent(world_db):
     assert data.n_categories == 5 and data.n_skus >= 50
     assert not set(data.meta["dropped"]) & set(data.skus)              # SKUs missing an arm are left out
     assert set(truth.category) == set(data.categories)
-    scores = {}
-    for fit in (fit_empirical_bayes, fit_independent):
-        df = fit(data, seed=1).to_frame().merge(truth, on=["sku", "category", "variant"])
-        assert len(df) == data.n_lifts
-        cover = ((df.lift_logodds_lo <= df.true_lift_logodds) & (df.true_lift_logodds <= df.lift_logodds_hi)).mean()
-        scores[fit.__name__] = (np.sqrt(((df.lift_logodds - df.true_lift_logodds) ** 2).mean()), cover)
-    assert scores["fit_empirical_bayes"][0] < 0.3 * scores["fit_independent"][0]
-    assert scores["fit_empirical_bayes"][1] >= 0.85
+    table = compare_to_truth({"pooled": fit_empirical_bayes(data, seed=1), "independent": fit_independent(data, seed=1)},
+                             truth)
+    every = table[table.traffic == "all"].set_index("method")
+    assert (every.skus == data.n_lifts).all()                          # every lift has its truth
+    assert every.rmse_lift_logodds["pooled"] < 0.3 * every.rmse_lift_logodds["independent"]
+    assert every.coverage_lift_logodds["pooled"] >= 0.85
 
 
-def test_bandit_experiment_allocation_and_simulation(world_db, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_DB", str(world_db))
-    r = subprocess.run([sys.executable, "-m", "workbench", "allocate", "--experiment", "pdp-home-bandit",
-                        "--segment-by", "device", "--json", "--no-log"], capture_output=True, text=True, timeout=300)
+def test_bandit_experiment_allocation_and_simulation(world_db):
+    r = run_workbench("allocate", "--experiment", "pdp-home-bandit", "--segment-by", "device", "--json", "--no-log",
+                      env={"WORKBENCH_DB": str(world_db)})
     assert r.returncode == 0, r.stderr
     plan = json.loads(r.stdout)
     weights = dict(zip(plan["variants"], plan["weights"]))

@@ -49,7 +49,7 @@ from .data import SkuData
 from .spec import TRACE_VARS, Priors
 
 __all__ = ["pack_data", "logp_and_grad", "expand", "n_params", "CompiledDensityModel", "compiled_model",
-           "initial_point", "COMPILED_PARAMETERISATIONS", "lift_data_approximation"]
+           "initial_point", "COMPILED_PARAMETERISATIONS", "lift_data_approximation", "empirical_logit"]
 
 COMPILED_PARAMETERISATIONS = ("mixed", "noncentred")
 
@@ -69,10 +69,15 @@ def pack_data(data: SkuData, priors: Priors = Priors(), parameterisation: str = 
     return np.ascontiguousarray(np.concatenate([head, body]))
 
 
+def empirical_logit(y: NDArray[np.float64], n: NDArray[np.float64]) -> NDArray[np.float64]:
+    """log((y + 0.5) / (n − y + 0.5)): an arm's empirical log-odds, finite at 0 and n conversions."""
+    return np.log((y + 0.5) / (n - y + 0.5))
+
+
 def lift_data_approximation(data: SkuData) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Each variant arm's empirical log-odds and the inverse of their sampling variance (+0.5 counts)."""
     y, n = data.lift_y, data.lift_n
-    return np.log((y + 0.5) / (n - y + 0.5)), 1.0 / (1.0 / (y + 0.5) + 1.0 / (n - y + 0.5))
+    return empirical_logit(y, n), 1.0 / (1.0 / (y + 0.5) + 1.0 / (n - y + 0.5))
 
 
 def n_params(data: SkuData) -> int:
@@ -93,12 +98,10 @@ def _softplus_sigmoid(x: float) -> tuple[float, float]:
     return sp, sg
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
-def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArray[np.float64]) -> float:
-    """Log density (up to a constant) at ``x``; writes the gradient into ``grad``."""
+@numba.njit(cache=True, inline="always")
+def _unpack(blob: NDArray[np.float64]) -> tuple:  # type: ignore[type-arg]
+    """The data views of :func:`pack_data`'s array, in its order."""
     C, S, L = int(blob[1]), int(blob[2]), int(blob[3])
-    m0, s_ma, s_ta, s_sa, s_md, s_td, s_sd = blob[4], blob[5], blob[6], blob[7], blob[8], blob[9], blob[10]
-    centred = blob[11] > 0.5
     o = _HEADER
     n0 = blob[o:o + S]; o += S
     y0 = blob[o:o + S]; o += S
@@ -109,6 +112,38 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
     lift_cat = blob[o:o + L]; o += L
     yhat = blob[o:o + L]; o += L
     inv_var = blob[o:o + L]
+    return C, S, L, blob[11] > 0.5, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var
+
+
+@numba.njit(cache=True, inline="always")
+def _baselines(xa_cat: NDArray[np.float64], xa: NDArray[np.float64], sku_cat: NDArray[np.float64], centred: bool,
+               mu_a: float, ta: float, sa: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Category and SKU baseline rates (logit scale) from their coordinates."""
+    C, S = xa_cat.size, xa.size
+    a_cat = np.empty(C)
+    alpha = np.empty(S)
+    for c in range(C):
+        a_cat[c] = xa_cat[c] if centred else mu_a + ta * xa_cat[c]
+    for j in range(S):
+        alpha[j] = xa[j] if centred else a_cat[int(sku_cat[j])] + sa * xa[j]
+    return a_cat, alpha
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+def _lift_z(sd: float, iv: float, res: float, w: float) -> tuple[float, float, float, float]:
+    """A lift's standardised deviation z = a·res + v·w (module docstring), with a, v and 1/(1 + sd²·iv)."""
+    prec = 1.0 + sd * sd * iv
+    inv_prec = 1.0 / prec
+    v = np.sqrt(inv_prec)
+    a = sd * iv * inv_prec
+    return a * res + v * w, a, v, inv_prec
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArray[np.float64]) -> float:
+    """Log density (up to a constant) at ``x``; writes the gradient into ``grad``."""
+    C, S, L, centred, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var = _unpack(blob)
+    m0, s_ma, s_ta, s_sa, s_md, s_td, s_sd = blob[4], blob[5], blob[6], blob[7], blob[8], blob[9], blob[10]
 
     mu_a, u_ta, u_sa, mu_d, u_td, sd = x[0], x[1], x[2], x[3], x[4], x[5]
     ta, sa, td = np.exp(u_ta), np.exp(u_sa), np.exp(u_td)
@@ -130,19 +165,7 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
     g_u_td = -(td / s_td) ** 2 + 1.0
     g_sd = -sd / s_sd ** 2
 
-    # Values of the category and SKU baseline rates (logit scale).
-    a_cat = np.empty(C)
-    alpha = np.empty(S)
-    if centred:
-        for c in range(C):
-            a_cat[c] = xa_cat[c]
-        for j in range(S):
-            alpha[j] = xa[j]
-    else:
-        for c in range(C):
-            a_cat[c] = mu_a + ta * xa_cat[c]
-        for j in range(S):
-            alpha[j] = a_cat[int(sku_cat[j])] + sa * xa[j]
+    a_cat, alpha = _baselines(xa_cat, xa, sku_cat, centred, mu_a, ta, sa)
 
     # Likelihood: control arms, then variant arms. g_alpha collects d(log density)/d(alpha).
     for j in range(S):
@@ -162,14 +185,10 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
         j = int(lift_sku[l])
         m = mu_d + td * zc[c]
         iv = inv_var[l]
-        prec = 1.0 + sd * sd * iv
-        inv_prec = 1.0 / prec
-        v = np.sqrt(inv_prec)
         res = yhat[l] - alpha[j] - m
-        a = sd * iv * inv_prec
         w = zl[l]
-        z = a * res + v * w
-        prod_prec *= prec                  # log Jacobian, one log per 16 lifts
+        z, a, v, inv_prec = _lift_z(sd, iv, res, w)
+        prod_prec *= 1.0 + sd * sd * iv    # log Jacobian, one log per 16 lifts
         if l % 16 == 15:
             log_jac -= 0.5 * np.log(prod_prec)
             prod_prec = 1.0
@@ -235,29 +254,16 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
 @numba.njit(cache=True)
 def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.float64]) -> None:
     """Trace values in the order of ``TRACE_VARS``: alpha, delta, alpha_cat, delta_cat, then scalars."""
-    C, S, L = int(blob[1]), int(blob[2]), int(blob[3])
-    centred = blob[11] > 0.5
-    sku_cat = blob[_HEADER + 2 * S:_HEADER + 3 * S]
-    lift_sku = blob[_HEADER + 3 * S + 2 * L:_HEADER + 3 * S + 3 * L]
-    lift_cat = blob[_HEADER + 3 * S + 3 * L:_HEADER + 3 * S + 4 * L]
-    yhat = blob[_HEADER + 3 * S + 4 * L:_HEADER + 3 * S + 5 * L]
-    inv_var = blob[_HEADER + 3 * S + 5 * L:_HEADER + 3 * S + 6 * L]
+    C, S, L, centred, _, _, sku_cat, _, _, lift_sku, lift_cat, yhat, inv_var = _unpack(blob)
     mu_a, ta, sa, mu_d, td, sd = x[0], np.exp(x[1]), np.exp(x[2]), x[3], np.exp(x[4]), x[5]
-    xa_cat = x[6:6 + C]
-    xa = x[6 + C:6 + C + S]
     zc = x[6 + C + S:6 + 2 * C + S]
     zl = x[6 + 2 * C + S:6 + 2 * C + S + L]
-    a_cat = np.empty(C)
-    for c in range(C):
-        a_cat[c] = xa_cat[c] if centred else mu_a + ta * xa_cat[c]
-    k = 0
-    for j in range(S):
-        out[k] = xa[j] if centred else a_cat[int(sku_cat[j])] + sa * xa[j]
-        k += 1
+    a_cat, alpha = _baselines(x[6:6 + C], x[6 + C:6 + C + S], sku_cat, centred, mu_a, ta, sa)
+    out[:S] = alpha
+    k = S
     for l in range(L):
         m = mu_d + td * zc[int(lift_cat[l])]
-        prec = 1.0 + sd * sd * inv_var[l]
-        z = sd * inv_var[l] / prec * (yhat[l] - out[int(lift_sku[l])] - m) + zl[l] / np.sqrt(prec)
+        z = _lift_z(sd, inv_var[l], yhat[l] - alpha[int(lift_sku[l])] - m, zl[l])[0]
         out[k] = m + sd * z
         k += 1
     for c in range(C):
@@ -311,7 +317,7 @@ def initial_point(data: SkuData, seed: int | np.integer | None, parameterisation
     z = rng.uniform(-1, 1, data.n_categories + data.n_lifts)
     if parameterisation != "mixed":
         return np.concatenate([head, rng.uniform(-1, 1, data.n_categories + data.n_skus), z])
-    emp = np.log((data.control_y + 0.5) / (data.control_n - data.control_y + 0.5))
+    emp = empirical_logit(data.control_y, data.control_n)
     alpha = 0.5 * (emp + m0) + 0.1 * rng.uniform(-1, 1, data.n_skus)
     a_cat = np.array([alpha[data.sku_category == c].mean() for c in range(data.n_categories)])
     return np.concatenate([head, a_cat, alpha, z])

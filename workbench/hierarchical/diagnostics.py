@@ -44,13 +44,8 @@ Array = NDArray[np.float64]
 
 #: parameters per block (see :mod:`.blocks`)
 _BLOCK = 32
-
-
-def _params_first(draws: Array) -> Array:
-    """(chain, draw, ...) -> (parameters, chain, draw), contiguous along draws."""
-    a = np.asarray(draws, dtype=np.float64)
-    a = a.reshape(a.shape[0], a.shape[1], -1)
-    return np.ascontiguousarray(a.transpose(2, 0, 1))
+#: the quantiles whose indicators give the tail ESS
+_TAIL = (0.05, 0.95)
 
 
 def _split(t: Array) -> Array:
@@ -192,8 +187,8 @@ def _ess(t: Array) -> Array:
     return out
 
 
-def _ess_tail(t: Array, prob: tuple[float, float]) -> Array:
-    q = np.quantile(t.reshape(t.shape[0], -1), prob, axis=1)
+def _ess_tail(t: Array) -> Array:
+    q = np.quantile(t.reshape(t.shape[0], -1), _TAIL, axis=1)
     low = _ess(_split((t <= q[0][:, None, None]).astype(np.float64)))
     high = _ess(_split((t <= q[1][:, None, None]).astype(np.float64)))
     return np.minimum(low, high)
@@ -213,7 +208,7 @@ def _block_stats(t: Array, tail: bool) -> Array:
     if c >= 2:
         out[0] = np.maximum(_rhat_basic(z), _rhat_basic(zf))
     if tail:
-        out[2] = _ess_tail(t, (0.05, 0.95))
+        out[2] = _ess_tail(t)
     return out
 
 
@@ -243,12 +238,9 @@ def ess_bulk(draws: Array) -> Array:
     return _stats([(draws, False)])[0][1]
 
 
-def ess_tail(draws: Array, prob: tuple[float, float] = (0.05, 0.95)) -> Array:
-    """Tail effective sample size: min of the ESS of the two quantile indicators."""
-    t = _params_first(draws)
-    if t.shape[2] < 4:
-        return np.full(t.shape[0], np.nan)
-    return _ess_tail(t, prob)
+def ess_tail(draws: Array) -> Array:
+    """Tail effective sample size: min of the ESS of the 5 % and 95 % quantile indicators."""
+    return _stats([(draws, True)])[0][2]
 
 
 def _worst(values: Array, pick: Any) -> float:

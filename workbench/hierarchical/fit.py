@@ -71,7 +71,7 @@ def fit_hierarchical(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *,
     resolved = resolve_parameterisation(choice, sku.control_n, sku.control_y)
     if target_accept is None:
         target_accept = hs.target_accept_thin if (choice == "auto" and resolved == "noncentred") else hs.target_accept
-    sample = sample_posterior(sku, sampler=sampler or hs.sampler, parameterisation=choice,
+    sample = sample_posterior(sku, sampler=sampler or hs.sampler, parameterisation=resolved,
                               chains=chains or hs.chains, draws=draws or hs.draws,
                               tune=hs.tune if tune is None else tune, cores=cores or hs.cores,
                               target_accept=target_accept, seed=seed, priors=priors)

@@ -100,10 +100,16 @@ def _check(sampler: str, parameterisation: str, **ints: int) -> None:
 
 
 def sample_posterior(data: SkuData, *, sampler: str = "nutpie", parameterisation: str = "mixed",
-                     chains: int = 4, draws: int = 3000, tune: int = 500, cores: int = 2,
+                     chains: int = 4, draws: int | None = None, tune: int = 500, cores: int = 2,
                      target_accept: float = 0.8, seed: int = 0, priors: Priors = Priors(),
                      textbook: bool = False, **nutpie_kwargs: Any) -> PosteriorSample:
-    """Sample the hierarchical model's posterior. ``textbook=True`` samples the benchmark baseline."""
+    """Sample the hierarchical model's posterior. ``textbook=True`` samples the benchmark baseline.
+
+    ``draws`` per chain default to ``Settings.hierarchical.draws``.
+    """
+    if draws is None:
+        from ..config import get_settings
+        draws = get_settings().hierarchical.draws
     _check(sampler, parameterisation, chains=chains, draws=draws, tune=tune, cores=cores)
     parameterisation = resolve_parameterisation(parameterisation, data.control_n, data.control_y)
     with warnings.catch_warnings():
