@@ -379,10 +379,8 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
 
 def _data_version(data: ExperimentData) -> str:
     """The data layer's version when it set one, else a hash of the cube (same data, same version)."""
-    if getattr(data, "data_version", ""):
+    if data.data_version:
         return str(data.data_version)
-    if data.meta.get("data_version"):
-        return str(data.meta["data_version"])
     digest = hashlib.sha256()
     digest.update(",".join(map(str, data.cube.columns)).encode())
     digest.update(pd.util.hash_pandas_object(data.cube, index=False).to_numpy().tobytes())

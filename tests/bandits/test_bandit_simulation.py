@@ -17,10 +17,9 @@ from workbench.errors import InputError
 @numba.njit
 def _betas(seed, a, b, n):
     st = S._seed_state(seed)
-    spare = np.zeros(1)
     out = np.empty(n)
     for i in range(n):
-        out[i] = S._beta(st, spare, a, b)
+        out[i] = S._beta(st, a, b)
     return out
 
 

@@ -38,7 +38,6 @@ __all__ = ["ReplayResult", "replay"]
 def _replay(arms: NDArray, rewards: NDArray, keep: NDArray, k: int, code: int, floor: float, min_units: float,
             prior_a: float, prior_b: float, weights: NDArray, batch: int, seed: int) -> tuple[NDArray, NDArray]:
     st = _seed_state(seed)
-    spare = np.zeros(1)
     s = np.zeros(k)
     f = np.zeros(k)
     n = np.zeros(k)
@@ -48,7 +47,7 @@ def _replay(arms: NDArray, rewards: NDArray, keep: NDArray, k: int, code: int, f
     accepted = 0
     since = 0
     for e in range(arms.shape[0]):
-        arm = _choose(code, k, s, f, n, prior_a, prior_b, cum_w, floor, min_units, st, spare)
+        arm = _choose(code, k, s, f, n, prior_a, prior_b, cum_w, floor, min_units, st)
         if arm == arms[e] and _uniform(st) < keep[e]:
             accepted += 1
             since = _observe(arm, rewards[e] > 0, s, f, n, ps, pf, since, batch)

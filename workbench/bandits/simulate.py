@@ -40,8 +40,7 @@ SIM_POLICIES: dict[str, int] = {"ab": 0, "thompson": 1, "ucb": 2}
 
 # --- a small, fast random number generator per replication ----------------------------------
 # xoshiro256** (Blackman & Vigna 2018) seeded by splitmix64; normals by Marsaglia & Tsang's ziggurat
-# (2000); gammas by Marsaglia & Tsang (2000); Beta(a, b) = X / (X + Y). State lives in a uint64[5]
-# array (the fifth word is unused); ``spare`` is kept for the samplers' signatures.
+# (2000); gammas by Marsaglia & Tsang (2000); Beta(a, b) = X / (X + Y). State lives in a uint64[4] array.
 
 _U53 = 1.0 / 9007199254740992.0
 
@@ -53,7 +52,7 @@ def _rotl(x: np.uint64, k: int) -> np.uint64:
 
 @numba.njit(cache=True)
 def _seed_state(seed: int) -> NDArray:
-    state = np.zeros(5, dtype=np.uint64)
+    state = np.zeros(4, dtype=np.uint64)
     z = np.uint64(seed) + np.uint64(0x9E3779B97F4A7C15)
     for i in range(4):
         z = z + np.uint64(0x9E3779B97F4A7C15)
@@ -108,7 +107,7 @@ _ZR = 3.442619855899
 
 
 @numba.njit(cache=True)
-def _normal(st: NDArray, spare: NDArray) -> float:
+def _normal(st: NDArray) -> float:
     """Standard normal by the ziggurat; layer and abscissa come from separate bits of one 64-bit draw."""
     while True:
         bits = _next(st)
@@ -129,7 +128,7 @@ def _normal(st: NDArray, spare: NDArray) -> float:
 
 
 @numba.njit(cache=True)
-def _gamma(st: NDArray, spare: NDArray, shape: float) -> float:
+def _gamma(st: NDArray, shape: float) -> float:
     boost = 1.0
     if shape < 1.0:                      # Gamma(a) = Gamma(a + 1) · U^(1/a)
         boost = _uniform(st) ** (1.0 / shape)
@@ -137,7 +136,7 @@ def _gamma(st: NDArray, spare: NDArray, shape: float) -> float:
     d = shape - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
     while True:
-        x = _normal(st, spare)
+        x = _normal(st)
         v = 1.0 + c * x
         if v <= 0.0:
             continue
@@ -149,15 +148,15 @@ def _gamma(st: NDArray, spare: NDArray, shape: float) -> float:
 
 
 @numba.njit(cache=True, inline="always")
-def _beta(st: NDArray, spare: NDArray, a: float, b: float) -> float:
-    x = _gamma(st, spare, a)
-    y = _gamma(st, spare, b)
+def _beta(st: NDArray, a: float, b: float) -> float:
+    x = _gamma(st, a)
+    y = _gamma(st, b)
     return x / (x + y)
 
 
 @numba.njit(cache=True)
 def _choose(code: int, k: int, s: NDArray, f: NDArray, n: NDArray, prior_a: float, prior_b: float,
-            cum_w: NDArray, floor: float, min_units: float, st: NDArray, spare: NDArray) -> int:
+            cum_w: NDArray, floor: float, min_units: float, st: NDArray) -> int:
     if code == 0:
         u = _uniform(st)
         for i in range(k):
@@ -174,7 +173,7 @@ def _choose(code: int, k: int, s: NDArray, f: NDArray, n: NDArray, prior_a: floa
     if code == 1:
         top = -1.0
         for i in range(k):
-            x = _beta(st, spare, prior_a + s[i], prior_b + f[i])
+            x = _beta(st, prior_a + s[i], prior_b + f[i])
             if x > top:
                 top = x
                 best = i
@@ -227,7 +226,6 @@ def _simulate(p: NDArray, code: int, rounds: int, reps: int, batch: int, floor: 
     cum_w = np.cumsum(ab_weights / ab_weights.sum())
     for r in numba.prange(reps):
         st = _seed_state(seed * 1000003 + r)
-        spare = np.zeros(1)
         s = np.zeros(k)          # successes the policy has learnt from
         f = np.zeros(k)
         n = np.zeros(k)
@@ -239,7 +237,7 @@ def _simulate(p: NDArray, code: int, rounds: int, reps: int, batch: int, floor: 
         ci = 0
         since = 0
         for t in range(rounds):
-            arm = _choose(code, k, s, f, n, prior_a, prior_b, cum_w, floor, min_units, st, spare)
+            arm = _choose(code, k, s, f, n, prior_a, prior_b, cum_w, floor, min_units, st)
             chosen[arm] += 1
             reg += p[best_arm] - p[arm]
             success = _uniform(st) < p[arm]
@@ -259,7 +257,7 @@ def _simulate(p: NDArray, code: int, rounds: int, reps: int, batch: int, floor: 
                         a = prior_a + s[i] + ps[i]
                         b = prior_b + f[i] + pf[i]
                         m = a / (a + b)
-                        x = m + np.sqrt(m * (1 - m) / (a + b + 1)) * _normal(st, spare)
+                        x = m + np.sqrt(m * (1 - m) / (a + b + 1)) * _normal(st)
                         if x > top:
                             top = x
                             win = i

@@ -185,8 +185,7 @@ def _pair_block(a_c: Array, b_c: Array, a_t: Array, b_t: Array) -> tuple[Array, 
     m_n, _, lo, hi = beta_window(a_n, b_n)
     m_w = a_w / (a_w + b_w)
     half = (hi - lo) / 2
-    nodes = (lo + half)[:, None] + half[:, None] * g
-    np.clip(nodes, 1e-300, 1.0 - 2.0 ** -53, out=nodes)
+    nodes = _nodes(lo, half, g)
     lx, l1x = np.log(nodes), np.log1p(-nodes)
     f_n = _log_beta_pdf(a_n[:, None], b_n[:, None], lbeta(a_n, b_n)[:, None], lx, l1x)
     f_w = _log_beta_pdf(a_w[:, None], b_w[:, None], lbeta(a_w, b_w)[:, None], lx, l1x)
