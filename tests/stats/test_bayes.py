@@ -191,3 +191,12 @@ def test_prob_best_bad_inputs():
         prob_best_normal([1.0, float("nan")], [0.1, 0.1])
     with pytest.raises(InputError, match="must not be negative"):
         prob_best_normal([1.0, 2.0], [0.1, -0.1])
+
+
+def test_density_grids_hold_almost_all_the_mass():
+    from workbench.stats.bayes import beta_density_grid, normal_density_grid
+
+    for grid in (beta_density_grid([21, 300], [481, 4700], ["a", "b"], points=2000),
+                 normal_density_grid([0.01, 0.03], [0.005, 0.002], ["a", "b"], points=2000)):
+        for _, g in grid.groupby("name"):
+            assert abs(np.trapezoid(g.density, g.x) - 1) < 1e-3

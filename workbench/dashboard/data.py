@@ -261,9 +261,7 @@ def posterior_curves(outcome: Any, *, points: int = 240) -> PosteriorCurves | No
     :func:`~workbench.stats.compare.compare_arrays` integrates for P(beat)). Means and ratios: the
     normal posterior of each variant's absolute lift from :func:`~workbench.stats.bayes.normal_lift`.
     """
-    from scipy.stats import norm
-
-    from ..stats.bayes import beta_density_grid, normal_lift
+    from ..stats.bayes import beta_density_grid, normal_density_grid, normal_lift
 
     primary = outcome.result.primary
     data = outcome.data
@@ -283,21 +281,20 @@ def posterior_curves(outcome: Any, *, points: int = 240) -> PosteriorCurves | No
         return PosteriorCurves(m.name, "rate", model, curves.rename(columns={"name": "variant"}), probs,
                                f"Beta({a0:g}, {b0:g}) prior")
     prior = opts.normal_priors.get(m.name)
-    frames = []
+    posts = {}
     for c in primary.comparisons:
         se = _num(c.extra.get("se"))
         if se is None or se <= 0 or _num(c.lift_abs) is None:
             continue
-        post = normal_lift(c.lift_abs, se, prior_mean=prior[0] if prior else 0.0,
-                           prior_sd=prior[1] if prior else None, higher_is_better=primary.higher_is_better)
-        x = np.linspace(post.post_mean - 4.5 * post.post_sd, post.post_mean + 4.5 * post.post_sd, points)
-        frames.append(pd.DataFrame({"x": x, "variant": c.variant,
-                                    "density": norm.pdf(x, post.post_mean, post.post_sd)}))
-    if not frames:
+        posts[c.variant] = normal_lift(c.lift_abs, se, prior_mean=prior[0] if prior else 0.0,
+                                       prior_sd=prior[1] if prior else None, higher_is_better=primary.higher_is_better)
+    if not posts:
         return None
+    curves = normal_density_grid([p.post_mean for p in posts.values()], [p.post_sd for p in posts.values()],
+                                 list(posts), points=points)
     prior_text = "flat prior" if prior is None else f"N({prior[0]:g}, {prior[1]:g}²) prior"
     return PosteriorCurves(m.name, "lift", f"normal–normal on the lift, {prior_text}",
-                           pd.concat(frames, ignore_index=True), probs, prior_text)
+                           curves.rename(columns={"name": "variant"}), probs, prior_text)
 
 
 def chance_over_time(outcome: Any, dim: str = "day") -> pd.DataFrame:

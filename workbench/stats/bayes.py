@@ -53,7 +53,7 @@ from ._checks import bad, check_counts, check_finite_array, check_probability
 
 __all__ = ["clenshaw_curtis", "beta_window", "beta_pair_core", "beta_lift_quantiles", "normal_lift_core",
            "prob_best", "prob_best_beta", "prob_best_normal", "BetaBinomialResult", "NormalLiftResult",
-           "beta_binomial", "normal_lift", "beta_density_grid"]
+           "beta_binomial", "normal_lift", "beta_density_grid", "normal_density_grid"]
 
 Array = NDArray[np.float64]
 NODES = 64            # Clenshaw–Curtis nodes per window for intervals and P(best) (accuracy ~1e-12)
@@ -570,4 +570,22 @@ def beta_density_grid(a: ArrayLike, b: ArrayLike, names: Sequence[str], *, point
     b_ = np.asarray(b, dtype=float)
     x = np.linspace(float(np.min(beta.ppf(tail, a_, b_))), float(np.max(beta.ppf(1 - tail, a_, b_))), points)
     return pd.concat([pd.DataFrame({"x": x, "name": n, "density": beta.pdf(x, a_[i], b_[i])})
+                      for i, n in enumerate(names)], ignore_index=True)
+
+
+def normal_density_grid(mean: ArrayLike, sd: ArrayLike, names: Sequence[str], *, points: int = 240,
+                        tail: float = 1e-4) -> pd.DataFrame:
+    """Each Normal(mean_i, sd_i) density on one common grid spanning all of them, like
+    :func:`beta_density_grid` (``x``, ``name``, ``density``).
+
+    >>> d = normal_density_grid([0.01, 0.02], [0.005, 0.004], ["b", "c"], points=50)
+    >>> sorted(d.name.unique()), len(d), bool(d.density.max() > 0)
+    (['b', 'c'], 100, True)
+    """
+    from scipy.stats import norm
+
+    m = np.asarray(mean, dtype=float)
+    s = np.asarray(sd, dtype=float)
+    x = np.linspace(float(np.min(norm.ppf(tail, m, s))), float(np.max(norm.ppf(1 - tail, m, s))), points)
+    return pd.concat([pd.DataFrame({"x": x, "name": n, "density": norm.pdf(x, m[i], s[i])})
                       for i, n in enumerate(names)], ignore_index=True)
