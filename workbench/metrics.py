@@ -25,6 +25,7 @@ Aggregated tables name their sum columns by a fixed convention, so any stage can
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -32,7 +33,8 @@ import pandas as pd
 
 from .stats.sufficient import RatioStats, SufficientStats
 
-__all__ = ["Metric", "MetricKind", "Role", "CATALOG", "UNIT_VALUES", "COVARIATES", "sum_col", "sq_col", "xprod_col"]
+__all__ = ["Metric", "MetricKind", "Role", "CATALOG", "UNIT_VALUES", "COVARIATES", "sum_col", "sq_col", "xprod_col",
+           "metric_unit", "fmt_metric_value", "fmt_metric_delta"]
 
 MetricKind = Literal["proportion", "mean", "ratio"]
 Role = Literal["primary", "secondary", "guardrail"]
@@ -173,3 +175,46 @@ CATALOG: dict[str, Metric] = {m.name: m for m in [
     Metric("return_rate", "ratio", "returns", "purchases", role="guardrail", higher_is_better=False, limit=0.08,
            label="Return rate (returns / purchases)"),
 ]}
+
+
+def metric_unit(name: str, kind: str) -> str:
+    """``rate``, ``seconds``, ``currency`` … of a metric: the catalogue's unit, else by its kind."""
+    return CATALOG[name].unit if name in CATALOG else ("rate" if kind == "proportion" else "value")
+
+
+def fmt_metric_value(name: str, kind: str, v: float | None) -> str:
+    """A metric value for people: ``5.12%``, ``3.50 s``, ``1,234.50``; "—" when missing.
+
+    >>> fmt_metric_value("cvr", "proportion", 0.0512), fmt_metric_value("lcp", "mean", 3.5)
+    ('5.12%', '3.50 s')
+    """
+    from .display import fmt_num, fmt_pct
+
+    if v is None or not math.isfinite(v):
+        return "—"
+    unit = metric_unit(name, kind)
+    if unit == "rate":
+        return fmt_pct(v)
+    if unit == "seconds":
+        return f"{v:.2f} s"
+    if unit == "currency":
+        return f"{v:,.2f}"
+    return fmt_num(v, 4)
+
+
+def fmt_metric_delta(name: str, kind: str, v: float | None) -> str:
+    """A signed change of a metric: ``+0.21 pp`` for rates, ``+0.150 s``, ``+12.50``; "—" when missing.
+
+    >>> fmt_metric_delta("cvr", "proportion", 0.0021), fmt_metric_delta("lcp", "mean", 0.15)
+    ('+0.21 pp', '+0.150 s')
+    """
+    if v is None or not math.isfinite(v):
+        return "—"
+    unit = metric_unit(name, kind)
+    if unit == "rate":
+        return f"{v * 100:+.2f} pp"
+    if unit == "seconds":
+        return f"{v:+.3f} s"
+    if unit == "currency":
+        return f"{v:+,.2f}"
+    return f"{v:+.4g}"

@@ -175,7 +175,7 @@ def _show_analysis(r: AnalysisResult) -> None:
                  fmt_pct(c.prob_beat_control, 1) if c.prob_beat_control is not None else "—")
                 for c in m.comparisons]
         tests = sorted({c.test for c in m.comparisons})
-        best = ([f"P(best): " + ", ".join(f"{v} {fmt_pct(p, 1)}" for v, p in m.prob_best.items())]
+        best = (["P(best): " + ", ".join(f"{v} {fmt_pct(p, 1)}" for v, p in m.prob_best.items())]
                 if m.prob_best and len(m.prob_best) > 2 else [])
         caption = "; ".join(([f"test: {', '.join(tests)}"] if tests else []) + ([m.correction] if m.correction else [])
                             + best + list(m.notes)) or None

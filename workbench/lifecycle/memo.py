@@ -30,7 +30,6 @@ so a name such as ``<script>`` shows as text everywhere. The HTML has no externa
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from ..config import get_settings
 from ..display import ResultMixin, escape, fmt_ci, fmt_num, fmt_p, fmt_pct
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
+from ..metrics import fmt_metric_delta, fmt_metric_value
 from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief
 from .policies import ACTION_TONE, Decision, DecisionContext, decide
@@ -181,27 +181,11 @@ def _html_block(b: Block) -> str:
 
 # --- content ---------------------------------------------------------------------------------------
 def _value(m: MetricResult, v: float | None) -> str:
-    from ..metrics import CATALOG
-    if v is None or not math.isfinite(v):
-        return "—"
-    unit = CATALOG[m.name].unit if m.name in CATALOG else ("rate" if m.kind == "proportion" else "value")
-    if unit == "rate":
-        return fmt_pct(v)
-    if unit == "seconds":
-        return f"{v:.2f} s"
-    return fmt_num(v, 4)
+    return fmt_metric_value(m.name, m.kind, v)
 
 
 def _delta(m: MetricResult, v: float) -> str:
-    from ..metrics import CATALOG
-    if not math.isfinite(v):
-        return "—"
-    unit = CATALOG[m.name].unit if m.name in CATALOG else ("rate" if m.kind == "proportion" else "value")
-    if unit == "rate":
-        return f"{v * 100:+.2f} pp"
-    if unit == "seconds":
-        return f"{v:+.3f} s"
-    return f"{v:+.4g}"
+    return fmt_metric_delta(m.name, m.kind, v)
 
 
 def _period(record: Any, result: AnalysisResult, period: tuple[Any, Any] | None) -> str:

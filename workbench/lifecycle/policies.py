@@ -49,7 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..config import Paths, get_settings
 from ..display import ResultMixin, fmt_ci, fmt_num, fmt_p, fmt_pct
 from ..errors import InputError, NotFoundError, Problem
-from ..metrics import CATALOG
+from ..metrics import fmt_metric_value, metric_unit
 from ..results import AnalysisResult, Comparison, MetricResult
 from .brief import ExperimentBrief, is_safe_id
 
@@ -512,10 +512,7 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
 
 
 def _unit(m: MetricResult) -> str:
-    known = CATALOG.get(m.name)
-    if known is not None:
-        return known.unit
-    return "rate" if m.kind == "proportion" else "value"
+    return metric_unit(m.name, m.kind)
 
 
 def _fmt_delta(m: MetricResult, delta: float) -> str:
@@ -528,12 +525,7 @@ def _fmt_delta(m: MetricResult, delta: float) -> str:
 
 
 def _fmt_value(m: MetricResult, v: float) -> str:
-    unit = _unit(m)
-    if unit == "seconds":
-        return f"{v:.2f} s"
-    if unit == "rate":
-        return fmt_pct(v)
-    return fmt_num(v, 4)
+    return fmt_metric_value(m.name, m.kind, v)
 
 
 # --- the engine -----------------------------------------------------------------------------------

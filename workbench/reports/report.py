@@ -35,7 +35,7 @@ from ..lifecycle.brief import ExperimentBrief
 from ..lifecycle.memo import DecisionMemo
 from ..lifecycle.policies import Decision
 from ..lifecycle.registry import ExperimentRecord
-from ..metrics import CATALOG
+from ..metrics import fmt_metric_delta, fmt_metric_value, metric_unit
 from ..pipeline import ExperimentOutcome
 from ..results import AnalysisResult, MetricResult
 from . import plots, views
@@ -64,34 +64,12 @@ def load_report(experiment_id: str, *, db: str | Path | None = None, as_of: Any 
     return ExperimentReport(inputs, settings=settings)
 
 
-def _unit(name: str, kind: str) -> str:
-    return CATALOG[name].unit if name in CATALOG else ("rate" if kind == "proportion" else "value")
-
-
 def _value(m: MetricResult, v: float | None) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    unit = _unit(m.name, m.kind)
-    if unit == "rate":
-        return fmt_pct(v)
-    if unit == "seconds":
-        return f"{v:.3f} s"
-    if unit == "currency":
-        return f"{v:,.2f}"
-    return fmt_num(v, 4)
+    return fmt_metric_value(m.name, m.kind, v)
 
 
 def _delta(m: MetricResult, v: float | None) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    unit = _unit(m.name, m.kind)
-    if unit == "rate":
-        return f"{v * 100:+.2f} pp"
-    if unit == "seconds":
-        return f"{v:+.3f} s"
-    if unit == "currency":
-        return f"{v:+,.2f}"
-    return f"{v:+.4g}"
+    return fmt_metric_delta(m.name, m.kind, v)
 
 
 def _pct(v: Any) -> str:
@@ -408,7 +386,7 @@ class ExperimentReport:
                               Html("<p>See the Trust section: results are withheld until the data can be trusted.</p>")])
         frame = views.comparisons_frame(m)
         level = 1 - self.result.alpha
-        shown = frame.assign(ci_abs=[fmt_ci(lo, hi) if _unit(m.name, m.kind) != "rate" else
+        shown = frame.assign(ci_abs=[fmt_ci(lo, hi) if metric_unit(m.name, m.kind) != "rate" else
                                      f"[{lo * 100:+.2f}, {hi * 100:+.2f}] pp" for lo, hi in
                                      zip(frame["lift_abs_lo"], frame["lift_abs_hi"])],
                              ci_rel=[fmt_ci(lo, hi, pct=True) for lo, hi in zip(frame["lift_rel_lo"], frame["lift_rel_hi"])])

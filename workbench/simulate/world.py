@@ -176,7 +176,6 @@ class _Generator:
     # ------------------------------------------------------------------ experiments
     def add_experiment(self, spec: ExperimentSpec, n: int, salt_index: int) -> pd.DataFrame:
         rng = self.rng
-        k = len(spec.variants)
         days = WORLD_DAYS - spec.start_day
         faults = spec.faults
         product = self._product_for(spec)

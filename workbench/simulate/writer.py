@@ -93,7 +93,7 @@ def _write_duckdb(out: Path, builder: WorldBuilder, say: Callable[[str], None]) 
             n += len(part)
             say(str(part["experiment_id"].iat[0]))
         for name, df in builder.side_tables().items():
-            arrow = _arrow(df)
+            arrow = _arrow(df)      # noqa: F841 — DuckDB reads this local by name in the query below
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM arrow")
         con.execute("CREATE OR REPLACE TABLE world_info AS SELECT ? AS seed, ? AS scale, now() AS generated_at",
                     [builder.seed, builder.scale])
