@@ -192,16 +192,9 @@ def resume_cmd(experiment_id: str = typer.Argument(...), by: Optional[str] = BY,
 def stop_cmd(experiment_id: str = typer.Argument(...), winner: Optional[str] = typer.Option(None, "--winner"),
              lift: Optional[float] = typer.Option(None, "--lift", help="Relative lift of the winner (0.05 = +5 %)."),
              by: Optional[str] = BY, why: str = WHY_REQUIRED, db: Optional[Path] = DB) -> None:
-    from ..lifecycle.learning import conclude
+    from ..lifecycle.learning import stop_and_conclude
     reg = _reg(db)
-    who = _by(by)
-    brief = reg.brief(experiment_id)
-    if winner is not None and winner not in brief.variant_ids:
-        raise InputError([Problem("blocked", "bad_variant", f"the winner must be one of {', '.join(brief.variant_ids)}",
-                                  column="winner", value=winner)])
-    with reg.transaction() as con:
-        reg.transition(experiment_id, "stop", by=who, why=why, con=con, detail={"winner": winner})
-        conclude(reg, experiment_id, winner=winner, lift_rel=lift, by=who, why=why, con=con)
+    stop_and_conclude(reg, experiment_id, winner=winner, lift_rel=lift, by=_by(by), why=why)
     _record_line(reg.get(experiment_id))
 
 
@@ -350,7 +343,7 @@ def audit_cmd(experiment_id: Optional[str] = typer.Argument(None), verify: bool 
 # --- decide ----------------------------------------------------------------------------------------
 def _apply(reg: Any, decision: Any, *, by: str) -> str:
     """Carry out a decision's action on the registry; returns what was done."""
-    from ..lifecycle.learning import conclude
+    from ..lifecycle.learning import stop_and_conclude
     from ..lifecycle.rollout import plan_rollout, rollback, start_rollout
     rec = reg.get(decision.experiment_id)
     why = f"decision {decision.rule}: {decision.reason}"
@@ -373,11 +366,10 @@ def _apply(reg: Any, decision: Any, *, by: str) -> str:
         start_rollout(reg, plan, by=by, why=why)
         return f"rollout started: {plan.describe()}"
     if a == "stop" and rec.state in ("running", "hold"):
-        with reg.transaction() as con:
-            reg.transition(rec.experiment_id, "stop", by=by, why=why, con=con, detail={"winner": decision.winner})
-            conclude(reg, rec.experiment_id, winner=decision.winner, lift_rel=decision.facts.get("primary_lift_rel")
-                     if decision.winner and decision.winner != decision.facts.get("control") else None,
-                     by=by, why=why, con=con)
+        stop_and_conclude(reg, rec.experiment_id, winner=decision.winner,
+                          lift_rel=decision.facts.get("primary_lift_rel")
+                          if decision.winner and decision.winner != decision.facts.get("control") else None,
+                          by=by, why=why)
         return "stopped"
     return "nothing to change"
 

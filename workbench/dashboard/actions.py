@@ -126,7 +126,7 @@ def perform(service: Any, identity: Identity, req: ActionRequest) -> ActionResul
 
 
 def _carry_out(service: Any, identity: Identity, req: ActionRequest) -> str:
-    from ..lifecycle.learning import conclude
+    from ..lifecycle.learning import stop_and_conclude
     from ..lifecycle.rollout import advance_rollout, plan_rollout, rollback, rollout_status, start_rollout
     from .data import _num, comparison_of
 
@@ -155,9 +155,7 @@ def _carry_out(service: Any, identity: Identity, req: ActionRequest) -> str:
                                       f"{', '.join(brief.variant_ids)}", column="variant", value=variant)])
         c = comparison_of(outcome, variant) if outcome is not None else None
         lift = _num(c.lift_rel) if c is not None else None
-        with reg.transaction() as con:
-            reg.transition(eid, "stop", by=by, why=why, con=con, detail={"winner": variant, "forced": True})
-            conclude(reg, eid, winner=variant, lift_rel=lift, by=by, why=why, con=con)
+        stop_and_conclude(reg, eid, winner=variant, lift_rel=lift, by=by, why=why, detail={"forced": True})
         return f"{eid}: stopped with {variant} as the winner (forced by {by})"
     if req.action == "start_rollout":
         variant = req.variant or (outcome.decision.winner if outcome is not None else None)

@@ -208,34 +208,29 @@ def variant_tiles(outcome: Any, weights: Mapping[str, float] | None = None) -> l
 
 
 def funnel_frame(outcome: Any) -> pd.DataFrame:
-    """Units reaching each step per variant (impression → click → cart → purchase) and the share of units."""
-    f = outcome.data.funnel()
-    steps = [("viewed", "units"), ("clicked", "units_clicked"), ("carted", "units_carted"),
-             ("purchased", "units_purchased")]
-    rows = []
-    for variant, r in f.iterrows():
-        base = float(r["units"]) if "units" in r else 0.0
-        for label, col in steps:
-            if col in r:
-                n = float(r[col])
-                rows.append({"variant": variant, "step": label, "units": n, "share": n / base if base else None})
-    return pd.DataFrame(rows, columns=["variant", "step", "units", "share"])
+    """Units reaching each step per variant (view → click → cart → purchase) and their share of the units
+    (:func:`workbench.reports.views.funnel_rates`, with the dashboard's step names)."""
+    from ..reports.views import funnel_rates
+
+    f = funnel_rates(outcome.data).rename(columns={"share_of_exposed": "share"})
+    f["step"] = f["step"].replace({"exposed": "viewed", "added to cart": "carted"})
+    return f[["variant", "step", "units", "share"]]
 
 
 def trend_frame(ts: pd.DataFrame, variants: Sequence[str] | None = None) -> pd.DataFrame:
-    """Event-time trend from :func:`workbench.aggregate.timeseries`: purchases per active unit per bucket."""
+    """Event-time trend: purchases per active unit per bucket (:func:`workbench.reports.views.event_trends`),
+    naive UTC times, optionally for some variants."""
+    from ..reports.views import event_trends
+
     cols = ["ts", "variant", "units", "purchases", "cvr"]
     if ts is None or ts.empty:
         return pd.DataFrame(columns=cols)
-    out = ts[["ts", "variant", "units", "purchases"]].copy()
-    out["ts"] = pd.to_datetime(out["ts"])
+    out = event_trends(ts).rename(columns={"purchases_per_unit": "cvr"})
     if out["ts"].dt.tz is not None:
         out["ts"] = out["ts"].dt.tz_convert("UTC").dt.tz_localize(None)
-    units = out["units"].astype("float64")
-    out["cvr"] = np.where(units > 0, out["purchases"].astype("float64") / units.where(units > 0, 1.0), np.nan)
     if variants is not None:
         out = out[out["variant"].isin(list(variants))]
-    return out.sort_values(["ts", "variant"]).reset_index(drop=True)[cols]
+    return out.reset_index(drop=True)[cols]
 
 
 # --- detail: Bayesian evidence ---------------------------------------------------------------------

@@ -32,9 +32,28 @@ import pandas as pd
 from ..config import get_settings
 from .registry import Registry
 
-__all__ = ["conclude", "pattern_table", "winning_tags", "UNCATEGORISED"]
+__all__ = ["conclude", "stop_and_conclude", "pattern_table", "winning_tags", "UNCATEGORISED"]
 
 UNCATEGORISED = "(uncategorised)"
+
+
+def _check_winner(brief: Any, winner: str | None) -> None:
+    if winner is not None and winner not in brief.variant_ids:
+        from ..errors import InputError, Problem
+        raise InputError([Problem("blocked", "bad_variant", f"the winner must be one of {', '.join(brief.variant_ids)}",
+                                  column="winner", value=winner)])
+
+
+def stop_and_conclude(reg: Registry, experiment_id: str, *, winner: str | None, lift_rel: float | None = None,
+                      by: str, why: str, detail: dict[str, Any] | None = None) -> None:
+    """Stop a running experiment and :func:`conclude` it, in one registry transaction.
+
+    ``detail`` adds to the audit entry of the stop (which always names the winner).
+    """
+    _check_winner(reg.brief(experiment_id), winner)
+    with reg.transaction() as con:
+        reg.transition(experiment_id, "stop", by=by, why=why, con=con, detail={"winner": winner, **(detail or {})})
+        conclude(reg, experiment_id, winner=winner, lift_rel=lift_rel, by=by, why=why, con=con)
 
 
 def conclude(reg: Registry, experiment_id: str, *, winner: str | None, lift_rel: float | None = None, by: str,
@@ -45,10 +64,7 @@ def conclude(reg: Registry, experiment_id: str, *, winner: str | None, lift_rel:
     but the next experiment is still scheduled after the cooldown).
     """
     brief = reg.brief(experiment_id)
-    if winner is not None and winner not in brief.variant_ids:
-        from ..errors import InputError, Problem
-        raise InputError([Problem("blocked", "bad_variant", f"the winner must be one of {', '.join(brief.variant_ids)}",
-                                  column="winner", value=winner)])
+    _check_winner(brief, winner)
     category = brief.category or UNCATEGORISED
 
     def write(c: duckdb.DuckDBPyConnection) -> None:
