@@ -15,6 +15,7 @@ meaning.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
@@ -129,6 +130,18 @@ class MetricResult(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         return comparisons_frame(self.comparisons, metric=self.name, role=self.role)
+
+    def gain(self, c: Comparison) -> float:
+        """``c``'s change in the metric's good direction (positive = better)."""
+        return c.lift_abs if self.higher_is_better else -c.lift_abs
+
+    def best(self) -> Comparison | None:
+        """The comparison that moves the metric furthest in its good direction (ties: smaller adjusted p);
+        None when no lift is finite."""
+        comps = [c for c in self.comparisons if c.lift_abs is not None and math.isfinite(c.lift_abs)]
+        if not comps:
+            return None
+        return max(comps, key=lambda c: (self.gain(c), -c.p_value_adjusted if math.isfinite(c.p_value_adjusted) else 0))
 
 
 @dataclass(frozen=True)

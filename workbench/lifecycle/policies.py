@@ -50,7 +50,7 @@ from ..config import Paths, get_settings
 from ..display import ResultMixin, fmt_ci, fmt_num, fmt_p, fmt_pct
 from ..errors import InputError, NotFoundError, Problem
 from ..metrics import fmt_metric_value, metric_unit
-from ..results import AnalysisResult, Comparison, MetricResult
+from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief, is_safe_id
 
 __all__ = ["DecisionAction", "ACTIONS", "ACTION_TONE", "Condition", "Rule", "DecisionPolicy", "DecisionContext", "Decision",
@@ -368,17 +368,6 @@ class DecisionContext(ResultMixin):
     automatic: bool | None = None
 
 
-def _signed(m: MetricResult, c: Comparison) -> float:
-    """Change in the metric's good direction (positive = better)."""
-    return c.lift_abs if m.higher_is_better else -c.lift_abs
-
-
-def _best(m: MetricResult) -> Comparison | None:
-    comps = [c for c in m.comparisons if c.lift_abs is not None and math.isfinite(c.lift_abs)]
-    if not comps:
-        return None
-    return max(comps, key=lambda c: (_signed(m, c), -c.p_value_adjusted if math.isfinite(c.p_value_adjusted) else 0))
-
 
 def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else float(x)
@@ -414,9 +403,9 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     f["primary_present"] = m is not None
     if m is not None:
         f["primary"] = m.name
-        best = _best(m)
+        best = m.best()
         if best is not None:
-            gain = _signed(m, best)
+            gain = m.gain(best)
             sig = bool(best.p_value_adjusted < alpha)
             f.update(best_variant=best.variant, primary_p=_num(best.p_value_adjusted), primary_p_raw=_num(best.p_value),
                      primary_significant=sig and gain > 0, primary_harmful=sig and gain < 0,

@@ -97,7 +97,9 @@ def _primary_cell(s: dict[str, Any]) -> str:
     comps = p.get("comparisons") or []
     if not comps:
         return "—" if not p.get("metric") else f"{escape(p['metric'])}: not analysed"
-    best = max(comps, key=lambda c: (c.get("p_value_adjusted") is not None, -(c.get("p_value_adjusted") or 1)))
+    # The variant the decision engine calls best (as the report header and the dashboard show it).
+    named = ((s.get("decision") or {}).get("facts") or {}).get("best_variant")
+    best = next((c for c in comps if c.get("variant") == named), comps[0])
     lift = best.get("lift_rel")
     ci = best.get("lift_rel_ci") or [None, None]
     return (f"{escape(p.get('metric'))} · {escape(best.get('variant'))}: "

@@ -241,7 +241,7 @@ class ExperimentReport:
                  decision_banner(self.decision)]
         kpis = [("health", badge(self.result.health.status, HEALTH_CLASS.get(self.result.health.status, "")))]
         m = self.result.primary
-        best = _best(m)
+        best = (m.best() or m.comparisons[0]) if m is not None and m.comparisons else None
         if m is not None and best is not None:
             kpis += [(f"{m.name}: {best.variant} vs {best.control}", Html(_e(_spct(best.lift_rel)))),
                      (f"{self.result.alpha and 1 - self.result.alpha:.0%} CI (relative)",
@@ -402,7 +402,7 @@ class ExperimentReport:
                                 "p_value": "p", "p_value_adjusted": "p (adjusted)", "prob_beat_control": "P(beat control)",
                                 "expected_loss": "expected loss"},
                        row_class=lambda r: "good" if r["p_value_adjusted"] < self.result.alpha and
-                       _gain(m, r["lift_abs"]) > 0 else ("bad" if r["p_value_adjusted"] < self.result.alpha else "")),
+                       (r["lift_abs"] if m.higher_is_better else -r["lift_abs"]) > 0 else ("bad" if r["p_value_adjusted"] < self.result.alpha else "")),
                  embed(plots.lift_forest(frame.rename(columns={"lift_rel_lo": "lo", "lift_rel_hi": "hi"}),
                                          title=f"Relative lift of {m.name} with {level:.0%} CI"))]
         bayes = next((c.extra.get("bayes") for c in m.comparisons if isinstance(c.extra, dict) and c.extra.get("bayes")),
@@ -797,18 +797,6 @@ class ExperimentReport:
 def _e(text: Any) -> str:
     from ..display import escape
     return escape(text)
-
-
-def _best(m: MetricResult | None) -> Any:
-    if m is None or not m.comparisons:
-        return None
-    sign = 1.0 if m.higher_is_better else -1.0
-    finite = [c for c in m.comparisons if math.isfinite(c.lift_abs)]
-    return max(finite, key=lambda c: sign * c.lift_abs) if finite else m.comparisons[0]
-
-
-def _gain(m: MetricResult, lift_abs: float) -> float:
-    return lift_abs if m.higher_is_better else -lift_abs
 
 
 def section_methods() -> Mapping[str, str]:
