@@ -325,22 +325,13 @@ def build_one(job: BuildJob, kernels: KernelPool | None = None) -> ReportOutcome
                 {"extra_arguments": KERNEL_ARGS}
             pm.execute_notebook(job.notebook, str(nb_out), parameters=params, kernel_name=job.kernel,
                                 progress_bar=False, log_output=False, execution_timeout=job.cell_timeout, **engine)
-        except pm.PapermillExecutionError as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing cell, kernel death, timeout, missing kernel: per experiment
             if kernels is not None:
                 kernels.discard()
             cell, section = _failure_location(nb_out)
             kept = _keep_failed(nb_out, out, final.name)
             return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
-                                 error=f"{exc.ename}: {exc.evalue}".strip()[:500], cell=cell, section=section,
-                                 failed_notebook=kept)
-        except Exception as exc:  # noqa: BLE001 - kernel death, timeout, missing kernel: report it per experiment
-            if kernels is not None:
-                kernels.discard()
-            cell, section = _failure_location(nb_out)
-            kept = _keep_failed(nb_out, out, final.name)
-            return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
-                                 error=f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"[:500],
-                                 cell=cell, section=section, failed_notebook=kept)
+                                 error=_error_text(exc), cell=cell, section=section, failed_notebook=kept)
         timings["notebook"] = round(time.perf_counter() - t0, 2)
         _number_cells(nb_out)
         summary_path = tmp / "summary.json"
@@ -512,6 +503,18 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
         run = replace(run, index=str(index), seconds=time.perf_counter() - t0)
     _emit(progress, "done", run=run)
     return run
+
+
+def _error_text(exc: BaseException) -> str:
+    """The first line of what went wrong: the cell's exception for a failing cell, else the error itself."""
+    import papermill as pm
+
+    if isinstance(exc, pm.PapermillExecutionError):
+        text = f"{exc.ename}: {exc.evalue}".strip()
+    else:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        text = f"{type(exc).__name__}: {first}"
+    return text[:500]
 
 
 def _decision_of(final: Path) -> dict[str, Any]:
