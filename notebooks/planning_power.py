@@ -27,6 +27,7 @@ import pandas as pd
 
 from workbench.lifecycle import parse_brief
 from workbench.sources.experiments import load_experiment
+from workbench.reports.roi import daily_traffic
 from workbench.stats import mde, power_at, sample_size
 
 hv.extension("bokeh", logo=False)
@@ -36,11 +37,9 @@ hv.extension("bokeh", logo=False)
 
 # %%
 reference = load_experiment("pdp-shoes-hero")
-control_units = reference.units()[0]
 baseline = float(reference.stats("cvr", use_covariate=False).mean[0])
-days_observed = reference.cube["day"].nunique()
-daily_units = float(reference.units().sum()) / days_observed
-print(f"control conversion {baseline:.2%}; {daily_units:,.0f} units a day over {days_observed} days")
+daily_units, _, days_observed = daily_traffic(reference.units_per_day())
+print(f"control conversion {baseline:.2%}; {daily_units:,.0f} new units a day over {days_observed} full days")
 
 # %% [markdown]
 # ## Units needed for a 10 % relative lift

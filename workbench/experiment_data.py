@@ -120,6 +120,17 @@ class ExperimentData:
     def units(self, where: Mapping[str, Any] | None = None) -> np.ndarray:
         return self.arm_table(where)["n"].to_numpy(dtype="float64")
 
+    def units_per_day(self, *, full_days_only: bool = True) -> np.ndarray:
+        """New units per ``day`` of first exposure, all arms together, in day order (empty without days).
+
+        ``full_days_only`` leaves out the first and last day when there are more than three: an
+        experiment rarely starts and stops at midnight, so those days are partial.
+        """
+        if "day" not in self.cube.columns:
+            return np.asarray([], dtype=np.float64)
+        counts = self.cube.groupby("day", observed=True)["n"].sum().sort_index().to_numpy(dtype=np.float64)
+        return counts[1:-1] if full_days_only and counts.size > 3 else counts
+
     def stats(self, metric: str | Metric, where: Mapping[str, Any] | None = None,
               *, use_covariate: bool = True) -> SufficientStats | RatioStats:
         """Stats of one metric with arms on the last axis (control first)."""

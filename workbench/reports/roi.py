@@ -161,21 +161,13 @@ def roi_for_result(result: Any, data: Any, *, variant: str | None = None, metric
     Δ and its standard error come from ``result``'s comparisons on ``metric`` (what the report's
     tables show); the daily traffic comes from the units first exposed on each ``day`` of the
     data's cube (all arms: at launch every eligible unit sees the winner). With
-    ``full_days_only`` the first and last observed days are dropped when there are more than
-    three, since an experiment rarely starts and stops at midnight. Returns ``[]`` when the
+    ``full_days_only`` partial first and last days are left out (:meth:`ExperimentData.units_per_day`). Returns ``[]`` when the
     metric was not analysed (for example when health is blocked).
     """
     m = next((x for x in result.metrics if x.name == metric), None)
     if m is None or not m.comparisons:
         return []
-    if "day" in data.cube.columns:
-        per_day = data.cube.groupby("day", observed=True)["n"].sum().sort_index()
-        counts = per_day.to_numpy(dtype=np.float64)
-        if full_days_only and counts.size > 3:
-            counts = counts[1:-1]
-    else:
-        counts = np.asarray([], dtype=np.float64)
-    mean, se, days = daily_traffic(counts)
+    mean, se, days = daily_traffic(data.units_per_day(full_days_only=full_days_only))
     notes = []
     if days == 0:
         return []
