@@ -63,20 +63,22 @@ def md_escape(text: Any) -> str:
     return s.replace("\n", " ").replace("\r", " ")
 
 
+def _inline(text: Any, esc: Any, code: Any) -> str:
+    """``esc`` the text; spans between backticks become ``code(span)`` (unbalanced backticks: all text)."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:
+        return esc(text)
+    return "".join(code(p) if i % 2 else esc(p) for i, p in enumerate(parts))
+
+
 def _md_inline(text: Any) -> str:
     """Like :func:`md_escape`, but text between backticks stays a code span (commands in next actions)."""
-    parts = str(text).split("`")
-    if len(parts) % 2 == 0:                              # unbalanced: treat everything as text
-        return md_escape(text)
-    return "".join(f"`{p}`" if i % 2 else md_escape(p) for i, p in enumerate(parts))
+    return _inline(text, md_escape, lambda p: f"`{p}`")
 
 
 def _html_inline(text: Any) -> str:
     """HTML-escaped text whose backtick spans become ``<code>``."""
-    parts = str(text).split("`")
-    if len(parts) % 2 == 0:
-        return escape(text)
-    return "".join(f"<code>{escape(p)}</code>" if i % 2 else escape(p) for i, p in enumerate(parts))
+    return _inline(text, escape, lambda p: f"<code>{escape(p)}</code>")
 
 
 @dataclass(frozen=True)
