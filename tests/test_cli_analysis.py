@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from workbench.cli import main
+from cli_runner import invoke, run_workbench
 
 GOOD = ("variant,users,conversions,guardrail_error,revenue_sum,revenue_sum_sq\n"
         "control,10000,1200,35,52000.5,900000\ntreatment,10050,1320,33,56000,1000000\n")
@@ -21,10 +18,7 @@ def _in_tmp(tmp_path, monkeypatch):
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
+    return invoke(capsys, None, *args)
 
 
 def write(name: str, text: str) -> str:
@@ -137,8 +131,7 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path):
     """End to end in a real process: stdout is pure JSON, problems go to stderr."""
     bad = tmp_path / "bad.csv"
     bad.write_text("variant,users,conversions\ncontrol,100,120\nb,100,10\n")
-    r = subprocess.run([sys.executable, "-m", "workbench", "analyze", str(bad), "--json"], capture_output=True,
-                       text=True, timeout=120)
+    r = run_workbench("analyze", str(bad), "--json")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert json.loads(r.stdout)["health"]["status"] == "blocked"
     assert "conversions (120) exceed users (100)" in r.stderr

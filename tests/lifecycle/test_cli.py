@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 import yaml
-from cli_runner import invoke
+from cli_runner import invoke, run_workbench
 
 from workbench.lifecycle.registry import Registry
 
@@ -161,6 +159,5 @@ def test_policies_and_learning_commands(capsys):
 
 
 def test_cli_subprocess_exit_code_and_no_traceback(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "workbench", "experiments", "show", "no-such"], capture_output=True,
-                       text=True, timeout=120)
+    r = run_workbench("experiments", "show", "no-such")
     assert r.returncode == 2 and "no experiment 'no-such'" in r.stderr and "Traceback" not in r.stderr
