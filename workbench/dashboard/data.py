@@ -93,6 +93,7 @@ class PortfolioRow(ResultMixin):
     decision_reason: str
     health: str
     badges: tuple[Badge, ...] = ()
+    arms: int = 0                           # variants including the control
 
 
 def _text(x: Any, default: str = "") -> str:
@@ -133,7 +134,7 @@ def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None) -> list[Po
             lift_rel_lo=_num(c.lift_rel_ci[0]) if c else None, lift_rel_hi=_num(c.lift_rel_ci[1]) if c else None,
             prob_beat_control=_num(c.prob_beat_control) if c else None,
             decision=o.decision.action, decision_reason=o.decision.reason, health=o.result.health.status,
-            badges=tuple(badges_for(o))))
+            badges=tuple(badges_for(o)), arms=len(o.data.variants)))
     for eid, rec in (registry.records.items() if registry is not None else ()):
         if eid in outcomes:
             continue                                   # registered but no events analysed yet (e.g. a draft)
@@ -143,7 +144,8 @@ def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None) -> list[Po
             category=_text(rec.category, "—"), days_running=None, traffic_share=None, units=0.0,
             allocation=" · ".join(f"{v} {fmt_pct(w, 0)}" for v, w in weights.items()), primary_metric="—",
             best_variant=None, lift_rel=None, lift_rel_lo=None, lift_rel_hi=None, prob_beat_control=None,
-            decision="no data", decision_reason="no events for this experiment in the data yet", health="no data"))
+            decision="no data", decision_reason="no events for this experiment in the data yet", health="no data",
+            arms=len(weights)))
     return rows
 
 

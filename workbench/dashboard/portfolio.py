@@ -12,7 +12,7 @@ import pandas as pd
 import panel as pn
 from panel.viewable import Viewer
 
-from ..display import escape, fmt_num, fmt_pct
+from ..display import escape, fmt_ci, fmt_num, fmt_pct
 from .badges import badges_html
 from .data import filter_portfolio, portfolio_frame, portfolio_rows
 from .session import AppState
@@ -30,8 +30,9 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in frame.itertuples(index=False):
         point = fmt_lift(r.lift_rel)
-        ci = fmt_lift(r.lift_rel, r.lift_rel_lo, r.lift_rel_hi)[len(point):].strip()
-        who = f"{r.best_variant} " if r.best_variant and len(str(r.allocation).split(" · ")) > 2 else ""
+        ci = fmt_ci(r.lift_rel_lo, r.lift_rel_hi, pct=True) if point != "—" and pd.notna(r.lift_rel_lo) \
+            and pd.notna(r.lift_rel_hi) else ""
+        who = f"{r.best_variant} " if r.best_variant and r.arms > 2 else ""
         lift = (f"{escape(r.primary_metric)} {escape(who)}<b>{escape(point)}</b>"
                 + (f'<br><span class="wb-muted">{escape(ci)}</span>' if ci else ""))
         rows.append({
