@@ -44,6 +44,16 @@ class ExperimentOutcome:
     def experiment_id(self) -> str:
         return self.data.experiment_id
 
+    @property
+    def category(self) -> str | None:
+        """The brief's category, else the one in the data's metadata."""
+        return (self.brief.category if self.brief is not None else None) or self.data.meta.get("category")
+
+    @property
+    def product_id(self) -> str | None:
+        """The brief's SKU, else the one in the data's metadata."""
+        return (self.brief.product_id if self.brief is not None else None) or self.data.meta.get("product_id")
+
 
 def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
              as_of: dt.datetime | None = None, registry: Registry | None = None,

@@ -191,7 +191,7 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
             pattern_cache: dict[Any, tuple[pd.DataFrame, dict[str, str]]] = {}
             for e in ids:
                 o = have[e]
-                category = o.brief.category if o.brief is not None else o.data.meta.get("category")
+                category = o.category
                 if category not in pattern_cache:
                     pattern_cache[category] = (pattern_table(registry, category) if category else pattern_table(registry),
                                                winning_tags(registry, category))

@@ -271,8 +271,7 @@ class ExperimentReport:
             ("Decision policy", self.decision.policy),
             ("Primary metric", (self.result.primary.label or self.result.primary.name) if self.result.primary else "none"),
             ("Guardrails", guard), ("Secondary metrics", secondary),
-            ("Category / SKU", f"{(b.category if b else meta.get('category')) or '—'} / "
-                               f"{(b.product_id if b else meta.get('product_id')) or 'several or none'}"),
+            ("Category / SKU", f"{self.outcome.category or '—'} / {self.outcome.product_id or 'several or none'}"),
             ("Started", _when(r.started_at) if r is not None and r.started_at else _when(meta.get("start_ts"))),
             ("Ended", _when(r.ended_at) if r is not None and r.ended_at else "running"),
             ("Data from", f"{_when(first)} to {_when(last)}"),
@@ -588,9 +587,7 @@ class ExperimentReport:
         """Where the experiment spans several SKUs: each SKU's lift shrunk toward its category's (empirical Bayes)."""
         sku = self.inputs.sku_data
         if sku is None:
-            b, meta = self.brief, self.data.meta
-            pid = (b.product_id if b is not None else None) or meta.get("product_id")
-            cat = (b.category if b is not None else None) or meta.get("category")
+            pid, cat = self.outcome.product_id, self.outcome.category
             where = f" ({pid} in {cat})" if pid else ""
             return note(f"This experiment runs on one SKU{where}; the per-SKU view applies to experiments that "
                         "span several SKUs.")
@@ -715,11 +712,10 @@ class ExperimentReport:
 
     def learning(self) -> Html:
         """Winning patterns in this category (learning store) against this experiment's variants."""
-        b = self.brief
-        cat = (b.category if b is not None else None) or self.data.meta.get("category")
+        cat = self.outcome.category
         winning = dict(self.inputs.winning or {})
         patterns = self.inputs.patterns
-        vm = {}
+        b = self.brief
         if b is not None:
             vm = {v.id: v.meta for v in b.variants}
         else:
@@ -764,7 +760,7 @@ class ExperimentReport:
         return {
             "schema": SUMMARY_SCHEMA, "experiment_id": self.experiment_id, "name": self.name, "kind": self.kind,
             "state": rec.state if rec is not None else None, "owner": self.brief.owner if self.brief else None,
-            "category": (self.brief.category if self.brief else self.data.meta.get("category")),
+            "category": self.outcome.category,
             "as_of": self.inputs.params.as_of, "data_as_of": self.data.as_of, "data_version": r.data_version,
             "generated_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
             "health": {"status": r.health.status, "reasons": r.health.reasons,
