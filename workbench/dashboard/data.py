@@ -297,10 +297,11 @@ def posterior_curves(outcome: Any, *, points: int = 240) -> PosteriorCurves | No
 def chance_over_time(outcome: Any, dim: str = "day") -> pd.DataFrame:
     """P(variant beats control) on the primary metric as data accrued: cumulative by ``dim`` (day).
 
-    Each point is the Bayesian comparison of the units first exposed up to that day, computed by
-    :func:`~workbench.stats.compare.compare_arrays` with the prior the analysis used.
+    Each point is the Bayesian comparison of the units first exposed up to that day
+    (:func:`workbench.reports.views.cohort_lifts`, cumulative) with the prior and CUPED setting the
+    analysis used.
     """
-    from ..stats.compare import compare_arrays
+    from ..reports.views import cohort_lifts
 
     cols = ["day", "variant", "prob_beat_control", "units"]
     primary = outcome.result.primary
@@ -309,21 +310,13 @@ def chance_over_time(outcome: Any, dim: str = "day") -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     opts = options_of(outcome)
     m = data.metric(primary.name)
-    levels, st = data.stats_by(m, dim, cumulative=True, use_covariate=opts.cuped)
-    arr = compare_arrays(m.kind, st, higher_is_better=m.higher_is_better, bayes=True,
-                         prior=opts.priors.get(m.name, opts.prior), normal_prior=opts.normal_priors.get(m.name),
-                         cuped=opts.cuped, credible_intervals=False)
-    rows = []
-    for i, level in enumerate(levels):
-        for j, v in enumerate(data.variants[1:]):
-            p = _num(arr["prob_beat"][i, j])
-            if p is not None:
-                rows.append({"day": pd.Timestamp(level), "variant": v, "prob_beat_control": p,
-                             "units": float(st.n[i, 0] + st.n[i, j + 1])})
-    return pd.DataFrame(rows, columns=cols)
+    f = cohort_lifts(data, m, dim=dim, cumulative=True, cuped=opts.cuped, bayes=True,
+                     prior=opts.priors.get(m.name, opts.prior), normal_prior=opts.normal_priors.get(m.name))
+    f = f[np.isfinite(f["prob_beat_control"].astype(float))]
+    return pd.DataFrame({"day": pd.to_datetime(f[dim]), "variant": f["variant"],
+                         "prob_beat_control": f["prob_beat_control"], "units": f["n"]}, columns=cols).reset_index(drop=True)
 
 
-# --- detail: forest plot ---------------------------------------------------------------------------
 def segment_result(outcome: Any, dim: str) -> Any:
     """Per-segment comparisons of every metric by ``dim`` (exploratory), with the analysis' options."""
     return analyze_segments(outcome.data, dim, options_of(outcome))

@@ -76,28 +76,35 @@ def _metric(data: ExperimentData, metric: str | Metric | None) -> Metric | None:
 
 
 def cohort_lifts(data: ExperimentData, metric: str | Metric | None = None, *, dim: str = "day",
-                 alpha: float = 0.05, cumulative: bool = False) -> pd.DataFrame:
+                 alpha: float = 0.05, cumulative: bool = False, cuped: bool = False, bayes: bool = False,
+                 prior: tuple[float, float] = (1.0, 1.0), normal_prior: tuple[float, float] | None = None) -> pd.DataFrame:
     """Relative lift of each variant within each ``dim`` cohort (units first exposed that day), with its CI.
 
     A lift that shrinks from early to late cohorts is the signature of a novelty effect. With
-    ``cumulative=True`` each row is the experiment as of the end of that day instead.
+    ``cumulative=True`` each row is the experiment as of the end of that day instead. ``bayes``
+    adds ``prob_beat_control`` (with ``prior`` / ``normal_prior``, as the analysis uses them);
+    ``cuped`` adjusts with the metric's pre-period covariate.
     """
     m = _metric(data, metric)
-    cols = [dim, "variant", "n", "lift_rel", "lo", "hi", "lift_abs", "p_value"]
+    cols = [dim, "variant", "n", "lift_rel", "lo", "hi", "lift_abs", "p_value"] + (["prob_beat_control"] if bayes else [])
     if m is None or dim not in data.cube.columns:
         return pd.DataFrame(columns=cols)
     try:
-        levels, st = data.stats_by(m, dim, use_covariate=False, cumulative=cumulative)
+        levels, st = data.stats_by(m, dim, use_covariate=cuped, cumulative=cumulative)
     except KeyError:
         return pd.DataFrame(columns=cols)
-    arr = compare_arrays(m.kind, st, higher_is_better=m.higher_is_better, alpha=alpha, cuped=False, bayes=False)
+    arr = compare_arrays(m.kind, st, higher_is_better=m.higher_is_better, alpha=alpha, cuped=cuped, bayes=bayes,
+                         prior=prior, normal_prior=normal_prior, credible_intervals=False)
     rows = []
     for i, level in enumerate(levels):
         for j, v in enumerate(data.variants[1:]):
-            rows.append({dim: level, "variant": v, "n": float(arr["n_control"][i, j] + arr["n_variant"][i, j]),
-                         "lift_rel": float(arr["lift_rel"][i, j]), "lo": float(arr["rel_ci_lo"][i, j]),
-                         "hi": float(arr["rel_ci_hi"][i, j]), "lift_abs": float(arr["lift_abs"][i, j]),
-                         "p_value": float(arr["p_value"][i, j])})
+            row = {dim: level, "variant": v, "n": float(arr["n_control"][i, j] + arr["n_variant"][i, j]),
+                   "lift_rel": float(arr["lift_rel"][i, j]), "lo": float(arr["rel_ci_lo"][i, j]),
+                   "hi": float(arr["rel_ci_hi"][i, j]), "lift_abs": float(arr["lift_abs"][i, j]),
+                   "p_value": float(arr["p_value"][i, j])}
+            if bayes:
+                row["prob_beat_control"] = float(arr["prob_beat"][i, j])
+            rows.append(row)
     return pd.DataFrame(rows, columns=cols)
 
 
