@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
+from .display import fmt_num, fmt_pct
 from .stats.sufficient import RatioStats, SufficientStats
 
 __all__ = ["Metric", "MetricKind", "Role", "CATALOG", "UNIT_VALUES", "COVARIATES", "sum_col", "sq_col", "xprod_col",
@@ -182,24 +183,29 @@ def metric_unit(name: str, kind: str) -> str:
     return CATALOG[name].unit if name in CATALOG else ("rate" if kind == "proportion" else "value")
 
 
+#: unit -> (value format, change format); other units use the last entry
+_METRIC_FORMATS: dict[str, tuple[Any, Any]] = {
+    "rate": (fmt_pct, lambda v: f"{v * 100:+.2f} pp"),
+    "seconds": (lambda v: f"{v:.2f} s", lambda v: f"{v:+.3f} s"),
+    "currency": (lambda v: f"{v:,.2f}", lambda v: f"{v:+,.2f}"),
+    "value": (lambda v: fmt_num(v, 4), lambda v: f"{v:+.4g}"),
+}
+
+
+def _fmt_metric(name: str, kind: str, v: float | None, change: bool) -> str:
+    if v is None or not math.isfinite(v):
+        return "—"
+    formats = _METRIC_FORMATS.get(metric_unit(name, kind), _METRIC_FORMATS["value"])
+    return formats[change](v)
+
+
 def fmt_metric_value(name: str, kind: str, v: float | None) -> str:
     """A metric value for people: ``5.12%``, ``3.50 s``, ``1,234.50``; "—" when missing.
 
     >>> fmt_metric_value("cvr", "proportion", 0.0512), fmt_metric_value("lcp", "mean", 3.5)
     ('5.12%', '3.50 s')
     """
-    from .display import fmt_num, fmt_pct
-
-    if v is None or not math.isfinite(v):
-        return "—"
-    unit = metric_unit(name, kind)
-    if unit == "rate":
-        return fmt_pct(v)
-    if unit == "seconds":
-        return f"{v:.2f} s"
-    if unit == "currency":
-        return f"{v:,.2f}"
-    return fmt_num(v, 4)
+    return _fmt_metric(name, kind, v, change=False)
 
 
 def fmt_metric_delta(name: str, kind: str, v: float | None) -> str:
@@ -208,13 +214,4 @@ def fmt_metric_delta(name: str, kind: str, v: float | None) -> str:
     >>> fmt_metric_delta("cvr", "proportion", 0.0021), fmt_metric_delta("lcp", "mean", 0.15)
     ('+0.21 pp', '+0.150 s')
     """
-    if v is None or not math.isfinite(v):
-        return "—"
-    unit = metric_unit(name, kind)
-    if unit == "rate":
-        return f"{v * 100:+.2f} pp"
-    if unit == "seconds":
-        return f"{v:+.3f} s"
-    if unit == "currency":
-        return f"{v:+,.2f}"
-    return f"{v:+.4g}"
+    return _fmt_metric(name, kind, v, change=True)

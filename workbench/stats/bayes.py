@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -554,6 +554,14 @@ def normal_lift(lift: float, se: float, *, prior_mean: float = 0.0, prior_sd: fl
                             float(prior_mean), None if prior_sd is None else tau)
 
 
+def _density_grid(dist: Any, params: tuple[NDArray[np.float64], ...], names: Sequence[str], points: int,
+                  tail: float) -> pd.DataFrame:
+    """Densities of ``dist(*params_i)`` on one grid from the lowest ``tail`` to the highest ``1 − tail`` quantile."""
+    x = np.linspace(float(np.min(dist.ppf(tail, *params))), float(np.max(dist.ppf(1 - tail, *params))), points)
+    return pd.concat([pd.DataFrame({"x": x, "name": n, "density": dist.pdf(x, *(p[i] for p in params))})
+                      for i, n in enumerate(names)], ignore_index=True)
+
+
 def beta_density_grid(a: ArrayLike, b: ArrayLike, names: Sequence[str], *, points: int = 240,
                       tail: float = 1e-4) -> pd.DataFrame:
     """Each Beta(a_i, b_i) density on one common grid spanning all of them (``x``, ``name``, ``density``),
@@ -566,11 +574,7 @@ def beta_density_grid(a: ArrayLike, b: ArrayLike, names: Sequence[str], *, point
     """
     from scipy.stats import beta
 
-    a_ = np.asarray(a, dtype=float)
-    b_ = np.asarray(b, dtype=float)
-    x = np.linspace(float(np.min(beta.ppf(tail, a_, b_))), float(np.max(beta.ppf(1 - tail, a_, b_))), points)
-    return pd.concat([pd.DataFrame({"x": x, "name": n, "density": beta.pdf(x, a_[i], b_[i])})
-                      for i, n in enumerate(names)], ignore_index=True)
+    return _density_grid(beta, (np.asarray(a, dtype=float), np.asarray(b, dtype=float)), names, points, tail)
 
 
 def normal_density_grid(mean: ArrayLike, sd: ArrayLike, names: Sequence[str], *, points: int = 240,
@@ -584,8 +588,4 @@ def normal_density_grid(mean: ArrayLike, sd: ArrayLike, names: Sequence[str], *,
     """
     from scipy.stats import norm
 
-    m = np.asarray(mean, dtype=float)
-    s = np.asarray(sd, dtype=float)
-    x = np.linspace(float(np.min(norm.ppf(tail, m, s))), float(np.max(norm.ppf(1 - tail, m, s))), points)
-    return pd.concat([pd.DataFrame({"x": x, "name": n, "density": norm.pdf(x, m[i], s[i])})
-                      for i, n in enumerate(names)], ignore_index=True)
+    return _density_grid(norm, (np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)), names, points, tail)
