@@ -18,7 +18,10 @@ is busy let the dashboard, a scheduled ``workbench report --all`` and operator a
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -48,8 +51,43 @@ def _configure(con: ibis.BaseBackend) -> None:
         con.raw_sql(f"SET memory_limit = '{eng.memory_limit}'")
     if eng.threads:
         con.raw_sql(f"SET threads = {int(eng.threads)}")
-    temp = eng.temp_directory or str(Path(tempfile.gettempdir()) / "workbench-duckdb")
+    temp = eng.temp_directory or str(process_temp_dir())
     con.raw_sql(f"SET temp_directory = '{temp}'")
+
+
+_TEMP_PREFIX = "workbench-duckdb-"
+_process_temp: dict[int, Path] = {}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def process_temp_dir() -> Path:
+    """This process's own DuckDB spill folder, removed when the process exits.
+
+    Two processes spilling into one folder overwrite each other's temp files (DuckDB names them
+    by its own counter), which crashed concurrent aggregations and report runs. Each process gets a
+    folder named by its pid; folders left by processes that died (``kill -9``) are removed when the
+    next one is made.
+    """
+    mine = _process_temp.get(os.getpid())   # keyed by pid: a forked child makes its own
+    if mine is not None and mine.exists():
+        return mine
+    root = Path(tempfile.gettempdir())
+    for old in root.glob(f"{_TEMP_PREFIX}*"):
+        pid = old.name[len(_TEMP_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    mine = _process_temp[os.getpid()] = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-"))
+    atexit.register(shutil.rmtree, mine, True)
+    return mine
 
 
 def database_path(db: str | Path | None = None) -> Path:
