@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ResultMixin", "to_jsonable", "dumps", "fmt_pct", "fmt_num", "fmt_ci", "fmt_p", "escape"]
+__all__ = ["ResultMixin", "to_jsonable", "dumps", "fmt_pct", "fmt_num", "fmt_ci", "fmt_p", "escape", "tick_formatter"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -133,3 +133,16 @@ def fmt_p(p: float | None) -> str:
     if p is None or not math.isfinite(p):
         return "—"
     return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+
+
+def tick_formatter(unit: str = "value") -> Any:
+    """A Bokeh tick formatter for an axis in ``unit`` (HoloViews ``xformatter``/``yformatter``):
+    thousands separators (``500,000``, never ``5.000e+5``), rates and lifts in %.
+
+    >>> type(tick_formatter("currency")).__name__, tick_formatter("rate").format
+    ('NumeralTickFormatter', '0.0%')
+    """
+    from bokeh.models import NumeralTickFormatter
+    fmt = {"rate": "0.0%", "lift": "+0.0%", "probability": "0%", "share": "0%", "units": "0,0",
+           "currency": "0,0[.]00", "seconds": "0.00"}.get(unit, "0,0[.][0000]")
+    return NumeralTickFormatter(format=fmt)

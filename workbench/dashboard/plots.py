@@ -40,6 +40,20 @@ def _base(title: str, *, height: int = 260, **kw: Any) -> Any:
     return f
 
 
+def _legend_outside(f: Any, side: str = "right") -> None:
+    """Move the figure's legend out of the frame (lines and points span the whole frame, any corner can
+    hide data): ``side`` is right, left, above or below of the frame; an inside location is kept."""
+    if side not in ("right", "left", "above", "below"):
+        f.legend.location = side
+        return
+    for legend in list(f.legend):
+        if legend in f.center:
+            f.center.remove(legend)
+        legend.location = "top_left" if side in ("right", "left") else "center"
+        legend.orientation = "vertical" if side in ("right", "left") else "horizontal"
+        f.add_layout(legend, side)
+
+
 def _note(f: Any) -> Label:
     note = Label(x=10, y=10, x_units="screen", y_units="screen", text="", text_color="#52606d", visible=False)
     f.add_layout(note)
@@ -80,7 +94,7 @@ class _LinePlot:
     y: str = "y"
     point_cols: tuple[str, ...] = ()
 
-    def __init__(self, f: Any, *, legend_location: str = "top_left", point_size: float | None = 4) -> None:
+    def __init__(self, f: Any, *, legend_location: str = "right", point_size: float | None = 4) -> None:
         self.figure = f
         self.line_source = ColumnDataSource({"xs": [], "ys": [], "colour": [], "variant": []})
         self.lines = f.multi_line("xs", "ys", source=self.line_source, line_color="colour", line_width=2,
@@ -89,8 +103,8 @@ class _LinePlot:
         if point_size is not None:                 # points carry the hover values
             self.point_source = ColumnDataSource({c: [] for c in (*self.point_cols, "colour")})
             self.points = f.scatter(self.x, self.y, source=self.point_source, color="colour", size=point_size)
-        f.legend.location = legend_location
         f.legend.label_text_font_size = "11px"
+        _legend_outside(f, legend_location)
         self.note = _note(f)
 
     def _set(self, frame: pd.DataFrame | None, variants: Sequence[str], colours: dict[str, str], empty: str,
@@ -137,7 +151,7 @@ class ChancePlot(_LinePlot):
         f = _base("Chance to beat control over time (cumulative by day of first exposure)", x_axis_type="datetime",
                   y_range=Range1d(0, 1))
         f.yaxis.axis_label = "P(beat control)"
-        super().__init__(f, legend_location="bottom_left", point_size=5)
+        super().__init__(f, point_size=5)
         f.add_layout(Span(location=0.5, dimension="width", line_color="#9aa5b1", line_dash="dotted"))
         self.threshold = Span(location=0.95, dimension="width", line_color="#1e7b45", line_dash="dashed",
                               visible=False)
@@ -226,17 +240,18 @@ class FunnelPlot:
 
 
 def forest_range(frame: pd.DataFrame) -> tuple[float | None, float | None]:
-    """The x range of the forest plot: every metric row's interval (segments may run off the edge)."""
-    rows = frame[~frame["group"].astype(str).str.startswith("segment")]
-    if rows.empty:
-        rows = frame
-    vals = pd.concat([rows["lo"], rows["hi"], rows["lift_rel"]]).astype(float)
+    """The x range of the forest plot: every row's interval and estimate (segments too) and zero, padded.
+
+    >>> forest_range(pd.DataFrame({"lift_rel": [0.1], "lo": [0.02], "hi": [0.5]}))
+    (-0.04, 0.54)
+    """
+    vals = pd.concat([frame["lo"], frame["hi"], frame["lift_rel"]]).astype(float)
     vals = vals[np.isfinite(vals)]
     if vals.empty:
         return None, None
     lo, hi = min(float(vals.min()), 0.0), max(float(vals.max()), 0.0)
     pad = 0.08 * (hi - lo or 1.0)
-    return lo - pad, hi + pad
+    return round(lo - pad, 12), round(hi + pad, 12)
 
 
 class ForestPlot:

@@ -139,20 +139,47 @@ def embed(obj: Any) -> Html:
 
     The script only calls BokehJS, which :func:`page_head` inlines once per page, so the plot
     renders without a network. Text in plots (titles, labels) is rendered by BokehJS as text.
+    A plot with nothing to draw (:func:`workbench.reports.plots.empty_message` says what is
+    missing) becomes that sentence instead of an empty chart frame. The toolbar shows while the
+    pointer is over the plot and is never printed.
     """
     import holoviews as hv
     from bokeh.embed import components
     from bokeh.model import Model
 
+    from .plots import empty_message
+
+    message = None if isinstance(obj, Model) else empty_message(obj)
+    if message is not None:
+        return Html(f"<p class='wb-sub wb-empty'>{escape(message)}</p>")
     model = obj if isinstance(obj, Model) else hv.render(obj, backend="bokeh")
+    _print_friendly(model)
     script, div = components(model)
     return Html(f"<div class='wb-plot'>{div}{script}</div>")
+
+
+_NO_PRINT = "@media print{:host{display:none!important}}"
+
+
+def _print_friendly(model: Any) -> None:
+    """Hide the model's toolbars until hovered, and always in print (they live in Bokeh's shadow DOM,
+    out of reach of the page's CSS, so the rule goes into the toolbar's own stylesheets)."""
+    from bokeh.models import InlineStyleSheet, Toolbar
+
+    for bar in model.select({"type": Toolbar}):
+        bar.autohide = True
+        bar.logo = None
+        bar.stylesheets = [*bar.stylesheets, InlineStyleSheet(css=_NO_PRINT)]
 
 
 @lru_cache(maxsize=1)
 def _bokeh_js() -> str:
     from bokeh.resources import Resources
-    return Resources(mode="inline", components=["bokeh"]).render_js()
+
+    # only the inlined code: once Panel is imported, Resources also lists Panel's module shim as a
+    # relative <script src> that does not exist next to the report (a failed load, offline or not)
+    raw = Resources(mode="inline", components=["bokeh"]).js_raw
+    return "".join(f'<script type="text/javascript">\n{js}\n</script>' for js in raw)
 
 
 def page_head() -> Html:
@@ -186,5 +213,16 @@ table.wb-kv th.k{font-weight:600;color:#424a53;white-space:nowrap}table.wb-kv.wb
 .wb-kpis{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
 .wb-kpi{border:1px solid #d0d7de;border-radius:6px;padding:6px 12px;min-width:120px}
 .wb-kpi .v{font-size:1.15rem;font-weight:700}.wb-kpi .k{color:#656d76;font-size:.78rem}
-@media print{.wb-plot{page-break-inside:avoid}h2{page-break-after:avoid}.bk-toolbar{display:none!important}}
+.wb-empty{font-style:italic}
+@media print{
+ table.wb-table{font-size:7.5pt;min-width:0;max-width:100%;table-layout:auto}
+ table.wb-table th,table.wb-table td{padding:1px 4px;overflow-wrap:break-word}
+ table.wb-table td.t,table.wb-kv td.v{overflow-wrap:anywhere}
+ table.wb-table thead{display:table-header-group}table.wb-table tr{break-inside:avoid}
+ table.wb-kv{font-size:8.5pt}table.wb-kv th.k,table.wb-kv td.v{padding:1px 12px 1px 0}
+ .wb-plot,.wb-decision,.wb-note,.wb-kpi{break-inside:avoid}.wb-h{break-after:avoid}
+ .wb-title{font-size:1.35rem}.wb-kpi{padding:4px 10px}
+}
 """.strip()
+"""The report's styles; ``@media print`` keeps every table within the page width (smaller type, wrapping
+cells) and every plot, note and banner on one page."""

@@ -22,14 +22,19 @@ import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh renderer and
 import numpy as np
 import pandas as pd
 
+from ..display import fmt_pct, tick_formatter
+
 hv.Store.set_current_backend("bokeh")
 
-__all__ = ["PALETTE", "variant_colors", "srm_history_plot", "lift_forest", "sequential_plot", "funnel_plot",
+__all__ = ["PALETTE", "variant_colors", "empty_message", "padded_range", "srm_history_plot", "lift_forest", "sequential_plot", "funnel_plot",
            "trend_plot", "hour_plot", "cohort_plot", "segment_plot", "sku_plot", "shrinkage_plot", "allocation_plot",
            "roi_plot"]
 
 PALETTE = ("#6e7781", "#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#0a3069", "#9a6700")
 WIDTH, HEIGHT = 680, 260
+"""Every plot is at most ``WIDTH`` CSS pixels wide (legend and toolbar included): it fits the printed page
+(A4 or Letter with 12 mm margins leaves 700 px or more). Legends sit outside the frame, right of it."""
+LEGEND = "right"
 _BASE = dict(width=WIDTH, height=HEIGHT, toolbar="right", tools=["hover"], default_tools=["pan", "wheel_zoom",
                                                                                            "box_zoom", "reset", "save"])
 
@@ -39,8 +44,43 @@ def variant_colors(variants: Sequence[str]) -> dict[str, str]:
     return {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(variants)}
 
 
+_EMPTY = "Empty"
+
+
 def _empty(message: str) -> hv.Text:
-    return hv.Text(0.5, 0.5, message).opts(width=WIDTH, height=80, xaxis=None, yaxis=None, toolbar=None)
+    """A stand-in for a plot with nothing to draw; the report shows ``message`` as text instead of a frame."""
+    return hv.Text(0.5, 0.5, message, group=_EMPTY).opts(width=WIDTH, height=80, xaxis=None, yaxis=None,
+                                                         toolbar=None)
+
+
+def empty_message(obj: object) -> str | None:
+    """What an empty plot (or an overlay of nothing but one) says is missing; ``None`` for a real plot.
+
+    >>> empty_message(lift_forest(pd.DataFrame())), empty_message(hv.Curve([(0, 1)]))
+    ('nothing to compare', None)
+    """
+    if isinstance(obj, hv.Overlay) and len(obj) == 1:
+        obj = obj.values()[0]
+    if isinstance(obj, hv.Text) and obj.group == _EMPTY:
+        return str(obj.text)
+    return None
+
+
+def padded_range(*values: object, pad: float = 0.08, include_zero: bool = True) -> tuple[float, float]:
+    """A range holding every finite value (and 0), widened by ``pad`` of its span on each side.
+
+    >>> padded_range([1.0, 3.0], [2.0, float("nan")])
+    (-0.24, 3.24)
+    """
+    vals = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values] or [np.zeros(0)])
+    vals = vals[np.isfinite(vals)]
+    if include_zero:
+        vals = np.append(vals, 0.0)
+    if vals.size == 0:
+        return -1.0, 1.0
+    lo, hi = float(vals.min()), float(vals.max())
+    span = (hi - lo) or max(abs(hi), 1.0)
+    return lo - pad * span, hi + pad * span
 
 
 def srm_history_plot(frame: pd.DataFrame, *, warning_p: float, blocked_p: float, dim: str = "day") -> hv.Overlay:
@@ -78,7 +118,8 @@ def lift_forest(frame: pd.DataFrame, *, label: str = "variant", value: str = "li
     unit = "%" if pct else ""
     rotate = 35 if len(f) > 6 or f["_label"].str.len().max() > 14 else 0
     return (bars * pts * zero).opts(xlabel="", ylabel=f"{value.replace('_', ' ')} {unit}".strip(),
-                                    title=title, xrotation=rotate, **{**_BASE, "height": 280 if rotate else 240})
+                                    ylim=padded_range(f["_lo"], f["_hi"], f["_v"]), title=title,
+                                    xrotation=rotate, **{**_BASE, "height": 280 if rotate else 240})
 
 
 def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str]) -> hv.Overlay:
@@ -101,7 +142,7 @@ def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str])
     layers.append(hv.HLine(0).opts(color="#57606a", line_dash="dotted"))
     return hv.Overlay(layers).opts(xlabel="look", ylabel="absolute lift",
                                    title="Sequential monitoring: lift and always-valid band per variant",
-                                   legend_position="top_left", **_BASE)
+                                   legend_position=LEGEND, **_BASE)
 
 
 def funnel_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Bars:
@@ -114,8 +155,7 @@ def funnel_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Bars:
     kdims = [hv.Dimension("step", values=steps), hv.Dimension("variant", values=list(variants))]
     return hv.Bars(f, kdims, ["share", "units"]).opts(
         color="variant", cmap=colors, ylabel="% of exposed units", xlabel="", title="Funnel",
-        multi_level=True, fontsize={"xticks": "7pt"}, legend_position="right",
-        **{**_BASE, "height": 280, "width": WIDTH + 80})
+        multi_level=True, fontsize={"xticks": "7pt"}, legend_position=LEGEND, **{**_BASE, "height": 280})
 
 
 def trend_plot(frame: pd.DataFrame, y: str, variants: Sequence[str], *, title: str = "", ylabel: str = "",
@@ -131,8 +171,7 @@ def trend_plot(frame: pd.DataFrame, y: str, variants: Sequence[str], *, title: s
             continue
         vals = g[y] * (100 if pct else 1)
         curves.append(hv.Curve((g["ts"], vals), "time", y, label=str(v)).opts(color=colors[v], line_width=2))
-    return hv.Overlay(curves).opts(title=title, ylabel=ylabel or y, xlabel="", legend_position="top_left",
-                                   **_BASE)
+    return hv.Overlay(curves).opts(title=title, ylabel=ylabel or y, xlabel="", legend_position=LEGEND, **_BASE)
 
 
 def hour_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Overlay:
@@ -144,7 +183,7 @@ def hour_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Overlay:
                                                                                          line_width=2)
               for v in variants if (frame["variant"] == v).any()]
     return hv.Overlay(curves).opts(title="Active units by hour of day (average)", xlabel="hour of day (UTC)",
-                                   ylabel="units", legend_position="top_left", **_BASE)
+                                   ylabel="units", legend_position=LEGEND, **_BASE)
 
 
 def cohort_plot(frame: pd.DataFrame, variants: Sequence[str], *, dim: str = "day") -> hv.Overlay:
@@ -164,7 +203,7 @@ def cohort_plot(frame: pd.DataFrame, variants: Sequence[str], *, dim: str = "day
         layers.append(hv.Curve((x, mid), "day", "lift", label=str(v)).opts(color=colors[v], line_width=2))
     layers.append(hv.HLine(0).opts(color="#57606a", line_dash="dotted"))
     return hv.Overlay(layers).opts(title="Lift by daily cohort (units first exposed that day)", ylabel="relative lift %",
-                                   xlabel="first exposure day", legend_position="top_right", **_BASE)
+                                   xlabel="first exposure day", legend_position=LEGEND, **_BASE)
 
 
 def segment_plot(frame: pd.DataFrame, *, dim: str) -> hv.Overlay:
@@ -184,7 +223,7 @@ def sku_plot(frame: pd.DataFrame, *, value_label: str = "conversion") -> hv.Over
     cats = sorted(f["category"].astype(str).unique())
     cmap = {c: PALETTE[(i + 1) % len(PALETTE)] for i, c in enumerate(cats)}
     pts = hv.Scatter(f, "control", ["variant", "category", "product_id", "units"]).opts(
-        color="category", cmap=cmap, size=7, alpha=0.8, tools=["hover"], legend_position="right")
+        color="category", cmap=cmap, size=7, alpha=0.8, tools=["hover"], legend_position=LEGEND)
     top = float(np.nanmax([f["control"].max(), f["variant"].max(), 1e-9])) * 1.05
     diag = hv.Curve([(0, 0), (top, top)]).opts(color="#57606a", line_dash="dotted")
     return (pts * diag).opts(xlabel=f"control {value_label} %", ylabel=f"variant {value_label} %",
@@ -206,13 +245,13 @@ def shrinkage_plot(frame: pd.DataFrame, *, clip: tuple[float, float] = (-1.0, 3.
     cats = sorted(f["category"].astype(str).unique())
     cmap = {c: PALETTE[(i + 1) % len(PALETTE)] for i, c in enumerate(cats)}
     pts = hv.Scatter(f, "raw", ["shrunk", "category", "sku", "units"]).opts(
-        color="category", cmap=cmap, size=7, alpha=0.8, tools=["hover"], legend_position="right")
+        color="category", cmap=cmap, size=7, alpha=0.8, tools=["hover"], legend_position=LEGEND)
     lo, hi = clip[0] * 100, clip[1] * 100
     diag = hv.Curve([(lo, lo), (hi, hi)]).opts(color="#57606a", line_dash="dotted")
     zero = hv.HLine(0).opts(color="#8c959f", line_width=1)
     return (pts * diag * zero).opts(xlabel="raw lift % (observed)", ylabel="shrunk lift % (hierarchical)",
                                     title="Per-SKU lift: raw vs shrunk toward the category",
-                                    **{**_BASE, "height": 320, "width": WIDTH + 80})
+                                    **{**_BASE, "height": 320})
 
 
 def allocation_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Overlay:
@@ -231,8 +270,7 @@ def allocation_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Overlay:
         layers.append(hv.Scatter((g["day"], g["realised_share"] * 100), "day", "share", label=f"{v} realised")
                       .opts(color=colors[v], size=6))
     return hv.Overlay(layers).opts(title="Allocation: planned weight (line) vs realised share (points)",
-                                   ylabel="% of new units", xlabel="", legend_position="right",
-                                   **{**_BASE, "width": WIDTH + 80})
+                                   ylabel="% of new units", xlabel="", legend_position=LEGEND, **_BASE)
 
 
 def roi_plot(path: pd.DataFrame, *, variant: str, level: float, currency: str = "") -> hv.Overlay:
@@ -240,10 +278,10 @@ def roi_plot(path: pd.DataFrame, *, variant: str, level: float, currency: str = 
     if path.empty:
         return hv.Overlay([_empty("no projection")])
     band = hv.Spread((path["day"], (path["lo"] + path["hi"]) / 2, (path["hi"] - path["lo"]) / 2),
-                     label=f"{level:.0%} interval").opts(color=PALETTE[1], alpha=0.2)
+                     label=f"{fmt_pct(level, 0)} interval").opts(color=PALETTE[1], alpha=0.2)
     line = hv.Curve(path, "day", "cumulative", label=f"{variant} (projected)").opts(color=PALETTE[1], line_width=2)
     zero = hv.HLine(0).opts(color="#57606a", line_dash="dotted")
     cur = f" ({currency})" if currency else ""
     return (band * line * zero).opts(xlabel="days after launch", ylabel=f"incremental revenue{cur}",
-                                     title="Projected cumulative incremental revenue", legend_position="top_left",
-                                     **_BASE)
+                                     title="Projected cumulative incremental revenue", legend_position=LEGEND,
+                                     yformatter=tick_formatter("currency"), **_BASE)

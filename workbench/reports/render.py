@@ -34,14 +34,21 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
-{%- block extra_css -%}
+{%- block html_head_css -%}
 <style>
 body.jp-Notebook{max-width:1000px;margin:0 auto;padding:18px 24px}
 .jp-Cell{padding:0 !important}.jp-OutputArea-output{overflow-x:auto}
 .jp-RenderedHTMLCommon h2{border-bottom:1px solid #d8dee4;padding-bottom:4px;margin-top:28px}
-@media print{body.jp-Notebook{max-width:none;padding:0}.jp-Cell{break-inside:auto}}
+@page{margin:12mm}
+@media print{
+ body.jp-Notebook{max-width:none;margin:0;padding:0}
+ .jp-Cell,.jp-Cell-outputWrapper,.jp-OutputArea,.jp-OutputArea-child{break-inside:auto}
+ .jp-OutputArea-output{overflow:visible}
+ .jp-MarkdownCell{break-after:avoid-page}
+ .jp-RenderedHTMLCommon h2{margin-top:16px}
+}
 </style>
-{%- endblock extra_css -%}
+{%- endblock html_head_css -%}
 """
 _DROP_MIME = ("application/vnd.holoviews_load.v0+json", "application/vnd.holoviews_exec.v0+json",
               "application/vnd.bokehjs_load.v0+json", "application/vnd.bokehjs_exec.v0+json",
