@@ -14,6 +14,7 @@ page loads BokehJS once, inline (:func:`page_head`), so reports open offline.
 
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -62,6 +63,15 @@ _NUM = r"[-+−]?[\d.,]+(?:e-?\d+)?\s?(?:%|pp|s)?"
 _NUMERIC = re.compile(rf"^\s*(?:—|\[?{_NUM}(?:,\s*{_NUM})?\]?\s?(?:%|pp|s)?)\s*$")
 
 
+_LONG_WORD = re.compile(r"\S{20,}")
+
+
+def _td(text: str, left: bool) -> str:
+    """A cell; a word of 20 characters or more (an id, a path) may break anywhere when printed."""
+    cls = " ".join(c for c, on in (("t", left), ("w", bool(_LONG_WORD.search(html.unescape(text))))) if on)
+    return f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>"
+
+
 def _cell(value: Any, fmt: Callable[[Any], str] | None) -> str:
     if fmt is not None:
         try:
@@ -91,8 +101,7 @@ def table(frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] | Non
     for rec in frame.to_dict("records"):
         cls = row_class(rec) if row_class else ""
         attr = f' class="{escape(cls)}"' if cls else ""
-        body.append(f"<tr{attr}>" + "".join(f"<td{left if c in text else ''}>{_cell(rec.get(c), formats.get(c))}</td>"
-                                            for c in cols) + "</tr>")
+        body.append(f"<tr{attr}>" + "".join(_td(_cell(rec.get(c), formats.get(c)), c in text) for c in cols) + "</tr>")
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
     return Html(f'<table class="wb-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
 
@@ -217,7 +226,7 @@ table.wb-kv th.k{font-weight:600;color:#424a53;white-space:nowrap}table.wb-kv.wb
 @media print{
  table.wb-table{font-size:7.5pt;min-width:0;max-width:100%;table-layout:auto}
  table.wb-table th,table.wb-table td{padding:1px 4px;overflow-wrap:break-word}
- table.wb-table td.t,table.wb-kv td.v{overflow-wrap:anywhere}
+ table.wb-table td.w,table.wb-kv td.v{overflow-wrap:anywhere}
  table.wb-table thead{display:table-header-group}table.wb-table tr{break-inside:avoid}
  table.wb-kv{font-size:8.5pt}table.wb-kv th.k,table.wb-kv td.v{padding:1px 12px 1px 0}
  .wb-plot,.wb-decision,.wb-note,.wb-kpi{break-inside:avoid}.wb-h{break-after:avoid}
