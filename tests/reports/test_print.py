@@ -215,3 +215,18 @@ def test_first_pdf_pages_are_not_mostly_white(built, tmp_path):
         # nothing is printed in the right margin (content cut or pushed off the page would touch it)
         margin = int(w * 10 / 216)               # 10 of the 12 mm (Letter is 216 mm wide)
         assert all(px[x, y] >= 200 for y in range(0, h, 2) for x in range(w - margin, w)), png.name
+
+
+def test_dashboard_forest_range_holds_every_interval_segments_too():
+    from workbench.dashboard.plots import forest_range
+    frame = pd.DataFrame({"group": ["metric", "segment: device", "segment: device"], "lift_rel": [0.05, 0.2, -0.1],
+                          "lo": [0.01, -0.3, -0.6], "hi": [0.09, 0.9, 0.2]})
+    lo, hi = forest_range(frame)
+    assert lo < -0.6 and hi > 0.9                               # the segments' ends with room to spare
+    assert forest_range(frame.assign(lo=float("nan"), hi=float("nan"), lift_rel=float("nan"))) == (None, None)
+
+
+def test_a_plot_wider_than_the_page_is_narrowed_when_embedded():
+    import holoviews as hv
+    h = str(embed(hv.Curve([(0, 1), (1, 2)]).opts(width=plots.WIDTH + 200)))
+    assert f'"width":{plots.WIDTH}' in h.replace(" ", "") and f'"width":{plots.WIDTH + 200}' not in h.replace(" ", "")

@@ -171,10 +171,15 @@ _NO_PRINT = "@media print{:host{display:none!important}}"
 
 
 def _print_friendly(model: Any) -> None:
-    """Hide the model's toolbars until hovered, and always in print (they live in Bokeh's shadow DOM,
-    out of reach of the page's CSS, so the rule goes into the toolbar's own stylesheets)."""
-    from bokeh.models import InlineStyleSheet, Toolbar
+    """Plots at most ``plots.WIDTH`` wide; toolbars hidden until hovered, and always in print (they live
+    in Bokeh's shadow DOM, out of reach of the page's CSS, so the rule goes into their own stylesheets)."""
+    from bokeh.models import InlineStyleSheet, Plot, Toolbar
 
+    from .plots import WIDTH
+
+    for plot in model.select({"type": Plot}):      # the printed page is about 700 px wide (A4, 12 mm margins)
+        if plot.width is not None and plot.width > WIDTH:
+            plot.width = WIDTH
     for bar in model.select({"type": Toolbar}):
         bar.autohide = True
         bar.logo = None
