@@ -230,3 +230,12 @@ def test_a_plot_wider_than_the_page_is_narrowed_when_embedded():
     import holoviews as hv
     h = str(embed(hv.Curve([(0, 1), (1, 2)]).opts(width=plots.WIDTH + 200)))
     assert f'"width":{plots.WIDTH}' in h.replace(" ", "") and f'"width":{plots.WIDTH + 200}' not in h.replace(" ", "")
+
+
+def test_overview_states_the_headers_as_of_and_running_since(built):
+    html = (built.out / "pdp-shoes-hero" / "report.html").read_text(encoding="utf-8")
+    header_as_of = re.search(r"data as of ([0-9: -]+?) ·", html).group(1).strip()
+    row = re.search(r"<th class=.k.>As of</th><td class=.v.>(.*?)</td>", html).group(1)
+    assert row.startswith(header_as_of) and "all data" in row
+    assert re.search(r"<th class=.k.>Running since</th><td class=.v.>\d{4}-\d\d-\d\d", html)
+    assert ">Ended<" not in html and ">running<" not in html

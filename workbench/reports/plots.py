@@ -155,7 +155,15 @@ def funnel_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Bars:
     kdims = [hv.Dimension("step", values=steps), hv.Dimension("variant", values=list(variants))]
     return hv.Bars(f, kdims, ["share", "units"]).opts(
         color="variant", cmap=colors, ylabel="% of exposed units", xlabel="", title="Funnel",
-        multi_level=True, fontsize={"xticks": "7pt"}, legend_position=LEGEND, **{**_BASE, "height": 280})
+        multi_level=True, legend_position=LEGEND, hooks=[_steps_only], **{**_BASE, "height": 280})
+
+
+def _steps_only(plot: object, element: object) -> None:
+    """Label the funnel's groups (steps) only: the legend names the bars' colours, and variant names
+    under every bar crowd into each other."""
+    axis = plot.state.xaxis[0]
+    axis.major_label_text_font_size = "0pt"
+    axis.group_text_font_size = "9pt"
 
 
 def trend_plot(frame: pd.DataFrame, y: str, variants: Sequence[str], *, title: str = "", ylabel: str = "",

@@ -272,10 +272,10 @@ class ExperimentReport:
             ("Primary metric", (self.result.primary.label or self.result.primary.name) if self.result.primary else "none"),
             ("Guardrails", guard), ("Secondary metrics", secondary),
             ("Category / SKU", f"{self.outcome.category or '—'} / {self.outcome.product_id or 'several or none'}"),
-            ("Started", _when(r.started_at) if r is not None and r.started_at else _when(meta.get("start_ts"))),
-            ("Ended", _when(r.ended_at) if r is not None and r.ended_at else "running"),
+            *self._run_dates(),
             ("Data from", f"{_when(first)} to {_when(last)}"),
-            ("As of", _when(self.inputs.params.as_of) if self.inputs.params.as_of else "all data"),
+            # the same as-of as the header's "data as of" (the --as-of cut when one was given)
+            ("As of", _when(self.data.as_of) + ("" if self.inputs.params.as_of else " (all data)")),
             ("Planned units per arm", fmt_num(b.min_sample_size) if b is not None and b.min_sample_size else "not set"),
             ("Maximum duration", f"{b.max_duration_days} days" if b is not None else "—"),
             ("Allocation", mode),
@@ -295,6 +295,14 @@ class ExperimentReport:
                    headers={"planned": "planned share", "observed": "observed share"},
                    caption="Planned share: the brief's split (for a bandit, its daily weights averaged over new units).")
         return Html.join([kv(pairs), heading("Variants"), vt])
+
+    def _run_dates(self) -> list[tuple[str, str]]:
+        """"Started" and "Ended" when the experiment ended, else one "Running since" row."""
+        r, meta = self.record, self.data.meta
+        started = _when(r.started_at) if r is not None and r.started_at else _when(meta.get("start_ts"))
+        if r is not None and r.ended_at:
+            return [("Started", started), ("Ended", _when(r.ended_at))]
+        return [("Running since", started)]
 
     def trust(self) -> Html:
         """Health badge with every issue, SRM and its history, bots, sticky assignment, unknown labels, A/A."""
