@@ -31,3 +31,20 @@ def small_world(tmp_path_factory: pytest.TempPathFactory):
     write_world(db, seed=11, scale=0.02)
     write_world(root / "parquet", seed=11, scale=0.02)
     return {"db": db, "parquet": root / "parquet", "root": root}
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """Debian's Chromium driven by Playwright, one per session (Playwright's sync API runs once per process):
+    skipped when ``/usr/bin/chromium`` is missing, except in CI (``WORKBENCH_REQUIRE_BROWSER=1``)."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        message = f"{chromium} is missing (Debian package chromium; .ci/run installs it)"
+        if os.environ.get("WORKBENCH_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()

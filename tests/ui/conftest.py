@@ -57,12 +57,8 @@ def ui_server(small_world, tmp_path_factory) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def browser(ui_server) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        yield b
-        b.close()
+def browser(ui_server, chromium_browser) -> Any:
+    return chromium_browser                 # the session's one browser (tests/conftest.py)
 
 
 LOCAL = ("http://localhost:", "http://127.0.0.1:", "ws://localhost:", "ws://127.0.0.1:", "data:", "blob:")
