@@ -7,6 +7,11 @@ embeds whose library the report inlines once (:func:`workbench.reports.html.page
 page opens and prints without a network. :func:`external_resources` lists any ``src``/``href``
 that still points at the network (the tests assert it is empty).
 
+The template's print CSS (with :data:`workbench.reports.html.REPORT_CSS`) lays the report out for A4
+and Letter: 12 mm margins, cell outputs that break across pages (no page left white because a long
+section did not fit below the title), section headings kept with what follows, tables in smaller type
+that wrap within the page width, plots never split and never wider than the page.
+
 The PDF is printed by headless Chromium (``--print-to-pdf``) from the HTML file, with its own
 throw-away profile so parallel workers do not fight over one. :func:`find_chromium` says which
 browser is used, or ``None`` — then no PDF is written and the run says so.
