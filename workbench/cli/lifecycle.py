@@ -408,7 +408,8 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         looks = len(reg.decisions(experiment_id)) or 1
         write_memo(build_memo(res, d, brief=brief, record=rec, looks=looks, context=ctx), memo)
     if as_json:
-        print_json({**d.to_dict(), "applied": done})
+        from ..story import ExperimentStory
+        print_json({**d.to_dict(), "applied": done, "story": ExperimentStory.from_parts(res, d).to_dict()})
         return
     console.print(f"{experiment_id}: [bold]{d.action.upper()}[/] ({d.policy} / {d.rule})", highlight=False)
     for i, r in enumerate(d.reasons):

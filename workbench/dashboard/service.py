@@ -290,6 +290,11 @@ class DashboardService:
             raise NotFoundError(f"no experiment {experiment_id!r} in the current data")
         return o
 
+    def story(self, experiment_id: str) -> Any:
+        """The experiment's :class:`~workbench.story.ExperimentStory` as of the current snapshot."""
+        from ..story import story_of
+        return story_of(self._outcome(experiment_id))
+
     def _trend_key(self, o: Any, freq: str) -> tuple:
         return ("trend", o.experiment_id, o.data.data_version, freq)
 

@@ -38,6 +38,7 @@ from ..lifecycle.registry import ExperimentRecord
 from ..metrics import fmt_metric_delta, fmt_metric_value, metric_unit
 from ..pipeline import ExperimentOutcome
 from ..results import AnalysisResult, MetricResult
+from ..story import story_of
 from . import plots, views
 from .html import HEALTH_CLASS, Html, badge, decision_banner, bullets, embed, heading, kv, note, page_head, table
 from .inputs import ReportInputs, gather_inputs, load_inputs
@@ -777,6 +778,7 @@ class ExperimentReport:
                             "significant": s.significant, "looks": len(s.looks)} for s in self.sequential],
             "roi": [p.to_dict() for p in self.roi],
             "sections": list(SECTIONS),
+            "story": story_of(self.outcome).to_dict(),
         }
 
     def write_artifacts(self, out_dir: str | Path) -> dict[str, Path]:
