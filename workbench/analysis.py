@@ -44,7 +44,8 @@ from .config import Settings, get_settings
 from .display import fmt_pct
 from .errors import InputError, Problem
 from .experiment_data import ExperimentData
-from .health import aa_issue, check_health, with_issue
+from .aa import aa_verdict
+from .health import aa_issue, blocked_reason, check_health, with_issue
 from .metrics import Metric
 from .results import AnalysisResult, Comparison, MetricResult
 from .stats._checks import check_ratio, check_sufficient
@@ -108,6 +109,7 @@ class AnalysisOptions:
     normal_priors: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     sequential: SequentialOptions | None = None
     segments: tuple[str, ...] = ()
+    aa: bool | None = None            # an A/A experiment (None: the data's meta["kind"] says)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, source: str = "options") -> "AnalysisOptions":
@@ -417,9 +419,10 @@ def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, set
         units = tuple(float(u) for u in data.units())
     except (KeyError, ValueError):
         pass
+    is_aa_data = opts.aa if opts.aa is not None else data.meta.get("kind") == "aa"
     if health.status == "blocked":
-        blocked_note = "not analysed: health is blocked (" + "; ".join(
-            p.message for p in health.issues if p.level == "blocked")[:300] + ")"
+        blocked_note = "not analysed: " + (blocked_reason(health) or "health is blocked").replace(
+            "the health check is blocked", "health is blocked")
         results = tuple(MetricResult(name=m.name, kind=m.kind, role=m.role, comparisons=(), label=m.label,
                                      higher_is_better=m.higher_is_better, limit=m.limit, notes=(blocked_note,))
                         for m in metrics)
@@ -427,7 +430,8 @@ def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, set
         return AnalysisResult(experiment_id=data.experiment_id, variants=tuple(data.variants),
                               control=data.control if data.variants else "", health=health, metrics=results,
                               alpha=alpha, units=units, notes=tuple(notes), source=data.source,
-                              data_version=_data_version(data))
+                              data_version=_data_version(data), as_of=data.as_of,
+                              aa=aa_verdict(data, health, results, alpha=alpha) if is_aa_data else None)
     results_list = []
     sequential: dict[str, tuple[SequentialResult, ...]] = {}
     for m in metrics:
@@ -439,7 +443,7 @@ def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, set
         notes.append(f"multiplicity: {_CORRECTION_NAMES[opts.correction]} correction across the variants of each "
                      "metric (p_value_adjusted)")
     primary = next((r for r in results_list if r.role == "primary"), None)
-    if data.meta.get("kind") == "aa" and primary is not None and primary.comparisons:
+    if is_aa_data and primary is not None and primary.comparisons:
         p_min = min(c.p_value_adjusted for c in primary.comparisons)
         issue = aa_issue(primary.name, p_min, alpha, source=data.source or None)
         if issue is not None:
@@ -448,7 +452,8 @@ def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, set
     return AnalysisResult(experiment_id=data.experiment_id, variants=tuple(data.variants), control=data.control,
                           health=health, metrics=tuple(results_list), alpha=alpha, units=units, notes=tuple(notes),
                           segments=segments, sequential=sequential or None, source=data.source,
-                          data_version=_data_version(data))
+                          data_version=_data_version(data), as_of=data.as_of,
+                          aa=aa_verdict(data, health, results_list, alpha=alpha) if is_aa_data else None)
 
 
 def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | None = None, *,

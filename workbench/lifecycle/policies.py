@@ -46,6 +46,7 @@ from typing import Any, Literal, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..asof import days_between
 from ..config import Paths, get_settings
 from ..display import ResultMixin, fmt_ci, fmt_num, fmt_p, fmt_pct
 from ..errors import InputError, NotFoundError, Problem
@@ -105,7 +106,7 @@ FACTS: dict[str, str] = {
     "min_sample_reached": "every arm has at least min_sample_size units (true when the brief sets none)",
     "units_needed": "more units (all arms) the power calculator asks for",
     "units_needed_basis": "what units_needed is computed for",
-    "days_running": "days since the experiment started",
+    "days_running": "days from the start to the data's as-of (or --as-of; to the end when it ended earlier)",
     "max_duration_days": "maximum duration from the brief",
     "max_duration_reached": "days_running >= max_duration_days",
     "stock_drop": "relative fall in stock since the start (0.6 = 60 % less)",
@@ -113,6 +114,9 @@ FACTS: dict[str, str] = {
     "promotion_period": "the global promotion-period switch is on",
     "automatic": "the experiment was created by the autopilot",
     "data_version": "the analysed data's version",
+    "aa": "an A/A experiment (both arms the same by design): decided on the pipeline's health, never launched",
+    "aa_healthy": "A/A only: split as planned, false positives compatible with alpha, daily p-values uniform",
+    "health_findings": "short keys of the health check's warnings and blocks (srm, sticky, bots...), joined",
 }
 """Every fact a rule may test, with what it means (shown by ``workbench policies show``)."""
 
@@ -168,6 +172,10 @@ class Rule(_Model):
     action: DecisionAction
     reason: str
     winner: Literal["best", "best_supported", "none"] | None = None
+    #: the finding the reason is about (a stable key, e.g. "srm"); a lower rule about a finding that an
+    #: earlier reason already states is not repeated. A reason that quotes {health_reasons} covers every
+    #: finding of the health check.
+    finding: str | None = None
 
     @property
     def winner_kind(self) -> str:
@@ -360,8 +368,9 @@ def get_policy(name: str) -> DecisionPolicy:
 class DecisionContext(ResultMixin):
     """What the engine knows beyond the analysis: timing, market signals and switches."""
 
-    now: dt.datetime | None = None
+    now: dt.datetime | None = None            # the evaluation time (workbench.asof.evaluation_time), not the wall clock
     started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
     stock_drop: float | None = None
     price_change: float | None = None
     promotion_period: bool = False
@@ -387,6 +396,9 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     health = result.health
     f["health"] = health.status
     f["health_reasons"] = "; ".join(health.reasons) or "no issues"
+    f["health_findings"] = ",".join(dict.fromkeys(_finding_key(p.code) for p in health.issues if p.level != "info"))
+    f["aa"] = result.aa is not None
+    f["aa_healthy"] = bool(result.aa.healthy) if result.aa is not None else None
     warn_p = (brief.srm.warning_p if brief and brief.srm.warning_p is not None else
               params.get("srm_warning_p", settings.srm.warning_p))
     f["srm_warning_p"] = float(warn_p)
@@ -487,9 +499,7 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
             f["units_needed_basis"] = need.basis
 
     # timing and surroundings
-    now = ctx.now
-    if now is not None and ctx.started_at is not None:
-        f["days_running"] = (now - ctx.started_at).total_seconds() / 86400
+    f["days_running"] = days_between(ctx.started_at, ctx.now, ended_at=ctx.ended_at)
     f["max_duration_days"] = brief.max_duration_days if brief else None
     f["max_duration_reached"] = (f["days_running"] is not None and f["max_duration_days"] is not None
                                  and f["days_running"] >= f["max_duration_days"])
@@ -498,6 +508,41 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     f["promotion_period"] = bool(ctx.promotion_period)
     f["automatic"] = bool(ctx.automatic if ctx.automatic is not None else (brief is not None and brief.origin == "autopilot"))
     return f
+
+
+def _finding_key(code: str) -> str:
+    """The stable key of a health issue code: srm and srm_severe are one finding."""
+    return "srm" if code.startswith("srm") else code
+
+
+#: sentences a reason may state, and the fact test that makes each true; a reason whose claim is false
+#: for these facts is never printed (a lower rule's template may assume the rules above it failed)
+CLAIMS: dict[str, Any] = {
+    "no guardrail worsened": lambda f: f.get("guardrails_worsened") == 0,
+    "a guardrail worsened": lambda f: (f.get("guardrails_worsened") or 0) > 0,
+    "worsened severely": lambda f: (f.get("guardrails_severe") or 0) > 0,
+    "limit is crossed": lambda f: (f.get("guardrails_breached") or 0) > 0,
+    "is not significant": lambda f: not f.get("primary_significant") and not f.get("primary_harmful"),
+    "maximum duration": lambda f: bool(f.get("max_duration_reached")),
+    "sample ratio mismatch": lambda f: bool(f.get("srm_warning")) or "srm" in str(f.get("health_findings") or ""),
+}
+
+
+def false_claims(text: str, facts: Mapping[str, Any]) -> list[str]:
+    """The :data:`CLAIMS` that ``text`` states but ``facts`` contradict.
+
+    >>> false_claims("Launch b: cvr +5% and no guardrail worsened", {"guardrails_worsened": 1})
+    ['no guardrail worsened']
+    """
+    low = text.lower()
+    return [c for c, holds in CLAIMS.items() if c in low and not holds(facts)]
+
+
+def _covers(rule: Rule, facts: Mapping[str, Any]) -> set[str]:
+    keys = {rule.finding or rule.id}
+    if "{health_reasons" in rule.reason:
+        keys |= {k for k in str(facts.get("health_findings") or "").split(",") if k}
+    return keys
 
 
 def _unit(m: MetricResult) -> str:
@@ -586,6 +631,8 @@ def evaluate(policy: DecisionPolicy, result: AnalysisResult, *, brief: Experimen
     """Apply ``policy`` to ``result``: the one engine behind every preset and user policy."""
     params = dict(policy.params)
     facts = compute_facts(result, brief=brief, context=context, params=params)
+    if result.aa is not None:
+        return _aa_decision(policy, result, facts, params)
     names = {**params, **facts}
     checks: list[RuleCheck] = []
     held: list[Rule] = []
@@ -601,14 +648,33 @@ def evaluate(policy: DecisionPolicy, result: AnalysisResult, *, brief: Experimen
         deciding = policy.default
         checks.append(RuleCheck(deciding.id, deciding.action, True, ()))
     reason = _render(deciding.reason, names)
-    others = [_render(r.reason, names) for r in held[1:]]
-    seen = {reason}
-    reasons = [reason] + [r for r in others if not (r in seen or seen.add(r))]
+    reasons, covered = [reason], _covers(deciding, facts)
+    for r in held[1:]:
+        text = _render(r.reason, names)
+        keys = _covers(r, facts)
+        # once per finding, and never a sentence the facts contradict
+        if text in reasons or keys & covered or false_claims(text, facts):
+            continue
+        reasons.append(text)
+        covered |= keys
     kind = deciding.winner_kind
     winner = facts.get("best_variant") if kind == "best" else facts.get("best_supported") if kind == "best_supported" else None
     return Decision(experiment_id=result.experiment_id, policy=policy.name, action=deciding.action, reason=reason,
                     reasons=tuple(reasons), rule=deciding.id, winner=winner, checks=tuple(checks), facts=facts,
                     data_version=result.data_version or None, params=params)
+
+
+def _aa_decision(policy: DecisionPolicy, result: AnalysisResult, facts: dict[str, Any],
+                 params: dict[str, Any]) -> Decision:
+    """An A/A experiment is decided on its verdict alone: keep it running while the pipeline is healthy, hold
+    (investigate the pipeline) when not. It never has a winner, whatever the policy says about products."""
+    from ..aa import AA_RULE
+    v = result.aa
+    action = "keep_testing" if v.healthy else "hold"
+    reason = v.sentence + ("" if v.healthy else "; find the cause before trusting any experiment on this pipeline")
+    return Decision(experiment_id=result.experiment_id, policy=policy.name, action=action, reason=reason,
+                    reasons=(reason,), rule=AA_RULE, winner=None, checks=(RuleCheck(AA_RULE, action, True, ()),),
+                    facts=facts, data_version=result.data_version or None, params=params)
 
 
 def decide(result: AnalysisResult, *, brief: ExperimentBrief | None = None, policy: str | DecisionPolicy | None = None,
