@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Settings, get_settings
-from .display import fmt_pct
+from .display import fmt_p, fmt_pct
 from .errors import InputError, Problem
 from .experiment_data import ExperimentData
 from .aa import aa_verdict
@@ -456,6 +456,18 @@ def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, set
                           aa=aa_verdict(data, health, results_list, alpha=alpha) if is_aa_data else None)
 
 
+def heterogeneity_note(variant: str, metric: str, dim: str, h: Mapping[str, float], alpha: float) -> str:
+    """The one sentence about Cochran's Q for a variant's lift across segments (analysis notes and the report).
+
+    >>> heterogeneity_note("b", "cvr", "device", {"p_value": 0.0301, "i2": 0.7141}, 0.05)
+    "the lift of b on cvr differs across device segments (Cochran's Q p = 0.030, I² = 71.41%)"
+    """
+    p = h.get("p_value", float("nan"))
+    verb = "differs" if math.isfinite(p) and p < alpha else "does not clearly differ"
+    return f"the lift of {variant} on {metric} {verb} across {dim} segments (Cochran's Q p = {fmt_p(p)}, " \
+           f"I² = {fmt_pct(h.get('i2'))})"
+
+
 def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | None = None, *,
                      settings: Settings | None = None, **overrides: Any) -> SegmentResult:
     """Per-segment comparisons of every metric by ``dim`` (exploratory; see :mod:`workbench.stats.segments`).
@@ -505,8 +517,7 @@ def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | 
                              f"({pooled['lift_abs'][j]:+.4g}) points the other way from every {dim} segment; the mix "
                              f"of {dim} differs between arms, so read the per-segment results")
             if math.isfinite(het[v]["p_value"]) and het[v]["p_value"] < alpha:
-                notes.append(f"the lift of {v} on {m.name} differs across {dim} segments (Cochran's Q p = "
-                             f"{het[v]['p_value']:.2g}, I² = {fmt_pct(het[v]['i2'], 0)})")
+                notes.append(heterogeneity_note(v, m.name, dim, het[v], alpha))
         empty = [f"{lv}" for s_i, lv in enumerate(levels) if np.any(st.n[s_i] <= 0)]
         if empty:
             notes.append(f"{dim} segment(s) with an arm that has no units (not compared): {', '.join(empty)}")

@@ -50,6 +50,7 @@ from ..asof import days_between
 from ..config import Paths, get_settings
 from ..display import ResultMixin, fmt_ci, fmt_num, fmt_p, fmt_pct
 from ..errors import InputError, NotFoundError, Problem
+from ..health import blocked_reason
 from ..metrics import fmt_metric_value, metric_unit
 from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief, is_safe_id
@@ -116,6 +117,7 @@ FACTS: dict[str, str] = {
     "data_version": "the analysed data's version",
     "aa": "an A/A experiment (both arms the same by design): decided on the pipeline's health, never launched",
     "aa_healthy": "A/A only: split as planned, false positives compatible with alpha, daily p-values uniform",
+    "health_blocked_by": "what blocks the health check, in a few words (e.g. a sample ratio mismatch)",
     "health_findings": "short keys of the health check's warnings and blocks (srm, sticky, bots...), joined",
 }
 """Every fact a rule may test, with what it means (shown by ``workbench policies show``)."""
@@ -397,6 +399,7 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     f["health"] = health.status
     f["health_reasons"] = "; ".join(health.reasons) or "no issues"
     f["health_findings"] = ",".join(dict.fromkeys(_finding_key(p.code) for p in health.issues if p.level != "info"))
+    f["health_blocked_by"] = (blocked_reason(health) or "").removeprefix("the health check is blocked by ") or None
     f["aa"] = result.aa is not None
     f["aa_healthy"] = bool(result.aa.healthy) if result.aa is not None else None
     warn_p = (brief.srm.warning_p if brief and brief.srm.warning_p is not None else
@@ -540,7 +543,7 @@ def false_claims(text: str, facts: Mapping[str, Any]) -> list[str]:
 
 def _covers(rule: Rule, facts: Mapping[str, Any]) -> set[str]:
     keys = {rule.finding or rule.id}
-    if "{health_reasons" in rule.reason:
+    if "{health_reasons" in rule.reason or "{health_blocked_by" in rule.reason:
         keys |= {k for k in str(facts.get("health_findings") or "").split(",") if k}
     return keys
 
