@@ -154,6 +154,7 @@ def test_the_aa_experiment_is_decided_on_pipeline_health_only(outcomes):
     assert "more units" not in d.reason and "Launch" not in d.reason
     memo = build_memo(o.result, d, brief=o.brief, record=o.record).to_markdown()
     assert memo.count(v.sentence) == 1 and f"A/A verdict: {v.verdict}" in memo
+    assert all(memo.count(f) == 1 for f in v.findings)
     for other in outcomes.values():
         if other.experiment_id != "aa-pipeline-check":
             assert other.result.aa is None and other.decision.rule != AA_RULE

@@ -251,9 +251,9 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
         issues.append(f"bots excluded: {fmt_pct(h.bot_exclusion_rate)} of units")
     if issues:
         blocks.append(Block("ul", tuple(issues)))
-    if result.aa is not None:
-        blocks.append(Block("p", (f"A/A verdict: {result.aa.verdict}",), strong=True))
-        blocks.append(Block("ul", result.aa.findings))
+    if result.aa is not None:      # the checks themselves are in the decision line, stated once
+        blocks.append(Block("p", (f"A/A verdict: {result.aa.verdict} (the three checks are in the decision above)",),
+                            strong=True))
     m = result.primary
     if m is not None:
         blocks.append(Block("p", (f"Primary: {m.label or m.name}" + (f" (multiplicity: {m.correction})"
