@@ -321,7 +321,7 @@ def blocked_reason(health: HealthReport) -> str | None:
     """
     if health.status != "blocked":
         return None
-    names = list(dict.fromkeys(_SHORT.get(p.code, "problems in the data") for p in health.issues
+    names = list(dict.fromkeys(_SHORT.get(p.code, p.message) for p in health.issues
                                if p.level == "blocked"))
     return "the health check is blocked by " + (" and ".join(names) if names else "problems in the data")
 
