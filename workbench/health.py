@@ -326,9 +326,15 @@ def blocked_reason(health: HealthReport) -> str | None:
     return "the health check is blocked by " + (" and ".join(names) if names else "problems in the data")
 
 
-def nothing_to_show(health: HealthReport, what: str = "chart") -> str | None:
-    """The sentence shown instead of an empty chart or table of a blocked experiment (None when not blocked)."""
+def nothing_to_show(health: HealthReport, what: str = "chart", *, first: bool = True) -> str | None:
+    """The sentence shown instead of an empty chart or table of a blocked experiment (None when not blocked).
+
+    ``first=False`` is the shorter form for the later sections of the same view, which do not name the
+    cause again (it is stated once per view).
+    """
     why = blocked_reason(health)
     if why is None:
         return None
+    if not first:
+        return f"No {what}: withheld while the health check is blocked (see above)."
     return f"No {what}: {why}, so no comparisons were computed; see the health check for the details."

@@ -169,3 +169,28 @@ def test_cli_decide_prints_each_reason_once_and_the_aa_verdict(seeded, outcomes,
         assert lines and len(lines) == len(set(lines))
         if eid == "aa-pipeline-check":
             assert "A/A: the pipeline is" in out and "LAUNCH" not in out
+
+
+def test_an_aa_experiment_cannot_be_rolled_out_or_given_a_winner(reg):
+    from tests.lifecycle.builders import brief_dict
+    from workbench.aa import is_aa
+    from workbench.errors import ConflictError
+    from workbench.lifecycle.brief import parse_brief
+    from workbench.lifecycle.learning import stop_and_conclude
+    from workbench.lifecycle.rollout import plan_rollout, start_rollout
+    same = {"layout": "classic", "cta_tone": "neutral"}
+    brief = parse_brief(brief_dict(id="aa-1", kind="aa", variants=[{"id": "control", "meta": same},
+                                                                   {"id": "copy", "meta": same}]))
+    assert is_aa(brief=brief)
+    assert is_aa(brief=parse_brief(brief_dict(id="aa-2", variants=[{"id": "control", "meta": same},
+                                                                  {"id": "copy", "meta": same}])))
+    assert not is_aa(brief=parse_brief(brief_dict(id="ab-1")))
+    reg.create(brief, by="kim", why="t")
+    reg.transition("aa-1", "start", by="kim", why="go")
+    with pytest.raises(ConflictError, match="A/A experiment"):
+        start_rollout(reg, plan_rollout("aa-1", "copy", control="control", baseline_rate=0.05), by="kim", why="x")
+    with pytest.raises(ConflictError, match="A/A experiment"):
+        stop_and_conclude(reg, "aa-1", winner="copy", by="kim", why="x")
+    assert reg.get("aa-1").state == "running"
+    stop_and_conclude(reg, "aa-1", winner=None, by="kim", why="done")     # stopping without a winner is fine
+    assert reg.get("aa-1").state == "completed"

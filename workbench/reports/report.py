@@ -371,10 +371,11 @@ class ExperimentReport:
                                 caption="An A/A test on the same pipeline should be healthy with a non-significant "
                                         "p-value; if it is not, distrust every result.")])
 
-    def _nothing(self, what: str) -> Html:
-        """One sentence, from the health facts, instead of empty tables and charts of a blocked experiment."""
+    def _nothing(self, what: str, *, first: bool = False) -> Html:
+        """One sentence, from the health facts, instead of empty tables and charts of a blocked experiment; the
+        first empty section (the primary result) names the cause, later ones refer back to it."""
         from ..health import nothing_to_show
-        return note(nothing_to_show(self.result.health, what) or f"No {what}.", "bad")
+        return note(nothing_to_show(self.result.health, what, first=first) or f"No {what}.", "bad")
 
     def primary_result(self) -> Html:
         """Lift, CI, p-value, chance to beat control, sequential status."""
@@ -382,7 +383,7 @@ class ExperimentReport:
         if m is None:
             return note("No primary metric was analysed.", "warn")
         if self.blocked:
-            return self._nothing("primary result")
+            return self._nothing("primary result", first=True)
         if not m.comparisons:
             return Html.join([note("Not analysed: " + ("; ".join(m.notes) or "no comparisons"), "bad"),
                               Html("<p>See the Trust section: results are withheld until the data can be trusted.</p>")])
@@ -683,6 +684,8 @@ class ExperimentReport:
         """Incremental revenue per day and over the horizon, with intervals."""
         if self.blocked:
             return self._nothing("ROI")
+        if self.result.aa is not None:
+            return note("No ROI: an A/A experiment has nothing to launch (both arms are the same by design).")
         proj = self.roi
         if not proj:
             return note("No revenue metric was analysed (revenue_per_user), so no ROI can be projected.", "warn")
