@@ -194,3 +194,14 @@ def test_an_aa_experiment_cannot_be_rolled_out_or_given_a_winner(reg):
     assert reg.get("aa-1").state == "running"
     stop_and_conclude(reg, "aa-1", winner=None, by="kim", why="done")     # stopping without a winner is fine
     assert reg.get("aa-1").state == "completed"
+
+
+def test_a_saved_result_keeps_its_as_of_and_aa_verdict(outcomes):
+    import json
+
+    from workbench.display import dumps
+    from workbench.lifecycle.inputs import result_from_dict
+    r = outcomes["aa-pipeline-check"].result
+    back = result_from_dict(json.loads(dumps(r.to_dict())))
+    assert back.as_of == r.as_of and back.aa == r.aa
+    assert decide(back, policy="decision-layer").reason == decide(r, policy="decision-layer").reason

@@ -408,7 +408,7 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         looks = len(reg.decisions(experiment_id)) or 1
         write_memo(build_memo(res, d, brief=brief, record=rec, looks=looks, context=ctx), memo)
     if as_json:
-        print_json({**d.to_dict(), "applied": done})
+        print_json({**d.to_dict(), "applied": done, **({"aa": res.aa.to_dict()} if res.aa is not None else {})})
         return
     console.print(f"{experiment_id}: [bold]{d.action.upper()}[/] ({d.policy} / {d.rule})", highlight=False)
     for i, r in enumerate(d.reasons):
