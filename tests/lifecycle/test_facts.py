@@ -109,6 +109,8 @@ def test_a_severely_worsened_guardrail_never_reads_as_no_guardrail_worsened():
     assert d.action == "rollback" and d.facts["guardrails_worsened"] > 0
     assert not any("no guardrail worsened" in x for x in d.reasons)
     assert all(false_claims(x, d.facts) == [] for x in d.reasons)
+    assert " ".join(d.reasons).count("s worse") == 1             # the worsening is one finding, stated once
+    assert any("limit is crossed" in x for x in d.reasons[1:])   # the limit is another, still listed
     md = build_memo(r, d).to_markdown()
     assert "no guardrail worsened" not in md
 

@@ -54,10 +54,11 @@ from ..health import blocked_reason
 from ..metrics import fmt_metric_value, metric_unit
 from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief, is_safe_id
+from .reasons import CLAIMS, covered_findings, false_claims, finding_key
 
 __all__ = ["DecisionAction", "ACTIONS", "ACTION_TONE", "Condition", "Rule", "DecisionPolicy", "DecisionContext", "Decision",
            "RuleCheck", "get_policy", "list_policies", "load_policy", "evaluate", "decide", "compute_facts",
-           "policy_dirs", "find_preset", "FACTS"]
+           "policy_dirs", "find_preset", "FACTS", "CLAIMS", "false_claims"]
 
 DecisionAction = Literal["launch", "promote", "hold", "rollback", "keep_testing", "stop"]
 ACTIONS: tuple[str, ...] = ("launch", "promote", "hold", "rollback", "keep_testing", "stop")
@@ -398,7 +399,7 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     health = result.health
     f["health"] = health.status
     f["health_reasons"] = "; ".join(health.reasons) or "no issues"
-    f["health_findings"] = ",".join(dict.fromkeys(_finding_key(p.code) for p in health.issues if p.level != "info"))
+    f["health_findings"] = ",".join(dict.fromkeys(finding_key(p.code) for p in health.issues if p.level != "info"))
     f["health_blocked_by"] = (blocked_reason(health) or "").removeprefix("the health check is blocked by ") or None
     f["aa"] = result.aa is not None
     f["aa_healthy"] = bool(result.aa.healthy) if result.aa is not None else None
@@ -513,39 +514,8 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     return f
 
 
-def _finding_key(code: str) -> str:
-    """The stable key of a health issue code: srm and srm_severe are one finding."""
-    return "srm" if code.startswith("srm") else code
-
-
-#: sentences a reason may state, and the fact test that makes each true; a reason whose claim is false
-#: for these facts is never printed (a lower rule's template may assume the rules above it failed)
-CLAIMS: dict[str, Any] = {
-    "no guardrail worsened": lambda f: f.get("guardrails_worsened") == 0,
-    "a guardrail worsened": lambda f: (f.get("guardrails_worsened") or 0) > 0,
-    "worsened severely": lambda f: (f.get("guardrails_severe") or 0) > 0,
-    "limit is crossed": lambda f: (f.get("guardrails_breached") or 0) > 0,
-    "is not significant": lambda f: not f.get("primary_significant") and not f.get("primary_harmful"),
-    "maximum duration": lambda f: bool(f.get("max_duration_reached")),
-    "sample ratio mismatch": lambda f: bool(f.get("srm_warning")) or "srm" in str(f.get("health_findings") or ""),
-}
-
-
-def false_claims(text: str, facts: Mapping[str, Any]) -> list[str]:
-    """The :data:`CLAIMS` that ``text`` states but ``facts`` contradict.
-
-    >>> false_claims("Launch b: cvr +5% and no guardrail worsened", {"guardrails_worsened": 1})
-    ['no guardrail worsened']
-    """
-    low = text.lower()
-    return [c for c, holds in CLAIMS.items() if c in low and not holds(facts)]
-
-
 def _covers(rule: Rule, facts: Mapping[str, Any]) -> set[str]:
-    keys = {rule.finding or rule.id}
-    if "{health_reasons" in rule.reason or "{health_blocked_by" in rule.reason:
-        keys |= {k for k in str(facts.get("health_findings") or "").split(",") if k}
-    return keys
+    return covered_findings(rule.finding or rule.id, rule.reason, facts)
 
 
 def _unit(m: MetricResult) -> str:
