@@ -207,3 +207,13 @@ def test_a_saved_result_keeps_its_as_of_and_aa_verdict(outcomes):
     back = result_from_dict(json.loads(dumps(r.to_dict())))
     assert back.as_of == r.as_of and back.aa == r.aa
     assert decide(back, policy="decision-layer").reason == decide(r, policy="decision-layer").reason
+
+
+def test_no_memo_repeats_a_line_or_the_decision(outcomes):
+    for o in outcomes.values():
+        md = build_memo(o.result, o.decision, brief=o.brief, record=o.record).to_markdown()
+        bullets = [ln for ln in md.splitlines() if ln.startswith("- ")]
+        assert len(bullets) == len(set(bullets)), o.experiment_id
+        other = md.split("**Other rules that also held", 1)[-1] if "Other rules" in md else ""
+        assert all(line.removeprefix("- ") not in md.split("## Summary")[0] for line in other.splitlines()
+                   if line.startswith("- ")), o.experiment_id
