@@ -111,7 +111,7 @@ def verdict_from_p_values(experiment_id: str, *, srm_p: float | None, srm_ok: bo
     if daily.size >= MIN_DAILY:
         ks = sps.kstest(daily, "uniform")
         ks_stat, ks_p = float(ks.statistic), float(ks.pvalue)
-        findings.append((f"daily p-values look uniform" if ks_p >= threshold else "daily p-values are not uniform")
+        findings.append(("daily p-values look uniform" if ks_p >= threshold else "daily p-values are not uniform")
                         + f" (KS test p = {fmt_p(ks_p)} over {fmt_num(daily.size)} daily comparisons)")
     else:
         findings.append(f"too few daily comparisons for the uniformity test ({fmt_num(daily.size)}, needs {MIN_DAILY})")
