@@ -103,7 +103,7 @@ def _same(a: Any, b: Any, where: str) -> None:
         assert a == b, where
 
 
-STORY_KEYS = ("experiment_id", "control", "variants", "health", "health_reasons", "action", "reason", "reasons",
+STORY_KEYS = ("experiment_id", "control", "variants", "health", "health_reasons", "action", "reason", "reasons", "aa",
               "winner", "rule", "best_variant", "primary", "units", "allocation")
 
 

@@ -62,6 +62,7 @@ class ExperimentStory(ResultMixin):
     data_as_of: str | None = None
     data_version: str = ""
     allocation: dict[str, float] = field(default_factory=dict)
+    aa: dict[str, Any] | None = None          # an A/A experiment's pipeline verdict (workbench.aa.AAVerdict)
 
     @classmethod
     def from_parts(cls, result: Any, decision: Any, *, data_as_of: Any = None,
@@ -79,8 +80,10 @@ class ExperimentStory(ResultMixin):
             policy=getattr(decision, "policy", None), rule=getattr(decision, "rule", None),
             best_variant=best.variant if best is not None else None,
             primary=PrimaryStory(m.name if m else None, m.kind if m else None, m.correction if m else "", comps),
-            data_as_of=_iso(data_as_of), data_version=result.data_version,
+            data_as_of=_iso(data_as_of if data_as_of is not None else getattr(result, "as_of", None)),
+            data_version=result.data_version,
             allocation={str(k): float(v) for k, v in (allocation or {}).items()},
+            aa=result.aa.to_dict() if getattr(result, "aa", None) is not None else None,
         )
 
     def _repr_html_(self) -> str:

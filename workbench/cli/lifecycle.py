@@ -381,7 +381,7 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
                apply: bool = typer.Option(False, "--apply", help="Carry the action out: hold → pause, rollback → "
                                           "roll back, launch/promote → start the staged rollout, stop → complete."),
                record: bool = typer.Option(True, "--record/--no-record", help="Record the decision in the registry."),
-               as_of: Optional[str] = typer.Option(None, "--as-of", help="Decide as of this time (default: now)."),
+               as_of: Optional[str] = typer.Option(None, "--as-of", help="Decide as of this time (default: the data's latest event)."),
                memo: Optional[Path] = typer.Option(None, "--memo", help="Also write the decision memo (.md/.html)."),
                by: Optional[str] = BY, db: Optional[Path] = DB, as_json: bool = JSON_OPTION) -> None:
     from ..lifecycle.inputs import analyze_experiment, analyze_file
@@ -396,7 +396,7 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
            analyze_experiment(experiment_id, brief=brief, db=reg.path, as_of=when))
     if res.experiment_id != experiment_id:
         res = _rename(res, experiment_id)
-    ctx = decision_context(reg, experiment_id, now=when)
+    ctx = decision_context(reg, experiment_id, now=when, data_as_of=res.as_of)
     d = decide(res, brief=brief, policy=policy, context=ctx)
     who = _by(by)
     done = None
@@ -409,7 +409,8 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         write_memo(build_memo(res, d, brief=brief, record=rec, looks=looks, context=ctx), memo)
     if as_json:
         from ..story import ExperimentStory
-        print_json({**d.to_dict(), "applied": done, "story": ExperimentStory.from_parts(res, d).to_dict()})
+        print_json({**d.to_dict(), "applied": done, **({"aa": res.aa.to_dict()} if res.aa is not None else {}),
+                    "story": ExperimentStory.from_parts(res, d).to_dict()})
         return
     console.print(f"{experiment_id}: [bold]{d.action.upper()}[/] ({d.policy} / {d.rule})", highlight=False)
     for i, r in enumerate(d.reasons):
@@ -451,7 +452,7 @@ def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated result
         record = reg.get(experiment)
         brief = brief or reg.brief(experiment)
         res = analyze_file(file, brief=brief) if file else analyze_experiment(experiment, brief=brief, db=reg.path)
-        ctx = decision_context(reg, experiment)
+        ctx = decision_context(reg, experiment, data_as_of=res.as_of)
         looks = max(1, len(reg.decisions(experiment)))
     else:
         assert file is not None
@@ -464,7 +465,7 @@ def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated result
 
 # --- autopilot, switches, learning ------------------------------------------------------------------
 def autopilot_cmd(dry_run: bool = typer.Option(False, "--dry-run", help="Explain what would be done; change nothing."),
-                  as_of: Optional[str] = typer.Option(None, "--as-of", help="Run as of this time (default: now)."),
+                  as_of: Optional[str] = typer.Option(None, "--as-of", help="Run as of this time (default: the latest event in the data)."),
                   by: Optional[str] = typer.Option("autopilot", "--by", help="Who is acting (audit log)."),
                   db: Optional[Path] = DB, as_json: bool = JSON_OPTION) -> None:
     from ..lifecycle.autopilot import run_autopilot

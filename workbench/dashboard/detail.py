@@ -25,7 +25,7 @@ from .plots import ChancePlot, ForestPlot, FunnelPlot, PosteriorPlot, TrendPlot
 from .session import AppState, in_background
 from .ui import ACTION_COLOURS, STATE_COLOURS, alert_html, fmt_days, fmt_time, frame_html, kv_table, pill, raw
 
-__all__ = ["ExperimentDetail", "tiles_html", "rollout_html", "links_html", "decision_html"]
+__all__ = ["ExperimentDetail", "tiles_html", "rollout_html", "links_html", "decision_html", "withheld_sentence"]
 
 
 def tiles_html(tiles: list[Any]) -> str:
@@ -52,6 +52,12 @@ def decision_html(outcome: Any) -> str:
     return (f'<div class="wb-card wb-decision"><h3>Decision {pill(d.action, ACTION_COLOURS.get(d.action, "#52606d"))}'
             f'</h3><p style="margin:4px 0">{escape(d.reason)}</p>'
             f'<p class="wb-muted">policy {escape(d.policy)} · rule {escape(d.rule)}{winner}</p>{more}</div>')
+
+
+def withheld_sentence(outcome: Any) -> str | None:
+    """Why the posterior, chance and lift charts are not drawn (None when they are): one sentence from the health facts."""
+    from ..health import nothing_to_show
+    return nothing_to_show(outcome.result.health, "posterior, chance or lift charts")
 
 
 def rollout_html(progress: Any) -> str:
@@ -106,6 +112,7 @@ class ExperimentDetail(Viewer):
         self.log = pn.pane.HTML("", **sw)
         self.links = pn.pane.HTML("", **sw)
         self.notice = pn.pane.HTML("", **sw)
+        self.withheld = pn.pane.HTML("", visible=False, css_classes=["wb-withheld"], **sw)
         self.controls = OperatorControls(service, state) if identity.can_operate else None
         self._rendered: tuple | None = None
         self._token = 0
@@ -118,6 +125,7 @@ class ExperimentDetail(Viewer):
         body += [
             self.tiles,
             pn.Row(pn.Column(self.freq, self.trend, **sw), self.funnel, **sw),
+            self.withheld,
             pn.Row(self.posterior, self.chance, **sw),
             pn.Column(self.dim, self.forest, **sw),
             self.rollout, self.log,
@@ -161,8 +169,16 @@ class ExperimentDetail(Viewer):
         self.tiles.object = tiles_html(variant_tiles(o, weights))
         variants = list(o.data.variants)
         self.plots["funnel"].update(funnel_frame(o), variants)
-        self.plots["posterior"].update(self.service.posterior(eid), variants)
-        self.plots["chance"].update(self.service.chance(eid), variants, threshold=o.decision.params.get("prob_threshold"))
+        # a blocked experiment has no comparisons: say why once instead of drawing empty frames
+        why = withheld_sentence(o)
+        self.withheld.object = alert_html(why, "error") if why else ""
+        self.withheld.visible = why is not None
+        for pane in (self.posterior, self.chance, self.forest, self.dim):
+            pane.visible = why is None
+        if why is None:
+            self.plots["posterior"].update(self.service.posterior(eid), variants)
+            self.plots["chance"].update(self.service.chance(eid), variants,
+                                        threshold=o.decision.params.get("prob_threshold"))
         dims = [d for d in o.data.dims if d != "day"]
         if list(self.dim.options) != dims:
             self.dim.options = dims
@@ -198,7 +214,7 @@ class ExperimentDetail(Viewer):
     def _render_forest(self) -> None:
         snap = self.service.snapshot
         o = snap.outcome(self.state.experiment) if self.state.experiment else None
-        if o is None:
+        if o is None or withheld_sentence(o) is not None:
             return
         seg = self.service.segments(o.experiment_id, self.dim.value) if self.dim.value and o.result.primary and \
             o.result.primary.comparisons else None

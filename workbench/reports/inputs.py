@@ -105,7 +105,8 @@ def _aa_summary(o: ExperimentOutcome) -> dict[str, Any]:
     m = o.result.primary
     p = min((c.p_value_adjusted for c in m.comparisons), default=None) if m is not None else None
     return {"experiment_id": o.experiment_id, "health": o.result.health.status, "metric": m.name if m else None,
-            "p_value": p, "reasons": list(o.result.health.reasons)}
+            "p_value": p, "reasons": list(o.result.health.reasons),
+            "verdict": o.result.aa.verdict if o.result.aa is not None else None}
 
 
 def _is_lock_error(exc: BaseException) -> bool:
