@@ -130,3 +130,26 @@ def test_a_kill_half_way_leaves_the_old_world_intact_and_the_next_run_cleans_up(
     assert [n for n in leftovers(world) if n.endswith(".tmp")]       # the killed run's half file, not the world
     write_world(world, seed=7, scale=SCALE, force=True)
     assert seed_of(world) == 7 and leftovers(world) == []
+
+
+def test_demo_keeps_an_existing_world_and_replaces_it_only_with_fresh(monkeypatch):
+    from rich.console import Console
+
+    from workbench import demo
+    from workbench.config import Paths
+
+    calls = []
+
+    def small(db, *, seed, force=False):
+        calls.append(force)
+        return write_world(db, seed=seed, scale=SCALE, force=force)
+
+    monkeypatch.setattr(demo, "write_world", small)
+    paths, console = Paths.default(), Console(record=True, width=200)
+    demo._generate(paths, fresh=False, seed=1, console=console)
+    seed_from_world(Registry(paths.db), by="demo")
+    demo._generate(paths, fresh=False, seed=2, console=console)
+    assert seed_of(paths.db) == 1 and "already in" in console.export_text()
+    demo._generate(paths, fresh=True, seed=2, console=console)
+    assert seed_of(paths.db) == 2 and len(Registry(paths.db).list()) == 13 and leftovers(paths.db) == []
+    assert len(calls) == 2 and calls[-1] is True
