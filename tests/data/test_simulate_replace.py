@@ -70,7 +70,9 @@ def test_force_swaps_in_a_fresh_world_and_keeps_the_registry(world):
     assert "replaced the previous world (registry and audit log kept)" in " ".join(r.stdout.split())
     assert seed_of(world) == 7 and leftovers(world) == []
     reg = Registry(world)
-    assert len(reg.audit()) == audit_rows > 0 and reg.verify_audit().ok
+    audit = reg.audit()
+    assert len(audit) == audit_rows + 1 and audit_rows > 0 and reg.verify_audit().ok
+    assert audit.iloc[-1]["action"] == "replace_world" and '"previous_seed":1' in audit.iloc[-1]["detail"].replace(" ", "")
     assert {r.experiment_id: r.state for r in reg.list()} == states and len(states) == 13
     with duckdb.connect(str(world), read_only=True) as con:      # constraints came along with the tables
         pks = {r[0] for r in con.execute("SELECT table_name FROM duckdb_constraints() "

@@ -166,3 +166,16 @@ def test_the_world_passes_and_every_text_column_is_checked(small_world):
         assert {"user_key", "session_id", "user_agent", "ip_hash", "product_id"} <= set(text_columns(t))
         assert sum(count_identifiers(t).values()) == 0
         assert validate_event_log(open_event_log(con, "events")) > 20_000
+
+
+def test_other_backends_group_each_column_and_count_the_same():
+    from workbench.sources.pii import _values, text_columns
+    df = frame([("session_id", "jane%40example.com#1"), ("user_agent", "MyApp (+1 555 123 4567)")])
+    write(df, "duckdb")
+    with connect("w.duckdb", read_only=True) as con:
+        t = con.table("events")
+        cols = text_columns(t)
+        one_scan = _values(t, cols).to_pandas().sort_values(["col", "v"]).reset_index(drop=True)
+        per_column = _values(t, cols, grouping_sets=False).to_pandas().sort_values(["col", "v"]).reset_index(drop=True)
+    assert len(one_scan) > len(cols)
+    pd.testing.assert_frame_equal(one_scan, per_column, check_dtype=False)

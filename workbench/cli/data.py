@@ -61,6 +61,11 @@ def simulate(
     console.print(f"wrote {summary.events:,} events of {summary.experiments} experiments to {summary.path} "
                   f"({summary.format}, seed {seed}, {summary.seconds:.1f} s)"
                   + ("; replaced the previous world (registry and audit log kept)" if summary.replaced else ""))
+    reports = Paths.default().reports
+    if summary.replaced and out is None and reports.is_dir() and any(reports.iterdir()):
+        err_console.print(f"note: the reports in {reports} were built from the previous world; `workbench report "
+                          "--all` rebuilds them (the dashboard shows the new world at its next refresh)",
+                          highlight=False, markup=False)
 
 
 def _summary_table(s: ExperimentSummary):

@@ -10,7 +10,9 @@
   over the old tables in place left the freed space inside the file, which only grew.
 - The tables that are not part of the world (the registry, its audit log, decisions, the bandits'
   allocation log...) are copied from the old file into the new one, with their constraints, while
-  the old file is held open read-only so that no write to them is lost in between.
+  the old file is held open read-only so that no write to them is lost in between; the audit log
+  gets a ``replace_world`` entry (new and previous seed), which also tells a running dashboard to
+  refresh.
 - Parquet tables are written to temporary files and renamed one by one.
 
 Events are streamed one experiment at a time, so memory stays bounded at any scale.
@@ -111,8 +113,31 @@ def _kept_tables(old: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     return [(name, sql) for name, sql in rows if name not in WORLD_TABLES]
 
 
+def _open_old(out: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(out), read_only=True)
+    except duckdb.Error as exc:
+        raise WorkbenchError(f"{out}: cannot read the registry tables to keep them ({str(exc).splitlines()[0]}); "
+                             "is another process writing to it?") from None
+
+
+def _audit_replacement(con: duckdb.DuckDBPyConnection, old: duckdb.DuckDBPyConnection, out: Path,
+                       builder: WorldBuilder, events: int) -> None:
+    """Record in the (carried-over) audit log that the world was replaced, and which one it was."""
+    from ..lifecycle.registry import Registry, default_actor
+
+    tables = {r[0] for r in old.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    previous = old.execute("SELECT seed, scale FROM world_info").fetchone() if "world_info" in tables else None
+    Registry(out).append_audit(con, actor=default_actor(), action="replace_world", why="workbench simulate --force",
+                               detail={"seed": builder.seed, "scale": builder.scale, "events": events,
+                                       "previous_seed": previous[0] if previous else None,
+                                       "previous_scale": previous[1] if previous else None})
+
+
 def _write_duckdb(out: Path, builder: WorldBuilder, say: Callable[[str], None]) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        _open_old(out).close()      # fail before a minute of work, not after
     _remove_stale_temps(out)
     target = _temp_name(out, os.getpid())
     leftovers = (target, Path(f"{target}.wal"))
@@ -141,15 +166,15 @@ def _write_duckdb(out: Path, builder: WorldBuilder, say: Callable[[str], None]) 
         if out.exists():
             # Held open (read-only) until the swap: a writer of the registry meanwhile gets a lock error
             # instead of writing into a file that is about to be replaced.
-            try:
-                old = duckdb.connect(str(out), read_only=True)
-            except duckdb.Error as exc:
-                raise WorkbenchError(f"{out}: cannot read the registry tables to keep them "
-                                     f"({str(exc).splitlines()[0]}); is another process writing to it?") from None
+            old = _open_old(out)
+            kept_names = []
             for name, ddl in _kept_tables(old):
                 kept = old.execute(f'SELECT * FROM "{name}"').fetch_arrow_table()  # noqa: F841 — read by name
                 con.execute(ddl)
                 con.execute(f'INSERT INTO "{name}" SELECT * FROM kept')
+                kept_names.append(name)
+            if "audit_log" in kept_names:
+                _audit_replacement(con, old, out, builder, n)
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
         con.close()

@@ -158,7 +158,7 @@ def identifier_rules(t: ir.Table) -> dict[str, Rule]:
     return rules
 
 
-def _values(t: ir.Table, columns: list[str]) -> ir.Table:
+def _values(t: ir.Table, columns: list[str], *, grouping_sets: bool | None = None) -> ir.Table:
     """``(col, v, n)``: each distinct value ``v`` of each text column ``col`` with its row count.
 
     The rules then run once per distinct value, not once per row (a user agent repeats over a
@@ -166,7 +166,9 @@ def _values(t: ir.Table, columns: list[str]) -> ir.Table:
     group-by per column.
     """
     con = t._find_backend()
-    if getattr(con, "name", "") == "duckdb":
+    if grouping_sets is None:
+        grouping_sets = getattr(con, "name", "") == "duckdb"
+    if grouping_sets:
         alias = {c: f"c{i}" for i, c in enumerate(columns)}
         quoted = {c: '"' + c.replace('"', '""') + '"' for c in columns}
         names = " ".join(f"WHEN GROUPING({alias[c]}) = 0 THEN '{c.replace(chr(39), chr(39) * 2)}'" for c in columns)
