@@ -556,7 +556,8 @@ def policies_show_cmd(name: str = typer.Argument(...), as_json: bool = JSON_OPTI
 
 
 # --- retention -------------------------------------------------------------------------------------
-@retention_app.command("purge", help="Delete event rows older than the retention period (lifecycle.retention_days) "
+@retention_app.command("purge", help="Delete user rows older than the retention period (lifecycle.retention_days) "
+                                     "from every table holding them (events, pre_period, any table with a user_key) "
                                      "in one transaction, and report user keys that do not look hashed.")
 def purge_cmd(days: Optional[int] = typer.Option(None, "--days", help="Retention period in days (default from "
                                                  "settings)."),
@@ -568,7 +569,11 @@ def purge_cmd(days: Optional[int] = typer.Option(None, "--days", help="Retention
         print_json(r.to_dict())
         return
     verb = "would delete" if dry_run else "deleted"
-    console.print(f"{r.table}: {verb} {fmt_num(r.deleted)} rows older than {_ts(r.cutoff)}; {fmt_num(r.remaining)} "
-                  "rows remain", highlight=False)
+    for t in r.tables or ():
+        console.print(f"{t.table}: {verb} {fmt_num(t.deleted)} rows older than {_ts(r.cutoff)} ({t.rule}); "
+                      f"{fmt_num(t.remaining)} rows remain", highlight=False, markup=False)
+    if not r.tables:
+        console.print(f"{r.table}: {verb} {fmt_num(r.deleted)} rows older than {_ts(r.cutoff)}; {fmt_num(r.remaining)} "
+                      "rows remain", highlight=False)
     for n in r.notes:
         err_console.print(f"warning: {n}", highlight=False, markup=False)
