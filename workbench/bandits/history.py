@@ -32,7 +32,8 @@ import pandas as pd
 
 from ..display import ResultMixin, fmt_pct
 
-__all__ = ["AllocationHistory", "allocation_history", "history_from_rows", "fmt_weight", "fmt_weights", "naive_utc"]
+__all__ = ["AllocationHistory", "allocation_history", "history_from_rows", "data_as_of", "fmt_weight", "fmt_weights",
+           "naive_utc"]
 
 WEIGHT_DIGITS = 1
 _COLUMNS = ["created_at", "decision_id", "policy", "status", "variant", "units", "conversions", "prob_best",
@@ -122,6 +123,25 @@ class AllocationHistory(ResultMixin):
             f = pd.concat([f, tail], ignore_index=True)
         return f[cols].reset_index(drop=True)
 
+    def by_day(self, days: Sequence[Any] | None = None) -> pd.DataFrame:
+        """``day, variant, weight``: the weights of each day's last decision, carried over days without one
+        (``days``: the days to cover, default from the first decision through ``as_of``)."""
+        cols = ["day", "variant", "weight"]
+        if self.decisions.empty:
+            return pd.DataFrame(columns=cols)
+        f = self.decisions.assign(day=self.decisions["created_at"].dt.floor("D"))
+        last = f.drop_duplicates("decision_id").groupby("day")["decision_id"].last()
+        wide = (f[f["decision_id"].isin(last.to_numpy())].pivot_table(index="day", columns="variant", values="weight")
+                .reindex(columns=[v for v in self.variants if v in set(f["variant"])]))
+        first = wide.index.min()
+        end = pd.Timestamp(self.as_of).floor("D") if self.as_of is not None else wide.index.max()
+        grid = pd.DatetimeIndex(pd.to_datetime(list(days))).floor("D") if days is not None else \
+            pd.date_range(first, max(end, first), freq="D")
+        grid = grid[grid >= first]                    # no weights before the first decision
+        wide = wide.reindex(wide.index.union(grid)).ffill().loc[grid]
+        out = wide.rename_axis(index="day", columns="variant").stack().rename("weight").reset_index()
+        return out[cols]
+
     def plot(self, colors: Mapping[str, str] | None = None) -> Any:
         """Allocation over time (HoloViews): one step line per variant, in percent of traffic."""
         import holoviews as hv
@@ -183,3 +203,18 @@ def allocation_history(experiment_id: str, *, db: str | Path | None = None, as_o
     from .log import read_decisions
     return history_from_rows(read_decisions(experiment_id, db=db, until=naive_utc(as_of)), experiment_id,
                              as_of=as_of, variants=variants)
+
+
+def data_as_of(experiment_id: str, *, db: str | Path | None = None) -> dt.datetime | None:
+    """The data's as-of of one experiment (its latest event, as the data layer takes it), or ``None``
+    when the database has no events for it."""
+    from ..db import connect, database_path
+
+    if "://" not in str(db or "") and not database_path(db).exists():
+        return None
+    with connect(db, read_only=True) as con:
+        if "events" not in con.list_tables():
+            return None
+        t = con.table("events")
+        last = t.filter(t.experiment_id == experiment_id).ts_server.max().execute()
+    return None if last is None or pd.isna(last) else naive_utc(last)

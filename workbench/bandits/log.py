@@ -177,9 +177,10 @@ def latest_plan(experiment_id: str, *, db: str | Path | None = None) -> Allocati
     raise NotFoundError(f"no logged allocation for experiment {experiment_id!r}")
 
 
-def explain_decisions(experiment_id: str, *, db: str | Path | None = None, last: int = 5) -> list[str]:
-    """"Why the bandit did this": readable lines for the ``last`` decisions of an experiment."""
-    rows = read_decisions(experiment_id, db=db, last=last)
+def explain_decisions(experiment_id: str, *, db: str | Path | None = None, last: int = 5,
+                      until: dt.datetime | None = None) -> list[str]:
+    """"Why the bandit did this": readable lines for the ``last`` decisions of an experiment (made by ``until``)."""
+    rows = read_decisions(experiment_id, db=db, last=last, until=until)
     if rows.empty:
         raise NotFoundError(f"no logged allocation for experiment {experiment_id!r}")
     lines: list[str] = []
