@@ -106,3 +106,22 @@ def test_as_of_before_the_first_decision_has_no_current_allocation(world, capsys
     assert code == 2 and "no logged allocation" in err
     assert allocation_history(EID, db=world, as_of=early).empty
     assert allocation_history(EID, db=world, as_of=early).plot() is not None
+
+
+def test_trend_lines_start_at_the_first_traffic_not_with_zeros_before_it(world):
+    """A stray event before the experiment's start (a bot, a QA click) draws no zero-conversion hours."""
+    con = duckdb.connect(str(world))
+    start = con.execute("SELECT start_ts FROM world_experiments WHERE experiment_id = ?", [EID]).fetchone()[0]
+    con.execute("INSERT INTO events SELECT * REPLACE (ts_server - INTERVAL 2 DAY AS ts_server) FROM events "
+                "WHERE experiment_id = ? ORDER BY ts_server LIMIT 5", [EID])
+    con.close()
+    from workbench.dashboard.service import DashboardService
+    from workbench.reports.inputs import gather_inputs
+    svc = DashboardService(world, reports=world.parent / "reports")
+    svc.refresh(warm=False)
+    for freq in ("h", "D"):
+        trend = svc.trend(EID, freq)
+        assert not trend.empty and trend["ts"].min() >= pd.Timestamp(start)
+    inputs = gather_inputs([EID], db=world)[EID]
+    assert inputs.hourly["ts"].min() >= pd.Timestamp(start) and inputs.daily["ts"].min() >= pd.Timestamp(start)
+    assert inputs.allocation.step_frame()["ts"].min() == pd.Timestamp(start)      # the first decision, at the start

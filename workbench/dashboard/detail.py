@@ -22,7 +22,7 @@ from .badges import badges_for, badges_html
 from .controls import OperatorControls
 from .data import (allocation_frame, audit_frame, current_weights, decision_log, forest_frame, funnel_frame,
                    report_links, rollout_progress, variant_tiles)
-from .plots import ChancePlot, ForestPlot, FunnelPlot, PosteriorPlot, TrendPlot
+from .plots import ChancePlot, ForestPlot, FunnelPlot, PosteriorPlot, TrendPlot, variant_colours
 from .session import AppState, in_background
 from .ui import ACTION_COLOURS, STATE_COLOURS, alert_html, fmt_days, fmt_time, frame_html, kv_table, pill, raw
 
@@ -171,7 +171,7 @@ class ExperimentDetail(Viewer):
         self.decision.object = decision_html(o)
         self.tiles.object = tiles_html(variant_tiles(o, weights))
         if history is not None:                  # the report draws the same chart (AllocationHistory.plot)
-            self.allocation.object = history.plot()
+            self.allocation.object = history.plot(variant_colours(list(o.data.variants)))
         self.allocation.visible = history is not None
         variants = list(o.data.variants)
         self.plots["funnel"].update(funnel_frame(o), variants)

@@ -317,7 +317,8 @@ class DashboardService:
     def _trend_of(log: Any, o: Any, freq: str) -> pd.DataFrame:
         from ..aggregate import timeseries
         from .data import trend_frame
-        ts = timeseries(log, o.experiment_id, freq=freq, as_of=o.data.as_of)
+        # lines start at the experiment's start: events before it (bots, QA) are no traffic of the experiment
+        ts = timeseries(log, o.experiment_id, freq=freq, as_of=o.data.as_of, since=o.data.meta.get("start_ts"))
         return trend_frame(ts, o.data.variants)
 
     def trend(self, experiment_id: str, freq: str = "h") -> pd.DataFrame:

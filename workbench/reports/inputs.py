@@ -94,8 +94,9 @@ def _scan(db: str | Path | None, ids: Sequence[str] | None, as_of: dt.datetime |
                 q = q.filter(q.ts_server <= as_of)
             counts = q.group_by("experiment_id").aggregate(skus=q.product_id.nunique()).execute()
             skus = {str(r.experiment_id): int(r.skus) for r in counts.itertuples()}
-        series = {e: (timeseries(log, e, freq="h", as_of=as_of), timeseries(log, e, freq="D", as_of=as_of))
-                  for e in wanted}
+        # the series start at the experiment's start (no buckets of stray events before it)
+        series = {e: (timeseries(log, e, freq="h", as_of=as_of, since=infos[e].start_ts),
+                      timeseries(log, e, freq="D", as_of=as_of, since=infos[e].start_ts)) for e in wanted}
         catalog = con.table("catalog").execute() if "catalog" in tables else None
     return {"infos": infos, "ids": wanted, "skus": skus, "series": series, "catalog": catalog}
 
