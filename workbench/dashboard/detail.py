@@ -239,7 +239,11 @@ class ExperimentDetail(Viewer):
             if history is not None:
                 parts.append(f"<p id='wb-allocation-now'>{escape(history.sentence())}</p>")
             parts.append("<h3 style='margin-top:10px'>Bandit allocation decisions (last hour of the log)</h3>")
-            parts.append(frame_html(alloc, empty="no allocation decisions logged for this experiment yet"))
+            shown = alloc.assign(**{c: alloc[c].map(fmt_weight) for c in ("previous_weight", "weight")
+                                    if c in alloc.columns})          # weights as every view shows them
+            if "prob_best" in shown.columns:
+                shown["prob_best"] = shown["prob_best"].map(lambda x: fmt_pct(x, 1))
+            parts.append(frame_html(shown, empty="no allocation decisions logged for this experiment yet"))
         parts.append("<h3 style='margin-top:10px'>Audit trail</h3>")
         parts.append(frame_html(audit.drop(columns=["experiment_id"]), empty="no audit entries", css_id="wb-audit"))
         parts.append("</div>")
