@@ -53,6 +53,7 @@ def test_the_world_logs_its_bandit_and_every_view_reads_the_same_current_allocat
     assert code == 0, err
     proposal = json.loads(out)
     assert proposal["logged"] is False and proposal["current"]["current"] == history.current
+    assert {a["variant"]: a["previous_weight"] for a in proposal["arms"]} == history.current   # "was" = current
     code, text, _ = invoke(capsys, monkeypatch, "allocate", "--experiment", EID, "--no-log")
     assert f"{fmt_weights(history.current)}" in text and "Proposed next allocation (not logged" in text
     assert allocation_history(EID, db=world, as_of=as_of).current_decision == history.current_decision   # unchanged

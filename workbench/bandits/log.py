@@ -29,7 +29,7 @@ from ..display import dumps
 from ..errors import NotFoundError
 from .plan import AllocationPlan, plan_from_json
 
-__all__ = ["record_plan", "read_decisions", "explain_decisions", "latest_plan", "log_frames", "replace_logged",
+__all__ = ["record_plan", "read_decisions", "explain_decisions", "latest_plan", "logged_plan", "log_frames", "replace_logged",
            "LOG_TABLE", "PLANS_TABLE"]
 
 LOG_TABLE = "allocation_log"
@@ -175,6 +175,18 @@ def latest_plan(experiment_id: str, *, db: str | Path | None = None) -> Allocati
         if len(rows):
             return plan_from_json(rows["plan_json"].iloc[0])
     raise NotFoundError(f"no logged allocation for experiment {experiment_id!r}")
+
+
+def logged_plan(experiment_id: str, decision_id: str, *, db: str | Path | None = None) -> AllocationPlan:
+    """The full plan of one logged decision (e.g. the current one of :func:`workbench.bandits.allocation_history`)."""
+    if _db(db).exists():
+        with connect(db, read_only=True) as con:
+            t = _table(con, PLANS_TABLE)
+            rows = (t.filter((t.experiment_id == experiment_id) & (t.decision_id == decision_id)).to_pandas()
+                    if t is not None else pd.DataFrame())
+        if len(rows):
+            return plan_from_json(rows["plan_json"].iloc[0])
+    raise NotFoundError(f"no logged plan {decision_id!r} for experiment {experiment_id!r}")
 
 
 def explain_decisions(experiment_id: str, *, db: str | Path | None = None, last: int = 5,

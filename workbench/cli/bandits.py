@@ -170,7 +170,7 @@ def allocate_cmd(
 ) -> None:
     """Next traffic weights for a bandit experiment, with the reasons, as JSON a serving system can read."""
     from ..bandits.history import allocation_history, naive_utc
-    from ..bandits.log import record_plan
+    from ..bandits.log import logged_plan, record_plan
     from ..bandits.plan import allocate, plan_from_json
     from ..errors import NotFoundError
     from ..reports.keys import parse_as_of
@@ -211,7 +211,7 @@ def allocate_cmd(
         prev = plan_from_json(previous.read_text(encoding="utf-8"))
     else:
         try:
-            prev = _logged_plan(experiment_id, current.current_decision) if current.current_decision else None
+            prev = logged_plan(experiment_id, current.current_decision) if current.current_decision else None
         except NotFoundError:
             prev = None
         if prev is not None and set(prev.variants) != set(counts["variant"].astype(str)):
@@ -232,21 +232,6 @@ def allocate_cmd(
     else:
         for line in _plan_lines(plan, current, logged=log):
             console.print(line, highlight=False, markup=False)
-
-
-def _logged_plan(experiment_id: str, decision_id: str):
-    """The logged plan of one decision (the current one as of the data's as-of)."""
-    from ..bandits.log import PLANS_TABLE
-    from ..bandits.plan import plan_from_json
-    from ..db import connect
-    from ..errors import NotFoundError
-
-    with connect(None, read_only=True) as con:
-        t = con.table(PLANS_TABLE)
-        rows = t.filter((t.experiment_id == experiment_id) & (t.decision_id == decision_id)).to_pandas()
-    if rows.empty:
-        raise NotFoundError(f"no logged plan {decision_id!r} for experiment {experiment_id!r}")
-    return plan_from_json(rows["plan_json"].iloc[0])
 
 
 def _plan_lines(plan, current, *, logged: bool) -> list[str]:
