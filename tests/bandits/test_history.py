@@ -126,3 +126,14 @@ def test_trend_lines_start_at_the_first_traffic_not_with_zeros_before_it(world):
     inputs = gather_inputs([EID], db=world)[EID]
     assert inputs.hourly["ts"].min() >= pd.Timestamp(start) and inputs.daily["ts"].min() >= pd.Timestamp(start)
     assert inputs.allocation.step_frame()["ts"].min() == pd.Timestamp(start)      # the first decision, at the start
+
+
+def test_a_second_different_decision_for_the_same_data_is_refused(world, capsys, monkeypatch):
+    code, _, err = invoke(capsys, monkeypatch, "allocate", "--experiment", EID, "--log")
+    assert code == 0, err
+    logged = allocation_history(EID, db=world, as_of=data_as_of(EID, db=world))
+    code, _, err = invoke(capsys, monkeypatch, "allocate", "--experiment", EID, "--log")   # same data, same plan
+    assert code == 0 and allocation_history(EID, db=world).n_decisions == logged.n_decisions
+    code, _, err = invoke(capsys, monkeypatch, "allocate", "--experiment", EID, "--policy", "ucb", "--log")
+    assert code == 2 and "already logged" in err and "--no-log" in err
+    assert allocation_history(EID, db=world).current_decision == logged.current_decision

@@ -221,6 +221,12 @@ def allocate_cmd(
                     prior=beta_prior, segment_by=segment_by, seed=seed,
                     now=naive_utc(data_as_of).replace(tzinfo=dt.timezone.utc) if data_as_of is not None else None,
                     file=str(results) if results is not None else None)
+    if log and data_as_of is not None and current.current_at == naive_utc(data_as_of) \
+            and plan.decision_id != current.current_decision:
+        from ..errors import ConflictError
+        raise ConflictError(f"a decision is already logged for {experiment_id} as of the data's "
+                            f"{current.current_at:%Y-%m-%d %H:%M:%S} UTC ({current.current_decision}); the data has "
+                            "not changed since — use --no-log to see another proposal")
     if log:
         record_plan(plan)
     if out is not None:
