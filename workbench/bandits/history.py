@@ -30,6 +30,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from ..asof import naive_utc      # the as-of clock's convention: naive UTC
 from ..display import ResultMixin, fmt_pct
 
 __all__ = ["AllocationHistory", "allocation_history", "history_from_rows", "data_as_of", "fmt_weight", "fmt_weights",
@@ -48,16 +49,6 @@ def fmt_weight(w: float | None) -> str:
 def fmt_weights(weights: Mapping[str, float]) -> str:
     """``control 6.0% · cozy 20.9% · minimal 73.1%``."""
     return " · ".join(f"{v} {fmt_weight(w)}" for v, w in weights.items())
-
-
-def naive_utc(value: str | dt.datetime | pd.Timestamp | None) -> dt.datetime | None:
-    """``None``, a datetime or ISO text → naive UTC datetime (how the log's times are compared)."""
-    if value is None or value == "" or value is pd.NaT:
-        return None
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
 
 
 @dataclass(frozen=True)

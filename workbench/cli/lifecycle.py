@@ -417,8 +417,12 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         write_memo(build_memo(res, d, brief=brief, record=rec, looks=looks, context=ctx), memo)
     if as_json:
         from ..story import ExperimentStory
+        allocation = None
+        if brief is not None and brief.allocation.mode == "bandit":   # a bandit's latest logged decision
+            from ..bandits.history import allocation_history
+            allocation = allocation_history(experiment_id, db=reg.path, as_of=when or res.as_of).current
         print_json({**d.to_dict(), "applied": done, **({"aa": res.aa.to_dict()} if res.aa is not None else {}),
-                    "story": ExperimentStory.from_parts(res, d).to_dict()})
+                    "story": ExperimentStory.from_parts(res, d, allocation=allocation).to_dict()})
         return
     console.print(f"{experiment_id}: [bold]{d.action.upper()}[/] ({d.policy} / {d.rule})", highlight=False)
     for i, r in enumerate(d.reasons):

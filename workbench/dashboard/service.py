@@ -308,7 +308,8 @@ class DashboardService:
     def story(self, experiment_id: str) -> Any:
         """The experiment's :class:`~workbench.story.ExperimentStory` as of the current snapshot."""
         from ..story import story_of
-        return story_of(self._outcome(experiment_id))
+        history = self._snapshot.bandits.get(experiment_id)     # a bandit's allocation now: its log
+        return story_of(self._outcome(experiment_id), allocation=history.current if history is not None else None)
 
     def _trend_key(self, o: Any, freq: str) -> tuple:
         return ("trend", o.experiment_id, o.data.data_version, freq)

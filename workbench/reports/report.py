@@ -799,7 +799,8 @@ class ExperimentReport:
             "allocation": (self.inputs.allocation.to_dict() | {"decisions": None}
                            if self.is_bandit and self.inputs.allocation is not None else None),
             "sections": list(SECTIONS),
-            "story": story_of(self.outcome).to_dict(),
+            "story": story_of(self.outcome, allocation=self.inputs.allocation.current
+                              if self.is_bandit and self.inputs.allocation is not None else None).to_dict(),
         }
 
     def write_artifacts(self, out_dir: str | Path) -> dict[str, Path]:
