@@ -63,6 +63,7 @@ def test_the_world_logs_its_bandit_and_every_view_reads_the_same_current_allocat
     report = load_report(EID, db=world)
     assert report.inputs.allocation.current == history.current
     assert report.summary()["allocation"]["current"] == history.current
+    assert report.summary()["story"]["allocation"] == history.current
     assert history.sentence() in str(report.bandit()).replace("&#x27;", "'")
     planned = report.inputs.planned_allocation
     last_day = planned[planned["day"] == planned["day"].max()]
@@ -75,6 +76,7 @@ def test_the_world_logs_its_bandit_and_every_view_reads_the_same_current_allocat
     snap = svc.refresh(warm=False)
     o = snap.outcome(EID)
     assert snap.bandits[EID].current == history.current
+    assert svc.story(EID).allocation == history.current                 # what /api/experiments serves
     assert current_weights(o, snap.registry, snap.bandits) == history.current
     assert {t.variant: t.weight for t in variant_tiles(o, current_weights(o, snap.registry, snap.bandits))} == \
         history.current
