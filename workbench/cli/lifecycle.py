@@ -111,15 +111,23 @@ def show_cmd(experiment_id: str = typer.Argument(..., help="Experiment id."), db
     decisions = reg.decisions(experiment_id)
     audit = reg.audit(experiment_id)
     status = rollout_status(reg, experiment_id)
+    history = None
+    if brief.allocation.mode == "bandit":         # a bandit's allocation now is its latest logged decision
+        from ..bandits.history import allocation_history, data_as_of
+        history = allocation_history(experiment_id, db=reg.path, as_of=data_as_of(experiment_id, db=reg.path))
     if as_json:
         print_json({"experiment": rec.to_dict(), "brief": brief.to_dict(), "weights": reg.weights(experiment_id),
+                    "allocation": history.to_dict() | {"decisions": None} if history is not None else None,
                     "allowed_actions": allowed_actions(rec.state), "decisions": decisions.to_dict("records"),
                     "rollout": status.to_dict(), "audit": audit.to_dict("records")})
         return
     _record_line(rec)
     console.print(f"allowed now: {', '.join(allowed_actions(rec.state)) or 'nothing (final)'}", highlight=False)
     w = reg.weights(experiment_id)
-    console.print("weights: " + ", ".join(f"{v} {fmt_pct(x, 1)}" for v, x in w.items()), highlight=False)
+    console.print(("planned weights (registry): " if history is not None else "weights: ")
+                  + ", ".join(f"{v} {fmt_pct(x, 1)}" for v, x in w.items()), highlight=False)
+    if history is not None:
+        console.print(history.sentence(), highlight=False, markup=False)
     console.print(brief.to_yaml(), highlight=False, markup=False)
     if status.stage is not None:
         console.print(f"rollout: stage {status.stage} ({fmt_pct(status.share, 0)} on {status.variant}), due "
@@ -409,8 +417,12 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         write_memo(build_memo(res, d, brief=brief, record=rec, looks=looks, context=ctx), memo)
     if as_json:
         from ..story import ExperimentStory
+        allocation = None
+        if brief is not None and brief.allocation.mode == "bandit":   # a bandit's latest logged decision
+            from ..bandits.history import allocation_history
+            allocation = allocation_history(experiment_id, db=reg.path, as_of=when or res.as_of).current
         print_json({**d.to_dict(), "applied": done, **({"aa": res.aa.to_dict()} if res.aa is not None else {}),
-                    "story": ExperimentStory.from_parts(res, d).to_dict()})
+                    "story": ExperimentStory.from_parts(res, d, allocation=allocation).to_dict()})
         return
     console.print(f"{experiment_id}: [bold]{d.action.upper()}[/] ({d.policy} / {d.rule})", highlight=False)
     for i, r in enumerate(d.reasons):

@@ -644,11 +644,14 @@ class ExperimentReport:
         return Html.join(parts)
 
     def bandit(self) -> Html:
-        """For a bandit: planned weights vs the realised split by day, and the registry's allocation log."""
+        """For a bandit: its allocation history (the logged decisions) vs the realised split by day."""
         if not self.is_bandit:
             return note("Fixed allocation: no bandit in this experiment.")
+        from ..bandits.history import fmt_weight
+        history = self.inputs.allocation
         frame = views.allocation_frame(self.data, self.inputs.planned_allocation)
-        parts = [embed(plots.allocation_plot(frame, self.variants))]
+        parts = [note(history.sentence())] if history is not None else []
+        parts.append(embed(plots.allocation_plot(frame, self.variants, history)))
         f = self.decision.facts
         if f.get("best_supported"):
             parts.append(note(f"Best-supported arm now: {f['best_supported']}"
@@ -656,28 +659,30 @@ class ExperimentReport:
                                  if f.get("best_supported_prob") is not None else "") + "."))
         last = frame.dropna(subset=["realised_share"]).groupby("variant", sort=False).tail(1)
         if not last.empty:
-            parts.append(table(last, {"planned_weight": _pct, "realised_share": _pct, "units": fmt_num, "day": _when},
-                               headers={"planned_weight": "planned weight", "realised_share": "realised share"},
+            parts.append(table(last, {"planned_weight": fmt_weight, "realised_share": fmt_weight, "units": fmt_num,
+                                      "day": _when},
+                               headers={"planned_weight": "weight in force", "realised_share": "realised share"},
                                columns=["day", "variant", "planned_weight", "realised_share", "units"],
-                               caption="The latest day's allocation."))
-        log = self.inputs.bandit_log
+                               caption="The latest day: the weight in force (latest logged decision) and the "
+                                       "realised share of new units."))
         parts.append(heading("Allocation decisions logged by the bandit"))
-        if log is not None and not log.empty:
-            last = log.sort_values("created_at").groupby("variant", sort=False).tail(1)
-            parts.append(table(last, {"weight": _pct, "previous_weight": _pct, "prob_best": _pct, "units": fmt_num,
+        if history is not None and not history.empty:
+            last = history.latest()
+            parts.append(table(last, {"weight": fmt_weight, "previous_weight": fmt_weight, "prob_best": _pct,
+                                      "units": fmt_num,
                                       "conversions": fmt_num, "created_at": _when},
                                columns=["created_at", "policy", "variant", "units", "conversions", "prob_best",
                                         "previous_weight", "weight", "reason"],
                                headers={"prob_best": "P(best)", "previous_weight": "was", "weight": "now"},
                                caption=f"The latest logged decision ({last['decision_reason'].iloc[0]})."))
         else:
-            parts.append(note("No allocation decision is logged for this experiment yet (`workbench bandit` "
-                              "records each one with its reasons); the planned weights above come from its "
-                              "allocation schedule."))
+            parts.append(note("No allocation decision is logged for this experiment yet: `workbench allocate "
+                              "--experiment ID` computes one and logs it with its reasons, and `workbench bandit-log "
+                              "ID` shows the log."))
         wh = self.inputs.weights_history
         if wh is not None and not wh.empty:
-            parts.append(heading("Allocation changes in the registry"))
-            parts.append(table(wh, {"weight": _pct, "effective_at": _when},
+            parts.append(heading("Split recorded in the registry (the brief's plan; the bandit's decisions are above)"))
+            parts.append(table(wh, {"weight": fmt_weight, "effective_at": _when},
                                columns=["effective_at", "mode", "variant_id", "weight", "reason"]))
         return Html.join(parts)
 
@@ -791,8 +796,11 @@ class ExperimentReport:
             "sequential": [{"variant": s.variant, "p_value": s.p_value[-1], "cs": [s.cs_lo[-1], s.cs_hi[-1]],
                             "significant": s.significant, "looks": len(s.looks)} for s in self.sequential],
             "roi": [p.to_dict() for p in self.roi],
+            "allocation": (self.inputs.allocation.to_dict() | {"decisions": None}
+                           if self.is_bandit and self.inputs.allocation is not None else None),
             "sections": list(SECTIONS),
-            "story": story_of(self.outcome).to_dict(),
+            "story": story_of(self.outcome, allocation=self.inputs.allocation.current
+                              if self.is_bandit and self.inputs.allocation is not None else None).to_dict(),
         }
 
     def write_artifacts(self, out_dir: str | Path) -> dict[str, Path]:

@@ -14,6 +14,8 @@
   gets a ``replace_world`` entry (new and previous seed), which also tells a running dashboard to
   refresh.
 - Parquet tables are written to temporary files and renamed one by one.
+- The simulated bandit's allocation decisions go to the ``allocation_log`` and ``bandit_plans``
+  tables (files); in an existing database only the world's experiments' rows are replaced.
 
 Events are streamed one experiment at a time, so memory stays bounded at any scale.
 """
@@ -35,7 +37,7 @@ import pyarrow.parquet as pq
 from ..display import ResultMixin
 from ..errors import ConflictError, Problem, WorkbenchError
 from .specs import DEMO_EXPERIMENTS, ExperimentSpec
-from .world import TABLES, WorldBuilder
+from .world import LOG_TABLES, TABLES, WorldBuilder
 
 __all__ = ["write_world", "WriteSummary"]
 
@@ -158,9 +160,14 @@ def _write_duckdb(out: Path, builder: WorldBuilder, say: Callable[[str], None]) 
                 con.execute("INSERT INTO events SELECT * FROM arrow")
             n += len(part)
             say(str(part["experiment_id"].iat[0]))
-        for name, df in builder.side_tables().items():
+        side = builder.side_tables()
+        for name, df in side.items():
+            if name in LOG_TABLES:
+                continue
             arrow = _arrow(df)      # noqa: F841 — DuckDB reads this local by name in the query below
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM arrow")
+        from ..bandits.log import replace_logged     # the world's bandit decisions; other decisions stay
+        replace_logged(con, {t: side[t] for t in LOG_TABLES}, [s.experiment_id for s in builder.specs])
         con.execute("CREATE OR REPLACE TABLE world_info AS SELECT ? AS seed, ? AS scale, now() AS generated_at",
                     [builder.seed, builder.scale])
         if out.exists():
