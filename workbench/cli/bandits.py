@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -13,6 +14,7 @@ import typer
 from ..display import dumps, fmt_pct
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
+from ..ids import safe_id
 from ._common import JSON_OPTION, console, print_json, table
 
 __all__ = ["register"]
@@ -115,18 +117,16 @@ def assign_cmd(
     out.to_csv(sys.stdout, index=False)
 
 
-def _counts_from_experiment(experiment: str, segment_by: Optional[str]) -> pd.DataFrame:
-    from ..sources.experiments import load_experiment
-
-    data = load_experiment(experiment)
+def _counts(data, segment_by: Optional[str], what: str) -> pd.DataFrame:
+    """Per-arm (and per-segment) units and conversions of the primary metric of ``data``."""
     metric = data.primary
     if metric is None or metric.kind != "proportion":
-        raise InputError([Problem("blocked", "not_a_proportion", f"experiment {experiment!r}: the primary metric "
-                                  "must be a proportion (conversions per unit) for a bandit", column="metric")])
+        raise InputError([Problem("blocked", "not_a_proportion", f"{what}: the primary metric must be a proportion "
+                                  "(conversions per unit) for a bandit", column="metric")])
     if segment_by:
         if segment_by not in data.dims:
-            raise InputError([Problem("blocked", "missing_column", f"experiment {experiment!r} has no dimension "
-                                      f"{segment_by!r}; it has {', '.join(data.dims) or 'none'}", column=segment_by)])
+            raise InputError([Problem("blocked", "missing_column", f"{what} has no dimension {segment_by!r}; it has "
+                                      f"{', '.join(data.dims) or 'none'}", column=segment_by)])
         levels, s = data.stats_by(metric, segment_by, use_covariate=False)
         rows = [{"variant": v, segment_by: lvl, "units": s.n[i, k], "conversions": s.sum[i, k]}
                 for i, lvl in enumerate(levels) for k, v in enumerate(data.variants)]
@@ -135,9 +135,23 @@ def _counts_from_experiment(experiment: str, segment_by: Optional[str]) -> pd.Da
     return pd.DataFrame({"variant": list(data.variants), "units": s.n, "conversions": s.sum})
 
 
+def _counts_from_experiment(experiment: str, segment_by: Optional[str]) -> pd.DataFrame:
+    from ..sources.experiments import load_experiment
+
+    return _counts(load_experiment(experiment), segment_by, f"experiment {experiment!r}")
+
+
+def _counts_from_file(results: Path, segment_by: Optional[str]) -> tuple[pd.DataFrame, str]:
+    """Counts from a results file through the reader of analyze/check/memo (same formats, same checks)."""
+    from ..sources.detect import read_results, require_usable
+
+    data = require_usable(read_results(results, segment=segment_by))
+    return _counts(data, segment_by, str(results)), data.experiment_id
+
+
 def allocate_cmd(
-    results: Optional[Path] = typer.Argument(None, help="CSV of per-arm counts: variant, units (or n), conversions "
-                                             "[, a segment column]."),
+    results: Optional[Path] = typer.Argument(None, help="Aggregated results (CSV or Parquet, as for analyze): "
+                                             "variant, users (or units, n), conversions [, a segment column]."),
     experiment: Optional[str] = typer.Option(None, "--experiment", help="Experiment id: its counts come from the "
                                              "workbench database; also names the plan."),
     policy: str = typer.Option("thompson", "--policy", help="thompson, ucb or fixed."),
@@ -168,11 +182,11 @@ def allocate_cmd(
 
     if results is None and experiment is None:
         raise InputError([Problem("blocked", "no_input", "give a results CSV or --experiment")])
+    if experiment is not None:
+        safe_id(experiment, column="--experiment")
     if results is not None:
-        if not results.exists():
-            raise InputError([Problem("blocked", "missing_file", "the results file does not exist", file=str(results))])
-        counts = pd.read_csv(results)
-        experiment_id = experiment or results.stem
+        counts, file_id = _counts_from_file(results, segment_by)
+        experiment_id = experiment or file_id
     else:
         assert experiment is not None
         counts = _counts_from_experiment(experiment, segment_by)
@@ -185,10 +199,8 @@ def allocate_cmd(
         beta_prior = (vals[0], vals[1])
     if category_priors is not None:
         from ..hierarchical import category_beta_priors
-        if not category_priors.exists():
-            raise InputError([Problem("blocked", "missing_file", "the SKU file does not exist",
-                                      file=str(category_priors))])
-        priors = category_beta_priors(pd.read_csv(category_priors))
+        from ..hierarchical.data import read_sku_file
+        priors = category_beta_priors(read_sku_file(category_priors))
         key = category if category in priors else "*"
         beta_prior = priors[key]
     prev = None
@@ -196,7 +208,13 @@ def allocate_cmd(
         if not previous.exists():
             raise InputError([Problem("blocked", "missing_file", "the previous plan does not exist",
                                       file=str(previous))])
-        prev = plan_from_json(previous.read_text(encoding="utf-8"))
+        try:
+            prev = plan_from_json(previous.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise InputError([Problem("blocked", "not_utf8", "the previous plan is not UTF-8 JSON text",
+                                      file=str(previous))]) from None
+        except InputError as err:
+            raise InputError([replace(p, file=p.file or str(previous)) for p in err.problems]) from None
     else:
         try:
             prev = latest_plan(experiment_id)
@@ -284,11 +302,11 @@ def cold_start_cmd(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Category-pooled estimates per SKU (shrunken rates, lift, P(variant > control)) and new-SKU priors."""
-    from ..hierarchical import fit_empirical_bayes, fit_hierarchical, sku_data_from_frame
+    from ..hierarchical import fit_empirical_bayes, fit_hierarchical
 
-    if not skus.exists():
-        raise InputError([Problem("blocked", "missing_file", "the SKU file does not exist", file=str(skus))])
-    data = sku_data_from_frame(pd.read_csv(skus), control=control, file=str(skus))
+    from ..hierarchical.data import read_sku_file
+
+    data = read_sku_file(skus, control=control)
     result = fit_empirical_bayes(data) if fast else fit_hierarchical(data, sampler=sampler, draws=draws)
     if out is not None:
         write_text_atomic(out, result.to_frame().to_csv(index=False))

@@ -44,30 +44,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError, Problem
+from ..ids import ID_RULE, SAFE_ID_PATTERN, is_safe_id, safe_id
 from ..metrics import CATALOG
 
 __all__ = ["ExperimentBrief", "Variant", "Guardrail", "Allocation", "Targeting", "SRMOverride", "ImageSpec",
            "ColorPair", "safe_id", "is_safe_id", "load_brief", "parse_brief", "SAFE_ID_PATTERN", "META_TAGS"]
 
-SAFE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
-_SAFE_ID = re.compile(SAFE_ID_PATTERN)
 META_TAGS = ("layout", "cta_tone", "palette", "key_benefit")
 """The meta tags every variant should carry; the learning store counts wins per tag value."""
 
-_ID_RULE = "use 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit, and no '..'"
-
-
-def is_safe_id(value: object) -> bool:
-    """True when ``value`` can be used as a file or directory name on its own."""
-    return isinstance(value, str) and bool(_SAFE_ID.fullmatch(value)) and ".." not in value
-
-
-def safe_id(value: object, what: str = "experiment id") -> str:
-    """Return ``value`` if it is a safe id, else raise :class:`InputError` saying why."""
-    if not is_safe_id(value):
-        raise InputError([Problem("blocked", "unsafe_id", f"not a valid {what}: {_ID_RULE}",
-                                  value=value if isinstance(value, (str, int, float)) else repr(value))])
-    return value  # type: ignore[return-value]
+_ID_RULE = ID_RULE
 
 
 def _check_id(value: str, what: str) -> str:
