@@ -114,11 +114,12 @@ def sku_data_from_frame(frame: pd.DataFrame, *, control: str | Mapping[str, str]
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     problems: list[Problem] = []
     if missing:
-        for c in missing:
-            msg = ("no categories: the hierarchical model needs each SKU's category (column 'category')"
-                   if c == "category" else f"missing column {c!r}; expected columns {', '.join(REQUIRED_COLUMNS)}")
-            problems.append(_blocked("missing_column", msg, file=file, column=c))
-        raise InputError(problems)
+        if missing == ["category"]:
+            msg = "no categories: the hierarchical model needs each SKU's category (column 'category')"
+        else:
+            msg = (f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; expected columns "
+                   f"{', '.join(REQUIRED_COLUMNS)} (the table has: {', '.join(map(str, df.columns))[:200]})")
+        raise InputError([_blocked("missing_column", msg, file=file, column=missing[0])])
     if df.empty:
         raise InputError([_blocked("empty", "no rows: nothing to fit", file=file)])
     df = df.reset_index(drop=True)

@@ -374,17 +374,55 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def _short(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > 80:
+        return value[:40] + f"… ({len(value):,} characters)"
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _limit_problems(data: Any, source: str) -> list[Problem]:
+    """Sizes beyond ``Settings.limits``: too many variants, names or texts too long (checked before
+    the fields themselves, so a 10,000-variant brief is one clear problem, not 10,000)."""
+    from ..config import get_settings
+    lim = get_settings().limits
+    out: list[Problem] = []
+    variants = data.get("variants")
+    if isinstance(variants, list) and len(variants) > lim.max_variants:
+        out.append(Problem("blocked", "too_many_variants", f"{len(variants):,} variants; an experiment has at most "
+                           f"{lim.max_variants} (Settings.limits.max_variants)", file=source, column="variants",
+                           value=len(variants)))
+        data = {k: v for k, v in data.items() if k != "variants"}
+
+    def walk(x: Any, loc: tuple[Any, ...]) -> None:
+        if isinstance(x, dict):
+            for k, v in x.items():
+                walk(v, (*loc, k))
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                walk(v, (*loc, i))
+        elif isinstance(x, str):
+            is_name = bool(loc) and loc[-1] == "name"
+            limit, what = ((lim.max_name_chars, "max_name_chars") if is_name else (lim.max_text_chars, "max_text_chars"))
+            if len(x) > limit:
+                out.append(Problem("blocked", "text_too_long", f"{len(x):,} characters; at most {limit:,} "
+                                   f"(Settings.limits.{what})", file=source, column=_loc(loc), value=_short(x)))
+    walk(data, ())
+    return out
+
+
 def parse_brief(data: Any, *, source: str = "<brief>") -> ExperimentBrief:
-    """Validate a mapping into a brief; every problem becomes one located :class:`Problem`."""
+    """Validate a mapping into a brief; every problem becomes one located :class:`Problem`.
+
+    Sizes are limited by ``Settings.limits`` (variants per experiment, name and text lengths).
+    """
     if not isinstance(data, dict):
         raise InputError([Problem("blocked", "bad_brief", "a brief must be a YAML mapping of fields",
                                   file=source, value=_short(data))])
+    too_big = _limit_problems(data, source)
+    if too_big:
+        raise InputError(too_big)
     try:
         return ExperimentBrief.model_validate(data)
     except ValidationError as exc:

@@ -143,7 +143,7 @@ def check_csv_head(path: Path | str) -> None:
         first = head.decode("utf-8-sig").splitlines()[0]
     except UnicodeDecodeError as exc:
         if len(head) < 65536 or exc.start < len(head) - 3:      # not merely a character cut at 64 KiB
-            _utf8(head[: exc.start + 1], name, "; save it as UTF-8")
+            _utf8(head[: exc.start + 1], name)
         first = head[: exc.start].decode("utf-8-sig").splitlines()[0]
     _delimiter(first, name, ())
     if len(head.splitlines()) < 2:
