@@ -244,3 +244,25 @@ def test_memo_of_valid_but_srm_blocked_data_says_blocked_first(tmp_path, capsys,
     text = memo.read_text()
     first = next(ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
     assert "blocked" in (out.splitlines()[0] + first).lower(), (out, first)
+
+
+FILE_LEVEL = {"empty", "binary garbage", "latin-1", "semicolons", "tabs", "header only", "garbage Parquet",
+              "truncated Parquet"}
+UNREADABLE = {"empty", "binary garbage", "latin-1", "garbage Parquet", "truncated Parquet"}
+
+
+@pytest.mark.parametrize("case", [c for c in RESULTS_CASES if c[0] in FILE_LEVEL],
+                         ids=[c[0] for c in RESULTS_CASES if c[0] in FILE_LEVEL])
+def test_other_reading_commands_refuse_unreadable_files(case, tmp_path, capsys, monkeypatch, registered):
+    """`experiments advance --timeseries` and `assign KEYS` read other tables, through the same file checks."""
+    name, filename, write, fragment = case
+    f = tmp_path / filename
+    write(f)
+    commands = [["experiments", "advance", registered, "--timeseries", str(f), "--why", "hourly"]]
+    if name in UNREADABLE:
+        commands.append(["assign", str(f), "--seed", "s"])
+    for args in commands:
+        code, out, err = invoke(capsys, monkeypatch, *args)
+        errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+        assert code == 2 and "Traceback" not in out + err, (args, err)
+        assert len(errors) == 1 and str(f) in errors[0], (args, err)

@@ -54,10 +54,12 @@ def _read_keys(source: str, column: Optional[str]):
     if source == "-":
         lines = sys.stdin.read().splitlines()
         return pa.array(lines, type=pa.large_string()), "stdin"
+    from ..sources.textfile import file_format
+
     path = Path(source)
     if not path.exists():
         raise InputError([Problem("blocked", "missing_file", "the keys file does not exist", file=source)])
-    suffix = path.suffix.lower()
+    suffix = ".parquet" if file_format(path) == "parquet" else path.suffix.lower()     # Parquet by content
     if suffix in (".csv", ".parquet", ".pq"):
         try:
             tbl = (pq.read_table(path) if suffix != ".csv" else
@@ -65,12 +67,20 @@ def _read_keys(source: str, column: Optional[str]):
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError([Problem("blocked", "bad_file", f"cannot read: {str(exc).splitlines()[0]}",
                                       file=source)]) from None
+        if suffix == ".csv" and any(pa.types.is_binary(f.type) for f in tbl.schema):
+            raise InputError([Problem("blocked", "not_utf8", "the keys file is not UTF-8 text; save it as UTF-8",
+                                      file=source)])
         name = column or ("user_key" if "user_key" in tbl.column_names else tbl.column_names[0])
         if name not in tbl.column_names:
             raise InputError([Problem("blocked", "missing_column", f"no column {name!r}; columns: "
                                       f"{', '.join(tbl.column_names)}", file=source, column=name)])
         return tbl.column(name), source
-    return pa.array(path.read_text(encoding="utf-8").splitlines(), type=pa.large_string()), source
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem("blocked", "not_utf8", f"the keys file is not UTF-8 text (byte offset {exc.start}); "
+                                  "save it as UTF-8", file=source)]) from None
+    return pa.array(text.splitlines(), type=pa.large_string()), source
 
 
 def assign_cmd(
@@ -141,11 +151,12 @@ def _counts_from_experiment(experiment: str, segment_by: Optional[str]) -> pd.Da
     return _counts(load_experiment(experiment), segment_by, f"experiment {experiment!r}")
 
 
-def _counts_from_file(results: Path, segment_by: Optional[str]) -> tuple[pd.DataFrame, str]:
+def _counts_from_file(results: Path, segment_by: Optional[str],
+                     experiment: Optional[str] = None) -> tuple[pd.DataFrame, str]:
     """Counts from a results file through the reader of analyze/check/memo (same formats, same checks)."""
     from ..sources.detect import read_results, require_usable
 
-    data = require_usable(read_results(results, segment=segment_by))
+    data = require_usable(read_results(results, experiment=experiment, segment=segment_by))
     return _counts(data, segment_by, str(results)), data.experiment_id
 
 
@@ -185,7 +196,7 @@ def allocate_cmd(
     if experiment is not None:
         safe_id(experiment, column="--experiment")
     if results is not None:
-        counts, file_id = _counts_from_file(results, segment_by)
+        counts, file_id = _counts_from_file(results, segment_by, experiment)
         experiment_id = experiment or file_id
     else:
         assert experiment is not None

@@ -425,6 +425,7 @@ class Registry:
         return self._get(con, rec.experiment_id)
 
     def _get(self, con: duckdb.DuckDBPyConnection, experiment_id: str) -> ExperimentRecord:
+        safe_id(experiment_id)    # a malformed id (../../etc) is refused as such, not looked up
         row = con.execute(f"SELECT {', '.join(_EXP_COLS)} FROM experiments WHERE experiment_id = ?",
                           [experiment_id]).fetchone()
         if row is None:
