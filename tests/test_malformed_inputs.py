@@ -266,3 +266,39 @@ def test_other_reading_commands_refuse_unreadable_files(case, tmp_path, capsys, 
         errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
         assert code == 2 and "Traceback" not in out + err, (args, err)
         assert len(errors) == 1 and str(f) in errors[0], (args, err)
+
+
+def _brief_text(**over) -> str:
+    import sys
+    sys.path.insert(0, str(REPO / "tests"))
+    from lifecycle.builders import brief_dict
+    return yaml.safe_dump(brief_dict(**{"id": "brief-1", **over}), allow_unicode=True)
+
+
+BRIEF_CASES: list[tuple[str, Callable[[Path], None], str]] = [
+    ("binary garbage", _bytes(bytes(range(256)) * 8), "brief.yaml"),
+    ("latin-1", lambda p: p.write_bytes(_brief_text(hypothesis="caf\u00e9").encode("latin-1")), "brief.yaml"),
+    ("not YAML", _text("id: [unclosed\n"), "not valid YAML"),
+    ("10,000 variants", lambda p: p.write_text(_brief_text(variants=[{"id": f"v{i}"} for i in range(10_000)])),
+     "at most 50"),
+    ("200 KB name", lambda p: p.write_text(_brief_text(name="x" * 200_000)), "at most 200"),
+    ("unsafe id", lambda p: p.write_text(_brief_text(id="../../etc")), "not a valid experiment id"),
+]
+
+
+@pytest.mark.parametrize("case", BRIEF_CASES, ids=[c[0] for c in BRIEF_CASES])
+def test_every_brief_command_refuses_malformed_briefs(case, tmp_path, capsys, monkeypatch):
+    _, write, fragment = case
+    f = tmp_path / "brief.yaml"
+    write(f)
+    good = tmp_path / "good.csv"
+    good.write_text(OK)
+    out_dir = tmp_path / "out"
+    for args in (["experiments", "create", str(f), "--by", "kim"], ["experiments", "check", str(f)],
+                 ["analyze", str(good), "--brief", str(f)],
+                 ["memo", str(good), "-o", str(out_dir / "memo.md"), "--brief", str(f)]):
+        code, out, err = invoke(capsys, monkeypatch, *args)
+        errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+        assert code == 2 and "Traceback" not in out + err, (args, err)
+        assert len(errors) == 1 and str(f) in errors[0] and fragment in errors[0], (args, err)
+        assert len(errors[0]) < 600 and not out_dir.exists(), (args, errors[0])

@@ -319,8 +319,9 @@ def get_settings() -> Settings:
     if candidate.exists():
         try:
             loaded = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {exc}", file=str(candidate))]) from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {str(exc).splitlines()[0]}",
+                                      file=str(candidate))]) from None
         if not isinstance(loaded, dict):
             raise InputError([Problem("blocked", "bad_yaml", "expected a mapping at the top level", file=str(candidate))])
         settings = settings.with_overrides(loaded, source=str(candidate))

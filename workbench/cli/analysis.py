@@ -64,8 +64,9 @@ def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
     """
     from ..analysis import AnalysisOptions, SequentialOptions
     name = str(path)
-    if not path.exists():
-        raise InputError([Problem("blocked", "missing_file", "the brief file does not exist", file=name)])
+    if not path.is_file():
+        raise InputError([Problem("blocked", "missing_file", "the brief file does not exist" if not path.exists()
+                                  else "the brief is a directory, expected a YAML file", file=name)])
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

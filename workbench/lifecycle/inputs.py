@@ -84,6 +84,9 @@ def load_result_json(path: str | Path) -> AnalysisResult:
         raise InputError([Problem("blocked", "missing_file", "file not found", file=str(p))]) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError([Problem("blocked", "bad_json", f"not valid JSON: {exc}", file=str(p))]) from None
+    except OSError as exc:
+        raise InputError([Problem("blocked", "unreadable_file", f"cannot read the file: {exc.strerror or exc}",
+                                  file=str(p))]) from None
     if not isinstance(data, dict):
         raise InputError([Problem("blocked", "bad_result", "expected a JSON object (an analysis result)", file=str(p))])
     try:
