@@ -302,7 +302,7 @@ def log_cmd(
 
 
 def cold_start_cmd(
-    skus: Path = typer.Argument(..., help="CSV: sku, category, variant, n (or units), conversions."),
+    skus: Path = typer.Argument(..., help="CSV or Parquet: sku, category, variant, n (or units), conversions."),
     fast: bool = typer.Option(False, "--fast", help="Empirical-Bayes fast path (milliseconds) instead of the full "
                               "PyMC model."),
     sampler: Optional[str] = typer.Option(None, "--sampler", help="nutpie (default), nutpie-pytensor or pymc."),
