@@ -89,3 +89,12 @@ def test_the_registry_refuses_a_malformed_id(tmp_path):
 def test_path_of_the_sample_files_exist():
     root = Path(__file__).resolve().parents[2] / "data" / "samples"
     assert read_results(root / "ab_results.csv").dims == ("segment",)
+
+
+def test_a_unit_table_line_beyond_the_engine_limit_is_one_clear_line(tmp_path):
+    f = tmp_path / "units.csv"
+    f.write_text("unit_id,variant,purchased\nu1,control,1\nu2,b,0\nu3," + "x" * 3_000_000 + ",1\n")
+    with pytest.raises(InputError) as err:
+        read_results(f)
+    text = str(err.value)
+    assert "\n" not in text and text.startswith(str(f)) and "too long" in text and len(text) < 400

@@ -36,7 +36,7 @@ from typing import Any
 from ..errors import InputError, Problem
 
 __all__ = ["check_csv_text", "check_csv_head", "display_name", "file_format", "read_table", "Table", "TableRow",
-           "PARQUET_MAGIC", "preview"]
+           "PARQUET_MAGIC", "preview", "engine_message"]
 
 _DELIMS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 PARQUET_MAGIC = b"PAR1"
@@ -53,6 +53,16 @@ def preview(value: Any, width: int = 40) -> Any:
     if isinstance(value, str) and len(value) > width + 20:
         return f"{value[:width]}… ({len(value):,} characters)"
     return value
+
+
+def engine_message(exc: BaseException) -> str:
+    """The useful part of a DuckDB/Arrow error, on one line (never the offending line's full text)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.startswith("Original Line")]
+    first = lines[0] if lines else type(exc).__name__
+    size = next((ln for ln in lines if ln.startswith("Maximum line size")), None)
+    if size:
+        return f"a line is too long for the CSV reader ({size.rstrip('.')}; the limit of one line of a large table)"
+    return preview(first, 200)
 
 
 def _blocked(code: str, message: str, name: str, **where: Any) -> InputError:

@@ -32,7 +32,7 @@ from ..errors import InputError, Problem
 from ..experiment_data import ExperimentData
 from ..metrics import Metric, sq_col, sum_col, xprod_col
 from .locate import example_rows
-from .textfile import check_csv_head, display_name, file_format
+from .textfile import check_csv_head, display_name, engine_message, file_format
 
 __all__ = ["read_units"]
 
@@ -54,7 +54,7 @@ def read_units(path: str | Path, *, control: str | None = None, primary: str | N
             t = t.rename({c.strip().lower(): c for c in t.columns if c != c.strip().lower()})
             return _read(t, kind, p, name, control, primary)
         except duckdb.Error as exc:
-            raise InputError([Problem("blocked", "unreadable", f"cannot read the file: {str(exc).splitlines()[0]}",
+            raise InputError([Problem("blocked", "unreadable", f"cannot read the file: {engine_message(exc)}",
                                       file=name)]) from None
     finally:
         con.disconnect()
