@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -389,13 +390,23 @@ def _data_version(data: ExperimentData) -> str:
     return digest.hexdigest()[:12]
 
 
-def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, settings: Settings | None = None,
-            **overrides: Any) -> AnalysisResult:
+def analyze(data: ExperimentData | str | Path, options: AnalysisOptions | None = None, *,
+            settings: Settings | None = None, **overrides: Any) -> AnalysisResult:
     """Health, comparisons of every metric, multiplicity, Bayesian summaries (see module doc).
 
+    ``data`` is an :class:`ExperimentData` or the path of a results file of any form the CLI reads
+    (aggregated CSV/Parquet, unit-level table, single-experiment event log), read by
+    :func:`workbench.sources.detect.read_results` exactly as ``workbench analyze FILE`` reads it.
     ``overrides`` are :class:`AnalysisOptions` fields, e.g. ``analyze(d, correction="bh",
     cuped=False, non_inferiority={"cvr": NonInferiority(0.02)})``.
     """
+    if isinstance(data, (str, Path)):
+        from .sources.detect import read_results
+        data = read_results(data)
+    elif not isinstance(data, ExperimentData):
+        raise TypeError(f"analyze() takes an ExperimentData or the path of a results file (str or pathlib.Path), "
+                        f"not {type(data).__name__}; read a file with workbench.sources.detect.read_results(path) "
+                        "or load an experiment with workbench.sources.experiments.load_experiment(id)")
     settings = settings or get_settings()
     opts = replace(options or AnalysisOptions(), **overrides)
     alpha = opts.alpha if opts.alpha is not None else settings.alpha

@@ -211,6 +211,10 @@ def check_health(data: ExperimentData, *, settings: Settings | None = None,
         units = data.units() if len(data.variants) else np.zeros(0)
     except (KeyError, ValueError):
         units = np.full(len(data.variants), np.nan)
+    if any(p.level == "blocked" for p in data.problems):
+        # The input itself is unusable (a count that is missing, too large, negative...): checks computed
+        # from its numbers (empty arms, SRM, small samples) would only repeat that problem in other words.
+        return HealthReport(status="blocked", issues=tuple(issues + list(_trust_issues(data, settings)[0])))
     issues += _label_issues(data, weights, units, known)
     srm_result: SRMResult | None = None
     if data.meta.get("kind") == "bandit":

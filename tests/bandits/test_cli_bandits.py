@@ -67,7 +67,7 @@ def test_user_mistakes_exit_2_without_traceback(tmp_path, capsys, monkeypatch):
         assert "Traceback" not in err and "error:" in err
     r = run("allocate", str(res))            # and in a real process
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "row 2, column conversions" in r.stderr
+    assert "row 2 (line 3), column conversions, value 9" in r.stderr
 
 
 def test_bandit_sim_and_cold_start(tmp_path, capsys, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +15,7 @@ import typer
 from ..display import dumps, fmt_pct
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
+from ..ids import safe_id
 from ._common import JSON_OPTION, console, print_json, table
 
 __all__ = ["register"]
@@ -54,10 +56,12 @@ def _read_keys(source: str, column: Optional[str]):
     if source == "-":
         lines = sys.stdin.read().splitlines()
         return pa.array(lines, type=pa.large_string()), "stdin"
+    from ..sources.textfile import file_format
+
     path = Path(source)
     if not path.exists():
         raise InputError([Problem("blocked", "missing_file", "the keys file does not exist", file=source)])
-    suffix = path.suffix.lower()
+    suffix = ".parquet" if file_format(path) == "parquet" else path.suffix.lower()     # Parquet by content
     if suffix in (".csv", ".parquet", ".pq"):
         try:
             tbl = (pq.read_table(path) if suffix != ".csv" else
@@ -65,12 +69,20 @@ def _read_keys(source: str, column: Optional[str]):
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError([Problem("blocked", "bad_file", f"cannot read: {str(exc).splitlines()[0]}",
                                       file=source)]) from None
+        if suffix == ".csv" and any(pa.types.is_binary(f.type) for f in tbl.schema):
+            raise InputError([Problem("blocked", "not_utf8", "the keys file is not UTF-8 text; save it as UTF-8",
+                                      file=source)])
         name = column or ("user_key" if "user_key" in tbl.column_names else tbl.column_names[0])
         if name not in tbl.column_names:
             raise InputError([Problem("blocked", "missing_column", f"no column {name!r}; columns: "
                                       f"{', '.join(tbl.column_names)}", file=source, column=name)])
         return tbl.column(name), source
-    return pa.array(path.read_text(encoding="utf-8").splitlines(), type=pa.large_string()), source
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem("blocked", "not_utf8", f"the keys file is not UTF-8 text (byte offset {exc.start}); "
+                                  "save it as UTF-8", file=source)]) from None
+    return pa.array(text.splitlines(), type=pa.large_string()), source
 
 
 def assign_cmd(
@@ -117,30 +129,44 @@ def assign_cmd(
     out.to_csv(sys.stdout, index=False)
 
 
+def _counts(data, segment_by: Optional[str], what: str) -> pd.DataFrame:
+    """Per-arm (and per-segment) units and conversions of the primary metric of ``data``."""
+    metric = data.primary
+    if metric is None or metric.kind != "proportion":
+        raise InputError([Problem("blocked", "not_a_proportion", f"{what}: the primary metric must be a proportion "
+                                  "(conversions per unit) for a bandit", column="metric")])
+    if segment_by:
+        if segment_by not in data.dims:
+            raise InputError([Problem("blocked", "missing_column", f"{what} has no dimension {segment_by!r}; it has "
+                                      f"{', '.join(data.dims) or 'none'}", column=segment_by)])
+        levels, s = data.stats_by(metric, segment_by, use_covariate=False)
+        rows = [{"variant": v, segment_by: lvl, "units": s.n[i, k], "conversions": s.sum[i, k]}
+                for i, lvl in enumerate(levels) for k, v in enumerate(data.variants)]
+        return pd.DataFrame(rows)
+    s = data.stats(metric, use_covariate=False)
+    return pd.DataFrame({"variant": list(data.variants), "units": s.n, "conversions": s.sum})
+
+
 def _counts_from_experiment(experiment: str, segment_by: Optional[str], as_of=None) -> tuple[pd.DataFrame, object]:
     """Per-arm (optionally per-segment) counts of an experiment in the database, and its data's as-of."""
     from ..sources.experiments import load_experiment
 
     data = load_experiment(experiment, as_of=as_of)
-    metric = data.primary
-    if metric is None or metric.kind != "proportion":
-        raise InputError([Problem("blocked", "not_a_proportion", f"experiment {experiment!r}: the primary metric "
-                                  "must be a proportion (conversions per unit) for a bandit", column="metric")])
-    if segment_by:
-        if segment_by not in data.dims:
-            raise InputError([Problem("blocked", "missing_column", f"experiment {experiment!r} has no dimension "
-                                      f"{segment_by!r}; it has {', '.join(data.dims) or 'none'}", column=segment_by)])
-        levels, s = data.stats_by(metric, segment_by, use_covariate=False)
-        rows = [{"variant": v, segment_by: lvl, "units": s.n[i, k], "conversions": s.sum[i, k]}
-                for i, lvl in enumerate(levels) for k, v in enumerate(data.variants)]
-        return pd.DataFrame(rows), data.as_of
-    s = data.stats(metric, use_covariate=False)
-    return pd.DataFrame({"variant": list(data.variants), "units": s.n, "conversions": s.sum}), data.as_of
+    return _counts(data, segment_by, f"experiment {experiment!r}"), data.as_of
+
+
+def _counts_from_file(results: Path, segment_by: Optional[str],
+                     experiment: Optional[str] = None) -> tuple[pd.DataFrame, str]:
+    """Counts from a results file through the reader of analyze/check/memo (same formats, same checks)."""
+    from ..sources.detect import read_results, require_usable
+
+    data = require_usable(read_results(results, experiment=experiment, segment=segment_by))
+    return _counts(data, segment_by, str(results)), data.experiment_id
 
 
 def allocate_cmd(
-    results: Optional[Path] = typer.Argument(None, help="CSV of per-arm counts: variant, units (or n), conversions "
-                                             "[, a segment column]."),
+    results: Optional[Path] = typer.Argument(None, help="Aggregated results (CSV or Parquet, as for analyze): "
+                                             "variant, users (or units, n), conversions [, a segment column]."),
     experiment: Optional[str] = typer.Option(None, "--experiment", help="Experiment id: its counts come from the "
                                              "workbench database; also names the plan."),
     policy: str = typer.Option("thompson", "--policy", help="thompson, ucb or fixed."),
@@ -178,11 +204,11 @@ def allocate_cmd(
     if results is None and experiment is None:
         raise InputError([Problem("blocked", "no_input", "give a results CSV or --experiment")])
     data_as_of = None
+    if experiment is not None:
+        safe_id(experiment, column="--experiment")
     if results is not None:
-        if not results.exists():
-            raise InputError([Problem("blocked", "missing_file", "the results file does not exist", file=str(results))])
-        counts = pd.read_csv(results)
-        experiment_id = experiment or results.stem
+        counts, file_id = _counts_from_file(results, segment_by, experiment)
+        experiment_id = experiment or file_id
     else:
         assert experiment is not None
         counts, data_as_of = _counts_from_experiment(experiment, segment_by, parse_as_of(as_of))
@@ -195,10 +221,8 @@ def allocate_cmd(
         beta_prior = (vals[0], vals[1])
     if category_priors is not None:
         from ..hierarchical import category_beta_priors
-        if not category_priors.exists():
-            raise InputError([Problem("blocked", "missing_file", "the SKU file does not exist",
-                                      file=str(category_priors))])
-        priors = category_beta_priors(pd.read_csv(category_priors))
+        from ..hierarchical.data import read_sku_file
+        priors = category_beta_priors(read_sku_file(category_priors))
         key = category if category in priors else "*"
         beta_prior = priors[key]
     # the current allocation, as every view reads it: the latest decision logged by the data's as-of
@@ -208,7 +232,13 @@ def allocate_cmd(
         if not previous.exists():
             raise InputError([Problem("blocked", "missing_file", "the previous plan does not exist",
                                       file=str(previous))])
-        prev = plan_from_json(previous.read_text(encoding="utf-8"))
+        try:
+            prev = plan_from_json(previous.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise InputError([Problem("blocked", "not_utf8", "the previous plan is not UTF-8 JSON text",
+                                      file=str(previous))]) from None
+        except InputError as err:
+            raise InputError([replace(p, file=p.file or str(previous)) for p in err.problems]) from None
     else:
         try:
             prev = logged_plan(experiment_id, current.current_decision) if current.current_decision else None
@@ -312,7 +342,7 @@ def log_cmd(
 
 
 def cold_start_cmd(
-    skus: Path = typer.Argument(..., help="CSV: sku, category, variant, n (or units), conversions."),
+    skus: Path = typer.Argument(..., help="CSV or Parquet: sku, category, variant, n (or units), conversions."),
     fast: bool = typer.Option(False, "--fast", help="Empirical-Bayes fast path (milliseconds) instead of the full "
                               "PyMC model."),
     sampler: Optional[str] = typer.Option(None, "--sampler", help="nutpie (default), nutpie-pytensor or pymc."),
@@ -323,11 +353,11 @@ def cold_start_cmd(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Category-pooled estimates per SKU (shrunken rates, lift, P(variant > control)) and new-SKU priors."""
-    from ..hierarchical import fit_empirical_bayes, fit_hierarchical, sku_data_from_frame
+    from ..hierarchical import fit_empirical_bayes, fit_hierarchical
 
-    if not skus.exists():
-        raise InputError([Problem("blocked", "missing_file", "the SKU file does not exist", file=str(skus))])
-    data = sku_data_from_frame(pd.read_csv(skus), control=control, file=str(skus))
+    from ..hierarchical.data import read_sku_file
+
+    data = read_sku_file(skus, control=control)
     result = fit_empirical_bayes(data) if fast else fit_hierarchical(data, sampler=sampler, draws=draws)
     if out is not None:
         write_text_atomic(out, result.to_frame().to_csv(index=False))

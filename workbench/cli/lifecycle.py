@@ -266,12 +266,15 @@ def promote_cmd(experiment_id: str = typer.Argument(...),
 
 
 def _read_timeseries(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise InputError([Problem("blocked", "missing_file", "file not found", file=str(path))])
+    from ..sources.textfile import check_csv_text, file_format
+    parquet = file_format(path) == "parquet"            # by content; missing, empty, not-Parquet refused here
+    if not parquet:
+        check_csv_text(path, required=("ts", "variant"))  # UTF-8, comma-separated, has rows
     try:
-        return pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+        return pd.read_parquet(path) if parquet else pd.read_csv(path)
     except (ValueError, OSError) as exc:
-        raise InputError([Problem("blocked", "unreadable_file", f"cannot read the time series: {exc}",
+        raise InputError([Problem("blocked", "unreadable_file", "cannot read the time series: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
                                   file=str(path))]) from None
 
 

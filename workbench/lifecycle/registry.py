@@ -58,7 +58,8 @@ import pandas as pd
 from ..config import Paths, get_settings
 from ..display import ResultMixin, dumps
 from ..errors import ConflictError, InputError, NotFoundError, Problem, WorkbenchError
-from .brief import ExperimentBrief, safe_id
+from ..ids import safe_id
+from .brief import ExperimentBrief
 from .retention import TablePurge, purge_user_tables
 from .states import next_state
 
@@ -332,6 +333,7 @@ class Registry:
         Pass ``con`` to make the creation part of a larger transaction (create and start at once).
         """
         from .policies import get_policy
+        safe_id(brief.id)         # the one id rule (workbench.ids), also for briefs built in code
         get_policy(brief.policy)  # refuse an unknown policy now, not at decision time
         if con is not None:
             return self._create(con, brief, by=by, why=why, brief_yaml=brief_yaml)
@@ -425,6 +427,7 @@ class Registry:
         return self._get(con, rec.experiment_id)
 
     def _get(self, con: duckdb.DuckDBPyConnection, experiment_id: str) -> ExperimentRecord:
+        safe_id(experiment_id)    # a malformed id (../../etc) is refused as such, not looked up
         row = con.execute(f"SELECT {', '.join(_EXP_COLS)} FROM experiments WHERE experiment_id = ?",
                           [experiment_id]).fetchone()
         if row is None:

@@ -27,7 +27,7 @@ import ibis.expr.types as ir
 from ..errors import InputError, Problem
 from .locate import example_rows
 from .pii import count_identifiers, identifier_rules, mask_identifier, masked
-from .textfile import check_csv_head, display_name
+from .textfile import check_csv_head, display_name, file_format
 
 __all__ = ["EventLog", "open_event_log", "validate_event_log", "EVENT_TYPES", "REQUIRED", "OPTIONAL", "mask_identifier"]
 
@@ -67,6 +67,8 @@ def open_event_log(con: ibis.BaseBackend, source: str | Path, *, table: str = "e
     path = Path(text)
     name = display_name(text)
     suffix = path.suffix.lower()
+    if suffix in {".csv", ".parquet", ".pq"} or path.is_file():
+        suffix = ".parquet" if file_format(path) == "parquet" else ".csv"     # by content, not by name
     try:
         if suffix == ".csv":
             check_csv_head(path)

@@ -26,6 +26,7 @@ import pandas as pd
 from ..aggregate import BOT_REASONS, DEFAULT_DIMS, DEFAULT_METRICS, aggregate_cube, available_metrics
 from ..db import connect
 from ..errors import NotFoundError
+from ..ids import safe_id
 from ..experiment_data import ExperimentData, TrustFacts
 from ..metrics import Metric
 from .events import EventLog, open_event_log, validate_event_log
@@ -113,6 +114,8 @@ def select_experiments(infos: Mapping[str, ExperimentInfo], ids: Sequence[str] |
     :class:`NotFoundError` that lists the known ones."""
     if ids is None:
         return sorted(infos)
+    for e in ids:
+        safe_id(e, column="experiment")
     missing = [e for e in ids if e not in infos]
     if missing:
         raise NotFoundError(f"unknown experiment {missing[0]!r}; known: {', '.join(sorted(infos)) or 'none'}")
@@ -127,7 +130,7 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
     ``source`` is a table of the database (default ``events``) or a CSV/Parquet file path (read by
     an in-memory DuckDB unless ``db`` is given).
     """
-    is_file = Path(source).suffix.lower() in {".csv", ".parquet", ".pq"}
+    is_file = Path(source).suffix.lower() in {".csv", ".parquet", ".pq"} or Path(source).is_file()
     with connect(":memory:" if is_file and db is None else db, read_only=not is_file) as con:
         log = open_event_log(con, source)
         if validate:
