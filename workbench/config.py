@@ -26,7 +26,11 @@ from .errors import InputError, Problem
 
 __all__ = ["Settings", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings",
            "HierarchicalSettings", "EngineSettings", "Paths", "LifecycleSettings", "RolloutSettings",
-           "AutopilotSettings", "ReportSettings", "get_settings", "project_root"]
+           "AutopilotSettings", "ReportSettings", "InputLimits", "MAX_EXACT_COUNT", "get_settings", "project_root"]
+
+MAX_EXACT_COUNT = 2 ** 53
+"""The largest count the workbench accepts: every whole number up to 2^53 is exact as a float64 (the
+statistics compute in floating point), so a larger count would be silently rounded."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +207,33 @@ class DashboardSettings:
 
 
 @dataclass(frozen=True)
+class InputLimits:
+    """Documented limits on user input, checked when a file or brief is read (a larger input is refused
+    with a message naming the file, row, column and the limit, never truncated or rounded).
+
+    ``max_count`` applies to every count (users, conversions, guardrail counts, a SKU's ``n``): counts
+    are used in float arithmetic, exact only up to 2^53 (lowering it is allowed, raising it is not).
+    ``max_field_chars`` bounds any one cell of a CSV or Parquet table; ``max_label_chars`` variant,
+    segment, SKU and category labels; ``max_name_chars`` names in a brief (experiment, variant);
+    ``max_text_chars`` any other text of a brief (hypothesis, description, copy). Experiment ids follow
+    :data:`workbench.ids.SAFE_ID_PATTERN` (1-80 characters).
+    """
+
+    max_variants: int = 50                # variants (arms) of one experiment, control included
+    max_count: int = MAX_EXACT_COUNT      # 9,007,199,254,740,992
+    max_field_chars: int = 10_000
+    max_label_chars: int = 200
+    max_name_chars: int = 200
+    max_text_chars: int = 20_000
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_count <= MAX_EXACT_COUNT:
+            raise InputError([Problem("blocked", "bad_setting", f"limits.max_count must be between 1 and 2^53 "
+                                      f"({MAX_EXACT_COUNT:,}): larger counts are not exact in float arithmetic",
+                                      column="limits.max_count", value=self.max_count)])
+
+
+@dataclass(frozen=True)
 class Paths:
     """Where things live. Relative paths are resolved against ``home``."""
 
@@ -241,6 +272,7 @@ class Settings:
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
+    limits: InputLimits = field(default_factory=InputLimits)
     seed: int = 20261121
 
     def with_overrides(self, overrides: dict[str, Any], *, source: str = "settings") -> "Settings":
@@ -287,8 +319,9 @@ def get_settings() -> Settings:
     if candidate.exists():
         try:
             loaded = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {exc}", file=str(candidate))]) from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {str(exc).splitlines()[0]}",
+                                      file=str(candidate))]) from None
         if not isinstance(loaded, dict):
             raise InputError([Problem("blocked", "bad_yaml", "expected a mapping at the top level", file=str(candidate))])
         settings = settings.with_overrides(loaded, source=str(candidate))

@@ -50,7 +50,11 @@ class Problem:
         if self.column is not None:
             parts.append(f"column {self.column}")
         if not _missing(self.value):
-            parts.append(f"value {self.value!r}" if isinstance(self.value, str) else f"value {self.value}")
+            v = self.value
+            if isinstance(v, str) and len(v) > 80:      # a 200 KB cell must not become a 200 KB message
+                parts.append(f"value {v[:40]!r}… ({len(v):,} characters)")
+            else:
+                parts.append(f"value {v!r}" if isinstance(v, str) else f"value {v}")
         where = ", ".join(parts)
         if self.file:
             return f"{self.file}: {where}" if where else self.file

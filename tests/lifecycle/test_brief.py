@@ -149,3 +149,34 @@ def test_three_arm_power_uses_the_comparisons():
     three = make_brief(min_sample_size=None, baseline_rate=0.1, mde=0.1,
                        variants=[{"id": "control"}, {"id": "b"}, {"id": "c"}])
     assert three.min_sample_size > two.min_sample_size   # alpha split over two comparisons
+
+
+@pytest.mark.parametrize("change, column, words", [
+    ({"variants": [{"id": f"v{i}"} for i in range(10_000)]}, "variants", "10,000 variants; an experiment has at most 50"),
+    ({"name": "x" * 200_000}, "name", "200,000 characters; at most 200"),
+    ({"hypothesis": "h" * 30_000}, "hypothesis", "30,000 characters; at most 20,000"),
+    ({"variants": [{"id": "control", "name": "n" * 201}, {"id": "b"}]}, "variants[0].name", "at most 200"),
+])
+def test_briefs_beyond_the_documented_limits_are_refused(change, column, words):
+    with pytest.raises(InputError) as err:
+        parse_brief(brief_dict(**change), source="big.yaml")
+    (p,) = err.value.problems
+    assert p.column == column and words in p.message and p.file == "big.yaml"
+    assert len(str(err.value)) < 300          # the 200 KB value is not echoed back
+
+
+def test_the_limits_follow_the_settings(tmp_path, monkeypatch):
+    from workbench.config import get_settings
+    cfg = tmp_path / "workbench.yaml"
+    cfg.write_text("limits: {max_variants: 2}\n")
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(cfg))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(InputError, match="at most 2"):
+            parse_brief(brief_dict(variants=[{"id": "control"}, {"id": "b"}, {"id": "c"}]))
+        cfg.write_text("limits: {max_count: 10000000000000000000}\n")
+        get_settings.cache_clear()
+        with pytest.raises(InputError, match="2\\^53"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()

@@ -117,10 +117,11 @@ def test_missing_values_and_negative_price():
 @pytest.mark.parametrize("content, message", [
     (b"", "events.csv: the file is empty"),
     (b"ts_server;user_key;event\n2026-01-01;a;impression\n",
-     "events.csv: line 1: the file looks separated by ';'; the workbench reads comma-separated files — re-export it "
+     "events.csv: line 1: the file looks separated by ';' (semicolon); the workbench reads comma-separated files "
+     "— re-export it "
      "with ',' as the delimiter"),
     ("ts_server,user_key\n2026-01-01,caf\u00e9\n".encode("latin-1"),
-     "events.csv: line 2: the file is not UTF-8 text (byte 0xe9 at offset 33); save it as UTF-8"),
+     "events.csv: line 2: the file is not UTF-8 text (byte 0xe9 at offset 33); save it as UTF-8 (CSV UTF-8 in Excel)"),
     (b"ts_server,user_key,event\n", "events.csv: the file has a header but no data rows"),
 ])
 def test_unreadable_files(content, message):

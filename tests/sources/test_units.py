@@ -92,10 +92,10 @@ def test_several_experiments_are_refused():
 @pytest.mark.parametrize("content, message", [
     (b"", "u.csv: the file is empty"),
     (b"variant;revenue\ncontrol;1\n",
-     "u.csv: line 1: the file looks separated by ';'; the workbench reads comma-separated files — re-export it "
+     "u.csv: line 1: the file looks separated by ';' (semicolon); the workbench reads comma-separated files — re-export it "
      "with ',' as the delimiter"),
     ("variant,revenue\ncontr\u00f4le,1\n".encode("latin-1"),
-     "u.csv: line 2: the file is not UTF-8 text (byte 0xf4 at offset 21); save it as UTF-8"),
+     "u.csv: line 2: the file is not UTF-8 text (byte 0xf4 at offset 21); save it as UTF-8 (CSV UTF-8 in Excel)"),
     (b"variant,revenue\n", "u.csv: the file has a header but no data rows"),
 ])
 def test_unreadable_files(content, message):

@@ -64,8 +64,9 @@ def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
     """
     from ..analysis import AnalysisOptions, SequentialOptions
     name = str(path)
-    if not path.exists():
-        raise InputError([Problem("blocked", "missing_file", "the brief file does not exist", file=name)])
+    if not path.is_file():
+        raise InputError([Problem("blocked", "missing_file", "the brief file does not exist" if not path.exists()
+                                  else "the brief is a directory, expected a YAML file", file=name)])
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -102,16 +103,9 @@ def _load(file: Optional[Path], experiment: Optional[str], db: Optional[str], co
     if file is None and experiment is None:
         raise WorkbenchError("give a FILE (aggregated CSV, unit-level table or event log) or --experiment ID")
     if file is not None:
-        from ..sources.detect import input_form, read_any
-        if input_form(file) == "aggregated":
-            from ..sources import read_aggregated
-            data = read_aggregated(file, control=control, expected_weights=dict(weights) if weights else None)
-        else:
-            datasets = read_any(file, experiment=experiment)
-            if len(datasets) != 1:
-                raise WorkbenchError(f"{file} holds {len(datasets)} experiments; choose one with --experiment: "
-                                     + ", ".join(sorted(datasets)))
-            data = next(iter(datasets.values()))
+        from ..sources.detect import read_results
+        data = read_results(file, experiment=experiment, control=control,
+                            expected_weights=dict(weights) if weights else None)
     else:
         from ..sources.experiments import load_experiment
         data = load_experiment(experiment, db=db)

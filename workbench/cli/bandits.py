@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -13,6 +15,7 @@ import typer
 from ..display import dumps, fmt_pct
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
+from ..ids import safe_id
 from ._common import JSON_OPTION, console, print_json, table
 
 __all__ = ["register"]
@@ -22,13 +25,14 @@ def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
     app.command("assign", help="Assign user keys to variants exactly as GrowthBook's SDKs would (FNV-1a hash "
                 "v1/v2, weights, coverage). Reads keys from a file or stdin; prints key,bucket,variant CSV.")(assign_cmd)
-    app.command("allocate", help="Allocation plan (weights per variant, with reasons) from per-arm counts: "
-                "Thompson sampling, UCB1 or a fixed split, with an exploration floor and warm-up. Logs the decision "
-                "and prints or writes the plan as JSON for the serving system.")(allocate_cmd)
+    app.command("allocate", help="Next allocation plan (weights per variant, with reasons) from per-arm counts: "
+                "Thompson sampling, UCB1 or a fixed split, with an exploration floor and warm-up. Shows it beside the "
+                "current (latest logged) allocation; logs it as the new current one unless --no-log; prints or "
+                "writes the plan as JSON for the serving system.")(allocate_cmd)
     app.command("bandit-sim", help="Simulate a fixed A/B split against Thompson sampling and UCB1 on given true "
                 "conversion rates: regret, conversions, traffic to the best arm, time to a correct decision.")(sim_cmd)
-    app.command("bandit-log", help="Why the bandit did this: the logged allocation decisions of an experiment.")(
-        log_cmd)
+    app.command("bandit-log", help="Why the bandit did this: the current allocation (latest logged decision as of "
+                "the data's as-of) and the logged allocation decisions of an experiment.")(log_cmd)
     app.command("cold-start", help="Hierarchical estimates for many low-traffic SKUs in categories: shrunken rates "
                 "and lifts per SKU, and the prior a brand-new SKU of each category starts from.")(cold_start_cmd)
 
@@ -52,10 +56,12 @@ def _read_keys(source: str, column: Optional[str]):
     if source == "-":
         lines = sys.stdin.read().splitlines()
         return pa.array(lines, type=pa.large_string()), "stdin"
+    from ..sources.textfile import file_format
+
     path = Path(source)
     if not path.exists():
         raise InputError([Problem("blocked", "missing_file", "the keys file does not exist", file=source)])
-    suffix = path.suffix.lower()
+    suffix = ".parquet" if file_format(path) == "parquet" else path.suffix.lower()     # Parquet by content
     if suffix in (".csv", ".parquet", ".pq"):
         try:
             tbl = (pq.read_table(path) if suffix != ".csv" else
@@ -63,12 +69,20 @@ def _read_keys(source: str, column: Optional[str]):
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError([Problem("blocked", "bad_file", f"cannot read: {str(exc).splitlines()[0]}",
                                       file=source)]) from None
+        if suffix == ".csv" and any(pa.types.is_binary(f.type) for f in tbl.schema):
+            raise InputError([Problem("blocked", "not_utf8", "the keys file is not UTF-8 text; save it as UTF-8",
+                                      file=source)])
         name = column or ("user_key" if "user_key" in tbl.column_names else tbl.column_names[0])
         if name not in tbl.column_names:
             raise InputError([Problem("blocked", "missing_column", f"no column {name!r}; columns: "
                                       f"{', '.join(tbl.column_names)}", file=source, column=name)])
         return tbl.column(name), source
-    return pa.array(path.read_text(encoding="utf-8").splitlines(), type=pa.large_string()), source
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem("blocked", "not_utf8", f"the keys file is not UTF-8 text (byte offset {exc.start}); "
+                                  "save it as UTF-8", file=source)]) from None
+    return pa.array(text.splitlines(), type=pa.large_string()), source
 
 
 def assign_cmd(
@@ -115,18 +129,16 @@ def assign_cmd(
     out.to_csv(sys.stdout, index=False)
 
 
-def _counts_from_experiment(experiment: str, segment_by: Optional[str]) -> pd.DataFrame:
-    from ..sources.experiments import load_experiment
-
-    data = load_experiment(experiment)
+def _counts(data, segment_by: Optional[str], what: str) -> pd.DataFrame:
+    """Per-arm (and per-segment) units and conversions of the primary metric of ``data``."""
     metric = data.primary
     if metric is None or metric.kind != "proportion":
-        raise InputError([Problem("blocked", "not_a_proportion", f"experiment {experiment!r}: the primary metric "
-                                  "must be a proportion (conversions per unit) for a bandit", column="metric")])
+        raise InputError([Problem("blocked", "not_a_proportion", f"{what}: the primary metric must be a proportion "
+                                  "(conversions per unit) for a bandit", column="metric")])
     if segment_by:
         if segment_by not in data.dims:
-            raise InputError([Problem("blocked", "missing_column", f"experiment {experiment!r} has no dimension "
-                                      f"{segment_by!r}; it has {', '.join(data.dims) or 'none'}", column=segment_by)])
+            raise InputError([Problem("blocked", "missing_column", f"{what} has no dimension {segment_by!r}; it has "
+                                      f"{', '.join(data.dims) or 'none'}", column=segment_by)])
         levels, s = data.stats_by(metric, segment_by, use_covariate=False)
         rows = [{"variant": v, segment_by: lvl, "units": s.n[i, k], "conversions": s.sum[i, k]}
                 for i, lvl in enumerate(levels) for k, v in enumerate(data.variants)]
@@ -135,9 +147,26 @@ def _counts_from_experiment(experiment: str, segment_by: Optional[str]) -> pd.Da
     return pd.DataFrame({"variant": list(data.variants), "units": s.n, "conversions": s.sum})
 
 
+def _counts_from_experiment(experiment: str, segment_by: Optional[str], as_of=None) -> tuple[pd.DataFrame, object]:
+    """Per-arm (optionally per-segment) counts of an experiment in the database, and its data's as-of."""
+    from ..sources.experiments import load_experiment
+
+    data = load_experiment(experiment, as_of=as_of)
+    return _counts(data, segment_by, f"experiment {experiment!r}"), data.as_of
+
+
+def _counts_from_file(results: Path, segment_by: Optional[str],
+                     experiment: Optional[str] = None) -> tuple[pd.DataFrame, str]:
+    """Counts from a results file through the reader of analyze/check/memo (same formats, same checks)."""
+    from ..sources.detect import read_results, require_usable
+
+    data = require_usable(read_results(results, experiment=experiment, segment=segment_by))
+    return _counts(data, segment_by, str(results)), data.experiment_id
+
+
 def allocate_cmd(
-    results: Optional[Path] = typer.Argument(None, help="CSV of per-arm counts: variant, units (or n), conversions "
-                                             "[, a segment column]."),
+    results: Optional[Path] = typer.Argument(None, help="Aggregated results (CSV or Parquet, as for analyze): "
+                                             "variant, users (or units, n), conversions [, a segment column]."),
     experiment: Optional[str] = typer.Option(None, "--experiment", help="Experiment id: its counts come from the "
                                              "workbench database; also names the plan."),
     policy: str = typer.Option("thompson", "--policy", help="thompson, ucb or fixed."),
@@ -156,26 +185,33 @@ def allocate_cmd(
     previous: Optional[Path] = typer.Option(None, "--previous", help="Previous plan JSON (weights held during "
                                             "warm-up, changes reported); default: the last logged plan."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the Monte Carlo P(best) (default Settings.seed)."),
-    log: bool = typer.Option(True, "--log/--no-log", help="Record the decision in the allocation_log table."),
+    log: bool = typer.Option(True, "--log/--no-log", help="Record the decision in the allocation_log table: it "
+                             "becomes the current allocation every view shows (--no-log: only a proposal)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="With --experiment alone: the counts and the current "
+                                        "allocation as the data stood then (ISO date/time; default: the data's "
+                                        "latest event)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the serving JSON to this file (atomically)."),
     serving: bool = typer.Option(False, "--serving", help="Print only the serving JSON (weights, hash, ranges)."),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Next traffic weights for a bandit experiment, with the reasons, as JSON a serving system can read."""
-    from ..bandits.log import latest_plan, record_plan
+    from ..bandits.history import allocation_history, naive_utc
+    from ..bandits.log import logged_plan, record_plan
     from ..bandits.plan import allocate, plan_from_json
     from ..errors import NotFoundError
+    from ..reports.keys import parse_as_of
 
     if results is None and experiment is None:
         raise InputError([Problem("blocked", "no_input", "give a results CSV or --experiment")])
+    data_as_of = None
+    if experiment is not None:
+        safe_id(experiment, column="--experiment")
     if results is not None:
-        if not results.exists():
-            raise InputError([Problem("blocked", "missing_file", "the results file does not exist", file=str(results))])
-        counts = pd.read_csv(results)
-        experiment_id = experiment or results.stem
+        counts, file_id = _counts_from_file(results, segment_by, experiment)
+        experiment_id = experiment or file_id
     else:
         assert experiment is not None
-        counts = _counts_from_experiment(experiment, segment_by)
+        counts, data_as_of = _counts_from_experiment(experiment, segment_by, parse_as_of(as_of))
         experiment_id = experiment
     beta_prior = None
     if prior:
@@ -185,21 +221,27 @@ def allocate_cmd(
         beta_prior = (vals[0], vals[1])
     if category_priors is not None:
         from ..hierarchical import category_beta_priors
-        if not category_priors.exists():
-            raise InputError([Problem("blocked", "missing_file", "the SKU file does not exist",
-                                      file=str(category_priors))])
-        priors = category_beta_priors(pd.read_csv(category_priors))
+        from ..hierarchical.data import read_sku_file
+        priors = category_beta_priors(read_sku_file(category_priors))
         key = category if category in priors else "*"
         beta_prior = priors[key]
+    # the current allocation, as every view reads it: the latest decision logged by the data's as-of
+    current = allocation_history(experiment_id, as_of=data_as_of)
     prev = None
     if previous is not None:
         if not previous.exists():
             raise InputError([Problem("blocked", "missing_file", "the previous plan does not exist",
                                       file=str(previous))])
-        prev = plan_from_json(previous.read_text(encoding="utf-8"))
+        try:
+            prev = plan_from_json(previous.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise InputError([Problem("blocked", "not_utf8", "the previous plan is not UTF-8 JSON text",
+                                      file=str(previous))]) from None
+        except InputError as err:
+            raise InputError([replace(p, file=p.file or str(previous)) for p in err.problems]) from None
     else:
         try:
-            prev = latest_plan(experiment_id)
+            prev = logged_plan(experiment_id, current.current_decision) if current.current_decision else None
         except NotFoundError:
             prev = None
         if prev is not None and set(prev.variants) != set(counts["variant"].astype(str)):
@@ -207,7 +249,14 @@ def allocate_cmd(
     plan = allocate(counts, experiment_id=experiment_id, policy=policy, floor=floor, min_units=min_units,
                     previous=prev, fixed_weights=_floats(weights, "--weights") if weights else None,
                     prior=beta_prior, segment_by=segment_by, seed=seed,
+                    now=naive_utc(data_as_of).replace(tzinfo=dt.timezone.utc) if data_as_of is not None else None,
                     file=str(results) if results is not None else None)
+    if log and data_as_of is not None and current.current_at == naive_utc(data_as_of) \
+            and plan.decision_id != current.current_decision:
+        from ..errors import ConflictError
+        raise ConflictError(f"a decision is already logged for {experiment_id} as of the data's "
+                            f"{current.current_at:%Y-%m-%d %H:%M:%S} UTC ({current.current_decision}); the data has "
+                            "not changed since — use --no-log to see another proposal")
     if log:
         record_plan(plan)
     if out is not None:
@@ -215,10 +264,23 @@ def allocate_cmd(
     if serving:
         print_json(plan.serving())
     elif json_:
-        print_json(plan)
+        print_json({**plan.to_dict(), "logged": log, "current": current.to_dict() | {"decisions": None}})
     else:
-        for line in plan.explain():
+        for line in _plan_lines(plan, current, logged=log):
             console.print(line, highlight=False, markup=False)
+
+
+def _plan_lines(plan, current, *, logged: bool) -> list[str]:
+    """The current allocation, then the new plan said to be either logged (now current) or only proposed."""
+    from ..bandits.history import fmt_weights
+
+    lines = [current.sentence()]
+    new = fmt_weights(plan.weights_by_variant())
+    if logged:
+        lines.append(f"New allocation, logged as decision {plan.decision_id} (now the current one): {new}")
+    else:
+        lines.append(f"Proposed next allocation (not logged; the current allocation stays as above): {new}")
+    return lines + plan.explain()
 
 
 def sim_cmd(
@@ -249,31 +311,38 @@ def sim_cmd(
     console.print(table(f"{reps} replications × {rounds:,} users, true rates {rates}",
                         ["policy", "regret (lost conversions)", "conversion", "to best arm", "users to decide",
                          "decided", "wrong", "seconds"], rows,
-                        caption=f"A decision = P(best) >= {sim.decision_prob:.0%} for the truly best arm; "
-                                f"floor {sim.floor:.0%}, warm-up {sim.min_units:g} units/arm, update every {batch}."))
+                        caption=sim.setup_sentence()))
 
 
 def log_cmd(
     experiment: str = typer.Argument(..., help="Experiment id."),
     last: int = typer.Option(5, "--last", help="How many of the latest decisions."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="The log as it stood then (ISO date/time; default: the "
+                                        "data's as-of, i.e. its latest event, else the whole log)."),
     json_: bool = JSON_OPTION,
 ) -> None:
-    """The latest allocation decisions of an experiment and their reasons."""
-    from ..bandits.log import explain_decisions, read_decisions
+    """The current allocation of an experiment (its latest logged decision) and the latest decisions' reasons."""
+    from ..bandits.history import allocation_history, data_as_of
+    from ..bandits.log import explain_decisions
+    from ..errors import NotFoundError
+    from ..reports.keys import parse_as_of
 
+    at = parse_as_of(as_of) or data_as_of(experiment)
+    history = allocation_history(experiment, as_of=at)
+    if history.empty:
+        cut = f" as of {at:%Y-%m-%d %H:%M} UTC" if at is not None else ""
+        raise NotFoundError(f"no logged allocation for experiment {experiment!r}{cut} — `workbench allocate "
+                            "--experiment ID` computes and logs one")
     if json_:
-        rows = read_decisions(experiment, last=last)
-        if rows.empty:
-            from ..errors import NotFoundError
-            raise NotFoundError(f"no logged allocation for experiment {experiment!r}")
-        print_json(rows)
+        print_json(history.to_dict() | {"decisions": history.last(last)})
         return
-    for line in explain_decisions(experiment, last=last):
+    console.print(history.sentence(), highlight=False, markup=False)
+    for line in explain_decisions(experiment, last=last, until=at):
         console.print(line, highlight=False, markup=False)
 
 
 def cold_start_cmd(
-    skus: Path = typer.Argument(..., help="CSV: sku, category, variant, n (or units), conversions."),
+    skus: Path = typer.Argument(..., help="CSV or Parquet: sku, category, variant, n (or units), conversions."),
     fast: bool = typer.Option(False, "--fast", help="Empirical-Bayes fast path (milliseconds) instead of the full "
                               "PyMC model."),
     sampler: Optional[str] = typer.Option(None, "--sampler", help="nutpie (default), nutpie-pytensor or pymc."),
@@ -284,11 +353,11 @@ def cold_start_cmd(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Category-pooled estimates per SKU (shrunken rates, lift, P(variant > control)) and new-SKU priors."""
-    from ..hierarchical import fit_empirical_bayes, fit_hierarchical, sku_data_from_frame
+    from ..hierarchical import fit_empirical_bayes, fit_hierarchical
 
-    if not skus.exists():
-        raise InputError([Problem("blocked", "missing_file", "the SKU file does not exist", file=str(skus))])
-    data = sku_data_from_frame(pd.read_csv(skus), control=control, file=str(skus))
+    from ..hierarchical.data import read_sku_file
+
+    data = read_sku_file(skus, control=control)
     result = fit_empirical_bayes(data) if fast else fit_hierarchical(data, sampler=sampler, draws=draws)
     if out is not None:
         write_text_atomic(out, result.to_frame().to_csv(index=False))

@@ -21,16 +21,18 @@ variant) pair: the models pool lifts on the log-odds scale across the SKUs of a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ..config import get_settings
 from ..errors import InputError, Problem
 from ..experiment_data import ExperimentData
 
-__all__ = ["SkuData", "sku_data_from_frame", "sku_data_from_experiments", "REQUIRED_COLUMNS"]
+__all__ = ["SkuData", "sku_data_from_frame", "sku_data_from_experiments", "read_sku_file", "REQUIRED_COLUMNS"]
 
 REQUIRED_COLUMNS = ("sku", "category", "variant", "n", "conversions")
 
@@ -112,11 +114,12 @@ def sku_data_from_frame(frame: pd.DataFrame, *, control: str | Mapping[str, str]
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     problems: list[Problem] = []
     if missing:
-        for c in missing:
-            msg = ("no categories: the hierarchical model needs each SKU's category (column 'category')"
-                   if c == "category" else f"missing column {c!r}; expected columns {', '.join(REQUIRED_COLUMNS)}")
-            problems.append(_blocked("missing_column", msg, file=file, column=c))
-        raise InputError(problems)
+        if missing == ["category"]:
+            msg = "no categories: the hierarchical model needs each SKU's category (column 'category')"
+        else:
+            msg = (f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; expected columns "
+                   f"{', '.join(REQUIRED_COLUMNS)} (the table has: {', '.join(map(str, df.columns))[:200]})")
+        raise InputError([_blocked("missing_column", msg, file=file, column=missing[0])])
     if df.empty:
         raise InputError([_blocked("empty", "no rows: nothing to fit", file=file)])
     df = df.reset_index(drop=True)
@@ -149,6 +152,14 @@ def sku_data_from_frame(frame: pd.DataFrame, *, control: str | Mapping[str, str]
             problems.append(_blocked("not_integer", f"{col} must be a whole number", file=file, row=int(rows[i]),
                                      column=col, value=num[i]))
         counts[col] = num
+    max_count = get_settings().limits.max_count
+    for col in ("n", "conversions"):
+        num = counts[col]
+        for i in np.flatnonzero(np.isfinite(num) & (num > max_count)):
+            problems.append(_blocked("count_too_large", f"{col}: {num[i]:,.0f} is above the largest count the workbench "
+                                     f"handles exactly ({max_count:,} = 2^53; Settings.limits.max_count)", file=file,
+                                     row=int(rows[i]), column=col, value=df[col].iloc[i]))
+            num[i] = np.nan
     n, y = counts["n"], counts["conversions"]
     ok = np.isfinite(n) & np.isfinite(y)
     for i in np.flatnonzero(ok & (n == 0)):
@@ -222,6 +233,35 @@ def sku_data_from_frame(frame: pd.DataFrame, *, control: str | Mapping[str, str]
         lift_y=lifts["conversions"].to_numpy(dtype="float64"),
         source=file or "",
     )
+
+
+def read_sku_file(path: str | Path, *, control: str | Mapping[str, str] | None = None) -> SkuData:
+    """Read and validate a SKU table file (CSV or Parquet, recognised by content) into :class:`SkuData`.
+
+    The file goes through the same reader as results files (:func:`workbench.sources.textfile.read_table`:
+    missing, empty, binary, not UTF-8, wrong delimiter, over-long fields); labels longer than
+    ``Settings.limits.max_label_chars`` and counts above ``Settings.limits.max_count`` are refused.
+    Row numbers in messages are data rows (the header is not counted).
+    """
+    from ..sources.textfile import preview, read_table
+    name = str(path)
+    table = read_table(path, required=REQUIRED_COLUMNS)
+    header = ["n" if h == "units" and "n" not in table.header else h for h in table.header]
+    frame = pd.DataFrame([r.cells for r in table.rows], columns=header, dtype=object)
+    limit = get_settings().limits.max_label_chars
+    long = [Problem("blocked", "label_too_long", f"{col}: a label of {len(v):,} characters; at most {limit:,} "
+                    "(Settings.limits.max_label_chars)", file=name, column=col, row=r.row, line=r.line, value=preview(v))
+            for r in table.rows for col, v in zip(header, r.cells) if col in ("sku", "category", "variant")
+            and len(v) > limit]
+    if long or table.problems:
+        raise InputError([*table.problems, *long])
+    for col in ("n", "conversions"):
+        if col in frame.columns:
+            frame[col] = frame[col].map(lambda v: np.nan if str(v).strip() == "" else str(v).strip())
+    for col in ("sku", "category", "variant"):
+        if col in frame.columns:
+            frame[col] = frame[col].map(lambda v: None if str(v).strip() == "" else str(v).strip())
+    return sku_data_from_frame(frame, control=control, file=name)
 
 
 def sku_data_from_experiments(experiments: Sequence[ExperimentData], *, metric: str = "cvr") -> SkuData:

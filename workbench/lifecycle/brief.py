@@ -44,30 +44,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError, Problem
+from ..ids import ID_RULE, SAFE_ID_PATTERN, is_safe_id, safe_id
 from ..metrics import CATALOG
 
 __all__ = ["ExperimentBrief", "Variant", "Guardrail", "Allocation", "Targeting", "SRMOverride", "ImageSpec",
            "ColorPair", "safe_id", "is_safe_id", "load_brief", "parse_brief", "SAFE_ID_PATTERN", "META_TAGS"]
 
-SAFE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
-_SAFE_ID = re.compile(SAFE_ID_PATTERN)
 META_TAGS = ("layout", "cta_tone", "palette", "key_benefit")
 """The meta tags every variant should carry; the learning store counts wins per tag value."""
 
-_ID_RULE = "use 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit, and no '..'"
-
-
-def is_safe_id(value: object) -> bool:
-    """True when ``value`` can be used as a file or directory name on its own."""
-    return isinstance(value, str) and bool(_SAFE_ID.fullmatch(value)) and ".." not in value
-
-
-def safe_id(value: object, what: str = "experiment id") -> str:
-    """Return ``value`` if it is a safe id, else raise :class:`InputError` saying why."""
-    if not is_safe_id(value):
-        raise InputError([Problem("blocked", "unsafe_id", f"not a valid {what}: {_ID_RULE}",
-                                  value=value if isinstance(value, (str, int, float)) else repr(value))])
-    return value  # type: ignore[return-value]
+_ID_RULE = ID_RULE
 
 
 def _check_id(value: str, what: str) -> str:
@@ -388,17 +374,55 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def _short(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > 80:
+        return value[:40] + f"… ({len(value):,} characters)"
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _limit_problems(data: Any, source: str) -> list[Problem]:
+    """Sizes beyond ``Settings.limits``: too many variants, names or texts too long (checked before
+    the fields themselves, so a 10,000-variant brief is one clear problem, not 10,000)."""
+    from ..config import get_settings
+    lim = get_settings().limits
+    out: list[Problem] = []
+    variants = data.get("variants")
+    if isinstance(variants, list) and len(variants) > lim.max_variants:
+        out.append(Problem("blocked", "too_many_variants", f"{len(variants):,} variants; an experiment has at most "
+                           f"{lim.max_variants} (Settings.limits.max_variants)", file=source, column="variants",
+                           value=len(variants)))
+        data = {k: v for k, v in data.items() if k != "variants"}
+
+    def walk(x: Any, loc: tuple[Any, ...]) -> None:
+        if isinstance(x, dict):
+            for k, v in x.items():
+                walk(v, (*loc, k))
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                walk(v, (*loc, i))
+        elif isinstance(x, str):
+            is_name = bool(loc) and loc[-1] == "name"
+            limit, what = ((lim.max_name_chars, "max_name_chars") if is_name else (lim.max_text_chars, "max_text_chars"))
+            if len(x) > limit:
+                out.append(Problem("blocked", "text_too_long", f"{len(x):,} characters; at most {limit:,} "
+                                   f"(Settings.limits.{what})", file=source, column=_loc(loc), value=_short(x)))
+    walk(data, ())
+    return out
+
+
 def parse_brief(data: Any, *, source: str = "<brief>") -> ExperimentBrief:
-    """Validate a mapping into a brief; every problem becomes one located :class:`Problem`."""
+    """Validate a mapping into a brief; every problem becomes one located :class:`Problem`.
+
+    Sizes are limited by ``Settings.limits`` (variants per experiment, name and text lengths).
+    """
     if not isinstance(data, dict):
         raise InputError([Problem("blocked", "bad_brief", "a brief must be a YAML mapping of fields",
                                   file=source, value=_short(data))])
+    too_big = _limit_problems(data, source)
+    if too_big:
+        raise InputError(too_big)
     try:
         return ExperimentBrief.model_validate(data)
     except ValidationError as exc:

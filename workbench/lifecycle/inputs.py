@@ -2,9 +2,10 @@
 
 * a ``.json`` file is a saved result (``workbench analyze --json``), read back by
   :func:`result_from_dict` without recomputing anything;
-* any other file is aggregated results (the experimentos CSV format), read by
-  :func:`workbench.sources.aggregated.read_aggregated` and analysed by
-  :func:`workbench.analysis.analyze`;
+* any other file is results in any form the workbench reads (aggregated CSV or Parquet, unit-level
+  table, event log), read by :func:`workbench.sources.detect.read_results` — the reader of
+  ``analyze`` and ``check`` — and analysed by :func:`workbench.analysis.analyze`; input those
+  commands refuse is refused here too (:func:`require_usable`);
 * an experiment id alone is analysed from the event log in the database.
 
 >>> from workbench.results import AnalysisResult, Comparison, HealthReport, MetricResult
@@ -21,10 +22,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..asof import naive_utc
 from ..errors import InputError, Problem
 from ..results import AnalysisResult, Comparison, HealthReport, MetricResult, SRMResult
 
-__all__ = ["result_from_dict", "load_result_json", "analysis_options", "analyze_file", "analyze_experiment"]
+__all__ = ["result_from_dict", "load_result_json", "analysis_options", "analyze_file", "analyze_experiment",
+           "require_usable"]
 
 
 def _tuple(x: Any) -> tuple[Any, ...]:
@@ -70,7 +73,16 @@ def result_from_dict(d: dict[str, Any]) -> AnalysisResult:
                           control=str(d["control"]), health=health, metrics=metrics, alpha=float(d.get("alpha", 0.05)),
                           units=tuple(float(u) for u in d.get("units") or ()), notes=_tuple(d.get("notes")),
                           segments=_tuple(d.get("segments")), sequential=d.get("sequential"),
-                          source=d.get("source", ""), data_version=d.get("data_version", ""))
+                          source=d.get("source", ""), data_version=d.get("data_version", ""),
+                          as_of=naive_utc(d.get("as_of")), aa=_aa(d.get("aa")))
+
+
+def _aa(d: Any) -> Any:
+    if not isinstance(d, dict):
+        return None
+    from ..aa import AAVerdict
+    fields = AAVerdict.__dataclass_fields__
+    return AAVerdict(**{k: (tuple(v) if k == "findings" else v) for k, v in d.items() if k in fields})
 
 
 def load_result_json(path: str | Path) -> AnalysisResult:
@@ -82,6 +94,9 @@ def load_result_json(path: str | Path) -> AnalysisResult:
         raise InputError([Problem("blocked", "missing_file", "file not found", file=str(p))]) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError([Problem("blocked", "bad_json", f"not valid JSON: {exc}", file=str(p))]) from None
+    except OSError as exc:
+        raise InputError([Problem("blocked", "unreadable_file", f"cannot read the file: {exc.strerror or exc}",
+                                  file=str(p))]) from None
     if not isinstance(data, dict):
         raise InputError([Problem("blocked", "bad_result", "expected a JSON object (an analysis result)", file=str(p))])
     try:
@@ -113,20 +128,44 @@ def analysis_options(brief: Any, data: Any) -> dict[str, Any]:
         opts["srm_warning_p"] = brief.srm.warning_p
     if brief.srm.blocked_p is not None:
         opts["srm_blocked_p"] = brief.srm.blocked_p
+    from ..aa import is_aa
+    if is_aa(brief=brief, meta=getattr(data, "meta", None)):
+        opts["aa"] = True
     if brief.expected_split and list(data.variants) == brief.variant_ids:
         opts["expected_weights"] = dict(zip(brief.variant_ids, brief.expected_split))
     return opts
 
 
+def require_usable(result: AnalysisResult, source: str | None = None) -> AnalysisResult:
+    """``result`` when its input was usable, else :class:`InputError` with the input's blocking problems.
+
+    A result whose health is blocked by a *finding* (a severe SRM) is usable: its memo says Blocked
+    first. A result blocked by the input itself (schema, logic, labels — what ``analyze`` and
+    ``check`` exit 2 for) is not: nothing may be decided or written from it.
+    """
+    from ..health import FINDING_CODES, usable
+    if usable(result.health):
+        return result
+    problems = [p for p in result.health.issues if p.level == "blocked" and p.code not in FINDING_CODES]
+    raise InputError([p if p.file or not source else Problem(p.level, p.code, p.message, file=source, column=p.column,
+                                                             row=p.row, value=p.value, line=p.line)
+                      for p in problems])
+
+
 def analyze_file(path: str | Path, *, brief: Any = None, **kwargs: Any) -> AnalysisResult:
-    """A saved result (``.json``) or aggregated results (anything else), analysed as the brief says."""
+    """A saved result (``.json``) or results of any form (:func:`workbench.sources.detect.read_results`:
+    aggregated CSV/Parquet, unit-level table, event log), analysed as the brief says.
+
+    Unusable input raises :class:`InputError` (see :func:`require_usable`), the same input that
+    ``workbench analyze`` and ``workbench check`` exit 2 for.
+    """
     p = Path(path)
     if p.suffix.lower() == ".json":
-        return load_result_json(p)
+        return require_usable(load_result_json(p), str(p))
     from ..analysis import analyze
-    from ..sources.aggregated import read_aggregated
-    data = read_aggregated(p)
-    return analyze(data, **{**analysis_options(brief, data), **kwargs})
+    from ..sources.detect import read_results
+    data = read_results(p)
+    return require_usable(analyze(data, **{**analysis_options(brief, data), **kwargs}), str(p))
 
 
 def analyze_experiment(experiment_id: str, *, brief: Any = None, db: str | Path | None = None,

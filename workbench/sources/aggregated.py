@@ -1,11 +1,11 @@
-"""The aggregated CSV (the decision-layer format): one row per variant, optionally per segment.
+"""Aggregated results (the decision-layer format): one row per variant, optionally per segment — CSV or Parquet.
 
 Columns:
 
 ============================  =========================================================
 ``variant``                   variant label; the row named ``control`` is the control,
                               otherwise the first row (the result says which)
-``users``                     units in the variant (whole number > 0)
+``users``                     units in the variant (whole number > 0; ``units`` or ``n`` also accepted)
 ``conversions``               units that converted (0 ≤ conversions ≤ users)
 ``guardrail_<name>``          optional: units with a guardrail event (e.g. ``guardrail_error``)
 ``<metric>_sum``,             optional pair for a continuous metric (e.g. revenue):
@@ -31,8 +31,6 @@ row (and line), column and value, so a health check can list every one of them.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections import defaultdict
@@ -44,16 +42,20 @@ import pandas as pd
 from ..errors import InputError, Problem
 from ..experiment_data import ExperimentData
 from ..metrics import Metric, sq_col, sum_col
-from .textfile import check_csv_text, display_name
+from ..ids import id_from_name
+from .textfile import display_name, preview, read_table
 
-__all__ = ["read_aggregated", "REQUIRED_COLUMNS"]
+__all__ = ["read_aggregated", "REQUIRED_COLUMNS", "USERS_ALIASES"]
 
 REQUIRED_COLUMNS = ("variant", "users", "conversions")
 _MISSING = {"", "nan", "na", "n/a", "null", "none"}
-_SAFE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def _parse(raw: str, *, integer: bool) -> tuple[float, str | None, str | None]:
+USERS_ALIASES = ("units", "n")
+"""Other names accepted for the ``users`` column (the bandit and SKU tables say units or n)."""
+
+
+def _parse(raw: str, *, integer: bool, max_count: int = 2 ** 53) -> tuple[float, str | None, str | None]:
     """Parse one cell: (value, problem code, problem message)."""
     text = raw.strip()
     if text.lower() in _MISSING:
@@ -66,30 +68,53 @@ def _parse(raw: str, *, integer: bool) -> tuple[float, str | None, str | None]:
         return math.nan, "not_finite", "must be a finite number"
     if integer and not value.is_integer():
         return value, "not_integer", "must be a whole number (a count)"
+    if integer:
+        exact = int(text) if _INT.fullmatch(text) else int(value)
+        if abs(exact) > max_count:
+            return math.nan, "count_too_large", (f"{exact:,} is above the largest count the workbench handles exactly "
+                                                 f"({max_count:,} = 2^53; Settings.limits.max_count)")
     return value, None, None
 
 
-def read_aggregated(path: str | Path, *, control: str | None = None,
-                    expected_weights: dict[str, float] | None = None) -> ExperimentData:
-    """Read and validate an aggregated results CSV into an :class:`ExperimentData`."""
-    name = display_name(path)
-    text = check_csv_text(path, required=REQUIRED_COLUMNS)
-    reader = csv.reader(io.StringIO(text))
-    header_raw = next(reader)
-    header = [h.strip().lower() for h in header_raw]
+_INT = re.compile(r"[-+]?\d+")
 
-    structural: list[Problem] = []
-    seen: dict[str, int] = {}
-    for i, h in enumerate(header):
-        if h in seen:
-            structural.append(Problem("blocked", "duplicate_column", f"column {h!r} appears twice in the header",
-                                      file=name, column=h, line=1))
-        seen[h] = i
+
+def _rename_aliases(header: list[str], name: str) -> tuple[list[str], list[Problem]]:
+    """``units`` or ``n`` stand for ``users`` (one of them, not two)."""
+    present = [a for a in ("users", *USERS_ALIASES) if a in header]
+    if len(present) > 1:
+        return header, [Problem("blocked", "duplicate_column", f"columns {' and '.join(map(repr, present))} both give "
+                                "the number of users; keep one", file=name, column=present[1], line=1)]
+    if present and present[0] != "users":
+        header = ["users" if h == present[0] else h for h in header]
+    return header, []
+
+
+def read_aggregated(path: str | Path, *, control: str | None = None,
+                    expected_weights: dict[str, float] | None = None, segment: str | None = None) -> ExperimentData:
+    """Read and validate aggregated results (CSV or Parquet, recognised by content) into an :class:`ExperimentData`.
+
+    ``users`` may be named ``units`` or ``n``. ``segment`` names the column that splits rows by
+    segment (default a column called ``segment``); it becomes the data's dimension of that name.
+    """
+    from ..config import get_settings
+    limits = get_settings().limits
+    name = display_name(path)
+    table = read_table(path, required=REQUIRED_COLUMNS)
+    header, structural = _rename_aliases(table.header, name)
+    seen = {h: i for i, h in enumerate(header)}
     missing = [c for c in REQUIRED_COLUMNS if c not in seen]
     for c in missing:
+        hint = (" — give the number of users (randomised units) of each variant; without it the rows cannot be "
+                "read as per-variant totals (a unit-level table needs one row per user and a unit_id column)"
+                if c == "users" else "")
         structural.append(Problem("blocked", "missing_column",
-                                  f"required column {c!r} is missing (the header has: {', '.join(header)})",
+                                  f"required column {c!r} is missing (the header has: {', '.join(header)}){hint}",
                                   file=name, column=c, line=1))
+    seg_col = segment.strip().lower() if segment else "segment"
+    if segment and seg_col not in seen:
+        structural.append(Problem("blocked", "missing_column", f"no column {seg_col!r} to segment by (the header "
+                                  f"has: {', '.join(header)})", file=name, column=seg_col, line=1))
     sums = {h[: -len("_sum")] for h in header if h.endswith("_sum") and not h.endswith("_sum_sq")}
     sqs = {h[: -len("_sum_sq")] for h in header if h.endswith("_sum_sq")}
     for m in sorted(sums ^ sqs):
@@ -101,40 +126,37 @@ def read_aggregated(path: str | Path, *, control: str | None = None,
 
     guardrails = [h for h in header if h.startswith("guardrail_")]
     means = sorted(sums & sqs)
-    has_segment = "segment" in seen
+    has_segment = seg_col in seen
     used = set(REQUIRED_COLUMNS) | set(guardrails) | {f"{m}_sum" for m in means} | {f"{m}_sum_sq" for m in means}
-    used |= {"segment"} if has_segment else set()
-    problems: list[Problem] = [
+    used |= {seg_col} if has_segment else set()
+    problems: list[Problem] = list(table.problems) + [
         Problem("info", "unused_column", f"column {h!r} is not used", file=name, column=h, line=1)
         for h in header if h not in used and h]
 
     int_cols = ["users", "conversions", *guardrails]
     float_cols = [c for m in means for c in (f"{m}_sum", f"{m}_sum_sq")]
     records: list[dict[str, Any]] = []
-    row_no = 0
-    for cells in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        row_no += 1
-        if len(cells) != len(header):
-            problems.append(Problem("blocked", "ragged_row",
-                                    f"expected {len(header)} comma-separated fields, found {len(cells)}",
-                                    file=name, row=row_no, line=line))
-            continue
-        cell = dict(zip(header, cells))
+    for r in table.rows:
+        row_no, line = r.row, r.line
+        cell = dict(zip(header, r.cells))
         rec: dict[str, Any] = {"row_no": row_no, "line_no": line, "variant": cell["variant"].strip()}
         if not rec["variant"]:
             problems.append(Problem("blocked", "missing_variant", "the variant label is empty",
                                     file=name, column="variant", row=row_no, line=line, value=cell["variant"]))
         if has_segment:
-            rec["segment"] = cell["segment"].strip() or "(blank)"
+            rec["segment"] = cell[seg_col].strip() or "(blank)"
+        for col in ("variant", *([seg_col] if has_segment else [])):
+            if len(cell[col].strip()) > limits.max_label_chars:
+                problems.append(Problem("blocked", "label_too_long", f"{col}: a label of {len(cell[col].strip()):,} "
+                                        f"characters; at most {limits.max_label_chars:,} (Settings.limits."
+                                        "max_label_chars)", file=name, column=col, row=row_no, line=line,
+                                        value=preview(cell[col].strip())))
         for col in int_cols + float_cols:
-            value, code, msg = _parse(cell[col], integer=col in int_cols)
+            value, code, msg = _parse(cell[col], integer=col in int_cols, max_count=limits.max_count)
             rec[col] = value
             if code:
                 problems.append(Problem("blocked", code, f"{col}: {msg}", file=name, column=col, row=row_no,
-                                        line=line, value=cell[col].strip()))
+                                        line=line, value=preview(cell[col].strip())))
         problems.extend(_logic(rec, name, guardrails, means))
         records.append(rec)
 
@@ -145,16 +167,20 @@ def read_aggregated(path: str | Path, *, control: str | None = None,
     if len(labels) < 2:
         problems.append(Problem("blocked", "single_arm",
                                 f"at least 2 variants are needed (a control and a treatment); found {len(labels)}"
-                                + (f": {labels[0]!r}" if labels else ""), file=name, column="variant"))
+                                + (f": {preview(labels[0])!r}" if labels else ""), file=name, column="variant"))
+    elif len(labels) > limits.max_variants:
+        raise InputError([Problem("blocked", "too_many_variants", f"{len(labels):,} variants; an experiment has at most "
+                                  f"{limits.max_variants} (Settings.limits.max_variants)", file=name, column="variant")])
     if has_segment:
         problems.extend(_segment_gaps(frame, name, labels))
 
     control_label, note = _choose_control(labels, control, name)
     variants = tuple([control_label] + [v for v in labels if v != control_label]) if control_label else tuple(labels)
 
+    dim = seg_col if has_segment else None
     cube = pd.DataFrame({"variant": frame["variant"]})
-    if has_segment:
-        cube["segment"] = frame["segment"]
+    if dim:
+        cube[dim] = frame["segment"]
     cube["n"] = frame["users"]
     for col in ["conversions", *guardrails]:
         cube[sum_col(col)] = frame[col]
@@ -170,10 +196,10 @@ def read_aggregated(path: str | Path, *, control: str | None = None,
     metrics += [Metric(m, "mean", m, role="secondary", label=f"{m.replace('_', ' ')} per user", unit="value")
                 for m in means]
     return ExperimentData(
-        experiment_id=_SAFE_ID.sub("-", Path(path).stem).strip("-") or "experiment",
-        variants=variants, cube=cube, metrics=tuple(metrics), dims=("segment",) if has_segment else (),
+        experiment_id=id_from_name(Path(path).stem),
+        variants=variants, cube=cube, metrics=tuple(metrics), dims=(dim,) if dim else (),
         control_note=note, expected_weights=expected_weights, problems=tuple(problems),
-        source=name, meta={"kind": "ab", "format": "aggregated_csv"})
+        source=name, meta={"kind": "ab", "format": "aggregated_parquet" if table.kind == "parquet" else "aggregated_csv"})
 
 
 def _logic(rec: dict[str, Any], name: str, guardrails: list[str], means: list[str]) -> list[Problem]:

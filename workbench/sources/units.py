@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 
@@ -31,7 +32,7 @@ from ..errors import InputError, Problem
 from ..experiment_data import ExperimentData
 from ..metrics import Metric, sq_col, sum_col, xprod_col
 from .locate import example_rows
-from .textfile import check_csv_head, display_name
+from .textfile import check_csv_head, display_name, engine_message, file_format
 
 __all__ = ["read_units"]
 
@@ -44,17 +45,17 @@ def read_units(path: str | Path, *, control: str | None = None, primary: str | N
     name = display_name(path)
     con = ibis.duckdb.connect()
     try:
-        if p.suffix.lower() == ".csv":
-            check_csv_head(p)
-            t, kind = con.read_csv(str(p), header=True, auto_detect=True), "csv"
-        elif p.suffix.lower() in {".parquet", ".pq"}:
-            if not p.exists():
-                raise InputError([Problem("blocked", "missing_file", "file not found", file=name)])
-            t, kind = con.read_parquet(str(p), file_row_number=True), "parquet"
-        else:
-            raise InputError([Problem("blocked", "unsupported_file", "expected a .csv or .parquet file", file=name)])
-        t = t.rename({c.strip().lower(): c for c in t.columns if c != c.strip().lower()})
-        return _read(t, kind, p, name, control, primary)
+        try:
+            if file_format(p) == "parquet":
+                t, kind = con.read_parquet(str(p), file_row_number=True), "parquet"
+            else:
+                check_csv_head(p)
+                t, kind = con.read_csv(str(p), header=True, auto_detect=True), "csv"
+            t = t.rename({c.strip().lower(): c for c in t.columns if c != c.strip().lower()})
+            return _read(t, kind, p, name, control, primary)
+        except duckdb.Error as exc:
+            raise InputError([Problem("blocked", "unreadable", f"cannot read the file: {engine_message(exc)}",
+                                      file=name)]) from None
     finally:
         con.disconnect()
 
