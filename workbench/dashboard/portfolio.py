@@ -49,6 +49,12 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+# The table fits the page: columns share its width and a cell's badges or text wrap onto more lines
+# instead of running past the right edge (Tabulator keeps cells on one line and clips them by default).
+_WRAP_CELLS = (".tabulator-cell { white-space: normal !important; overflow-wrap: break-word; } "
+               ".tabulator-col-title { white-space: normal !important; }")
+
+
 class PortfolioView(Viewer):
     """Filters, a summary line and the experiments table (click a row to open it)."""
 
@@ -63,8 +69,10 @@ class PortfolioView(Viewer):
         html_cols = {c: {"type": "html"} for c in ("experiment_id", "state", "lift", "decision", "badges")}
         self.table = pn.widgets.Tabulator(
             display_frame(pd.DataFrame(columns=portfolio_frame([]).columns)), disabled=True, show_index=False,
-            selectable=False, titles=COLUMNS, formatters=html_cols, layout="fit_data_table", widths={"badges": 330},
-            sizing_mode="stretch_width", css_classes=["wb-portfolio"], header_filters=False)
+            selectable=False, titles=COLUMNS, formatters=html_cols, layout="fit_columns",
+            widths={"experiment_id": "19%", "state": "8%", "category": "9%", "days": "6%", "traffic": "7%",
+                    "lift": "15%", "p_beat": "8%", "decision": "10%", "badges": "18%"}, sizing_mode="stretch_width",
+            css_classes=["wb-portfolio"], header_filters=False, stylesheets=[_WRAP_CELLS])
         self.table.on_click(self._open)
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width")
         for w in (self.states, self.categories, self.decisions, self.health):
