@@ -25,17 +25,16 @@ Aggregated tables name their sum columns by a fixed convention, so any stage can
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
-from .display import fmt_num, fmt_pct
+from .display import fmt_change, fmt_change_ci, fmt_value
 from .stats.sufficient import RatioStats, SufficientStats
 
 __all__ = ["Metric", "MetricKind", "Role", "CATALOG", "UNIT_VALUES", "COVARIATES", "sum_col", "sq_col", "xprod_col",
-           "metric_unit", "fmt_metric_value", "fmt_metric_delta"]
+           "metric_unit", "fmt_metric_value", "fmt_metric_delta", "fmt_metric_delta_ci"]
 
 MetricKind = Literal["proportion", "mean", "ratio"]
 Role = Literal["primary", "secondary", "guardrail"]
@@ -183,35 +182,29 @@ def metric_unit(name: str, kind: str) -> str:
     return CATALOG[name].unit if name in CATALOG else ("rate" if kind == "proportion" else "value")
 
 
-#: unit -> (value format, change format); other units use the last entry
-_METRIC_FORMATS: dict[str, tuple[Any, Any]] = {
-    "rate": (fmt_pct, lambda v: f"{v * 100:+.2f} pp"),
-    "seconds": (lambda v: f"{v:.2f} s", lambda v: f"{v:+.3f} s"),
-    "currency": (lambda v: f"{v:,.2f}", lambda v: f"{v:+,.2f}"),
-    "value": (lambda v: fmt_num(v, 4), lambda v: f"{v:+.4g}"),
-}
-
-
-def _fmt_metric(name: str, kind: str, v: float | None, change: bool) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    formats = _METRIC_FORMATS.get(metric_unit(name, kind), _METRIC_FORMATS["value"])
-    return formats[change](v)
-
-
 def fmt_metric_value(name: str, kind: str, v: float | None) -> str:
     """A metric value for people: ``5.12%``, ``3.50 s``, ``1,234.50``; "—" when missing.
 
     >>> fmt_metric_value("cvr", "proportion", 0.0512), fmt_metric_value("lcp", "mean", 3.5)
     ('5.12%', '3.50 s')
     """
-    return _fmt_metric(name, kind, v, change=False)
+    return fmt_value(v, metric_unit(name, kind))
 
 
 def fmt_metric_delta(name: str, kind: str, v: float | None) -> str:
-    """A signed change of a metric: ``+0.21 pp`` for rates, ``+0.150 s``, ``+12.50``; "—" when missing.
+    """A signed change of a metric: ``+0.21 pp`` for rates, ``+0.150 s``, ``+12.50``; "—" when missing
+    (the notation of :data:`workbench.display.NOTATION` for the metric's unit).
 
     >>> fmt_metric_delta("cvr", "proportion", 0.0021), fmt_metric_delta("lcp", "mean", 0.15)
     ('+0.21 pp', '+0.150 s')
     """
-    return _fmt_metric(name, kind, v, change=True)
+    return fmt_change(v, metric_unit(name, kind))
+
+
+def fmt_metric_delta_ci(name: str, kind: str, lo: float | None, hi: float | None) -> str:
+    """An interval of a change of a metric: ``[+0.11, +0.73] pp`` for rates.
+
+    >>> fmt_metric_delta_ci("cvr", "proportion", 0.0011, 0.0073)
+    '[+0.11, +0.73] pp'
+    """
+    return fmt_change_ci(lo, hi, metric_unit(name, kind))

@@ -20,6 +20,7 @@ import pandas as pd
 
 from .display import ResultMixin
 from .experiment_data import ExperimentData
+from .metrics import metric_unit
 from .stats.sufficient import RatioStats
 
 __all__ = ["ExperimentSummary", "summarize"]
@@ -38,6 +39,7 @@ class ExperimentSummary(ResultMixin):
     sticky_violators: int | None = None
     unknown_variants: tuple[tuple[str, int], ...] = ()
     as_of: str | None = None
+    metric_units: tuple[tuple[str, str], ...] = ()   # metric -> unit (rate, count, currency, seconds, value)
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(list(self.rows))
@@ -59,4 +61,5 @@ def summarize(data: ExperimentData) -> ExperimentSummary:
         rows=tuple(frame.to_dict(orient="records")), metric_roles=tuple((m.name, m.role) for m in data.metrics),
         bot_exclusion_rate=t.bot_exclusion_rate if t else None, sticky_violators=t.sticky_violators if t else None,
         unknown_variants=tuple(sorted(t.unknown_variants.items())) if t else (),
-        as_of=data.as_of.isoformat() if data.as_of else None)
+        as_of=data.as_of.isoformat() if data.as_of else None,
+        metric_units=tuple((m.name, metric_unit(m.name, m.kind)) for m in data.metrics))

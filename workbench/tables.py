@@ -1,0 +1,84 @@
+"""Formatted rows of result objects: what the CLI prints and what a notebook shows are the same strings.
+
+Every cell goes through the formatting table of :mod:`workbench.display` (a metric's value and change
+in the notation of its unit, relative lifts signed, p-values ``<0.001``), so ``workbench analyze``,
+``AnalysisResult._repr_html_`` and the tests that compare them with ``--json`` read one path.
+
+>>> from workbench.results import Comparison, MetricResult
+>>> c = Comparison(variant="b", control="a", control_value=0.0511, variant_value=0.0553, lift_abs=0.0042,
+...                lift_abs_ci=(0.0011, 0.0073), lift_rel=0.0818, lift_rel_ci=(0.02, 0.14), p_value=0.004,
+...                p_value_adjusted=0.008, test="z", prob_beat_control=0.996)
+>>> m = MetricResult(name="cvr", kind="proportion", role="primary", comparisons=(c,))
+>>> comparison_row(m, c)
+{'variant': 'b', 'value': '5.53%', 'lift': '+0.42 pp', 'CI': '[+0.11, +0.73] pp', 'rel. lift': '+8.18%', 'p adj.': '0.008', 'P(beat)': '99.6%'}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .display import escape, fmt_lift, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share
+from .metrics import fmt_metric_delta, fmt_metric_delta_ci, fmt_metric_value
+
+__all__ = ["COMPARISON_COLUMNS", "SEGMENT_COLUMNS", "comparison_row", "metric_title", "metric_caption",
+           "segment_rows", "segment_caption", "html_table", "ci_header"]
+
+COMPARISON_COLUMNS = ("variant", "value", "lift", "CI", "rel. lift", "p adj.", "P(beat)")
+SEGMENT_COLUMNS = ("segment", "variant", "control", "value", "lift", "CI", "rel. lift", "p", "p adj.")
+
+
+def ci_header(alpha: float) -> str:
+    """``95% CI`` for ``alpha`` 0.05."""
+    return f"{fmt_share(1 - alpha)} CI"
+
+
+def comparison_row(m: Any, c: Any) -> dict[str, str]:
+    """One variant against the control on metric ``m`` (a :class:`~workbench.results.MetricResult`)."""
+    return {"variant": str(c.variant), "value": fmt_metric_value(m.name, m.kind, c.variant_value),
+            "lift": fmt_metric_delta(m.name, m.kind, c.lift_abs),
+            "CI": fmt_metric_delta_ci(m.name, m.kind, *c.lift_abs_ci),
+            "rel. lift": fmt_lift(c.lift_rel), "p adj.": fmt_p(c.p_value_adjusted),
+            "P(beat)": fmt_prob(c.prob_beat_control)}
+
+
+def metric_title(m: Any) -> str:
+    control = fmt_metric_value(m.name, m.kind, m.comparisons[0].control_value) if m.comparisons else "—"
+    return f"{m.label or m.name} [{m.role}] — control {control}"
+
+
+def metric_caption(m: Any) -> str:
+    tests = sorted({c.test for c in m.comparisons})
+    best = (["P(best): " + ", ".join(f"{v} {fmt_prob(p)}" for v, p in m.prob_best.items())]
+            if m.prob_best and len(m.prob_best) > 2 else [])
+    return "; ".join(([f"test: {', '.join(tests)}"] if tests else []) + ([m.correction] if m.correction else [])
+                     + best + list(m.notes))
+
+
+def segment_rows(s: Any) -> list[dict[str, str]]:
+    """Per-segment lifts of one metric (a :class:`~workbench.stats.segments.SegmentMetricResult`)."""
+    return [{"segment": str(c.segment), "variant": str(c.variant),
+             "control": fmt_metric_value(s.metric, s.kind, c.control_value),
+             "value": fmt_metric_value(s.metric, s.kind, c.variant_value),
+             "lift": fmt_metric_delta(s.metric, s.kind, c.lift_abs),
+             "CI": fmt_metric_delta_ci(s.metric, s.kind, *c.lift_abs_ci),
+             "rel. lift": fmt_lift(c.lift_rel), "p": fmt_p(c.p_value), "p adj.": fmt_p(c.p_value_adjusted)}
+            for c in s.rows]
+
+
+def segment_caption(s: Any) -> str:
+    """Cochran's Q once per variant, the correction, and the notes that are not the Q sentence."""
+    het = [f"{v}: Cochran's Q {fmt_p_eq(h.get('p_value'))}, I² = {fmt_pct(h.get('i2'), 0)}"
+           + (" (Simpson's paradox: segments and pooled lift disagree)" if s.simpson.get(v) else "")
+           for v, h in s.heterogeneity.items()]
+    notes = [n for n in s.notes if "Cochran's Q" not in n and not n.startswith(("Simpson's paradox", "exploratory"))]
+    return "; ".join((["heterogeneity " + "; ".join(het)] if het else []) + [s.correction] + notes)
+
+
+def html_table(columns: tuple[str, ...] | list[str], rows: list[dict[str, str]], *, title: str = "",
+               caption: str = "") -> str:
+    """An escaped HTML table of formatted rows (the notebook twin of the CLI's Rich table)."""
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
+    cap = f"<caption>{escape(title)}</caption>" if title else ""
+    foot = f"<p class='workbench-caption'>{escape(caption)}</p>" if caption else ""
+    return f"<table class='workbench-table'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{foot}"
