@@ -10,12 +10,17 @@ import numpy as np
 import pandas as pd
 import typer
 
-from ..display import dumps, fmt_pct
+from ..config import Settings
+from ..display import dumps, fmt_count, fmt_pct, fmt_share
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
 from ._common import JSON_OPTION, console, print_json, table
 
 __all__ = ["register"]
+
+# --help shows the built-in defaults as values (a settings file may change them)
+_BANDIT = Settings().bandit
+_SEED = Settings().seed
 
 
 def register(app: typer.Typer) -> None:
@@ -142,9 +147,9 @@ def allocate_cmd(
                                              "workbench database; also names the plan."),
     policy: str = typer.Option("thompson", "--policy", help="thompson, ucb or fixed."),
     floor: Optional[float] = typer.Option(None, "--floor", help="Minimum traffic share per arm "
-                                          "(default Settings.bandit.min_exploration_share)."),
+                                          f"(default {fmt_share(_BANDIT.min_exploration_share)})."),
     min_units: Optional[float] = typer.Option(None, "--min-units", help="Weights move only once every arm has this "
-                                              "many units (default Settings.bandit.min_units_per_arm)."),
+                                              f"many units (default {fmt_count(_BANDIT.min_units_per_arm)})."),
     segment_by: Optional[str] = typer.Option(None, "--segment-by", help="Per-segment (contextual) weights by this "
                                              "column, e.g. device or channel."),
     prior: Optional[str] = typer.Option(None, "--prior", help="Beta prior 'a,b' for every arm (cold start)."),
@@ -155,7 +160,8 @@ def allocate_cmd(
     weights: Optional[str] = typer.Option(None, "--weights", help="Fixed split for --policy fixed, e.g. 0.5,0.5."),
     previous: Optional[Path] = typer.Option(None, "--previous", help="Previous plan JSON (weights held during "
                                             "warm-up, changes reported); default: the last logged plan."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the Monte Carlo P(best) (default Settings.seed)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the Monte Carlo P(best) "
+                                     f"(default {_SEED})."),
     log: bool = typer.Option(True, "--log/--no-log", help="Record the decision in the allocation_log table."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the serving JSON to this file (atomically)."),
     serving: bool = typer.Option(False, "--serving", help="Print only the serving JSON (weights, hash, ranges)."),
@@ -227,10 +233,11 @@ def sim_cmd(
     reps: int = typer.Option(200, "--reps", help="Replications."),
     policies: str = typer.Option("ab,thompson,ucb", "--policies", help="Any of ab, thompson, ucb."),
     batch: int = typer.Option(1, "--batch", help="Users between policy updates (1 = learn after every user)."),
-    floor: Optional[float] = typer.Option(None, "--floor", help="Exploration floor per arm (default from settings)."),
-    min_units: Optional[float] = typer.Option(None, "--min-units", help="Warm-up units per arm (default from "
-                                              "settings)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default Settings.seed)."),
+    floor: Optional[float] = typer.Option(None, "--floor", help="Exploration floor per arm "
+                                          f"(default {fmt_share(_BANDIT.min_exploration_share)})."),
+    min_units: Optional[float] = typer.Option(None, "--min-units", help="Warm-up units per arm (default "
+                                              f"{fmt_count(_BANDIT.min_units_per_arm)})."),
+    seed: Optional[int] = typer.Option(None, "--seed", help=f"Seed (default {_SEED})."),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Fixed A/B vs Thompson vs UCB on known rates: which policy loses fewer conversions, and how fast each decides."""

@@ -580,6 +580,14 @@ class Decision(ResultMixin):
         import pandas as pd
         return pd.DataFrame([c.to_dict() for c in self.checks])
 
+    def __repr__(self) -> str:
+        from ..notebook import decision_repr
+        return decision_repr(self)
+
+    def _repr_html_(self) -> str:
+        from ..notebook import decision_html
+        return decision_html(self)
+
 
 def evaluate(policy: DecisionPolicy, result: AnalysisResult, *, brief: ExperimentBrief | None = None,
              context: DecisionContext | None = None) -> Decision:
