@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ResultMixin", "to_jsonable", "dumps", "escape", "Notation", "NOTATION", "fmt_value", "fmt_change",
-           "fmt_change_ci", "fmt_num", "fmt_signed", "fmt_pct", "fmt_rate", "fmt_pp", "fmt_lift", "fmt_prob", "fmt_share",
-           "fmt_count", "fmt_currency", "fmt_seconds", "fmt_elapsed", "fmt_p", "fmt_p_eq", "fmt_ci", "tick_formatter"]
+           "fmt_change_ci", "fmt_num", "fmt_fixed", "css_pct", "fmt_signed", "fmt_pct", "fmt_rate", "fmt_pp", "fmt_lift", "fmt_prob", "fmt_share",
+           "fmt_count", "fmt_currency", "fmt_seconds", "fmt_elapsed", "fmt_p", "fmt_p_eq", "p_in_text", "fmt_ci", "tick_formatter"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -185,6 +185,26 @@ def fmt_signed(x: Any, digits: int = 3) -> str:
     return s if s.startswith("-") else "+" + s
 
 
+def fmt_fixed(x: Any, decimals: int = 1) -> str:
+    """A number with a fixed number of decimals and thousands separators: ``1,234.5``, ``4.50``.
+
+    >>> fmt_fixed(1234.54), fmt_fixed(4.5, 2), fmt_fixed(float("inf"))
+    ('1,234.5', '4.50', '—')
+    """
+    f = _finite(x)
+    return "—" if f is None else f"{f:,.{decimals}f}"
+
+
+def css_pct(x: Any) -> str:
+    """A fraction as a CSS length in percent (layout, not reading): ``12.34%``.
+
+    >>> css_pct(0.12345), css_pct(None)
+    ('12.35%', '0%')
+    """
+    f = _finite(x)
+    return "0%" if f is None else f"{f * 100:.2f}%"
+
+
 def fmt_pct(x: Any, digits: int = 2, *, signed: bool = False) -> str:
     """A fraction as a percentage with ``digits`` decimals; ``signed`` puts ``+`` on positive values.
 
@@ -242,7 +262,7 @@ def fmt_prob(x: Any) -> str:
 
 
 def fmt_share(x: Any) -> str:
-    """A share such as a traffic weight, a confidence level or a threshold: ``50%``, ``12.5%``, ``0.5%``.
+    """A share such as a traffic weight, a confidence level or a threshold, to 0.1%: ``50%``, ``12.5%``.
 
     >>> fmt_share(0.5), fmt_share(0.125), fmt_share(0.95), fmt_share(0.005)
     ('50%', '12.5%', '95%', '0.5%')
@@ -250,7 +270,7 @@ def fmt_share(x: Any) -> str:
     f = _finite(x)
     if f is None:
         return "—"
-    s = f"{f * 100:.2f}".rstrip("0").rstrip(".")
+    s = f"{f * 100:.1f}".rstrip("0").rstrip(".")
     return f"{s}%"
 
 
@@ -290,14 +310,14 @@ def fmt_seconds(x: Any, *, signed: bool = False) -> str:
     return f"{round(f, 3) + 0.0:+.3f} s" if signed else f"{f:.2f} s"
 
 
-def fmt_elapsed(x: Any) -> str:
-    """Wall-clock time a step took: ``1.2 s``.
+def fmt_elapsed(x: Any, *, suffix: bool = True) -> str:
+    """Wall-clock time a step took: ``1.2 s`` (``1.2`` in a column headed "seconds").
 
-    >>> fmt_elapsed(1.234)
-    '1.2 s'
+    >>> fmt_elapsed(1.234), fmt_elapsed(12.34, suffix=False)
+    ('1.2 s', '12.3')
     """
     f = _finite(x)
-    return "—" if f is None else f"{f:.1f} s"
+    return "—" if f is None else f"{f:.1f}" + (" s" if suffix else "")
 
 
 def fmt_p(p: Any) -> str:
@@ -320,6 +340,15 @@ def fmt_p_eq(p: Any, name: str = "p") -> str:
     """
     s = fmt_p(p)
     return f"{name} < 0.001" if s == "<0.001" else f"{name} = {s}"
+
+
+def p_in_text(text: str) -> str:
+    """A sentence whose template wrote ``p = {p}`` with a table-cell p-value: ``p = <0.001`` -> ``p < 0.001``.
+
+    >>> p_in_text("Hold: SRM (p = <0.001, threshold 0.001); launch (p = 0.008)")
+    'Hold: SRM (p < 0.001, threshold 0.001); launch (p = 0.008)'
+    """
+    return text.replace("= <0.001", "< 0.001")
 
 
 def fmt_ci(lo: Any, hi: Any, *, pct: bool = False, digits: int = 2) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 
 from ..config import Settings
-from ..display import dumps, fmt_count, fmt_pct, fmt_share
+from ..display import dumps, fmt_count, fmt_elapsed, fmt_fixed, fmt_num, fmt_pct, fmt_share
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
 from ._common import JSON_OPTION, console, print_json, table
@@ -249,15 +249,15 @@ def sim_cmd(
         print_json(sim.to_dict())
         return
     s = sim.summary()
-    rows = [(r.policy, f"{r.regret:,.1f} ± {r.regret_se:,.1f}", fmt_pct(r.conversion_rate, 3), fmt_pct(r.best_arm_share, 1),
-             f"{r.median_rounds_to_decision:,.0f}" if np.isfinite(r.median_rounds_to_decision) else "—",
-             fmt_pct(r.decided_share, 0), fmt_pct(r.wrong_decision_share, 1), f"{r.seconds:.2f}")
+    rows = [(r.policy, f"{fmt_fixed(r.regret, 1)} ± {fmt_fixed(r.regret_se, 1)}", fmt_pct(r.conversion_rate, 3), fmt_pct(r.best_arm_share, 1),
+             fmt_count(r.median_rounds_to_decision),
+             fmt_share(r.decided_share), fmt_share(r.wrong_decision_share), fmt_elapsed(r.seconds))
             for r in s.itertuples()]
     console.print(table(f"{reps} replications × {rounds:,} users, true rates {rates}",
                         ["policy", "regret (lost conversions)", "conversion", "to best arm", "users to decide",
                          "decided", "wrong", "seconds"], rows,
-                        caption=f"A decision = P(best) >= {sim.decision_prob:.0%} for the truly best arm; "
-                                f"floor {sim.floor:.0%}, warm-up {sim.min_units:g} units/arm, update every {batch}."))
+                        caption=f"A decision = P(best) >= {fmt_share(sim.decision_prob)} for the truly best arm; "
+                                f"floor {fmt_share(sim.floor)}, warm-up {sim.min_units:g} units/arm, update every {batch}."))
 
 
 def log_cmd(
@@ -305,18 +305,18 @@ def cold_start_cmd(
     console.print(result.summary_line(), highlight=False, markup=False)
     if result.diagnostics is not None:
         d = result.diagnostics
-        console.print(f"diagnostics: sampler {d.sampler} ({d.parameterisation}), max r_hat {d.max_rhat_lifts:.3f} "
-                      f"(lifts) / {d.max_rhat_all:.3f} (all), min bulk ESS {d.min_ess_bulk_lifts:.0f}, "
-                      f"divergences {d.divergences}, {d.sample_seconds:.1f}s sampling", highlight=False, markup=False)
+        console.print(f"diagnostics: sampler {d.sampler} ({d.parameterisation}), max r_hat {fmt_num(d.max_rhat_lifts, 4)} "
+                      f"(lifts) / {fmt_num(d.max_rhat_all, 4)} (all), min bulk ESS {fmt_count(d.min_ess_bulk_lifts)}, "
+                      f"divergences {d.divergences}, {fmt_elapsed(d.sample_seconds)} sampling", highlight=False, markup=False)
     top = sorted(result.skus, key=lambda s: -s.prob_beat_control)[:15]
     console.print(table("SKUs most likely to benefit (" + result.interval + ")",
                         ["sku", "category", "variant", "units", "control rate", "lift", "interval", "P(better)"],
-                        [(s.sku, s.category, s.variant, f"{s.n_control + s.n_variant:,.0f}", fmt_pct(s.control_rate),
+                        [(s.sku, s.category, s.variant, fmt_count(s.n_control + s.n_variant), fmt_pct(s.control_rate),
                           fmt_pct(s.lift_rel, signed=True),
                           f"[{fmt_pct(s.lift_rel_ci[0])}, {fmt_pct(s.lift_rel_ci[1])}]",
                           fmt_pct(s.prob_beat_control, 1)) for s in top]))
     console.print(table("Prior for a brand-new SKU, per category",
                         ["category", "SKUs", "rate", "interval", "Beta(a, b)", "lift"],
                         [(c.category, c.n_skus, fmt_pct(c.rate_mean), f"[{fmt_pct(c.rate_ci[0])}, "
-                          f"{fmt_pct(c.rate_ci[1])}]", f"({c.beta_a:.1f}, {c.beta_b:.1f})",
+                          f"{fmt_pct(c.rate_ci[1])}]", f"({fmt_num(c.beta_a, 4)}, {fmt_num(c.beta_b, 4)})",
                           fmt_pct(c.lift_rel_mean, signed=True)) for c in result.categories]))

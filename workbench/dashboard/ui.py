@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from ..display import escape, fmt_ci, fmt_num, fmt_pct
+from ..display import escape, fmt_ci, fmt_fixed, fmt_num, fmt_pct
 
 __all__ = ["CSS", "ACTION_COLOURS", "STATE_COLOURS", "fmt_lift", "fmt_prob", "fmt_days", "fmt_time", "pill",
            "kv_table", "frame_html", "alert_html", "raw"]
@@ -81,7 +81,7 @@ def fmt_prob(p: float | None) -> str:
 
 
 def fmt_days(d: float | None) -> str:
-    return f"{d:.1f}" if _finite(d) else "—"
+    return fmt_fixed(d, 1)
 
 
 def fmt_time(t: Any) -> str:

@@ -47,9 +47,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..config import Paths, get_settings
-from ..display import ResultMixin, fmt_ci, fmt_num, fmt_p, fmt_pct
+from ..display import ResultMixin, fmt_ci, fmt_num, fmt_p, fmt_p_eq, fmt_pct, p_in_text
 from ..errors import InputError, NotFoundError, Problem
-from ..metrics import fmt_metric_value, metric_unit
+from ..metrics import fmt_metric_delta, fmt_metric_value, metric_unit
 from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief, is_safe_id
 
@@ -446,8 +446,9 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
             if not math.isfinite(delta):
                 continue
             label = f"{g.name} ({c.variant}) {_fmt_delta(g, delta)}"
-            if delta > 0 and (delta > w_abs or c.p_value < alpha):
-                worsened.append(label + (f", p = {fmt_p(c.p_value)}" if math.isfinite(c.p_value) else ""))
+            if delta > 0 and (delta > w_abs or c.p_value_adjusted < alpha):
+                worsened.append(label + (f", {fmt_p_eq(c.p_value_adjusted, 'adjusted p')}"
+                                         if math.isfinite(c.p_value_adjusted) else ""))
                 if delta > s_abs:
                     severe.append(label)
             if limit is not None and math.isfinite(c.variant_value):
@@ -505,12 +506,7 @@ def _unit(m: MetricResult) -> str:
 
 
 def _fmt_delta(m: MetricResult, delta: float) -> str:
-    unit = _unit(m)
-    if unit == "rate":
-        return f"{delta * 100:+.2f}%p worse"
-    if unit == "seconds":
-        return f"{delta:+.3f} s worse"
-    return f"{'+' if delta >= 0 else ''}{fmt_num(delta, 3)} worse"
+    return f"{fmt_metric_delta(m.name, m.kind, delta)} worse"
 
 
 def _fmt_value(m: MetricResult, v: float) -> str:
@@ -541,7 +537,7 @@ _FMT = _Formatter()
 
 def _render(template: str, names: Mapping[str, Any]) -> str:
     try:
-        return _FMT.vformat(template, (), dict(names))
+        return p_in_text(_FMT.vformat(template, (), dict(names)))
     except (ValueError, KeyError, IndexError, AttributeError) as exc:
         return f"{template} (reason template error: {exc})"
 

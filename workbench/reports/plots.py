@@ -22,6 +22,8 @@ import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh renderer and
 import numpy as np
 import pandas as pd
 
+from ..display import fmt_share, tick_formatter
+
 hv.Store.set_current_backend("bokeh")
 
 __all__ = ["PALETTE", "variant_colors", "srm_history_plot", "lift_forest", "sequential_plot", "funnel_plot",
@@ -240,10 +242,10 @@ def roi_plot(path: pd.DataFrame, *, variant: str, level: float, currency: str = 
     if path.empty:
         return hv.Overlay([_empty("no projection")])
     band = hv.Spread((path["day"], (path["lo"] + path["hi"]) / 2, (path["hi"] - path["lo"]) / 2),
-                     label=f"{level:.0%} interval").opts(color=PALETTE[1], alpha=0.2)
+                     label=f"{fmt_share(level)} interval").opts(color=PALETTE[1], alpha=0.2)
     line = hv.Curve(path, "day", "cumulative", label=f"{variant} (projected)").opts(color=PALETTE[1], line_width=2)
     zero = hv.HLine(0).opts(color="#57606a", line_dash="dotted")
     cur = f" ({currency})" if currency else ""
     return (band * line * zero).opts(xlabel="days after launch", ylabel=f"incremental revenue{cur}",
-                                     title="Projected cumulative incremental revenue", legend_position="top_left",
+                                     yformatter=tick_formatter("currency"), title="Projected cumulative incremental revenue", legend_position="top_left",
                                      **_BASE)

@@ -29,13 +29,13 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ..config import Settings, get_settings
-from ..display import dumps, fmt_ci, fmt_num, fmt_p, fmt_pct
+from ..display import dumps, fmt_ci, fmt_count, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_pp, fmt_share
 from ..experiment_data import ExperimentData
 from ..lifecycle.brief import ExperimentBrief
 from ..lifecycle.memo import DecisionMemo
 from ..lifecycle.policies import Decision
 from ..lifecycle.registry import ExperimentRecord
-from ..metrics import fmt_metric_delta, fmt_metric_value, metric_unit
+from ..metrics import fmt_metric_delta, fmt_metric_delta_ci, fmt_metric_value
 from ..pipeline import ExperimentOutcome
 from ..results import AnalysisResult, MetricResult
 from . import plots, views
@@ -82,7 +82,7 @@ def _spct(v: Any) -> str:
 
 def _pp(v: Any) -> str:
     """A difference of rates in percentage points."""
-    return f"{v * 100:+.2f} pp" if isinstance(v, (int, float)) and math.isfinite(v) else "—"
+    return fmt_pp(v)
 
 
 def _when(x: Any) -> str:
@@ -244,7 +244,7 @@ class ExperimentReport:
         best = (m.best() or m.comparisons[0]) if m is not None and m.comparisons else None
         if m is not None and best is not None:
             kpis += [(f"{m.name}: {best.variant} vs {best.control}", Html(_e(_spct(best.lift_rel)))),
-                     (f"{self.result.alpha and 1 - self.result.alpha:.0%} CI (relative)",
+                     (f"{fmt_share(1 - self.result.alpha)} CI (relative)",
                       Html(_e(fmt_ci(*best.lift_rel_ci, pct=True)))),
                      ("p-value (adjusted)", Html(_e(fmt_p(best.p_value_adjusted)))),
                      ("chance to beat control", Html(_e(_pct(best.prob_beat_control))))]
@@ -313,9 +313,9 @@ class ExperimentReport:
         if srm is not None:
             parts.append(table(srm.to_frame().assign(
                 observed_share=lambda f: f["observed"] / f["observed"].sum()),
-                {"observed": fmt_num, "expected": lambda v: f"{v:,.1f}", "weight": _pct,
+                {"observed": fmt_count, "expected": fmt_count, "weight": _pct,
                  "observed_share": _pct},
-                caption=f"Chi-square p = {fmt_p(srm.p_value)} (warning below {warn_p:g}, blocked below {blocked_p:g})."))
+                caption=f"Chi-square {fmt_p_eq(srm.p_value)} (warning below {warn_p:g}, blocked below {blocked_p:g})."))
             hist = views.srm_history(self.data, dict(zip(srm.variants, srm.weights)))
             if not hist.empty:
                 parts.append(embed(plots.srm_history_plot(hist, warning_p=warn_p, blocked_p=blocked_p)))
@@ -385,8 +385,7 @@ class ExperimentReport:
                               Html("<p>See the Trust section: results are withheld until the data can be trusted.</p>")])
         frame = views.comparisons_frame(m)
         level = 1 - self.result.alpha
-        shown = frame.assign(ci_abs=[fmt_ci(lo, hi) if metric_unit(m.name, m.kind) != "rate" else
-                                     f"[{lo * 100:+.2f}, {hi * 100:+.2f}] pp" for lo, hi in
+        shown = frame.assign(ci_abs=[fmt_metric_delta_ci(m.name, m.kind, lo, hi) for lo, hi in
                                      zip(frame["lift_abs_lo"], frame["lift_abs_hi"])],
                              ci_rel=[fmt_ci(lo, hi, pct=True) for lo, hi in zip(frame["lift_rel_lo"], frame["lift_rel_hi"])])
         parts = [Html(f"<p><strong>{_e(m.label or m.name)}</strong>. Multiplicity: {_e(m.correction)}.</p>"),
@@ -397,13 +396,13 @@ class ExperimentReport:
                        columns=["variant", "control_value", "variant_value", "lift_abs", "ci_abs", "lift_rel", "ci_rel",
                                 "p_value", "p_value_adjusted", "test", "prob_beat_control", "expected_loss"],
                        headers={"control_value": "control", "variant_value": "variant", "lift_abs": "Δ",
-                                "ci_abs": f"{level:.0%} CI (Δ)", "lift_rel": "lift", "ci_rel": f"{level:.0%} CI (lift)",
+                                "ci_abs": f"{fmt_share(level)} CI (Δ)", "lift_rel": "lift", "ci_rel": f"{fmt_share(level)} CI (lift)",
                                 "p_value": "p", "p_value_adjusted": "p (adjusted)", "prob_beat_control": "P(beat control)",
                                 "expected_loss": "expected loss"},
                        row_class=lambda r: "good" if r["p_value_adjusted"] < self.result.alpha and
                        (r["lift_abs"] if m.higher_is_better else -r["lift_abs"]) > 0 else ("bad" if r["p_value_adjusted"] < self.result.alpha else "")),
                  embed(plots.lift_forest(frame.rename(columns={"lift_rel_lo": "lo", "lift_rel_hi": "hi"}),
-                                         title=f"Relative lift of {m.name} with {level:.0%} CI"))]
+                                         title=f"Relative lift of {m.name} with {fmt_share(level)} CI"))]
         bayes = next((c.extra.get("bayes") for c in m.comparisons if isinstance(c.extra, dict) and c.extra.get("bayes")),
                      None)
         if bayes:
@@ -450,8 +449,8 @@ class ExperimentReport:
             fmt_rows.append({"metric": m.label or m.name, "variant": rec["variant"],
                              "control": _value(m, rec["control_value"]), "variant value": _value(m, rec["variant_value"]),
                              "Δ": _delta(m, rec["delta"]),
-                             "CI (Δ)": f"[{_delta(m, rec['lo'])}, {_delta(m, rec['hi'])}]",
-                             "p": fmt_p(rec["p_value"]), "limit": _value(m, rec["limit"]) if rec["limit"] is not None
+                             "CI (Δ)": fmt_metric_delta_ci(m.name, m.kind, rec["lo"], rec["hi"]),
+                             "p (adjusted)": fmt_p(rec["p_value_adjusted"]), "limit": _value(m, rec["limit"]) if rec["limit"] is not None
                              else "—", "verdict": rec["verdict"]})
         f = self.decision.facts
         parts = [table(pd.DataFrame(fmt_rows),
@@ -527,7 +526,7 @@ class ExperimentReport:
         rows = check.to_dict("records")
         fading = [r for r in rows if r["fading"]]
         text = "; ".join(f"{r['variant']}: early cohorts {_spct(r['early_lift'])}, later cohorts "
-                         f"{_spct(r['late_lift'])} (difference p = {fmt_p(r['p_value'])})" for r in rows)
+                         f"{_spct(r['late_lift'])} (difference {fmt_p_eq(r['p_value'])})" for r in rows)
         if fading:
             return Html.join([caption, note(f"The lift fades: {text}. Expect less than the average after launch "
                                             "(novelty effect).", "warn")])
@@ -575,7 +574,7 @@ class ExperimentReport:
                                columns=["segment", "variant", "n_control", "n_variant", "lift_rel", "lo", "hi",
                                         "p_value", "p_value_adjusted"]))
             notes = [n for m in res.metrics for n in m.notes if not n.startswith("exploratory")]
-            het = [f"{v}: Cochran's Q p = {fmt_p(h['p_value'])}, I² = {_pct(h['i2'])}" for m in res.metrics
+            het = [f"{v}: Cochran's Q {fmt_p_eq(h['p_value'])}, I² = {_pct(h['i2'])}" for m in res.metrics
                    for v, h in m.heterogeneity.items() if h.get("p_value") is not None and math.isfinite(h["p_value"])]
             if het:
                 notes.append("Does the lift differ across segments? " + "; ".join(het))
@@ -678,7 +677,7 @@ class ExperimentReport:
         rows = [{"variant": p.variant, "Δ revenue per unit": fmt_num(p.delta_per_unit, 4),
                  "new units per day": fmt_num(round(p.daily_units, 1)),
                  "per day": fmt_num(round(p.per_day, 2)),
-                 f"per day ({p.level:.0%} interval)": f"{fmt_num(round(p.per_day_ci[0], 2))} to "
+                 f"per day ({fmt_share(p.level)} interval)": f"{fmt_num(round(p.per_day_ci[0], 2))} to "
                                                        f"{fmt_num(round(p.per_day_ci[1], 2))}",
                  f"over {p.horizon_days} days": fmt_num(round(p.horizon_total)),
                  "interval": f"{fmt_num(round(p.horizon_ci[0]))} to {fmt_num(round(p.horizon_ci[1]))}",
