@@ -163,7 +163,7 @@ def _srm(data: ExperimentData, units: np.ndarray, weights: Mapping[str, float] |
     else:
         msg = (f"sample ratio mismatch: {share_obs} of units observed vs {share_exp} planned "
                f"(chi-square {fmt_p_eq(p_f)}, {'blocked' if status == 'blocked' else 'warning'} below "
-               f"{blocked_p if status == 'blocked' else warning_p:g}); assignment or logging may be broken")
+               f"{fmt_num(blocked_p if status == 'blocked' else warning_p)}); assignment or logging may be broken")
     code = "srm_severe" if status == "blocked" else "srm"
     return result, [Problem(status, code, msg, file=_src(data), column="users", value=p_f)]
 

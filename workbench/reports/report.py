@@ -29,7 +29,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ..config import Settings, get_settings
-from ..display import dumps, fmt_ci, fmt_count, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_pp, fmt_share
+from ..display import dumps, fmt_ci, fmt_count, fmt_num, fmt_lift, fmt_p, fmt_p_eq, fmt_pct, fmt_pp, fmt_prob, fmt_share
 from ..experiment_data import ExperimentData
 from ..lifecycle.brief import ExperimentBrief
 from ..lifecycle.memo import DecisionMemo
@@ -77,7 +77,8 @@ def _pct(v: Any) -> str:
 
 
 def _spct(v: Any) -> str:
-    return fmt_pct(v, signed=True) if isinstance(v, (int, float)) and v is not None else "—"
+    """A relative lift, always signed (the display layer's notation)."""
+    return fmt_lift(v)
 
 
 def _pp(v: Any) -> str:
@@ -247,7 +248,7 @@ class ExperimentReport:
                      (f"{fmt_share(1 - self.result.alpha)} CI (relative)",
                       Html(_e(fmt_ci(*best.lift_rel_ci, pct=True)))),
                      ("p-value (adjusted)", Html(_e(fmt_p(best.p_value_adjusted)))),
-                     ("chance to beat control", Html(_e(_pct(best.prob_beat_control))))]
+                     ("chance to beat control", Html(_e(fmt_prob(best.prob_beat_control))))]
         kpis.append(("units", Html(_e(fmt_num(float(sum(self.result.units))) if self.result.units else "—"))))
         items = "".join(f"<div class='wb-kpi'><div class='v'>{v.text}</div><div class='k'>{_e(k)}</div></div>"
                         for k, v in kpis)
@@ -391,7 +392,7 @@ class ExperimentReport:
         parts = [Html(f"<p><strong>{_e(m.label or m.name)}</strong>. Multiplicity: {_e(m.correction)}.</p>"),
                  table(shown, {"control_value": lambda v: _value(m, v), "variant_value": lambda v: _value(m, v),
                                "lift_abs": lambda v: _delta(m, v), "lift_rel": _spct, "p_value": fmt_p,
-                               "p_value_adjusted": fmt_p, "prob_beat_control": _pct,
+                               "p_value_adjusted": fmt_p, "prob_beat_control": fmt_prob,
                                "expected_loss": lambda v: _delta(m, v) if v is not None else "—"},
                        columns=["variant", "control_value", "variant_value", "lift_abs", "ci_abs", "lift_rel", "ci_rel",
                                 "p_value", "p_value_adjusted", "test", "prob_beat_control", "expected_loss"],
@@ -408,7 +409,7 @@ class ExperimentReport:
         if bayes:
             parts.append(Html(f"<p class='wb-sub'>Chance to beat control: {_e(bayes.get('model'))}.</p>"))
         if m.prob_best and len(m.prob_best) > 2:
-            best = ", ".join(f"{v} {_pct(p)}" for v, p in sorted(m.prob_best.items(), key=lambda kv: -kv[1]))
+            best = ", ".join(f"{v} {fmt_prob(p)}" for v, p in sorted(m.prob_best.items(), key=lambda kv: -kv[1]))
             parts.append(Html(f"<p>Chance of being the best arm: {_e(best)}.</p>"))
         if m.notes:
             parts.append(bullets(m.notes))
@@ -611,7 +612,7 @@ class ExperimentReport:
                                        f"(relative lift: {eb.interval})."))
             top = shrunk.sort_values("prob_beat_control", ascending=False).head(8)
             parts += [heading("SKUs most likely to gain"),
-                      table(top, {"raw_lift_rel": _spct, "lift_rel": _spct, "prob_beat_control": _pct,
+                      table(top, {"raw_lift_rel": _spct, "lift_rel": _spct, "prob_beat_control": fmt_prob,
                                   "units": fmt_num},
                             columns=["sku", "category", "units", "raw_lift_rel", "lift_rel", "interval",
                                      "prob_beat_control"],
@@ -638,7 +639,7 @@ class ExperimentReport:
         f = self.decision.facts
         if f.get("best_supported"):
             parts.append(note(f"Best-supported arm now: {f['best_supported']}"
-                              + (f" (chance to be better than the control {_pct(f.get('best_supported_prob'))})"
+                              + (f" (chance to be better than the control {fmt_prob(f.get('best_supported_prob'))})"
                                  if f.get("best_supported_prob") is not None else "") + "."))
         last = frame.dropna(subset=["realised_share"]).groupby("variant", sort=False).tail(1)
         if not last.empty:
@@ -681,7 +682,7 @@ class ExperimentReport:
                                                        f"{fmt_num(round(p.per_day_ci[1], 2))}",
                  f"over {p.horizon_days} days": fmt_num(round(p.horizon_total)),
                  "interval": f"{fmt_num(round(p.horizon_ci[0]))} to {fmt_num(round(p.horizon_ci[1]))}",
-                 "P(positive)": _pct(p.prob_positive)} for p in proj]
+                 "P(positive)": fmt_prob(p.prob_positive)} for p in proj]
         winner = self.decision.winner
         head = next((p for p in proj if p.variant == winner), None) or max(proj, key=lambda p: p.per_day)
         parts = [table(pd.DataFrame(rows)), embed(plots.roi_plot(head.path(), variant=head.variant, level=head.level)),
