@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 
 from ..config import Settings
-from ..display import dumps, fmt_count, fmt_elapsed, fmt_fixed, fmt_num, fmt_pct, fmt_share
+from ..display import dumps, fmt_count, fmt_elapsed, fmt_fixed, fmt_lift, fmt_num, fmt_pct, fmt_share
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
 from ._common import JSON_OPTION, console, print_json, table
@@ -312,11 +312,11 @@ def cold_start_cmd(
     console.print(table("SKUs most likely to benefit (" + result.interval + ")",
                         ["sku", "category", "variant", "units", "control rate", "lift", "interval", "P(better)"],
                         [(s.sku, s.category, s.variant, fmt_count(s.n_control + s.n_variant), fmt_pct(s.control_rate),
-                          fmt_pct(s.lift_rel, signed=True),
+                          fmt_lift(s.lift_rel),
                           f"[{fmt_pct(s.lift_rel_ci[0])}, {fmt_pct(s.lift_rel_ci[1])}]",
                           fmt_pct(s.prob_beat_control, 1)) for s in top]))
     console.print(table("Prior for a brand-new SKU, per category",
                         ["category", "SKUs", "rate", "interval", "Beta(a, b)", "lift"],
                         [(c.category, c.n_skus, fmt_pct(c.rate_mean), f"[{fmt_pct(c.rate_ci[0])}, "
                           f"{fmt_pct(c.rate_ci[1])}]", f"({fmt_num(c.beta_a, 4)}, {fmt_num(c.beta_b, 4)})",
-                          fmt_pct(c.lift_rel_mean, signed=True)) for c in result.categories]))
+                          fmt_lift(c.lift_rel_mean)) for c in result.categories]))

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ..display import escape, fmt_ci, fmt_fixed, fmt_num, fmt_pct
+from ..display import fmt_lift as _signed_lift
 
 __all__ = ["CSS", "ACTION_COLOURS", "STATE_COLOURS", "fmt_lift", "fmt_prob", "fmt_days", "fmt_time", "pill",
            "kv_table", "frame_html", "alert_html", "raw"]
@@ -70,7 +71,7 @@ def fmt_lift(lift: float | None, lo: float | None = None, hi: float | None = Non
     """
     if not _finite(lift):
         return "—"
-    text = fmt_pct(lift, signed=True)
+    text = _signed_lift(lift)
     if _finite(lo) and _finite(hi):
         text += f" {fmt_ci(lo, hi, pct=True)}"
     return text
