@@ -253,11 +253,17 @@ def fmt_lift(x: Any, digits: int = 2) -> str:
 
 
 def fmt_prob(x: Any) -> str:
-    """A probability such as P(beat control) or P(best): ``99.6%``.
+    """A probability such as P(beat control) or P(best): ``99.6%``; never a rounded-up certainty
+    (``>99.9%``, ``<0.1%``).
 
-    >>> fmt_prob(0.9957), fmt_prob(0.5)
-    ('99.6%', '50.0%')
+    >>> fmt_prob(0.9957), fmt_prob(0.5), fmt_prob(0.99996), fmt_prob(0.0002), fmt_prob(1.0)
+    ('99.6%', '50.0%', '>99.9%', '<0.1%', '100.0%')
     """
+    f = _finite(x)
+    if f is not None and 0.9995 <= f < 1.0:
+        return ">99.9%"
+    if f is not None and 0.0 < f < 0.0005:
+        return "<0.1%"
     return fmt_pct(x, 1)
 
 

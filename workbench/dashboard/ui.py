@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..display import escape, fmt_ci, fmt_fixed, fmt_num, fmt_pct
 from ..display import fmt_lift as _signed_lift
+from ..display import fmt_prob as _prob
 
 __all__ = ["CSS", "ACTION_COLOURS", "STATE_COLOURS", "fmt_lift", "fmt_prob", "fmt_days", "fmt_time", "pill",
            "kv_table", "frame_html", "alert_html", "raw"]
@@ -78,7 +79,7 @@ def fmt_lift(lift: float | None, lo: float | None = None, hi: float | None = Non
 
 
 def fmt_prob(p: float | None) -> str:
-    return fmt_pct(p, 1) if _finite(p) else "—"
+    return _prob(p)
 
 
 def fmt_days(d: float | None) -> str:
