@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from ..display import escape, fmt_ci, fmt_fixed, fmt_num, fmt_pct
+from ..display import escape, fmt_ci, fmt_fixed, fmt_num
 from ..display import fmt_lift as _signed_lift
 from ..display import fmt_prob as _prob
 
