@@ -109,6 +109,11 @@ def test_summarize_formats_come_from_the_unit(capsys, small_world):
     assert not fmt_value(control["pages_per_user"], "count").endswith("%")
     assert fmt_rate(control["cvr"]) in flat and fmt_value(control["lcp"], "seconds") in flat
     assert fmt_count(control["units"]) in flat
+    from workbench.sources.experiments import load_experiment
+    from workbench.summary import summarize
+    html = summarize(load_experiment(EXPERIMENT, db=db))._repr_html_()
+    for cell in (fmt_value(control["pages_per_user"], "count"), fmt_rate(control["cvr"]), fmt_count(control["units"])):
+        assert f"<td>{cell}</td>" in html and cell in flat
 
 
 def test_help_shows_default_values(capsys):

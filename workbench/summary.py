@@ -44,6 +44,16 @@ class ExperimentSummary(ResultMixin):
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(list(self.rows))
 
+    def __repr__(self) -> str:
+        return (f"ExperimentSummary({self.experiment_id}: {len(self.rows)} variant(s), "
+                f"{len(self.metric_roles)} metric(s), control {self.control})")
+
+    def _repr_html_(self) -> str:
+        from .tables import html_table, summary_caption, summary_rows
+        headers, rows = summary_rows(self)
+        return html_table(headers, [dict(zip(headers, r)) for r in rows], title=self.experiment_id,
+                          caption=summary_caption(self))
+
 
 def summarize(data: ExperimentData) -> ExperimentSummary:
     """Units, funnel and each metric's value per variant (control first)."""

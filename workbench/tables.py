@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .display import escape, fmt_lift, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share
+from .display import escape, fmt_count, fmt_lift, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share, fmt_value
 from .metrics import fmt_metric_delta, fmt_metric_delta_ci, fmt_metric_value
 
 __all__ = ["COMPARISON_COLUMNS", "SEGMENT_COLUMNS", "comparison_row", "metric_title", "metric_caption",
-           "segment_rows", "segment_caption", "html_table", "ci_header"]
+           "segment_rows", "segment_caption", "summary_rows", "summary_caption", "html_table", "ci_header"]
 
 COMPARISON_COLUMNS = ("variant", "value", "lift", "CI", "rel. lift", "p adj.", "P(beat)")
 SEGMENT_COLUMNS = ("segment", "variant", "control", "value", "lift", "CI", "rel. lift", "p", "p adj.")
@@ -72,6 +72,32 @@ def segment_caption(s: Any) -> str:
            for v, h in s.heterogeneity.items()]
     notes = [n for n in s.notes if "Cochran's Q" not in n and not n.startswith(("Simpson's paradox", "exploratory"))]
     return "; ".join((["heterogeneity " + "; ".join(het)] if het else []) + [s.correction] + notes)
+
+
+def summary_rows(s: Any) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of an :class:`~workbench.summary.ExperimentSummary`: counts, then each metric in its unit."""
+    frame = s.to_frame()
+    roles, units = dict(s.metric_roles), dict(s.metric_units)
+    counts = [c for c in ("units", "impressions", "clicks", "add_to_cart", "purchases") if c in frame]
+    metric_cols = [m for m, _ in s.metric_roles]
+    rows = []
+    for rec in frame.to_dict(orient="records"):
+        cells = [str(rec["variant"]) + (" (control)" if rec["variant"] == s.control else "")]
+        cells += [fmt_count(rec[c]) for c in counts]
+        cells += [fmt_value(rec[m], units.get(m, "value")) for m in metric_cols]
+        rows.append(cells)
+    return ["variant", *counts, *[f"{m} [{roles[m][0].upper()}]" for m in metric_cols]], rows
+
+
+def summary_caption(s: Any) -> str:
+    caption = [f"control: {s.control_note}"]
+    if s.bot_exclusion_rate is not None:
+        caption.append(f"bots excluded: {fmt_pct(s.bot_exclusion_rate)} of units")
+    if s.sticky_violators:
+        caption.append(f"units seen in more than one variant (excluded): {fmt_count(s.sticky_violators)}")
+    for label, n in s.unknown_variants:
+        caption.append(f"unknown variant label {label!r}: {fmt_count(n)} units (excluded)")
+    return "; ".join(caption)
 
 
 def html_table(columns: tuple[str, ...] | list[str], rows: list[dict[str, str]], *, title: str = "",
