@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Settings, get_settings
-from .display import fmt_pct
+from .display import fmt_p_eq, fmt_pct, fmt_signed
 from .errors import InputError, Problem
 from .experiment_data import ExperimentData
 from .health import aa_issue, check_health, with_issue
@@ -497,11 +497,11 @@ def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | 
             simp[v] = bool(simpson[j])
             if simp[v]:
                 notes.append(f"Simpson's paradox: the pooled lift of {v} on {m.name} "
-                             f"({pooled['lift_abs'][j]:+.4g}) points the other way from every {dim} segment; the mix "
+                             f"({fmt_signed(pooled['lift_abs'][j], 4)}) points the other way from every {dim} segment; the mix "
                              f"of {dim} differs between arms, so read the per-segment results")
             if math.isfinite(het[v]["p_value"]) and het[v]["p_value"] < alpha:
-                notes.append(f"the lift of {v} on {m.name} differs across {dim} segments (Cochran's Q p = "
-                             f"{het[v]['p_value']:.2g}, I² = {fmt_pct(het[v]['i2'], 0)})")
+                notes.append(f"the lift of {v} on {m.name} differs across {dim} segments (Cochran's Q "
+                             f"{fmt_p_eq(het[v]['p_value'])}, I² = {fmt_pct(het[v]['i2'], 0)})")
         empty = [f"{lv}" for s_i, lv in enumerate(levels) if np.any(st.n[s_i] <= 0)]
         if empty:
             notes.append(f"{dim} segment(s) with an arm that has no units (not compared): {', '.join(empty)}")
