@@ -56,11 +56,15 @@ def test_cli_json_and_html_agree_to_printed_precision(capsys, small_world, analy
     expected = []
     for m in data["metrics"]:
         for c in m["comparisons"]:
-            expected.append([c["variant"], fmt_metric_value(m["name"], m["kind"], c["variant_value"]),
-                             fmt_metric_delta(m["name"], m["kind"], c["lift_abs"]),
-                             fmt_metric_delta_ci(m["name"], m["kind"], *c["lift_abs_ci"]), fmt_lift(c["lift_rel"]),
+            u = m["unit"]
+            expected.append([c["variant"], fmt_metric_value(m["name"], m["kind"], c["variant_value"], u),
+                             fmt_metric_delta(m["name"], m["kind"], c["lift_abs"], u),
+                             fmt_metric_delta_ci(m["name"], m["kind"], *c["lift_abs_ci"], u), fmt_lift(c["lift_rel"]),
                              fmt_p(c["p_value_adjusted"]), fmt_prob(c["prob_beat_control"])])
     assert len(expected) >= 5 and printed == expected
+    # every metric says how its numbers are written: its unit, not a guess from its name
+    units = {m["name"]: m["unit"] for m in data["metrics"]}
+    assert units["pages_per_user"] == "count" and units["cvr"] == "rate" and units["lcp"] == "seconds"
     for row in expected:
         for cell in row[1:]:
             assert f"<td>{cell}</td>" in html, cell
@@ -85,10 +89,10 @@ def test_segment_table_is_printed(capsys, small_world, analysed):
     seg = data["segments"][0]
     assert "Segments by device (exploratory" in text
     rows = _rows(text, 9)
-    expected = [[str(c["segment"]), c["variant"], fmt_metric_value(m["metric"], m["kind"], c["control_value"]),
-                 fmt_metric_value(m["metric"], m["kind"], c["variant_value"]),
-                 fmt_metric_delta(m["metric"], m["kind"], c["lift_abs"]),
-                 fmt_metric_delta_ci(m["metric"], m["kind"], *c["lift_abs_ci"]), fmt_lift(c["lift_rel"]),
+    expected = [[str(c["segment"]), c["variant"], fmt_metric_value(m["metric"], m["kind"], c["control_value"], m["unit"]),
+                 fmt_metric_value(m["metric"], m["kind"], c["variant_value"], m["unit"]),
+                 fmt_metric_delta(m["metric"], m["kind"], c["lift_abs"], m["unit"]),
+                 fmt_metric_delta_ci(m["metric"], m["kind"], *c["lift_abs_ci"], m["unit"]), fmt_lift(c["lift_rel"]),
                  fmt_p(c["p_value"]), fmt_p(c["p_value_adjusted"])] for m in seg["metrics"] for c in m["rows"]]
     assert len(expected) >= 6 and rows == expected
     # Cochran's Q once per metric (one variant), not per row and not again in the notes
@@ -196,3 +200,12 @@ def test_presenters_hold_no_number_formats():
     hits = [f"{p.relative_to(root)}:{i}" for d in PRESENTERS for p in sorted((root / d).rglob("*.py"))
             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if _FORMAT.search(line)]
     assert hits == []
+
+
+def test_a_binary_metric_is_a_rate_whatever_its_kind():
+    """A 0/1 column analysed as a mean (it has a covariate) is still written as a rate: the unit decides."""
+    from workbench.metrics import Metric
+    assert Metric("bought", "mean", "bought", unit="rate").unit == "rate"
+    assert Metric("spend", "mean", "spend").unit == "value" and Metric("cr", "proportion", "c").unit == "rate"
+    assert fmt_metric_value("bought", "mean", 0.0512, "rate") == "5.12%"
+    assert fmt_metric_delta("bought", "mean", 0.0042, "rate") == "+0.42 pp"

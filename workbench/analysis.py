@@ -268,7 +268,7 @@ def _sequential_for(data: ExperimentData, m: Metric, opts: AnalysisOptions, alph
 def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, settings: Settings, alpha: float,
                    credible_level: float) -> tuple[MetricResult, tuple[SequentialResult, ...]]:
     base = dict(name=m.name, kind=m.kind, role=m.role, label=m.label, higher_is_better=m.higher_is_better,
-                limit=m.limit)
+                limit=m.limit, unit=m.unit)
     try:
         stats = data.stats(m, use_covariate=opts.cuped)
     except KeyError as exc:
@@ -421,7 +421,8 @@ def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, set
         blocked_note = "not analysed: health is blocked (" + "; ".join(
             p.message for p in health.issues if p.level == "blocked")[:300] + ")"
         results = tuple(MetricResult(name=m.name, kind=m.kind, role=m.role, comparisons=(), label=m.label,
-                                     higher_is_better=m.higher_is_better, limit=m.limit, notes=(blocked_note,))
+                                     higher_is_better=m.higher_is_better, limit=m.limit, notes=(blocked_note,),
+                                     unit=m.unit)
                         for m in metrics)
         notes.append("health is blocked: no comparisons were computed; fix the issues listed in health")
         return AnalysisResult(experiment_id=data.experiment_id, variants=tuple(data.variants),
@@ -508,7 +509,7 @@ def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | 
         n_tests = int(np.sum(np.isfinite(seg["p_value"])))
         correction = (f"{_CORRECTION_NAMES[opts.correction]} correction across {len(levels)} {dim} segments × "
                       f"{v_count} variant(s) on {m.name} ({n_tests} tests)")
-        out.append(SegmentMetricResult(metric=m.name, kind=m.kind, dim=dim, levels=tuple(levels), rows=tuple(rows),
+        out.append(SegmentMetricResult(metric=m.name, kind=m.kind, unit=m.unit, dim=dim, levels=tuple(levels), rows=tuple(rows),
                                        pooled_lift={data.variants[j + 1]: _f(pooled["lift_abs"][j])
                                                     for j in range(v_count)},
                                        heterogeneity=het, simpson=simp, correction=correction, notes=tuple(notes)))

@@ -44,7 +44,7 @@ def _overview(datasets: dict[str, ExperimentData], console: Console) -> None:
         m = d.primary
         s = d.stats(m, use_covariate=False) if m else None
         values = (s.ratio if isinstance(s, RatioStats) else s.mean) if s is not None else None
-        fmt = (lambda v: fmt_metric_value(m.name, m.kind, v)) if m else fmt_pct
+        fmt = (lambda v: fmt_metric_value(m.name, m.kind, v, m.unit)) if m else fmt_pct
         best = int(values[1:].argmax()) + 1 if values is not None and len(values) > 1 else None
         flags = []
         if d.trust and d.trust.sticky_violators:

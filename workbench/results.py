@@ -139,6 +139,7 @@ class MetricResult(ResultMixin):
     variance_reduction: float | None = None   # CUPED, when applied
     notes: tuple[str, ...] = ()
     prob_best: dict[str, float] | None = None  # Bayesian P(each compared arm is best), in the better direction
+    unit: str = ""                             # rate, count, currency, seconds, value: how its numbers are written
 
     def to_frame(self) -> pd.DataFrame:
         return comparisons_frame(self.comparisons, metric=self.name, role=self.role)

@@ -20,7 +20,6 @@ import pandas as pd
 
 from .display import ResultMixin
 from .experiment_data import ExperimentData
-from .metrics import metric_unit
 from .stats.sufficient import RatioStats
 
 __all__ = ["ExperimentSummary", "summarize"]
@@ -72,4 +71,4 @@ def summarize(data: ExperimentData) -> ExperimentSummary:
         bot_exclusion_rate=t.bot_exclusion_rate if t else None, sticky_violators=t.sticky_violators if t else None,
         unknown_variants=tuple(sorted(t.unknown_variants.items())) if t else (),
         as_of=data.as_of.isoformat() if data.as_of else None,
-        metric_units=tuple((m.name, metric_unit(m.name, m.kind)) for m in data.metrics))
+        metric_units=tuple((m.name, m.unit) for m in data.metrics))

@@ -34,15 +34,15 @@ def ci_header(alpha: float) -> str:
 
 def comparison_row(m: Any, c: Any) -> dict[str, str]:
     """One variant against the control on metric ``m`` (a :class:`~workbench.results.MetricResult`)."""
-    return {"variant": str(c.variant), "value": fmt_metric_value(m.name, m.kind, c.variant_value),
-            "lift": fmt_metric_delta(m.name, m.kind, c.lift_abs),
-            "CI": fmt_metric_delta_ci(m.name, m.kind, *c.lift_abs_ci),
+    return {"variant": str(c.variant), "value": fmt_metric_value(m.name, m.kind, c.variant_value, m.unit),
+            "lift": fmt_metric_delta(m.name, m.kind, c.lift_abs, m.unit),
+            "CI": fmt_metric_delta_ci(m.name, m.kind, *c.lift_abs_ci, m.unit),
             "rel. lift": fmt_lift(c.lift_rel), "p adj.": fmt_p(c.p_value_adjusted),
             "P(beat)": fmt_prob(c.prob_beat_control)}
 
 
 def metric_title(m: Any) -> str:
-    control = fmt_metric_value(m.name, m.kind, m.comparisons[0].control_value) if m.comparisons else "—"
+    control = fmt_metric_value(m.name, m.kind, m.comparisons[0].control_value, m.unit) if m.comparisons else "—"
     return f"{m.label or m.name} [{m.role}] — control {control}"
 
 
@@ -57,10 +57,10 @@ def metric_caption(m: Any) -> str:
 def segment_rows(s: Any) -> list[dict[str, str]]:
     """Per-segment lifts of one metric (a :class:`~workbench.stats.segments.SegmentMetricResult`)."""
     return [{"segment": str(c.segment), "variant": str(c.variant),
-             "control": fmt_metric_value(s.metric, s.kind, c.control_value),
-             "value": fmt_metric_value(s.metric, s.kind, c.variant_value),
-             "lift": fmt_metric_delta(s.metric, s.kind, c.lift_abs),
-             "CI": fmt_metric_delta_ci(s.metric, s.kind, *c.lift_abs_ci),
+             "control": fmt_metric_value(s.metric, s.kind, c.control_value, s.unit),
+             "value": fmt_metric_value(s.metric, s.kind, c.variant_value, s.unit),
+             "lift": fmt_metric_delta(s.metric, s.kind, c.lift_abs, s.unit),
+             "CI": fmt_metric_delta_ci(s.metric, s.kind, *c.lift_abs_ci, s.unit),
              "rel. lift": fmt_lift(c.lift_rel), "p": fmt_p(c.p_value), "p adj.": fmt_p(c.p_value_adjusted)}
             for c in s.rows]
 

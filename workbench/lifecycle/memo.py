@@ -183,11 +183,11 @@ def _html_block(b: Block) -> str:
 
 # --- content ---------------------------------------------------------------------------------------
 def _value(m: MetricResult, v: float | None) -> str:
-    return fmt_metric_value(m.name, m.kind, v)
+    return fmt_metric_value(m.name, m.kind, v, m.unit)
 
 
 def _delta(m: MetricResult, v: float) -> str:
-    return fmt_metric_delta(m.name, m.kind, v)
+    return fmt_metric_delta(m.name, m.kind, v, m.unit)
 
 
 def _period(record: Any, result: AnalysisResult, period: tuple[Any, Any] | None) -> str:

@@ -502,15 +502,15 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
 
 
 def _unit(m: MetricResult) -> str:
-    return metric_unit(m.name, m.kind)
+    return metric_unit(m.name, m.kind, m.unit)
 
 
 def _fmt_delta(m: MetricResult, delta: float) -> str:
-    return f"{fmt_metric_delta(m.name, m.kind, delta)} worse"
+    return f"{fmt_metric_delta(m.name, m.kind, delta, m.unit)} worse"
 
 
 def _fmt_value(m: MetricResult, v: float) -> str:
-    return fmt_metric_value(m.name, m.kind, v)
+    return fmt_metric_value(m.name, m.kind, v, m.unit)
 
 
 # --- the engine -----------------------------------------------------------------------------------

@@ -65,11 +65,11 @@ def load_report(experiment_id: str, *, db: str | Path | None = None, as_of: Any 
 
 
 def _value(m: MetricResult, v: float | None) -> str:
-    return fmt_metric_value(m.name, m.kind, v)
+    return fmt_metric_value(m.name, m.kind, v, m.unit)
 
 
 def _delta(m: MetricResult, v: float | None) -> str:
-    return fmt_metric_delta(m.name, m.kind, v)
+    return fmt_metric_delta(m.name, m.kind, v, m.unit)
 
 
 def _pct(v: Any) -> str:
@@ -386,7 +386,7 @@ class ExperimentReport:
                               Html("<p>See the Trust section: results are withheld until the data can be trusted.</p>")])
         frame = views.comparisons_frame(m)
         level = 1 - self.result.alpha
-        shown = frame.assign(ci_abs=[fmt_metric_delta_ci(m.name, m.kind, lo, hi) for lo, hi in
+        shown = frame.assign(ci_abs=[fmt_metric_delta_ci(m.name, m.kind, lo, hi, m.unit) for lo, hi in
                                      zip(frame["lift_abs_lo"], frame["lift_abs_hi"])],
                              ci_rel=[fmt_ci(lo, hi, pct=True) for lo, hi in zip(frame["lift_rel_lo"], frame["lift_rel_hi"])])
         parts = [Html(f"<p><strong>{_e(m.label or m.name)}</strong>. Multiplicity: {_e(m.correction)}.</p>"),
@@ -450,7 +450,7 @@ class ExperimentReport:
             fmt_rows.append({"metric": m.label or m.name, "variant": rec["variant"],
                              "control": _value(m, rec["control_value"]), "variant value": _value(m, rec["variant_value"]),
                              "Δ": _delta(m, rec["delta"]),
-                             "CI (Δ)": fmt_metric_delta_ci(m.name, m.kind, rec["lo"], rec["hi"]),
+                             "CI (Δ)": fmt_metric_delta_ci(m.name, m.kind, rec["lo"], rec["hi"], m.unit),
                              "p (adjusted)": fmt_p(rec["p_value_adjusted"]), "limit": _value(m, rec["limit"]) if rec["limit"] is not None
                              else "—", "verdict": rec["verdict"]})
         f = self.decision.facts
