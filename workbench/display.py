@@ -317,13 +317,13 @@ def fmt_seconds(x: Any, *, signed: bool = False) -> str:
 
 
 def fmt_elapsed(x: Any, *, suffix: bool = True) -> str:
-    """Wall-clock time a step took: ``1.2 s`` (``1.2`` in a column headed "seconds").
+    """Wall-clock time a step took: ``1.2 s``, ``0.04 s`` under a second (``1.2`` in a column headed "seconds").
 
-    >>> fmt_elapsed(1.234), fmt_elapsed(12.34, suffix=False)
-    ('1.2 s', '12.3')
+    >>> fmt_elapsed(1.234), fmt_elapsed(0.0412), fmt_elapsed(12.34, suffix=False)
+    ('1.2 s', '0.04 s', '12.3')
     """
     f = _finite(x)
-    return "—" if f is None else f"{f:.1f}" + (" s" if suffix else "")
+    return "—" if f is None else (f"{f:.1f}" if f >= 1 else f"{f:.2f}") + (" s" if suffix else "")
 
 
 def fmt_p(p: Any) -> str:

@@ -38,7 +38,7 @@ import typer
 import yaml
 from rich.markup import escape
 
-from ..display import fmt_count, fmt_lift, fmt_num, fmt_p_eq, fmt_share
+from ..display import fmt_count, fmt_lift, fmt_p_eq, fmt_pp, fmt_share, fmt_signed
 from ..errors import InputError, Problem, WorkbenchError
 from ..results import AnalysisResult, HealthReport
 from ._common import JSON_OPTION, console, err_console, print_json, table
@@ -316,7 +316,7 @@ def plan_command(
         print_json(m)
         return
     console.print(f"With {fmt_count(n_per_arm)} units per arm the smallest detectable lift is "
-                  f"{fmt_num(m.mde_abs)} absolute ({fmt_lift(m.mde_rel)} relative) at "
+                  f"{fmt_pp(m.mde_abs) if kind == 'proportion' else fmt_signed(m.mde_abs, 4)} absolute ({fmt_lift(m.mde_rel)} relative) at "
                   f"{fmt_share(power)} power, alpha {alpha:g}")
 
 

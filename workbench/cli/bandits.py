@@ -251,7 +251,7 @@ def sim_cmd(
     s = sim.summary()
     rows = [(r.policy, f"{fmt_fixed(r.regret, 1)} ± {fmt_fixed(r.regret_se, 1)}", fmt_pct(r.conversion_rate, 3), fmt_pct(r.best_arm_share, 1),
              fmt_count(r.median_rounds_to_decision),
-             fmt_share(r.decided_share), fmt_share(r.wrong_decision_share), fmt_elapsed(r.seconds))
+             fmt_share(r.decided_share), fmt_share(r.wrong_decision_share), fmt_elapsed(r.seconds, suffix=False))
             for r in s.itertuples()]
     console.print(table(f"{reps} replications × {rounds:,} users, true rates {rates}",
                         ["policy", "regret (lost conversions)", "conversion", "to best arm", "users to decide",
