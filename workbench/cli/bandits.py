@@ -111,9 +111,9 @@ def assign_cmd(
             print_json({"source": source, "seed": seed, "hash_version": hash_version, "coverage": coverage,
                         "ranges": [list(r) for r in result.ranges], "variants": rows})
         else:
-            console.print(table(f"Assignment of {len(labels):,} keys (seed {seed!r}, hash v{hash_version})",
+            console.print(table(f"Assignment of {fmt_count(len(labels))} keys (seed {seed!r}, hash v{hash_version})",
                                 ["variant", "keys", "share"],
-                                [(r["variant"], f"{r['keys']:,}", fmt_pct(r["share"])) for r in rows]))
+                                [(r["variant"], fmt_count(r['keys']), fmt_pct(r["share"])) for r in rows]))
         return
     out = pd.DataFrame({"key": arrow.to_pandas() if hasattr(arrow, "to_pandas") else list(arrow),
                         "bucket": result.bucket, "variant": labels})
@@ -253,7 +253,7 @@ def sim_cmd(
              fmt_count(r.median_rounds_to_decision),
              fmt_share(r.decided_share), fmt_share(r.wrong_decision_share), fmt_elapsed(r.seconds, suffix=False))
             for r in s.itertuples()]
-    console.print(table(f"{reps} replications × {rounds:,} users, true rates {rates}",
+    console.print(table(f"{reps} replications × {fmt_count(rounds)} users, true rates {rates}",
                         ["policy", "regret (lost conversions)", "conversion", "to best arm", "users to decide",
                          "decided", "wrong", "seconds"], rows,
                         caption=f"A decision = P(best) >= {fmt_share(sim.decision_prob)} for the truly best arm; "

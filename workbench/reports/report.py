@@ -316,13 +316,13 @@ class ExperimentReport:
                 observed_share=lambda f: f["observed"] / f["observed"].sum()),
                 {"observed": fmt_count, "expected": fmt_count, "weight": _pct,
                  "observed_share": _pct},
-                caption=f"Chi-square {fmt_p_eq(srm.p_value)} (warning below {warn_p:g}, blocked below {blocked_p:g})."))
+                caption=f"Chi-square {fmt_p_eq(srm.p_value)} (warning below {fmt_num(warn_p)}, blocked below {fmt_num(blocked_p)})."))
             hist = views.srm_history(self.data, dict(zip(srm.variants, srm.weights)))
             if not hist.empty:
                 parts.append(embed(plots.srm_history_plot(hist, warning_p=warn_p, blocked_p=blocked_p)))
                 below = hist[hist["p_value"] < warn_p]
                 if not below.empty:
-                    parts.append(note(f"The cumulative SRM p-value first fell below {warn_p:g} on "
+                    parts.append(note(f"The cumulative SRM p-value first fell below {fmt_num(warn_p)} on "
                                       f"{_when(below.iloc[0]['day'])}: look for a release, a redirect or a "
                                       "tracking change around that day.", "warn"))
         elif self.is_bandit:
