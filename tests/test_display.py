@@ -209,3 +209,36 @@ def test_a_binary_metric_is_a_rate_whatever_its_kind():
     assert Metric("spend", "mean", "spend").unit == "value" and Metric("cr", "proportion", "c").unit == "rate"
     assert fmt_metric_value("bought", "mean", 0.0512, "rate") == "5.12%"
     assert fmt_metric_delta("bought", "mean", 0.0042, "rate") == "+0.42 pp"
+
+
+def test_three_arm_memo_and_cli_show_the_same_adjusted_guardrail_p(capsys, small_world):
+    """A 3-arm test: the memo's guardrail table, the CLI and the JSON use the adjusted p, labelled."""
+    from workbench.lifecycle.inputs import result_from_dict
+    from workbench.lifecycle.memo import build_memo
+    db = str(small_world["db"])
+    eid = "pdp-electronics-cta"
+    text = _cli(capsys, "analyze", "-e", eid, "--db", db)
+    data = json.loads(_cli(capsys, "analyze", "-e", eid, "--db", db, "--json"))
+    md = build_memo(result_from_dict(data)).to_markdown()
+    assert len(data["variants"]) == 3 and "| p (adjusted) |" in md
+    cells = {tuple(r[:1]) + (r[5],) for r in _rows(text, 7)}
+    checked = 0
+    for g in (m for m in data["metrics"] if m["role"] == "guardrail"):
+        for c in g["comparisons"]:
+            shown = fmt_p(c["p_value_adjusted"])
+            assert (c["variant"], shown) in cells
+            row = next(line for line in md.splitlines() if line.startswith("| ") and f"| {c['variant']} |" in line
+                       and (g["label"] or g["name"]) in line)
+            assert f"| {shown} |" in row
+            checked += 1
+    assert checked >= 4
+
+
+def test_roi_axis_has_thousands_separators():
+    import holoviews as hv
+    import pandas as pd
+    from workbench.reports.plots import roi_plot
+    path = pd.DataFrame({"day": [0, 10, 20], "cumulative": [0.0, 250_000.0, 500_000.0], "lo": [0.0, 1e5, 2e5],
+                         "hi": [0.0, 4e5, 8e5]})
+    fig = hv.render(roi_plot(path, variant="b", level=0.9), backend="bokeh")
+    assert fig.yaxis[0].formatter.format == "0,0[.]00"
