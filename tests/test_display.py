@@ -242,3 +242,14 @@ def test_roi_axis_has_thousands_separators():
                          "hi": [0.0, 4e5, 8e5]})
     fig = hv.render(roi_plot(path, variant="b", level=0.9), backend="bokeh")
     assert fig.yaxis[0].formatter.format == "0,0[.]00"
+
+
+def test_segment_table_of_an_aggregated_csv(capsys):
+    sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "ab_results.csv"
+    text = _cli(capsys, "analyze", str(sample), "--segment", "segment")
+    data = json.loads(_cli(capsys, "analyze", str(sample), "--segment", "segment", "--json"))
+    metrics = data["segments"][0]["metrics"]
+    rows = _rows(text, 9)
+    assert len(rows) == sum(len(m["rows"]) for m in metrics) >= 6
+    assert {r[0] for r in rows} == {str(c["segment"]) for m in metrics for c in m["rows"]}
+    assert " ".join(text.split()).count("Cochran's Q") == len(metrics)
