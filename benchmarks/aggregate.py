@@ -35,7 +35,7 @@ def ensure_data(n_events: int, seed: int) -> Path:
     sys.path.insert(0, str(HERE.parent))
     from workbench.simulate.writer import write_world
     t0 = time.perf_counter()
-    s = write_world(target, seed=seed, scale=scale, progress=lambda e: print(f"  generated {e}", file=sys.stderr))
+    s = write_world(target, seed=seed, scale=scale, force=True, progress=lambda e: print(f"  generated {e}", file=sys.stderr))
     print(f"generated {s.events:,} events in {time.perf_counter() - t0:.0f} s → {target}")
     return target
 

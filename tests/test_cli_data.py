@@ -50,3 +50,16 @@ def test_unknown_file_form(tmp_path):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     r = run("summarize", "x.csv", cwd=tmp_path)
     assert r.returncode == 2 and "cannot tell what this file is" in r.stderr
+
+
+def test_event_log_with_a_disguised_email_in_the_user_agent_exits_2_with_one_masked_line(tmp_path):
+    header = "ts_server,user_key,session_id,product_id,experiment_id,variant_id,event,device,channel,price,quantity,user_agent"
+    rows = [f"2026-11-10 10:00:0{i},{i:016x},{i:016x}-0,sho-0001,exp,{'control' if i % 2 else 'b'},impression,mobile,"
+            f"organic,10.0,0,Mozilla/5.0" for i in range(4)]
+    rows[2] = rows[2].replace("Mozilla/5.0", "Mozilla/5.0 (kim%40mail.co.kr)")
+    (tmp_path / "events.csv").write_text("\n".join([header, *rows]) + "\n")
+    r = run("summarize", "events.csv", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "kim%40mail" not in r.stderr
+    assert r.stderr.splitlines() == [
+        "error: events.csv: row 3 (line 4), column user_agent: user_agent contains a raw e-mail address "
+        "(k***@m***.kr); remove or hash it before loading — raw identifiers are refused (1 row like this)"]

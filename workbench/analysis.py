@@ -44,7 +44,8 @@ from .config import Settings, get_settings
 from .display import fmt_p_eq, fmt_pct, fmt_signed
 from .errors import InputError, Problem
 from .experiment_data import ExperimentData
-from .health import aa_issue, check_health, with_issue
+from .aa import aa_verdict
+from .health import aa_issue, blocked_reason, check_health, with_issue
 from .metrics import Metric
 from .results import AnalysisResult, Comparison, MetricResult
 from .stats._checks import check_ratio, check_sufficient
@@ -108,6 +109,7 @@ class AnalysisOptions:
     normal_priors: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     sequential: SequentialOptions | None = None
     segments: tuple[str, ...] = ()
+    aa: bool | None = None            # an A/A experiment (None: the data's meta["kind"] says)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, source: str = "options") -> "AnalysisOptions":
@@ -417,9 +419,10 @@ def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, set
         units = tuple(float(u) for u in data.units())
     except (KeyError, ValueError):
         pass
+    is_aa_data = opts.aa if opts.aa is not None else data.meta.get("kind") == "aa"
     if health.status == "blocked":
-        blocked_note = "not analysed: health is blocked (" + "; ".join(
-            p.message for p in health.issues if p.level == "blocked")[:300] + ")"
+        blocked_note = "not analysed: " + (blocked_reason(health) or "health is blocked").replace(
+            "the health check is blocked", "health is blocked")
         results = tuple(MetricResult(name=m.name, kind=m.kind, role=m.role, comparisons=(), label=m.label,
                                      higher_is_better=m.higher_is_better, limit=m.limit, notes=(blocked_note,),
                                      unit=m.unit)
@@ -428,7 +431,8 @@ def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, set
         return AnalysisResult(experiment_id=data.experiment_id, variants=tuple(data.variants),
                               control=data.control if data.variants else "", health=health, metrics=results,
                               alpha=alpha, units=units, notes=tuple(notes), source=data.source,
-                              data_version=_data_version(data))
+                              data_version=_data_version(data), as_of=data.as_of,
+                              aa=aa_verdict(data, health, results, alpha=alpha) if is_aa_data else None)
     results_list = []
     sequential: dict[str, tuple[SequentialResult, ...]] = {}
     for m in metrics:
@@ -440,7 +444,7 @@ def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, set
         notes.append(f"multiplicity: {_CORRECTION_NAMES[opts.correction]} correction across the variants of each "
                      "metric (p_value_adjusted)")
     primary = next((r for r in results_list if r.role == "primary"), None)
-    if data.meta.get("kind") == "aa" and primary is not None and primary.comparisons:
+    if is_aa_data and primary is not None and primary.comparisons:
         p_min = min(c.p_value_adjusted for c in primary.comparisons)
         issue = aa_issue(primary.name, p_min, alpha, source=data.source or None)
         if issue is not None:
@@ -449,7 +453,20 @@ def analyze(data: ExperimentData, options: AnalysisOptions | None = None, *, set
     return AnalysisResult(experiment_id=data.experiment_id, variants=tuple(data.variants), control=data.control,
                           health=health, metrics=tuple(results_list), alpha=alpha, units=units, notes=tuple(notes),
                           segments=segments, sequential=sequential or None, source=data.source,
-                          data_version=_data_version(data))
+                          data_version=_data_version(data), as_of=data.as_of,
+                          aa=aa_verdict(data, health, results_list, alpha=alpha) if is_aa_data else None)
+
+
+def heterogeneity_note(variant: str, metric: str, dim: str, h: Mapping[str, float], alpha: float) -> str:
+    """The one sentence about Cochran's Q for a variant's lift across segments (analysis notes and the report).
+
+    >>> heterogeneity_note("b", "cvr", "device", {"p_value": 0.0301, "i2": 0.7141}, 0.05)
+    "the lift of b on cvr differs across device segments (Cochran's Q p = 0.030, I² = 71.41%)"
+    """
+    p = h.get("p_value", float("nan"))
+    verb = "differs" if math.isfinite(p) and p < alpha else "does not clearly differ"
+    return f"the lift of {variant} on {metric} {verb} across {dim} segments (Cochran's Q {fmt_p_eq(p)}, " \
+           f"I² = {fmt_pct(h.get('i2'))})"
 
 
 def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | None = None, *,
@@ -501,8 +518,7 @@ def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | 
                              f"({fmt_signed(pooled['lift_abs'][j], 4)}) points the other way from every {dim} segment; the mix "
                              f"of {dim} differs between arms, so read the per-segment results")
             if math.isfinite(het[v]["p_value"]) and het[v]["p_value"] < alpha:
-                notes.append(f"the lift of {v} on {m.name} differs across {dim} segments (Cochran's Q "
-                             f"{fmt_p_eq(het[v]['p_value'])}, I² = {fmt_pct(het[v]['i2'], 0)})")
+                notes.append(heterogeneity_note(v, m.name, dim, het[v], alpha))
         empty = [f"{lv}" for s_i, lv in enumerate(levels) if np.any(st.n[s_i] <= 0)]
         if empty:
             notes.append(f"{dim} segment(s) with an arm that has no units (not compared): {', '.join(empty)}")

@@ -25,11 +25,9 @@ def _generate(paths: Paths, *, fresh: bool, seed: int, console: Console) -> None
     if paths.db.exists() and not fresh:
         console.print(f"[dim]sample world already in {paths.db} (use --fresh to regenerate)[/]")
         return
-    if paths.db.exists():
-        paths.db.unlink()
     t0 = time.perf_counter()
     with console.status(f"generating the sample world ({len(DEMO_EXPERIMENTS)} experiments)..."):
-        s = write_world(paths.db, seed=seed)
+        s = write_world(paths.db, seed=seed, force=True)   # --fresh: swapped in at once, registry kept
     console.print(f"generated {fmt_count(s.events)} events in {fmt_elapsed(time.perf_counter() - t0)} → {paths.db}")
 
 

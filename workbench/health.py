@@ -51,11 +51,15 @@ from .results import HealthReport, HealthStatus, SRMResult
 from .stats._checks import bad, check_finite_array, check_probability
 from .stats.srm import srm_core, srm_status
 
-__all__ = ["check_health", "expected_weights_of", "srm_thresholds_of", "status_of", "with_issue", "aa_issue",
+__all__ = ["blocked_reason", "nothing_to_show", "check_health", "expected_weights_of", "srm_thresholds_of", "status_of", "with_issue", "aa_issue",
            "AAUniformity", "aa_uniformity", "simulate_aa_p_values", "daily_aa_p_values", "usable"]
 
 _ORDER = {"info": 0, "warning": 1, "blocked": 2}
 _STATUS = {0: "healthy", 1: "warning", 2: "blocked"}
+#: what each blocking issue is called in one short sentence (blocked_reason)
+_SHORT = {"srm": "a sample ratio mismatch", "srm_severe": "a sample ratio mismatch", "single_arm": "fewer than two arms",
+          "duplicate_variant": "a duplicated variant", "unknown_variant": "variant labels not in the plan",
+          "missing_variant": "a planned variant without data", "empty_arm": "an arm without units"}
 # Blocked issues that are findings about the experiment, not unusable input (the CLI exits 0 on them).
 FINDING_CODES = frozenset({"srm", "srm_severe", "aa_significant"})
 
@@ -306,3 +310,31 @@ def daily_aa_p_values(data: ExperimentData, metric: str | None = None, *, dim: s
     arrays: dict[str, Any] = compare_arrays(m.kind, stats, cuped=False, bayes=False)
     p = np.asarray(arrays["p_value"], dtype=np.float64)
     return p[np.isfinite(p)].ravel()
+
+
+def blocked_reason(health: HealthReport) -> str | None:
+    """One short clause naming why the health check is blocked (None when it is not), from its issues.
+
+    >>> from workbench.errors import Problem
+    >>> blocked_reason(HealthReport("blocked", (Problem("blocked", "srm_severe", "split is off"),)))
+    'the health check is blocked by a sample ratio mismatch'
+    """
+    if health.status != "blocked":
+        return None
+    names = list(dict.fromkeys(_SHORT.get(p.code, p.message) for p in health.issues
+                               if p.level == "blocked"))
+    return "the health check is blocked by " + (" and ".join(names) if names else "problems in the data")
+
+
+def nothing_to_show(health: HealthReport, what: str = "chart", *, first: bool = True) -> str | None:
+    """The sentence shown instead of an empty chart or table of a blocked experiment (None when not blocked).
+
+    ``first=False`` is the shorter form for the later sections of the same view, which do not name the
+    cause again (it is stated once per view).
+    """
+    why = blocked_reason(health)
+    if why is None:
+        return None
+    if not first:
+        return f"No {what}: withheld while the health check is blocked (see above)."
+    return f"No {what}: {why}, so no comparisons were computed; see the health check for the details."

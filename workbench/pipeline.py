@@ -79,7 +79,7 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
             record = reg.get(eid) if reg.exists(eid) else None
             brief = reg.brief(eid) if record else None
             result = analyze(data, **analysis_options(brief, data))
-            context = decision_context(reg, eid, now=as_of) if record else None
+            context = decision_context(reg, eid, now=as_of, data_as_of=result.as_of) if record else None
             outcomes[eid] = ExperimentOutcome(data, result, decide(result, brief=brief, policy=policy, context=context),
                                               record, brief)
     return outcomes

@@ -15,6 +15,8 @@ meaning.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
@@ -181,6 +183,8 @@ class AnalysisResult(ResultMixin):
     sequential: Any = None
     source: str = ""
     data_version: str = ""
+    as_of: dt.datetime | None = None     # the data's time: the latest event analysed, or the --as-of asked for
+    aa: Any = None                       # the A/A verdict (workbench.aa.AAVerdict) of an A/A experiment
 
     @property
     def primary(self) -> MetricResult | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .display import escape, fmt_count, fmt_lift, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share, fmt_value
+from .display import escape, fmt_count, fmt_lift, fmt_p, fmt_pct, fmt_prob, fmt_share, fmt_value
 from .metrics import fmt_metric_delta, fmt_metric_delta_ci, fmt_metric_value
 
 __all__ = ["COMPARISON_COLUMNS", "SEGMENT_COLUMNS", "comparison_row", "metric_title", "metric_caption",
@@ -65,13 +65,12 @@ def segment_rows(s: Any) -> list[dict[str, str]]:
             for c in s.rows]
 
 
-def segment_caption(s: Any) -> str:
-    """Cochran's Q once per variant, the correction, and the notes that are not the Q sentence."""
-    het = [f"{v}: Cochran's Q {fmt_p_eq(h.get('p_value'))}, I² = {fmt_pct(h.get('i2'), 0)}"
-           + (" (Simpson's paradox: segments and pooled lift disagree)" if s.simpson.get(v) else "")
-           for v, h in s.heterogeneity.items()]
-    notes = [n for n in s.notes if "Cochran's Q" not in n and not n.startswith(("Simpson's paradox", "exploratory"))]
-    return "; ".join((["heterogeneity " + "; ".join(het)] if het else []) + [s.correction] + notes)
+def segment_caption(s: Any, alpha: float = 0.05) -> str:
+    """Cochran's Q once per variant (the analysis' one sentence), the correction, and the other notes."""
+    from .analysis import heterogeneity_note
+    het = [heterogeneity_note(v, s.metric, s.dim, h, alpha) for v, h in s.heterogeneity.items()]
+    notes = [n for n in s.notes if "Cochran's Q" not in n and not n.startswith("exploratory")]
+    return "; ".join(het + [s.correction] + notes)
 
 
 def summary_rows(s: Any) -> tuple[list[str], list[list[str]]]:

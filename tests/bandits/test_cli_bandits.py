@@ -91,3 +91,11 @@ def test_help_explains_each_command(capsys, monkeypatch):
     for cmd in ("assign", "allocate", "bandit-sim", "bandit-log", "cold-start"):
         code, out, _ = invoke(capsys, monkeypatch, cmd, "--help")
         assert code == 0 and "Usage" in out
+
+
+@pytest.mark.parametrize("batch, words", [("1", "after every user."), ("250", "after every 250 users.")])
+def test_bandit_sim_says_how_often_the_bandits_update(capsys, monkeypatch, batch, words):
+    code, out, _ = invoke(capsys, monkeypatch, "bandit-sim", "--rates", "0.04,0.06", "--rounds", "2000", "--reps", "4",
+                          "--batch", batch, "--min-units", "50")
+    text = " ".join(out.split())                         # the caption wraps at the terminal width
+    assert code == 0 and words in text and "warm-up 50 units per arm" in text and "update every" not in text

@@ -86,6 +86,7 @@ def test_allocation_decisions_are_kept_for_the_last_hour_of_each_log(service):
     counts = pd.DataFrame({"variant": ["control", "cozy", "minimal"], "units": [900, 950, 1000],
                            "conversions": [30, 41, 55]})
     t = dt.datetime(2026, 11, 19, 12, 0, tzinfo=dt.UTC)
+    world_rows = service.source_key().allocation_rows            # the simulated bandit's own decisions
     for when in (t, t - dt.timedelta(minutes=45), t - dt.timedelta(hours=2)):
         record_plan(allocate(counts, experiment_id="pdp-home-bandit", seed=1, now=when.isoformat()), db=service.db)
     record_plan(allocate(counts.head(2), experiment_id="other", seed=1, now=(t - dt.timedelta(days=3)).isoformat()),
@@ -94,7 +95,7 @@ def test_allocation_decisions_are_kept_for_the_last_hour_of_each_log(service):
     bandit = a[a["experiment_id"] == "pdp-home-bandit"]
     assert sorted(bandit["created_at"].dt.minute.unique().tolist()) == [0, 15] and len(bandit) == 6   # 2 decisions × 3 arms
     assert len(a[a["experiment_id"] == "other"]) == 2          # its own last hour
-    assert service.source_key().allocation_rows == 11 != service.snapshot.key.allocation_rows   # a refresh follows
+    assert service.source_key().allocation_rows == world_rows + 11 != service.snapshot.key.allocation_rows  # refresh
     from workbench.dashboard.data import allocation_frame
     shown = allocation_frame(a, "pdp-home-bandit")
     assert list(shown["created_at"].dt.minute[:3]) == [0, 0, 0] and set(shown["variant"]) == {"control", "cozy", "minimal"}

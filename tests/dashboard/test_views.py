@@ -173,9 +173,15 @@ def test_the_bandit_detail_lists_its_recent_allocation_decisions(service):
     service.publish(replace(service.snapshot, allocations=service._allocations()))
     app = DashboardApp(service=service, identity=VIEWER)
     app.state.param.update(page="experiment", experiment="pdp-home-bandit")
-    log = app.pages["experiment"].log.object
+    page = app.pages["experiment"]
+    log = page.log.object
     assert "Bandit allocation decisions (last hour of the log)" in log
+    history = service.snapshot.bandits["pdp-home-bandit"]         # the allocation now: the log, as of the data
+    assert history.current and page.allocation.visible and type(page.allocation.object).__name__ == "Overlay"
+    from workbench.bandits.history import fmt_weight
+    assert "wb-allocation-now" in log and all(fmt_weight(w) in page.tiles.object for w in history.current.values())
     for arm in plan.arms:
         assert arm.reason[:40] in log.replace("&#x27;", "'")
     app.state.experiment = "reco-model-v2"                   # a fixed-split test shows no such section
     assert "Bandit allocation decisions" not in app.pages["experiment"].log.object
+    assert not app.pages["experiment"].allocation.visible

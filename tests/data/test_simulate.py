@@ -106,3 +106,46 @@ def test_write_world_can_hold_a_subset_of_the_experiments(tmp_path):
         ids = sorted(r[0] for r in con.execute("SELECT DISTINCT experiment_id FROM events").fetchall())
         n = con.execute("SELECT count(*) FROM events").fetchone()[0]
     assert ids == ["pdp-home-bandit", "pdp-shoes-hero"] and summary.experiments == 2 and summary.events == n
+
+
+def test_the_bandit_logs_its_allocation_decisions_in_duckdb_and_parquet(small_world):
+    """The world's bandit has a history: one logged decision per day, with the weights its units were assigned by."""
+    with duckdb.connect(str(small_world["db"]), read_only=True) as con:
+        log = con.execute("SELECT * FROM allocation_log WHERE experiment_id = 'pdp-home-bandit'").df()
+        plans = con.execute("SELECT count(*) FROM bandit_plans WHERE experiment_id = 'pdp-home-bandit'").fetchone()[0]
+        sched = con.execute("SELECT * FROM world_allocations WHERE experiment_id = 'pdp-home-bandit'").df()
+        start = con.execute("SELECT start_ts FROM world_experiments WHERE experiment_id = 'pdp-home-bandit'").fetchone()[0]
+    days = sched["day"].nunique()
+    assert plans == days == log["decision_id"].nunique() and len(log) == 3 * days
+    log["day"] = pd.to_datetime(log["created_at"]).dt.tz_convert("UTC").dt.tz_localize(None)
+    merged = log.merge(sched.assign(day=pd.to_datetime(sched["day"])), on=["day", "variant"], suffixes=("", "_w"))
+    assert len(merged) == len(log) and np.allclose(merged["weight"], merged["weight_w"])
+    assert log["day"].min() == pd.Timestamp(start)
+    first = log[log["day"] == log["day"].min()]
+    assert (first["units"] == 0).all() and first["previous_weight"].isna().all()     # nothing seen before the start
+    later = log.sort_values("day").groupby("variant")["units"].agg(["first", "last"])
+    assert (later["last"] > later["first"]).all()
+    parquet = pd.read_parquet(small_world["parquet"] / "allocation_log.parquet")
+    assert len(parquet[parquet["experiment_id"] == "pdp-home-bandit"]) == len(log)
+    assert (small_world["parquet"] / "bandit_plans.parquet").exists()
+
+
+def test_rewriting_a_world_keeps_other_experiments_logged_decisions(tmp_path):
+    from workbench.bandits import allocate, read_decisions, record_plan
+    from workbench.simulate.writer import write_world
+
+    picked = tuple(s for s in DEMO_EXPERIMENTS if s.experiment_id == "pdp-home-bandit")
+    db = tmp_path / "w.duckdb"
+    write_world(db, seed=2, scale=0.01, experiments=picked)
+    n_world = len(read_decisions("pdp-home-bandit", db=db))
+    counts = pd.DataFrame({"variant": ["a", "b"], "units": [500, 500], "conversions": [20, 35]})
+    record_plan(allocate(counts, experiment_id="other", seed=1, now="2026-11-10T00:00:00+00:00"), db=db)
+    write_world(db, seed=2, scale=0.01, experiments=picked)           # in place: one transaction
+    assert len(read_decisions("pdp-home-bandit", db=db)) == n_world and len(read_decisions("other", db=db)) == 2
+
+
+def test_bots_visit_only_while_their_experiment_runs(small_world):
+    with duckdb.connect(str(small_world["db"]), read_only=True) as con:
+        early = con.execute("SELECT count(*) FROM events e JOIN world_experiments w USING (experiment_id) "
+                            "WHERE e.ts_server < w.start_ts").fetchone()[0]
+    assert early == 0

@@ -56,8 +56,19 @@ def test_a_policy_override_changes_the_decision_only(built):
 
 
 def test_blocked_experiment_sections_say_why(built):
+    from workbench.health import nothing_to_show
     r = load_report("pdp-beauty-srm", db=built.db)
-    assert "Not analysed" in str(r.primary_result()) and "blocked" in str(r.cuped())
+    assert r.blocked
+    for section, what, first in ((r.primary_result, "primary result", True), (r.guardrails, "guardrail results", False),
+                                 (r.cuped, "analysis", False), (r.segments, "analysis", False)):
+        html = str(section())
+        sentence = nothing_to_show(r.result.health, what, first=first)
+        assert sentence is not None and ("sample ratio mismatch" in sentence) == first
+        assert sentence in html.replace("&#x27;", "'")
+        assert "wb-plot" not in html and "<table" not in html      # no empty frames
+    srm_sentence = next(p.message for p in r.result.health.issues if p.code.startswith("srm"))
+    body = "".join(str(getattr(r, m)()) for m in section_methods().values())
+    assert body.count(srm_sentence) <= 1                               # the trust section explains it, once
     assert "SRM over time" in str(r.trust())
     assert "first fell below" in str(r.trust())
 
@@ -80,3 +91,9 @@ def test_portfolio_escapes_and_reports_failures(tmp_path):
     assert "exp-1: failed in cell 4 (Trust): KeyError: &#x27;&lt;x&gt;&#x27;" in html
     assert "showing the previous report" in html and "no report yet" in html       # exp-2 never built
     assert "href='exp-1/report.html'" in html and "exp-1/report.pdf" not in html
+
+
+def test_heterogeneity_is_one_sentence_per_variant(built):
+    r = load_report("pdp-shoes-hero", db=built.db)
+    html = str(r.segments())
+    assert html.count("Cochran") == sum(len(m.heterogeneity) for res in r.segment_results.values() for m in res.metrics)

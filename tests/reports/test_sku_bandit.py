@@ -53,7 +53,15 @@ def test_bandit_section_shows_planned_vs_realised_and_the_logged_decision(world)
     assert "Fixed allocation" in str(load_report("longtail", db=world).bandit())
 
 
-def test_as_of_before_the_logged_decision_hides_it(world):
-    r = load_report("home-bandit", db=world, as_of="2026-11-12")
-    assert r.inputs.bandit_log is not None and r.inputs.bandit_log.empty
-    assert "No allocation decision is logged" in str(r.bandit())
+def test_as_of_hides_the_later_decisions(world):
+    import datetime as dt
+    r = load_report("home-bandit", db=world, as_of="2026-11-12T12:00")
+    h = r.inputs.allocation
+    assert h.current_at == dt.datetime(2026, 11, 12) and h.n_decisions == 7          # one a day from 11-06
+    assert (r.inputs.bandit_log["created_at"] <= dt.datetime(2026, 11, 12, 12)).all()
+    planned = r.inputs.planned_allocation
+    last = planned[planned["day"] == planned["day"].max()]
+    assert dict(zip(last["variant"], last["weight"])) == h.current
+    assert r.summary()["allocation"]["current"] == h.current
+    early = load_report("home-bandit", db=world, as_of="2026-11-05T12:00")    # before the first decision
+    assert early.inputs.allocation.empty and "No allocation decision is logged" in str(early.bandit())

@@ -125,12 +125,18 @@ def write_sku_bandit_world(path: Path, *, seed: int = 5) -> Path:
                             "price": 40.0, "stock": 500, "review_flag": False})
     _write(path, {"events": ev, "pre_period": pd.concat(pre, ignore_index=True), "world_experiments": experiments,
                   "catalog": catalog, "world_allocations": pd.DataFrame(alloc)})
+    # the bandit's decisions, one per day, in its allocation log (what every view reads)
     from workbench.bandits.log import record_plan
-    from workbench.bandits.plan import allocate
-    counts = (ev[ev["experiment_id"] == "home-bandit"].groupby("variant_id")
-              .agg(units=("user_key", "nunique"), conversions=("event", lambda x: int((x == "purchase").sum())))
-              .reset_index().rename(columns={"variant_id": "variant"}))
-    record_plan(allocate(counts, experiment_id="home-bandit", seed=1, now="2026-11-15T09:00:00+00:00"), db=path)
+    from workbench.bandits.world import schedule_plans
+    variants = ("control", "cozy", "minimal")
+    users = (ev[ev["experiment_id"] == "home-bandit"].groupby("user_key")
+             .agg(first=("ts_server", "min"), variant=("variant_id", "first"),
+                  bought=("event", lambda x: bool((x == "purchase").any()))))
+    unit_day = ((pd.to_datetime(users["first"]) - pd.Timestamp(START)).dt.days).to_numpy()
+    schedule = {d: np.array([weights[v][d] for v in variants]) for d in range(DAYS)}
+    for plan in schedule_plans("home-bandit", variants, schedule, unit_day,
+                               users["variant"].map(variants.index).to_numpy(), users["bought"].to_numpy(), START):
+        record_plan(plan, db=path)
     return path
 
 

@@ -29,7 +29,8 @@ from ..display import dumps, fmt_count, fmt_share
 from ..errors import NotFoundError
 from .plan import AllocationPlan, plan_from_json
 
-__all__ = ["record_plan", "read_decisions", "explain_decisions", "latest_plan", "LOG_TABLE", "PLANS_TABLE"]
+__all__ = ["record_plan", "read_decisions", "explain_decisions", "latest_plan", "logged_plan", "log_frames", "replace_logged",
+           "LOG_TABLE", "PLANS_TABLE"]
 
 LOG_TABLE = "allocation_log"
 PLANS_TABLE = "bandit_plans"
@@ -43,6 +44,11 @@ _DDL = (
     f"""CREATE TABLE IF NOT EXISTS {PLANS_TABLE} (
         decision_id VARCHAR PRIMARY KEY, experiment_id VARCHAR, created_at TIMESTAMPTZ, plan_json VARCHAR)""",
 )
+
+
+_LOG_COLUMNS = ["decision_id", "experiment_id", "created_at", "policy", "status", "segment", "variant", "units",
+                "conversions", "posterior_alpha", "posterior_beta", "prob_best", "ucb", "previous_weight", "weight",
+                "floor", "min_units_per_arm", "reason", "decision_reason"]
 
 
 def _db(db: str | Path | None) -> Path:
@@ -63,6 +69,34 @@ def _rows(plan: AllocationPlan) -> list[dict[str, object]]:
                 "min_units_per_arm": p.min_units_per_arm, "reason": a.reason,
                 "decision_reason": "; ".join(p.reasons)})
     return rows
+
+
+def log_frames(plans: "list[AllocationPlan] | tuple[AllocationPlan, ...]") -> dict[str, pd.DataFrame]:
+    """The rows ``plans`` add to the log's two tables (for writers that build a whole database at once)."""
+    rows = [r for p in plans for r in _rows(p)]
+    log = pd.DataFrame(rows, columns=_LOG_COLUMNS).astype({"ucb": "float64", "previous_weight": "float64"})
+    log["created_at"] = pd.to_datetime(log["created_at"], utc=True)
+    plan_rows = pd.DataFrame({"decision_id": [p.decision_id for p in plans],
+                              "experiment_id": [p.experiment_id for p in plans],
+                              "created_at": pd.to_datetime([pd.Timestamp(p.created_at) for p in plans], utc=True),
+                              "plan_json": [dumps(p) for p in plans]})
+    return {LOG_TABLE: log, PLANS_TABLE: plan_rows}
+
+
+def replace_logged(raw: object, frames: dict[str, pd.DataFrame], experiment_ids: "list[str]") -> None:
+    """Inside the caller's transaction on a raw DuckDB connection: drop the logged decisions of
+    ``experiment_ids`` and insert ``frames`` (from :func:`log_frames`). Other experiments' decisions stay."""
+    for ddl in _DDL:
+        _run(raw, ddl)
+    for table in (LOG_TABLE, PLANS_TABLE):
+        if experiment_ids:
+            marks = ", ".join("?" for _ in experiment_ids)
+            _run(raw, f"DELETE FROM {table} WHERE experiment_id IN ({marks})", list(experiment_ids))
+        frame = frames.get(table)
+        if frame is not None and len(frame):
+            raw.register("_bandit_rows", frame)  # type: ignore[attr-defined]
+            _run(raw, f"INSERT INTO {table} SELECT * FROM _bandit_rows")
+            raw.unregister("_bandit_rows")  # type: ignore[attr-defined]
 
 
 def _run(raw: object, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
@@ -143,9 +177,22 @@ def latest_plan(experiment_id: str, *, db: str | Path | None = None) -> Allocati
     raise NotFoundError(f"no logged allocation for experiment {experiment_id!r}")
 
 
-def explain_decisions(experiment_id: str, *, db: str | Path | None = None, last: int = 5) -> list[str]:
-    """"Why the bandit did this": readable lines for the ``last`` decisions of an experiment."""
-    rows = read_decisions(experiment_id, db=db, last=last)
+def logged_plan(experiment_id: str, decision_id: str, *, db: str | Path | None = None) -> AllocationPlan:
+    """The full plan of one logged decision (e.g. the current one of :func:`workbench.bandits.allocation_history`)."""
+    if _db(db).exists():
+        with connect(db, read_only=True) as con:
+            t = _table(con, PLANS_TABLE)
+            rows = (t.filter((t.experiment_id == experiment_id) & (t.decision_id == decision_id)).to_pandas()
+                    if t is not None else pd.DataFrame())
+        if len(rows):
+            return plan_from_json(rows["plan_json"].iloc[0])
+    raise NotFoundError(f"no logged plan {decision_id!r} for experiment {experiment_id!r}")
+
+
+def explain_decisions(experiment_id: str, *, db: str | Path | None = None, last: int = 5,
+                      until: dt.datetime | None = None) -> list[str]:
+    """"Why the bandit did this": readable lines for the ``last`` decisions of an experiment (made by ``until``)."""
+    rows = read_decisions(experiment_id, db=db, last=last, until=until)
     if rows.empty:
         raise NotFoundError(f"no logged allocation for experiment {experiment_id!r}")
     lines: list[str] = []

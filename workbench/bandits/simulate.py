@@ -305,6 +305,20 @@ class SimulationResult(ResultMixin):
         first_right = np.where(right.any(axis=2), right.argmax(axis=2), np.iinfo(np.int64).max)
         return ((first_wrong < first_right) & (first_wrong < np.iinfo(np.int64).max)).mean(axis=1)
 
+    def setup_sentence(self) -> str:
+        """What a decision means and how the policies ran, in words (from this result's own settings).
+
+        >>> r = SimulationResult((0.1, 0.2), ("a", "b"), ("thompson",), 1000, 2, 100, 0.05, 100, 0.95,
+        ...                      np.zeros(1, np.int64), *(np.zeros((1, 1, 1)),) * 2, *(np.zeros((1, 1, 1, 2)),) * 2)
+        >>> r.setup_sentence()
+        'A decision = P(best) ≥ 95% for the truly best arm; exploration floor 5%, warm-up 100 units per arm; the bandits update their weights after every 100 users.'
+        """
+        from ..display import fmt_pct
+        every = "after every user" if self.batch == 1 else f"after every {self.batch:,} users"
+        return (f"A decision = P(best) ≥ {fmt_pct(self.decision_prob, 0)} for the truly best arm; exploration floor "
+                f"{fmt_pct(self.floor, 0)}, warm-up {self.min_units:g} unit{'s' if self.min_units != 1 else ''} per "
+                f"arm; the bandits update their weights {every}.")
+
     def summary(self) -> pd.DataFrame:
         """One row per policy: final regret (mean ± standard error), conversion rate, traffic to the
         best arm, time to a correct decision (median over replications) and how often it is reached."""

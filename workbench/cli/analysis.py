@@ -187,7 +187,7 @@ def _show_segments(r: AnalysisResult) -> None:
         for s in seg.metrics:
             console.print(table(escape(f"{s.metric} by {s.dim}"), columns,
                                 [tuple(escape(v) for v in row.values()) for row in segment_rows(s)],
-                                caption=escape(segment_caption(s))))
+                                caption=escape(segment_caption(s, r.alpha))))
 
 
 def analyze_command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Optional
@@ -27,13 +28,14 @@ def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
     app.command("assign", help="Assign user keys to variants exactly as GrowthBook's SDKs would (FNV-1a hash "
                 "v1/v2, weights, coverage). Reads keys from a file or stdin; prints key,bucket,variant CSV.")(assign_cmd)
-    app.command("allocate", help="Allocation plan (weights per variant, with reasons) from per-arm counts: "
-                "Thompson sampling, UCB1 or a fixed split, with an exploration floor and warm-up. Logs the decision "
-                "and prints or writes the plan as JSON for the serving system.")(allocate_cmd)
+    app.command("allocate", help="Next allocation plan (weights per variant, with reasons) from per-arm counts: "
+                "Thompson sampling, UCB1 or a fixed split, with an exploration floor and warm-up. Shows it beside the "
+                "current (latest logged) allocation; logs it as the new current one unless --no-log; prints or "
+                "writes the plan as JSON for the serving system.")(allocate_cmd)
     app.command("bandit-sim", help="Simulate a fixed A/B split against Thompson sampling and UCB1 on given true "
                 "conversion rates: regret, conversions, traffic to the best arm, time to a correct decision.")(sim_cmd)
-    app.command("bandit-log", help="Why the bandit did this: the logged allocation decisions of an experiment.")(
-        log_cmd)
+    app.command("bandit-log", help="Why the bandit did this: the current allocation (latest logged decision as of "
+                "the data's as-of) and the logged allocation decisions of an experiment.")(log_cmd)
     app.command("cold-start", help="Hierarchical estimates for many low-traffic SKUs in categories: shrunken rates "
                 "and lifts per SKU, and the prior a brand-new SKU of each category starts from.")(cold_start_cmd)
 
@@ -120,10 +122,11 @@ def assign_cmd(
     out.to_csv(sys.stdout, index=False)
 
 
-def _counts_from_experiment(experiment: str, segment_by: Optional[str]) -> pd.DataFrame:
+def _counts_from_experiment(experiment: str, segment_by: Optional[str], as_of=None) -> tuple[pd.DataFrame, object]:
+    """Per-arm (optionally per-segment) counts of an experiment in the database, and its data's as-of."""
     from ..sources.experiments import load_experiment
 
-    data = load_experiment(experiment)
+    data = load_experiment(experiment, as_of=as_of)
     metric = data.primary
     if metric is None or metric.kind != "proportion":
         raise InputError([Problem("blocked", "not_a_proportion", f"experiment {experiment!r}: the primary metric "
@@ -135,9 +138,9 @@ def _counts_from_experiment(experiment: str, segment_by: Optional[str]) -> pd.Da
         levels, s = data.stats_by(metric, segment_by, use_covariate=False)
         rows = [{"variant": v, segment_by: lvl, "units": s.n[i, k], "conversions": s.sum[i, k]}
                 for i, lvl in enumerate(levels) for k, v in enumerate(data.variants)]
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows), data.as_of
     s = data.stats(metric, use_covariate=False)
-    return pd.DataFrame({"variant": list(data.variants), "units": s.n, "conversions": s.sum})
+    return pd.DataFrame({"variant": list(data.variants), "units": s.n, "conversions": s.sum}), data.as_of
 
 
 def allocate_cmd(
@@ -162,18 +165,25 @@ def allocate_cmd(
                                             "warm-up, changes reported); default: the last logged plan."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the Monte Carlo P(best) "
                                      f"(default {_SEED})."),
-    log: bool = typer.Option(True, "--log/--no-log", help="Record the decision in the allocation_log table."),
+    log: bool = typer.Option(True, "--log/--no-log", help="Record the decision in the allocation_log table: it "
+                             "becomes the current allocation every view shows (--no-log: only a proposal)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="With --experiment alone: the counts and the current "
+                                        "allocation as the data stood then (ISO date/time; default: the data's "
+                                        "latest event)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the serving JSON to this file (atomically)."),
     serving: bool = typer.Option(False, "--serving", help="Print only the serving JSON (weights, hash, ranges)."),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Next traffic weights for a bandit experiment, with the reasons, as JSON a serving system can read."""
-    from ..bandits.log import latest_plan, record_plan
+    from ..bandits.history import allocation_history, naive_utc
+    from ..bandits.log import logged_plan, record_plan
     from ..bandits.plan import allocate, plan_from_json
     from ..errors import NotFoundError
+    from ..reports.keys import parse_as_of
 
     if results is None and experiment is None:
         raise InputError([Problem("blocked", "no_input", "give a results CSV or --experiment")])
+    data_as_of = None
     if results is not None:
         if not results.exists():
             raise InputError([Problem("blocked", "missing_file", "the results file does not exist", file=str(results))])
@@ -181,7 +191,7 @@ def allocate_cmd(
         experiment_id = experiment or results.stem
     else:
         assert experiment is not None
-        counts = _counts_from_experiment(experiment, segment_by)
+        counts, data_as_of = _counts_from_experiment(experiment, segment_by, parse_as_of(as_of))
         experiment_id = experiment
     beta_prior = None
     if prior:
@@ -197,6 +207,8 @@ def allocate_cmd(
         priors = category_beta_priors(pd.read_csv(category_priors))
         key = category if category in priors else "*"
         beta_prior = priors[key]
+    # the current allocation, as every view reads it: the latest decision logged by the data's as-of
+    current = allocation_history(experiment_id, as_of=data_as_of)
     prev = None
     if previous is not None:
         if not previous.exists():
@@ -205,7 +217,7 @@ def allocate_cmd(
         prev = plan_from_json(previous.read_text(encoding="utf-8"))
     else:
         try:
-            prev = latest_plan(experiment_id)
+            prev = logged_plan(experiment_id, current.current_decision) if current.current_decision else None
         except NotFoundError:
             prev = None
         if prev is not None and set(prev.variants) != set(counts["variant"].astype(str)):
@@ -213,7 +225,14 @@ def allocate_cmd(
     plan = allocate(counts, experiment_id=experiment_id, policy=policy, floor=floor, min_units=min_units,
                     previous=prev, fixed_weights=_floats(weights, "--weights") if weights else None,
                     prior=beta_prior, segment_by=segment_by, seed=seed,
+                    now=naive_utc(data_as_of).replace(tzinfo=dt.timezone.utc) if data_as_of is not None else None,
                     file=str(results) if results is not None else None)
+    if log and data_as_of is not None and current.current_at == naive_utc(data_as_of) \
+            and plan.decision_id != current.current_decision:
+        from ..errors import ConflictError
+        raise ConflictError(f"a decision is already logged for {experiment_id} as of the data's "
+                            f"{current.current_at:%Y-%m-%d %H:%M:%S} UTC ({current.current_decision}); the data has "
+                            "not changed since — use --no-log to see another proposal")
     if log:
         record_plan(plan)
     if out is not None:
@@ -221,10 +240,23 @@ def allocate_cmd(
     if serving:
         print_json(plan.serving())
     elif json_:
-        print_json(plan)
+        print_json({**plan.to_dict(), "logged": log, "current": current.to_dict() | {"decisions": None}})
     else:
-        for line in plan.explain():
+        for line in _plan_lines(plan, current, logged=log):
             console.print(line, highlight=False, markup=False)
+
+
+def _plan_lines(plan, current, *, logged: bool) -> list[str]:
+    """The current allocation, then the new plan said to be either logged (now current) or only proposed."""
+    from ..bandits.history import fmt_weights
+
+    lines = [current.sentence()]
+    new = fmt_weights(plan.weights_by_variant())
+    if logged:
+        lines.append(f"New allocation, logged as decision {plan.decision_id} (now the current one): {new}")
+    else:
+        lines.append(f"Proposed next allocation (not logged; the current allocation stays as above): {new}")
+    return lines + plan.explain()
 
 
 def sim_cmd(
@@ -256,26 +288,33 @@ def sim_cmd(
     console.print(table(f"{reps} replications × {fmt_count(rounds)} users, true rates {rates}",
                         ["policy", "regret (lost conversions)", "conversion", "to best arm", "users to decide",
                          "decided", "wrong", "seconds"], rows,
-                        caption=f"A decision = P(best) >= {fmt_share(sim.decision_prob)} for the truly best arm; "
-                                f"floor {fmt_share(sim.floor)}, warm-up {sim.min_units:g} units/arm, update every {batch}."))
+                        caption=sim.setup_sentence()))
 
 
 def log_cmd(
     experiment: str = typer.Argument(..., help="Experiment id."),
     last: int = typer.Option(5, "--last", help="How many of the latest decisions."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="The log as it stood then (ISO date/time; default: the "
+                                        "data's as-of, i.e. its latest event, else the whole log)."),
     json_: bool = JSON_OPTION,
 ) -> None:
-    """The latest allocation decisions of an experiment and their reasons."""
-    from ..bandits.log import explain_decisions, read_decisions
+    """The current allocation of an experiment (its latest logged decision) and the latest decisions' reasons."""
+    from ..bandits.history import allocation_history, data_as_of
+    from ..bandits.log import explain_decisions
+    from ..errors import NotFoundError
+    from ..reports.keys import parse_as_of
 
+    at = parse_as_of(as_of) or data_as_of(experiment)
+    history = allocation_history(experiment, as_of=at)
+    if history.empty:
+        cut = f" as of {at:%Y-%m-%d %H:%M} UTC" if at is not None else ""
+        raise NotFoundError(f"no logged allocation for experiment {experiment!r}{cut} — `workbench allocate "
+                            "--experiment ID` computes and logs one")
     if json_:
-        rows = read_decisions(experiment, last=last)
-        if rows.empty:
-            from ..errors import NotFoundError
-            raise NotFoundError(f"no logged allocation for experiment {experiment!r}")
-        print_json(rows)
+        print_json(history.to_dict() | {"decisions": history.last(last)})
         return
-    for line in explain_decisions(experiment, last=last):
+    console.print(history.sentence(), highlight=False, markup=False)
+    for line in explain_decisions(experiment, last=last, until=at):
         console.print(line, highlight=False, markup=False)
 
 

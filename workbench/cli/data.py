@@ -46,6 +46,9 @@ def simulate(
                                        "workbench database."),
     seed: int = typer.Option(20261121, "--seed", help="Random seed; the same seed gives the same data."),
     scale: float = typer.Option(1.0, "--scale", min=0.001, help="Traffic multiplier (1.0 ≈ 1.7 million events)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing world: a fresh file is written next to "
+                               "it and swapped in at once (registry and audit log kept). Without it an existing "
+                               "file is refused."),
 ) -> None:
     from ..simulate.specs import DEMO_EXPERIMENTS
     from ..simulate.writer import write_world
@@ -53,9 +56,16 @@ def simulate(
     target = out or Paths.default().db
     with _progress() as bar:
         task = bar.add_task("generating experiments", total=len(DEMO_EXPERIMENTS))
-        summary = write_world(target, seed=seed, scale=scale, progress=lambda _e: bar.advance(task))
+        summary = write_world(target, seed=seed, scale=scale, force=force,
+                              progress=lambda _e: bar.advance(task))
     console.print(f"wrote {fmt_count(summary.events)} events of {summary.experiments} experiments to {summary.path} "
-                  f"({summary.format}, seed {seed}, {fmt_elapsed(summary.seconds)})")
+                  f"({summary.format}, seed {seed}, {fmt_elapsed(summary.seconds)})"
+                  + ("; replaced the previous world (registry and audit log kept)" if summary.replaced else ""))
+    reports = Paths.default().reports
+    if summary.replaced and out is None and reports.is_dir() and any(reports.iterdir()):
+        err_console.print(f"note: the reports in {reports} were built from the previous world; `workbench report "
+                          "--all` rebuilds them (the dashboard shows the new world at its next refresh)",
+                          highlight=False, markup=False)
 
 
 def _summary_table(s: ExperimentSummary):

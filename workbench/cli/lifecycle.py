@@ -111,15 +111,23 @@ def show_cmd(experiment_id: str = typer.Argument(..., help="Experiment id."), db
     decisions = reg.decisions(experiment_id)
     audit = reg.audit(experiment_id)
     status = rollout_status(reg, experiment_id)
+    history = None
+    if brief.allocation.mode == "bandit":         # a bandit's allocation now is its latest logged decision
+        from ..bandits.history import allocation_history, data_as_of
+        history = allocation_history(experiment_id, db=reg.path, as_of=data_as_of(experiment_id, db=reg.path))
     if as_json:
         print_json({"experiment": rec.to_dict(), "brief": brief.to_dict(), "weights": reg.weights(experiment_id),
+                    "allocation": history.to_dict() | {"decisions": None} if history is not None else None,
                     "allowed_actions": allowed_actions(rec.state), "decisions": decisions.to_dict("records"),
                     "rollout": status.to_dict(), "audit": audit.to_dict("records")})
         return
     _record_line(rec)
     console.print(f"allowed now: {', '.join(allowed_actions(rec.state)) or 'nothing (final)'}", highlight=False)
     w = reg.weights(experiment_id)
-    console.print("weights: " + ", ".join(f"{v} {fmt_share(x)}" for v, x in w.items()), highlight=False)
+    console.print(("planned weights (registry): " if history is not None else "weights: ")
+                  + ", ".join(f"{v} {fmt_share(x)}" for v, x in w.items()), highlight=False)
+    if history is not None:
+        console.print(history.sentence(), highlight=False, markup=False)
     console.print(brief.to_yaml(), highlight=False, markup=False)
     if status.stage is not None:
         console.print(f"rollout: stage {status.stage} ({fmt_share(status.share)} on {status.variant}), due "
@@ -381,7 +389,7 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
                apply: bool = typer.Option(False, "--apply", help="Carry the action out: hold → pause, rollback → "
                                           "roll back, launch/promote → start the staged rollout, stop → complete."),
                record: bool = typer.Option(True, "--record/--no-record", help="Record the decision in the registry."),
-               as_of: Optional[str] = typer.Option(None, "--as-of", help="Decide as of this time (default: now)."),
+               as_of: Optional[str] = typer.Option(None, "--as-of", help="Decide as of this time (default: the data's latest event)."),
                memo: Optional[Path] = typer.Option(None, "--memo", help="Also write the decision memo (.md/.html)."),
                by: Optional[str] = BY, db: Optional[Path] = DB, as_json: bool = JSON_OPTION) -> None:
     from ..lifecycle.inputs import analyze_experiment, analyze_file
@@ -396,7 +404,7 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
            analyze_experiment(experiment_id, brief=brief, db=reg.path, as_of=when))
     if res.experiment_id != experiment_id:
         res = _rename(res, experiment_id)
-    ctx = decision_context(reg, experiment_id, now=when)
+    ctx = decision_context(reg, experiment_id, now=when, data_as_of=res.as_of)
     d = decide(res, brief=brief, policy=policy, context=ctx)
     who = _by(by)
     done = None
@@ -408,7 +416,13 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         looks = len(reg.decisions(experiment_id)) or 1
         write_memo(build_memo(res, d, brief=brief, record=rec, looks=looks, context=ctx), memo)
     if as_json:
-        print_json({**d.to_dict(), "applied": done})
+        from ..story import ExperimentStory
+        allocation = None
+        if brief is not None and brief.allocation.mode == "bandit":   # a bandit's latest logged decision
+            from ..bandits.history import allocation_history
+            allocation = allocation_history(experiment_id, db=reg.path, as_of=when or res.as_of).current
+        print_json({**d.to_dict(), "applied": done, **({"aa": res.aa.to_dict()} if res.aa is not None else {}),
+                    "story": ExperimentStory.from_parts(res, d, allocation=allocation).to_dict()})
         return
     console.print(f"{experiment_id}: [bold]{d.action.upper()}[/] ({d.policy} / {d.rule})", highlight=False)
     for i, r in enumerate(d.reasons):
@@ -450,7 +464,7 @@ def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated result
         record = reg.get(experiment)
         brief = brief or reg.brief(experiment)
         res = analyze_file(file, brief=brief) if file else analyze_experiment(experiment, brief=brief, db=reg.path)
-        ctx = decision_context(reg, experiment)
+        ctx = decision_context(reg, experiment, data_as_of=res.as_of)
         looks = max(1, len(reg.decisions(experiment)))
     else:
         assert file is not None
@@ -463,7 +477,7 @@ def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated result
 
 # --- autopilot, switches, learning ------------------------------------------------------------------
 def autopilot_cmd(dry_run: bool = typer.Option(False, "--dry-run", help="Explain what would be done; change nothing."),
-                  as_of: Optional[str] = typer.Option(None, "--as-of", help="Run as of this time (default: now)."),
+                  as_of: Optional[str] = typer.Option(None, "--as-of", help="Run as of this time (default: the latest event in the data)."),
                   by: Optional[str] = typer.Option("autopilot", "--by", help="Who is acting (audit log)."),
                   db: Optional[Path] = DB, as_json: bool = JSON_OPTION) -> None:
     from ..lifecycle.autopilot import run_autopilot
@@ -563,7 +577,8 @@ def policies_show_cmd(name: str = typer.Argument(...), as_json: bool = JSON_OPTI
 
 
 # --- retention -------------------------------------------------------------------------------------
-@retention_app.command("purge", help="Delete event rows older than the retention period (lifecycle.retention_days) "
+@retention_app.command("purge", help="Delete user rows older than the retention period (lifecycle.retention_days) "
+                                     "from every table holding them (events, pre_period, any table with a user_key) "
                                      "in one transaction, and report user keys that do not look hashed.")
 def purge_cmd(days: Optional[int] = typer.Option(None, "--days", help="Retention period in days (default from "
                                                  "settings)."),
@@ -575,7 +590,11 @@ def purge_cmd(days: Optional[int] = typer.Option(None, "--days", help="Retention
         print_json(r.to_dict())
         return
     verb = "would delete" if dry_run else "deleted"
-    console.print(f"{r.table}: {verb} {fmt_count(r.deleted)} rows older than {_ts(r.cutoff)}; {fmt_count(r.remaining)} "
-                  "rows remain", highlight=False)
+    for t in r.tables or ():
+        console.print(f"{t.table}: {verb} {fmt_count(t.deleted)} rows older than {_ts(r.cutoff)} ({t.rule}); "
+                      f"{fmt_count(t.remaining)} rows remain", highlight=False, markup=False)
+    if not r.tables:
+        console.print(f"{r.table}: {verb} {fmt_count(r.deleted)} rows older than {_ts(r.cutoff)}; {fmt_count(r.remaining)} "
+                      "rows remain", highlight=False)
     for n in r.notes:
         err_console.print(f"warning: {n}", highlight=False, markup=False)

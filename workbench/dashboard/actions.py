@@ -26,11 +26,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ..aa import AA_REFUSAL, is_aa
 from ..display import ResultMixin, fmt_pct
 from ..errors import ConflictError, InputError, NotFoundError, Problem, WorkbenchError
 from .auth import Identity
 
-__all__ = ["ACTIONS", "ActionRequest", "ActionResult", "perform", "request_from_mapping"]
+__all__ = ["AA_REFUSED", "ACTIONS", "ActionRequest", "ActionResult", "perform", "request_from_mapping"]
 
 log = logging.getLogger("workbench.dashboard")
 
@@ -108,6 +109,9 @@ def perform(service: Any, identity: Identity, req: ActionRequest) -> ActionResul
         return _refuse(req, 400, "say why: every change is recorded with its reason in the audit log", actor)
     if req.action != "promotion_period" and not req.experiment_id:
         return _refuse(req, 400, "name the experiment", actor)
+    if req.action in AA_REFUSED and req.experiment_id and _is_aa(service, req.experiment_id):
+        log.warning("refused %s on A/A experiment %s by %s", req.action, req.experiment_id, actor)
+        return _refuse(req, 409, f"refused: {req.experiment_id}: {AA_REFUSAL} — nothing was changed", actor)
     try:
         with service.lock:
             message = _carry_out(service, identity, req)
@@ -123,6 +127,22 @@ def perform(service: Any, identity: Identity, req: ActionRequest) -> ActionResul
         return _refuse(req, 400, str(exc).replace("\n", "; "), actor)
     service.refresh_registry()
     return ActionResult(True, 200, message, req.action, req.experiment_id, state, actor)
+
+
+#: actions that launch a winner: meaningless for an A/A experiment (both arms the same by design)
+AA_REFUSED = ("force_winner", "start_rollout", "advance_rollout")
+
+
+def _is_aa(service: Any, experiment_id: str) -> bool:
+    """Whether the experiment is an A/A one: its analysis carries an A/A verdict, or its brief says so."""
+    outcome = service.snapshot.outcome(experiment_id) if getattr(service, "snapshot", None) is not None else None
+    if outcome is not None and outcome.result.aa is not None:
+        return True
+    try:
+        reg = service._reg()
+        return reg.exists(experiment_id) and is_aa(brief=reg.brief(experiment_id))
+    except WorkbenchError:
+        return False
 
 
 def _carry_out(service: Any, identity: Identity, req: ActionRequest) -> str:

@@ -7,6 +7,10 @@
   cannot post a form on an operator's behalf).
 * ``GET /api/status`` — whether the first refresh has finished, the snapshot version and whether the
   per-experiment caches are still being filled (no data).
+* ``GET /api/experiments`` and ``GET /api/experiments/<id>`` — each experiment's story
+  (:class:`workbench.story.ExperimentStory`: health, decision and reasons, best variant, primary
+  lifts with intervals and p-values, current allocation) as of the snapshot the pages show; the
+  same object ``workbench decide --json`` and the report's ``summary.json`` are built from.
 * ``GET /reports/<id>/<file>`` — generated reports and memos (login required when login is on).
 """
 
@@ -26,7 +30,7 @@ from .actions import perform, request_from_mapping
 from .auth import AccessConfig
 from .login import COOKIE_NAME, current_user
 
-__all__ = ["ROUTES", "ActionHandler", "StatusHandler", "ReportsHandler", "request_identity"]
+__all__ = ["ROUTES", "ActionHandler", "StatusHandler", "ExperimentsHandler", "ReportsHandler", "request_identity"]
 
 
 def _loopback(ip: str | None) -> bool:
@@ -98,6 +102,25 @@ class StatusHandler(_JSONHandler):
                          "warming": svc.warming})
 
 
+class ExperimentsHandler(_JSONHandler):
+    """``GET /api/experiments[/<id>]``: the stories of the snapshot's experiments (login required when on)."""
+
+    def get(self, experiment_id: str | None = None) -> None:
+        from .service import get_service
+        if not _authenticated(self):
+            return self.reply(401, {"ok": False, "message": "log in first"})
+        svc = get_service()
+        snap = svc.snapshot
+        if not snap.ready:
+            return self.reply(503, {"ok": False, "message": "the data are still loading"})
+        if experiment_id:
+            if experiment_id not in snap.outcomes:
+                return self.reply(404, {"ok": False, "message": f"no experiment {experiment_id!r}"})
+            return self.reply(200, svc.story(experiment_id).to_dict())
+        self.reply(200, {"as_of": snap.as_of, "version": snap.version,
+                         "experiments": [svc.story(eid).to_dict() for eid in snap.outcomes]})
+
+
 class ReportsHandler(tornado.web.StaticFileHandler):
     """Generated reports under ``WORKBENCH_REPORTS``, for logged-in users only (when login is on)."""
 
@@ -112,5 +135,7 @@ class ReportsHandler(tornado.web.StaticFileHandler):
 ROUTES = [
     (r"/api/actions", ActionHandler),
     (r"/api/status", StatusHandler),
+    (r"/api/experiments/?", ExperimentsHandler),
+    (r"/api/experiments/([^/]+)", ExperimentsHandler),
     (r"/reports/(.*)", ReportsHandler, {"path": str(Paths.default().reports)}),
 ]

@@ -49,8 +49,7 @@ def health_badges(health: HealthReport, *, facts: Mapping[str, Any] | None = Non
     """The four portfolio badges (health, SRM, bots, guardrail) plus any other trust issue."""
     facts = facts or {}
     out: list[Badge] = []
-    reasons = "; ".join(health.reasons) or "every trust check passed"
-    out.append(Badge("health", _LEVEL_OF[health.status], health.status, reasons))
+    out.append(Badge("health", _LEVEL_OF[health.status], health.status, _health_explanation(health)))
 
     srm_issue = _issue(health, "srm", "srm_severe")
     not_applicable = _issue(health, "srm_not_applicable")
@@ -93,6 +92,22 @@ def health_badges(health: HealthReport, *, facts: Mapping[str, Any] | None = Non
             kind, label = extra[p.code]
             out.append(Badge(kind, _LEVEL_OF.get(p.level, "warning"), label, p.message))
     return out
+
+
+#: issue codes that get a badge of their own, and what that badge is called in the health badge's sentence
+_OWN_BADGE = {"srm": "SRM", "srm_severe": "SRM", "bots_excluded": "bots", "sticky_violation": "sticky",
+              "unknown_variant": "variant labels", "small_sample": "small sample", "aa_significant": "A/A"}
+
+
+def _health_explanation(health: HealthReport) -> str:
+    """The health badge's sentence: issues with a badge of their own are named, not repeated (each finding once)."""
+    issues = [p for p in health.issues if p.level != "info"]
+    if not issues:
+        return "every trust check passed"
+    named = list(dict.fromkeys(_OWN_BADGE[p.code] for p in issues if p.code in _OWN_BADGE))
+    rest = list(dict.fromkeys(p.message for p in issues if p.code not in _OWN_BADGE))
+    parts = rest + ([f"see the {', '.join(named)} badge{'s' if len(named) > 1 else ''}"] if named else [])
+    return f"{health.status}: " + "; ".join(parts)
 
 
 def badges_for(outcome: Any) -> list[Badge]:

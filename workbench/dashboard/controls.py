@@ -15,7 +15,9 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..lifecycle.states import allowed_actions
-from .actions import ACTIONS, ActionRequest, ActionResult, perform
+from ..aa import AA_REFUSAL
+from ..display import escape
+from .actions import AA_REFUSED, ACTIONS, ActionRequest, ActionResult, perform
 from .session import AppState, in_background, session_identity
 from .ui import alert_html
 
@@ -66,14 +68,18 @@ class OperatorControls(Viewer):
             self.variant.value = winner if winner in variants else (variants[1] if len(variants) > 1 else variants[0])
         state = record.state if record is not None else None
         allowed = set(allowed_actions(state)) if state else set()
+        aa = outcome is not None and outcome.result.aa is not None
         for a, b in self.buttons.items():
             b.color = "primary" if _NEEDS[a] in allowed else "default"
+            b.visible = not (aa and a in AA_REFUSED)     # an A/A experiment has nothing to launch
+        self.variant.visible = not aa
         self.promo_value.value = "on" if promotion_period else "off"
         if record is None:
             self.status.object = alert_html("this experiment is not in the registry; register it to act on it", "info")
         else:
             self.status.object = (f"<span class='wb-muted'>state <b>{state}</b>; the state machine allows: "
-                                  f"{', '.join(sorted(allowed)) or 'nothing'} (highlighted buttons)</span>")
+                                  f"{', '.join(sorted(allowed)) or 'nothing'} (highlighted buttons)</span>"
+                                  + (f"<br><span class='wb-muted wb-aa-note'>{escape(AA_REFUSAL)}.</span>" if aa else ""))
         eid = outcome.experiment_id if outcome is not None else None
         if eid != self._experiment:
             self._experiment = eid

@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import AnalysisOptions, analyze_segments
+from ..bandits.history import fmt_weights
 from ..display import ResultMixin, fmt_pct
 from ..lifecycle.inputs import analysis_options
 from ..results import Comparison, MetricResult
 from ..summary import summarize
 from .badges import Badge, badges_for
 
-__all__ = ["PortfolioRow", "portfolio_rows", "portfolio_frame", "filter_portfolio", "best_comparison",
+__all__ = ["PortfolioRow", "current_weights", "portfolio_rows", "portfolio_frame", "filter_portfolio", "best_comparison",
            "VariantTile", "variant_tiles", "funnel_frame", "trend_frame", "PosteriorCurves", "posterior_curves",
            "chance_over_time", "forest_frame", "segment_result", "decision_log", "audit_frame", "allocation_frame",
            "RolloutProgress", "rollout_progress", "ReportLink", "report_links", "options_of", "REPORT_FILES",
@@ -102,20 +103,31 @@ def _text(x: Any, default: str = "") -> str:
     return str(x)
 
 
-def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None) -> list[PortfolioRow]:
+def current_weights(outcome: Any, registry: Any = None, bandits: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """The traffic split in force: a bandit's latest logged decision as of its data
+    (:class:`workbench.bandits.history.AllocationHistory`), else the registry's weights, else the planned split."""
+    eid = outcome.experiment_id
+    history = (bandits or {}).get(eid)
+    if history is not None and history.current:
+        return dict(history.current)
+    weights = registry.weights.get(eid) if registry is not None else None
+    return dict(weights) if weights else dict(outcome.data.expected_weights or {})
+
+
+def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None,
+                   bandits: Mapping[str, Any] | None = None) -> list[PortfolioRow]:
     """One row per experiment: registry state, timing, traffic, the primary lift and the decision.
 
     ``traffic_share`` is the experiment's share of all units in the portfolio; ``allocation`` the
-    current weights from the registry (else the planned split). Registered experiments without
+    current weights (:func:`current_weights`: a bandit's latest logged decision, else the registry's, else
+    the planned split). Registered experiments without
     events yet (drafts, just started) follow with ``decision`` and ``health`` "no data".
     """
     total = sum(float(sum(o.result.units)) for o in outcomes.values()) or 0.0
     rows = []
     for eid, o in outcomes.items():
         rec = registry.records.get(eid) if registry is not None else None
-        weights = registry.weights.get(eid) if registry is not None else None
-        if not weights:
-            weights = dict(o.data.expected_weights or {})
+        weights = current_weights(o, registry, bandits)
         units = float(sum(o.result.units))
         c = best_comparison(o)
         primary = o.result.primary
@@ -127,7 +139,7 @@ def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None) -> list[Po
             category=_text(rec.category if rec else o.data.meta.get("category"), "—"),
             days_running=_num(facts.get("days_running")),
             traffic_share=units / total if total else None, units=units,
-            allocation=" · ".join(f"{v} {fmt_pct(w, 0)}" for v, w in weights.items()),
+            allocation=fmt_weights(weights),
             primary_metric=primary.name if primary else "—",
             best_variant=c.variant if c else None,
             lift_rel=_num(c.lift_rel) if c else None,
@@ -142,7 +154,7 @@ def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None) -> list[Po
         rows.append(PortfolioRow(
             experiment_id=eid, name=_text(rec.name, eid), state=rec.state, kind=_text(rec.kind, "ab"),
             category=_text(rec.category, "—"), days_running=None, traffic_share=None, units=0.0,
-            allocation=" · ".join(f"{v} {fmt_pct(w, 0)}" for v, w in weights.items()), primary_metric="—",
+            allocation=fmt_weights(weights), primary_metric="—",
             best_variant=None, lift_rel=None, lift_rel_lo=None, lift_rel_hi=None, prob_beat_control=None,
             decision="no data", decision_reason="no events for this experiment in the data yet", health="no data",
             arms=len(weights)))

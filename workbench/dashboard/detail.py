@@ -16,16 +16,17 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..config import get_settings
+from ..bandits.history import fmt_weight
 from ..display import escape, fmt_num, fmt_pct
 from .badges import badges_for, badges_html
 from .controls import OperatorControls
-from .data import (allocation_frame, audit_frame, decision_log, forest_frame, funnel_frame, report_links,
-                   rollout_progress, variant_tiles)
-from .plots import ChancePlot, ForestPlot, FunnelPlot, PosteriorPlot, TrendPlot
+from .data import (allocation_frame, audit_frame, current_weights, decision_log, forest_frame, funnel_frame,
+                   report_links, rollout_progress, variant_tiles)
+from .plots import ChancePlot, ForestPlot, FunnelPlot, PosteriorPlot, TrendPlot, variant_colours
 from .session import AppState, in_background
 from .ui import ACTION_COLOURS, STATE_COLOURS, alert_html, fmt_days, fmt_time, frame_html, kv_table, pill, raw
 
-__all__ = ["ExperimentDetail", "tiles_html", "rollout_html", "links_html", "decision_html"]
+__all__ = ["ExperimentDetail", "tiles_html", "rollout_html", "links_html", "decision_html", "withheld_sentence"]
 
 
 def tiles_html(tiles: list[Any]) -> str:
@@ -36,7 +37,7 @@ def tiles_html(tiles: list[Any]) -> str:
                 ("CVR", fmt_pct(t.cvr)), ("revenue", fmt_num(round(t.revenue, 2)) if t.revenue is not None else "—"),
                 ("revenue / user", fmt_num(t.revenue_per_user, 4))]
         if t.weight is not None:
-            rows.append(("allocation now", fmt_pct(t.weight, 0)))
+            rows.append(("allocation now", fmt_weight(t.weight)))
         body = "".join(f"<tr><td>{escape(k)}</td><td><b>{escape(v)}</b></td></tr>" for k, v in rows)
         ctrl = ' <span class="wb-ctrl">control</span>' if t.is_control else ""
         out.append(f'<div class="wb-tile" data-variant="{escape(t.variant)}"><h4>{escape(t.variant)}{ctrl}</h4>'
@@ -52,6 +53,12 @@ def decision_html(outcome: Any) -> str:
     return (f'<div class="wb-card wb-decision"><h3>Decision {pill(d.action, ACTION_COLOURS.get(d.action, "#52606d"))}'
             f'</h3><p style="margin:4px 0">{escape(d.reason)}</p>'
             f'<p class="wb-muted">policy {escape(d.policy)} · rule {escape(d.rule)}{winner}</p>{more}</div>')
+
+
+def withheld_sentence(outcome: Any) -> str | None:
+    """Why the posterior, chance and lift charts are not drawn (None when they are): one sentence from the health facts."""
+    from ..health import nothing_to_show
+    return nothing_to_show(outcome.result.health, "posterior, chance or lift charts")
 
 
 def rollout_html(progress: Any) -> str:
@@ -103,9 +110,11 @@ class ExperimentDetail(Viewer):
         self.trend, self.funnel, self.posterior, self.chance, self.forest = (
             pn.pane.Bokeh(p.figure, **sw) for p in self.plots.values())
         self.rollout = pn.pane.HTML("", **sw)
+        self.allocation = pn.pane.HoloViews(None, visible=False, css_classes=["wb-allocation"])
         self.log = pn.pane.HTML("", **sw)
         self.links = pn.pane.HTML("", **sw)
         self.notice = pn.pane.HTML("", **sw)
+        self.withheld = pn.pane.HTML("", visible=False, css_classes=["wb-withheld"], **sw)
         self.controls = OperatorControls(service, state) if identity.can_operate else None
         self._rendered: tuple | None = None
         self._token = 0
@@ -118,9 +127,10 @@ class ExperimentDetail(Viewer):
         body += [
             self.tiles,
             pn.Row(pn.Column(self.freq, self.trend, **sw), self.funnel, **sw),
+            self.withheld,
             pn.Row(self.posterior, self.chance, **sw),
             pn.Column(self.dim, self.forest, **sw),
-            self.rollout, self.log,
+            self.rollout, self.allocation, self.log,
         ]
         self._layout = pn.Column(*body, sizing_mode="stretch_width", css_classes=["wb-detail"])
 
@@ -153,16 +163,28 @@ class ExperimentDetail(Viewer):
             self.select.value = eid
         reg = snapshot.registry
         rec = reg.records.get(eid) if reg is not None else None
-        weights = reg.weights.get(eid) if reg is not None else None
+        history = snapshot.bandits.get(eid)
+        weights = current_weights(o, reg, snapshot.bandits)
         self._render_header(o, rec)
         self.badges.object = ('<div class="wb-card wb-badges"><h3>Trust checks</h3>'
                               f"{badges_html(badges_for(o), explain=True)}</div>")
         self.decision.object = decision_html(o)
         self.tiles.object = tiles_html(variant_tiles(o, weights))
+        if history is not None:                  # the report draws the same chart (AllocationHistory.plot)
+            self.allocation.object = history.plot(variant_colours(list(o.data.variants)))
+        self.allocation.visible = history is not None
         variants = list(o.data.variants)
         self.plots["funnel"].update(funnel_frame(o), variants)
-        self.plots["posterior"].update(self.service.posterior(eid), variants)
-        self.plots["chance"].update(self.service.chance(eid), variants, threshold=o.decision.params.get("prob_threshold"))
+        # a blocked experiment has no comparisons: say why once instead of drawing empty frames
+        why = withheld_sentence(o)
+        self.withheld.object = alert_html(why, "error") if why else ""
+        self.withheld.visible = why is not None
+        for pane in (self.posterior, self.chance, self.forest, self.dim):
+            pane.visible = why is None
+        if why is None:
+            self.plots["posterior"].update(self.service.posterior(eid), variants)
+            self.plots["chance"].update(self.service.chance(eid), variants,
+                                        threshold=o.decision.params.get("prob_threshold"))
         dims = [d for d in o.data.dims if d != "day"]
         if list(self.dim.options) != dims:
             self.dim.options = dims
@@ -198,7 +220,7 @@ class ExperimentDetail(Viewer):
     def _render_forest(self) -> None:
         snap = self.service.snapshot
         o = snap.outcome(self.state.experiment) if self.state.experiment else None
-        if o is None:
+        if o is None or withheld_sentence(o) is not None:
             return
         seg = self.service.segments(o.experiment_id, self.dim.value) if self.dim.value and o.result.primary and \
             o.result.primary.comparisons else None
@@ -212,9 +234,16 @@ class ExperimentDetail(Viewer):
         audit = audit_frame(reg, o.experiment_id, limit=get_settings().dashboard.audit_rows)
         parts = ['<div class="wb-card wb-log"><h3>Decision log</h3>',
                  frame_html(decisions, css_id="wb-decision-log")]
+        history = snapshot.bandits.get(o.experiment_id)
         if o.data.meta.get("allocation") == "bandit" or not alloc.empty:
+            if history is not None:
+                parts.append(f"<p id='wb-allocation-now'>{escape(history.sentence())}</p>")
             parts.append("<h3 style='margin-top:10px'>Bandit allocation decisions (last hour of the log)</h3>")
-            parts.append(frame_html(alloc, empty="no allocation decisions logged for this experiment yet"))
+            shown = alloc.assign(**{c: alloc[c].map(fmt_weight) for c in ("previous_weight", "weight")
+                                    if c in alloc.columns})          # weights as every view shows them
+            if "prob_best" in shown.columns:
+                shown["prob_best"] = shown["prob_best"].map(lambda x: fmt_pct(x, 1))
+            parts.append(frame_html(shown, empty="no allocation decisions logged for this experiment yet"))
         parts.append("<h3 style='margin-top:10px'>Audit trail</h3>")
         parts.append(frame_html(audit.drop(columns=["experiment_id"]), empty="no audit entries", css_id="wb-audit"))
         parts.append("</div>")

@@ -79,7 +79,7 @@ class PortfolioView(Viewer):
 
     def update(self, snapshot: Any) -> None:
         """Rebuild the rows from a new snapshot, keeping the filters."""
-        self._frame = portfolio_frame(portfolio_rows(snapshot.outcomes, snapshot.registry))
+        self._frame = portfolio_frame(portfolio_rows(snapshot.outcomes, snapshot.registry, snapshot.bandits))
         f = self._frame
         self.states.options = sorted(f["state"].unique().tolist())
         self.categories.options = sorted(f["category"].unique().tolist())

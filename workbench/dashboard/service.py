@@ -76,6 +76,7 @@ class Snapshot:
     autopilot: Any = None
     autopilot_note: str = ""
     allocations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bandits: Mapping[str, Any] = field(default_factory=dict)   # AllocationHistory per bandit, as of its data
     as_of: dt.datetime | None = None          # the data's time: the latest event analysed
     refreshed_at: dt.datetime | None = None   # wall-clock time of the refresh (UTC)
     seconds: float = 0.0
@@ -217,8 +218,9 @@ class DashboardService:
         registry = self.registry_view()
         autopilot, note = self._autopilot(as_of)
         allocations = self._allocations()
+        bandits = self.bandit_histories(outcomes)
         return Snapshot(version=prev.version + 1, outcomes=outcomes, registry=registry, autopilot=autopilot,
-                        autopilot_note=note, allocations=allocations, as_of=as_of, refreshed_at=self.clock(),
+                        autopilot_note=note, allocations=allocations, bandits=bandits, as_of=as_of, refreshed_at=self.clock(),
                         seconds=time.perf_counter() - started, error=None, key=key)
 
     def registry_view(self) -> RegistryView | None:
@@ -282,6 +284,19 @@ class DashboardService:
         latest = df.groupby("experiment_id")["created_at"].transform("max")
         return df[df["created_at"] >= latest - window].reset_index(drop=True)
 
+    def bandit_histories(self, outcomes: Mapping[str, Any]) -> dict[str, Any]:
+        """Each bandit's allocation history as of its data's as-of
+        (:func:`workbench.bandits.history.history_from_rows`, the reader every view uses)."""
+        from ..bandits.history import history_from_rows
+        from ..bandits.log import read_decisions
+        if not self.db.exists():
+            return {}
+        with self.lock:
+            rows = read_decisions(db=self.db)
+        logged = set(rows["experiment_id"]) if not rows.empty else set()
+        return {e: history_from_rows(rows, e, as_of=o.data.as_of, variants=o.data.variants)
+                for e, o in outcomes.items() if o.data.meta.get("allocation") == "bandit" or e in logged}
+
     # --- per-experiment extras (cached by experiment id and data version) -----------------------
     def _outcome(self, experiment_id: str) -> Any:
         o = self._snapshot.outcome(experiment_id)
@@ -290,6 +305,12 @@ class DashboardService:
             raise NotFoundError(f"no experiment {experiment_id!r} in the current data")
         return o
 
+    def story(self, experiment_id: str) -> Any:
+        """The experiment's :class:`~workbench.story.ExperimentStory` as of the current snapshot."""
+        from ..story import story_of
+        history = self._snapshot.bandits.get(experiment_id)     # a bandit's allocation now: its log
+        return story_of(self._outcome(experiment_id), allocation=history.current if history is not None else None)
+
     def _trend_key(self, o: Any, freq: str) -> tuple:
         return ("trend", o.experiment_id, o.data.data_version, freq)
 
@@ -297,7 +318,8 @@ class DashboardService:
     def _trend_of(log: Any, o: Any, freq: str) -> pd.DataFrame:
         from ..aggregate import timeseries
         from .data import trend_frame
-        ts = timeseries(log, o.experiment_id, freq=freq, as_of=o.data.as_of)
+        # lines start at the experiment's start: events before it (bots, QA) are no traffic of the experiment
+        ts = timeseries(log, o.experiment_id, freq=freq, as_of=o.data.as_of, since=o.data.meta.get("start_ts"))
         return trend_frame(ts, o.data.variants)
 
     def trend(self, experiment_id: str, freq: str = "h") -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Autopilot: pick SKUs to test, draft experiments from a template, and start them within a traffic budget.
 
-Every run looks at the catalogue and the last ``lookback_days`` (7) of events and, for every SKU,
+Every run looks at the catalogue and the last ``lookback_days`` (7) of events — up to the latest event in
+the data, or ``now`` when given (:func:`workbench.asof.evaluation_time`) — and, for every SKU,
 decides whether it is a **candidate** — and if not, says why:
 
 * at least ``min_sessions`` sessions on its product page in the lookback window;
@@ -34,6 +35,7 @@ from typing import Any, Literal
 import pandas as pd
 import yaml
 
+from ..asof import evaluation_time, events_as_of
 from ..config import get_settings
 from ..display import ResultMixin, fmt_count, fmt_num, fmt_pct
 from ..errors import InputError, Problem, WorkbenchError
@@ -164,7 +166,7 @@ class AutopilotPlan(ResultMixin):
 
 def _events_window(backend: Any, now: dt.datetime, days: int) -> tuple[pd.DataFrame, int]:
     ev = backend.table("events")
-    win = ev.filter((ev.ts_server >= now - dt.timedelta(days=days)) & (ev.ts_server < now) & ev.product_id.notnull())
+    win = ev.filter((ev.ts_server > now - dt.timedelta(days=days)) & (ev.ts_server <= now) & ev.product_id.notnull())
     per = win.group_by("product_id").aggregate(sessions=win.session_id.nunique(),
                                                 purchase_sessions=win.session_id.nunique(where=win.event == "purchase"))
     total = win.session_id.nunique().execute()
@@ -348,12 +350,17 @@ def run_autopilot(reg: Registry, *, con: Any | None = None, now: dt.datetime | N
 
 def _run(reg: Registry, *, con: Any | None, now: dt.datetime | None, dry_run: bool, by: str) -> AutopilotPlan:
     cfg = get_settings().lifecycle.autopilot
-    now = now or reg.clock()
+
+    def plan_with(backend: Any) -> tuple[dt.datetime, list[Candidate], int, dict[str, Any]]:
+        # the look-back window ends at the data's latest event (or --as-of), not at today's date
+        at = evaluation_time(as_of=now, data_as_of=events_as_of(backend), fallback=reg.clock)
+        assert at is not None
+        return (at, *candidates(reg, backend, now=at))
     if con is None:
         with reg.connect() as own:
-            cands, total, facts = candidates(reg, as_ibis(own), now=now)
+            now, cands, total, facts = plan_with(as_ibis(own))
     else:
-        cands, total, facts = candidates(reg, as_ibis(con), now=now)
+        now, cands, total, facts = plan_with(as_ibis(con))
     exps = facts["experiments"]
     notes: list[str] = []
     in_use, concurrent, layered = 0.0, 0, []

@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..asof import naive_utc
 from ..errors import InputError, Problem
 from ..results import AnalysisResult, Comparison, HealthReport, MetricResult, SRMResult
 
@@ -71,7 +72,16 @@ def result_from_dict(d: dict[str, Any]) -> AnalysisResult:
                           control=str(d["control"]), health=health, metrics=metrics, alpha=float(d.get("alpha", 0.05)),
                           units=tuple(float(u) for u in d.get("units") or ()), notes=_tuple(d.get("notes")),
                           segments=_tuple(d.get("segments")), sequential=d.get("sequential"),
-                          source=d.get("source", ""), data_version=d.get("data_version", ""))
+                          source=d.get("source", ""), data_version=d.get("data_version", ""),
+                          as_of=naive_utc(d.get("as_of")), aa=_aa(d.get("aa")))
+
+
+def _aa(d: Any) -> Any:
+    if not isinstance(d, dict):
+        return None
+    from ..aa import AAVerdict
+    fields = AAVerdict.__dataclass_fields__
+    return AAVerdict(**{k: (tuple(v) if k == "findings" else v) for k, v in d.items() if k in fields})
 
 
 def load_result_json(path: str | Path) -> AnalysisResult:
@@ -114,6 +124,9 @@ def analysis_options(brief: Any, data: Any) -> dict[str, Any]:
         opts["srm_warning_p"] = brief.srm.warning_p
     if brief.srm.blocked_p is not None:
         opts["srm_blocked_p"] = brief.srm.blocked_p
+    from ..aa import is_aa
+    if is_aa(brief=brief, meta=getattr(data, "meta", None)):
+        opts["aa"] = True
     if brief.expected_split and list(data.variants) == brief.variant_ids:
         opts["expected_weights"] = dict(zip(brief.variant_ids, brief.expected_split))
     return opts

@@ -38,6 +38,10 @@ UNCATEGORISED = "(uncategorised)"
 
 
 def _check_winner(brief: Any, winner: str | None) -> None:
+    from ..aa import AA_REFUSAL, is_aa
+    if winner is not None and is_aa(brief=brief):
+        from ..errors import ConflictError
+        raise ConflictError(f"{brief.id}: {AA_REFUSAL} (stop it without --winner)")
     if winner is not None and winner not in brief.variant_ids:
         from ..errors import InputError, Problem
         raise InputError([Problem("blocked", "bad_variant", f"the winner must be one of {', '.join(brief.variant_ids)}",

@@ -200,7 +200,10 @@ def _period(record: Any, result: AnalysisResult, period: tuple[Any, Any] | None)
     fmt = lambda x: "—" if x is None else (x.strftime("%Y-%m-%d %H:%M") if isinstance(x, dt.datetime) else str(x))  # noqa: E731
     if start is None and end is None:
         return "not recorded (aggregated input)" if _aggregated(result) else "not recorded"
-    return f"{fmt(start)} to {fmt(end) if end is not None else 'now (running)'}"
+    if end is None:
+        return f"{fmt(start)} to {fmt(result.as_of)} (data as of; still running)" if result.as_of is not None \
+            else f"{fmt(start)} to now (running)"
+    return f"{fmt(start)} to {fmt(end)}"
 
 
 def _aggregated(result: AnalysisResult) -> bool:
@@ -248,6 +251,9 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
         issues.append(f"bots excluded: {fmt_pct(h.bot_exclusion_rate)} of units")
     if issues:
         blocks.append(Block("ul", tuple(issues)))
+    if result.aa is not None:      # the checks themselves are in the decision line, stated once
+        blocks.append(Block("p", (f"A/A verdict: {result.aa.verdict} (the three checks are in the decision above)",),
+                            strong=True))
     m = result.primary
     if m is not None:
         blocks.append(Block("p", (f"Primary: {m.label or m.name}" + (f" (multiplicity: {m.correction})"
@@ -342,6 +348,13 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
     guards = ", ".join(g.describe() for g in brief.guardrails) if brief and brief.guardrails else \
         ", ".join(g.name for g in result.guardrails()) or "the guardrails"
     a = decision.action
+    if result.aa is not None:
+        if result.aa.healthy:
+            return ("Keep the A/A experiment running as a standing check of assignment, logging and analysis.",
+                    "There is nothing to launch: both arms are the same by design.")
+        return ("Find what breaks the pipeline: assignment, logging per variant, bot filtering, the analysis.",
+                "Treat other experiments on this pipeline with suspicion until the A/A check is healthy again.",
+                "There is nothing to launch: both arms are the same by design.")
     if a in ("launch", "promote"):
         stages = " → ".join(fmt_share(s) for s in cfg.stages)
         return (f"Roll out {decision.winner} in stages {stages}, dwelling {cfg.dwell_hours:g} h per stage "

@@ -46,16 +46,19 @@ from typing import Any, Literal, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..asof import days_between
 from ..config import Paths, get_settings
 from ..display import ResultMixin, fmt_ci, fmt_num, fmt_p, fmt_p_eq, fmt_pct, p_in_text
 from ..errors import InputError, NotFoundError, Problem
+from ..health import blocked_reason
 from ..metrics import fmt_metric_delta, fmt_metric_value, metric_unit
 from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief, is_safe_id
+from .reasons import CLAIMS, covered_findings, false_claims, finding_key
 
 __all__ = ["DecisionAction", "ACTIONS", "ACTION_TONE", "Condition", "Rule", "DecisionPolicy", "DecisionContext", "Decision",
            "RuleCheck", "get_policy", "list_policies", "load_policy", "evaluate", "decide", "compute_facts",
-           "policy_dirs", "find_preset", "FACTS"]
+           "policy_dirs", "find_preset", "FACTS", "CLAIMS", "false_claims"]
 
 DecisionAction = Literal["launch", "promote", "hold", "rollback", "keep_testing", "stop"]
 ACTIONS: tuple[str, ...] = ("launch", "promote", "hold", "rollback", "keep_testing", "stop")
@@ -105,7 +108,7 @@ FACTS: dict[str, str] = {
     "min_sample_reached": "every arm has at least min_sample_size units (true when the brief sets none)",
     "units_needed": "more units (all arms) the power calculator asks for",
     "units_needed_basis": "what units_needed is computed for",
-    "days_running": "days since the experiment started",
+    "days_running": "days from the start to the data's as-of (or --as-of; to the end when it ended earlier)",
     "max_duration_days": "maximum duration from the brief",
     "max_duration_reached": "days_running >= max_duration_days",
     "stock_drop": "relative fall in stock since the start (0.6 = 60 % less)",
@@ -113,6 +116,10 @@ FACTS: dict[str, str] = {
     "promotion_period": "the global promotion-period switch is on",
     "automatic": "the experiment was created by the autopilot",
     "data_version": "the analysed data's version",
+    "aa": "an A/A experiment (both arms the same by design): decided on the pipeline's health, never launched",
+    "aa_healthy": "A/A only: split as planned, false positives compatible with alpha, daily p-values uniform",
+    "health_blocked_by": "what blocks the health check, in a few words (e.g. a sample ratio mismatch)",
+    "health_findings": "short keys of the health check's warnings and blocks (srm, sticky, bots...), joined",
 }
 """Every fact a rule may test, with what it means (shown by ``workbench policies show``)."""
 
@@ -168,6 +175,10 @@ class Rule(_Model):
     action: DecisionAction
     reason: str
     winner: Literal["best", "best_supported", "none"] | None = None
+    #: the finding the reason is about (a stable key, e.g. "srm"); a lower rule about a finding that an
+    #: earlier reason already states is not repeated. A reason that quotes {health_reasons} covers every
+    #: finding of the health check.
+    finding: str | None = None
 
     @property
     def winner_kind(self) -> str:
@@ -360,8 +371,9 @@ def get_policy(name: str) -> DecisionPolicy:
 class DecisionContext(ResultMixin):
     """What the engine knows beyond the analysis: timing, market signals and switches."""
 
-    now: dt.datetime | None = None
+    now: dt.datetime | None = None            # the evaluation time (workbench.asof.evaluation_time), not the wall clock
     started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
     stock_drop: float | None = None
     price_change: float | None = None
     promotion_period: bool = False
@@ -387,6 +399,10 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     health = result.health
     f["health"] = health.status
     f["health_reasons"] = "; ".join(health.reasons) or "no issues"
+    f["health_findings"] = ",".join(dict.fromkeys(finding_key(p.code) for p in health.issues if p.level != "info"))
+    f["health_blocked_by"] = (blocked_reason(health) or "").removeprefix("the health check is blocked by ") or None
+    f["aa"] = result.aa is not None
+    f["aa_healthy"] = bool(result.aa.healthy) if result.aa is not None else None
     warn_p = (brief.srm.warning_p if brief and brief.srm.warning_p is not None else
               params.get("srm_warning_p", settings.srm.warning_p))
     f["srm_warning_p"] = float(warn_p)
@@ -488,9 +504,7 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
             f["units_needed_basis"] = need.basis
 
     # timing and surroundings
-    now = ctx.now
-    if now is not None and ctx.started_at is not None:
-        f["days_running"] = (now - ctx.started_at).total_seconds() / 86400
+    f["days_running"] = days_between(ctx.started_at, ctx.now, ended_at=ctx.ended_at)
     f["max_duration_days"] = brief.max_duration_days if brief else None
     f["max_duration_reached"] = (f["days_running"] is not None and f["max_duration_days"] is not None
                                  and f["days_running"] >= f["max_duration_days"])
@@ -499,6 +513,10 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     f["promotion_period"] = bool(ctx.promotion_period)
     f["automatic"] = bool(ctx.automatic if ctx.automatic is not None else (brief is not None and brief.origin == "autopilot"))
     return f
+
+
+def _covers(rule: Rule, facts: Mapping[str, Any]) -> set[str]:
+    return covered_findings(rule.finding or rule.id, rule.reason, facts)
 
 
 def _unit(m: MetricResult) -> str:
@@ -590,6 +608,8 @@ def evaluate(policy: DecisionPolicy, result: AnalysisResult, *, brief: Experimen
     """Apply ``policy`` to ``result``: the one engine behind every preset and user policy."""
     params = dict(policy.params)
     facts = compute_facts(result, brief=brief, context=context, params=params)
+    if result.aa is not None:
+        return _aa_decision(policy, result, facts, params)
     names = {**params, **facts}
     checks: list[RuleCheck] = []
     held: list[Rule] = []
@@ -605,14 +625,33 @@ def evaluate(policy: DecisionPolicy, result: AnalysisResult, *, brief: Experimen
         deciding = policy.default
         checks.append(RuleCheck(deciding.id, deciding.action, True, ()))
     reason = _render(deciding.reason, names)
-    others = [_render(r.reason, names) for r in held[1:]]
-    seen = {reason}
-    reasons = [reason] + [r for r in others if not (r in seen or seen.add(r))]
+    reasons, covered = [reason], _covers(deciding, facts)
+    for r in held[1:]:
+        text = _render(r.reason, names)
+        keys = _covers(r, facts)
+        # once per finding, and never a sentence the facts contradict
+        if text in reasons or keys & covered or false_claims(text, facts):
+            continue
+        reasons.append(text)
+        covered |= keys
     kind = deciding.winner_kind
     winner = facts.get("best_variant") if kind == "best" else facts.get("best_supported") if kind == "best_supported" else None
     return Decision(experiment_id=result.experiment_id, policy=policy.name, action=deciding.action, reason=reason,
                     reasons=tuple(reasons), rule=deciding.id, winner=winner, checks=tuple(checks), facts=facts,
                     data_version=result.data_version or None, params=params)
+
+
+def _aa_decision(policy: DecisionPolicy, result: AnalysisResult, facts: dict[str, Any],
+                 params: dict[str, Any]) -> Decision:
+    """An A/A experiment is decided on its verdict alone: keep it running while the pipeline is healthy, hold
+    (investigate the pipeline) when not. It never has a winner, whatever the policy says about products."""
+    from ..aa import AA_RULE
+    v = result.aa
+    action = "keep_testing" if v.healthy else "hold"
+    reason = v.sentence + ("" if v.healthy else "; find the cause before trusting any experiment on this pipeline")
+    return Decision(experiment_id=result.experiment_id, policy=policy.name, action=action, reason=reason,
+                    reasons=(reason,), rule=AA_RULE, winner=None, checks=(RuleCheck(AA_RULE, action, True, ()),),
+                    facts=facts, data_version=result.data_version or None, params=params)
 
 
 def decide(result: AnalysisResult, *, brief: ExperimentBrief | None = None, policy: str | DecisionPolicy | None = None,

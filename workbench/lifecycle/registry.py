@@ -59,6 +59,7 @@ from ..config import Paths, get_settings
 from ..display import ResultMixin, dumps
 from ..errors import ConflictError, InputError, NotFoundError, Problem, WorkbenchError
 from .brief import ExperimentBrief, safe_id
+from .retention import TablePurge, purge_user_tables
 from .states import next_state
 
 __all__ = ["Registry", "ExperimentRecord", "AuditCheck", "PurgeResult", "default_actor", "utcnow", "SCHEMA"]
@@ -104,7 +105,6 @@ SCHEMA: tuple[str, ...] = (
 _EXP_COLS = ("experiment_id", "name", "state", "policy", "owner", "category", "product_id", "origin", "kind",
              "created_at", "updated_at", "started_at", "ended_at", "version")
 _GENESIS = "0" * 64
-_HASHED = re.compile(r"^[0-9a-fA-F]{16,}$")
 
 
 def utcnow() -> dt.datetime:
@@ -152,7 +152,8 @@ class AuditCheck(ResultMixin):
 
 @dataclass(frozen=True)
 class PurgeResult(ResultMixin):
-    """What a retention purge removed, and whether unhashed identifiers were seen."""
+    """What a retention purge removed (``table``/``deleted``/``remaining``: the event log; ``tables``:
+    every table with user rows, the event log first), and whether unhashed identifiers were seen."""
 
     table: str
     cutoff: dt.datetime
@@ -161,6 +162,7 @@ class PurgeResult(ResultMixin):
     unhashed_user_keys: int
     dry_run: bool
     notes: tuple[str, ...] = ()
+    tables: tuple[TablePurge, ...] = ()
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -618,7 +620,9 @@ class Registry:
     # --- retention ------------------------------------------------------------------------------
     def purge_events(self, *, retention_days: int | None = None, by: str, why: str, dry_run: bool = False,
                      table: str = "events", ts_column: str = "ts_server") -> PurgeResult:
-        """Delete event rows older than the retention period, in one transaction, and audit it.
+        """Delete user rows older than the retention period from every table holding them (the event
+        log, ``pre_period`` and any other table with a ``user_key``; see :mod:`.retention`), in one
+        transaction, and audit it.
 
         Also counts ``user_key`` values that do not look hashed (hex of 16+ characters), which
         would mean raw identifiers reached the database.
@@ -639,22 +643,15 @@ class Registry:
             if ts_column not in cols:
                 raise InputError([Problem("blocked", "missing_column", f"table {table} has no timestamp column",
                                           column=ts_column)])
-            old = int(con.execute(f'SELECT count(*) FROM "{table}" WHERE "{ts_column}" < ?', [cutoff]).fetchone()[0])
-            unhashed = 0
-            notes: list[str] = []
-            if "user_key" in cols:
-                keys = con.execute(f'SELECT DISTINCT CAST(user_key AS VARCHAR) FROM "{table}"').fetchall()
-                unhashed = sum(1 for (k,) in keys if k is not None and not _HASHED.match(k))
-                if unhashed:
-                    notes.append(f"{unhashed} distinct user_key values do not look hashed; hash identifiers "
-                                 "before loading them")
-            if not dry_run and old:
-                con.execute(f'DELETE FROM "{table}" WHERE "{ts_column}" < ?', [cutoff])
-            remaining = int(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+            purged, unhashed, notes = purge_user_tables(con, cutoff=cutoff, events=table, ts_column=ts_column,
+                                                        dry_run=dry_run)
+            main = purged[0]
             if not dry_run:
                 self.append_audit(con, actor=by, action="purge_events", why=why, at=now,
-                                  detail={"table": table, "cutoff": cutoff, "deleted": old, "retention_days": days})
-        return PurgeResult(table, cutoff, old, remaining, unhashed, dry_run, tuple(notes))
+                                  detail={"table": table, "cutoff": cutoff, "deleted": main.deleted,
+                                          "retention_days": days,
+                                          "tables": {p.table: p.deleted for p in purged}})
+        return PurgeResult(table, cutoff, main.deleted, main.remaining, unhashed, dry_run, tuple(notes), tuple(purged))
 
 
 def _need_text(value: str | None, what: str) -> str:

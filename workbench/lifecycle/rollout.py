@@ -258,6 +258,9 @@ def _weights_for(variants: Sequence[str], control: str, variant: str, share: flo
 def start_rollout(reg: Registry, plan: RolloutPlan, *, by: str, why: str) -> RolloutStatus:
     """Move the experiment to ``promoting`` and put ``plan.stages[0]`` of traffic on the winner."""
     brief = reg.brief(plan.experiment_id)
+    from ..aa import AA_REFUSAL, is_aa
+    if is_aa(brief=brief):
+        raise ConflictError(f"{plan.experiment_id}: {AA_REFUSAL}")
     if plan.variant not in brief.variant_ids or plan.variant == brief.control:
         raise InputError([Problem("blocked", "bad_variant", f"promote one of the non-control variants "
                                   f"({', '.join(brief.variant_ids[1:])})", column="variant", value=plan.variant)])

@@ -24,6 +24,7 @@ from typing import Any
 
 import ibis
 
+from ..asof import evaluation_time
 from ..display import ResultMixin
 from .policies import DecisionContext
 from .registry import Registry
@@ -78,10 +79,15 @@ def market_signals(con: Any, product_id: str, *, since: dt.datetime, now: dt.dat
 
 
 def decision_context(reg: Registry, experiment_id: str, *, con: Any | None = None,
-                     now: dt.datetime | None = None) -> DecisionContext:
-    """Everything the engine needs besides the analysis, for an experiment in the registry."""
+                     now: dt.datetime | None = None, data_as_of: dt.datetime | None = None) -> DecisionContext:
+    """Everything the engine needs besides the analysis, for an experiment in the registry.
+
+    The clock is :func:`~workbench.asof.evaluation_time`: ``now`` (the user's --as-of), else the
+    data's as-of (``AnalysisResult.as_of``), and the registry's clock only when neither is known.
+    """
     rec = reg.get(experiment_id)
-    now = now or reg.clock()
+    now = evaluation_time(as_of=now, data_as_of=data_as_of, fallback=reg.clock)
+    assert now is not None
     stock_drop = price_change = None
     if rec.product_id and rec.started_at is not None:
         if con is not None:
@@ -90,5 +96,5 @@ def decision_context(reg: Registry, experiment_id: str, *, con: Any | None = Non
             with reg.connect() as own:
                 s = market_signals(own, rec.product_id, since=rec.started_at, now=now)
         stock_drop, price_change = s.stock_drop, s.price_change
-    return DecisionContext(now=now, started_at=rec.started_at, stock_drop=stock_drop, price_change=price_change,
+    return DecisionContext(now=now, started_at=rec.started_at, ended_at=rec.ended_at, stock_drop=stock_drop, price_change=price_change,
                            promotion_period=reg.promotion_period(), automatic=rec.origin == "autopilot")

@@ -6,8 +6,9 @@
    requested experiments, each analysed as its brief says and decided by its policy (or the
    ``policy`` given);
 2. event-time series by hour and day (:func:`workbench.aggregate.timeseries`), the per-SKU cube of
-   multi-SKU experiments (one more aggregation, only for them), the catalog, the planned daily
-   allocation of bandits;
+   multi-SKU experiments (one more aggregation, only for them), the catalog, and a bandit's
+   allocation history (:func:`workbench.bandits.history.allocation_history`, as of the report's
+   as-of or else the data's) with the daily weights in force;
 3. from the registry: allocation snapshots, the learning store's patterns for the category.
 
 The result per experiment is a :class:`ReportInputs`, a plain picklable value. ``workbench report``
@@ -37,7 +38,7 @@ from .keys import parse_as_of
 __all__ = ["ReportParams", "ReportInputs", "gather_inputs", "save_inputs", "load_inputs", "parse_as_of",
            "INPUTS_FORMAT"]
 
-INPUTS_FORMAT = 1
+INPUTS_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,13 @@ class ReportInputs:
     daily: pd.DataFrame
     sku_data: ExperimentData | None = None
     catalog: pd.DataFrame | None = None
-    planned_allocation: pd.DataFrame | None = None     # day, variant, weight (bandits)
+    planned_allocation: pd.DataFrame | None = None     # day, variant, weight in force (bandits, from the log)
     weights_history: pd.DataFrame | None = None        # registry allocation snapshots
     patterns: pd.DataFrame | None = None               # learning store, this experiment's category
     winning: Mapping[str, str] = field(default_factory=dict)
     aa_checks: tuple[Mapping[str, Any], ...] = ()
     bandit_log: pd.DataFrame | None = None             # the bandit's logged allocation decisions (last ones)
+    allocation: Any = None                             # AllocationHistory as of the report's as-of (bandits)
     gathered_at: dt.datetime | None = None
     fingerprint: str = ""
     format: int = INPUTS_FORMAT
@@ -92,20 +94,19 @@ def _scan(db: str | Path | None, ids: Sequence[str] | None, as_of: dt.datetime |
                 q = q.filter(q.ts_server <= as_of)
             counts = q.group_by("experiment_id").aggregate(skus=q.product_id.nunique()).execute()
             skus = {str(r.experiment_id): int(r.skus) for r in counts.itertuples()}
-        series = {e: (timeseries(log, e, freq="h", as_of=as_of), timeseries(log, e, freq="D", as_of=as_of))
-                  for e in wanted}
+        # the series start at the experiment's start (no buckets of stray events before it)
+        series = {e: (timeseries(log, e, freq="h", as_of=as_of, since=infos[e].start_ts),
+                      timeseries(log, e, freq="D", as_of=as_of, since=infos[e].start_ts)) for e in wanted}
         catalog = con.table("catalog").execute() if "catalog" in tables else None
-        alloc = None
-        if "world_allocations" in tables:
-            alloc = con.table("world_allocations").execute()
-    return {"infos": infos, "ids": wanted, "skus": skus, "series": series, "catalog": catalog, "alloc": alloc}
+    return {"infos": infos, "ids": wanted, "skus": skus, "series": series, "catalog": catalog}
 
 
 def _aa_summary(o: ExperimentOutcome) -> dict[str, Any]:
     m = o.result.primary
     p = min((c.p_value_adjusted for c in m.comparisons), default=None) if m is not None else None
     return {"experiment_id": o.experiment_id, "health": o.result.health.status, "metric": m.name if m else None,
-            "p_value": p, "reasons": list(o.result.health.reasons)}
+            "p_value": p, "reasons": list(o.result.health.reasons),
+            "verdict": o.result.aa.verdict if o.result.aa is not None else None}
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -172,12 +173,13 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
     have = evaluate(need, db=db, as_of=at, policy=policy)
     multi = [e for e in ids if scan["skus"].get(e, 0) > 1]
     sku_data = load_experiments(multi, db=db, as_of=at, dims=("product_id",)) if multi else {}
-    bandit_log: dict[str, pd.DataFrame] = {}
+    histories: dict[str, Any] = {}
     if any(infos[e].allocation == "bandit" for e in ids) and (db is None or "://" not in str(db)):
-        from ..bandits.log import read_decisions
+        from ..bandits.history import allocation_history     # the one reader of "allocation now"
         for e in ids:
             if infos[e].allocation == "bandit":
-                bandit_log[e] = read_decisions(e, db=db, last=10, until=at)
+                data = have[e].data
+                histories[e] = allocation_history(e, db=db, as_of=at or data.as_of, variants=data.variants)
     aa_checks = tuple(_aa_summary(have[e]) for e in aa_ids if e in have)
 
     registry = Registry(db) if has_registry(db) else None
@@ -202,18 +204,17 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
     params = ReportParams(db=str(db) if db is not None else None, as_of=at, policy=policy,
                           roi_horizon_days=roi_horizon_days)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    alloc = scan["alloc"]
     out: dict[str, ReportInputs] = {}
     for e in ids:
         hourly, daily = scan["series"][e]
-        planned = None
-        if alloc is not None and infos[e].allocation == "bandit":
-            planned = alloc[alloc["experiment_id"] == e][["day", "variant", "weight"]].reset_index(drop=True)
+        history = histories.get(e)
+        planned = history.by_day() if history is not None and not history.empty else None
         out[e] = ReportInputs(experiment_id=e, outcome=have[e], params=params, hourly=hourly, daily=daily,
                               sku_data=sku_data.get(e), catalog=scan["catalog"], planned_allocation=planned,
                               weights_history=extra[e].get("weights_history"), patterns=extra[e].get("patterns"),
                               winning=extra[e].get("winning", {}), aa_checks=aa_checks,
-                              bandit_log=bandit_log.get(e), gathered_at=now)
+                              bandit_log=history.last(10) if history is not None else None, allocation=history,
+                              gathered_at=now)
     return out
 
 

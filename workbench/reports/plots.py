@@ -15,7 +15,7 @@ notebook output pulls BokehJS from a CDN, while the report inlines it once (offl
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh renderer and its options)
@@ -217,24 +217,23 @@ def shrinkage_plot(frame: pd.DataFrame, *, clip: tuple[float, float] = (-1.0, 3.
                                     **{**_BASE, "height": 320, "width": WIDTH + 80})
 
 
-def allocation_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Overlay:
-    """Planned weight (line) and realised share of new units (points) per day and variant."""
-    if frame.empty:
-        return hv.Overlay([_empty("no allocation history")])
+def allocation_plot(frame: pd.DataFrame, variants: Sequence[str], history: Any = None) -> hv.Overlay:
+    """The bandit's logged allocation over time (``history.plot()``, the dashboard's chart too) with the
+    realised share of new units per day (points)."""
     colors = variant_colors(variants)
+    base = history.plot(colors) if history is not None and not history.empty else None
+    if frame.empty and base is None:
+        return hv.Overlay([_empty("no allocation history")])
     layers = []
     for v in variants:
-        g = frame[frame["variant"] == v]
+        g = frame[(frame["variant"] == v) & frame["realised_share"].notna()] if not frame.empty else frame
         if g.empty:
             continue
-        if g["planned_weight"].notna().any():
-            layers.append(hv.Curve((g["day"], g["planned_weight"] * 100), "day", "share", label=f"{v} planned")
-                          .opts(color=colors[v], line_width=2, interpolation="steps-post"))
-        layers.append(hv.Scatter((g["day"], g["realised_share"] * 100), "day", "share", label=f"{v} realised")
-                      .opts(color=colors[v], size=6))
-    return hv.Overlay(layers).opts(title="Allocation: planned weight (line) vs realised share (points)",
-                                   ylabel="% of new units", xlabel="", legend_position="right",
-                                   **{**_BASE, "width": WIDTH + 80})
+        layers.append(hv.Scatter((g["day"] + pd.Timedelta(hours=12), g["realised_share"] * 100), "time", "weight",
+                                 label=f"{v} realised").opts(color=colors[v], size=6, tools=["hover"]))
+    out = (base * hv.Overlay(layers)) if base is not None else hv.Overlay(layers)
+    return out.opts(title="Allocation: logged weight (line) vs realised share of new units per day (points)",
+                    ylabel="% of traffic", xlabel="", legend_position="right", **{**_BASE, "width": WIDTH + 80})
 
 
 def roi_plot(path: pd.DataFrame, *, variant: str, level: float, currency: str = "") -> hv.Overlay:

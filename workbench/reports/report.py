@@ -28,6 +28,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from ..analysis import heterogeneity_note
 from ..config import Settings, get_settings
 from ..display import dumps, fmt_ci, fmt_count, fmt_num, fmt_lift, fmt_p, fmt_p_eq, fmt_pct, fmt_pp, fmt_prob, fmt_share
 from ..experiment_data import ExperimentData
@@ -38,6 +39,7 @@ from ..lifecycle.registry import ExperimentRecord
 from ..metrics import fmt_metric_delta, fmt_metric_delta_ci, fmt_metric_value
 from ..pipeline import ExperimentOutcome
 from ..results import AnalysisResult, MetricResult
+from ..story import story_of
 from . import plots, views
 from .html import HEALTH_CLASS, Html, badge, decision_banner, bullets, embed, heading, kv, note, page_head, table
 from .inputs import ReportInputs, gather_inputs, load_inputs
@@ -358,29 +360,32 @@ class ExperimentReport:
         return srm_thresholds_of(self.data, self.settings, o.get("srm_warning_p"), o.get("srm_blocked_p"))
 
     def _aa(self) -> Html:
-        if self.kind == "aa":
-            from ..health import aa_uniformity, daily_aa_p_values
-            try:
-                p = daily_aa_p_values(self.data)
-                u = aa_uniformity(p, alpha=self.result.alpha)
-                return Html.join([note(f"This is an A/A experiment. Daily A/A comparisons: {u.message}.",
-                                       "info" if u.status == "healthy" else "warn")])
-            except Exception as exc:  # noqa: BLE001 - too few days is a finding, not a failure
-                return note(f"This is an A/A experiment; the daily uniformity check could not run: {exc}", "warn")
+        v = self.result.aa
+        if v is not None:       # the same verdict object as the decision, the memo, the CLI and the dashboard
+            return note(f"This is an A/A experiment: {v.verdict}; the three checks are listed with the decision.",
+                        "info" if v.healthy else "warn")
         checks = [c for c in self.inputs.aa_checks if c.get("experiment_id") != self.experiment_id]
         if not checks:
             return note("No A/A experiment runs in this database, so the pipeline itself is not checked by one.", "warn")
-        rows = [{"A/A experiment": c["experiment_id"], "health": c["health"], "metric": c.get("metric"),
-                 "p-value": c.get("p_value")} for c in checks]
+        rows = [{"A/A experiment": c["experiment_id"], "verdict": c.get("verdict") or "—", "health": c["health"],
+                 "metric": c.get("metric"), "p-value": c.get("p_value")} for c in checks]
         return Html.join([table(pd.DataFrame(rows), {"p-value": fmt_p},
                                 caption="An A/A test on the same pipeline should be healthy with a non-significant "
                                         "p-value; if it is not, distrust every result.")])
+
+    def _nothing(self, what: str, *, first: bool = False) -> Html:
+        """One sentence, from the health facts, instead of empty tables and charts of a blocked experiment; the
+        first empty section (the primary result) names the cause, later ones refer back to it."""
+        from ..health import nothing_to_show
+        return note(nothing_to_show(self.result.health, what, first=first) or f"No {what}.", "bad")
 
     def primary_result(self) -> Html:
         """Lift, CI, p-value, chance to beat control, sequential status."""
         m = self.result.primary
         if m is None:
             return note("No primary metric was analysed.", "warn")
+        if self.blocked:
+            return self._nothing("primary result", first=True)
         if not m.comparisons:
             return Html.join([note("Not analysed: " + ("; ".join(m.notes) or "no comparisons"), "bad"),
                               Html("<p>See the Trust section: results are withheld until the data can be trusted.</p>")])
@@ -440,6 +445,8 @@ class ExperimentReport:
 
     def guardrails(self) -> Html:
         """Each guardrail's Δ, interval, limit and the verdict the decision used."""
+        if self.blocked and self.result.guardrails():
+            return self._nothing("guardrail results")
         g = views.guardrail_frame(self.result, self.decision.facts)
         if g.empty:
             return note("No guardrail metric is defined for this experiment.", "warn")
@@ -469,7 +476,11 @@ class ExperimentReport:
         """Secondary metrics vs control and the funnel impression → click → cart → purchase."""
         parts = []
         rows = []
+        if self.blocked and any(m.role == "secondary" for m in self.result.metrics):
+            parts.append(self._nothing("secondary results"))
         for m in self.result.metrics:
+            if self.blocked:
+                break
             if m.role != "secondary":
                 continue
             if not m.comparisons:
@@ -480,7 +491,9 @@ class ExperimentReport:
                              "variant value": _value(m, c.variant_value), "Δ": _delta(m, c.lift_abs),
                              "lift": _spct(c.lift_rel), "CI (lift)": fmt_ci(*c.lift_rel_ci, pct=True),
                              "p (adjusted)": fmt_p(c.p_value_adjusted)})
-        if rows:
+        if self.blocked:
+            pass
+        elif rows:
             parts.append(table(pd.DataFrame(rows), caption="Secondary metrics inform; they do not decide. p-values "
                                                            "are corrected across the variants of each metric."))
         else:
@@ -537,7 +550,7 @@ class ExperimentReport:
     def cuped(self) -> Html:
         """Where CUPED was applied, θ and the variance reduction; CI width with and without it."""
         if self.blocked:
-            return note("Not analysed: health is blocked.", "bad")
+            return self._nothing("analysis")
         f = views.cuped_frame(self.result, self.raw_result)
         if f.empty:
             return note("No metric of this experiment has a pre-period covariate, so CUPED was not applied.")
@@ -557,7 +570,7 @@ class ExperimentReport:
     def segments(self) -> Html:
         """Primary metric by device, channel and new vs returning — exploratory, with caveats."""
         if self.blocked:
-            return note("Not analysed: health is blocked.", "bad")
+            return self._nothing("analysis")
         results = self.segment_results
         if not results:
             return note("The data has no segment dimensions.")
@@ -574,11 +587,11 @@ class ExperimentReport:
                                         "p_value_adjusted": "p (adjusted)"},
                                columns=["segment", "variant", "n_control", "n_variant", "lift_rel", "lo", "hi",
                                         "p_value", "p_value_adjusted"]))
-            notes = [n for m in res.metrics for n in m.notes if not n.startswith("exploratory")]
-            het = [f"{v}: Cochran's Q {fmt_p_eq(h['p_value'])}, I² = {_pct(h['i2'])}" for m in res.metrics
+            # one sentence per (metric, variant) about heterogeneity, from the same function as the analysis note
+            het = [heterogeneity_note(v, m.metric, dim, h, self.result.alpha) for m in res.metrics
                    for v, h in m.heterogeneity.items() if h.get("p_value") is not None and math.isfinite(h["p_value"])]
-            if het:
-                notes.append("Does the lift differ across segments? " + "; ".join(het))
+            notes = [n for m in res.metrics for n in m.notes if not n.startswith("exploratory") and n not in het]
+            notes += het
             if notes:
                 parts.append(bullets(notes))
         return Html.join(parts)
@@ -631,11 +644,14 @@ class ExperimentReport:
         return Html.join(parts)
 
     def bandit(self) -> Html:
-        """For a bandit: planned weights vs the realised split by day, and the registry's allocation log."""
+        """For a bandit: its allocation history (the logged decisions) vs the realised split by day."""
         if not self.is_bandit:
             return note("Fixed allocation: no bandit in this experiment.")
+        from ..bandits.history import fmt_weight
+        history = self.inputs.allocation
         frame = views.allocation_frame(self.data, self.inputs.planned_allocation)
-        parts = [embed(plots.allocation_plot(frame, self.variants))]
+        parts = [note(history.sentence())] if history is not None else []
+        parts.append(embed(plots.allocation_plot(frame, self.variants, history)))
         f = self.decision.facts
         if f.get("best_supported"):
             parts.append(note(f"Best-supported arm now: {f['best_supported']}"
@@ -643,35 +659,39 @@ class ExperimentReport:
                                  if f.get("best_supported_prob") is not None else "") + "."))
         last = frame.dropna(subset=["realised_share"]).groupby("variant", sort=False).tail(1)
         if not last.empty:
-            parts.append(table(last, {"planned_weight": _pct, "realised_share": _pct, "units": fmt_num, "day": _when},
-                               headers={"planned_weight": "planned weight", "realised_share": "realised share"},
+            parts.append(table(last, {"planned_weight": fmt_weight, "realised_share": fmt_weight, "units": fmt_num,
+                                      "day": _when},
+                               headers={"planned_weight": "weight in force", "realised_share": "realised share"},
                                columns=["day", "variant", "planned_weight", "realised_share", "units"],
-                               caption="The latest day's allocation."))
-        log = self.inputs.bandit_log
+                               caption="The latest day: the weight in force (latest logged decision) and the "
+                                       "realised share of new units."))
         parts.append(heading("Allocation decisions logged by the bandit"))
-        if log is not None and not log.empty:
-            last = log.sort_values("created_at").groupby("variant", sort=False).tail(1)
-            parts.append(table(last, {"weight": _pct, "previous_weight": _pct, "prob_best": _pct, "units": fmt_num,
+        if history is not None and not history.empty:
+            last = history.latest()
+            parts.append(table(last, {"weight": fmt_weight, "previous_weight": fmt_weight, "prob_best": _pct,
+                                      "units": fmt_num,
                                       "conversions": fmt_num, "created_at": _when},
                                columns=["created_at", "policy", "variant", "units", "conversions", "prob_best",
                                         "previous_weight", "weight", "reason"],
                                headers={"prob_best": "P(best)", "previous_weight": "was", "weight": "now"},
                                caption=f"The latest logged decision ({last['decision_reason'].iloc[0]})."))
         else:
-            parts.append(note("No allocation decision is logged for this experiment yet (`workbench bandit` "
-                              "records each one with its reasons); the planned weights above come from its "
-                              "allocation schedule."))
+            parts.append(note("No allocation decision is logged for this experiment yet: `workbench allocate "
+                              "--experiment ID` computes one and logs it with its reasons, and `workbench bandit-log "
+                              "ID` shows the log."))
         wh = self.inputs.weights_history
         if wh is not None and not wh.empty:
-            parts.append(heading("Allocation changes in the registry"))
-            parts.append(table(wh, {"weight": _pct, "effective_at": _when},
+            parts.append(heading("Split recorded in the registry (the brief's plan; the bandit's decisions are above)"))
+            parts.append(table(wh, {"weight": fmt_weight, "effective_at": _when},
                                columns=["effective_at", "mode", "variant_id", "weight", "reason"]))
         return Html.join(parts)
 
     def roi_section(self) -> Html:
         """Incremental revenue per day and over the horizon, with intervals."""
         if self.blocked:
-            return note("Not computed: health is blocked.", "bad")
+            return self._nothing("ROI")
+        if self.result.aa is not None:
+            return note("No ROI: an A/A experiment has nothing to launch (both arms are the same by design).")
         proj = self.roi
         if not proj:
             return note("No revenue metric was analysed (revenue_per_user), so no ROI can be projected.", "warn")
@@ -776,7 +796,11 @@ class ExperimentReport:
             "sequential": [{"variant": s.variant, "p_value": s.p_value[-1], "cs": [s.cs_lo[-1], s.cs_hi[-1]],
                             "significant": s.significant, "looks": len(s.looks)} for s in self.sequential],
             "roi": [p.to_dict() for p in self.roi],
+            "allocation": (self.inputs.allocation.to_dict() | {"decisions": None}
+                           if self.is_bandit and self.inputs.allocation is not None else None),
             "sections": list(SECTIONS),
+            "story": story_of(self.outcome, allocation=self.inputs.allocation.current
+                              if self.is_bandit and self.inputs.allocation is not None else None).to_dict(),
         }
 
     def write_artifacts(self, out_dir: str | Path) -> dict[str, Path]:

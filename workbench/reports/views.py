@@ -348,8 +348,8 @@ def shrinkage_frame(result: Any) -> pd.DataFrame:
 def allocation_frame(data: ExperimentData, planned: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per day × variant: the planned allocation weight and the realised share of new units.
 
-    ``planned`` has ``day, variant, weight`` (a bandit's daily weights, e.g. the world's
-    ``world_allocations`` or the registry's allocation snapshots expanded to days).
+    ``planned`` has ``day, variant, weight``: the weights in force each day, from the bandit's
+    allocation log (:meth:`workbench.bandits.history.AllocationHistory.by_day`).
     """
     cols = ["day", "variant", "planned_weight", "realised_share", "units"]
     if "day" not in data.cube.columns:

@@ -6,7 +6,9 @@ engagement ``z``; ``z`` drives both pre-period behaviour (the CUPED covariates) 
 propensity, so CUPED has real correlation to exploit. Each unit's funnel outcome is drawn from its
 arm's true funnel and expanded into the four tracked events (impression → click_detail →
 add_to_cart → purchase) with timestamps, sessions, prices and page-performance fields. Bots
-(headless user agents, sub-second dwell, IP bursts) are added on top.
+(headless user agents, sub-second dwell, IP bursts) are added on top, while the experiment runs.
+A bandit follows a daily allocation schedule, and each day's decision is logged in the
+``allocation_log`` / ``bandit_plans`` tables (:func:`workbench.bandits.world.schedule_plans`).
 
 The truth (``truth`` table) is the design expectation: the conversion rate a very large sample of
 the experiment's population would show, computed by quadrature over the engagement and device
@@ -14,7 +16,7 @@ distributions, so tests can check estimates and interval coverage against it.
 
 >>> w = generate_world(seed=7, scale=0.02)
 >>> sorted(w.tables)
-['catalog', 'catalog_daily', 'events', 'pre_period', 'truth', 'world_allocations', 'world_experiments']
+['allocation_log', 'bandit_plans', 'catalog', 'catalog_daily', 'events', 'pre_period', 'truth', 'world_allocations', 'world_experiments']
 >>> w.tables["events"]["event"].value_counts().index[0]
 'impression'
 """
@@ -32,7 +34,7 @@ from numpy.polynomial.hermite_e import hermegauss
 
 from .specs import CATEGORIES, DEMO_EXPERIMENTS, WORLD_DAYS, ExperimentSpec, Funnel
 
-__all__ = ["World", "WorldBuilder", "TABLES", "generate_world", "WORLD_END", "DEVICES", "CHANNELS"]
+__all__ = ["World", "WorldBuilder", "TABLES", "LOG_TABLES", "generate_world", "WORLD_END", "DEVICES", "CHANNELS"]
 
 WORLD_END = dt.datetime(2026, 11, 20)          # as-of time of the demo world (fixed: same bytes every run)
 DEVICES = {"mobile": 0.60, "desktop": 0.30, "tablet": 0.10}
@@ -128,7 +130,7 @@ class WorldBuilder:
 
     >>> b = WorldBuilder(seed=1, scale=0.01)
     >>> n = sum(len(part) for part in b.events())
-    >>> sorted(b.side_tables()) == sorted(TABLES[1:])
+    >>> sorted(b.side_tables()) == sorted(TABLES[1:] + LOG_TABLES)
     True
     """
 
@@ -156,6 +158,9 @@ class WorldBuilder:
 
 # Every table of the world, events first.
 TABLES = ("events", "pre_period", "world_experiments", "truth", "world_allocations", "catalog_daily", "catalog")
+# The bandit's logged decisions (workbench.bandits.log): shared with decisions logged later, so a
+# writer replaces only the world's experiments' rows in them.
+LOG_TABLES = ("allocation_log", "bandit_plans")
 
 
 class _Generator:
@@ -170,6 +175,7 @@ class _Generator:
         self.experiments: list[dict[str, Any]] = []
         self.truth: list[dict[str, Any]] = []
         self.allocations: list[dict[str, Any]] = []
+        self.bandit_plans: list[Any] = []
         self.daily_overrides: dict[str, dict[str, Any]] = {}
         self.next_unit = 0
 
@@ -243,6 +249,11 @@ class _Generator:
         self.allocations.extend({"experiment_id": spec.experiment_id, "day": (self.start + dt.timedelta(days=int(d)))
                                  .date(), "variant": v, "weight": float(w)}
                                 for d, row in schedule.items() for v, w in zip(spec.variants, row))
+        if spec.allocation == "bandit":             # the bandit's decisions go to its allocation log
+            from ..bandits.world import schedule_plans
+            self.bandit_plans.extend(schedule_plans(
+                spec.experiment_id, spec.variants, schedule, units["day"].to_numpy(), units["arm"].to_numpy(),
+                units["purchased"].to_numpy(), self.start, seed=self.seed))
         self.experiments.append({
             "experiment_id": spec.experiment_id, "name": spec.name, "kind": spec.kind, "category": spec.category,
             "product_id": product, "variants": list(spec.variants), "weights": [float(w) for w in spec.weights],
@@ -462,8 +473,10 @@ class _Generator:
         per_unit = np.where(kind == 2, 30, rng.integers(3, 16, n))
         ui = np.repeat(np.arange(n), per_unit)
         m = len(ui)
-        start = self.t0 + rng.integers(0, WORLD_DAYS * 86400 - 7200, n)
-        burst_t = self.t0 + int(rng.integers(0, WORLD_DAYS * 86400 - 7200))
+        t_start = self.t0 + spec.start_day * 86400        # bots visit while the experiment runs, like users
+        span = (WORLD_DAYS - spec.start_day) * 86400 - 7200
+        start = t_start + rng.integers(0, span, n)
+        burst_t = t_start + int(rng.integers(0, span))
         pos = np.arange(m) - np.repeat(np.cumsum(per_unit) - per_unit, per_unit)
         ts = np.where(kind[ui] == 2, burst_t + rng.integers(0, 240, m), start[ui] + pos * rng.integers(2, 30, m))
         code = np.where(rng.random(m) < 0.8, 0, 1)
@@ -507,6 +520,7 @@ class _Generator:
 
     # ------------------------------------------------------------------ assembly
     def finish(self) -> dict[str, pd.DataFrame]:
+        from ..bandits.log import log_frames
         pre = pd.concat(self.pre_parts, ignore_index=True).drop_duplicates("user_key")
         return {
             "pre_period": pre,
@@ -514,6 +528,7 @@ class _Generator:
             "truth": pd.DataFrame(self.truth),
             "world_allocations": pd.DataFrame(self.allocations),
             "catalog_daily": self._daily(),
+            **log_frames(self.bandit_plans),
         }
 
     def _daily(self) -> pd.DataFrame:

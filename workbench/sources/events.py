@@ -6,8 +6,9 @@ purchase. Optional columns unlock more: ``user_agent``, ``dwell_ms`` and ``ip_ha
 filtering), ``lcp_ms`` and ``http_status`` (performance guardrails), ``returned`` (return rate),
 ``user_type`` (new vs returning segments).
 
-``user_key`` must be a salted hash: keys that look like a raw e-mail address or phone number are
-refused (and masked in the message, so the error itself does not leak them).
+``user_key`` must be a salted hash, and no text column may hold a raw e-mail address or phone
+number — also URL-encoded, full-width or spelled out (see :mod:`.pii`); such rows are refused and
+the identifier is masked in the message, so the error itself does not leak it.
 
 Validation is pushed down: one aggregate query counts every kind of bad row; only when something
 is wrong are a few example rows fetched, with their row numbers (the CSV line for text files).
@@ -25,6 +26,7 @@ import ibis.expr.types as ir
 
 from ..errors import InputError, Problem
 from .locate import example_rows
+from .pii import count_identifiers, identifier_rules, mask_identifier, masked
 from .textfile import check_csv_head, display_name
 
 __all__ = ["EventLog", "open_event_log", "validate_event_log", "EVENT_TYPES", "REQUIRED", "OPTIONAL", "mask_identifier"]
@@ -39,9 +41,6 @@ OPTIONAL: dict[str, str] = {
     "user_agent": "string", "dwell_ms": "numeric", "ip_hash": "string", "lcp_ms": "numeric",
     "http_status": "integer", "returned": "boolean", "user_type": "string",
 }
-EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
-PHONE = r"^\+?[0-9]{7,15}$"          # E.164: at most 15 digits, checked after removing separators
-PHONE_SEPARATORS = r"[ ()\-.]"
 
 
 @dataclass(frozen=True)
@@ -56,19 +55,6 @@ class EventLog:
 
     def has(self, column: str) -> bool:
         return column in self.table.columns
-
-
-def mask_identifier(value: str) -> str:
-    """Hide most of a raw identifier so an error message does not repeat it.
-
-    >>> mask_identifier("jane.doe@example.com"), mask_identifier("+82 10-1234-5678")
-    ('j***@e***.com', '+8***78')
-    """
-    if "@" in value:
-        local, _, domain = value.partition("@")
-        tld = domain.rsplit(".", 1)[-1]
-        return f"{local[:1]}***@{domain[:1]}***.{tld}"
-    return f"{value[:2]}***{value[-2:]}"
 
 
 def open_event_log(con: ibis.BaseBackend, source: str | Path, *, table: str = "events") -> EventLog:
@@ -154,12 +140,6 @@ def _rules() -> dict[str, Rule]:
     rules: dict[str, Rule] = {
         "unknown_event": (lambda t: ~t.event.isin(EVENT_TYPES) | t.event.isnull(), "event",
                           "unknown event type {value!r}; expected one of " + ", ".join(EVENT_TYPES)),
-        "raw_email": (lambda t: t.user_key.cast("string").re_search(EMAIL), "user_key",
-                      "user_key looks like a raw e-mail address ({masked}); send a salted hash — raw identifiers "
-                      "are refused"),
-        "raw_phone": (lambda t: t.user_key.cast("string").re_replace(PHONE_SEPARATORS, "").re_search(PHONE), "user_key",
-                      "user_key looks like a raw phone number ({masked}); send a salted hash — raw identifiers "
-                      "are refused"),
         "negative_price": (lambda t: t.price < 0, "price", "price must not be negative"),
         "negative_quantity": (lambda t: t.quantity < 0, "quantity", "quantity must not be negative"),
     }
@@ -177,16 +157,19 @@ def validate_event_log(log: EventLog) -> int:
     t = log.table
     rules = _rules()
     counts = t.aggregate(n=t.count(), **{code: fn(t).ifelse(1, 0).sum() for code, (fn, _, _) in rules.items()}
-                         ).execute().iloc[0]
+                         ).execute().iloc[0].to_dict()
+    rules.update(identifier_rules(t))     # raw e-mail addresses and phone numbers in any text column (.pii)
+    counts.update(count_identifiers(t))
     problems: list[Problem] = []
     for code, (fn, col, template) in rules.items():
-        bad = int(counts[code] or 0)
+        bad = int(counts.get(code) or 0)
         if not bad:
             continue
         for row, value in example_rows(log.table, log.kind, log.path, fn, col):
             raw = code.startswith("raw_")
-            msg = template.format(value=value, masked=mask_identifier(str(value)) if raw else value)
-            problems.append(Problem("blocked", code, f"{msg} ({bad:,} row{'s' if bad != 1 else ''} like this)",
+            msg = template.format(value=value, masked=masked(value, bare_phone=col == "user_key") if raw else value)
+            problems.append(Problem("blocked", code.split(":")[0],
+                                    f"{msg} ({bad:,} row{'s' if bad != 1 else ''} like this)",
                                     file=log.name, column=col, row=row,
                                     line=row + 1 if log.kind == "csv" and row else None,
                                     value=None if raw else value))

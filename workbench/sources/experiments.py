@@ -139,9 +139,10 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
         cube = aggregate_cube(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics)
         allocations = (con.table("world_allocations").execute()
                        if "world_allocations" in con.list_tables() else None)
+        covariate_rows = int(log.covariates.count().execute()) if log.covariates is not None else None
     source_name = f"{source} ({db or 'default database'})" if log.kind == "duckdb" else log.name
     return {e: _experiment_data(infos[e], cube[cube["experiment_id"] == e], metrics, dims, allocations, as_of,
-                                source_name) for e in ids}
+                                source_name, covariate_rows) for e in ids}
 
 
 def load_experiment(experiment_id: str, **kwargs: Any) -> ExperimentData:
@@ -161,7 +162,8 @@ def _roles(info: ExperimentInfo, metrics: list[Metric]) -> tuple[Metric, ...]:
 
 
 def _experiment_data(info: ExperimentInfo, rows: pd.DataFrame, metrics: list[Metric], dims: Sequence[str],
-                     allocations: pd.DataFrame | None, as_of: dt.datetime | None, source: str) -> ExperimentData:
+                     allocations: pd.DataFrame | None, as_of: dt.datetime | None, source: str,
+                     covariate_rows: int | None = None) -> ExperimentData:
     known = set(info.variants)
     included = rows[(rows["excluded"] == "") & rows["variant"].isin(known)]
     unknown = rows[(rows["excluded"] == "") & ~rows["variant"].isin(known)]
@@ -177,8 +179,11 @@ def _experiment_data(info: ExperimentInfo, rows: pd.DataFrame, metrics: list[Met
     cube = included.drop(columns=["experiment_id", "excluded"]).reset_index(drop=True)
     last = rows["last_ts"].max() if len(rows) else None
     last_ts = pd.Timestamp(last).to_pydatetime() if last is not None and not pd.isna(last) else None
+    # The covariate rows count too: a retention purge of pre_period changes the cube without
+    # changing the event counts, and must still invalidate the caches keyed by this version.
     version = hashlib.sha1(json.dumps([info.experiment_id, trust.units_total, trust.events_total, str(last_ts),
-                                       str(as_of), list(keep_dims)]).encode()).hexdigest()[:16]
+                                       str(as_of), list(keep_dims)] + ([covariate_rows] if covariate_rows is not None
+                                                                       else [])).encode()).hexdigest()[:16]
     return ExperimentData(
         experiment_id=info.experiment_id, variants=info.variants, cube=cube, metrics=_roles(info, metrics),
         dims=keep_dims, control_note="the first variant declared for the experiment" if not info.inferred else
