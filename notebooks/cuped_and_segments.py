@@ -31,6 +31,7 @@ import holoviews as hv
 import pandas as pd
 
 from workbench.analysis import analyze, analyze_segments
+from workbench.display import fmt_p_eq, fmt_share
 from workbench.reports import plots, views
 from workbench.sources.experiments import load_experiment
 
@@ -67,8 +68,8 @@ for dim in ("channel", "user_type"):
     seg = analyze_segments(data, dim, metrics=("cvr",))
     for m in seg.metrics:
         for variant, h in m.heterogeneity.items():
-            print(f"{dim}: does the lift of {variant} differ across segments? Cochran's Q p = {h['p_value']:.3f}, "
-                  f"I² = {h['i2']:.0%}")
+            print(f"{dim}: does the lift of {variant} differ across segments? Cochran's Q {fmt_p_eq(h['p_value'])}, "
+                  f"I² = {fmt_share(h['i2'])}")
         for note in m.notes:
             print("  -", note)
 

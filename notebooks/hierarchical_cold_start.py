@@ -36,13 +36,15 @@ run_full_model = True
 import hvplot.pandas  # noqa: F401
 import pandas as pd
 
+from workbench.display import fmt_count
 from workbench.hierarchical import (compare_to_truth, fit_empirical_bayes, fit_hierarchical, fit_independent,
                                     merge_truth, simulate_sku_world)
 
 world = simulate_sku_world(n_categories=n_categories, skus_per_category=skus_per_category, seed=seed)
 units = world.frame.groupby("sku")["n"].sum()
 print(f"{world.data.n_skus} SKUs in {world.data.n_categories} categories; units per SKU: "
-      f"median {units.median():.0f}, 10th percentile {units.quantile(0.1):.0f}, 90th {units.quantile(0.9):.0f}")
+      f"median {fmt_count(units.median())}, 10th percentile {fmt_count(units.quantile(0.1))}, "
+      f"90th {fmt_count(units.quantile(0.9))}")
 
 # %% [markdown]
 # ## Three ways to estimate every SKU's lift

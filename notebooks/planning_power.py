@@ -25,6 +25,7 @@
 import holoviews as hv
 import pandas as pd
 
+from workbench.display import fmt_count, fmt_lift, fmt_rate, fmt_share
 from workbench.lifecycle import parse_brief
 from workbench.sources.experiments import load_experiment
 from workbench.reports.roi import daily_traffic
@@ -39,7 +40,7 @@ hv.extension("bokeh", logo=False)
 reference = load_experiment("pdp-shoes-hero")
 baseline = float(reference.stats("cvr", use_covariate=False).mean[0])
 daily_units, _, days_observed = daily_traffic(reference.units_per_day())
-print(f"control conversion {baseline:.2%}; {daily_units:,.0f} new units a day over {days_observed} full days")
+print(f"control conversion {fmt_rate(baseline)}; {fmt_count(daily_units)} new units a day over {days_observed} full days")
 
 # %% [markdown]
 # ## Units needed for a 10 % relative lift
@@ -68,7 +69,7 @@ hv.Curve(grid, "mde_rel", "days").opts(xlabel="relative MDE", ylabel="days at to
 # %%
 two_weeks = mde(baseline, n_per_arm=daily_units * 14 / 2)
 one_week_power = power_at(baseline, 0.10, n_per_arm=daily_units * 7 / 2)
-print(f"two weeks detect a {two_weeks.mde_rel:+.1%} relative lift; a +10% lift has {one_week_power:.0%} power "
+print(f"two weeks detect a {fmt_lift(two_weeks.mde_rel)} relative lift; a +10% lift has {fmt_share(one_week_power)} power "
       "after one week")
 
 # %% [markdown]

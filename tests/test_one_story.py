@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from workbench.display import fmt_ci, fmt_p, fmt_pct
+from workbench.display import fmt_ci, fmt_lift, fmt_p
 
 from cli_runner import invoke
 
@@ -138,7 +138,7 @@ def test_report_and_memo_print_the_story(views) -> None:
         best = next((c for c in story["primary"]["comparisons"] if c["variant"] == story["best_variant"]), None)
         if best is None:
             continue
-        lift = fmt_pct(best["lift_rel"], signed=True)
+        lift = fmt_lift(best["lift_rel"])
         ci = fmt_ci(*best["lift_rel_ci"], pct=True)
         assert lift in report and ci in report, f"{eid}: report lacks {lift} {ci}"
         assert fmt_p(best["p_value_adjusted"]) in report or fmt_p(best["p_value"]) in report, eid

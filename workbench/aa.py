@@ -30,7 +30,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from .display import ResultMixin, fmt_num, fmt_p, fmt_pct
+from .display import ResultMixin, fmt_num, fmt_p, fmt_p_eq, fmt_pct
 
 __all__ = ["AAVerdict", "aa_verdict", "verdict_from_p_values", "is_aa", "AA_RULE", "AA_REFUSAL"]
 
@@ -95,7 +95,7 @@ def verdict_from_p_values(experiment_id: str, *, srm_p: float | None, srm_ok: bo
     daily = np.asarray(daily_p_values, dtype=np.float64)
     daily = daily[np.isfinite(daily)]
     findings: list[str] = []
-    srm_text = f"SRM p = {fmt_p(srm_p)}" if srm_p is not None else "no SRM test"
+    srm_text = f"SRM {fmt_p_eq(srm_p)}" if srm_p is not None else "no SRM test"
     findings.append(f"split as planned ({srm_text})" if srm_ok else f"sample ratio mismatch ({srm_text})")
     if blocked:
         findings.append(blocked)
@@ -104,7 +104,7 @@ def verdict_from_p_values(experiment_id: str, *, srm_p: float | None, srm_ok: bo
     share_ok = share_p is None or share_p >= threshold
     if p.size:
         findings.append(f"{k} of {p.size} metric comparisons significant at {fmt_p(alpha)} ({fmt_pct(k / p.size)}, "
-                        f"binomial p = {fmt_p(share_p)})" + ("" if share_ok else ": more than chance allows"))
+                        f"binomial {fmt_p_eq(share_p)})" + ("" if share_ok else ": more than chance allows"))
     else:
         findings.append("no metric comparisons to count")
     ks_stat = ks_p = None
@@ -112,7 +112,7 @@ def verdict_from_p_values(experiment_id: str, *, srm_p: float | None, srm_ok: bo
         ks = sps.kstest(daily, "uniform")
         ks_stat, ks_p = float(ks.statistic), float(ks.pvalue)
         findings.append(("daily p-values look uniform" if ks_p >= threshold else "daily p-values are not uniform")
-                        + f" (KS test p = {fmt_p(ks_p)} over {fmt_num(daily.size)} daily comparisons)")
+                        + f" (KS test {fmt_p_eq(ks_p)} over {fmt_num(daily.size)} daily comparisons)")
     else:
         findings.append(f"too few daily comparisons for the uniformity test ({fmt_num(daily.size)}, needs {MIN_DAILY})")
     healthy = bool(srm_ok and not blocked and share_ok and (ks_p is None or ks_p >= threshold))

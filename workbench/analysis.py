@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Settings, get_settings
-from .display import fmt_p, fmt_pct
+from .display import fmt_p_eq, fmt_pct, fmt_signed
 from .errors import InputError, Problem
 from .experiment_data import ExperimentData
 from .aa import aa_verdict
@@ -271,7 +271,7 @@ def _sequential_for(data: ExperimentData, m: Metric, opts: AnalysisOptions, alph
 def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, settings: Settings, alpha: float,
                    credible_level: float) -> tuple[MetricResult, tuple[SequentialResult, ...]]:
     base = dict(name=m.name, kind=m.kind, role=m.role, label=m.label, higher_is_better=m.higher_is_better,
-                limit=m.limit)
+                limit=m.limit, unit=m.unit)
     try:
         stats = data.stats(m, use_covariate=opts.cuped)
     except KeyError as exc:
@@ -435,7 +435,8 @@ def analyze(data: ExperimentData | str | Path, options: AnalysisOptions | None =
         blocked_note = "not analysed: " + (blocked_reason(health) or "health is blocked").replace(
             "the health check is blocked", "health is blocked")
         results = tuple(MetricResult(name=m.name, kind=m.kind, role=m.role, comparisons=(), label=m.label,
-                                     higher_is_better=m.higher_is_better, limit=m.limit, notes=(blocked_note,))
+                                     higher_is_better=m.higher_is_better, limit=m.limit, notes=(blocked_note,),
+                                     unit=m.unit)
                         for m in metrics)
         notes.append("health is blocked: no comparisons were computed; fix the issues listed in health")
         return AnalysisResult(experiment_id=data.experiment_id, variants=tuple(data.variants),
@@ -475,7 +476,7 @@ def heterogeneity_note(variant: str, metric: str, dim: str, h: Mapping[str, floa
     """
     p = h.get("p_value", float("nan"))
     verb = "differs" if math.isfinite(p) and p < alpha else "does not clearly differ"
-    return f"the lift of {variant} on {metric} {verb} across {dim} segments (Cochran's Q p = {fmt_p(p)}, " \
+    return f"the lift of {variant} on {metric} {verb} across {dim} segments (Cochran's Q {fmt_p_eq(p)}, " \
            f"I² = {fmt_pct(h.get('i2'))})"
 
 
@@ -525,7 +526,7 @@ def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | 
             simp[v] = bool(simpson[j])
             if simp[v]:
                 notes.append(f"Simpson's paradox: the pooled lift of {v} on {m.name} "
-                             f"({pooled['lift_abs'][j]:+.4g}) points the other way from every {dim} segment; the mix "
+                             f"({fmt_signed(pooled['lift_abs'][j], 4)}) points the other way from every {dim} segment; the mix "
                              f"of {dim} differs between arms, so read the per-segment results")
             if math.isfinite(het[v]["p_value"]) and het[v]["p_value"] < alpha:
                 notes.append(heterogeneity_note(v, m.name, dim, het[v], alpha))
@@ -535,7 +536,7 @@ def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | 
         n_tests = int(np.sum(np.isfinite(seg["p_value"])))
         correction = (f"{_CORRECTION_NAMES[opts.correction]} correction across {len(levels)} {dim} segments × "
                       f"{v_count} variant(s) on {m.name} ({n_tests} tests)")
-        out.append(SegmentMetricResult(metric=m.name, kind=m.kind, dim=dim, levels=tuple(levels), rows=tuple(rows),
+        out.append(SegmentMetricResult(metric=m.name, kind=m.kind, unit=m.unit, dim=dim, levels=tuple(levels), rows=tuple(rows),
                                        pooled_lift={data.variants[j + 1]: _f(pooled["lift_abs"][j])
                                                     for j in range(v_count)},
                                        heterogeneity=het, simpson=simp, correction=correction, notes=tuple(notes)))

@@ -11,8 +11,9 @@ import time
 from rich.console import Console
 
 from .config import Paths
-from .display import fmt_pct
+from .display import fmt_count, fmt_elapsed, fmt_pct
 from .experiment_data import ExperimentData
+from .metrics import fmt_metric_value
 from .simulate.specs import DEMO_EXPERIMENTS
 from .simulate.writer import write_world
 from .stats.sufficient import RatioStats
@@ -27,7 +28,7 @@ def _generate(paths: Paths, *, fresh: bool, seed: int, console: Console) -> None
     t0 = time.perf_counter()
     with console.status(f"generating the sample world ({len(DEMO_EXPERIMENTS)} experiments)..."):
         s = write_world(paths.db, seed=seed, force=True)   # --fresh: swapped in at once, registry kept
-    console.print(f"generated {s.events:,} events in {time.perf_counter() - t0:.1f} s → {paths.db}")
+    console.print(f"generated {fmt_count(s.events)} events in {fmt_elapsed(time.perf_counter() - t0)} → {paths.db}")
 
 
 def _overview(datasets: dict[str, ExperimentData], console: Console) -> None:
@@ -41,14 +42,14 @@ def _overview(datasets: dict[str, ExperimentData], console: Console) -> None:
         m = d.primary
         s = d.stats(m, use_covariate=False) if m else None
         values = (s.ratio if isinstance(s, RatioStats) else s.mean) if s is not None else None
-        fmt = (lambda v: f"{v:,.2f}") if m and m.unit == "currency" else fmt_pct
+        fmt = (lambda v: fmt_metric_value(m.name, m.kind, v, m.unit)) if m else fmt_pct
         best = int(values[1:].argmax()) + 1 if values is not None and len(values) > 1 else None
         flags = []
         if d.trust and d.trust.sticky_violators:
-            flags.append(f"{d.trust.sticky_violators} sticky violations")
+            flags.append(f"{fmt_count(d.trust.sticky_violators)} sticky violations")
         if d.trust and d.trust.unknown_variants:
             flags.append("unknown variant label")
-        t.add_row(eid, str(d.meta.get("kind", "")), str(len(d.variants)), f"{int(d.units().sum()):,}",
+        t.add_row(eid, str(d.meta.get("kind", "")), str(len(d.variants)), fmt_count(d.units().sum()),
                   m.name if m else "—", fmt(values[0]) if values is not None else "—",
                   f"{d.variants[best]} {fmt(values[best])}" if best else "—",
                   fmt_pct(d.trust.bot_exclusion_rate) if d.trust else "—", ", ".join(flags))
@@ -82,7 +83,7 @@ def run_demo(*, fresh: bool = False, seed: int = 20261121, serve: bool = True, c
     t0 = time.perf_counter()
     with console.status("aggregating (one query), analysing and deciding every experiment..."):
         outcomes = evaluate(db=paths.db)
-    console.print(f"analysed and decided {len(outcomes)} experiments in {time.perf_counter() - t0:.1f} s")
+    console.print(f"analysed and decided {len(outcomes)} experiments in {fmt_elapsed(time.perf_counter() - t0)}")
     _overview({e: o.data for e, o in outcomes.items()}, console)
     _decisions(outcomes, console)
     from .reports import run_reports

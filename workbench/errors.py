@@ -8,6 +8,8 @@ a traceback. Programming errors stay ordinary exceptions.
 >>> p = Problem("blocked", "negative", "users must be >= 0", file="ab.csv", column="users", row=2, value=-5)
 >>> str(p)
 'ab.csv: row 2, column users, value -5: users must be >= 0'
+>>> str(Problem("info", "bots_excluded", "bots", value=0.019325980392156862))
+'value 0.019326: bots'
 >>> err = InputError([p])
 >>> err.exit_code, str(err)
 (2, 'ab.csv: row 2, column users, value -5: users must be >= 0')
@@ -21,6 +23,14 @@ from typing import Any, Literal, Sequence
 Level = Literal["blocked", "warning", "info"]
 
 __all__ = ["Level", "Problem", "WorkbenchError", "InputError", "NotFoundError", "ConflictError"]
+
+
+def _shown(value: Any) -> str:
+    """A located value for people: floats through the display layer (``0.019326``, not 17 digits)."""
+    if isinstance(value, float):
+        from .display import fmt_num
+        return fmt_num(value, 6)
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ class Problem:
             if isinstance(v, str) and len(v) > 80:      # a 200 KB cell must not become a 200 KB message
                 parts.append(f"value {v[:40]!r}… ({len(v):,} characters)")
             else:
-                parts.append(f"value {v!r}" if isinstance(v, str) else f"value {v}")
+                parts.append(f"value {v!r}" if isinstance(v, str) else f"value {_shown(v)}")
         where = ", ".join(parts)
         if self.file:
             return f"{self.file}: {where}" if where else self.file

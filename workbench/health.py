@@ -44,7 +44,7 @@ from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from .config import Settings, get_settings
-from .display import ResultMixin, fmt_num, fmt_p, fmt_pct
+from .display import ResultMixin, fmt_num, fmt_p_eq, fmt_pct
 from .errors import Problem
 from .experiment_data import ExperimentData
 from .results import HealthReport, HealthStatus, SRMResult
@@ -166,8 +166,8 @@ def _srm(data: ExperimentData, units: np.ndarray, weights: Mapping[str, float] |
                f"({share_obs} observed vs {share_exp} planned)")
     else:
         msg = (f"sample ratio mismatch: {share_obs} of units observed vs {share_exp} planned "
-               f"(chi-square p = {fmt_p(p_f)}, {'blocked' if status == 'blocked' else 'warning'} below "
-               f"{blocked_p if status == 'blocked' else warning_p:g}); assignment or logging may be broken")
+               f"(chi-square {fmt_p_eq(p_f)}, {'blocked' if status == 'blocked' else 'warning'} below "
+               f"{fmt_num(blocked_p if status == 'blocked' else warning_p)}); assignment or logging may be broken")
     code = "srm_severe" if status == "blocked" else "srm"
     return result, [Problem(status, code, msg, file=_src(data), column="users", value=p_f)]
 
@@ -239,7 +239,7 @@ def aa_issue(metric: str, p_value: float, alpha: float, *, source: str | None = 
     if not np.isfinite(p_value) or p_value >= alpha:
         return None
     return Problem("warning", "aa_significant", f"A/A experiment: the primary metric {metric!r} differs between "
-                   f"identical arms (p = {fmt_p(p_value)} < {alpha:g}); check assignment, logging and the analysis "
+                   f"identical arms ({fmt_p_eq(p_value)}, below {alpha:g}); check assignment, logging and the analysis "
                    "pipeline", file=source, column=metric, value=float(p_value))
 
 
@@ -282,7 +282,7 @@ def aa_uniformity(p_values: ArrayLike, *, alpha: float = 0.05, threshold: float 
     ks = sps.kstest(p, "uniform")
     ok = binom_p >= threshold and ks.pvalue >= threshold
     msg = (f"{rejections} of {p.size} A/A comparisons significant at {alpha:g} ({fmt_pct(rejections / p.size, 1)}; "
-           f"binomial p = {fmt_p(binom_p)}); KS test of uniformity p = {fmt_p(float(ks.pvalue))}")
+           f"binomial {fmt_p_eq(binom_p)}); KS test of uniformity {fmt_p_eq(float(ks.pvalue))}")
     return AAUniformity(int(p.size), alpha, rejections / p.size, binom_p, float(ks.statistic), float(ks.pvalue),
                         "healthy" if ok else "warning", msg if ok else msg + ": the pipeline is not calibrated")
 

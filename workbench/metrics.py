@@ -25,17 +25,16 @@ Aggregated tables name their sum columns by a fixed convention, so any stage can
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
-from .display import fmt_num, fmt_pct
+from .display import fmt_change, fmt_change_ci, fmt_value
 from .stats.sufficient import RatioStats, SufficientStats
 
 __all__ = ["Metric", "MetricKind", "Role", "CATALOG", "UNIT_VALUES", "COVARIATES", "sum_col", "sq_col", "xprod_col",
-           "metric_unit", "fmt_metric_value", "fmt_metric_delta"]
+           "metric_unit", "fmt_metric_value", "fmt_metric_delta", "fmt_metric_delta_ci"]
 
 MetricKind = Literal["proportion", "mean", "ratio"]
 Role = Literal["primary", "secondary", "guardrail"]
@@ -73,7 +72,7 @@ class Metric:
     higher_is_better: bool = True
     limit: float | None = None
     label: str = ""
-    unit: Literal["rate", "count", "currency", "seconds", "value"] = "rate"
+    unit: Literal["rate", "count", "currency", "seconds", "value", ""] = ""   # "": rate for proportions, else value
 
     def __post_init__(self) -> None:
         if self.kind == "ratio" and not self.denominator:
@@ -82,6 +81,8 @@ class Metric:
             raise ValueError(f"{self.kind} metric {self.name!r} is per unit; use kind='ratio' for a denominator")
         if not self.label:
             object.__setattr__(self, "label", self.name)
+        if not self.unit:
+            object.__setattr__(self, "unit", "rate" if self.kind == "proportion" else "value")
 
     def with_role(self, role: Role) -> "Metric":
         return replace(self, role=role)
@@ -159,10 +160,11 @@ COVARIATES: dict[str, str] = {
 CATALOG: dict[str, Metric] = {m.name: m for m in [
     Metric("cvr", "proportion", "purchased", covariate="pre_purchases", role="primary",
            label="Conversion rate (purchasers / users)"),
-    Metric("ctr", "ratio", "clicks", "impressions", covariate="pre_sessions", label="CTR (clicks / impressions)"),
+    Metric("ctr", "ratio", "clicks", "impressions", covariate="pre_sessions", label="CTR (clicks / impressions)",
+           unit="rate"),
     Metric("click_rate", "proportion", "clicked", label="Click-through users (clickers / users)"),
     Metric("atc_rate", "proportion", "carted", label="Add-to-cart rate (users who carted / users)"),
-    Metric("cvr_per_click", "ratio", "purchases", "clicks", label="Purchases per click"),
+    Metric("cvr_per_click", "ratio", "purchases", "clicks", label="Purchases per click", unit="rate"),
     Metric("pages_per_user", "mean", "impressions", covariate="pre_sessions", label="Page views per user",
            unit="count"),
     Metric("revenue_per_user", "mean", "revenue", covariate="pre_revenue", label="Revenue per user", unit="currency"),
@@ -172,46 +174,43 @@ CATALOG: dict[str, Metric] = {m.name: m for m in [
     Metric("lcp", "ratio", "lcp_s", "impressions", role="guardrail", higher_is_better=False, limit=3.5,
            label="Mean LCP (seconds per page view)", unit="seconds"),
     Metric("error_rate", "ratio", "errors", "impressions", role="guardrail", higher_is_better=False, limit=0.005,
-           label="5xx error rate (per page view)"),
+           label="5xx error rate (per page view)", unit="rate"),
     Metric("return_rate", "ratio", "returns", "purchases", role="guardrail", higher_is_better=False, limit=0.08,
-           label="Return rate (returns / purchases)"),
+           label="Return rate (returns / purchases)", unit="rate"),
 ]}
 
 
-def metric_unit(name: str, kind: str) -> str:
-    """``rate``, ``seconds``, ``currency`` … of a metric: the catalogue's unit, else by its kind."""
+def metric_unit(name: str, kind: str, unit: str | None = None) -> str:
+    """``rate``, ``seconds``, ``currency`` … of a metric: its own ``unit`` when known (a result carries
+    its metric's), else the catalogue's, else by its kind (proportions are rates)."""
+    if unit:
+        return unit
     return CATALOG[name].unit if name in CATALOG else ("rate" if kind == "proportion" else "value")
 
 
-#: unit -> (value format, change format); other units use the last entry
-_METRIC_FORMATS: dict[str, tuple[Any, Any]] = {
-    "rate": (fmt_pct, lambda v: f"{v * 100:+.2f} pp"),
-    "seconds": (lambda v: f"{v:.2f} s", lambda v: f"{v:+.3f} s"),
-    "currency": (lambda v: f"{v:,.2f}", lambda v: f"{v:+,.2f}"),
-    "value": (lambda v: fmt_num(v, 4), lambda v: f"{v:+.4g}"),
-}
-
-
-def _fmt_metric(name: str, kind: str, v: float | None, change: bool) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    formats = _METRIC_FORMATS.get(metric_unit(name, kind), _METRIC_FORMATS["value"])
-    return formats[change](v)
-
-
-def fmt_metric_value(name: str, kind: str, v: float | None) -> str:
+def fmt_metric_value(name: str, kind: str, v: float | None, unit: str | None = None) -> str:
     """A metric value for people: ``5.12%``, ``3.50 s``, ``1,234.50``; "—" when missing.
 
     >>> fmt_metric_value("cvr", "proportion", 0.0512), fmt_metric_value("lcp", "mean", 3.5)
     ('5.12%', '3.50 s')
     """
-    return _fmt_metric(name, kind, v, change=False)
+    return fmt_value(v, metric_unit(name, kind, unit))
 
 
-def fmt_metric_delta(name: str, kind: str, v: float | None) -> str:
-    """A signed change of a metric: ``+0.21 pp`` for rates, ``+0.150 s``, ``+12.50``; "—" when missing.
+def fmt_metric_delta(name: str, kind: str, v: float | None, unit: str | None = None) -> str:
+    """A signed change of a metric: ``+0.21 pp`` for rates, ``+0.150 s``, ``+12.50``; "—" when missing
+    (the notation of :data:`workbench.display.NOTATION` for the metric's unit).
 
     >>> fmt_metric_delta("cvr", "proportion", 0.0021), fmt_metric_delta("lcp", "mean", 0.15)
     ('+0.21 pp', '+0.150 s')
     """
-    return _fmt_metric(name, kind, v, change=True)
+    return fmt_change(v, metric_unit(name, kind, unit))
+
+
+def fmt_metric_delta_ci(name: str, kind: str, lo: float | None, hi: float | None, unit: str | None = None) -> str:
+    """An interval of a change of a metric: ``[+0.11, +0.73] pp`` for rates.
+
+    >>> fmt_metric_delta_ci("cvr", "proportion", 0.0011, 0.0073)
+    '[+0.11, +0.73] pp'
+    """
+    return fmt_change_ci(lo, hi, metric_unit(name, kind, unit))

@@ -63,6 +63,14 @@ class HealthReport(ResultMixin):
     def reasons(self) -> list[str]:
         return [p.message for p in self.issues if p.level != "info"]
 
+    def __repr__(self) -> str:
+        from .notebook import health_repr
+        return health_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .notebook import health_html
+        return health_html(self)
+
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([p.to_dict() for p in self.issues],
                             columns=["level", "code", "message", "file", "column", "row", "value"])
@@ -99,6 +107,10 @@ class Comparison(ResultMixin):
     def significant(self, alpha: float = 0.05) -> bool:
         return bool(self.p_value_adjusted < alpha)
 
+    def __repr__(self) -> str:
+        from .notebook import comparison_repr
+        return comparison_repr(self)
+
 
 def comparisons_frame(comparisons: Sequence[Comparison], **columns: Any) -> pd.DataFrame:
     """One row per comparison, intervals split into ``*_lo``/``*_hi``, with constant ``columns`` first."""
@@ -129,9 +141,18 @@ class MetricResult(ResultMixin):
     variance_reduction: float | None = None   # CUPED, when applied
     notes: tuple[str, ...] = ()
     prob_best: dict[str, float] | None = None  # Bayesian P(each compared arm is best), in the better direction
+    unit: str = ""                             # rate, count, currency, seconds, value: how its numbers are written
 
     def to_frame(self) -> pd.DataFrame:
         return comparisons_frame(self.comparisons, metric=self.name, role=self.role)
+
+    def __repr__(self) -> str:
+        from .notebook import metric_repr
+        return metric_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .notebook import metric_html
+        return f"<div class='workbench-result'>{metric_html(self)}</div>"
 
     def gain(self, c: Comparison) -> float:
         """``c``'s change in the metric's good direction (positive = better)."""
@@ -178,3 +199,16 @@ class AnalysisResult(ResultMixin):
     def to_frame(self) -> pd.DataFrame:
         frames = [m.to_frame() for m in self.metrics]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def __repr__(self) -> str:
+        from .notebook import analysis_repr
+        return analysis_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .notebook import analysis_html
+        return analysis_html(self)
+
+    def plot(self) -> Any:
+        """A HoloViews forest plot: the relative lift of every metric × variant with its interval."""
+        from .notebook import forest_plot
+        return forest_plot(self)

@@ -38,9 +38,20 @@ class ExperimentSummary(ResultMixin):
     sticky_violators: int | None = None
     unknown_variants: tuple[tuple[str, int], ...] = ()
     as_of: str | None = None
+    metric_units: tuple[tuple[str, str], ...] = ()   # metric -> unit (rate, count, currency, seconds, value)
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(list(self.rows))
+
+    def __repr__(self) -> str:
+        return (f"ExperimentSummary({self.experiment_id}: {len(self.rows)} variant(s), "
+                f"{len(self.metric_roles)} metric(s), control {self.control})")
+
+    def _repr_html_(self) -> str:
+        from .tables import html_table, summary_caption, summary_rows
+        headers, rows = summary_rows(self)
+        return html_table(headers, [dict(zip(headers, r)) for r in rows], title=self.experiment_id,
+                          caption=summary_caption(self))
 
 
 def summarize(data: ExperimentData) -> ExperimentSummary:
@@ -59,4 +70,5 @@ def summarize(data: ExperimentData) -> ExperimentSummary:
         rows=tuple(frame.to_dict(orient="records")), metric_roles=tuple((m.name, m.role) for m in data.metrics),
         bot_exclusion_rate=t.bot_exclusion_rate if t else None, sticky_violators=t.sticky_violators if t else None,
         unknown_variants=tuple(sorted(t.unknown_variants.items())) if t else (),
-        as_of=data.as_of.isoformat() if data.as_of else None)
+        as_of=data.as_of.isoformat() if data.as_of else None,
+        metric_units=tuple((m.name, m.unit) for m in data.metrics))

@@ -3,6 +3,7 @@ experiments say why instead of drawing empty charts, and each health finding is 
 
 from __future__ import annotations
 
+import html
 from types import SimpleNamespace
 
 
@@ -26,7 +27,7 @@ def _detail(service, eid):
 def test_the_aa_experiment_shows_its_verdict_and_no_launch_controls(shared_service):
     o = shared_service.snapshot.outcome("aa-pipeline-check")
     assert o is not None and o.result.aa is not None
-    assert o.result.aa.sentence in decision_html(o).replace("&#x27;", "'").replace("&amp;", "&")
+    assert o.result.aa.sentence in html.unescape(decision_html(o))
     detail = _detail(shared_service, "aa-pipeline-check")
     buttons = detail.controls.buttons
     assert not buttons["force_winner"].visible and not buttons["start_rollout"].visible

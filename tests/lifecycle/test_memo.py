@@ -37,7 +37,7 @@ def test_launch_memo_has_every_section_and_the_evidence():
     assert [l for l in lines if l.startswith("## ")] == ["## Summary", "## Evidence", "## Risks and limitations",
                                                          "## Next actions"]
     for text in ("2026-03-01 09:00 to 2026-03-20 08:00", "control (control) 50%, b 50%", "lcp <= 3.5",
-                 "error\\_rate <= 0.005", "**Data version:** v1", "SRM p = 0.420", "+20.00%", "99.80%",
+                 "error\\_rate <= 0.005", "**Data version:** v1", "SRM p = 0.420", "+20.00%", "99.8%",
                  "[10.00%, 30.00%]", "0.001", "Roll out b in stages 25% → 50% → 100%", "30-minute window",
                  "Health: HEALTHY"):
         assert text.replace("[", "\\[").replace("]", "\\]") in md or text in md, text

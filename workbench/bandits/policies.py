@@ -29,6 +29,7 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from ..display import fmt_num, fmt_pp, fmt_prob, fmt_rate, fmt_share
 from ..errors import InputError, Problem
 
 __all__ = ["ArmCounts", "PolicyName", "POLICIES", "PolicyWeights", "prob_best", "ucb1_index", "apply_floor",
@@ -153,7 +154,7 @@ def policy_weights(arms: Sequence[ArmCounts], policy: str = "thompson", *, floor
         weights = raw
         status = "fixed"
         reasons.append("fixed split: weights do not depend on the data")
-        arm_reasons = [f"fixed weight {w:.1%}" for w in weights]
+        arm_reasons = [f"fixed weight {fmt_share(w)}" for w in weights]
         return PolicyWeights(names, tuple(weights.tolist()), tuple(raw.tolist()), status, tuple(reasons),
                              tuple(arm_reasons), tuple(alpha.tolist()), tuple(beta.tolist()), tuple(pb.tolist()),
                              tuple(ucb.tolist()))
@@ -164,7 +165,7 @@ def policy_weights(arms: Sequence[ArmCounts], policy: str = "thompson", *, floor
         status = "warming_up"
         reasons.append(f"weights held until every arm has {min_units:g} units; short: "
                        + ", ".join(f"{a.variant} ({a.units:g})" for a in arms if a.units < min_units))
-        arm_reasons = [f"held at {w:.1%} ({'previous plan' if previous is not None else 'equal split'}); "
+        arm_reasons = [f"held at {fmt_share(w)} ({'previous plan' if previous is not None else 'equal split'}); "
                        + (f"only {u:g} of {min_units:g} units" if u < min_units else f"{u:g} units")
                        for w, u in zip(weights, units)]
         return PolicyWeights(names, tuple(weights.tolist()), tuple(weights.tolist()), status, tuple(reasons),
@@ -180,17 +181,17 @@ def policy_weights(arms: Sequence[ArmCounts], policy: str = "thompson", *, floor
         reasons.append("UCB1: movable traffic to the arm with the highest mean + sqrt(2 ln N / n)")
     weights = apply_floor(raw, floor)
     if floor > 0:
-        reasons.append(f"every arm keeps at least {floor:.0%} of traffic (exploration floor)")
+        reasons.append(f"every arm keeps at least {fmt_share(floor)} of traffic (exploration floor)")
     means = alpha / (alpha + beta)
     for i, a in enumerate(arms):
-        bits = [f"posterior mean {means[i]:.2%}", f"P(best) {pb[i]:.1%}"]
+        bits = [f"posterior mean {fmt_rate(means[i])}", f"P(best) {fmt_prob(pb[i])}"]
         if policy == "ucb":
-            bits.append(f"UCB {ucb[i]:.4f}")
+            bits.append(f"UCB {fmt_num(ucb[i], 4)}")
         if weights[i] <= floor + 1e-12 and floor > 0:
             bits.append("at the exploration floor")
         if previous is not None:
             change = weights[i] - float(np.asarray(previous, dtype=float)[i] / np.sum(previous))
-            bits.append(f"{'up' if change >= 0 else 'down'} {abs(change):.1%} from the previous plan")
+            bits.append(f"{'up' if change >= 0 else 'down'} {fmt_pp(abs(change))[1:]} from the previous plan")
         arm_reasons.append("; ".join(bits))
     return PolicyWeights(names, tuple(weights.tolist()), tuple(np.asarray(raw, float).tolist()), "adaptive",
                          tuple(reasons), tuple(arm_reasons), tuple(alpha.tolist()), tuple(beta.tolist()),

@@ -53,7 +53,7 @@ def schedule_plans(experiment_id: str, variants: "tuple[str, ...] | list[str]", 
     seen before it (``unit_day`` < day) and records the schedule's weights, with the posterior and
     P(best) of those counts, so the log holds the same weights the world assigned units with.
     """
-    from ..display import fmt_pct
+    from ..display import fmt_count, fmt_prob
     from .plan import allocate
 
     plans: list[AllocationPlan] = []
@@ -68,8 +68,8 @@ def schedule_plans(experiment_id: str, variants: "tuple[str, ...] | list[str]", 
         weights = [float(w) for w in schedule[day]]
         plan = allocate(counts, experiment_id=experiment_id, policy="fixed", fixed_weights=weights,
                         previous=previous, seed=seed, now=when, min_units=0)
-        arms = tuple(replace(a, reason=f"recorded weight; P(best) {fmt_pct(a.prob_best, 1)} on "
-                                       f"{a.units:,.0f} units so far") for a in plan.arms)
+        arms = tuple(replace(a, reason=f"recorded weight; P(best) {fmt_prob(a.prob_best)} on "
+                                       f"{fmt_count(a.units)} units so far") for a in plan.arms)
         reason = f"the simulated bandit's recorded allocation schedule, day {i} of the experiment ({when[:10]})"
         plans.append(replace(plan, policy="recorded", status="recorded", arms=arms, reasons=(reason,)))
         previous = plan.weights_by_variant()

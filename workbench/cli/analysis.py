@@ -38,7 +38,7 @@ import typer
 import yaml
 from rich.markup import escape
 
-from ..display import fmt_ci, fmt_num, fmt_p, fmt_pct
+from ..display import fmt_count, fmt_lift, fmt_p_eq, fmt_pp, fmt_share, fmt_signed
 from ..errors import InputError, Problem, WorkbenchError
 from ..results import AnalysisResult, HealthReport
 from ._common import JSON_OPTION, console, err_console, print_json, table
@@ -144,41 +144,44 @@ def _badge(status: str) -> str:
 def _show_health(h: HealthReport) -> None:
     console.print(f"Health: {_badge(h.status)}")
     if h.srm is not None:
-        console.print(f"SRM: chi-square p = {fmt_p(h.srm.p_value)} (observed "
-                      f"{' / '.join(fmt_num(o) for o in h.srm.observed)}, expected "
-                      f"{' / '.join(fmt_num(round(e)) for e in h.srm.expected)})")
+        console.print(f"SRM: chi-square {fmt_p_eq(h.srm.p_value)} (observed "
+                      f"{' / '.join(fmt_count(o) for o in h.srm.observed)}, expected "
+                      f"{' / '.join(fmt_count(e) for e in h.srm.expected)})")
     if h.issues:
         console.print(table("Issues", ["level", "code", "where", "message"],
                             [(p.level, p.code, escape(p.location()), escape(p.message)) for p in h.issues]))
 
 
 def _show_analysis(r: AnalysisResult) -> None:
-    console.print(f"Experiment [bold]{escape(r.experiment_id)}[/]: variants {escape(', '.join(r.variants))} "
-                  f"(control {escape(r.control)})")
+    from ..tables import COMPARISON_COLUMNS, ci_header, comparison_row, metric_caption, metric_title
+    variants = ", ".join(f"{v} (control)" if v == r.control else v for v in r.variants)
+    console.print(f"Experiment [bold]{escape(r.experiment_id)}[/]: variants {escape(variants)}")
     _show_health(r.health)
+    columns = [ci_header(r.alpha) if c == "CI" else c for c in COMPARISON_COLUMNS]
     for m in r.metrics:
         if not m.comparisons:
             console.print(escape(f"{m.label or m.name} [{m.role}]: {'; '.join(m.notes) or 'no comparisons'}"))
             continue
-        pct = m.kind == "proportion"
-        show = (lambda v: fmt_pct(v)) if pct else (lambda v: fmt_num(v))
-        control_value = show(m.comparisons[0].control_value)
-        rows = [(c.variant, show(c.variant_value),
-                 fmt_pct(c.lift_abs, signed=True) if pct else fmt_num(c.lift_abs),
-                 fmt_ci(*c.lift_abs_ci, pct=pct), fmt_pct(c.lift_rel, signed=True), fmt_p(c.p_value_adjusted),
-                 fmt_pct(c.prob_beat_control, 1) if c.prob_beat_control is not None else "—")
-                for c in m.comparisons]
-        tests = sorted({c.test for c in m.comparisons})
-        best = (["P(best): " + ", ".join(f"{v} {fmt_pct(p, 1)}" for v, p in m.prob_best.items())]
-                if m.prob_best and len(m.prob_best) > 2 else [])
-        caption = "; ".join(([f"test: {', '.join(tests)}"] if tests else []) + ([m.correction] if m.correction else [])
-                            + best + list(m.notes)) or None
-        console.print(table(escape(f"{m.label or m.name} [{m.role}] — control {control_value}"),
-                            ["variant", "value", "lift", f"{1 - r.alpha:.0%} CI", "rel. lift", "p adj.", "P(beat)"],
-                            [tuple(escape(str(v)) for v in row) for row in rows],
+        caption = metric_caption(m)
+        console.print(table(escape(metric_title(m)), columns,
+                            [tuple(escape(v) for v in comparison_row(m, c).values()) for c in m.comparisons],
                             caption=escape(caption) if caption else None))
+    _show_segments(r)
     for note in r.notes:
         console.print(f"note: {escape(note)}")
+
+
+def _show_segments(r: AnalysisResult) -> None:
+    """Per-segment lifts of every metric (exploratory), Cochran's Q once per variant."""
+    from ..tables import SEGMENT_COLUMNS, ci_header, segment_caption, segment_rows
+    columns = [ci_header(r.alpha) if c == "CI" else c for c in SEGMENT_COLUMNS]
+    for seg in r.segments:
+        console.print(f"Segments by [bold]{escape(seg.dim)}[/] (exploratory: use segment results to form "
+                      "hypotheses, not to decide)")
+        for s in seg.metrics:
+            console.print(table(escape(f"{s.metric} by {s.dim}"), columns,
+                                [tuple(escape(v) for v in row.values()) for row in segment_rows(s)],
+                                caption=escape(segment_caption(s, r.alpha))))
 
 
 def analyze_command(
@@ -297,7 +300,7 @@ def plan_command(
             print_json(r)
             return
         console.print(r.summary())
-        console.print(table("Plan", ["arm", "units"], [("control" if i == 0 else f"variant {i}", fmt_num(n))
+        console.print(table("Plan", ["arm", "units"], [("control" if i == 0 else f"variant {i}", fmt_count(n))
                                                       for i, n in enumerate(r.n_by_arm)],
                             caption=r.note or None))
         return
@@ -306,9 +309,9 @@ def plan_command(
     if json_:
         print_json(m)
         return
-    console.print(f"With {fmt_num(n_per_arm)} units per arm the smallest detectable lift is "
-                  f"{fmt_num(m.mde_abs)} absolute ({fmt_pct(m.mde_rel, signed=True)} relative) at "
-                  f"{power:.0%} power, alpha {alpha:g}")
+    console.print(f"With {fmt_count(n_per_arm)} units per arm the smallest detectable lift is "
+                  f"{fmt_pp(m.mde_abs) if kind == 'proportion' else fmt_signed(m.mde_abs, 4)} absolute ({fmt_lift(m.mde_rel)} relative) at "
+                  f"{fmt_share(power)} power, alpha {alpha:g}")
 
 
 def register(app: typer.Typer) -> None:

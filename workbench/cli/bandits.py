@@ -12,13 +12,18 @@ import numpy as np
 import pandas as pd
 import typer
 
-from ..display import dumps, fmt_pct
+from ..config import Settings
+from ..display import dumps, fmt_count, fmt_elapsed, fmt_fixed, fmt_lift, fmt_num, fmt_pct, fmt_share
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
 from ..ids import safe_id
 from ._common import JSON_OPTION, console, print_json, table
 
 __all__ = ["register"]
+
+# --help shows the built-in defaults as values (a settings file may change them)
+_BANDIT = Settings().bandit
+_SEED = Settings().seed
 
 
 def register(app: typer.Typer) -> None:
@@ -120,9 +125,9 @@ def assign_cmd(
             print_json({"source": source, "seed": seed, "hash_version": hash_version, "coverage": coverage,
                         "ranges": [list(r) for r in result.ranges], "variants": rows})
         else:
-            console.print(table(f"Assignment of {len(labels):,} keys (seed {seed!r}, hash v{hash_version})",
+            console.print(table(f"Assignment of {fmt_count(len(labels))} keys (seed {seed!r}, hash v{hash_version})",
                                 ["variant", "keys", "share"],
-                                [(r["variant"], f"{r['keys']:,}", fmt_pct(r["share"])) for r in rows]))
+                                [(r["variant"], fmt_count(r['keys']), fmt_pct(r["share"])) for r in rows]))
         return
     out = pd.DataFrame({"key": arrow.to_pandas() if hasattr(arrow, "to_pandas") else list(arrow),
                         "bucket": result.bucket, "variant": labels})
@@ -171,9 +176,9 @@ def allocate_cmd(
                                              "workbench database; also names the plan."),
     policy: str = typer.Option("thompson", "--policy", help="thompson, ucb or fixed."),
     floor: Optional[float] = typer.Option(None, "--floor", help="Minimum traffic share per arm "
-                                          "(default Settings.bandit.min_exploration_share)."),
+                                          f"(default {fmt_share(_BANDIT.min_exploration_share)})."),
     min_units: Optional[float] = typer.Option(None, "--min-units", help="Weights move only once every arm has this "
-                                              "many units (default Settings.bandit.min_units_per_arm)."),
+                                              f"many units (default {fmt_count(_BANDIT.min_units_per_arm)})."),
     segment_by: Optional[str] = typer.Option(None, "--segment-by", help="Per-segment (contextual) weights by this "
                                              "column, e.g. device or channel."),
     prior: Optional[str] = typer.Option(None, "--prior", help="Beta prior 'a,b' for every arm (cold start)."),
@@ -184,7 +189,8 @@ def allocate_cmd(
     weights: Optional[str] = typer.Option(None, "--weights", help="Fixed split for --policy fixed, e.g. 0.5,0.5."),
     previous: Optional[Path] = typer.Option(None, "--previous", help="Previous plan JSON (weights held during "
                                             "warm-up, changes reported); default: the last logged plan."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the Monte Carlo P(best) (default Settings.seed)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the Monte Carlo P(best) "
+                                     f"(default {_SEED})."),
     log: bool = typer.Option(True, "--log/--no-log", help="Record the decision in the allocation_log table: it "
                              "becomes the current allocation every view shows (--no-log: only a proposal)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="With --experiment alone: the counts and the current "
@@ -289,10 +295,11 @@ def sim_cmd(
     reps: int = typer.Option(200, "--reps", help="Replications."),
     policies: str = typer.Option("ab,thompson,ucb", "--policies", help="Any of ab, thompson, ucb."),
     batch: int = typer.Option(1, "--batch", help="Users between policy updates (1 = learn after every user)."),
-    floor: Optional[float] = typer.Option(None, "--floor", help="Exploration floor per arm (default from settings)."),
-    min_units: Optional[float] = typer.Option(None, "--min-units", help="Warm-up units per arm (default from "
-                                              "settings)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default Settings.seed)."),
+    floor: Optional[float] = typer.Option(None, "--floor", help="Exploration floor per arm "
+                                          f"(default {fmt_share(_BANDIT.min_exploration_share)})."),
+    min_units: Optional[float] = typer.Option(None, "--min-units", help="Warm-up units per arm (default "
+                                              f"{fmt_count(_BANDIT.min_units_per_arm)})."),
+    seed: Optional[int] = typer.Option(None, "--seed", help=f"Seed (default {_SEED})."),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Fixed A/B vs Thompson vs UCB on known rates: which policy loses fewer conversions, and how fast each decides."""
@@ -304,11 +311,11 @@ def sim_cmd(
         print_json(sim.to_dict())
         return
     s = sim.summary()
-    rows = [(r.policy, f"{r.regret:,.1f} ± {r.regret_se:,.1f}", fmt_pct(r.conversion_rate, 3), fmt_pct(r.best_arm_share, 1),
-             f"{r.median_rounds_to_decision:,.0f}" if np.isfinite(r.median_rounds_to_decision) else "—",
-             fmt_pct(r.decided_share, 0), fmt_pct(r.wrong_decision_share, 1), f"{r.seconds:.2f}")
+    rows = [(r.policy, f"{fmt_fixed(r.regret, 1)} ± {fmt_fixed(r.regret_se, 1)}", fmt_pct(r.conversion_rate, 3), fmt_pct(r.best_arm_share, 1),
+             fmt_count(r.median_rounds_to_decision),
+             fmt_share(r.decided_share), fmt_share(r.wrong_decision_share), fmt_elapsed(r.seconds, suffix=False))
             for r in s.itertuples()]
-    console.print(table(f"{reps} replications × {rounds:,} users, true rates {rates}",
+    console.print(table(f"{reps} replications × {fmt_count(rounds)} users, true rates {rates}",
                         ["policy", "regret (lost conversions)", "conversion", "to best arm", "users to decide",
                          "decided", "wrong", "seconds"], rows,
                         caption=sim.setup_sentence()))
@@ -367,18 +374,18 @@ def cold_start_cmd(
     console.print(result.summary_line(), highlight=False, markup=False)
     if result.diagnostics is not None:
         d = result.diagnostics
-        console.print(f"diagnostics: sampler {d.sampler} ({d.parameterisation}), max r_hat {d.max_rhat_lifts:.3f} "
-                      f"(lifts) / {d.max_rhat_all:.3f} (all), min bulk ESS {d.min_ess_bulk_lifts:.0f}, "
-                      f"divergences {d.divergences}, {d.sample_seconds:.1f}s sampling", highlight=False, markup=False)
+        console.print(f"diagnostics: sampler {d.sampler} ({d.parameterisation}), max r_hat {fmt_num(d.max_rhat_lifts, 4)} "
+                      f"(lifts) / {fmt_num(d.max_rhat_all, 4)} (all), min bulk ESS {fmt_count(d.min_ess_bulk_lifts)}, "
+                      f"divergences {d.divergences}, {fmt_elapsed(d.sample_seconds)} sampling", highlight=False, markup=False)
     top = sorted(result.skus, key=lambda s: -s.prob_beat_control)[:15]
     console.print(table("SKUs most likely to benefit (" + result.interval + ")",
                         ["sku", "category", "variant", "units", "control rate", "lift", "interval", "P(better)"],
-                        [(s.sku, s.category, s.variant, f"{s.n_control + s.n_variant:,.0f}", fmt_pct(s.control_rate),
-                          fmt_pct(s.lift_rel, signed=True),
+                        [(s.sku, s.category, s.variant, fmt_count(s.n_control + s.n_variant), fmt_pct(s.control_rate),
+                          fmt_lift(s.lift_rel),
                           f"[{fmt_pct(s.lift_rel_ci[0])}, {fmt_pct(s.lift_rel_ci[1])}]",
                           fmt_pct(s.prob_beat_control, 1)) for s in top]))
     console.print(table("Prior for a brand-new SKU, per category",
                         ["category", "SKUs", "rate", "interval", "Beta(a, b)", "lift"],
                         [(c.category, c.n_skus, fmt_pct(c.rate_mean), f"[{fmt_pct(c.rate_ci[0])}, "
-                          f"{fmt_pct(c.rate_ci[1])}]", f"({c.beta_a:.1f}, {c.beta_b:.1f})",
-                          fmt_pct(c.lift_rel_mean, signed=True)) for c in result.categories]))
+                          f"{fmt_pct(c.rate_ci[1])}]", f"({fmt_num(c.beta_a, 4)}, {fmt_num(c.beta_b, 4)})",
+                          fmt_lift(c.lift_rel_mean)) for c in result.categories]))

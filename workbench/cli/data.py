@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .. import __version__
 from ..config import Paths
-from ..display import fmt_num, fmt_pct
+from ..display import fmt_count, fmt_elapsed
 from ..errors import InputError
 from ..summary import ExperimentSummary, summarize
 from ._common import JSON_OPTION, console, err_console, print_json, table
@@ -58,8 +58,8 @@ def simulate(
         task = bar.add_task("generating experiments", total=len(DEMO_EXPERIMENTS))
         summary = write_world(target, seed=seed, scale=scale, force=force,
                               progress=lambda _e: bar.advance(task))
-    console.print(f"wrote {summary.events:,} events of {summary.experiments} experiments to {summary.path} "
-                  f"({summary.format}, seed {seed}, {summary.seconds:.1f} s)"
+    console.print(f"wrote {fmt_count(summary.events)} events of {summary.experiments} experiments to {summary.path} "
+                  f"({summary.format}, seed {seed}, {fmt_elapsed(summary.seconds)})"
                   + ("; replaced the previous world (registry and audit log kept)" if summary.replaced else ""))
     reports = Paths.default().reports
     if summary.replaced and out is None and reports.is_dir() and any(reports.iterdir()):
@@ -69,29 +69,10 @@ def simulate(
 
 
 def _summary_table(s: ExperimentSummary):
-    frame = s.to_frame()
-    roles = dict(s.metric_roles)
-    counts = [c for c in ("units", "impressions", "clicks", "add_to_cart", "purchases") if c in frame]
-    metric_cols = [m for m, _ in s.metric_roles]
-    rows = []
-    for rec in frame.to_dict(orient="records"):
-        cells = [rec["variant"] + (" (control)" if rec["variant"] == s.control else "")]
-        cells += [fmt_num(rec[c]) for c in counts]
-        for m in metric_cols:
-            v = rec[m]
-            cells.append(fmt_num(v, 4) if m in {"revenue_per_user", "revenue_per_session", "aov", "lcp"} or
-                         "revenue" in m else fmt_pct(v))
-        rows.append(cells)
-    caption = [f"control: {s.control_note}"]
-    if s.bot_exclusion_rate is not None:
-        caption.append(f"bots excluded: {fmt_pct(s.bot_exclusion_rate)} of units")
-    if s.sticky_violators:
-        caption.append(f"units seen in more than one variant (excluded): {s.sticky_violators:,}")
-    for label, n in s.unknown_variants:
-        caption.append(f"unknown variant label {label!r}: {n:,} units (excluded)")
-    headers = ["variant", *counts, *[f"{m} [{roles[m][0].upper()}]" for m in metric_cols]]
+    from ..tables import summary_caption, summary_rows
+    headers, rows = summary_rows(s)
     return table(f"{s.experiment_id}" + (f" (as of {s.as_of})" if s.as_of else ""), headers, rows,
-                 caption="; ".join(caption) + "\n[P] primary  [S] secondary  [G] guardrail")
+                 caption=summary_caption(s) + "\n[P] primary  [S] secondary  [G] guardrail")
 
 
 def summarize_cmd(

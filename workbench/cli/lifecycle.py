@@ -13,7 +13,7 @@ from typing import Any, Optional
 import pandas as pd
 import typer
 
-from ..display import fmt_num, fmt_pct
+from ..display import fmt_count, fmt_lift, fmt_num, fmt_share
 from ..errors import InputError, Problem
 from ._common import JSON_OPTION, console, err_console, print_json, table
 
@@ -125,12 +125,12 @@ def show_cmd(experiment_id: str = typer.Argument(..., help="Experiment id."), db
     console.print(f"allowed now: {', '.join(allowed_actions(rec.state)) or 'nothing (final)'}", highlight=False)
     w = reg.weights(experiment_id)
     console.print(("planned weights (registry): " if history is not None else "weights: ")
-                  + ", ".join(f"{v} {fmt_pct(x, 1)}" for v, x in w.items()), highlight=False)
+                  + ", ".join(f"{v} {fmt_share(x)}" for v, x in w.items()), highlight=False)
     if history is not None:
         console.print(history.sentence(), highlight=False, markup=False)
     console.print(brief.to_yaml(), highlight=False, markup=False)
     if status.stage is not None:
-        console.print(f"rollout: stage {status.stage} ({fmt_pct(status.share, 0)} on {status.variant}), due "
+        console.print(f"rollout: stage {status.stage} ({fmt_share(status.share)} on {status.variant}), due "
                       f"{_ts(status.due_at)}", highlight=False)
     if not decisions.empty:
         console.print(table("decisions", ["when", "policy", "action", "winner", "reason"],
@@ -505,14 +505,23 @@ def promotion_period_cmd(state: str = typer.Argument(..., help="on or off"), by:
 def learning_cmd(category: Optional[str] = typer.Option(None, "--category"), db: Optional[Path] = DB,
                  as_json: bool = JSON_OPTION) -> None:
     from ..lifecycle.learning import pattern_table
-    df = pattern_table(_reg(db), category)
+    reg = _reg(db)
+    df = pattern_table(reg, category)
     if as_json:
         print_json(df.to_dict("records"))
         return
+    if df.empty:
+        known = sorted(set(pattern_table(reg, None)["category"])) if category is not None else []
+        console.print(f"No patterns for category {category!r} yet; categories with patterns: {', '.join(known)}."
+                      if known else "Nothing to show: the learning store is empty, because no experiment has concluded with a "
+                      "winner yet. A winner's tags are recorded when an experiment is stopped with a winner "
+                      "(`workbench experiments stop ID --winner VARIANT --why ...`, or a decision applied with "
+                      "`workbench decide ID --apply`); then this table shows which tags win in which category.", highlight=False, markup=False, soft_wrap=True)
+        return
     console.print(table("which tags win where", ["category", "tag", "value", "wins", "trials", "win rate",
                                                  "mean lift of wins"],
-                        [(r["category"], r["tag"], r["value"], r["wins"], r["trials"], fmt_pct(r["win_rate"], 0),
-                          fmt_pct(r["mean_win_lift"], 1, signed=True) if pd.notna(r["mean_win_lift"]) else "—")
+                        [(r["category"], r["tag"], r["value"], fmt_count(r["wins"]), fmt_count(r["trials"]),
+                          fmt_share(round(r["win_rate"], 2)), fmt_lift(r["mean_win_lift"]))
                          for r in df.to_dict("records")]))
 
 
@@ -585,10 +594,10 @@ def purge_cmd(days: Optional[int] = typer.Option(None, "--days", help="Retention
         return
     verb = "would delete" if dry_run else "deleted"
     for t in r.tables or ():
-        console.print(f"{t.table}: {verb} {fmt_num(t.deleted)} rows older than {_ts(r.cutoff)} ({t.rule}); "
-                      f"{fmt_num(t.remaining)} rows remain", highlight=False, markup=False)
+        console.print(f"{t.table}: {verb} {fmt_count(t.deleted)} rows older than {_ts(r.cutoff)} ({t.rule}); "
+                      f"{fmt_count(t.remaining)} rows remain", highlight=False, markup=False)
     if not r.tables:
-        console.print(f"{r.table}: {verb} {fmt_num(r.deleted)} rows older than {_ts(r.cutoff)}; {fmt_num(r.remaining)} "
+        console.print(f"{r.table}: {verb} {fmt_count(r.deleted)} rows older than {_ts(r.cutoff)}; {fmt_count(r.remaining)} "
                       "rows remain", highlight=False)
     for n in r.notes:
         err_console.print(f"warning: {n}", highlight=False, markup=False)

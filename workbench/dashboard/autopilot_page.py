@@ -12,7 +12,7 @@ import pandas as pd
 import panel as pn
 from panel.viewable import Viewer
 
-from ..display import escape, fmt_num, fmt_pct
+from ..display import css_pct, escape, fmt_num, fmt_pct
 from .session import AppState
 from .ui import alert_html, fmt_time, frame_html
 
@@ -24,9 +24,9 @@ def budget_html(plan: Any) -> str:
     used, planned, budget = plan.traffic_in_use, plan.traffic_planned, plan.traffic_budget
     scale = max(budget, used + planned, 1e-9) * 1.1
     bar = (f'<div class="wb-bar" title="budget {fmt_pct(budget, 0)}">'
-           f'<span style="left:0;width:{100 * used / scale:.2f}%;background:#1f5fa8"></span>'
-           f'<span style="left:{100 * used / scale:.2f}%;width:{100 * planned / scale:.2f}%;background:#7cb2e8"></span>'
-           f'<span style="left:{100 * budget / scale:.2f}%;width:2px;background:#b42318"></span></div>')
+           f'<span style="left:0;width:{css_pct(used / scale)};background:#1f5fa8"></span>'
+           f'<span style="left:{css_pct(used / scale)};width:{css_pct(planned / scale)};background:#7cb2e8"></span>'
+           f'<span style="left:{css_pct(budget / scale)};width:2px;background:#b42318"></span></div>')
     notes = "".join(f"<li>{escape(n)}</li>" for n in plan.notes)
     return (f'<div class="wb-card wb-budget"><h3>Traffic budget</h3>{bar}'
             f"<p>in use <b>{fmt_pct(used, 1)}</b> · planned now <b>{fmt_pct(planned, 1)}</b> · budget "

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..display import ResultMixin, escape, fmt_p, fmt_pct
+from ..display import ResultMixin, escape, fmt_p_eq, fmt_pct
 from ..results import HealthReport
 
 __all__ = ["Badge", "health_badges", "badges_for", "badges_html", "LEVEL_COLOURS"]
@@ -54,14 +54,14 @@ def health_badges(health: HealthReport, *, facts: Mapping[str, Any] | None = Non
     srm_issue = _issue(health, "srm", "srm_severe")
     not_applicable = _issue(health, "srm_not_applicable")
     if srm_issue is not None:
-        out.append(Badge("srm", _LEVEL_OF.get(srm_issue.level, "warning"), f"SRM p={fmt_p(health.srm.p_value)}"
+        out.append(Badge("srm", _LEVEL_OF.get(srm_issue.level, "warning"), f"SRM {fmt_p_eq(health.srm.p_value)}"
                          if health.srm else "SRM", srm_issue.message))
     elif health.srm is not None:
         split = " / ".join(fmt_pct(o / sum(health.srm.observed), 1) for o in health.srm.observed) \
             if sum(health.srm.observed) else "—"
         out.append(Badge("srm", "ok", "SRM", f"observed split {split} matches the planned "
-                         f"{' / '.join(fmt_pct(w, 1) for w in health.srm.weights)} (chi-square p = "
-                         f"{fmt_p(health.srm.p_value)})"))
+                         f"{' / '.join(fmt_pct(w, 1) for w in health.srm.weights)} (chi-square "
+                         f"{fmt_p_eq(health.srm.p_value)})"))
     elif not_applicable is not None:
         out.append(Badge("srm", "info", "SRM n/a", not_applicable.message))
 

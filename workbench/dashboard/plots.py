@@ -17,6 +17,8 @@ from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, Numera
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
+from ..display import fmt_prob
+
 __all__ = ["variant_colours", "TrendPlot", "FunnelPlot", "PosteriorPlot", "ChancePlot", "ForestPlot", "RegretPlot",
            "SharePlot", "forest_range", "FUNNEL_STEPS"]
 
@@ -194,7 +196,7 @@ class PosteriorPlot(_LinePlot):
         what = f"each arm's {curves.metric}" if curves.kind == "rate" else f"each variant's lift in {curves.metric}"
         self.figure.title.text = f"Posterior of {what} ({curves.prior})"
         self.zero.visible = curves.kind == "lift"
-        labels = {v: f"{v} — P(beat control) {p:.1%}" for v, p in curves.prob_beat_control.items()}
+        labels = {v: f"{v} — P(beat control) {fmt_prob(p)}" for v, p in curves.prob_beat_control.items()}
         self._set(curves.frame, variants, colours, "no posterior", labels)
         lines = self.line_source.data
         self.area_source.data = {

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from ..config import Paths, get_settings, project_root
 from ..db import database_path
+from ..display import fmt_elapsed
 from ..errors import InputError, Problem, WorkbenchError
 from .auth import ENV_COOKIE_SECRET, AccessConfig, load_credentials
 
@@ -236,7 +237,7 @@ def serving(auth_file: str | Path, *, db: str | Path, reports: str | Path, log: 
                 if status and status["ready"] and not (steady and status["warming"]):
                     break
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the dashboard was not ready after {timeout:.0f} s:\n{log_path.read_text()}")
+                    raise RuntimeError(f"the dashboard was not ready after {fmt_elapsed(timeout)}:\n{log_path.read_text()}")
                 time.sleep(0.3)
             yield base
         finally:

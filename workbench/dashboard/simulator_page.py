@@ -23,7 +23,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..config import get_settings
-from ..display import escape, fmt_num, fmt_pct
+from ..display import escape, fmt_fixed, fmt_num, fmt_pct
 from ..errors import InputError, Problem, WorkbenchError
 from .plots import RegretPlot, SharePlot
 from .session import AppState, in_background
@@ -90,7 +90,7 @@ def summary_frame(result: Any) -> pd.DataFrame:
     for r in s.to_dict("records"):
         se = r["regret_se"]
         rows.append({"strategy": POLICY_NAMES.get(r["policy"], r["policy"]),
-                     "regret (conversions lost)": f"{r['regret']:,.1f}" + (f" ± {se:,.1f}" if math.isfinite(se) else ""),
+                     "regret (conversions lost)": fmt_fixed(r['regret'], 1) + (f" ± {fmt_fixed(se, 1)}" if math.isfinite(se) else ""),
                      "conversion rate": fmt_pct(r["conversion_rate"], 3),
                      "traffic to the best arm": fmt_pct(r["best_arm_share"], 1),
                      "reached a decision": fmt_pct(r["decided_share"], 0),
@@ -107,7 +107,7 @@ class SimulatorPage(Viewer):
         self.service, self.state, self.batches = service, state, batches
         rates, names = self._defaults()
         self.rates = pn.widgets.TextInput(label="True conversion rate of each arm (the first is the control)",
-                                          value=", ".join(f"{r:.4f}" for r in rates), width=420,
+                                          value=", ".join(fmt_num(r, 4) for r in rates), width=420,
                                           css_classes=["wb-sim-rates"])
         self.names = pn.widgets.TextInput(label="Arm names", value=", ".join(names), width=260,
                                           css_classes=["wb-sim-names"])

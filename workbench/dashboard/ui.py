@@ -13,7 +13,9 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from ..display import escape, fmt_ci, fmt_num, fmt_pct
+from ..display import escape, fmt_ci, fmt_fixed, fmt_num
+from ..display import fmt_lift as _signed_lift
+from ..display import fmt_prob as _prob
 
 __all__ = ["CSS", "ACTION_COLOURS", "STATE_COLOURS", "fmt_lift", "fmt_prob", "fmt_days", "fmt_time", "pill",
            "kv_table", "frame_html", "alert_html", "raw"]
@@ -70,18 +72,18 @@ def fmt_lift(lift: float | None, lo: float | None = None, hi: float | None = Non
     """
     if not _finite(lift):
         return "—"
-    text = fmt_pct(lift, signed=True)
+    text = _signed_lift(lift)
     if _finite(lo) and _finite(hi):
         text += f" {fmt_ci(lo, hi, pct=True)}"
     return text
 
 
 def fmt_prob(p: float | None) -> str:
-    return fmt_pct(p, 1) if _finite(p) else "—"
+    return _prob(p)
 
 
 def fmt_days(d: float | None) -> str:
-    return f"{d:.1f}" if _finite(d) else "—"
+    return fmt_fixed(d, 1)
 
 
 def fmt_time(t: Any) -> str:

@@ -37,7 +37,7 @@ import yaml
 
 from ..asof import evaluation_time, events_as_of
 from ..config import get_settings
-from ..display import ResultMixin, fmt_num, fmt_pct
+from ..display import ResultMixin, fmt_count, fmt_num, fmt_pct
 from ..errors import InputError, Problem, WorkbenchError
 from .brief import ExperimentBrief, parse_brief
 from .learning import UNCATEGORISED, pattern_table
@@ -426,7 +426,7 @@ def _run(reg: Registry, *, con: Any | None, now: dt.datetime | None, dry_run: bo
             why = (f"{fmt_num(c.sessions)} sessions in {cfg.lookback_days} days ({fmt_pct(c.traffic_share, 1)} of "
                    f"traffic), in stock, cooldown passed{', scheduled and due' if c.scheduled_due else ''}; "
                    f"{brief.variants[1].description}; needs {fmt_num(brief.min_sample_size)} units per arm "
-                   f"(about {days:.0f} days at current traffic)")
+                   f"(about {fmt_count(days)} days at current traffic)")
             if days > brief.max_duration_days:
                 why += f" — longer than the {brief.max_duration_days}-day limit, so it may stop without a winner"
             steps.append(AutopilotStep("create_and_start", why, c.product_id, brief.id, c.traffic_share, brief.to_yaml()))

@@ -67,7 +67,8 @@ def result_from_dict(d: dict[str, Any]) -> AnalysisResult:
                                  comparisons=tuple(_comparison(c) for c in m["comparisons"]),
                                  label=m.get("label", ""), higher_is_better=m.get("higher_is_better", True),
                                  limit=m.get("limit"), correction=m.get("correction", ""),
-                                 variance_reduction=m.get("variance_reduction"), notes=_tuple(m.get("notes")))
+                                 variance_reduction=m.get("variance_reduction"), notes=_tuple(m.get("notes")),
+                                 unit=m.get("unit") or "")
                     for m in d.get("metrics") or ())
     return AnalysisResult(experiment_id=str(d["experiment_id"]), variants=_tuple(d["variants"]),
                           control=str(d["control"]), health=health, metrics=metrics, alpha=float(d.get("alpha", 0.05)),

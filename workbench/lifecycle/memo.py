@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import get_settings
-from ..display import ResultMixin, escape, fmt_ci, fmt_num, fmt_p, fmt_pct
+from ..display import ResultMixin, escape, fmt_ci, fmt_count, fmt_lift, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
 from ..metrics import fmt_metric_delta, fmt_metric_value
@@ -183,11 +183,11 @@ def _html_block(b: Block) -> str:
 
 # --- content ---------------------------------------------------------------------------------------
 def _value(m: MetricResult, v: float | None) -> str:
-    return fmt_metric_value(m.name, m.kind, v)
+    return fmt_metric_value(m.name, m.kind, v, m.unit)
 
 
 def _delta(m: MetricResult, v: float) -> str:
-    return fmt_metric_delta(m.name, m.kind, v)
+    return fmt_metric_delta(m.name, m.kind, v, m.unit)
 
 
 def _period(record: Any, result: AnalysisResult, period: tuple[Any, Any] | None) -> str:
@@ -218,7 +218,7 @@ def _summary(result: AnalysisResult, brief: ExperimentBrief | None, record: Any,
     if split is None and result.health.srm is not None:
         split = list(result.health.srm.weights)
     variants = ", ".join(f"{v}{' (control)' if v == result.control else ''}"
-                         + (f" {split[i]:.0%}" if split and i < len(split) else "")
+                         + (f" {fmt_share(split[i])}" if split and i < len(split) else "")
                          for i, v in enumerate(result.variants))
     guards = ([g.describe() for g in brief.guardrails] if brief and brief.guardrails else
               [f"{g.name}" + (f" {'<=' if not g.higher_is_better else '>='} {g.limit:g}" if g.limit is not None else "")
@@ -243,8 +243,8 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
     h = result.health
     blocks: list[Block] = []
     srm = h.srm
-    srm_text = (f"SRM p = {fmt_p(srm.p_value)} (observed {', '.join(fmt_num(x) for x in srm.observed)} vs expected "
-                f"{', '.join(fmt_num(round(x, 1)) for x in srm.expected)})" if srm is not None else "SRM not checked")
+    srm_text = (f"SRM {fmt_p_eq(srm.p_value)} (observed {', '.join(fmt_count(x) for x in srm.observed)} vs expected "
+                f"{', '.join(fmt_count(x) for x in srm.expected)})" if srm is not None else "SRM not checked")
     blocks.append(Block("p", (f"Health: {h.status.upper()} — {srm_text}",), strong=True))
     issues = [f"{p.level}: {p}" for p in h.issues if p.level != "info"]
     if h.bot_exclusion_rate is not None:
@@ -261,10 +261,10 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
         rows = []
         for c in m.comparisons:
             rows.append((c.variant, _value(m, c.control_value), _value(m, c.variant_value), _delta(m, c.lift_abs),
-                         fmt_pct(c.lift_rel, signed=True), fmt_ci(*c.lift_rel_ci, pct=True), fmt_p(c.p_value_adjusted),
-                         fmt_pct(c.prob_beat_control) if c.prob_beat_control is not None else "—", c.test))
+                         fmt_lift(c.lift_rel), fmt_ci(*c.lift_rel_ci, pct=True), fmt_p(c.p_value_adjusted),
+                         fmt_prob(c.prob_beat_control), c.test))
         blocks.append(Block("table", tuple(rows), ("variant", f"{result.control}", "variant value", "lift", "relative lift",
-                                                   f"{get_settings().ci_level:.0%} CI (relative)", "p-value",
+                                                   f"{fmt_share(get_settings().ci_level)} CI (relative)", "p (adjusted)",
                                                    "chance to beat control", "test")))
     guards = result.guardrails()
     if guards:
@@ -280,16 +280,16 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
                 if key in breached:
                     verdict += ", limit crossed"
                 rows.append((g.label or g.name, c.variant, _value(g, c.control_value), _value(g, c.variant_value),
-                             _delta(g, c.lift_abs), fmt_p(c.p_value),
+                             _delta(g, c.lift_abs), fmt_p(c.p_value_adjusted),
                              "—" if g.limit is None else _value(g, g.limit), verdict))
-        blocks.append(Block("table", tuple(rows), ("guardrail", "variant", "control", "variant value", "Δ", "p-value",
+        blocks.append(Block("table", tuple(rows), ("guardrail", "variant", "control", "variant value", "Δ", "p (adjusted)",
                                                    "limit", "verdict")))
     secondary = [mm for mm in result.metrics if mm.role == "secondary"]
     if secondary:
-        rows = [(mm.label or mm.name, c.variant, fmt_pct(c.lift_rel, signed=True), fmt_ci(*c.lift_rel_ci, pct=True),
+        rows = [(mm.label or mm.name, c.variant, fmt_lift(c.lift_rel), fmt_ci(*c.lift_rel_ci, pct=True),
                  fmt_p(c.p_value_adjusted)) for mm in secondary for c in mm.comparisons]
         blocks.append(Block("p", ("Secondary metrics (supporting evidence, not decision criteria)",), strong=True))
-        blocks.append(Block("table", tuple(rows), ("metric", "variant", "relative lift", "CI", "p-value")))
+        blocks.append(Block("table", tuple(rows), ("metric", "variant", "relative lift", "CI", "p (adjusted)")))
     if len(decision.reasons) > 1:
         blocks.append(Block("p", ("Other rules that also held (lower in the policy's order)",), strong=True))
         blocks.append(Block("ul", decision.reasons[1:]))
@@ -356,11 +356,11 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
                 "Treat other experiments on this pipeline with suspicion until the A/A check is healthy again.",
                 "There is nothing to launch: both arms are the same by design.")
     if a in ("launch", "promote"):
-        stages = " → ".join(f"{s:.0%}" for s in cfg.stages)
+        stages = " → ".join(fmt_share(s) for s in cfg.stages)
         return (f"Roll out {decision.winner} in stages {stages}, dwelling {cfg.dwell_hours:g} h per stage "
                 f"({cfg.min_dwell_hours:g}–{cfg.max_dwell_hours:g} h allowed): `workbench experiments promote {eid}`.",
                 f"After each step watch conversion over a sliding {cfg.window_minutes:g}-minute window; the monitor rolls "
-                f"back automatically if it falls {cfg.max_drop:.0%} or more below the pre-promotion baseline "
+                f"back automatically if it falls {fmt_share(cfg.max_drop)} or more below the pre-promotion baseline "
                 f"({_value(result.primary, f.get('variant_value')) if result.primary else '—'}).",
                 f"Keep alerting on the guardrails during the rollout: {guards}.",
                 "When 100 % is reached the winner's tags go to the learning store and the SKU's next experiment is "

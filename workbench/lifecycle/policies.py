@@ -48,10 +48,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..asof import days_between
 from ..config import Paths, get_settings
-from ..display import ResultMixin, fmt_ci, fmt_num, fmt_p, fmt_pct
+from ..display import ResultMixin, fmt_ci, fmt_num, fmt_p, fmt_p_eq, fmt_pct, p_in_text
 from ..errors import InputError, NotFoundError, Problem
 from ..health import blocked_reason
-from ..metrics import fmt_metric_value, metric_unit
+from ..metrics import fmt_metric_delta, fmt_metric_value, metric_unit
 from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief, is_safe_id
 from .reasons import CLAIMS, covered_findings, false_claims, finding_key
@@ -462,8 +462,9 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
             if not math.isfinite(delta):
                 continue
             label = f"{g.name} ({c.variant}) {_fmt_delta(g, delta)}"
-            if delta > 0 and (delta > w_abs or c.p_value < alpha):
-                worsened.append(label + (f", p = {fmt_p(c.p_value)}" if math.isfinite(c.p_value) else ""))
+            if delta > 0 and (delta > w_abs or c.p_value_adjusted < alpha):
+                worsened.append(label + (f", {fmt_p_eq(c.p_value_adjusted, 'adjusted p')}"
+                                         if math.isfinite(c.p_value_adjusted) else ""))
                 if delta > s_abs:
                     severe.append(label)
             if limit is not None and math.isfinite(c.variant_value):
@@ -519,20 +520,15 @@ def _covers(rule: Rule, facts: Mapping[str, Any]) -> set[str]:
 
 
 def _unit(m: MetricResult) -> str:
-    return metric_unit(m.name, m.kind)
+    return metric_unit(m.name, m.kind, m.unit)
 
 
 def _fmt_delta(m: MetricResult, delta: float) -> str:
-    unit = _unit(m)
-    if unit == "rate":
-        return f"{delta * 100:+.2f}%p worse"
-    if unit == "seconds":
-        return f"{delta:+.3f} s worse"
-    return f"{'+' if delta >= 0 else ''}{fmt_num(delta, 3)} worse"
+    return f"{fmt_metric_delta(m.name, m.kind, delta, m.unit)} worse"
 
 
 def _fmt_value(m: MetricResult, v: float) -> str:
-    return fmt_metric_value(m.name, m.kind, v)
+    return fmt_metric_value(m.name, m.kind, v, m.unit)
 
 
 # --- the engine -----------------------------------------------------------------------------------
@@ -559,7 +555,7 @@ _FMT = _Formatter()
 
 def _render(template: str, names: Mapping[str, Any]) -> str:
     try:
-        return _FMT.vformat(template, (), dict(names))
+        return p_in_text(_FMT.vformat(template, (), dict(names)))
     except (ValueError, KeyError, IndexError, AttributeError) as exc:
         return f"{template} (reason template error: {exc})"
 
@@ -597,6 +593,14 @@ class Decision(ResultMixin):
     def to_frame(self):  # type: ignore[override]
         import pandas as pd
         return pd.DataFrame([c.to_dict() for c in self.checks])
+
+    def __repr__(self) -> str:
+        from ..notebook import decision_repr
+        return decision_repr(self)
+
+    def _repr_html_(self) -> str:
+        from ..notebook import decision_html
+        return decision_html(self)
 
 
 def evaluate(policy: DecisionPolicy, result: AnalysisResult, *, brief: ExperimentBrief | None = None,

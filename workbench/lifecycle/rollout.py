@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from ..config import get_settings
-from ..display import ResultMixin, fmt_num, fmt_p, fmt_pct
+from ..display import ResultMixin, fmt_fixed, fmt_num, fmt_p_eq, fmt_pct, fmt_share
 from ..errors import ConflictError, InputError, Problem
 from .registry import Registry
 
@@ -63,9 +63,9 @@ class RolloutPlan(ResultMixin):
     lift_rel: float | None = None     # the winner's measured lift, recorded in the learning store at 100 %
 
     def describe(self) -> str:
-        steps = " → ".join(f"{s:.0%} ({h:g} h)" for s, h in zip(self.stages, self.dwell_hours))
+        steps = " → ".join(f"{fmt_share(s)} ({h:g} h)" for s, h in zip(self.stages, self.dwell_hours))
         return f"{self.variant}: {steps}; roll back if conversion falls ≥ " \
-               f"{get_settings().lifecycle.rollout.max_drop:.0%} below {fmt_pct(self.baseline_rate)}"
+               f"{fmt_share(get_settings().lifecycle.rollout.max_drop)} below {fmt_pct(self.baseline_rate)}"
 
 
 def plan_rollout(experiment_id: str, variant: str, *, control: str, baseline_rate: float,
@@ -203,15 +203,15 @@ def monitor(frame: pd.DataFrame, *, baseline_rate: float, since: dt.datetime | p
     if fire.any():
         i = int(np.argmax(fire))
         return at(i, "rollback", f"conversion {fmt_pct(rate[i])} in the {window:g}-minute window ending "
-                  f"{ends[i]:%Y-%m-%d %H:%M} is {drop[i]:.0%} below the baseline {fmt_pct(baseline_rate)} "
-                  f"({fmt_num(conv[i])} of {fmt_num(units[i])} units, binomial p = {fmt_p(p[i])} < {a:g}/{looks} looks)")
+                  f"{ends[i]:%Y-%m-%d %H:%M} is {fmt_share(drop[i])} below the baseline {fmt_pct(baseline_rate)} "
+                  f"({fmt_num(conv[i])} of {fmt_num(units[i])} units, binomial {fmt_p_eq(p[i])}, below {a:g}/{looks} looks)")
     last = len(ends) - 1
     if judged == 0:
         return at(last, "insufficient", f"no {window:g}-minute window had enough traffic to judge (needs "
                   f"{min_units} units and {min_exp:g} expected conversions); no rollback on noise")
     worst = int(np.nanargmax(np.where(enough, drop, -np.inf)))
-    return at(worst, "ok", f"{judged} windows judged; the worst was {max(drop[worst], 0):.0%} below the baseline "
-              f"(p = {fmt_p(p[worst])}), short of a {drop_at:.0%} drop confirmed at p < {a:g}/{looks} looks")
+    return at(worst, "ok", f"{judged} windows judged; the worst was {fmt_share(max(drop[worst], 0))} below the baseline "
+              f"({fmt_p_eq(p[worst])}), short of a {fmt_share(drop_at)} drop confirmed at p < {a:g}/{looks} looks")
 
 
 # --- registry integration -------------------------------------------------------------------------
@@ -271,7 +271,7 @@ def start_rollout(reg: Registry, plan: RolloutPlan, *, by: str, why: str) -> Rol
         share = plan.stages[0]
         reg.write_weights(con, plan.experiment_id, now, "rollout", brief.variant_ids,
                             _weights_for(brief.variant_ids, brief.control, plan.variant, share),
-                            f"rollout stage 1: {share:.0%} on {plan.variant}")
+                            f"rollout stage 1: {fmt_share(share)} on {plan.variant}")
         _insert_step(reg, con, plan.experiment_id, 1, plan.variant, share, "started", now, plan.dwell_hours[0],
                      {"plan": plan.to_dict()}, by)
     return rollout_status(reg, plan.experiment_id)
@@ -322,8 +322,8 @@ def advance_rollout(reg: Registry, experiment_id: str, *, frame: pd.DataFrame | 
     assert status.due_at is not None and status.stage is not None
     if now < status.due_at and not force:
         left = (status.due_at - now).total_seconds() / 3600
-        return StepResult(experiment_id, "waiting", f"stage {status.stage} ({status.share:.0%}) dwells until "
-                          f"{status.due_at:%Y-%m-%d %H:%M} ({left:.1f} h left)", status.share, result)
+        return StepResult(experiment_id, "waiting", f"stage {status.stage} ({fmt_share(status.share)}) dwells until "
+                          f"{status.due_at:%Y-%m-%d %H:%M} ({fmt_fixed(left, 1)} h left)", status.share, result)
     stages = list(plan["stages"])
     dwell = list(plan["dwell_hours"])
     brief = reg.brief(experiment_id)
@@ -346,10 +346,10 @@ def advance_rollout(reg: Registry, experiment_id: str, *, frame: pd.DataFrame | 
                            detail={"stage": idx + 1, "share": share, "variant": plan["variant"]})
             reg.write_weights(con, experiment_id, now, "rollout", brief.variant_ids,
                                 _weights_for(brief.variant_ids, brief.control, plan["variant"], share),
-                                f"rollout stage {idx + 1}: {share:.0%} on {plan['variant']}")
+                                f"rollout stage {idx + 1}: {fmt_share(share)} on {plan['variant']}")
             _insert_step(reg, con, experiment_id, idx + 1, plan["variant"], share, "started", now, float(dwell[idx]),
                          {}, by)
-            outcome, reason = "advanced", f"stage {idx + 1}: {share:.0%} of traffic on {plan['variant']}"
+            outcome, reason = "advanced", f"stage {idx + 1}: {fmt_share(share)} of traffic on {plan['variant']}"
             if share >= 1.0:
                 reason += " (full traffic; the last dwell confirms it)"
     return StepResult(experiment_id, outcome, reason, share, result)

@@ -23,7 +23,7 @@ from typing import Sequence
 from scipy import special
 
 from ..config import get_settings
-from ..display import ResultMixin
+from ..display import ResultMixin, fmt_pct
 from ..errors import WorkbenchError
 from ..stats.power import sample_size
 
@@ -66,7 +66,7 @@ def units_needed(*, control_value: float, lift_abs_ci: tuple[float, float], n_by
         return None
     if mde is not None:
         target = control_value * mde if mde_type == "relative" else mde
-        basis = (f"planned MDE {mde:.1%} relative" if mde_type == "relative" else f"planned MDE {mde:g} absolute")
+        basis = (f"planned MDE {fmt_pct(mde, 1)} relative" if mde_type == "relative" else f"planned MDE {mde:g} absolute")
     elif observed_lift_abs:
         target = abs(observed_lift_abs)
         basis = "to confirm the observed lift"

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from ..display import ResultMixin
+from ..display import ResultMixin, fmt_fixed
 from ..errors import InputError, Problem
 from .brief import ExperimentBrief, Variant
 
@@ -169,7 +169,7 @@ def check_variant(variant: Variant, rules: VariantRules | None = None, *, prefix
         if ratio < need:
             what = "large text" if pair.large_text else "normal text"
             out.append(Problem(lv["low_contrast"], "low_contrast",  # type: ignore[arg-type]
-                               f"contrast {ratio:.2f}:1 is below WCAG AA {need:g}:1 for {what} in variant "
+                               f"contrast {fmt_fixed(ratio, 2)}:1 is below WCAG AA {need:g}:1 for {what} in variant "
                                f"{variant.id}{' (' + pair.where + ')' if pair.where else ''}",
                                file=file, column=where, value=f"{pair.foreground} on {pair.background}"))
     return out

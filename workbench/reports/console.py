@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..display import fmt_elapsed
+
 __all__ = ["ReportProgress", "print_run", "run_table"]
 
 
@@ -56,7 +58,7 @@ class ReportProgress:
         elif event in ("built", "failed"):
             o = info["outcome"]
             self.bar.advance(self.task)
-            self.bar.update(self.task, description=f"{o.experiment_id} {o.status} ({o.seconds:.1f} s)")
+            self.bar.update(self.task, description=f"{o.experiment_id} {o.status} ({fmt_elapsed(o.seconds)})")
             if event == "failed":
                 self.bar.console.print(f"[red]failed[/] {escape(o.describe())}", highlight=False, markup=True)
         elif event == "done":
@@ -70,14 +72,14 @@ class ReportProgress:
             say(f"reports: aggregated {info['count']} experiment(s) in one pass")
         elif event in ("built", "failed"):
             o = info["outcome"]
-            say(f"reports: {o.describe()} ({o.seconds:.1f} s)")
+            say(f"reports: {o.describe()} ({fmt_elapsed(o.seconds)})")
 
 
 def run_table(run: Any) -> Table:
     """The per-experiment table of a :class:`~workbench.reports.ReportRun`."""
     t = Table(title="Reports", title_justify="left", caption_justify="left",
               caption=f"{len(run.built)} built, {len(run.skipped)} skipped, {len(run.failed)} failed in "
-                      f"{run.seconds:.1f} s with {run.workers} worker(s)")
+                      f"{fmt_elapsed(run.seconds)} with {run.workers} worker(s)")
     for col in ("experiment", "status", "seconds", "health", "decision", "pdf", "error"):
         t.add_column(col, justify="left" if col in ("experiment", "error") else "right",
                      overflow="fold" if col == "error" else "ellipsis")
@@ -87,7 +89,7 @@ def run_table(run: Any) -> Table:
         if o.status == "failed":
             err = (f"cell {o.cell} ({o.section}): " if o.cell is not None else "") + o.error
         t.add_row(escape(o.experiment_id), f"[{colours[o.status]}]{o.status}[/]",
-                  f"{o.seconds:.1f}" if o.status != "skipped" else "—", o.health or "—", o.decision or "—",
+                  fmt_elapsed(o.seconds, suffix=False) if o.status != "skipped" else "—", o.health or "—", o.decision or "—",
                   "yes" if o.pdf else "no", escape(err))
     return t
 

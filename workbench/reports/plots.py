@@ -22,7 +22,7 @@ import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh renderer and
 import numpy as np
 import pandas as pd
 
-from ..display import tick_formatter
+from ..display import fmt_share, tick_formatter
 
 hv.Store.set_current_backend("bokeh")
 
@@ -286,7 +286,7 @@ def roi_plot(path: pd.DataFrame, *, variant: str, level: float, currency: str = 
     if path.empty:
         return hv.Overlay([_empty("no projection")])
     band = hv.Spread((path["day"], (path["lo"] + path["hi"]) / 2, (path["hi"] - path["lo"]) / 2),
-                     label=f"{level:.0%} interval").opts(color=PALETTE[1], alpha=0.2)
+                     label=f"{fmt_share(level)} interval").opts(color=PALETTE[1], alpha=0.2)
     line = hv.Curve(path, "day", "cumulative", label=f"{variant} (projected)").opts(color=PALETTE[1], line_width=2)
     zero = hv.HLine(0).opts(color="#57606a", line_dash="dotted")
     cur = f" ({currency})" if currency else ""

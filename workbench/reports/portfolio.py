@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..display import dumps, escape, fmt_ci, fmt_p, fmt_pct
+from ..display import dumps, escape, fmt_ci, fmt_lift, fmt_p
 from ..files import write_text_atomic
 from .html import ACTION_CLASS, HEALTH_CLASS, REPORT_CSS
 from .keys import report_dirname
@@ -103,7 +103,7 @@ def _primary_cell(s: dict[str, Any]) -> str:
     lift = best.get("lift_rel")
     ci = best.get("lift_rel_ci") or [None, None]
     return (f"{escape(p.get('metric'))} · {escape(best.get('variant'))}: "
-            f"{escape(fmt_pct(lift, signed=True) if lift is not None else '—')} "
+            f"{escape(fmt_lift(lift))} "
             f"<span class='sub'>{escape(fmt_ci(ci[0], ci[1], pct=True))}, p {escape(fmt_p(best.get('p_value_adjusted')))}</span>")
 
 

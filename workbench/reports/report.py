@@ -30,13 +30,13 @@ import pandas as pd
 
 from ..analysis import heterogeneity_note
 from ..config import Settings, get_settings
-from ..display import dumps, fmt_ci, fmt_num, fmt_p, fmt_pct
+from ..display import dumps, fmt_ci, fmt_count, fmt_num, fmt_lift, fmt_p, fmt_p_eq, fmt_pct, fmt_pp, fmt_prob, fmt_share
 from ..experiment_data import ExperimentData
 from ..lifecycle.brief import ExperimentBrief
 from ..lifecycle.memo import DecisionMemo
 from ..lifecycle.policies import Decision
 from ..lifecycle.registry import ExperimentRecord
-from ..metrics import fmt_metric_delta, fmt_metric_value, metric_unit
+from ..metrics import fmt_metric_delta, fmt_metric_delta_ci, fmt_metric_value
 from ..pipeline import ExperimentOutcome
 from ..results import AnalysisResult, MetricResult
 from ..story import story_of
@@ -67,11 +67,11 @@ def load_report(experiment_id: str, *, db: str | Path | None = None, as_of: Any 
 
 
 def _value(m: MetricResult, v: float | None) -> str:
-    return fmt_metric_value(m.name, m.kind, v)
+    return fmt_metric_value(m.name, m.kind, v, m.unit)
 
 
 def _delta(m: MetricResult, v: float | None) -> str:
-    return fmt_metric_delta(m.name, m.kind, v)
+    return fmt_metric_delta(m.name, m.kind, v, m.unit)
 
 
 def _pct(v: Any) -> str:
@@ -79,12 +79,13 @@ def _pct(v: Any) -> str:
 
 
 def _spct(v: Any) -> str:
-    return fmt_pct(v, signed=True) if isinstance(v, (int, float)) and v is not None else "—"
+    """A relative lift, always signed (the display layer's notation)."""
+    return fmt_lift(v)
 
 
 def _pp(v: Any) -> str:
     """A difference of rates in percentage points."""
-    return f"{v * 100:+.2f} pp" if isinstance(v, (int, float)) and math.isfinite(v) else "—"
+    return fmt_pp(v)
 
 
 def _when(x: Any) -> str:
@@ -246,10 +247,10 @@ class ExperimentReport:
         best = (m.best() or m.comparisons[0]) if m is not None and m.comparisons else None
         if m is not None and best is not None:
             kpis += [(f"{m.name}: {best.variant} vs {best.control}", Html(_e(_spct(best.lift_rel)))),
-                     (f"{self.result.alpha and 1 - self.result.alpha:.0%} CI (relative)",
+                     (f"{fmt_share(1 - self.result.alpha)} CI (relative)",
                       Html(_e(fmt_ci(*best.lift_rel_ci, pct=True)))),
                      ("p-value (adjusted)", Html(_e(fmt_p(best.p_value_adjusted)))),
-                     ("chance to beat control", Html(_e(_pct(best.prob_beat_control))))]
+                     ("chance to beat control", Html(_e(fmt_prob(best.prob_beat_control))))]
         kpis.append(("units", Html(_e(fmt_num(float(sum(self.result.units))) if self.result.units else "—"))))
         items = "".join(f"<div class='wb-kpi'><div class='v'>{v.text}</div><div class='k'>{_e(k)}</div></div>"
                         for k, v in kpis)
@@ -323,15 +324,15 @@ class ExperimentReport:
         if srm is not None:
             parts.append(table(srm.to_frame().assign(
                 observed_share=lambda f: f["observed"] / f["observed"].sum()),
-                {"observed": fmt_num, "expected": lambda v: f"{v:,.1f}", "weight": _pct,
+                {"observed": fmt_count, "expected": fmt_count, "weight": _pct,
                  "observed_share": _pct},
-                caption=f"Chi-square p = {fmt_p(srm.p_value)} (warning below {warn_p:g}, blocked below {blocked_p:g})."))
+                caption=f"Chi-square {fmt_p_eq(srm.p_value)} (warning below {fmt_num(warn_p)}, blocked below {fmt_num(blocked_p)})."))
             hist = views.srm_history(self.data, dict(zip(srm.variants, srm.weights)))
             if not hist.empty:
                 parts.append(embed(plots.srm_history_plot(hist, warning_p=warn_p, blocked_p=blocked_p)))
                 below = hist[hist["p_value"] < warn_p]
                 if not below.empty:
-                    parts.append(note(f"The cumulative SRM p-value first fell below {warn_p:g} on "
+                    parts.append(note(f"The cumulative SRM p-value first fell below {fmt_num(warn_p)} on "
                                       f"{_when(below.iloc[0]['day'])}: look for a release, a redirect or a "
                                       "tracking change around that day.", "warn"))
         elif self.is_bandit:
@@ -398,31 +399,30 @@ class ExperimentReport:
                               Html("<p>See the Trust section: results are withheld until the data can be trusted.</p>")])
         frame = views.comparisons_frame(m)
         level = 1 - self.result.alpha
-        shown = frame.assign(ci_abs=[fmt_ci(lo, hi) if metric_unit(m.name, m.kind) != "rate" else
-                                     f"[{lo * 100:+.2f}, {hi * 100:+.2f}] pp" for lo, hi in
+        shown = frame.assign(ci_abs=[fmt_metric_delta_ci(m.name, m.kind, lo, hi, m.unit) for lo, hi in
                                      zip(frame["lift_abs_lo"], frame["lift_abs_hi"])],
                              ci_rel=[fmt_ci(lo, hi, pct=True) for lo, hi in zip(frame["lift_rel_lo"], frame["lift_rel_hi"])])
         parts = [Html(f"<p><strong>{_e(m.label or m.name)}</strong>. Multiplicity: {_e(m.correction)}.</p>"),
                  table(shown, {"control_value": lambda v: _value(m, v), "variant_value": lambda v: _value(m, v),
                                "lift_abs": lambda v: _delta(m, v), "lift_rel": _spct, "p_value": fmt_p,
-                               "p_value_adjusted": fmt_p, "prob_beat_control": _pct,
+                               "p_value_adjusted": fmt_p, "prob_beat_control": fmt_prob,
                                "expected_loss": lambda v: _delta(m, v) if v is not None else "—"},
                        columns=["variant", "control_value", "variant_value", "lift_abs", "ci_abs", "lift_rel", "ci_rel",
                                 "p_value", "p_value_adjusted", "test", "prob_beat_control", "expected_loss"],
                        headers={"control_value": "control", "variant_value": "variant", "lift_abs": "Δ",
-                                "ci_abs": f"{level:.0%} CI (Δ)", "lift_rel": "lift", "ci_rel": f"{level:.0%} CI (lift)",
+                                "ci_abs": f"{fmt_share(level)} CI (Δ)", "lift_rel": "lift", "ci_rel": f"{fmt_share(level)} CI (lift)",
                                 "p_value": "p", "p_value_adjusted": "p (adjusted)", "prob_beat_control": "P(beat control)",
                                 "expected_loss": "expected loss"},
                        row_class=lambda r: "good" if r["p_value_adjusted"] < self.result.alpha and
                        (r["lift_abs"] if m.higher_is_better else -r["lift_abs"]) > 0 else ("bad" if r["p_value_adjusted"] < self.result.alpha else "")),
                  embed(plots.lift_forest(frame.rename(columns={"lift_rel_lo": "lo", "lift_rel_hi": "hi"}),
-                                         title=f"Relative lift of {m.name} with {level:.0%} CI"))]
+                                         title=f"Relative lift of {m.name} with {fmt_share(level)} CI"))]
         bayes = next((c.extra.get("bayes") for c in m.comparisons if isinstance(c.extra, dict) and c.extra.get("bayes")),
                      None)
         if bayes:
             parts.append(Html(f"<p class='wb-sub'>Chance to beat control: {_e(bayes.get('model'))}.</p>"))
         if m.prob_best and len(m.prob_best) > 2:
-            best = ", ".join(f"{v} {_pct(p)}" for v, p in sorted(m.prob_best.items(), key=lambda kv: -kv[1]))
+            best = ", ".join(f"{v} {fmt_prob(p)}" for v, p in sorted(m.prob_best.items(), key=lambda kv: -kv[1]))
             parts.append(Html(f"<p>Chance of being the best arm: {_e(best)}.</p>"))
         if m.notes:
             parts.append(bullets(m.notes))
@@ -465,8 +465,8 @@ class ExperimentReport:
             fmt_rows.append({"metric": m.label or m.name, "variant": rec["variant"],
                              "control": _value(m, rec["control_value"]), "variant value": _value(m, rec["variant_value"]),
                              "Δ": _delta(m, rec["delta"]),
-                             "CI (Δ)": f"[{_delta(m, rec['lo'])}, {_delta(m, rec['hi'])}]",
-                             "p": fmt_p(rec["p_value"]), "limit": _value(m, rec["limit"]) if rec["limit"] is not None
+                             "CI (Δ)": fmt_metric_delta_ci(m.name, m.kind, rec["lo"], rec["hi"], m.unit),
+                             "p (adjusted)": fmt_p(rec["p_value_adjusted"]), "limit": _value(m, rec["limit"]) if rec["limit"] is not None
                              else "—", "verdict": rec["verdict"]})
         f = self.decision.facts
         parts = [table(pd.DataFrame(fmt_rows),
@@ -548,7 +548,7 @@ class ExperimentReport:
         rows = check.to_dict("records")
         fading = [r for r in rows if r["fading"]]
         text = "; ".join(f"{r['variant']}: early cohorts {_spct(r['early_lift'])}, later cohorts "
-                         f"{_spct(r['late_lift'])} (difference p = {fmt_p(r['p_value'])})" for r in rows)
+                         f"{_spct(r['late_lift'])} (difference {fmt_p_eq(r['p_value'])})" for r in rows)
         if fading:
             return Html.join([caption, note(f"The lift fades: {text}. Expect less than the average after launch "
                                             "(novelty effect).", "warn")])
@@ -633,7 +633,7 @@ class ExperimentReport:
                                        f"(relative lift: {eb.interval})."))
             top = shrunk.sort_values("prob_beat_control", ascending=False).head(8)
             parts += [heading("SKUs most likely to gain"),
-                      table(top, {"raw_lift_rel": _spct, "lift_rel": _spct, "prob_beat_control": _pct,
+                      table(top, {"raw_lift_rel": _spct, "lift_rel": _spct, "prob_beat_control": fmt_prob,
                                   "units": fmt_num},
                             columns=["sku", "category", "units", "raw_lift_rel", "lift_rel", "interval",
                                      "prob_beat_control"],
@@ -663,7 +663,7 @@ class ExperimentReport:
         f = self.decision.facts
         if f.get("best_supported"):
             parts.append(note(f"Best-supported arm now: {f['best_supported']}"
-                              + (f" (chance to be better than the control {_pct(f.get('best_supported_prob'))})"
+                              + (f" (chance to be better than the control {fmt_prob(f.get('best_supported_prob'))})"
                                  if f.get("best_supported_prob") is not None else "") + "."))
         last = frame.dropna(subset=["realised_share"]).groupby("variant", sort=False).tail(1)
         if not last.empty:
@@ -706,11 +706,11 @@ class ExperimentReport:
         rows = [{"variant": p.variant, "Δ revenue per unit": fmt_num(p.delta_per_unit, 4),
                  "new units per day": fmt_num(round(p.daily_units, 1)),
                  "per day": fmt_num(round(p.per_day, 2)),
-                 f"per day ({p.level:.0%} interval)": f"{fmt_num(round(p.per_day_ci[0], 2))} to "
+                 f"per day ({fmt_share(p.level)} interval)": f"{fmt_num(round(p.per_day_ci[0], 2))} to "
                                                        f"{fmt_num(round(p.per_day_ci[1], 2))}",
                  f"over {p.horizon_days} days": fmt_num(round(p.horizon_total)),
                  "interval": f"{fmt_num(round(p.horizon_ci[0]))} to {fmt_num(round(p.horizon_ci[1]))}",
-                 "P(positive)": _pct(p.prob_positive)} for p in proj]
+                 "P(positive)": fmt_prob(p.prob_positive)} for p in proj]
         winner = self.decision.winner
         head = next((p for p in proj if p.variant == winner), None) or max(proj, key=lambda p: p.per_day)
         parts = [table(pd.DataFrame(rows)), embed(plots.roi_plot(head.path(), variant=head.variant, level=head.level)),

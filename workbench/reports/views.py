@@ -24,6 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ..display import fmt_change_ci
 from ..experiment_data import ExperimentData
 from ..metrics import Metric
 from ..results import AnalysisResult, MetricResult
@@ -229,7 +230,8 @@ def guardrail_frame(result: AnalysisResult, facts: Mapping[str, Any] | None = No
     for g in result.guardrails():
         if not g.comparisons:
             rows.append({"metric": g.name, "variant": "—", "control_value": np.nan, "variant_value": np.nan,
-                         "delta": np.nan, "lo": np.nan, "hi": np.nan, "p_value": np.nan, "limit": g.limit,
+                         "delta": np.nan, "lo": np.nan, "hi": np.nan, "p_value": np.nan, "p_value_adjusted": np.nan,
+                         "limit": g.limit,
                          "verdict": (g.notes[0] if g.notes else "not analysed")})
             continue
         for c in g.comparisons:
@@ -244,9 +246,10 @@ def guardrail_frame(result: AnalysisResult, facts: Mapping[str, Any] | None = No
                 verdict = "ok"
             rows.append({"metric": g.name, "variant": c.variant, "control_value": c.control_value,
                          "variant_value": c.variant_value, "delta": c.lift_abs, "lo": c.lift_abs_ci[0],
-                         "hi": c.lift_abs_ci[1], "p_value": c.p_value, "limit": g.limit, "verdict": verdict})
+                         "hi": c.lift_abs_ci[1], "p_value": c.p_value, "p_value_adjusted": c.p_value_adjusted,
+                         "limit": g.limit, "verdict": verdict})
     return pd.DataFrame(rows, columns=["metric", "variant", "control_value", "variant_value", "delta", "lo", "hi",
-                                       "p_value", "limit", "verdict"])
+                                       "p_value", "p_value_adjusted", "limit", "verdict"])
 
 
 def cuped_frame(result: AnalysisResult, raw: AnalysisResult | None = None) -> pd.DataFrame:
@@ -336,7 +339,7 @@ def shrinkage_frame(result: Any) -> pd.DataFrame:
         raw = v_rate / c_rate - 1 if c_rate > 0 else float("nan")
         rows.append({"sku": s.sku, "category": s.category, "variant": s.variant, "units": s.n_control + s.n_variant,
                      "raw_lift_rel": raw, "lift_rel": s.lift_rel, "lo": s.lift_rel_ci[0], "hi": s.lift_rel_ci[1],
-                     "interval": f"[{s.lift_rel_ci[0] * 100:+.1f}%, {s.lift_rel_ci[1] * 100:+.1f}%]",
+                     "interval": fmt_change_ci(*s.lift_rel_ci, "lift"),
                      "prob_beat_control": s.prob_beat_control, "category_lift_rel": cat.get(s.category, float("nan"))})
     return pd.DataFrame(rows, columns=["sku", "category", "variant", "units", "raw_lift_rel", "lift_rel", "lo", "hi",
                                        "interval", "prob_beat_control", "category_lift_rel"])

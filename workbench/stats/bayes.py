@@ -459,6 +459,14 @@ class BetaBinomialResult(ResultMixin):
     lift_abs_ci: tuple[tuple[float, float], ...]
     lift_rel_ci: tuple[tuple[float, float], ...]
     higher_is_better: bool = True
+    posterior_a: tuple[float, ...] = ()         # Beta(a, b) posterior of every arm, control first
+    posterior_b: tuple[float, ...] = ()
+
+    def plot(self) -> Any:
+        """HoloViews overlay of every arm's Beta posterior of the rate (one curve per arm)."""
+        from ..notebook import density_plot
+        grid = beta_density_grid(self.posterior_a, self.posterior_b, (self.control, *self.variants))
+        return density_plot(grid, title="Posterior of each arm's rate", xlabel="rate", unit="rate")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"variant": self.variants, "control": self.control,
@@ -512,7 +520,8 @@ def beta_binomial(n: ArrayLike, successes: ArrayLike, *, prior: tuple[float, flo
         posterior_mean=tuple((a / (a + b)).tolist()), prob_best=tuple(best.tolist()),
         prob_beat_control=tuple(prob.tolist()), expected_loss=tuple(loss.tolist()),
         lift_abs_ci=tuple((float(lo), float(hi)) for lo, hi in abs_q),
-        lift_rel_ci=tuple((float(lo), float(hi)) for lo, hi in rel_q), higher_is_better=higher_is_better)
+        lift_rel_ci=tuple((float(lo), float(hi)) for lo, hi in rel_q), higher_is_better=higher_is_better,
+        posterior_a=tuple(a.tolist()), posterior_b=tuple(b.tolist()))
 
 
 @dataclass(frozen=True)
@@ -527,6 +536,12 @@ class NormalLiftResult(ResultMixin):
     level: float
     prior_mean: float
     prior_sd: float | None
+
+    def plot(self) -> Any:
+        """HoloViews curve of the lift's normal posterior."""
+        from ..notebook import density_plot
+        grid = normal_density_grid([self.post_mean], [self.post_sd], ["posterior of the lift"])
+        return density_plot(grid, title="Posterior of the lift", xlabel="lift", unit="value")
 
 
 def normal_lift(lift: float, se: float, *, prior_mean: float = 0.0, prior_sd: float | None = None,

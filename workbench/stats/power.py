@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from ..display import ResultMixin, fmt_num, fmt_pct
+from ..display import ResultMixin, fmt_count, fmt_lift, fmt_num, fmt_share
 from ._checks import bad, check_choice, check_positive, check_probability
 
 __all__ = ["SampleSize", "MDEResult", "sample_size", "mde", "power_at", "n_total_core", "z_crit"]
@@ -93,9 +93,9 @@ class SampleSize(ResultMixin):
         return int(max(0.0, float(np.max(np.asarray(self.n_by_arm) - have))))
 
     def summary(self) -> str:
-        text = (f"{fmt_num(self.n_per_arm)} units per arm ({fmt_num(self.n_total)} in total) to detect "
-                f"{fmt_pct(self.mde_rel, signed=True)} relative ({self.baseline:g} -> {self.target:g}) with "
-                f"{self.power:.0%} power at alpha {self.alpha:g}")
+        text = (f"{fmt_count(self.n_per_arm)} units per arm ({fmt_count(self.n_total)} in total) to detect "
+                f"{fmt_lift(self.mde_rel)} relative ({self.baseline:g} -> {self.target:g}) with "
+                f"{fmt_share(self.power)} power at alpha {self.alpha:g}")
         if self.days is not None:
             text += f"; about {self.days} days at {fmt_num(self.daily_units)} units a day"
         return text

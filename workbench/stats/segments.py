@@ -77,6 +77,7 @@ class SegmentMetricResult(ResultMixin):
     simpson: dict[str, bool]                        # variant -> pooled and segment directions disagree
     correction: str
     notes: tuple[str, ...] = ()
+    unit: str = ""                                  # the metric's unit (how its numbers are written)
 
     def to_frame(self) -> pd.DataFrame:
         frame = comparisons_frame(self.rows, metric=self.metric)
