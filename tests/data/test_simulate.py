@@ -140,7 +140,7 @@ def test_rewriting_a_world_keeps_other_experiments_logged_decisions(tmp_path):
     n_world = len(read_decisions("pdp-home-bandit", db=db))
     counts = pd.DataFrame({"variant": ["a", "b"], "units": [500, 500], "conversions": [20, 35]})
     record_plan(allocate(counts, experiment_id="other", seed=1, now="2026-11-10T00:00:00+00:00"), db=db)
-    write_world(db, seed=2, scale=0.01, experiments=picked)           # in place: one transaction
+    write_world(db, seed=2, scale=0.01, experiments=picked, force=True)   # replaced: the log is carried over
     assert len(read_decisions("pdp-home-bandit", db=db)) == n_world and len(read_decisions("other", db=db)) == 2
 
 

@@ -166,22 +166,23 @@ def _write_duckdb(out: Path, builder: WorldBuilder, say: Callable[[str], None]) 
                 continue
             arrow = _arrow(df)      # noqa: F841 — DuckDB reads this local by name in the query below
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM arrow")
-        from ..bandits.log import replace_logged     # the world's bandit decisions; other decisions stay
-        replace_logged(con, {t: side[t] for t in LOG_TABLES}, [s.experiment_id for s in builder.specs])
-        con.execute("CREATE OR REPLACE TABLE world_info AS SELECT ? AS seed, ? AS scale, now() AS generated_at",
-                    [builder.seed, builder.scale])
+        kept_names: list[str] = []
         if out.exists():
             # Held open (read-only) until the swap: a writer of the registry meanwhile gets a lock error
-            # instead of writing into a file that is about to be replaced.
+            # instead of writing into a file that is about to be replaced. The kept tables include the
+            # allocation log, so they are copied before the world's own bandit decisions replace theirs.
             old = _open_old(out)
-            kept_names = []
             for name, ddl in _kept_tables(old):
                 kept = old.execute(f'SELECT * FROM "{name}"').fetch_arrow_table()  # noqa: F841 — read by name
                 con.execute(ddl)
                 con.execute(f'INSERT INTO "{name}" SELECT * FROM kept')
                 kept_names.append(name)
-            if "audit_log" in kept_names:
-                _audit_replacement(con, old, out, builder, n)
+        from ..bandits.log import replace_logged     # the world's bandit decisions; other decisions stay
+        replace_logged(con, {t: side[t] for t in LOG_TABLES}, [s.experiment_id for s in builder.specs])
+        con.execute("CREATE OR REPLACE TABLE world_info AS SELECT ? AS seed, ? AS scale, now() AS generated_at",
+                    [builder.seed, builder.scale])
+        if old is not None and "audit_log" in kept_names:
+            _audit_replacement(con, old, out, builder, n)
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
         con.close()
