@@ -11,7 +11,7 @@ import time
 from rich.console import Console
 
 from .config import Paths
-from .display import fmt_count, fmt_elapsed, fmt_pct
+from .display import fmt_count, fmt_elapsed, fmt_pct, fmt_action
 from .experiment_data import ExperimentData
 from .metrics import fmt_metric_value
 from .simulate.specs import DEMO_EXPERIMENTS
@@ -65,7 +65,7 @@ def _decisions(outcomes: dict, console: Console) -> None:
     colours = {"launch": "green", "promote": "green", "hold": "yellow", "stop": "cyan", "rollback": "red"}
     for eid, o in outcomes.items():
         colour = colours.get(o.decision.action, "white")
-        t.add_row(eid, o.result.health.status, f"[{colour}]{o.decision.action}[/]", o.decision.reason)
+        t.add_row(eid, o.result.health.status, f"[{colour}]{fmt_action(o.decision.action)}[/]", o.decision.reason)
     console.print(t)
 
 

@@ -42,7 +42,8 @@ import pandas as pd
 
 __all__ = ["ResultMixin", "to_jsonable", "dumps", "escape", "Notation", "NOTATION", "fmt_value", "fmt_change",
            "fmt_change_ci", "fmt_num", "fmt_fixed", "css_pct", "fmt_signed", "fmt_pct", "fmt_rate", "fmt_pp", "fmt_lift", "fmt_prob", "fmt_share",
-           "fmt_count", "fmt_currency", "fmt_seconds", "fmt_elapsed", "fmt_p", "fmt_p_eq", "p_in_text", "fmt_ci", "tick_formatter"]
+           "fmt_count", "fmt_currency", "fmt_seconds", "fmt_elapsed", "fmt_p", "fmt_p_eq", "p_in_text", "fmt_ci", "tick_formatter",
+           "fmt_action"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -438,3 +439,12 @@ def tick_formatter(unit: str = "value") -> Any:
     fmt = {"rate": "0.0%", "lift": "+0.0%", "probability": "0%", "share": "0%", "units": "0,0",
            "currency": "0,0[.]00", "seconds": "0.00"}.get(unit, "0,0[.][0000]")
     return NumeralTickFormatter(format=fmt)
+
+
+def fmt_action(action: Any) -> str:
+    """A decision's action as people read it (banners upper-case it).
+
+    >>> fmt_action("keep_testing"), fmt_action("launch").upper()
+    ('keep testing', 'LAUNCH')
+    """
+    return "—" if not action else str(action).replace("_", " ")

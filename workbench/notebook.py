@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .display import escape, fmt_ci, fmt_lift, fmt_p, fmt_p_eq, fmt_share, tick_formatter
+from .display import escape, fmt_ci, fmt_lift, fmt_p, fmt_p_eq, fmt_share, tick_formatter, fmt_action
 from .tables import (COMPARISON_COLUMNS, comparison_row, html_table, metric_caption, metric_title)
 
 __all__ = ["badge_html", "health_repr", "health_html", "comparison_repr", "metric_repr", "metric_html",
@@ -102,7 +102,7 @@ def decision_html(d: Any) -> str:
                         ) if d.checks else ""
     return (f"<div class='workbench-result'><strong>Decision</strong> "
             f"<span class='workbench-badge' style='background:{_TONE[tone]};color:#fff;padding:1px 8px;"
-            f"border-radius:8px;font-weight:600'>{escape(d.action.replace('_', ' ').upper())}</span>"
+            f"border-radius:8px;font-weight:600'>{escape(fmt_action(d.action).upper())}</span>"
             f"<p class='workbench-reason'>{escape(d.reason)}</p>"
             + (f"<ul>{others}</ul>" if others else "")
             + f"<p>policy {escape(d.policy)}, rule {escape(d.rule)}"

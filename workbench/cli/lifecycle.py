@@ -13,7 +13,7 @@ from typing import Any, Optional
 import pandas as pd
 import typer
 
-from ..display import fmt_count, fmt_lift, fmt_num, fmt_share
+from ..display import fmt_count, fmt_lift, fmt_num, fmt_share, fmt_action
 from ..errors import InputError, Problem
 from ._common import JSON_OPTION, console, err_console, print_json, table
 
@@ -427,7 +427,7 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         print_json({**d.to_dict(), "applied": done, **({"aa": res.aa.to_dict()} if res.aa is not None else {}),
                     "story": ExperimentStory.from_parts(res, d, allocation=allocation).to_dict()})
         return
-    console.print(f"{experiment_id}: [bold]{d.action.upper()}[/] ({d.policy} / {d.rule})", highlight=False)
+    console.print(f"{experiment_id}: [bold]{fmt_action(d.action).upper()}[/] ({d.policy} / {d.rule})", highlight=False)
     for i, r in enumerate(d.reasons):
         console.print(("  " if i == 0 else "  also: ") + r, highlight=False, markup=False)
     if done:
@@ -474,7 +474,7 @@ def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated result
         res = analyze_file(file, brief=brief)
     memo = build_memo(res, brief=brief, record=record, context=ctx, looks=looks, policy=policy)
     path = write_memo(memo, out)
-    console.print(f"{memo.decision.action.upper()}: {memo.decision.reason}", highlight=False, markup=False)
+    console.print(f"{fmt_action(memo.decision.action).upper()}: {memo.decision.reason}", highlight=False, markup=False)
     console.print(f"memo written to {path}", highlight=False)
 
 

@@ -17,7 +17,7 @@ from panel.viewable import Viewer
 
 from ..config import get_settings
 from ..bandits.history import fmt_weight
-from ..display import escape, fmt_num, fmt_pct
+from ..display import escape, fmt_num, fmt_pct, fmt_action
 from .badges import badges_for, badges_html
 from .controls import OperatorControls
 from .data import (allocation_frame, audit_frame, current_weights, decision_log, forest_frame, funnel_frame,
@@ -50,7 +50,7 @@ def decision_html(outcome: Any) -> str:
     others = "".join(f"<li>{escape(r)}</li>" for r in d.reasons[1:])
     more = f"<p class='wb-muted' style='margin:6px 0 2px'>Other rules that also hold:</p><ul>{others}</ul>" if others else ""
     winner = f" · winner <b>{escape(d.winner)}</b>" if d.winner else ""
-    return (f'<div class="wb-card wb-decision"><h3>Decision {pill(d.action, ACTION_COLOURS.get(d.action, "#52606d"))}'
+    return (f'<div class="wb-card wb-decision"><h3>Decision {pill(fmt_action(d.action), ACTION_COLOURS.get(d.action, "#52606d"))}'
             f'</h3><p style="margin:4px 0">{escape(d.reason)}</p>'
             f'<p class="wb-muted">policy {escape(d.policy)} · rule {escape(d.rule)}{winner}</p>{more}</div>')
 

@@ -12,7 +12,7 @@ import pandas as pd
 import panel as pn
 from panel.viewable import Viewer
 
-from ..display import escape, fmt_ci, fmt_num, fmt_pct
+from ..display import escape, fmt_ci, fmt_num, fmt_pct, fmt_action
 from .badges import badges_html
 from .data import filter_portfolio, portfolio_frame, portfolio_rows
 from .session import AppState
@@ -43,7 +43,7 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
             "traffic": fmt_pct(r.traffic_share, 1) if r.traffic_share is not None else "—",
             "lift": lift, "p_beat": fmt_prob(r.prob_beat_control),
             "decision": f'<span title="{escape(r.decision_reason)}">'
-                        f'{pill(r.decision, ACTION_COLOURS.get(r.decision, "#52606d"))}</span>',
+                        f'{pill(fmt_action(r.decision), ACTION_COLOURS.get(r.decision, "#52606d"))}</span>',
             "badges": badges_html(list(r.badges), kinds=("health", "srm", "bots", "guardrail")),
         })
     return pd.DataFrame(rows, columns=list(COLUMNS))
@@ -95,7 +95,7 @@ class PortfolioView(Viewer):
         counts = f["decision"].value_counts()
         health = f["health"].value_counts()
         parts = [f"<b>{len(f)}</b> experiments"]
-        parts += [f"{pill(a, ACTION_COLOURS.get(a, '#52606d'))} {int(n)}" for a, n in counts.items()]
+        parts += [f"{pill(fmt_action(a), ACTION_COLOURS.get(a, '#52606d'))} {int(n)}" for a, n in counts.items()]
         parts += [f"{escape(h)}: {int(n)}" for h, n in health.items()]
         units = fmt_num(float(f["units"].sum())) if len(f) else "0"
         self.summary.object = f'<div class="wb-status">{" · ".join(parts)} · {units} users analysed</div>'

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import get_settings
-from ..display import ResultMixin, escape, fmt_ci, fmt_count, fmt_lift, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share
+from ..display import ResultMixin, escape, fmt_ci, fmt_count, fmt_lift, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share, fmt_action
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
 from ..metrics import fmt_metric_delta, fmt_metric_value
@@ -110,7 +110,7 @@ class DecisionMemo(ResultMixin):
     def to_markdown(self) -> str:
         d = self.decision
         out = [f"# Decision memo: {md_escape(self.title)}", "",
-               f"**Decision: {d.action.replace('_', ' ').upper()}** — {md_escape(d.reason)}", ""]
+               f"**Decision: {fmt_action(d.action).upper()}** — {md_escape(d.reason)}", ""]
         for name, blocks in self.sections:
             out += [f"## {md_escape(name)}", ""]
             for b in blocks:
@@ -124,7 +124,7 @@ class DecisionMemo(ResultMixin):
         d = self.decision
         cls = ACTION_TONE.get(d.action, "hold")
         body = [f"<h1>Decision memo: {escape(self.title)}</h1>",
-                f"<div class='decision {cls}'><span class='action'>{escape(d.action.replace('_', ' ').upper())}</span>"
+                f"<div class='decision {cls}'><span class='action'>{escape(fmt_action(d.action).upper())}</span>"
                 f"<span class='reason'>{escape(d.reason)}</span></div>"]
         for name, blocks in self.sections:
             body.append(f"<section><h2>{escape(name)}</h2>")

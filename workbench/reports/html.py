@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ..display import escape, fmt_ci, fmt_num, fmt_p, fmt_pct
+from ..display import escape, fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_action
 from ..lifecycle.policies import ACTION_TONE
 
 __all__ = ["Html", "table", "kv", "badge", "note", "bullets", "embed", "page_head", "REPORT_CSS", "ACTION_CLASS",
@@ -121,7 +121,7 @@ def kv(pairs: Iterable[tuple[str, Any]]) -> Html:
 def decision_banner(decision: Any) -> Html:
     """The decision's action and reason in a coloured banner."""
     cls = ACTION_CLASS.get(decision.action, "hold")
-    return Html(f"<div class='wb-decision {cls}'><span class='action'>{escape(decision.action.replace('_', ' ').upper())}"
+    return Html(f"<div class='wb-decision {cls}'><span class='action'>{escape(fmt_action(decision.action).upper())}"
                 f"</span><span class='reason'>{escape(decision.reason)}</span></div>")
 
 

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..display import dumps, escape, fmt_ci, fmt_lift, fmt_p
+from ..display import dumps, escape, fmt_ci, fmt_lift, fmt_p, fmt_action
 from ..files import write_text_atomic
 from .html import ACTION_CLASS, HEALTH_CLASS, REPORT_CSS
 from .keys import report_dirname
@@ -131,7 +131,7 @@ def write_index(out: str | Path, *, db: str | None = None, title: str = "Experim
                        + (" — showing the previous report" if s else " — no report yet") + "</div>")
         generated = str(s.get("generated_at") or "")[:16].replace("T", " ")
         health = f"<span class='wb-badge {HEALTH_CLASS.get(h, '')}'>{escape(h)}</span>" if h else "—"
-        decided = f"<span class='wb-badge {ACTION_CLASS.get(action, '')}'>{escape(action)}</span>" if action else "—"
+        decided = f"<span class='wb-badge {ACTION_CLASS.get(action, '')}'>{escape(fmt_action(action))}</span>" if action else "—"
         body.append(
             "<tr>"
             f"<td><div class='name'>{escape(r['name'])}</div><div class='sub'>{escape(r['experiment_id'])}</div>{failure}</td>"
