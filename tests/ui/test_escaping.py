@@ -137,6 +137,18 @@ def test_script_payloads_in_briefs_never_run(evil_browser, evil_server, user):
         page.wait_for_selector(ready, timeout=60_000)
         page.wait_for_timeout(1500)
         seen[name] = _injected(page)
+    # the simulator's arm names are typed in by the user: payloads as names end up in its table and state line
+    where[0] = "simulator run"
+    page.fill(".wb-sim-rates input", "0.04, 0.06")
+    page.fill(".wb-sim-names input", f"{PAYLOADS[0]}, {PAYLOADS[2]}")
+    page.click(".wb-sim-run button")
+    state = page.locator("#wb-sim-state")
+    for _ in range(900):                           # up to 3 minutes: the run asked for, with the payload names
+        if state.count() and state.get_attribute("data-state") == "done" and "<svg" in state.inner_text():
+            break
+        page.wait_for_timeout(200)
+    assert "onload=alert(1)" in state.inner_text()                                    # shown as text
+    seen["simulator run"] = _injected(page)
     ctx.close()
     assert dialogs == []
     assert {k: v for k, v in seen.items() if v} == {}
