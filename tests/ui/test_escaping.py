@@ -20,7 +20,7 @@ from workbench.dashboard.auth import add_user
 from workbench.dashboard.server import serving
 from workbench.lifecycle import Registry, seed_from_world
 
-from .conftest import CHROMIUM, PASSWORDS, require_browser
+from .conftest import PASSWORDS, require_browser
 
 pytestmark = pytest.mark.ui
 
@@ -73,12 +73,8 @@ def evil_server(small_world, tmp_path_factory) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def evil_browser(evil_server) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        yield b
-        b.close()
+def evil_browser(evil_server, chromium_browser) -> Any:
+    return chromium_browser
 
 
 def _injected(page) -> list[str]:
