@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from workbench.reports.children import OWNER_ENV, PROFILE_PREFIX, reap_orphans
+from workbench.processes import OWNER_ENV, PROFILE_PREFIX, reap_orphans
 from workbench.reports.render import find_chromium
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]

@@ -31,7 +31,7 @@ from typing import Any
 from ..config import Settings, get_settings
 from ..errors import WorkbenchError
 from ..files import file_mode, write_text_atomic
-from .children import PROFILE_PREFIX, child_env, die_with_parent
+from ..processes import PROFILE_PREFIX, child_env, die_with_parent
 
 __all__ = ["notebook_to_html", "clean_outputs", "external_resources", "find_chromium", "html_to_pdf", "PdfError"]
 

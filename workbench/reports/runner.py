@@ -43,7 +43,7 @@ from ..config import Paths, Settings, get_settings, project_root
 from ..display import ResultMixin, dumps
 from ..errors import ConflictError, InputError, NotFoundError, Problem
 from ..files import publish_tree, write_text_atomic
-from .children import child_env, die_with_parent, reap_orphans, remove_stale_profiles
+from ..processes import child_env, die_with_parent, reap_orphans, remove_stale_profiles
 from .keys import code_version, report_dirname, report_key, source_fingerprints
 
 __all__ = ["ReportOutcome", "ReportRun", "run_reports", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
@@ -253,7 +253,7 @@ class KernelPool:
             km = None
         if km is None:
             km = AsyncKernelManager(kernel_name=self.kernel)
-            # the kernel dies with this worker thread or the run (see children.py), even on kill -9
+            # the kernel dies with this worker thread or the run (see workbench/processes.py), even on kill -9
             run_sync(km.start_kernel)(extra_arguments=KERNEL_ARGS, env=child_env(), preexec_fn=die_with_parent)
             self._local.km, self._local.uses = km, 0
             with self._guard:

@@ -1,4 +1,5 @@
-"""Child processes of a report run (papermill kernels, Chromium printing PDFs) die with the run.
+"""Child processes die with the process that started them (report kernels, Chromium printing PDFs,
+the dashboard server a test or benchmark starts).
 
 A run killed with ``kill -9`` gets no chance to stop what it started. Two mechanisms cover that:
 
