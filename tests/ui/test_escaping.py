@@ -115,11 +115,16 @@ def test_script_payloads_in_briefs_never_run(evil_browser, evil_server, user):
     # the portfolio, with the Category filter's list opened (its options are the payload categories)
     page.wait_for_timeout(1500)
     assert page.get_by_text(f"{PAYLOADS[0]}", exact=False).count() >= 1                      # shown as text
-    choices = page.locator(".choices").nth(1)
-    if choices.count():
-        choices.click()
-        page.wait_for_timeout(800)
+    page.locator(".choices").nth(1).click()            # open the Category filter: the payload categories listed
+    page.wait_for_timeout(800)
     seen["portfolio"] = _injected(page)
+    page.keyboard.press("Enter")                        # choose the first (a payload): shown as a chip, and it filters
+    for _ in range(100):
+        if page.locator(".wb-eid").count() == 1:
+            break
+        page.wait_for_timeout(200)
+    assert [page.locator(".wb-eid").inner_text()] == [EVIL[0]]
+    seen["portfolio filtered"] = _injected(page)
     for eid in EVIL:
         where[0] = eid
         page.goto(f"{base}/app?page=experiment&experiment={eid}")
