@@ -66,8 +66,7 @@ class PortfolioView(Viewer):
         self.decisions = pn.widgets.MultiChoice(label="Decision", options=[], width=220)
         self.health = pn.widgets.MultiChoice(label="Health", options=["healthy", "warning", "blocked"], width=220)
         self.search = pn.widgets.TextInput(label="Search", placeholder="experiment id or name", width=220)
-        html_cols = {c: {"type": "html"} for c in ("experiment_id", "state", "category", "lift", "decision",
-                                                             "badges")}
+        html_cols = {c: {"type": "html"} for c in ("experiment_id", "state", "category", "lift", "decision", "badges")}
         self.table = pn.widgets.Tabulator(
             display_frame(pd.DataFrame(columns=portfolio_frame([]).columns)), disabled=True, show_index=False,
             selectable=False, titles=COLUMNS, formatters=html_cols, layout="fit_columns",
