@@ -98,6 +98,12 @@ def test_hostile_names_are_escaped_everywhere(built):
     assert '&lt;script&gt;alert("x")&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;' in norm
     assert '&lt;img src=x onerror="alert(1)"&gt;' in norm and "&lt;/td&gt;&lt;script&gt;x()" in norm
     assert "&lt;script&gt;alert(" in memo and "&lt;script&gt;alert(" in index
+    # every free-text field (category, owner, hypothesis, tags) carries SCRIPTS: never live HTML anywhere
+    live = re.compile(r"<img[^>]*onerror|<svg[^>]*onload|<script>alert\(1\)|<a\s[^>]*href=[\"']?javascript:", re.I)
+    for name, page in zip(("report.html", "memo.html", "index.html"), pages):
+        assert live.findall(page) == [], name
+    assert "&lt;img src=x onerror=alert(1)&gt;" in memo and "&lt;svg onload=alert(1)&gt;" in memo
+    assert "&lt;svg onload=alert(1)&gt;" in report
 
 
 def test_portfolio_lists_every_experiment_with_links(built):

@@ -26,6 +26,8 @@ import pandas as pd
 START = dt.datetime(2026, 11, 6)
 DAYS = 10
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
+# the script payloads of the hardening issue, in the category, owner, hypothesis and variant tags too
+SCRIPTS = ' <img src=x onerror=alert(1)> <script>alert(1)</script> "><svg onload=alert(1)> <a href="javascript:alert(1)">x</a>'
 
 
 def _users(rng: np.random.Generator, eid: str, variant: str, n: int, cvr: float | np.ndarray, product: str | np.ndarray,
@@ -60,12 +62,12 @@ def _users(rng: np.random.Generator, eid: str, variant: str, n: int, cvr: float 
 
 def _experiment(eid: str, name: str, category: str | None, product: str | None, hypothesis: str, planned: int,
                 meta: dict[str, dict[str, str]] | None = None, *, variants: tuple[str, ...] = ("control", "treatment"),
-                kind: str = "ab", allocation: str = "fixed") -> dict:
+                kind: str = "ab", allocation: str = "fixed", owner: str = "growth-team") -> dict:
     return {"experiment_id": eid, "name": name, "kind": kind, "category": category, "product_id": product,
             "variants": list(variants), "weights": [1 / len(variants)] * len(variants), "allocation": allocation,
             "start_ts": START, "end_ts": START + dt.timedelta(days=DAYS), "hypothesis": hypothesis,
             "primary_metric": "cvr", "secondary_metrics": ["ctr", "atc_rate", "revenue_per_user"],
-            "guardrails": ["lcp", "error_rate"], "owner": "growth-team", "faults": [], "planned_units": planned,
+            "guardrails": ["lcp", "error_rate"], "owner": owner, "faults": [], "planned_units": planned,
             "variant_meta": json.dumps(meta or {"control": {"layout": "gallery", "cta_tone": "neutral"},
                                                 "treatment": {"layout": "lifestyle-hero", "cta_tone": "neutral"}})}
 
@@ -159,8 +161,10 @@ def write_report_world(path: Path, *, seed: int = 7) -> Path:
                     "A lifestyle hero image lifts purchases.", 8000),
         _experiment("pdp-beauty-srm", "Beauty PDP: ingredient tabs", "beauty", "bea-0001",
                     "Ingredient tabs answer questions before they stop a purchase.", 5000),
-        _experiment("hostile-names", HOSTILE, "home", "hom-0001", '<img src=x onerror="alert(1)"> hypothesis', 1600,
-                    {"control": {"layout": "<i>gallery</i>"}, "treatment": {"layout": "</td><script>x()</script>"}})])
+        _experiment("hostile-names", HOSTILE, f"home{SCRIPTS}", "hom-0001",
+                    f'<img src=x onerror="alert(1)"> hypothesis{SCRIPTS}', 1600,
+                    {"control": {"layout": "<i>gallery</i>", "cta_tone": SCRIPTS},
+                     "treatment": {"layout": "</td><script>x()</script>", "palette": SCRIPTS}}, owner=f"kim{SCRIPTS}")])
     catalog = pd.DataFrame({"product_id": ["sho-0001", "bea-0001", "hom-0001"], "category": ["shoes", "beauty", "home"],
                             "name": ["Shoe", "Serum", "Lamp"], "price": [90.0, 30.0, 50.0], "stock": [500, 500, 500],
                             "review_flag": [False, False, False]})

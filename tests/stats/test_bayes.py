@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, special
 from scipy import stats as sps
@@ -144,6 +144,7 @@ def test_normal_lift_closed_forms():
 
 @settings(max_examples=60, deadline=None)
 @given(n_c=st.integers(20, 20000), n_t=st.integers(20, 20000), p_c=st.floats(0.0, 1.0), p_t=st.floats(0.0, 1.0))
+@example(n_c=467, n_t=60, p_c=0.25, p_t=0.0)    # once 1.7e-10 off: Beta(1, 61)'s long window, see below
 def test_beta_properties(n_c, n_t, p_c, p_t):
     s_c, s_t = round(n_c * p_c), round(n_t * p_t)
     a_c, b_c, a_t, b_t = 1.0 + s_c, 1.0 + n_c - s_c, 1.0 + s_t, 1.0 + n_t - s_t
@@ -154,6 +155,17 @@ def test_beta_properties(n_c, n_t, p_c, p_t):
     assert loss_t_sw == pytest.approx(loss_c, abs=1e-10)
     # E[max(C−T,0)] − E[max(T−C,0)] = E[C] − E[T]
     assert loss_t - loss_c == pytest.approx(a_c / (a_c + b_c) - a_t / (a_t + b_t), abs=1e-10)
+
+
+def test_skewed_arm_with_a_long_window_matches_quadrature():
+    """Beta(1, 61) has the smaller sd but the longer integration window (its exponential tail): the
+    other arm's sharp peak must not be integrated on that window (it was ~1e-9 off)."""
+    a_c, b_c, a_t, b_t = 118.0, 351.0, 1.0, 61.0
+    p, loss_t, loss_c = beta_pair_core(a_c, b_c, a_t, b_t)
+    assert float(p) == pytest.approx(exact_prob_t_beats_c(a_c, b_c, a_t, b_t), abs=1e-12)
+    assert float(loss_t) == pytest.approx(quad_loss(a_c, b_c, a_t, b_t), abs=1e-12)
+    assert float(loss_c) == pytest.approx(quad_loss(a_t, b_t, a_c, b_c), abs=1e-12)
+    assert float(loss_c) > 0
 
 
 def test_beta_binomial_wrapper():

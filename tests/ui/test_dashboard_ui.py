@@ -161,3 +161,20 @@ def test_simulator_page_compares_ab_thompson_and_ucb(as_user):
     assert s.page.locator(".wb-simulator canvas").count() >= 4         # regret + traffic share per strategy
     s.screenshot("simulator")
     assert s.outside_requests() == []
+
+
+def test_an_operator_post_from_another_site_is_refused_by_origin_or_referer(as_user, ui_server):
+    ops = as_user("ops")
+    reg = _registry(ui_server)
+    audit_before = len(reg.audit())
+    body = {"action": "pause", "experiment_id": "pdp-beauty-novelty", "why": "forged"}
+    for headers in ({"Referer": "https://evil.example/page"},                 # no Origin, a foreign Referer
+                    {"Origin": "null"}, {"Origin": "https://evil.example"},
+                    {"Origin": "https://evil.example", "Referer": f"{ops.base}/app"}):
+        r = ops.context.request.post(f"{ops.base}/api/actions", headers=headers, data=body)
+        assert r.status == 403 and r.json()["message"] == "cross-origin requests are refused", headers
+    reg = _registry(ui_server)
+    assert reg.get("pdp-beauty-novelty").state == "running" and len(reg.audit()) == audit_before
+    ok = ops.context.request.post(f"{ops.base}/api/actions", headers={"Referer": f"{ops.base}/app"},
+                                  data={**body, "why": "same site"})
+    assert ok.status == 200 and ok.json()["state"] == "hold"

@@ -3,8 +3,8 @@
 * ``POST /api/actions`` — an operator action as JSON (see :mod:`workbench.dashboard.actions`), for
   scripts and on-call tooling. The caller is identified by the same signed login cookie as the
   pages; the role comes from the credentials file on the server. Requests must be
-  ``application/json`` and, when the browser sends an ``Origin``, same-origin (so another site
-  cannot post a form on an operator's behalf).
+  ``application/json`` and same-origin by their ``Origin`` or, without one, their ``Referer`` (so
+  another site cannot post on an operator's behalf).
 * ``GET /api/status`` — whether the first refresh has finished, the snapshot version and whether the
   per-experiment caches are still being filled (no data).
 * ``GET /api/experiments`` and ``GET /api/experiments/<id>`` — each experiment's story
@@ -30,7 +30,8 @@ from .actions import perform, request_from_mapping
 from .auth import AccessConfig
 from .login import COOKIE_NAME, current_user
 
-__all__ = ["ROUTES", "ActionHandler", "StatusHandler", "ExperimentsHandler", "ReportsHandler", "request_identity"]
+__all__ = ["ROUTES", "ActionHandler", "StatusHandler", "ExperimentsHandler", "ReportsHandler", "request_identity",
+           "same_origin"]
 
 
 def _loopback(ip: str | None) -> bool:
@@ -60,6 +61,20 @@ def _authenticated(handler: tornado.web.RequestHandler) -> bool:
     return request_identity(handler).user is not None
 
 
+def same_origin(request: Any) -> bool:
+    """False when the request says it comes from another site: its ``Origin`` (``null`` included), or,
+    without one, its ``Referer`` names another host. Scripts that send neither are let through (they
+    carry the login cookie only if they were given it; a browser always sends one of the two on a
+    cross-site POST)."""
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return urlparse(origin).netloc == request.host
+    referer = request.headers.get("Referer")
+    if referer is not None:
+        return urlparse(referer).netloc == request.host
+    return True
+
+
 class _JSONHandler(tornado.web.RequestHandler):
     def reply(self, status: int, payload: dict[str, Any]) -> None:
         self.set_status(status)
@@ -76,8 +91,7 @@ class ActionHandler(_JSONHandler):
         ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             return self.reply(415, {"ok": False, "message": "send the action as application/json"})
-        origin = self.request.headers.get("Origin")
-        if origin and urlparse(origin).netloc != self.request.host:
+        if not same_origin(self.request):
             return self.reply(403, {"ok": False, "message": "cross-origin requests are refused"})
         if not _authenticated(self):
             return self.reply(401, {"ok": False, "message": "log in first"})

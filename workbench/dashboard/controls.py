@@ -14,9 +14,9 @@ from typing import Any, Callable
 import panel as pn
 from panel.viewable import Viewer
 
-from ..lifecycle.states import allowed_actions
 from ..aa import AA_REFUSAL
 from ..display import escape
+from ..lifecycle.states import allowed_actions
 from .actions import AA_REFUSED, ACTIONS, ActionRequest, ActionResult, perform
 from .session import AppState, in_background, session_identity
 from .ui import alert_html
@@ -77,8 +77,8 @@ class OperatorControls(Viewer):
         if record is None:
             self.status.object = alert_html("this experiment is not in the registry; register it to act on it", "info")
         else:
-            self.status.object = (f"<span class='wb-muted'>state <b>{state}</b>; the state machine allows: "
-                                  f"{', '.join(sorted(allowed)) or 'nothing'} (highlighted buttons)</span>"
+            self.status.object = (f"<span class='wb-muted'>state <b>{escape(state)}</b>; the state machine allows: "
+                                  f"{escape(', '.join(sorted(allowed)) or 'nothing')} (highlighted buttons)</span>"
                                   + (f"<br><span class='wb-muted wb-aa-note'>{escape(AA_REFUSAL)}.</span>" if aa else ""))
         eid = outcome.experiment_id if outcome is not None else None
         if eid != self._experiment:

@@ -39,7 +39,7 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
             "experiment_id": f'<b class="wb-eid">{escape(r.experiment_id)}</b><br>'
                              f'<span class="wb-muted">{escape(r.name)}</span>',
             "state": pill(r.state, STATE_COLOURS.get(r.state, "#52606d")),
-            "category": r.category, "days": fmt_days(r.days_running),
+            "category": escape(r.category), "days": fmt_days(r.days_running),
             "traffic": fmt_pct(r.traffic_share, 1) if r.traffic_share is not None else "—",
             "lift": lift, "p_beat": fmt_prob(r.prob_beat_control),
             "decision": f'<span title="{escape(r.decision_reason)}">'
@@ -66,7 +66,7 @@ class PortfolioView(Viewer):
         self.decisions = pn.widgets.MultiChoice(label="Decision", options=[], width=220)
         self.health = pn.widgets.MultiChoice(label="Health", options=["healthy", "warning", "blocked"], width=220)
         self.search = pn.widgets.TextInput(label="Search", placeholder="experiment id or name", width=220)
-        html_cols = {c: {"type": "html"} for c in ("experiment_id", "state", "lift", "decision", "badges")}
+        html_cols = {c: {"type": "html"} for c in ("experiment_id", "state", "category", "lift", "decision", "badges")}
         self.table = pn.widgets.Tabulator(
             display_frame(pd.DataFrame(columns=portfolio_frame([]).columns)), disabled=True, show_index=False,
             selectable=False, titles=COLUMNS, formatters=html_cols, layout="fit_columns",
@@ -90,7 +90,8 @@ class PortfolioView(Viewer):
         self._frame = portfolio_frame(portfolio_rows(snapshot.outcomes, snapshot.registry, snapshot.bandits))
         f = self._frame
         self.states.options = sorted(f["state"].unique().tolist())
-        self.categories.options = sorted(f["category"].unique().tolist())
+        # Choices.js renders option labels as HTML: the label is escaped, the value stays the category
+        self.categories.options = {escape(c): c for c in sorted(f["category"].unique().tolist())}
         self.decisions.options = sorted(f["decision"].unique().tolist())
         counts = f["decision"].value_counts()
         health = f["health"].value_counts()

@@ -220,6 +220,8 @@ def serving(auth_file: str | Path, *, db: str | Path, reports: str | Path, log: 
     import subprocess
     import time
 
+    from ..processes import die_with_parent
+
     port = free_port()
     base = f"http://localhost:{port}"
     log_path = Path(log)
@@ -227,7 +229,7 @@ def serving(auth_file: str | Path, *, db: str | Path, reports: str | Path, log: 
         proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--port", str(port), "--auth",
                                  str(auth_file), "--db", str(db), "--reports", str(reports)], stdout=out,
                                 stderr=subprocess.STDOUT, env=dict(os.environ if env is None else env),
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=die_with_parent)   # even on kill -9
         try:
             deadline = time.monotonic() + timeout
             while True:

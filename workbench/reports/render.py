@@ -31,6 +31,7 @@ from typing import Any
 from ..config import Settings, get_settings
 from ..errors import WorkbenchError
 from ..files import file_mode, write_text_atomic
+from ..processes import PROFILE_PREFIX, child_env, die_with_parent
 
 __all__ = ["notebook_to_html", "clean_outputs", "external_resources", "find_chromium", "html_to_pdf", "PdfError"]
 
@@ -133,14 +134,15 @@ def html_to_pdf(html: str | Path, pdf: str | Path, *, chromium: str, timeout: fl
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".pdf", dir=dst.parent)
     os.close(fd)
-    profile = tempfile.mkdtemp(prefix="workbench-chromium-")
+    profile = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
     cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
            "--disable-extensions", "--disable-background-networking", "--no-first-run", "--hide-scrollbars",
            f"--user-data-dir={profile}", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
            "--virtual-time-budget=15000", f"--print-to-pdf={tmp}", src.as_uri()]
     try:
+        # Chromium dies with this thread (and is marked as ours for the next run's reaper, with its helpers)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or s.reports.pdf_timeout_s,
-                              check=False)
+                              check=False, env=child_env(), preexec_fn=die_with_parent)
         ok = proc.returncode == 0 and Path(tmp).stat().st_size > 0
         if not ok:
             tail = " ".join((proc.stderr or "").strip().splitlines()[-2:])[:300]

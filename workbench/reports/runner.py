@@ -43,6 +43,7 @@ from ..config import Paths, Settings, get_settings, project_root
 from ..display import ResultMixin, dumps
 from ..errors import ConflictError, InputError, NotFoundError, Problem
 from ..files import publish_tree, write_text_atomic
+from ..processes import child_env, die_with_parent, reap_orphans, remove_stale_profiles
 from .keys import code_version, report_dirname, report_key, source_fingerprints
 
 __all__ = ["ReportOutcome", "ReportRun", "run_reports", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
@@ -202,7 +203,9 @@ def replace_dir(new: Path, final: Path) -> None:
 
 
 def _recover(out: Path) -> list[str]:
-    """Remove temporary directories left by a crashed run; put back a report caught between two renames."""
+    """Clean up after a crashed run (called under the run lock, so nothing here belongs to a live run):
+    remove its temporary directories, put back a report caught between two renames, stop the kernels
+    and Chromium processes it left running and remove its Chromium profiles."""
     notes = []
     for p in out.glob(".old-*"):
         name = p.name[len(".old-"):].rsplit("-", 1)[0]
@@ -214,6 +217,10 @@ def _recover(out: Path) -> list[str]:
             shutil.rmtree(p, ignore_errors=True)
     for p in list(out.glob(".tmp-*")) + list(out.glob(".run-*")):
         shutil.rmtree(p, ignore_errors=True)
+    killed = reap_orphans()
+    if killed:
+        notes.append(f"stopped {len(killed)} process(es) left running by a killed run (kernels, Chromium)")
+    remove_stale_profiles()
     return notes
 
 
@@ -246,7 +253,8 @@ class KernelPool:
             km = None
         if km is None:
             km = AsyncKernelManager(kernel_name=self.kernel)
-            run_sync(km.start_kernel)(extra_arguments=KERNEL_ARGS)
+            # the kernel dies with this worker thread or the run (see workbench/processes.py), even on kill -9
+            run_sync(km.start_kernel)(extra_arguments=KERNEL_ARGS, env=child_env(), preexec_fn=die_with_parent)
             self._local.km, self._local.uses = km, 0
             with self._guard:
                 self._all.append(km)

@@ -8,8 +8,8 @@ never by sampling, so the same inputs always give the same digits::
 
     P(W < N) = ∫ f_N(x) F_W(x) dx
 
-integrates over the *narrower* posterior N (Clenshaw–Curtis nodes, sinh-mapped to crowd the middle,
-on a window that holds all but ~1e-13 of its mass) while the wider one's CDF F_W is built on the
+integrates over the posterior N with the *narrower integration window* (Clenshaw–Curtis nodes,
+sinh-mapped to crowd the middle, on a window that holds all but ~1e-13 of its mass) while the wider one's CDF F_W is built on the
 same nodes from its density by spectral (Chebyshev) integration anchored at one exact
 incomplete-beta value. That costs one ``betainc`` per comparison instead of one per node, which is
 what makes 100,000 comparisons take well under a second; accuracy is ~1e-10 against the exact
@@ -177,9 +177,12 @@ def _nodes(lo: Array, half: Array, x: Array) -> Array:
 
 def _pair_block(a_c: Array, b_c: Array, a_t: Array, b_t: Array) -> tuple[Array, Array, Array]:
     g, s_map_t, w_map = mapped_rule()
-    _, sd_c, _, _ = beta_window(a_c, b_c)
-    _, sd_t, _, _ = beta_window(a_t, b_t)
-    t_narrow = sd_t <= sd_c
+    # N is the arm with the narrower *window*, not the smaller sd: a skewed posterior with a small shape
+    # (Beta(1, 61)) has a long tail window, on which the other arm's sharp peak (Beta(118, 351)) is not
+    # resolved by the nodes and F_W came out ~1e-9 off; on the narrower window F_W is smooth.
+    _, _, lo_c, hi_c = beta_window(a_c, b_c)
+    _, _, lo_t, hi_t = beta_window(a_t, b_t)
+    t_narrow = hi_t - lo_t <= hi_c - lo_c
     a_n, b_n = np.where(t_narrow, a_t, a_c), np.where(t_narrow, b_t, b_c)
     a_w, b_w = np.where(t_narrow, a_c, a_t), np.where(t_narrow, b_c, b_t)
     m_n, _, lo, hi = beta_window(a_n, b_n)
@@ -246,9 +249,9 @@ def _lift_cdf_pdf(a_c: Array, b_c: Array, a_t: Array, b_t: Array, v: Array, rela
     only over the part of N's window that maps inside, and the rest is N's exact tail mass.
     """
     x, s_t, w = clenshaw_curtis()
-    _, sd_c, _, _ = beta_window(a_c, b_c)
-    _, sd_t, _, _ = beta_window(a_t, b_t)
-    t_narrow = sd_t <= sd_c
+    _, _, lo_c, hi_c = beta_window(a_c, b_c)
+    _, _, lo_t, hi_t = beta_window(a_t, b_t)
+    t_narrow = hi_t - lo_t <= hi_c - lo_c
     a_n, b_n = np.where(t_narrow, a_t, a_c), np.where(t_narrow, b_t, b_c)
     a_w, b_w = np.where(t_narrow, a_c, a_t), np.where(t_narrow, b_c, b_t)
     _, _, lo, hi = beta_window(a_n, b_n)
