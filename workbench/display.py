@@ -43,7 +43,7 @@ import pandas as pd
 __all__ = ["ResultMixin", "to_jsonable", "dumps", "escape", "Notation", "NOTATION", "fmt_value", "fmt_change",
            "fmt_change_ci", "fmt_num", "fmt_fixed", "css_pct", "fmt_signed", "fmt_pct", "fmt_rate", "fmt_pp", "fmt_lift", "fmt_prob", "fmt_share",
            "fmt_count", "fmt_currency", "fmt_seconds", "fmt_elapsed", "fmt_p", "fmt_p_eq", "p_in_text", "fmt_ci", "tick_formatter",
-           "fmt_action"]
+           "fmt_action", "finite_or_none"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -138,8 +138,8 @@ def escape(text: Any) -> str:
 # ``seconds``, ``value``) through :data:`NOTATION` with :func:`fmt_value` / :func:`fmt_change` /
 # :func:`fmt_change_ci`; :mod:`workbench.metrics` maps a metric to its unit.
 
-def _finite(x: Any) -> float | None:
-    """``x`` as a float, or None when it is missing, NaN, infinite or not a number."""
+def finite_or_none(x: Any) -> float | None:
+    """``x`` as a float, or None when it is missing, NaN, infinite or not a number (bools and text included)."""
     if x is None or isinstance(x, (bool, np.bool_, str)):
         return None
     try:
@@ -163,7 +163,7 @@ def fmt_num(x: Any, digits: int = 4) -> str:
     >>> fmt_num(40011.5), fmt_num(40012.0), fmt_num(0.012344), fmt_num(-6.039e-05), fmt_num(None)
     ('40,011.5', '40,012', '0.01234', '-0.00006039', '—')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     if f is None:
         return "—"
     if f.is_integer() and abs(f) < 1e15:
@@ -179,7 +179,7 @@ def fmt_signed(x: Any, digits: int = 3) -> str:
     >>> fmt_signed(0.002403), fmt_signed(-12.5), fmt_signed(0.0)
     ('+0.0024', '-12.5', '+0')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     if f is None:
         return "—"
     s = fmt_num(f, digits)
@@ -192,7 +192,7 @@ def fmt_fixed(x: Any, decimals: int = 1) -> str:
     >>> fmt_fixed(1234.54), fmt_fixed(4.5, 2), fmt_fixed(float("inf"))
     ('1,234.5', '4.50', '—')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     return "—" if f is None else f"{f:,.{decimals}f}"
 
 
@@ -202,7 +202,7 @@ def css_pct(x: Any) -> str:
     >>> css_pct(0.12345), css_pct(None)
     ('12.35%', '0%')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     return "0%" if f is None else f"{f * 100:.2f}%"
 
 
@@ -212,7 +212,7 @@ def fmt_pct(x: Any, digits: int = 2, *, signed: bool = False) -> str:
     >>> fmt_pct(0.01234), fmt_pct(-0.5, signed=True), fmt_pct(0.1, 0, signed=True)
     ('1.23%', '-50.00%', '+10%')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     if f is None:
         return "—"
     return f"{f * 100:+.{digits}f}%" if signed and f > 0 else f"{f * 100:.{digits}f}%"
@@ -233,7 +233,7 @@ def fmt_pp(x: Any, digits: int = 2) -> str:
     >>> fmt_pp(0.0042), fmt_pp(-0.00006), fmt_pp(None)
     ('+0.42 pp', '-0.01 pp', '—')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     if f is None:
         return "—"
     v = round(f * 100, digits) + 0.0            # + 0.0 turns -0.0 into 0.0
@@ -246,7 +246,7 @@ def fmt_lift(x: Any, digits: int = 2) -> str:
     >>> fmt_lift(0.0818), fmt_lift(-0.0119), fmt_lift(0.0)
     ('+8.18%', '-1.19%', '+0.00%')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     if f is None:
         return "—"
     v = round(f * 100, digits) + 0.0
@@ -260,7 +260,7 @@ def fmt_prob(x: Any) -> str:
     >>> fmt_prob(0.9957), fmt_prob(0.5), fmt_prob(0.99996), fmt_prob(0.0002), fmt_prob(1.0)
     ('99.6%', '50.0%', '>99.9%', '<0.1%', '100.0%')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     if f is not None and 0.9995 <= f < 1.0:
         return ">99.9%"
     if f is not None and 0.0 < f < 0.0005:
@@ -274,7 +274,7 @@ def fmt_share(x: Any) -> str:
     >>> fmt_share(0.5), fmt_share(0.125), fmt_share(0.95), fmt_share(0.005)
     ('50%', '12.5%', '95%', '0.5%')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     if f is None:
         return "—"
     s = f"{f * 100:.1f}".rstrip("0").rstrip(".")
@@ -287,7 +287,7 @@ def fmt_count(x: Any, *, signed: bool = False) -> str:
     >>> fmt_count(24120.0), fmt_count(40011.5), fmt_count(1500, signed=True)
     ('24,120', '40,012', '+1,500')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     if f is None:
         return "—"
     return f"{round(f):+,}" if signed else f"{round(f):,}"
@@ -299,7 +299,7 @@ def fmt_currency(x: Any, *, signed: bool = False) -> str:
     >>> fmt_currency(1234.5), fmt_currency(0.5531, signed=True), fmt_currency(-2.0, signed=True)
     ('1,234.50', '+0.55', '-2.00')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     if f is None:
         return "—"
     return f"{round(f, 2) + 0.0:+,.2f}" if signed else f"{f:,.2f}"
@@ -311,7 +311,7 @@ def fmt_seconds(x: Any, *, signed: bool = False) -> str:
     >>> fmt_seconds(2.404), fmt_seconds(0.002824, signed=True)
     ('2.40 s', '+0.003 s')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     if f is None:
         return "—"
     return f"{round(f, 3) + 0.0:+.3f} s" if signed else f"{f:.2f} s"
@@ -323,7 +323,7 @@ def fmt_elapsed(x: Any, *, suffix: bool = True) -> str:
     >>> fmt_elapsed(1.234), fmt_elapsed(0.0412), fmt_elapsed(12.34, suffix=False)
     ('1.2 s', '0.04 s', '12.3')
     """
-    f = _finite(x)
+    f = finite_or_none(x)
     return "—" if f is None else (f"{f:.1f}" if f >= 1 else f"{f:.2f}") + (" s" if suffix else "")
 
 
@@ -333,7 +333,7 @@ def fmt_p(p: Any) -> str:
     >>> fmt_p(0.0081), fmt_p(4e-73), fmt_p(0.0), fmt_p(1.0), fmt_p(float("nan"))
     ('0.008', '<0.001', '<0.001', '1.000', '—')
     """
-    f = _finite(p)
+    f = finite_or_none(p)
     if f is None:
         return "—"
     return "<0.001" if f < 0.001 else f"{f:.3f}"
@@ -401,7 +401,7 @@ def fmt_value(x: Any, unit: str = "value") -> str:
     >>> fmt_value(0.0512, "rate"), fmt_value(1.5306, "count"), fmt_value(6.2645, "currency"), fmt_value(2.404, "seconds")
     ('5.12%', '1.53', '6.26', '2.40 s')
     """
-    return "—" if _finite(x) is None else _notation(unit).value(x)
+    return "—" if finite_or_none(x) is None else _notation(unit).value(x)
 
 
 def fmt_change(x: Any, unit: str = "value") -> str:
@@ -410,7 +410,7 @@ def fmt_change(x: Any, unit: str = "value") -> str:
     >>> fmt_change(0.0042, "rate"), fmt_change(0.002403, "count"), fmt_change(0.5531, "currency")
     ('+0.42 pp', '+0.0024', '+0.55')
     """
-    return "—" if _finite(x) is None else _notation(unit).change(x)
+    return "—" if finite_or_none(x) is None else _notation(unit).change(x)
 
 
 def fmt_change_ci(lo: Any, hi: Any, unit: str = "value") -> str:

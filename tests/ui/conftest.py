@@ -34,16 +34,8 @@ def require_browser() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def ui_server(small_world, tmp_path_factory) -> Iterator[dict[str, Any]]:
-    require_browser()
-    root = tmp_path_factory.mktemp("ui")
-    db = root / "world.duckdb"
-    shutil.copy(small_world["db"], db)
-    seed_from_world(Registry(db), by="demo")
-    reports = root / "reports"
-    (reports / "pdp-home-lcp").mkdir(parents=True)
-    (reports / "pdp-home-lcp" / "memo.html").write_text("<h1>Decision memo: pdp-home-lcp</h1>", encoding="utf-8")
+def serve_world(root: Path, db: Path, reports: Path) -> Iterator[dict[str, Any]]:
+    """A real ``workbench serve`` over ``db`` with the operator ``ops`` and the viewer ``lee``."""
     users = root / "users.yaml"
     add_user(users, "ops", PASSWORDS["ops"], "operator", rounds=4)
     add_user(users, "lee", PASSWORDS["lee"], "viewer", rounds=4)
@@ -54,6 +46,19 @@ def ui_server(small_world, tmp_path_factory) -> Iterator[dict[str, Any]]:
             yield {"base": base, "db": db, "reports": reports, "users": users, "log": root / "serve.log"}
     except RuntimeError as exc:         # the server exited or never got ready: its log says why
         pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def ui_server(small_world, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    require_browser()
+    root = tmp_path_factory.mktemp("ui")
+    db = root / "world.duckdb"
+    shutil.copy(small_world["db"], db)
+    seed_from_world(Registry(db), by="demo")
+    reports = root / "reports"
+    (reports / "pdp-home-lcp").mkdir(parents=True)
+    (reports / "pdp-home-lcp" / "memo.html").write_text("<h1>Decision memo: pdp-home-lcp</h1>", encoding="utf-8")
+    yield from serve_world(root, db, reports)
 
 
 @pytest.fixture(scope="session")

@@ -9,18 +9,15 @@ operator; no dialog may open and no element that the payloads would create may e
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from typing import Any, Iterator
 
 import duckdb
 import pytest
 
-from workbench.dashboard.auth import add_user
-from workbench.dashboard.server import serving
 from workbench.lifecycle import Registry, seed_from_world
 
-from .conftest import PASSWORDS, require_browser
+from .conftest import PASSWORDS, require_browser, serve_world
 
 pytestmark = pytest.mark.ui
 
@@ -60,16 +57,7 @@ def evil_server(small_world, tmp_path_factory) -> Iterator[dict[str, Any]]:
     reg.transition(EVIL[1], "pause", by="ops", why=" ".join(PAYLOADS))
     reports = root / "reports"
     reports.mkdir()
-    users = root / "users.yaml"
-    add_user(users, "ops", PASSWORDS["ops"], "operator", rounds=4)
-    add_user(users, "lee", PASSWORDS["lee"], "viewer", rounds=4)
-    env = {**os.environ, "WORKBENCH_DB": str(db), "WORKBENCH_REPORTS": str(reports)}
-    env.pop("WORKBENCH_CONFIG", None)
-    try:
-        with serving(users, db=db, reports=reports, log=root / "serve.log", env=env) as base:
-            yield {"base": base, "db": db}
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
+    yield from serve_world(root, db, reports)
 
 
 @pytest.fixture(scope="module")

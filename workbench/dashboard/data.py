@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..analysis import AnalysisOptions, analyze_segments
 from ..bandits.history import fmt_weights
-from ..display import ResultMixin, fmt_pct
+from ..display import ResultMixin, fmt_pct, finite_or_none
 from ..lifecycle.inputs import analysis_options
 from ..results import Comparison, MetricResult
 from ..summary import summarize
@@ -38,13 +38,7 @@ REPORT_FILES = (("report", "report.html", "HTML report"), ("pdf", "report.pdf", 
 
 
 def _num(x: Any) -> float | None:
-    if x is None:
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+    return finite_or_none(x)
 
 
 def options_of(outcome: Any) -> AnalysisOptions:
