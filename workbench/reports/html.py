@@ -7,7 +7,7 @@ experiment name shows as text. Fragments are :class:`Html` objects: they render 
 page loads BokehJS once, inline (:func:`page_head`), so reports open offline.
 
 >>> str(table(__import__("pandas").DataFrame({"name": ["<b>x</b>"], "p": [0.0001]}), {"p": fmt_p}))
-'<table class="wb-table"><thead><tr><th class="t">name</th><th>p</th></tr></thead><tbody><tr><td class="t">&lt;b&gt;x&lt;/b&gt;</td><td>0.0001</td></tr></tbody></table>'
+'<table class="wb-table"><thead><tr><th class="t">name</th><th>p</th></tr></thead><tbody><tr><td class="t">&lt;b&gt;x&lt;/b&gt;</td><td>&lt;0.001</td></tr></tbody></table>'
 >>> str(badge("launch", "go"))
 '<span class="wb-badge go">launch</span>'
 """
