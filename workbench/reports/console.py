@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..display import fmt_elapsed
+from ..display import fmt_action, fmt_elapsed
 
 __all__ = ["ReportProgress", "print_run", "run_table"]
 
@@ -89,7 +89,7 @@ def run_table(run: Any) -> Table:
         if o.status == "failed":
             err = (f"cell {o.cell} ({o.section}): " if o.cell is not None else "") + o.error
         t.add_row(escape(o.experiment_id), f"[{colours[o.status]}]{o.status}[/]",
-                  fmt_elapsed(o.seconds, suffix=False) if o.status != "skipped" else "—", o.health or "—", o.decision or "—",
+                  fmt_elapsed(o.seconds, suffix=False) if o.status != "skipped" else "—", o.health or "—", fmt_action(o.decision),
                   "yes" if o.pdf else "no", escape(err))
     return t
 

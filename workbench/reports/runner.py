@@ -40,7 +40,7 @@ from types import SimpleNamespace
 from typing import Any, Callable, Literal, Sequence
 
 from ..config import Paths, Settings, get_settings, project_root
-from ..display import ResultMixin, dumps
+from ..display import ResultMixin, dumps, fmt_action
 from ..errors import ConflictError, InputError, NotFoundError, Problem
 from ..files import publish_tree, write_text_atomic
 from ..processes import child_env, die_with_parent, reap_orphans, remove_stale_profiles
@@ -80,7 +80,7 @@ class ReportOutcome(ResultMixin):
 
     def describe(self) -> str:
         if self.status != "failed":
-            return f"{self.experiment_id}: {self.status}" + (f" ({self.decision})" if self.decision else "")
+            return f"{self.experiment_id}: {self.status}" + (f" ({fmt_action(self.decision)})" if self.decision else "")
         where = f"cell {self.cell}" + (f" ({self.section})" if self.section else "") if self.cell is not None else \
             (self.section or "before the notebook ran")
         return f"{self.experiment_id}: failed in {where}: {self.error}"
