@@ -77,8 +77,9 @@ def _api(base: str, path: str, *, cookie: str) -> Any:
 def _text(path: Path) -> str:
     """The visible text of an HTML or Markdown file, entities decoded and white space folded."""
     raw = path.read_text(encoding="utf-8")
-    raw = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S | re.I)
-    raw = re.sub(r"<[^>]+>", " ", raw)
+    if path.suffix == ".html":
+        raw = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S | re.I)
+        raw = re.sub(r"<[^>]+>", " ", raw)
     raw = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>~])", r"\1", raw)      # Markdown backslash escapes
     return _fold(html_mod.unescape(raw))
 
