@@ -1,7 +1,7 @@
 """Layout checks run inside a dashboard page: what a stakeholder would notice at a glance.
 
-- ``empty_charts``: Bokeh plots on the page whose every data renderer has no rows (an empty frame
-  where a sentence saying why there is nothing to show belongs);
+- ``empty_charts``: Bokeh plots shown on the page whose every data renderer has no rows (an empty
+  frame where a sentence saying why there is nothing to show belongs);
 - ``clipped``: visible text, badges and canvases cut by the viewport or by an ancestor that hides
   its overflow (a table column cut at the right margin, text cut by an ellipsis);
 - ``repeated``: the same message (a sentence of 40+ characters outside tables and logs) shown twice.
@@ -32,10 +32,15 @@ const describe = (el) => (el.id ? '#' + el.id : el.tagName.toLowerCase() + (el.c
 
 EMPTY_CHARTS = """() => {
   const out = [];
+  const roots = window.Bokeh && Bokeh.index ? Object.values(Bokeh.index) : [];
+  const viewOf = (m) => { for (const r of roots) { const v = r.owner && r.owner.find_one && r.owner.find_one(m);
+                                                    if (v) return v; } return null; };
+  const onPage = (m) => { const v = viewOf(m); if (!v || !v.el) return m.visible;
+                          const r = v.el.getBoundingClientRect(); return v.el.isConnected && r.width > 0 && r.height > 0; };
   for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
     for (const m of doc.all_models) {
       const t = m.type || '';
-      if (!(t.endsWith('Plot') || t.endsWith('Figure'))) continue;
+      if (!(t.endsWith('Plot') || t.endsWith('Figure')) || !onPage(m)) continue;
       const rs = (m.renderers || []).filter(r => r.data_source && r.visible);
       if (rs.length && rs.every(r => r.data_source.get_length() === 0)) out.push(`empty chart: ${m.title ? m.title.text : t}`);
     }

@@ -17,7 +17,7 @@ from panel.viewable import Viewer
 
 from ..config import get_settings
 from ..bandits.history import fmt_weight
-from ..display import escape, fmt_num, fmt_pct, fmt_action
+from ..display import escape, fmt_action, fmt_num, fmt_pct, fmt_prob
 from .badges import badges_for, badges_html
 from .controls import OperatorControls
 from .data import (allocation_frame, audit_frame, current_weights, decision_log, forest_frame, funnel_frame,
@@ -230,6 +230,7 @@ class ExperimentDetail(Viewer):
         reg = snapshot.registry
         decisions = decision_log(o, reg)
         decisions["when"] = decisions["when"].map(fmt_time)
+        decisions["action"] = decisions["action"].map(fmt_action)
         alloc = allocation_frame(snapshot.allocations, o.experiment_id)
         audit = audit_frame(reg, o.experiment_id, limit=get_settings().dashboard.audit_rows)
         parts = ['<div class="wb-card wb-log"><h3>Decision log</h3>',
@@ -242,7 +243,7 @@ class ExperimentDetail(Viewer):
             shown = alloc.assign(**{c: alloc[c].map(fmt_weight) for c in ("previous_weight", "weight")
                                     if c in alloc.columns})          # weights as every view shows them
             if "prob_best" in shown.columns:
-                shown["prob_best"] = shown["prob_best"].map(lambda x: fmt_pct(x, 1))
+                shown["prob_best"] = shown["prob_best"].map(fmt_prob)
             parts.append(frame_html(shown, empty="no allocation decisions logged for this experiment yet"))
         parts.append("<h3 style='margin-top:10px'>Audit trail</h3>")
         parts.append(frame_html(audit.drop(columns=["experiment_id"]), empty="no audit entries", css_id="wb-audit"))
