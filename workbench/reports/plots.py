@@ -122,11 +122,13 @@ def lift_forest(frame: pd.DataFrame, *, label: str = "variant", value: str = "li
                                     xrotation=rotate, **{**_BASE, "height": 280 if rotate else 240})
 
 
-def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str]) -> hv.Overlay:
+def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str], unit: str = "value") -> hv.Overlay:
     """Always-valid confidence sequence of each variant's lift over looks (days), with the running estimate.
 
-    ``frames`` maps a variant to its :meth:`~workbench.stats.sequential.SequentialResult.to_frame`.
+    ``frames`` maps a variant to its :meth:`~workbench.stats.sequential.SequentialResult.to_frame`; a
+    difference of rates (``unit="rate"``) is drawn in percentage points, as the tables write it.
     """
+    scale, ylabel = (100.0, "absolute lift (pp)") if unit == "rate" else (1.0, "absolute lift")
     frames = {v: f for v, f in frames.items() if not f.empty}
     if not frames:
         return hv.Overlay([_empty("no sequential looks")])
@@ -134,13 +136,13 @@ def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str])
     layers = []
     for v, f in frames.items():
         x = pd.to_datetime(f["look"]) if f["look"].dtype == object else f["look"]
-        mid, half = (f["cs_lo"] + f["cs_hi"]) / 2, (f["cs_hi"] - f["cs_lo"]) / 2
+        mid, half = scale * (f["cs_lo"] + f["cs_hi"]) / 2, scale * (f["cs_hi"] - f["cs_lo"]) / 2
         layers.append(hv.Spread((x, mid, half), "look", ["lift", "half"]).opts(color=colors.get(v, PALETTE[1]),
                                                                                alpha=0.15))
-        layers.append(hv.Curve((x, f["lift"]), "look", "lift", label=str(v)).opts(color=colors.get(v, PALETTE[1]),
+        layers.append(hv.Curve((x, scale * f["lift"]), "look", "lift", label=str(v)).opts(color=colors.get(v, PALETTE[1]),
                                                                                   line_width=2))
     layers.append(hv.HLine(0).opts(color="#57606a", line_dash="dotted"))
-    return hv.Overlay(layers).opts(xlabel="look", ylabel="absolute lift",
+    return hv.Overlay(layers).opts(xlabel="look", ylabel=ylabel,
                                    title="Sequential monitoring: lift and always-valid band per variant",
                                    legend_position=LEGEND, **_BASE)
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..analysis import heterogeneity_note
 from ..config import Settings, get_settings
-from ..display import dumps, fmt_ci, fmt_count, fmt_num, fmt_lift, fmt_p, fmt_p_eq, fmt_pct, fmt_pp, fmt_prob, fmt_share
+from ..display import dumps, fmt_ci, fmt_count, fmt_num, fmt_lift, fmt_p, fmt_p_eq, fmt_pct, fmt_pp, fmt_prob, fmt_share, fmt_change_ci
 from ..experiment_data import ExperimentData
 from ..lifecycle.brief import ExperimentBrief
 from ..lifecycle.memo import DecisionMemo
@@ -440,7 +440,7 @@ class ExperimentReport:
         rows = []
         for s in seq:
             rows.append({"variant": s.variant, "looks": len(s.looks), "units so far": s.n[-1],
-                         "planned units": s.planned_n, "always-valid CI (Δ)": fmt_ci(s.cs_lo[-1], s.cs_hi[-1]),
+                         "planned units": s.planned_n, "always-valid CI (Δ)": fmt_change_ci(s.cs_lo[-1], s.cs_hi[-1], m.unit),
                          "always-valid p": s.p_value[-1],
                          "status": "can stop: the interval excludes 0" if s.significant else
                          ("planned size reached" if s.n[-1] >= s.planned_n else "keep going")})
@@ -448,7 +448,7 @@ class ExperimentReport:
                                                 "planned units": fmt_num},
                            caption="Confidence sequences stay valid however often you look (Waudby-Smith et al.), "
                                    "tuned to the brief's planned sample size."))
-        parts.append(embed(plots.sequential_plot({sr.variant: sr.to_frame() for sr in seq}, self.variants)))
+        parts.append(embed(plots.sequential_plot({sr.variant: sr.to_frame() for sr in seq}, self.variants, m.unit)))
         return Html.join(parts)
 
     def guardrails(self) -> Html:
