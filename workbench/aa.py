@@ -96,7 +96,8 @@ def verdict_from_p_values(experiment_id: str, *, srm_p: float | None, srm_ok: bo
     daily = daily[np.isfinite(daily)]
     findings: list[str] = []
     srm_text = f"SRM {fmt_p_eq(srm_p)}" if srm_p is not None else "no SRM test"
-    findings.append(f"split as planned ({srm_text})" if srm_ok else f"sample ratio mismatch ({srm_text})")
+    findings.append("split not tested (no SRM test)" if srm_p is None and srm_ok
+                    else f"split as planned ({srm_text})" if srm_ok else f"sample ratio mismatch ({srm_text})")
     if blocked:
         findings.append(blocked)
     k = int(np.sum(p < alpha))
@@ -129,12 +130,14 @@ def aa_verdict(data: Any, health: Any, metrics: Sequence[Any], *, alpha: float, 
     other_blocked = [p.message for p in health.issues if p.level == "blocked" and not p.code.startswith("srm")]
     p_values = [c.p_value for m in metrics for c in m.comparisons]
     daily: list[float] = []
-    if "day" in getattr(data, "cube", {}) and health.status != "blocked":
-        for m in data.metrics:
-            try:
-                daily.extend(float(x) for x in daily_aa_p_values(data, m.name))
-            except Exception:       # noqa: BLE001 — a metric that cannot be split by day adds no p-values
-                continue
+    # Daily p-values of the primary metric only: metrics measured on the same units on the same day
+    # are correlated, and pooling them makes the uniformity test reject a healthy pipeline too often.
+    primary = next((m for m in metrics if m.role == "primary"), metrics[0] if metrics else None)
+    if primary is not None and "day" in getattr(data, "cube", {}) and health.status != "blocked":
+        try:
+            daily.extend(float(x) for x in daily_aa_p_values(data, primary.name))
+        except Exception:           # noqa: BLE001 — a metric that cannot be split by day adds no p-values
+            pass
     blocked = ("the health check is blocked: " + "; ".join(other_blocked)) if other_blocked else None
     return verdict_from_p_values(data.experiment_id, srm_p=None if srm is None else float(srm.p_value),
                                  srm_ok=srm_ok, p_values=p_values, daily_p_values=daily, alpha=alpha,

@@ -455,7 +455,10 @@ def analyze(data: ExperimentData | str | Path, options: AnalysisOptions | None =
         notes.append(f"multiplicity: {_CORRECTION_NAMES[opts.correction]} correction across the variants of each "
                      "metric (p_value_adjusted)")
     primary = next((r for r in results_list if r.role == "primary"), None)
-    if is_aa_data and primary is not None and primary.comparisons:
+    verdict = aa_verdict(data, health, results_list, alpha=alpha) if is_aa_data else None
+    if verdict is not None and not verdict.healthy and primary is not None and primary.comparisons:
+        # the badge warns only when the A/A verdict itself does; a single significant primary in a
+        # healthy pipeline (about 1 run in 20) is what chance gives and must not contradict the verdict
         p_min = min(c.p_value_adjusted for c in primary.comparisons)
         issue = aa_issue(primary.name, p_min, alpha, source=data.source or None)
         if issue is not None:
@@ -464,8 +467,7 @@ def analyze(data: ExperimentData | str | Path, options: AnalysisOptions | None =
     return AnalysisResult(experiment_id=data.experiment_id, variants=tuple(data.variants), control=data.control,
                           health=health, metrics=tuple(results_list), alpha=alpha, units=units, notes=tuple(notes),
                           segments=segments, sequential=sequential or None, source=data.source,
-                          data_version=_data_version(data), as_of=data.as_of,
-                          aa=aa_verdict(data, health, results_list, alpha=alpha) if is_aa_data else None)
+                          data_version=_data_version(data), as_of=data.as_of, aa=verdict)
 
 
 def heterogeneity_note(variant: str, metric: str, dim: str, h: Mapping[str, float], alpha: float) -> str:

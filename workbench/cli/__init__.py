@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape as rich_escape
 
 from ..errors import WorkbenchError
 from . import analysis, bandits, data, lifecycle, reports, serve
@@ -46,7 +47,14 @@ def main(argv: list[str] | None = None) -> None:
     except WorkbenchError as err:
         from ._common import err_console
         for line in str(err).splitlines() or ["error"]:
-            err_console.print(f"[bold red]error:[/] {line}", highlight=False, markup=True, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {rich_escape(line)}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(err.exit_code)
+    except OSError as exc:
+        if exc.filename is None:          # not about a file the user named: a real fault, keep the traceback
+            raise
+        from ._common import err_console
+        err_console.print(f"[bold red]error:[/] {rich_escape(str(exc.filename))}: {rich_escape(exc.strerror or str(exc))}",
+                          highlight=False, markup=True, soft_wrap=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

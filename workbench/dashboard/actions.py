@@ -109,11 +109,11 @@ def perform(service: Any, identity: Identity, req: ActionRequest) -> ActionResul
         return _refuse(req, 400, "say why: every change is recorded with its reason in the audit log", actor)
     if req.action != "promotion_period" and not req.experiment_id:
         return _refuse(req, 400, "name the experiment", actor)
-    if req.action in AA_REFUSED and req.experiment_id and _is_aa(service, req.experiment_id):
-        log.warning("refused %s on A/A experiment %s by %s", req.action, req.experiment_id, actor)
-        return _refuse(req, 409, f"refused: {req.experiment_id}: {AA_REFUSAL} — nothing was changed", actor)
     try:
-        with service.lock:
+        with service.lock:     # every database access of the service holds its lock (the A/A check too)
+            if req.action in AA_REFUSED and req.experiment_id and _is_aa(service, req.experiment_id):
+                log.warning("refused %s on A/A experiment %s by %s", req.action, req.experiment_id, actor)
+                return _refuse(req, 409, f"refused: {req.experiment_id}: {AA_REFUSAL} — nothing was changed", actor)
             message = _carry_out(service, identity, req)
             state = None
             if req.experiment_id:
@@ -138,11 +138,8 @@ def _is_aa(service: Any, experiment_id: str) -> bool:
     outcome = service.snapshot.outcome(experiment_id) if getattr(service, "snapshot", None) is not None else None
     if outcome is not None and outcome.result.aa is not None:
         return True
-    try:
-        reg = service._reg()
-        return reg.exists(experiment_id) and is_aa(brief=reg.brief(experiment_id))
-    except WorkbenchError:
-        return False
+    reg = service._reg()       # a database error is raised (and refuses the action), never read as "not A/A"
+    return reg.exists(experiment_id) and is_aa(brief=reg.brief(experiment_id))
 
 
 def _carry_out(service: Any, identity: Identity, req: ActionRequest) -> str:

@@ -130,9 +130,9 @@ class ExperimentsHandler(_JSONHandler):
         if experiment_id:
             if experiment_id not in snap.outcomes:
                 return self.reply(404, {"ok": False, "message": f"no experiment {experiment_id!r}"})
-            return self.reply(200, svc.story(experiment_id).to_dict())
+            return self.reply(200, svc.story(experiment_id, snap).to_dict())
         self.reply(200, {"as_of": snap.as_of, "version": snap.version,
-                         "experiments": [svc.story(eid).to_dict() for eid in snap.outcomes]})
+                         "experiments": [svc.story(eid, snap).to_dict() for eid in snap.outcomes]})
 
 
 class ReportsHandler(tornado.web.StaticFileHandler):

@@ -17,7 +17,7 @@ from panel.viewable import Viewer
 
 from ..config import get_settings
 from ..bandits.history import fmt_weight
-from ..display import escape, fmt_action, fmt_num, fmt_pct, fmt_prob
+from ..display import escape, fmt_action, fmt_currency, fmt_num, fmt_pct, fmt_prob
 from .badges import badges_for, badges_html
 from .controls import OperatorControls
 from .data import (allocation_frame, audit_frame, current_weights, decision_log, forest_frame, funnel_frame,
@@ -34,8 +34,8 @@ def tiles_html(tiles: list[Any]) -> str:
     out = []
     for t in tiles:
         rows = [("users", fmt_num(t.units)), ("impressions", fmt_num(t.impressions)), ("CTR", fmt_pct(t.ctr)),
-                ("CVR", fmt_pct(t.cvr)), ("revenue", fmt_num(round(t.revenue, 2)) if t.revenue is not None else "—"),
-                ("revenue / user", fmt_num(t.revenue_per_user, 4))]
+                ("CVR", fmt_pct(t.cvr)), ("revenue", fmt_currency(t.revenue)),
+                ("revenue / user", fmt_currency(t.revenue_per_user))]
         if t.weight is not None:
             rows.append(("allocation now", fmt_weight(t.weight)))
         body = "".join(f"<tr><td>{escape(k)}</td><td><b>{escape(v)}</b></td></tr>" for k, v in rows)

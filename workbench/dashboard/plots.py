@@ -13,11 +13,11 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, NumeralTickFormatter, Range1d, Span
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, Range1d, Span
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from ..display import fmt_prob
+from ..display import fmt_change_ci, fmt_lift, fmt_p, fmt_prob, tick_formatter
 
 __all__ = ["variant_colours", "TrendPlot", "FunnelPlot", "PosteriorPlot", "ChancePlot", "ForestPlot", "RegretPlot",
            "SharePlot", "forest_range", "FUNNEL_STEPS"]
@@ -259,13 +259,13 @@ def forest_range(frame: pd.DataFrame) -> tuple[float | None, float | None]:
 class ForestPlot:
     """Relative lifts with confidence intervals; green when the estimate moves the metric the good way."""
 
-    cols = ("label", "group", "lift_rel", "lo", "hi", "colour", "alpha", "p_value")
+    cols = ("label", "group", "lift_rel", "lo", "hi", "colour", "alpha", "p_value", "lift_text", "ci_text", "p_text")
 
     def __init__(self) -> None:
         f = _base("Relative lift vs control with confidence intervals (segments are exploratory)", height=300,
                   y_range=FactorRange("—"), x_range=Range1d(-0.1, 0.1))
         f.xaxis.axis_label = "relative lift"
-        f.xaxis.formatter = NumeralTickFormatter(format="+0%")
+        f.xaxis.formatter = tick_formatter("lift")
         self.figure = f
         self.points = ColumnDataSource({c: [] for c in self.cols})
         self.bars = ColumnDataSource({c: [] for c in self.cols})
@@ -273,9 +273,8 @@ class ForestPlot:
                                   color="colour", alpha="alpha")
         self.dots = f.scatter("lift_rel", "label", source=self.points, size=9, color="colour", alpha="alpha")
         f.add_layout(Span(location=0, dimension="height", line_color="#52606d", line_dash="dashed"))
-        f.add_tools(HoverTool(renderers=[self.dots], tooltips=[("", "@label (@group)"), ("lift", "@lift_rel{+0.00%}"),
-                                                                ("CI", "[@lo{+0.00%}, @hi{+0.00%}]"),
-                                                                ("adjusted p", "@p_value{0.0000}")]))
+        f.add_tools(HoverTool(renderers=[self.dots], tooltips=[("", "@label (@group)"), ("lift", "@lift_text"),
+                                                                ("CI", "@ci_text"), ("adjusted p", "@p_text")]))
         self.note = _note(f)
 
     @property
@@ -294,6 +293,9 @@ class ForestPlot:
                                 np.where(better.fillna(False).astype(bool), "#1e7b45", "#b42318"))
         df["alpha"] = np.where(df["significant"], 1.0, 0.55)
         df["p_value"] = df["p_value"].astype(float)
+        df["lift_text"] = df["lift_rel"].map(fmt_lift)          # the tooltip reads like the tables
+        df["ci_text"] = [fmt_change_ci(lo, hi, "lift") for lo, hi in zip(df["lo"], df["hi"])]
+        df["p_text"] = df["p_value"].map(fmt_p)
         finite = df[np.isfinite(df["lo"].astype(float)) & np.isfinite(df["hi"].astype(float))]
         self.figure.y_range.factors = list(df["label"])[::-1]
         self.figure.height = max(180, 26 * len(df) + 80)

@@ -305,11 +305,17 @@ class DashboardService:
             raise NotFoundError(f"no experiment {experiment_id!r} in the current data")
         return o
 
-    def story(self, experiment_id: str) -> Any:
-        """The experiment's :class:`~workbench.story.ExperimentStory` as of the current snapshot."""
+    def story(self, experiment_id: str, snapshot: Snapshot | None = None) -> Any:
+        """The experiment's :class:`~workbench.story.ExperimentStory` as of ``snapshot`` (default: the current one;
+        pass the one a request already read so a refresh in between cannot change it)."""
+        from ..errors import NotFoundError
         from ..story import story_of
-        history = self._snapshot.bandits.get(experiment_id)     # a bandit's allocation now: its log
-        return story_of(self._outcome(experiment_id), allocation=history.current if history is not None else None)
+        snap = snapshot or self._snapshot
+        outcome = snap.outcome(experiment_id)
+        if outcome is None:
+            raise NotFoundError(f"no experiment {experiment_id!r} in the current data")
+        history = snap.bandits.get(experiment_id)     # a bandit's allocation now: its log
+        return story_of(outcome, allocation=history.current if history is not None else None)
 
     def _trend_key(self, o: Any, freq: str) -> tuple:
         return ("trend", o.experiment_id, o.data.data_version, freq)

@@ -445,6 +445,8 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     default_s = float(params.get("severe_abs", settings.guardrails.severe_abs))
     rel_w = float(params.get("worsened_rel", 0.05))
     rel_s = float(params.get("severe_rel", 0.15))
+    f.update(guardrail_worsened_abs=default_w, guardrail_severe_abs=default_s, guardrail_worsened_rel=rel_w,
+             guardrail_severe_rel=rel_s)      # the thresholds used, so every view states the same ones
     for g in result.guardrails():
         spec = brief.guardrail(g.name) if brief else None
         higher_better = spec.higher_is_better if spec else g.higher_is_better

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..display import fmt_lift, fmt_pct, fmt_pp
+from ..display import fmt_lift, fmt_pct
 from ..metrics import fmt_metric_delta, fmt_metric_value
 from ..results import MetricResult
 
@@ -30,11 +30,6 @@ def _pct(v: Any) -> str:
 def _spct(v: Any) -> str:
     """A relative lift, always signed (the display layer's notation)."""
     return fmt_lift(v)
-
-
-def _pp(v: Any) -> str:
-    """A difference of rates in percentage points."""
-    return fmt_pp(v)
 
 
 def _when(x: Any) -> str:

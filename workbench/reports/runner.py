@@ -536,14 +536,11 @@ def _decision_of(final: Path) -> dict[str, Any]:
 
 def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None) -> list[ReportOutcome]:
     results: list[ReportOutcome] = []
-    if len(jobs) == 1:
-        _emit(progress, "building", experiment_id=jobs[0].experiment_id)
-        o = build_one(jobs[0])
-        _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
-        return [o]
+    # Always through the pool, one report too: its kernels are started to die with this process
+    # (PR_SET_PDEATHSIG) and carry the run's owner pid, so a killed run leaves no kernel behind.
     kernels = KernelPool(jobs[0].kernel)
     try:
-        if workers == 1:
+        if workers == 1 or len(jobs) == 1:
             for job in jobs:
                 _emit(progress, "building", experiment_id=job.experiment_id)
                 o = build_one(job, kernels)

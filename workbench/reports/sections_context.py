@@ -8,11 +8,11 @@ import math
 import pandas as pd
 
 from ..analysis import heterogeneity_note
-from ..display import fmt_ci, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share
+from ..display import fmt_change, fmt_ci, fmt_currency, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share
 from . import plots, views
 from .html import Html, decision_banner, bullets, embed, heading, kv, note, table
 
-from ._fmt import _pct, _spct, _when, _e
+from ._fmt import _delta, _pct, _spct, _when, _e
 
 
 class ContextSections:
@@ -62,8 +62,13 @@ class ContextSections:
         if f.empty:
             return note("No metric of this experiment has a pre-period covariate, so CUPED was not applied.")
         applied = f[f["applied"]]
-        parts = [table(f, {"theta": lambda v: fmt_num(v, 4), "variance_reduction": _pct, "ci_width_raw": fmt_num,
-                           "ci_width_cuped": fmt_num, "ci_narrower_by": _pct, "applied": lambda v: "yes" if v else "no"},
+        by_name = {m.name: m for m in self.result.metrics}
+
+        def widths(col: str) -> list[str]:     # an interval's width in its metric's notation (pp for rates)
+            return [_delta(by_name[n], w).lstrip("+") if n in by_name else fmt_num(w) for n, w in zip(f["metric"], f[col])]
+        shown = f.assign(ci_width_raw=widths("ci_width_raw"), ci_width_cuped=widths("ci_width_cuped"))
+        parts = [table(shown, {"theta": lambda v: fmt_num(v, 4), "variance_reduction": _pct, "ci_narrower_by": _pct,
+                               "applied": lambda v: "yes" if v else "no"},
                        headers={"variance_reduction": "variance reduction", "ci_width_raw": "CI width without",
                                 "ci_width_cuped": "CI width with CUPED", "ci_narrower_by": "CI narrower by"})]
         if not applied.empty:
@@ -202,13 +207,13 @@ class ContextSections:
         proj = self.roi
         if not proj:
             return note("No revenue metric was analysed (revenue_per_user), so no ROI can be projected.", "warn")
-        rows = [{"variant": p.variant, "Δ revenue per unit": fmt_num(p.delta_per_unit, 4),
+        rows = [{"variant": p.variant, "Δ revenue per unit": fmt_change(p.delta_per_unit, "currency"),
                  "new units per day": fmt_num(round(p.daily_units, 1)),
-                 "per day": fmt_num(round(p.per_day, 2)),
-                 f"per day ({fmt_share(p.level)} interval)": f"{fmt_num(round(p.per_day_ci[0], 2))} to "
-                                                       f"{fmt_num(round(p.per_day_ci[1], 2))}",
-                 f"over {p.horizon_days} days": fmt_num(round(p.horizon_total)),
-                 "interval": f"{fmt_num(round(p.horizon_ci[0]))} to {fmt_num(round(p.horizon_ci[1]))}",
+                 "per day": fmt_currency(p.per_day),
+                 f"per day ({fmt_share(p.level)} interval)": f"{fmt_currency(p.per_day_ci[0])} to "
+                                                       f"{fmt_currency(p.per_day_ci[1])}",
+                 f"over {p.horizon_days} days": fmt_currency(p.horizon_total),
+                 "interval": f"{fmt_currency(p.horizon_ci[0])} to {fmt_currency(p.horizon_ci[1])}",
                  "P(positive)": fmt_prob(p.prob_positive)} for p in proj]
         winner = self.decision.winner
         head = next((p for p in proj if p.variant == winner), None) or max(proj, key=lambda p: p.per_day)

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..config import Settings
-from ..display import fmt_ci, fmt_count, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share, fmt_change_ci
-from ..metrics import fmt_metric_delta_ci
+from ..display import fmt_ci, fmt_count, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_pp, fmt_prob, fmt_share, fmt_change_ci
+from ..metrics import fmt_metric_delta_ci, metric_unit
 from ..results import MetricResult
 from . import plots, views
 from .html import HEALTH_CLASS, Html, badge, bullets, embed, heading, kv, note, table
@@ -150,9 +149,10 @@ class EvidenceSections:
             return note(f"No always-valid monitoring: {why}. The p-value above assumes one look at the planned end.")
         parts = []
         rows = []
+        unit = metric_unit(m.name, m.kind, m.unit)
         for s in seq:
             rows.append({"variant": s.variant, "looks": len(s.looks), "units so far": s.n[-1],
-                         "planned units": s.planned_n, "always-valid CI (Δ)": fmt_change_ci(s.cs_lo[-1], s.cs_hi[-1], m.unit),
+                         "planned units": s.planned_n, "always-valid CI (Δ)": fmt_change_ci(s.cs_lo[-1], s.cs_hi[-1], unit),
                          "always-valid p": s.p_value[-1],
                          "status": "can stop: the interval excludes 0" if s.significant else
                          ("planned size reached" if s.n[-1] >= s.planned_n else "keep going")})
@@ -160,7 +160,7 @@ class EvidenceSections:
                                                 "planned units": fmt_num},
                            caption="Confidence sequences stay valid however often you look (Waudby-Smith et al.), "
                                    "tuned to the brief's planned sample size."))
-        parts.append(embed(plots.sequential_plot({sr.variant: sr.to_frame() for sr in seq}, self.variants, m.unit)))
+        parts.append(embed(plots.sequential_plot({sr.variant: sr.to_frame() for sr in seq}, self.variants, unit)))
         return Html.join(parts)
 
     def guardrails(self) -> Html:
@@ -186,10 +186,17 @@ class EvidenceSections:
                        ("warn" if r["verdict"] == "worse" else "")),
                  bullets([f"Worsened: {f.get('worsened_list') or 'none'}", f"Severe: {f.get('severe_list') or 'none'}",
                           f"Limits crossed: {f.get('breached_list') or 'none'}"])]
-        parts.append(Html(f"<p class='wb-sub'>A guardrail is worse when it moves the wrong way by more than "
-                          f"{self.settings.guardrails.worsened_abs * 100:g} pp (rates; 5 % of the control's level for "
-                          f"other units) or significantly; severe beyond "
-                          f"{self.settings.guardrails.severe_abs * 100:g} pp (15 %). The brief can set its own.</p>"))
+        g = self.settings.guardrails
+
+        def used(key: str, default: float) -> float:     # the threshold the decision used (facts), else the default
+            v = f.get(key)
+            return float(v) if v is not None else default
+        parts.append(note(
+            f"A guardrail is worse when it moves the wrong way by more than "
+            f"{fmt_pp(used('guardrail_worsened_abs', g.worsened_abs)).lstrip('+')} (rates; "
+            f"{fmt_share(used('guardrail_worsened_rel', 0.05))} of the control's level for other units) or "
+            f"significantly; severely worse beyond {fmt_pp(used('guardrail_severe_abs', g.severe_abs)).lstrip('+')} "
+            f"({fmt_share(used('guardrail_severe_rel', 0.15))}). The policy and the brief can set their own."))
         return Html.join(parts)
 
     def secondary(self) -> Html:

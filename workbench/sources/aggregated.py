@@ -69,10 +69,12 @@ def _parse(raw: str, *, integer: bool, max_count: int = 2 ** 53) -> tuple[float,
     if integer and not value.is_integer():
         return value, "not_integer", "must be a whole number (a count)"
     if integer:
-        exact = int(text) if _INT.fullmatch(text) else int(value)
+        digits = text.lstrip("+-").lstrip("0") or "0"          # int() refuses over 4,300 digits: leading zeros
+        exact = (int(digits) * (-1 if text.startswith("-") else 1) if _INT.fullmatch(text) and len(digits) <= 30
+                 else int(value))
         if abs(exact) > max_count:
             return math.nan, "count_too_large", (f"{exact:,} is above the largest count the workbench handles exactly "
-                                                 f"({max_count:,} = 2^53; Settings.limits.max_count)")
+                                                 f"({max_count:,}{' = 2^53' if max_count == 2 ** 53 else ''}; Settings.limits.max_count)")
     return value, None, None
 
 

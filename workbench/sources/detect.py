@@ -53,8 +53,9 @@ def input_form(path: str | Path) -> str:
     cols = set(_columns(Path(path)))
     if {"event", "user_key"} <= cols:
         return "events"
-    has_users = any(c in cols for c in ("users", *USERS_ALIASES))
-    if "variant" in cols and (has_users or ("conversions" in cols and not cols & set(_ID_COLUMNS))):
+    per_unit = bool(cols & set(_ID_COLUMNS))      # a unit id column: one row per unit, whatever else it has
+    has_users = "users" in cols or (any(c in cols for c in USERS_ALIASES) and not per_unit)
+    if "variant" in cols and (has_users or ("conversions" in cols and not per_unit)):
         return "aggregated"
     if {"users", "conversions"} <= cols:
         return "aggregated"

@@ -145,16 +145,17 @@ def check_csv_head(path: Path | str) -> None:
     _exists(path, name)
     with path.open("rb") as fh:
         head = fh.read(65536)
-    if not head.strip():
-        raise _blocked("empty_file", "the file is empty", name)
     if head[:4] == PARQUET_MAGIC:
         raise _blocked("not_text", "this is a Parquet file, not CSV text", name)
     try:
-        first = head.decode("utf-8-sig").splitlines()[0]
+        lines = head.decode("utf-8-sig").splitlines()
     except UnicodeDecodeError as exc:
         if len(head) < 65536 or exc.start < len(head) - 3:      # not merely a character cut at 64 KiB
             _utf8(head[: exc.start + 1], name)
-        first = head[: exc.start].decode("utf-8-sig").splitlines()[0]
+        lines = head[: exc.start].decode("utf-8-sig").splitlines()
+    if not "".join(lines).strip():                              # empty, white space or a byte-order mark only
+        raise _blocked("empty_file", "the file is empty", name)
+    first = lines[0]
     _delimiter(first, name, ())
     if len(head.splitlines()) < 2:
         raise _blocked("no_rows", "the file has a header but no data rows", name)

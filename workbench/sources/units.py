@@ -22,6 +22,7 @@ Columns:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -30,6 +31,7 @@ import ibis.expr.types as ir
 
 from ..errors import InputError, Problem
 from ..experiment_data import ExperimentData
+from ..ids import id_from_name, safe_id
 from ..metrics import Metric, sq_col, sum_col, xprod_col
 from .locate import example_rows
 from .textfile import check_csv_head, display_name, engine_message, file_format
@@ -98,14 +100,18 @@ def _read(t: ir.Table, kind: str, path: Path, name: str, control: str | None, pr
                                     f"unit {first!r} appears in more than one row (rows "
                                     f"{', '.join(str(r) for r, _ in rows)}); {n_dup:,} units like this",
                                     file=name, column=id_col, row=rows[0][0] if rows else None, value=first))
-    experiment_id = path.stem
+    experiment_id = id_from_name(path.stem)           # one id rule: a file name becomes a safe id
     if "experiment_id" in schema:
         ids = sorted(t.select(t.experiment_id.cast("string").name("e")).distinct().execute()["e"].dropna().tolist())
         if len(ids) > 1:
             raise InputError([Problem("blocked", "several_experiments",
                                       f"the table holds {len(ids)} experiments ({', '.join(map(str, ids[:5]))}); "
                                       "give one experiment per file", file=name, column="experiment_id")])
-        experiment_id = str(ids[0]) if ids else experiment_id
+        if ids:
+            try:
+                experiment_id = safe_id(str(ids[0]), column="experiment_id")
+            except InputError as err:
+                raise InputError([replace(p, file=name) for p in err.problems]) from None
 
     metrics = []
     for c in values:
