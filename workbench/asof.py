@@ -37,7 +37,7 @@ def naive_utc(value: Any) -> dt.datetime | None:
         return None
     if t.tzinfo is not None:
         t = t.tz_convert("UTC").tz_localize(None)
-    return t.to_pydatetime()
+    return t.floor("us").to_pydatetime()      # Python datetimes hold microseconds; the engine may give nanoseconds
 
 
 def evaluation_time(*, as_of: Any = None, data_as_of: Any = None,

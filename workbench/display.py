@@ -43,7 +43,7 @@ import pandas as pd
 __all__ = ["ResultMixin", "to_jsonable", "dumps", "escape", "Notation", "NOTATION", "fmt_value", "fmt_change",
            "fmt_change_ci", "fmt_num", "fmt_fixed", "css_pct", "fmt_signed", "fmt_pct", "fmt_rate", "fmt_pp", "fmt_lift", "fmt_prob", "fmt_share",
            "fmt_count", "fmt_currency", "fmt_seconds", "fmt_elapsed", "fmt_p", "fmt_p_eq", "p_in_text", "fmt_ci", "tick_formatter",
-           "fmt_action", "finite_or_none"]
+           "fmt_action", "finite_or_none", "fmt_weight"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -448,3 +448,12 @@ def fmt_action(action: Any) -> str:
     ('keep testing', 'LAUNCH')
     """
     return "—" if not action else str(action).replace("_", " ")
+
+
+def fmt_weight(w: Any) -> str:
+    """A traffic weight (an allocation), as every view shows it: one decimal of a percent.
+
+    >>> fmt_weight(0.06), fmt_weight(0.5), fmt_weight(0.7312)
+    ('6.0%', '50.0%', '73.1%')
+    """
+    return fmt_pct(w, 1)

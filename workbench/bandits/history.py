@@ -31,19 +31,15 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ..asof import naive_utc      # the as-of clock's convention: naive UTC
-from ..display import ResultMixin, fmt_pct
+from ..display import ResultMixin, fmt_weight
 
 __all__ = ["AllocationHistory", "allocation_history", "history_from_rows", "data_as_of", "fmt_weight", "fmt_weights",
            "naive_utc"]
 
-WEIGHT_DIGITS = 1
 _COLUMNS = ["created_at", "decision_id", "policy", "status", "variant", "units", "conversions", "prob_best",
             "previous_weight", "weight", "reason", "decision_reason"]
 
 
-def fmt_weight(w: float | None) -> str:
-    """A traffic weight as every view shows it (one decimal of a percent)."""
-    return fmt_pct(w, WEIGHT_DIGITS)
 
 
 def fmt_weights(weights: Mapping[str, float]) -> str:

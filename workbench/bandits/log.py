@@ -25,7 +25,7 @@ import ibis
 import pandas as pd
 
 from ..db import connect, database_path
-from ..display import dumps, fmt_count, fmt_share
+from ..display import dumps, fmt_count, fmt_weight
 from ..errors import NotFoundError
 from .plan import AllocationPlan, plan_from_json
 
@@ -202,7 +202,7 @@ def explain_decisions(experiment_id: str, *, db: str | Path | None = None, last:
         for segment, seg in group.groupby("segment", sort=False):
             lines.append(f"  {segment} ({seg.status.iloc[0]}): {seg.decision_reason.iloc[0]}")
             for r in seg.itertuples():
-                prev = "" if pd.isna(r.previous_weight) else f" (was {fmt_share(r.previous_weight)})"
-                lines.append(f"    {r.variant}: {fmt_share(r.weight)}{prev} — {fmt_count(r.units)} units, {fmt_count(r.conversions)} "
+                prev = "" if pd.isna(r.previous_weight) else f" (was {fmt_weight(r.previous_weight)})"
+                lines.append(f"    {r.variant}: {fmt_weight(r.weight)}{prev} — {fmt_count(r.units)} units, {fmt_count(r.conversions)} "
                              f"conversions; {r.reason}")
     return lines

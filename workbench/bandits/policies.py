@@ -29,7 +29,7 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from ..display import fmt_num, fmt_pp, fmt_prob, fmt_rate, fmt_share
+from ..display import fmt_num, fmt_pp, fmt_prob, fmt_rate, fmt_share, fmt_weight
 from ..errors import InputError, Problem
 
 __all__ = ["ArmCounts", "PolicyName", "POLICIES", "PolicyWeights", "prob_best", "ucb1_index", "apply_floor",
@@ -154,7 +154,7 @@ def policy_weights(arms: Sequence[ArmCounts], policy: str = "thompson", *, floor
         weights = raw
         status = "fixed"
         reasons.append("fixed split: weights do not depend on the data")
-        arm_reasons = [f"fixed weight {fmt_share(w)}" for w in weights]
+        arm_reasons = [f"fixed weight {fmt_weight(w)}" for w in weights]
         return PolicyWeights(names, tuple(weights.tolist()), tuple(raw.tolist()), status, tuple(reasons),
                              tuple(arm_reasons), tuple(alpha.tolist()), tuple(beta.tolist()), tuple(pb.tolist()),
                              tuple(ucb.tolist()))
@@ -165,7 +165,7 @@ def policy_weights(arms: Sequence[ArmCounts], policy: str = "thompson", *, floor
         status = "warming_up"
         reasons.append(f"weights held until every arm has {min_units:g} units; short: "
                        + ", ".join(f"{a.variant} ({a.units:g})" for a in arms if a.units < min_units))
-        arm_reasons = [f"held at {fmt_share(w)} ({'previous plan' if previous is not None else 'equal split'}); "
+        arm_reasons = [f"held at {fmt_weight(w)} ({'previous plan' if previous is not None else 'equal split'}); "
                        + (f"only {u:g} of {min_units:g} units" if u < min_units else f"{u:g} units")
                        for w, u in zip(weights, units)]
         return PolicyWeights(names, tuple(weights.tolist()), tuple(weights.tolist()), status, tuple(reasons),
