@@ -57,6 +57,7 @@ class AAVerdict(ResultMixin):
     ks_statistic: float | None
     ks_p: float | None                 # KS test of the daily p-values against U(0, 1); None with too few
     findings: tuple[str, ...] = ()     # one sentence per check, in the order split, false positives, uniformity
+    min_p_adjusted: float | None = None   # smallest comparison p, Bonferroni over the comparisons (one extreme metric)
 
     @property
     def share_significant(self) -> float | None:
@@ -103,9 +104,16 @@ def verdict_from_p_values(experiment_id: str, *, srm_p: float | None, srm_ok: bo
     k = int(np.sum(p < alpha))
     share_p = float(sps.binomtest(k, p.size, alpha, alternative="greater").pvalue) if p.size else None
     share_ok = share_p is None or share_p >= threshold
+    # The share test cannot reject with few comparisons (1 of 1 significant has binomial p = alpha), so an
+    # extreme single difference is caught by the family-wise test: the smallest p, Bonferroni-adjusted.
+    min_adj = float(min(1.0, p.min() * p.size)) if p.size else None
+    extreme_ok = min_adj is None or min_adj >= threshold
     if p.size:
         findings.append(f"{k} of {p.size} metric comparisons significant at {fmt_p(alpha)} ({fmt_pct(k / p.size)}, "
                         f"binomial {fmt_p_eq(share_p)})" + ("" if share_ok else ": more than chance allows"))
+        if not extreme_ok:
+            findings.append(f"a metric differs between identical arms (smallest p, Bonferroni-adjusted over "
+                            f"{fmt_num(p.size)} comparisons: {fmt_p(min_adj)}): more than chance allows")
     else:
         findings.append("no metric comparisons to count")
     ks_stat = ks_p = None
@@ -116,9 +124,9 @@ def verdict_from_p_values(experiment_id: str, *, srm_p: float | None, srm_ok: bo
                         + f" (KS test {fmt_p_eq(ks_p)} over {fmt_num(daily.size)} daily comparisons)")
     else:
         findings.append(f"too few daily comparisons for the uniformity test ({fmt_num(daily.size)}, needs {MIN_DAILY})")
-    healthy = bool(srm_ok and not blocked and share_ok and (ks_p is None or ks_p >= threshold))
+    healthy = bool(srm_ok and not blocked and share_ok and extreme_ok and (ks_p is None or ks_p >= threshold))
     return AAVerdict(experiment_id, healthy, float(alpha), float(threshold), srm_p, bool(srm_ok), int(p.size), k,
-                     share_p, int(daily.size), ks_stat, ks_p, tuple(findings))
+                     share_p, int(daily.size), ks_stat, ks_p, tuple(findings), min_adj)
 
 
 def aa_verdict(data: Any, health: Any, metrics: Sequence[Any], *, alpha: float, threshold: float = 0.01) -> AAVerdict:

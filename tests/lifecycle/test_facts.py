@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from statsmodels.stats.multitest import multipletests
+
 from workbench.aa import AA_RULE, verdict_from_p_values
 from workbench.asof import days_between
 from workbench.errors import Problem
@@ -141,6 +143,11 @@ def test_aa_verdict_ks_matches_scipy_and_flags_a_broken_pipeline():
     assert not skewed.healthy and "not uniform" in skewed.sentence
     many = verdict_from_p_values("aa", srm_p=0.3, srm_ok=True, p_values=[0.001] * 6 + [0.5] * 4)
     assert not many.healthy and "more than chance allows" in many.sentence
+    one_extreme = verdict_from_p_values("aa", srm_p=0.3, srm_ok=True, p_values=[1e-12, 0.4, 0.7])
+    assert one_extreme.share_p > 0.01            # the share test alone cannot see a single extreme difference
+    assert one_extreme.min_p_adjusted == pytest.approx(multipletests([1e-12, 0.4, 0.7], method="bonferroni")[1].min())
+    assert not one_extreme.healthy and "differs between identical arms" in one_extreme.sentence
+    assert good.min_p_adjusted == pytest.approx(multipletests([0.2, 0.6, 0.9, 0.4], method="bonferroni")[1].min())
     srm = verdict_from_p_values("aa", srm_p=1e-6, srm_ok=False, p_values=[0.5])
     assert not srm.healthy and "sample ratio mismatch" in srm.sentence
 
