@@ -50,6 +50,7 @@ from scipy import special
 
 from ..display import ResultMixin
 from ._checks import bad, check_counts, check_finite_array, check_probability
+from .beta_quantile import beta_pair_quantile, lift_cdf_pdf_quantile
 
 __all__ = ["clenshaw_curtis", "beta_window", "beta_pair_core", "beta_lift_quantiles", "normal_lift_core",
            "prob_best", "prob_best_beta", "prob_best_normal", "BetaBinomialResult", "NormalLiftResult",
@@ -232,8 +233,15 @@ def beta_pair_core(a_c: ArrayLike, b_c: ArrayLike, a_t: ArrayLike, b_t: ArrayLik
     flat = [v.reshape(-1) for v in arrays]
     size = flat[0].size
     out = [np.empty(size) for _ in range(3)]
-    for start in range(0, size, _CHUNK):
-        sl = slice(start, start + _CHUNK)
+    # A shape below 1 puts an infinite density at an end, which the window rule cannot resolve (it gave
+    # P = 1.0 for a truth of 0.37): those rows are integrated in the variant's quantile space instead.
+    small = np.minimum.reduce(flat) < 1.0
+    if small.any():
+        for o, r in zip(out, beta_pair_quantile(*(v[small] for v in flat))):
+            o[small] = r
+    rows = np.flatnonzero(~small)
+    for start in range(0, rows.size, _CHUNK):
+        sl = rows[start:start + _CHUNK] if small.any() else slice(start, start + _CHUNK)
         for o, r in zip(out, _pair_block(*(v[sl] for v in flat))):
             o[sl] = r
     return tuple(o.reshape(shape) for o in out)  # type: ignore[return-value]
@@ -241,7 +249,7 @@ def beta_pair_core(a_c: ArrayLike, b_c: ArrayLike, a_t: ArrayLike, b_t: ArrayLik
 
 # --- credible intervals of the lift -------------------------------------------------------------
 
-def _lift_cdf_pdf(a_c: Array, b_c: Array, a_t: Array, b_t: Array, v: Array, relative: bool) -> tuple[Array, Array]:
+def _lift_cdf_pdf_window(a_c: Array, b_c: Array, a_t: Array, b_t: Array, v: Array, relative: bool) -> tuple[Array, Array]:
     """CDF and density of D = p_t − p_c (or R = p_t/p_c − 1) at ``v`` (flat arrays).
 
     With N the narrower posterior and W the other, both are ``E_N[F_W(α + β N)]`` for some
@@ -294,6 +302,20 @@ def _lift_cdf_pdf(a_c: Array, b_c: Array, a_t: Array, b_t: Array, v: Array, rela
         pdf = np.where(t_narrow, dens_n / (1.0 + v) ** 2, dens_n)
     else:
         pdf = dens
+    return cdf, pdf
+
+
+def _lift_cdf_pdf(a_c: Array, b_c: Array, a_t: Array, b_t: Array, v: Array, relative: bool) -> tuple[Array, Array]:
+    """CDF and density of the lift at ``v``: the window rule, or T's quantile space for rows with a shape
+    below 1 (an infinite density at an end, which the window rule cannot resolve)."""
+    small = np.minimum.reduce([a_c, b_c, a_t, b_t]) < 1.0
+    if not small.any():
+        return _lift_cdf_pdf_window(a_c, b_c, a_t, b_t, v, relative)
+    cdf, pdf = np.empty_like(v), np.empty_like(v)
+    big = ~small
+    if big.any():
+        cdf[big], pdf[big] = _lift_cdf_pdf_window(a_c[big], b_c[big], a_t[big], b_t[big], v[big], relative)
+    cdf[small], pdf[small] = lift_cdf_pdf_quantile(a_c[small], b_c[small], a_t[small], b_t[small], v[small], relative)
     return cdf, pdf
 
 
