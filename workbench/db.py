@@ -59,16 +59,6 @@ _TEMP_PREFIX = "workbench-duckdb-"
 _process_temp: dict[int, Path] = {}
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def process_temp_dir() -> Path:
     """This process's own DuckDB spill folder, removed when the process exits.
 
@@ -80,14 +70,20 @@ def process_temp_dir() -> Path:
     mine = _process_temp.get(os.getpid())   # keyed by pid: a forked child makes its own
     if mine is not None and mine.exists():
         return mine
-    root = Path(tempfile.gettempdir())
-    for old in root.glob(f"{_TEMP_PREFIX}*"):
-        pid = old.name[len(_TEMP_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
+    from .processes import remove_stale_dirs
+    remove_stale_dirs(_TEMP_PREFIX)
     mine = _process_temp[os.getpid()] = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-"))
     atexit.register(shutil.rmtree, mine, True)
     return mine
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier in double quotes (embedded quotes doubled), for table and column names.
+
+    >>> print(quote_ident('a"b'))
+    "a""b"
+    """
+    return '"' + name.replace('"', '""') + '"'
 
 
 def database_path(db: str | Path | None = None) -> Path:

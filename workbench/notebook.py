@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .display import escape, fmt_ci, fmt_lift, fmt_p, fmt_p_eq, fmt_share, tick_formatter, fmt_action
-from .tables import (COMPARISON_COLUMNS, comparison_row, html_table, metric_caption, metric_title)
+from .tables import (COMPARISON_COLUMNS, ci_header, comparison_row, html_table, metric_caption, metric_title)
 
 __all__ = ["badge_html", "health_repr", "health_html", "comparison_repr", "metric_repr", "metric_html",
            "analysis_repr", "analysis_html", "decision_repr", "decision_html", "forest_plot", "density_plot"]
@@ -63,7 +63,7 @@ def metric_repr(m: Any) -> str:
 
 
 def metric_html(m: Any, alpha: float = 0.05) -> str:
-    columns = [f"{fmt_share(1 - alpha)} CI" if c == "CI" else c for c in COMPARISON_COLUMNS]
+    columns = [ci_header(alpha) if c == "CI" else c for c in COMPARISON_COLUMNS]
     rows = [dict(zip(columns, comparison_row(m, c).values())) for c in m.comparisons]
     return html_table(columns, rows, title=metric_title(m), caption=metric_caption(m))
 
@@ -127,7 +127,7 @@ def forest_plot(r: Any) -> Any:
     points = hv.Scatter(df, kdims=["lift"], vdims=["y", "label", "lift_text", "p"]).opts(
         color="#1f5fa8", size=8, tools=["hover"])
     return (hv.VLine(0).opts(color="#888", line_dash="dashed") * segments * points).opts(
-        **opts, title=f"{r.experiment_id}: relative lifts with {fmt_share(1 - r.alpha)} CI")
+        **opts, title=f"{r.experiment_id}: relative lifts with {ci_header(r.alpha)}")
 
 
 def density_plot(grid: Any, *, title: str, xlabel: str, unit: str) -> Any:

@@ -19,7 +19,7 @@ import signal
 from typing import Callable
 
 __all__ = ["OWNER_ENV", "PROFILE_PREFIX", "die_with_parent", "child_env", "reap_orphans", "pid_alive",
-           "remove_stale_profiles"]
+           "remove_stale_profiles", "remove_stale_dirs"]
 
 OWNER_ENV = "WORKBENCH_OWNER_PID"
 PROFILE_PREFIX = "workbench-chromium-"   # + owner pid + "-": Chromium's throw-away profile for one PDF
@@ -80,15 +80,24 @@ def reap_orphans() -> list[int]:
     return [p.pid for p in killed]
 
 
-def remove_stale_profiles(root: str | None = None) -> list[str]:
-    """Remove Chromium profiles (``workbench-chromium-<pid>-*`` in the temp folder) of dead processes."""
+def remove_stale_dirs(prefix: str, root: str | None = None) -> list[str]:
+    """Remove the folders ``<prefix><pid>-*`` in ``root`` (the temp folder) whose process is gone.
+
+    Folders named by their owner's pid (Chromium profiles, DuckDB spill folders) outlive a ``kill -9``;
+    the next process removes them. This process's own folders are never touched.
+    """
     import shutil
     import tempfile
     from pathlib import Path
     removed = []
-    for p in Path(root or tempfile.gettempdir()).glob(f"{PROFILE_PREFIX}*"):
-        pid = p.name[len(PROFILE_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not pid_alive(int(pid)):
+    for p in Path(root or tempfile.gettempdir()).glob(f"{prefix}*"):
+        pid = p.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(str(p))
     return removed
+
+
+def remove_stale_profiles(root: str | None = None) -> list[str]:
+    """Remove Chromium profiles (``workbench-chromium-<pid>-*`` in the temp folder) of dead processes."""
+    return remove_stale_dirs(PROFILE_PREFIX, root)

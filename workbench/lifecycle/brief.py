@@ -53,12 +53,11 @@ __all__ = ["ExperimentBrief", "Variant", "Guardrail", "Allocation", "Targeting",
 META_TAGS = ("layout", "cta_tone", "palette", "key_benefit")
 """The meta tags every variant should carry; the learning store counts wins per tag value."""
 
-_ID_RULE = ID_RULE
 
 
 def _check_id(value: str, what: str) -> str:
     if not is_safe_id(value):
-        raise ValueError(f"not a valid {what}: {_ID_RULE}")
+        raise ValueError(f"not a valid {what}: {ID_RULE}")
     return value
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ..db import quote_ident
 from ..display import ResultMixin
 
 __all__ = ["TablePurge", "user_tables", "purge_user_tables", "HASHED"]
@@ -46,8 +47,7 @@ class TablePurge(ResultMixin):
     remaining: int
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_q = quote_ident
 
 
 def user_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:

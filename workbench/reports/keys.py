@@ -30,6 +30,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ..config import Settings, get_settings
+from ..db import quote_ident
 from ..errors import InputError, Problem
 
 __all__ = ["parse_as_of", "source_fingerprints", "report_key", "code_version", "report_dirname", "EXCLUDED_TABLES",
@@ -75,8 +76,7 @@ def report_dirname(experiment_id: str) -> str:
     return f"{slug}-{hashlib.sha1(experiment_id.encode()).hexdigest()[:8]}"
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_q = quote_ident
 
 
 def source_fingerprints(db: str | Path | None, experiment_ids: Sequence[str] | None = None, *,

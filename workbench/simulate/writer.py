@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from ..display import ResultMixin
 from ..errors import ConflictError, Problem, WorkbenchError
+from ..processes import pid_alive
 from .specs import DEMO_EXPERIMENTS, ExperimentSpec
 from .world import LOG_TABLES, TABLES, WorldBuilder
 
@@ -98,14 +99,8 @@ def _remove_stale_temps(out: Path) -> None:
     """Delete temporary files left by runs that were killed (their process is gone)."""
     for p in out.parent.glob(f".{out.name}.*.tmp*"):
         pid = p.name[len(out.name) + 2:].split(".")[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             p.unlink(missing_ok=True)
-        except PermissionError:
-            pass
 
 
 def _kept_tables(old: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import InputError, Problem, WorkbenchError
 from ..experiment_data import ExperimentData
 from .aggregated import USERS_ALIASES
-from .textfile import check_csv_head, display_name, file_format
+from .textfile import check_csv_head, display_name, file_format, lift_csv_field_limit
 
 __all__ = ["input_form", "read_any", "read_results", "require_usable"]
 
@@ -39,8 +39,7 @@ def _columns(path: Path) -> list[str]:
             raise InputError([Problem("blocked", "unreadable", f"not a readable Parquet file: "
                                       f"{str(exc).splitlines()[0]}", file=name)]) from None
     check_csv_head(path)
-    if csv.field_size_limit() < 2 ** 31 - 1:
-        csv.field_size_limit(2 ** 31 - 1)
+    lift_csv_field_limit()
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
         try:
             return [c.strip().lower() for c in next(csv.reader(fh))]

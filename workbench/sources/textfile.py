@@ -209,12 +209,16 @@ def _read_parquet(p: Path, name: str) -> tuple[list[str], list[TableRow]]:
     return header, rows
 
 
-def _read_csv(p: Path, name: str, required: tuple[str, ...]) -> tuple[list[str], list[TableRow]]:
-    text = check_csv_text(p, required=required)
-    # Fields are bounded by Settings.limits.max_field_chars below; the csv module's own 131,072 limit
-    # would otherwise end in a traceback.
+def lift_csv_field_limit() -> None:
+    """Lift the csv module's 131,072-character field limit (a longer field ended in a traceback); our
+    readers bound fields themselves by ``Settings.limits.max_field_chars`` and name the cell."""
     if csv.field_size_limit() < 2 ** 31 - 1:
         csv.field_size_limit(2 ** 31 - 1)
+
+
+def _read_csv(p: Path, name: str, required: tuple[str, ...]) -> tuple[list[str], list[TableRow]]:
+    text = check_csv_text(p, required=required)
+    lift_csv_field_limit()
     reader = csv.reader(io.StringIO(text))
     out: list[TableRow] = []
     header: list[str] | None = None
