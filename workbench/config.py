@@ -26,7 +26,8 @@ from .errors import InputError, Problem
 
 __all__ = ["Settings", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings",
            "HierarchicalSettings", "EngineSettings", "Paths", "LifecycleSettings", "RolloutSettings",
-           "AutopilotSettings", "ReportSettings", "InputLimits", "MAX_EXACT_COUNT", "get_settings", "project_root"]
+           "AutopilotSettings", "ReportSettings", "InputLimits", "TrackingSettings", "ScheduleSettings",
+           "AlertSettings", "EmailSettings", "MAX_EXACT_COUNT", "get_settings", "project_root"]
 
 MAX_EXACT_COUNT = 2 ** 53
 """The largest count the workbench accepts: every whole number up to 2^53 is exact as a float64 (the
@@ -207,6 +208,69 @@ class DashboardSettings:
 
 
 @dataclass(frozen=True)
+class TrackingSettings:
+    """MLflow export (``--mlflow``): where runs go and under which MLflow experiment.
+
+    ``mlflow_uri``: the tracking URI used by a bare ``--mlflow`` (empty = ``$MLFLOW_TRACKING_URI``,
+    else ``<WORKBENCH_HOME>/mlruns``, a local file store); ``experiment_name``: the MLflow experiment,
+    ``{experiment_id}`` is replaced by the workbench experiment's id.
+    """
+
+    mlflow_uri: str = ""
+    experiment_name: str = "workbench/{experiment_id}"
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """``workbench schedule``: how often a cycle runs and what it does.
+
+    ``every_minutes``: the interval of the printed cron line / systemd timer; ``log_dir``: where each
+    cycle writes its JSON run log, the cycle lock and the alert state (empty = ``cycles/`` beside
+    the database); ``keep_logs``: run logs kept (oldest removed); ``reports``: refresh reports in
+    each cycle; ``workers``: report notebooks run in parallel; ``record_decisions``: record a
+    re-evaluated decision in the registry when it differs from the last one recorded.
+    """
+
+    every_minutes: int = 15
+    log_dir: str = ""
+    keep_logs: int = 500
+    reports: bool = True
+    workers: int = 1
+    record_decisions: bool = True
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """SMTP e-mail for alerts (off while ``host`` or ``to`` is empty). The password is read from the
+    environment variable named by ``password_env``, never from the YAML file."""
+
+    host: str = ""
+    port: int = 25
+    sender: str = "workbench@localhost"
+    to: tuple[str, ...] = ()
+    starttls: bool = False
+    username: str = ""
+    password_env: str = "WORKBENCH_SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Alerts sent by scheduled cycles: SRM found, a guardrail breached or worsened, a rollback, a
+    report failing. ``slack_webhooks`` get Slack-compatible JSON (``{"text": ...}``),
+    ``json_webhooks`` the alert as a JSON object; each send waits at most ``timeout_s`` and is tried
+    ``retries`` more times (``backoff_s`` apart, doubling) — a receiver that is down never stops a
+    cycle. An alert is sent once per finding until the finding changes."""
+
+    slack_webhooks: tuple[str, ...] = ()
+    json_webhooks: tuple[str, ...] = ()
+    email: EmailSettings = field(default_factory=EmailSettings)
+    timeout_s: float = 5.0
+    retries: int = 2
+    backoff_s: float = 0.5
+    kinds: tuple[str, ...] = ("srm", "guardrail", "rollback", "report_failed")
+
+
+@dataclass(frozen=True)
 class InputLimits:
     """Documented limits on user input, checked when a file or brief is read (a larger input is refused
     with a message naming the file, row, column and the limit, never truncated or rounded).
@@ -273,6 +337,9 @@ class Settings:
     reports: ReportSettings = field(default_factory=ReportSettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     limits: InputLimits = field(default_factory=InputLimits)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     seed: int = 20261121
 
     def with_overrides(self, overrides: dict[str, Any], *, source: str = "settings") -> "Settings":
@@ -295,6 +362,8 @@ def _merge(obj: Any, overrides: dict[str, Any], source: str, prefix: str) -> Any
                                           file=source, column=f"{prefix}{key}", value=value)])
             changes[key] = _merge(current, value, source, prefix=f"{prefix}{key}.")
         else:
+            if isinstance(current, tuple) and isinstance(value, str):
+                value = [value]          # one string for a list setting (a webhook URL), not its characters
             try:
                 changes[key] = type(current)(value)
             except (TypeError, ValueError):

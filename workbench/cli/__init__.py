@@ -43,7 +43,8 @@ for _module in (data, analysis, bandits, lifecycle, reports, serve):
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
-        app(args=argv, prog_name="workbench")
+        from ._common import optional_values
+        app(args=optional_values(list(sys.argv[1:] if argv is None else argv)), prog_name="workbench")
     except WorkbenchError as err:
         from ._common import err_console
         for line in str(err).splitlines() or ["error"]:

@@ -41,7 +41,7 @@ from rich.markup import escape
 from ..display import fmt_count, fmt_lift, fmt_p_eq, fmt_pp, fmt_share, fmt_signed
 from ..errors import InputError, Problem, WorkbenchError
 from ..results import AnalysisResult, HealthReport
-from ._common import JSON_OPTION, console, err_console, print_json, table
+from ._common import JSON_OPTION, MLFLOW_OPTION, console, err_console, log_mlflow, print_json, table
 
 __all__ = ["register", "options_from_brief"]
 
@@ -193,6 +193,7 @@ def analyze_command(
     correction: Optional[str] = typer.Option(None, "--correction", help="holm (default), bh or none."),
     segment: list[str] = typer.Option([], "--segment", help="Also break down by this column (exploratory)."),
     json_: bool = JSON_OPTION,
+    mlflow: Optional[str] = MLFLOW_OPTION,
 ) -> None:
     """Health check, then every metric's variants against the control."""
     from ..analysis import AnalysisOptions, analyze
@@ -221,6 +222,11 @@ def analyze_command(
         # unusable input: health is reported (no comparisons were computed) and the exit code says so
         _print_problems(result.health.issues)
         raise typer.Exit(2)
+    if mlflow is not None:
+        from ..tracking import summary_of
+        log_mlflow(summary_of(result, None, brief=extra.get("brief")), mlflow, brief=extra.get("brief"),
+                   brief_source=str(brief) if brief is not None else None,
+                   engine="duckdb" if file is None else "file")
 
 
 def _health(data: Any, opts: Any) -> HealthReport:

@@ -15,7 +15,7 @@ import typer
 
 from ..display import fmt_count, fmt_lift, fmt_num, fmt_share, fmt_action
 from ..errors import InputError, Problem
-from ._common import JSON_OPTION, console, err_console, print_json, table
+from ._common import JSON_OPTION, MLFLOW_OPTION, console, err_console, log_mlflow, print_json, table
 
 BY = typer.Option(None, "--by", help="Who is acting (recorded in the audit log); default: your login name.")
 WHY_REQUIRED = typer.Option(..., "--why", help="Why (recorded in the audit log).")
@@ -394,7 +394,8 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
                record: bool = typer.Option(True, "--record/--no-record", help="Record the decision in the registry."),
                as_of: Optional[str] = typer.Option(None, "--as-of", help="Decide as of this time (default: the data's latest event)."),
                memo: Optional[Path] = typer.Option(None, "--memo", help="Also write the decision memo (.md/.html)."),
-               by: Optional[str] = BY, db: Optional[Path] = DB, as_json: bool = JSON_OPTION) -> None:
+               by: Optional[str] = BY, db: Optional[Path] = DB, as_json: bool = JSON_OPTION,
+               mlflow: Optional[str] = MLFLOW_OPTION) -> None:
     from ..lifecycle.inputs import analyze_experiment, analyze_file
     from ..lifecycle.memo import build_memo, write_memo
     from ..lifecycle.policies import decide
@@ -418,12 +419,17 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
     if memo is not None:
         looks = len(reg.decisions(experiment_id)) or 1
         write_memo(build_memo(res, d, brief=brief, record=rec, looks=looks, context=ctx), memo)
+    allocation = None
+    if (as_json or mlflow is not None) and brief is not None and brief.allocation.mode == "bandit":
+        from ..bandits.history import allocation_history     # a bandit's latest logged decision
+        allocation = allocation_history(experiment_id, db=reg.path, as_of=when or res.as_of).current
+    if mlflow is not None:
+        from ..tracking import summary_of
+        log_mlflow(summary_of(res, d, record=rec, brief=brief, allocation=allocation, as_of=as_of), mlflow,
+                   brief=brief, brief_source=f"registry:{experiment_id}" if result is None else str(result),
+                   artifacts=[memo] if memo is not None else [])
     if as_json:
         from ..story import ExperimentStory
-        allocation = None
-        if brief is not None and brief.allocation.mode == "bandit":   # a bandit's latest logged decision
-            from ..bandits.history import allocation_history
-            allocation = allocation_history(experiment_id, db=reg.path, as_of=when or res.as_of).current
         print_json({**d.to_dict(), "applied": done, **({"aa": res.aa.to_dict()} if res.aa is not None else {}),
                     "story": ExperimentStory.from_parts(res, d, allocation=allocation).to_dict()})
         return

@@ -21,7 +21,7 @@ from typing import Optional
 import typer
 
 from ..errors import InputError, Problem
-from ._common import JSON_OPTION, console, err_console, print_json
+from ._common import JSON_OPTION, MLFLOW_OPTION, console, err_console, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -55,6 +55,7 @@ def report_cmd(
                                                                      "(default reports.lock_timeout_s)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     json_out: bool = JSON_OPTION,
+    mlflow: Optional[str] = MLFLOW_OPTION,
 ) -> None:
     from ..reports.console import ReportProgress, print_run
     from ..reports.runner import run_reports
@@ -72,8 +73,24 @@ def report_cmd(
                       handoff=handoff,  # type: ignore[arg-type]
                       notebook=notebook, lock_timeout=wait,
                       progress=ReportProgress(err_console, enabled=not quiet and not json_out))
+    logged = _log_reports(run, mlflow, db) if mlflow is not None else None
     if json_out:
-        print_json({**run.to_dict(), "exit_code": run.exit_code})
+        print_json({**run.to_dict(), "exit_code": run.exit_code, **({"mlflow": logged} if logged is not None else {})})
         raise typer.Exit(run.exit_code)
     print_run(run, console, errors=err_console)
     raise typer.Exit(run.exit_code)
+
+
+def _log_reports(run: object, uri: str, db: Optional[str]) -> list[dict]:
+    """Log every built or fresh report to MLflow once (a report already logged under its key is not
+    logged again, so a daily run adds a run only for what changed)."""
+    from ..tracking import log_report
+    out = []
+    for o in run.outcomes:  # type: ignore[attr-defined]
+        if o.status == "failed":
+            continue
+        r = log_report(o.directory, uri=uri, db=db)
+        out.append(r.to_dict())
+        err_console.print(f"MLflow: {o.experiment_id}: run {r.run_id}" + (" (already logged)" if r.reused else ""),
+                          highlight=False, markup=False, soft_wrap=True)
+    return out

@@ -38,6 +38,8 @@ __all__ = ["parse_as_of", "source_fingerprints", "report_key", "code_version", "
 
 EXCLUDED_TABLES = frozenset({"decisions", "audit_log"})
 """Tables report runs write to (or that only log): never part of a key."""
+NOT_IN_REPORTS = frozenset({"tracking", "schedule", "alerts"})
+"""Settings sections that do not change what a report shows (adding a webhook must not rebuild every report)."""
 SHARED_EVEN_WITH_ID = frozenset({"learning_patterns", "autopilot_schedule"})
 """Tables with an experiment column that every report reads across experiments (the learning store)."""
 
@@ -155,7 +157,8 @@ def code_version(notebook: str | Path, settings: Settings | None = None) -> str:
     newest = max((p.stat().st_mtime for p in root.rglob("*.py")), default=0.0)
     h = hashlib.sha256()
     for part in (version, hashlib.sha256(nb).hexdigest(), _cached_package_digest(newest),
-                 json.dumps(asdict(s), sort_keys=True, default=str)):
+                 json.dumps({k: v for k, v in asdict(s).items() if k not in NOT_IN_REPORTS}, sort_keys=True,
+                            default=str)):
         h.update(str(part).encode())
     return h.hexdigest()
 

@@ -170,7 +170,10 @@ DEMO_EXPERIMENTS: tuple[ExperimentSpec, ...] = (
         (0.9, 0.1), (_f("home", click=1.1), _f("home", click=1.1, buy=1.15)), 150_000,
         "The staging ranking model converts at least 5 % better than production.",
         secondary_metrics=("ctr", "revenue_per_user"), guardrails=("error_rate", "lcp"), product=None,
-        owner="ml-team", faults={"error_rate": {"production": 0.001, "staging": 0.003}}),
+        owner="ml-team", faults={"error_rate": {"production": 0.001, "staging": 0.003}},
+        # the model each arm serves (read by the MLflow export: the promotion decision names the model version)
+        variant_meta={"production": {"model": "search-ranker", "model_version": "3"},
+                      "staging": {"model": "search-ranker", "model_version": "4"}}),
     ExperimentSpec(
         "pdp-home-bandit", "Home PDP: headline bandit", "bandit", "home", ("control", "cozy", "minimal"),
         (1 / 3, 1 / 3, 1 / 3), (_f("home"), _f("home", buy=1.12), _f("home", buy=1.25)), 25_000,
