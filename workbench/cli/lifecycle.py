@@ -282,14 +282,19 @@ def _read_timeseries(path: Path) -> pd.DataFrame:
                                          "move to the next stage once its dwell time is over.")
 def advance_cmd(experiment_id: str = typer.Argument(...),
                 timeseries: Optional[Path] = typer.Option(None, "--timeseries", help="CSV/Parquet with ts, variant, "
-                                                          "units (or impressions), conversions (or purchases)."),
+                                                          "units (or impressions), conversions (or purchases); "
+                                                          "default: the experiment's events in the database."),
                 force: bool = typer.Option(False, "--force", help="Advance without waiting for the dwell time or "
                                            "without a time series."),
                 by: Optional[str] = BY, why: str = WHY_REQUIRED, db: Optional[Path] = DB,
                 as_json: bool = JSON_OPTION) -> None:
     from ..lifecycle.rollout import advance_rollout
-    frame = _read_timeseries(timeseries) if timeseries else None
-    r = advance_rollout(_reg(db), experiment_id, frame=frame, by=_by(by), why=why, force=force)
+    if timeseries is None and not force:           # the monitor reads the event log itself
+        from ..lifecycle.watch import watch_rollout
+        r, _ = watch_rollout(_reg(db), experiment_id, db=db, by=_by(by), why=why)
+    else:
+        frame = _read_timeseries(timeseries) if timeseries else None
+        r = advance_rollout(_reg(db), experiment_id, frame=frame, by=_by(by), why=why, force=force)
     if as_json:
         print_json(r.to_dict())
         return

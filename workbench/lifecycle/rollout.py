@@ -298,11 +298,14 @@ def rollout_status(reg: Registry, experiment_id: str) -> RolloutStatus:
 
 
 def advance_rollout(reg: Registry, experiment_id: str, *, frame: pd.DataFrame | None, by: str, why: str,
-                    force: bool = False) -> StepResult:
+                    force: bool = False, baseline_rate: float | None = None) -> StepResult:
     """Check the current stage: roll back on a confirmed drop, advance when its dwell time is over.
 
     ``frame`` is the time series since the stage started (see :func:`monitor`); without one the
-    step can only advance with ``force`` (the operator vouches for the metrics).
+    step can only advance with ``force`` (the operator vouches for the metrics). ``baseline_rate``
+    replaces the plan's baseline when the series measures conversion differently (the event
+    monitor of :mod:`workbench.lifecycle.watch` compares purchases per impression with the same
+    measure before the promotion).
     """
     status = rollout_status(reg, experiment_id)
     if status.state != "promoting" or status.stage is None:
@@ -311,7 +314,8 @@ def advance_rollout(reg: Registry, experiment_id: str, *, frame: pd.DataFrame | 
     now = reg.clock()
     result = None
     if frame is not None:
-        result = monitor(frame, baseline_rate=plan["baseline_rate"], since=status.started_at, variant=plan["variant"])
+        result = monitor(frame, baseline_rate=plan["baseline_rate"] if baseline_rate is None else baseline_rate,
+                         since=status.started_at, variant=plan["variant"])
         if result.triggered:
             rollback(reg, experiment_id, by=by, why=f"{why}; monitor: {result.reason}" if why else result.reason,
                      detail={"monitor": result.to_dict()})
