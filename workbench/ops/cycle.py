@@ -3,6 +3,10 @@
 An external scheduler (cron, a systemd timer, Airflow, a Kubernetes CronJob) runs a cycle every
 few minutes; :func:`run_cycle` does, in order:
 
+0. **Monitor** — every rollout in progress is watched on the event data
+   (:func:`workbench.lifecycle.watch.watch_rollout`): a confirmed conversion drop rolls it back,
+   an elapsed dwell moves it to the next stage (25 → 50 → 100 %). It runs first, so a rollback
+   never waits for report notebooks.
 1. **Reports** — :func:`workbench.reports.runner.run_reports` for every experiment: only reports
    whose data, registry rows, parameters, notebook or code changed are rebuilt (the others are
    skipped), and the decisions of rebuilt reports are recorded.
@@ -10,10 +14,7 @@ few minutes; :func:`run_cycle` does, in order:
    or settings changed since the last cycle is re-evaluated by the pipeline
    (:func:`workbench.pipeline.evaluate`, or read from the report just rebuilt), and its decision is
    recorded when it differs from the last one recorded; unchanged experiments are skipped.
-3. **Monitor** — every rollout in progress is watched on the event data
-   (:func:`workbench.lifecycle.watch.watch_rollout`): a confirmed conversion drop rolls it back,
-   an elapsed dwell moves it to the next stage (25 → 50 → 100 %).
-4. **Alerts** — SRM, guardrails breached or worse, rollbacks and failing reports are sent to the
+3. **Alerts** — SRM, guardrails breached or worse, rollbacks and failing reports are sent to the
    configured webhooks and e-mail, once per finding (:mod:`workbench.ops.alerts`).
 
 Each cycle writes a JSON run log (``cycle-<started>-<pid>.json`` and ``last.json`` in the log
@@ -273,16 +274,16 @@ def run_cycle(*, db: str | Path | None = None, out: str | Path | None = None, lo
         if not db_path.exists():
             run.fail("database", None, f"{db_path}: database not found")
         else:
+            try:                    # first: a rollback must not wait for the reports
+                _monitor(run, db_path, clock, by)
+            except WorkbenchError as exc:
+                run.fail("monitor", None, str(exc).splitlines()[0])
             if reports if reports is not None else s.schedule.reports:
                 _reports(run, db_path, out_dir, s)
             else:
                 run.skipped.append({"step": "reports", "experiment_id": None,
                                     "why": "report refresh turned off (--no-reports or schedule.reports: false)"})
             _decisions(run, db_path, s, state, clock, by)
-            try:
-                _monitor(run, db_path, clock, by)
-            except WorkbenchError as exc:
-                run.fail("monitor", None, str(exc).splitlines()[0])
         due, deliveries = dispatch(run.findings, ldir, s.alerts, watched=run.watched,
                                    context={"cycle_id": cycle_id, "reports": str(out_dir)})
         for d in deliveries:
