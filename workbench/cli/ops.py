@@ -8,6 +8,7 @@ See :mod:`workbench.ops.cycle`.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any, Optional
 
@@ -33,6 +34,8 @@ def schedule_cmd(
                                                                      "(default ~/.config/systemd/user)."),
     reports: Optional[bool] = typer.Option(None, "--reports/--no-reports", help="Refresh reports in the cycle "
                                                                                 "(default schedule.reports)."),
+    pdf: Optional[bool] = typer.Option(None, "--pdf/--no-pdf", help="Print report PDFs (default: when Chromium "
+                                                                    "is found)."),
     db: Optional[Path] = typer.Option(None, "--db", help="The workbench DuckDB file; default data/workbench.duckdb or "
                                                         "$WORKBENCH_DB."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Reports directory; default reports/ or "
@@ -49,7 +52,7 @@ def schedule_cmd(
             raise InputError([Problem("blocked", "bad_option", "--once runs a cycle; --install sets up the schedule: "
                                       "give one of them", column="install", value=install)])
         from ..ops.cycle import run_cycle
-        log = run_cycle(db=db, out=out, log_dir=log_dir, reports=reports, wait=wait)
+        log = run_cycle(db=db, out=out, log_dir=log_dir, reports=reports, wait=wait, pdf=pdf)
         if json_out:
             print_json({**log.to_dict(), "exit_code": log.exit_code})
         else:
@@ -57,8 +60,9 @@ def schedule_cmd(
         raise typer.Exit(log.exit_code)
     from ..ops.schedule import cron_line, install_cron, install_systemd, systemd_units
     minutes = every if every is not None else s.schedule.every_minutes
-    extra = "".join([" --no-reports" if reports is False else "", f" --db {db.resolve()}" if db else "",
-                     f" --out {out.resolve()}" if out else "", f" --log-dir {log_dir.resolve()}" if log_dir else ""])
+    extra = "".join([" --no-reports" if reports is False else "", " --no-pdf" if pdf is False else "",
+                     *(f" {flag} {shlex.quote(str(p.resolve()))}" for flag, p in
+                       (("--db", db), ("--out", out), ("--log-dir", log_dir)) if p is not None)])
     line = cron_line(minutes, extra=extra)
     units = systemd_units(minutes, extra=extra)
     if install not in (None, "cron", "systemd"):

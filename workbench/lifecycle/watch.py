@@ -111,9 +111,9 @@ def watch_rollout(reg: Registry, experiment_id: str, *, db: str | Path | None = 
         from ..display import fmt_count
         from .rollout import MonitorResult
         status = rollout_status(reg, experiment_id)
-        result = MonitorResult("insufficient", f"no pre-rollout baseline in the events ({fmt_count(series.baseline_purchases)} "
-                               f"purchases in {fmt_count(series.baseline_impressions)} impressions); nothing judged",
-                               float("nan"))
+        why = (f"no pre-rollout baseline in the events ({fmt_count(series.baseline_purchases)} purchases in "
+               f"{fmt_count(series.baseline_impressions)} impressions); nothing judged")
+        result = MonitorResult("insufficient", why, float("nan"))
         return StepResult(experiment_id, "waiting", result.reason, status.share, result), series
     step = advance_rollout(reg, experiment_id, frame=series.frame, baseline_rate=series.baseline_rate, by=by,
                            why=why)

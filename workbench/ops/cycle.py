@@ -12,7 +12,7 @@ few minutes; :func:`run_cycle` does, in order:
    skipped), and the decisions of rebuilt reports are recorded.
 2. **Decisions** — every experiment whose data fingerprint (:func:`workbench.reports.keys.source_fingerprints`)
    or settings changed since the last cycle is re-evaluated by the pipeline
-   (:func:`workbench.pipeline.evaluate`, or read from the report just rebuilt), and its decision is
+   (:func:`workbench.pipeline.evaluate`, or read from its fresh report's ``summary.json``), and its decision is
    recorded when it differs from the last one recorded; unchanged experiments are skipped.
 3. **Alerts** — SRM, guardrails breached or worse, rollbacks and failing reports are sent to the
    configured webhooks and e-mail, once per finding (:mod:`workbench.ops.alerts`).
@@ -99,24 +99,26 @@ def log_dir_for(db: Path, settings: Settings | None = None) -> Path:
 
 
 # --- steps ----------------------------------------------------------------------------------------------
-def _reports(run: _Run, db: Path, out: Path, s: Settings) -> None:
+def _reports(run: _Run, db: Path, out: Path, s: Settings, pdf: bool | None) -> None:
     from ..reports.runner import run_reports
     from .alerts import Finding
     try:
-        rr = run_reports(None, db=db, out=out, workers=s.schedule.workers, record=True, settings=s)
+        rr = run_reports(None, db=db, out=out, workers=s.schedule.workers, record=True, settings=s, pdf=pdf)
     except WorkbenchError as exc:
         run.fail("reports", None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return
     run.notes += [f"reports: {n}" for n in rr.notes]
     for o in rr.outcomes:
         run.watched.add(f"report_failed:{o.experiment_id}")
-        if o.status == "built":
-            run.refreshed.append({"step": "reports", "experiment_id": o.experiment_id, "seconds": round(o.seconds, 2),
-                                  "decision": o.decision})
+        if o.status in ("built", "skipped"):
+            # a fresh report's summary is the experiment's story for this data: the decisions step reads it
             try:
                 run.summaries[o.experiment_id] = json.loads((Path(o.directory) / "summary.json").read_text("utf-8"))
             except (OSError, ValueError):
                 pass
+        if o.status == "built":
+            run.refreshed.append({"step": "reports", "experiment_id": o.experiment_id, "seconds": round(o.seconds, 2),
+                                  "decision": o.decision})
         elif o.status == "skipped":
             run.skipped.append({"step": "reports", "experiment_id": o.experiment_id,
                                 "why": "unchanged: data, registry rows, parameters, notebook and code"})
@@ -238,9 +240,11 @@ def _rollback_findings(run: _Run, reg: Any, lookback_days: float = 7.0) -> None:
 # --- the cycle ----------------------------------------------------------------------------------------------
 def run_cycle(*, db: str | Path | None = None, out: str | Path | None = None, log_dir: str | Path | None = None,
               reports: bool | None = None, clock: Callable[[], dt.datetime] | None = None,
-              by: str = "workbench schedule", wait: float = 0.0, settings: Settings | None = None) -> CycleLog:
+              by: str = "workbench schedule", wait: float = 0.0, settings: Settings | None = None,
+              pdf: bool | None = None) -> CycleLog:
     """Run one cycle (see the module doc); ``reports=False`` skips the report step (it is logged as
-    skipped); ``clock`` is the registry's clock (tests); ``wait`` how long to wait for a running cycle."""
+    skipped); ``pdf`` as for ``workbench report``; ``clock`` is the registry's clock (tests); ``wait``
+    how long to wait for a running cycle."""
     from filelock import FileLock, Timeout
 
     from .alerts import dispatch
@@ -279,7 +283,7 @@ def run_cycle(*, db: str | Path | None = None, out: str | Path | None = None, lo
             except WorkbenchError as exc:
                 run.fail("monitor", None, str(exc).splitlines()[0])
             if reports if reports is not None else s.schedule.reports:
-                _reports(run, db_path, out_dir, s)
+                _reports(run, db_path, out_dir, s, pdf)
             else:
                 run.skipped.append({"step": "reports", "experiment_id": None,
                                     "why": "report refresh turned off (--no-reports or schedule.reports: false)"})
