@@ -65,3 +65,20 @@ def test_findings_read_the_summary_facts():
     assert (srm.kind, srm.signature, srm.severity) == ("srm", "blocked", "critical") and "p < 0.001" in srm.message
     assert guard.signature == "error_rate|b|worse;lcp|b|limit crossed" and guard.title == "Guardrail breached in e3"
     assert guard.message.startswith("lcp (b) 4.1 s > limit 3.5 s; lcp (b) +0.6 s worse; error_rate (b) +0.1 pp worse")
+
+
+def test_the_example_configuration_loads(monkeypatch):
+    from pathlib import Path
+
+    from workbench.config import get_settings
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(Path(__file__).resolve().parents[2] / "docs" / "workbench.example.yaml"))
+    get_settings.cache_clear()
+    try:
+        s = get_settings()
+        assert s.alerts.email.to == ("experiments-oncall@example.com",) and s.alerts.retries == 2
+        assert s.alerts.slack_webhooks == ("https://hooks.slack.com/services/T000/B000/XXXX",)
+        assert s.schedule.every_minutes == 10 and s.tracking.mlflow_uri.startswith("http://")
+        one = s.with_overrides({"alerts": {"json_webhooks": "https://a.example/hook"}})   # one URL, not a list
+        assert one.alerts.json_webhooks == ("https://a.example/hook",)
+    finally:
+        get_settings.cache_clear()
