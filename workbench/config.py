@@ -227,14 +227,16 @@ class ScheduleSettings:
     ``every_minutes``: the interval of the printed cron line / systemd timer; ``log_dir``: where each
     cycle writes its JSON run log, the cycle lock and the alert state (empty = ``cycles/`` beside
     the database); ``keep_logs``: run logs kept (oldest removed); ``reports``: refresh reports in
-    each cycle; ``workers``: report notebooks run in parallel; ``record_decisions``: record a
-    re-evaluated decision in the registry when it differs from the last one recorded.
+    each cycle; ``decisions``: re-evaluate changed experiments in each cycle; ``workers``: report
+    notebooks run in parallel; ``record_decisions``: record a re-evaluated decision in the registry
+    when it differs from the last one recorded.
     """
 
     every_minutes: int = 15
     log_dir: str = ""
     keep_logs: int = 500
     reports: bool = True
+    decisions: bool = True
     workers: int = 1
     record_decisions: bool = True
 

@@ -34,6 +34,8 @@ def schedule_cmd(
                                                                      "(default ~/.config/systemd/user)."),
     reports: Optional[bool] = typer.Option(None, "--reports/--no-reports", help="Refresh reports in the cycle "
                                                                                 "(default schedule.reports)."),
+    decisions: Optional[bool] = typer.Option(None, "--decisions/--no-decisions", help="Re-evaluate changed "
+                                             "experiments in the cycle (default schedule.decisions)."),
     pdf: Optional[bool] = typer.Option(None, "--pdf/--no-pdf", help="Print report PDFs (default: when Chromium "
                                                                     "is found)."),
     db: Optional[Path] = typer.Option(None, "--db", help="The workbench DuckDB file; default data/workbench.duckdb or "
@@ -52,7 +54,7 @@ def schedule_cmd(
             raise InputError([Problem("blocked", "bad_option", "--once runs a cycle; --install sets up the schedule: "
                                       "give one of them", column="install", value=install)])
         from ..ops.cycle import run_cycle
-        log = run_cycle(db=db, out=out, log_dir=log_dir, reports=reports, wait=wait, pdf=pdf)
+        log = run_cycle(db=db, out=out, log_dir=log_dir, reports=reports, decisions=decisions, wait=wait, pdf=pdf)
         if json_out:
             print_json({**log.to_dict(), "exit_code": log.exit_code})
         else:
@@ -60,7 +62,8 @@ def schedule_cmd(
         raise typer.Exit(log.exit_code)
     from ..ops.schedule import cron_line, install_cron, install_systemd, systemd_units
     minutes = every if every is not None else s.schedule.every_minutes
-    extra = "".join([" --no-reports" if reports is False else "", " --no-pdf" if pdf is False else "",
+    extra = "".join([" --no-reports" if reports is False else "", " --no-decisions" if decisions is False else "",
+                     " --no-pdf" if pdf is False else "",
                      *(f" {flag} {shlex.quote(str(p.resolve()))}" for flag, p in
                        (("--db", db), ("--out", out), ("--log-dir", log_dir)) if p is not None)])
     line = cron_line(minutes, extra=extra)

@@ -239,11 +239,11 @@ def _rollback_findings(run: _Run, reg: Any, lookback_days: float = 7.0) -> None:
 
 # --- the cycle ----------------------------------------------------------------------------------------------
 def run_cycle(*, db: str | Path | None = None, out: str | Path | None = None, log_dir: str | Path | None = None,
-              reports: bool | None = None, clock: Callable[[], dt.datetime] | None = None,
+              reports: bool | None = None, decisions: bool | None = None, clock: Callable[[], dt.datetime] | None = None,
               by: str = "workbench schedule", wait: float = 0.0, settings: Settings | None = None,
               pdf: bool | None = None) -> CycleLog:
-    """Run one cycle (see the module doc); ``reports=False`` skips the report step (it is logged as
-    skipped); ``pdf`` as for ``workbench report``; ``clock`` is the registry's clock (tests); ``wait``
+    """Run one cycle (see the module doc); ``reports=False`` / ``decisions=False`` skip those steps (logged
+    as skipped: a monitor-only cycle every few minutes beside a full one every hour, say); ``pdf`` as for ``workbench report``; ``clock`` is the registry's clock (tests); ``wait``
     how long to wait for a running cycle."""
     from filelock import FileLock, Timeout
 
@@ -287,7 +287,11 @@ def run_cycle(*, db: str | Path | None = None, out: str | Path | None = None, lo
             else:
                 run.skipped.append({"step": "reports", "experiment_id": None,
                                     "why": "report refresh turned off (--no-reports or schedule.reports: false)"})
-            _decisions(run, db_path, s, state, clock, by)
+            if decisions if decisions is not None else s.schedule.decisions:
+                _decisions(run, db_path, s, state, clock, by)
+            else:
+                run.skipped.append({"step": "decisions", "experiment_id": None,
+                                    "why": "decisions turned off (--no-decisions or schedule.decisions: false)"})
         due, deliveries = dispatch(run.findings, ldir, s.alerts, watched=run.watched,
                                    context={"cycle_id": cycle_id, "reports": str(out_dir)})
         for d in deliveries:
