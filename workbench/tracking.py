@@ -49,6 +49,7 @@ import math
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -220,7 +221,7 @@ def summary_of(result: Any, decision: Any = None, *, record: Any = None, brief: 
     facts = dict(getattr(decision, "facts", {}) or {})
     out = {"schema": 1, "experiment_id": result.experiment_id,
            "name": (brief.name if brief is not None and getattr(brief, "name", "") else None),
-           "kind": getattr(brief, "kind", None) or (result.aa is not None and "aa") or "ab",
+           "kind": getattr(brief, "kind", None) or ("aa" if getattr(result, "aa", None) is not None else "ab"),
            "state": getattr(record, "state", None), "as_of": as_of, "data_as_of": story.data_as_of,
            "data_version": result.data_version, "story": story.to_dict(),
            "guardrails": guardrail_frame(result, facts).to_dict("records")}
@@ -328,7 +329,6 @@ def log_to_mlflow(summary: Mapping[str, Any] | str | Path, *, uri: str | None = 
         status = "FAILED"
         try:
             from mlflow.entities import Metric, Param
-            import time
             now = int(time.time() * 1000)
             client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in sorted(rec.metrics.items())],
                              params=[Param(k, v[:6000]) for k, v in rec.params.items()])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -128,5 +129,9 @@ def test_schedule_prints_and_installs_a_timer(capsys, tmp_path, monkeypatch):
     code, out, _ = invoke(capsys, None, "schedule", "--every", "10", "--install", "systemd", "--unit-dir", str(tmp_path / "units"))
     assert code == 0 and (tmp_path / "units" / "workbench-cycle.timer").read_text() == shown["systemd"]["timer"]
     assert "ExecStart=" in (tmp_path / "units" / "workbench-cycle.service").read_text()
+    if shutil.which("systemd-analyze"):                              # systemd's own check of the two units
+        units = [str(tmp_path / "units" / f"workbench-cycle.{k}") for k in ("service", "timer")]
+        done = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and "workbench-cycle" not in done.stderr, done.stderr
     code, _, err = invoke(capsys, None, "schedule", "--every", "7")
     assert code == 2 and "--every must divide an hour" in err
