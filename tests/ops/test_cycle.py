@@ -135,3 +135,16 @@ def test_schedule_prints_and_installs_a_timer(capsys, tmp_path, monkeypatch):
         assert done.returncode == 0 and "workbench-cycle" not in done.stderr, done.stderr
     code, _, err = invoke(capsys, None, "schedule", "--every", "7")
     assert code == 2 and "--every must divide an hour" in err
+
+
+def test_a_failing_report_fails_the_cycle_and_is_alerted(world_copy, tmp_path, http_receiver):
+    settings = get_settings().with_overrides({"alerts": {"json_webhooks": [http_receiver.url("/json")]}})
+    # a kernel that does not exist: every report fails before its notebook runs (the same path as a failing cell)
+    first = run_cycle(db=world_copy, out=tmp_path / "reports", decisions=False, kernel="no-such-kernel", pdf=False,
+                      settings=settings)
+    assert first.exit_code == 1 and {(f["step"], f["experiment_id"]) for f in first.failed} == {
+        ("reports", EID), ("reports", "pdp-shoes-hero")}
+    assert all("no-such-kernel" in f["reason"] for f in first.failed)
+    assert sorted((b["kind"], b["experiment_id"]) for b in http_receiver.bodies("/json")) == [
+        ("report_failed", EID), ("report_failed", "pdp-shoes-hero")]
+    assert json.loads((world_copy.parent / "cycles" / "last.json").read_text())["exit_code"] == 1

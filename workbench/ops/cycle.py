@@ -99,11 +99,12 @@ def log_dir_for(db: Path, settings: Settings | None = None) -> Path:
 
 
 # --- steps ----------------------------------------------------------------------------------------------
-def _reports(run: _Run, db: Path, out: Path, s: Settings, pdf: bool | None) -> None:
+def _reports(run: _Run, db: Path, out: Path, s: Settings, pdf: bool | None, kernel: str | None) -> None:
     from ..reports.runner import run_reports
     from .alerts import Finding
     try:
-        rr = run_reports(None, db=db, out=out, workers=s.schedule.workers, record=True, settings=s, pdf=pdf)
+        rr = run_reports(None, db=db, out=out, workers=s.schedule.workers, record=True, settings=s, pdf=pdf,
+                         **({"kernel": kernel} if kernel else {}))
     except WorkbenchError as exc:
         run.fail("reports", None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return
@@ -241,7 +242,7 @@ def _rollback_findings(run: _Run, reg: Any, lookback_days: float = 7.0) -> None:
 def run_cycle(*, db: str | Path | None = None, out: str | Path | None = None, log_dir: str | Path | None = None,
               reports: bool | None = None, decisions: bool | None = None, clock: Callable[[], dt.datetime] | None = None,
               by: str = "workbench schedule", wait: float = 0.0, settings: Settings | None = None,
-              pdf: bool | None = None) -> CycleLog:
+              pdf: bool | None = None, kernel: str | None = None) -> CycleLog:
     """Run one cycle (see the module doc); ``reports=False`` / ``decisions=False`` skip those steps (logged
     as skipped: a monitor-only cycle every few minutes beside a full one every hour, say); ``pdf`` as for ``workbench report``; ``clock`` is the registry's clock (tests); ``wait``
     how long to wait for a running cycle."""
@@ -283,7 +284,7 @@ def run_cycle(*, db: str | Path | None = None, out: str | Path | None = None, lo
             except WorkbenchError as exc:
                 run.fail("monitor", None, str(exc).splitlines()[0])
             if reports if reports is not None else s.schedule.reports:
-                _reports(run, db_path, out_dir, s, pdf)
+                _reports(run, db_path, out_dir, s, pdf, kernel)
             else:
                 run.skipped.append({"step": "reports", "experiment_id": None,
                                     "why": "report refresh turned off (--no-reports or schedule.reports: false)"})
