@@ -13,8 +13,8 @@ action                 what the registry does
 ``pause``/``resume``   ``Registry.transition`` (running ⇄ hold)
 ``force_winner``       stop (completed) naming the winner; its tags go to the learning store
 ``start_rollout``      :func:`~workbench.lifecycle.rollout.start_rollout` (promoting, stage 1)
-``advance_rollout``    :func:`~workbench.lifecycle.rollout.advance_rollout` with the minute-level
-                       time series since the stage began (rolls back on a confirmed drop)
+``advance_rollout``    :func:`~workbench.lifecycle.rollout.advance_rollout` on the event monitor's
+                       series (:mod:`workbench.lifecycle.watch`; rolls back on a confirmed drop)
 ``rollback``           :func:`~workbench.lifecycle.rollout.rollback` (all traffic to control)
 ``promotion_period``   the global switch (``on``/``off``)
 =====================  =====================================================================
@@ -192,15 +192,19 @@ def _carry_out(service: Any, identity: Identity, req: ActionRequest) -> str:
         return f"{eid}: rollout started — {fmt_pct(status.share, 0)} of traffic on {variant} ({plan.describe()})"
     if req.action == "advance_rollout":
         status = rollout_status(reg, eid)
-        frame = None
-        if status.started_at is not None:
-            ts = service.timeseries_since(eid, status.started_at)
-            frame = None if ts.empty else ts
-        if frame is None and not req.force and status.state == "promoting":
+        series = None
+        if status.started_at is not None and status.state == "promoting":
+            # the same event monitor as `workbench experiments advance` and the scheduled cycle
+            from ..lifecycle.watch import rollout_series
+            with service.lock:
+                series = rollout_series(reg, eid, db=service.db)
+        usable = series is not None and not series.frame.empty and series.baseline_rate is not None
+        if not usable and not req.force and status.state == "promoting":
             raise InputError([Problem("blocked", "no_traffic", "no traffic since this stage started, so the rollback "
                                       "monitor has nothing to judge; tick 'force' to advance on your word",
                                       column="force")])
-        r = advance_rollout(reg, eid, frame=frame, by=by, why=why, force=req.force)
+        r = advance_rollout(reg, eid, frame=series.frame if usable else None, by=by, why=why, force=req.force,
+                            baseline_rate=series.baseline_rate if usable else None)
         monitor = f" (monitor: {r.monitor.status} — {r.monitor.reason})" if r.monitor is not None else ""
         return f"{eid}: {r.outcome.replace('_', ' ')} — {r.reason}{monitor}"
     raise InputError([Problem("blocked", "unknown_action", "unknown action", column="action", value=req.action)])

@@ -378,13 +378,6 @@ class DashboardService:
         o = self._outcome(experiment_id)
         return self._cache.get_or(("chance", experiment_id, o.data.data_version), lambda: chance_over_time(o))
 
-    def timeseries_since(self, experiment_id: str, since: dt.datetime) -> pd.DataFrame:
-        """Minute buckets since ``since`` (what the rollout monitor reads); not cached."""
-        from ..aggregate import timeseries
-        from ..sources.events import open_event_log
-        with self.lock, connect(self.db, read_only=True) as con:
-            return timeseries(open_event_log(con, "events"), experiment_id, freq="m", since=since)
-
     @property
     def cache_stats(self) -> dict[str, int]:
         return {"entries": len(self._cache), "hits": self._cache.hits, "misses": self._cache.misses}
