@@ -200,7 +200,7 @@ def timeseries(log: EventLog, experiment_id: str, *, freq: str = "h", as_of: dt.
     """Event-time counts per variant and time bucket (``freq``: "m", "h" or "D").
 
     Columns: ``ts, variant, units, impressions, clicks, carts, purchases, revenue``. Used for
-    trends and for the post-promotion monitor (minute buckets over a sliding window).
+    trends (the rollout monitor reads its own series: :mod:`workbench.lifecycle.watch`).
     """
     t = log.table.filter(log.table.experiment_id == experiment_id)
     if as_of is not None:

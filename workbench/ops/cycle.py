@@ -148,8 +148,10 @@ def _changed(last: Any, d: Any) -> bool:
     def text(x: Any) -> str | None:
         return None if x is None or x != x or x == "" else str(x)      # None, NaN and "" are all "no value"
 
-    return tuple(text(last[k]) for k in ("action", "winner", "reason", "data_version")) != \
-        tuple(text(x) for x in (d.action, d.winner, d.reason, d.data_version))
+    # not the data version: the report's and the pipeline's loads of the same data hash it differently, and a
+    # reason quotes the numbers, so new data that changes anything shown changes the reason
+    return tuple(text(last[k]) for k in ("action", "winner", "reason")) != \
+        tuple(text(x) for x in (d.action, d.winner, d.reason))
 
 
 def _decisions(run: _Run, db: Path, s: Settings, state: dict[str, Any], clock: Callable[[], dt.datetime] | None,
