@@ -270,6 +270,7 @@ class AlertSettings:
     retries: int = 2
     backoff_s: float = 0.5
     kinds: tuple[str, ...] = ("srm", "guardrail", "rollback", "report_failed")
+    rollback_lookback_hours: float = 168.0    # rollbacks recorded this recently are alerted (by a cycle or by hand)
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,7 @@ def _decisions(run: _Run, db: Path, s: Settings, state: dict[str, Any], clock: C
         run.findings += findings_of(summary)
 
 
-def _monitor(run: _Run, db: Path, clock: Callable[[], dt.datetime] | None, by: str) -> None:
+def _monitor(run: _Run, db: Path, clock: Callable[[], dt.datetime] | None, by: str, s: Settings) -> None:
     from ..lifecycle.registry import Registry
     from ..lifecycle.watch import watch_rollout
     from ..pipeline import has_registry
@@ -221,13 +221,13 @@ def _monitor(run: _Run, db: Path, clock: Callable[[], dt.datetime] | None, by: s
                             "share": step.share, "baseline_rate": series.baseline_rate,
                             "baseline_scope": series.baseline_scope, "measure": series.measure,
                             "monitor": step.monitor.to_dict() if step.monitor is not None else None})
-    _rollback_findings(run, reg)
+    _rollback_findings(run, reg, s.alerts.rollback_lookback_hours)
 
 
-def _rollback_findings(run: _Run, reg: Any, lookback_days: float = 7.0) -> None:
+def _rollback_findings(run: _Run, reg: Any, lookback_hours: float) -> None:
     """A finding for each experiment's latest rollback within the lookback (taken by a cycle or by hand)."""
     from .alerts import Finding
-    since = reg.clock() - dt.timedelta(days=lookback_days)
+    since = reg.clock() - dt.timedelta(hours=lookback_hours)
     with reg.connect() as con:
         rows = con.execute("SELECT experiment_id, seq, event_at, share, detail FROM rollout_steps WHERE event = "
                            "'rolled_back' AND event_at >= ? ORDER BY seq", [since]).fetchall()
@@ -282,7 +282,7 @@ def run_cycle(*, db: str | Path | None = None, out: str | Path | None = None, lo
             run.fail("database", None, f"{db_path}: database not found")
         else:
             try:                    # first: a rollback must not wait for the reports
-                _monitor(run, db_path, clock, by)
+                _monitor(run, db_path, clock, by, s)
             except WorkbenchError as exc:
                 run.fail("monitor", None, str(exc).splitlines()[0])
             if reports if reports is not None else s.schedule.reports:
