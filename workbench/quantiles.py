@@ -210,17 +210,16 @@ def quantile_sufficient_stats(table: ir.Table, *, value: str, unit: str, arm: st
     mem = mem.mutate(**{c: mem[c].cast(schema[c]) for c in keys})
     moments = indicator_expr(table, mem, value=value, unit=unit, arm=arm, by=by, n_probs=len(probs)).to_pandas()
     out = []
-    for _, m in moments.iterrows():
-        key = tuple(_plain(m[c]) for c in keys)  # the engine returns the keys it was given
-        h = hists[key]
+    k = range(len(probs))
+    for _, m in moments.iterrows():                  # one row per group × arm; all probabilities at once
+        key = tuple(_plain(m[c]) for c in keys)      # the engine returns the keys it was given
+        col = {c: np.array([[float(m[f"{c}_{i}"])] for i in k]) for c in ("below", "below_sq", "below_events")}
+        s = QuantileStats.from_moments([hists[key]], probs, n=[[m["n"]]] * len(probs), events=[[m["events"]]] * len(probs),
+                                       events_sq=[[m["events_sq"]]] * len(probs), **col, quantile=q_hat[key][:, None],
+                                       rank_alpha=rank_alpha, resolution=resolution)
         for i, p in enumerate(probs):
-            s = QuantileStats.from_moments(
-                [h], p, n=m["n"], events=m["events"], events_sq=m["events_sq"], below=m[f"below_{i}"],
-                below_sq=m[f"below_sq_{i}"], below_events=m[f"below_events_{i}"],
-                quantile=q_hat[key][i], rank_alpha=rank_alpha, resolution=resolution)
-            out.append({**dict(zip(keys, key)), "prob": p, **{c: float(getattr(s, c)[0]) for c in MOMENTS},
-                        "quantile": float(s.quantile[0]), "quantile_lo": float(s.quantile_lo[0]),
-                        "quantile_hi": float(s.quantile_hi[0])})
+            out.append({**dict(zip(keys, key)), "prob": p, **{c: float(getattr(s, c)[i, 0]) for c in MOMENTS},
+                        **{c: float(getattr(s, c)[i, 0]) for c in ("quantile", "quantile_lo", "quantile_hi")}})
     rows = pd.DataFrame(out, columns=[*keys, "prob", *MOMENTS, "quantile", "quantile_lo", "quantile_hi"])
     rows = rows.astype({c: "int64" for c in MOMENTS}).sort_values([*keys, "prob"], kind="stable")
     rows = rows.reset_index(drop=True)

@@ -142,6 +142,7 @@ class ArmHistogram(ResultMixin):
     def __post_init__(self) -> None:
         for f in fields(self):
             object.__setattr__(self, f.name, np.asarray(getattr(self, f.name), dtype=np.float64).reshape(-1))
+        object.__setattr__(self, "_ends", np.cumsum(self.count))
 
     @classmethod
     def from_bins(cls, count: ArrayLike, vmin: ArrayLike, vmax: ArrayLike) -> "ArmHistogram":
@@ -156,28 +157,24 @@ class ArmHistogram(ResultMixin):
     def from_values(cls, values: ArrayLike, *, resolution: float | None = DEFAULT_RESOLUTION,
                     floor: float = DEFAULT_FLOOR) -> "ArmHistogram":
         """Histogram of raw values; ``resolution=None`` gives one bin per distinct value (exact)."""
-        v = np.asarray(values, dtype=np.float64).reshape(-1)
+        v = np.sort(np.asarray(values, dtype=np.float64).reshape(-1))
         v = v[np.isfinite(v)]
         if resolution is None:
             u, c = np.unique(v, return_counts=True)
             return cls(c, u, u)
-        keys = bin_keys(v, resolution=resolution, floor=floor)
-        uk, inv = np.unique(keys, return_inverse=True)
-        c = np.bincount(inv, minlength=len(uk)).astype(np.float64)
-        lo = np.full(len(uk), np.inf)
-        hi = np.full(len(uk), -np.inf)
-        np.minimum.at(lo, inv, v)
-        np.maximum.at(hi, inv, v)
-        return cls(c, lo, hi)
+        keys = bin_keys(v, resolution=resolution, floor=floor)   # non-decreasing: v is sorted
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(v) else np.zeros(0, dtype=np.int64)
+        ends = np.r_[starts[1:], len(v)]
+        return cls(ends - starts, v[starts], v[ends - 1])
 
     @property
     def total(self) -> float:
-        return float(self.count.sum())
+        return float(self._ends[-1]) if len(self._ends) else 0.0
 
     def order_statistic(self, j: ArrayLike) -> Array:
         """Estimated ``j``-th smallest value (0-based): linear in rank between the bin's min and max."""
         j = np.asarray(j, dtype=np.float64)
-        ends = np.cumsum(self.count)
+        ends = self._ends
         b = np.minimum(np.searchsorted(ends, j, side="right"), len(ends) - 1)
         start = ends[b] - self.count[b]
         span = np.maximum(self.count[b] - 1.0, 1.0)
@@ -240,32 +237,43 @@ class QuantileStats(ResultMixin):
         return QuantileStats(*vals, rank_z=self.rank_z, resolution=self.resolution)
 
     @classmethod
-    def from_moments(cls, histograms: Sequence[ArmHistogram], prob: float, *, n: ArrayLike, events: ArrayLike,
-                     events_sq: ArrayLike, below: ArrayLike, below_sq: ArrayLike, below_events: ArrayLike,
-                     quantile: ArrayLike, rank_alpha: float = RANK_ALPHA,
-                     resolution: float = DEFAULT_RESOLUTION) -> "QuantileStats":
-        """Finish the statistics of one probability: per-arm moments at ``quantile`` plus each arm's
-        histogram give the rank interval ``quantile_lo``/``quantile_hi`` (1-D, one entry per arm)."""
+    def from_moments(cls, histograms: Sequence[ArmHistogram], prob: float | Sequence[float], *, n: ArrayLike,
+                     events: ArrayLike, events_sq: ArrayLike, below: ArrayLike, below_sq: ArrayLike,
+                     below_events: ArrayLike, quantile: ArrayLike, rank_alpha: float = RANK_ALPHA,
+                     resolution: float | None = DEFAULT_RESOLUTION) -> "QuantileStats":
+        """Finish the statistics: per-arm moments at ``quantile`` plus each arm's histogram give the rank
+        interval ``quantile_lo``/``quantile_hi``. Arrays are ``(arms,)`` for one probability or
+        ``(len(prob), arms)`` for several (the moments of probability k in row k)."""
         z = float(special.ndtri(1 - rank_alpha / 2))
-        m = [np.asarray(a, dtype=np.float64).reshape(-1) for a in (n, events, events_sq, below, below_sq,
-                                                                  below_events, quantile)]
+        probs = np.asarray(prob, dtype=np.float64)
+        m = [np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (n, events, events_sq, below, below_sq, below_events,
+                                                      quantile)]
+        m = [np.broadcast_to(x, np.broadcast_shapes(*(y.shape for y in m))) for x in m]
         _, _, se2 = ratio_core(RatioStats(m[0], m[3], m[4], m[1], m[2], m[5]))
-        sigma = np.sqrt(np.where(np.isfinite(se2), se2, 0.0))
-        lo = np.array([h.quantile(prob - z * s) for h, s in zip(histograms, sigma)], dtype=np.float64)
-        hi = np.array([h.quantile(prob + z * s) for h, s in zip(histograms, sigma)], dtype=np.float64)
-        return cls(np.full(m[0].shape, float(prob)), *m, lo, hi, rank_z=z,
+        sigma = np.sqrt(np.where(np.isfinite(se2), se2, 0.0))               # (arms,) or (K, arms)
+        p_full = np.broadcast_to(probs[..., None] if probs.ndim else probs, sigma.shape)
+        lo, hi = np.empty(sigma.shape), np.empty(sigma.shape)
+        for a, h in enumerate(histograms):                 # one pass per arm for every probability and both ends
+            pa, sa = p_full[..., a], sigma[..., a]
+            qs = h.quantile(np.concatenate([np.ravel(pa - z * sa), np.ravel(pa + z * sa)]))
+            lo[..., a], hi[..., a] = qs[:pa.size].reshape(pa.shape), qs[pa.size:].reshape(pa.shape)
+        return cls(p_full.copy(), *m, lo, hi, rank_z=z,
                    resolution=np.nan if resolution is None else resolution)
 
     @classmethod
-    def from_values(cls, values: Sequence[ArrayLike], units: Sequence[ArrayLike], prob: float, *,
+    def from_values(cls, values: Sequence[ArrayLike], units: Sequence[ArrayLike], prob: float | Sequence[float], *,
                     resolution: float | None = DEFAULT_RESOLUTION, floor: float = DEFAULT_FLOOR,
                     rank_alpha: float = RANK_ALPHA) -> "QuantileStats":
         """Statistics from raw event values and their unit ids, one pair of arrays per arm (tests, small
         data). ``resolution=None`` uses exact order statistics; otherwise the same histogram as the
-        engine. Non-finite values are dropped with their unit."""
-        prob = _check_prob("prob", prob)
+        engine. Several probabilities give a leading axis (one row each). Non-finite values are dropped."""
+        many = np.ndim(prob) > 0
+        probs = np.array([_check_prob("prob", p) for p in np.reshape(prob, -1)], dtype=np.float64)
         if resolution is not None:
             _check_resolution(resolution, floor)
+        if len(values) != len(units):
+            raise _bad("bad_shape", f"{len(values)} arms of values but {len(units)} of unit ids", column="units",
+                       value=len(units))
         hists, cols = [], []
         for i, (v, u) in enumerate(zip(values, units)):
             v, u = np.asarray(v, dtype=np.float64).reshape(-1), np.asarray(u).reshape(-1)
@@ -277,16 +285,20 @@ class QuantileStats(ResultMixin):
             if len(v) == 0:
                 raise _bad("empty_arm", f"arm {i} has no finite values", column="values", row=i + 1, value=0)
             h = ArmHistogram.from_values(v, resolution=resolution, floor=floor)
-            q = float(h.quantile(prob))
+            q = h.quantile(probs)                                              # (K,)
             _, inv = np.unique(u, return_inverse=True)
             n_i = np.bincount(inv).astype(np.float64)
-            s_i = np.bincount(inv, weights=(v <= q).astype(np.float64))
+            s_i = np.stack([np.bincount(inv, weights=(v <= qk).astype(np.float64), minlength=len(n_i)) for qk in q])
             hists.append(h)
-            cols.append((len(n_i), n_i.sum(), (n_i * n_i).sum(), s_i.sum(), (s_i * s_i).sum(), (s_i * n_i).sum(), q))
-        c = np.array(cols, dtype=np.float64).T
-        return cls.from_moments(hists, prob, n=c[0], events=c[1], events_sq=c[2], below=c[3], below_sq=c[4],
-                                below_events=c[5], quantile=c[6], rank_alpha=rank_alpha,
-                                resolution=np.nan if resolution is None else resolution)
+            cols.append(np.stack([np.full(len(q), len(n_i)), np.full(len(q), n_i.sum()),
+                                  np.full(len(q), (n_i * n_i).sum()), s_i.sum(axis=1), (s_i * s_i).sum(axis=1),
+                                  (s_i * n_i).sum(axis=1), q]))                 # (7, K)
+        c = np.stack(cols, axis=-1)                                            # (7, K, arms)
+        if not many:
+            c = c[:, 0]
+        return cls.from_moments(hists, probs if many else float(probs[0]), n=c[0], events=c[1], events_sq=c[2],
+                                below=c[3], below_sq=c[4], below_events=c[5], quantile=c[6], rank_alpha=rank_alpha,
+                                resolution=resolution)
 
 
 def quantile_core(stats: QuantileStats) -> tuple[Array, Array, Array]:
