@@ -52,7 +52,8 @@ from .display import ResultMixin
 from .stats.quantile import (DEFAULT_FLOOR, DEFAULT_RESOLUTION, RANK_ALPHA, ArmHistogram, QuantileInputError,
                              QuantileStats, _bad, _check_prob, _check_resolution)
 
-__all__ = ["bin_key_expr", "histogram_expr", "quantile_histograms", "indicator_expr", "QuantileAggregate",
+__all__ = ["bin_key_expr", "finite", "histogram_expr", "quantile_histograms", "quantile_thresholds",
+           "thresholds_table", "unit_indicator_aggs", "indicator_expr", "QuantileAggregate",
            "quantile_sufficient_stats"]
 
 _V = "__qv"          # the cleaned value column
@@ -66,7 +67,12 @@ def bin_key_expr(v: ir.NumericValue, *, resolution: float = DEFAULT_RESOLUTION,
     a = ibis.greatest(v.abs(), ibis.literal(floor, type="float64"))
     k = ((a.ln() - math.log(floor)) / math.log1p(resolution)).floor().cast("int64") + 1
     k = (v.abs() < floor).ifelse(ibis.literal(0, type="int64"), k)
-    return (v < 0).ifelse(-k, k)
+    return k * (v < 0).ifelse(ibis.literal(-1, type="int64"), ibis.literal(1, type="int64"))
+
+
+def finite(v: ir.NumericValue) -> ir.BooleanValue:
+    """True where a float64 value can enter a quantile (not NULL, NaN or ±inf)."""
+    return v.notnull() & ~v.isnan() & ~v.isinf()
 
 
 def _clean(table: ir.Table, *, value: str, keys: Sequence[str]) -> ir.Table:
@@ -79,7 +85,7 @@ def _clean(table: ir.Table, *, value: str, keys: Sequence[str]) -> ir.Table:
                    column=value, value=str(table[value].type()))
     v = table[value].cast("float64")
     t = table.mutate(**{_V: v})
-    cond = t[_V].notnull() & ~t[_V].isnan() & ~t[_V].isinf()
+    cond = finite(t[_V])
     for c in keys:
         cond = cond & t[c].notnull()
     return t.filter(cond)
@@ -114,6 +120,41 @@ def _plain(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
 
 
+def quantile_thresholds(histograms: Mapping[tuple[Any, ...], ArmHistogram], probs: Sequence[float],
+                        keys: Sequence[str]) -> pd.DataFrame:
+    """Each group's quantile estimates: columns ``*keys, q_0 … q_{K-1}`` (one row per histogram)."""
+    return pd.DataFrame([(*k, *h.quantile(list(probs)).tolist()) for k, h in histograms.items()],
+                        columns=[*keys, *(f"q_{i}" for i in range(len(probs)))])
+
+
+def thresholds_table(table: ir.Table, thresholds: pd.DataFrame, keys: Sequence[str]) -> ir.Table:
+    """:func:`quantile_thresholds` as a small Ibis table on ``table``'s backend, keys cast to its types
+    (join it to the events on ``keys`` to put each row's thresholds next to its value)."""
+    schema = table.schema()
+    mem = ibis.memtable(thresholds)
+    return mem.mutate(**{c: mem[c].cast(schema[c]) for c in keys})
+
+
+def unit_indicator_aggs(value: ir.NumericValue, thresholds: Sequence[ir.NumericValue], *,
+                        where: ir.BooleanValue | None = None, prefix: str = "") -> dict[str, ir.Value]:
+    """Per-unit aggregations for a ``group_by(unit).aggregate(...)``: ``{prefix}n`` = the unit's values
+    (rows where ``where`` holds and ``value`` is finite) and ``{prefix}below_k`` = those ≤ ``thresholds[k]``.
+
+    This is how the indicator sums join a larger per-unit query (one pass over the events for every
+    metric): the thresholds come from :func:`quantile_thresholds` (a joined column, or an ``ibis.cases``
+    over a few experiment × arm keys), the per-arm Σ, Σ² and Σ·N of these columns are the moments of
+    :class:`~workbench.stats.quantile.QuantileStats` (``n`` may count units without values: the
+    variance changes only by the factor n/(n − 1)), and ``QuantileStats.from_moments`` finishes.
+    """
+    v = value.cast("float64")
+    ok = finite(v) if where is None else (where & finite(v))
+    one, zero = ibis.literal(1, type="int64"), ibis.literal(0, type="int64")
+    out: dict[str, ir.Value] = {f"{prefix}n": ok.ifelse(one, zero).sum()}
+    for k, q in enumerate(thresholds):
+        out[f"{prefix}below_{k}"] = (ok & (v <= q)).ifelse(one, zero).sum()
+    return out
+
+
 def indicator_expr(table: ir.Table, thresholds: ir.Table, *, value: str, unit: str, arm: str,
                    by: Sequence[str] = (), n_probs: int = 1) -> ir.Table:
     """Ibis expression: per ``by`` × arm, ``n`` users and ΣN, ΣN², and for each probability k ΣSₖ, ΣSₖ²,
@@ -122,13 +163,11 @@ def indicator_expr(table: ir.Table, thresholds: ir.Table, *, value: str, unit: s
     keys = [*by, arm]
     t = _clean(table, value=value, keys=[*keys, unit])
     j = t.inner_join(thresholds, keys)
-    one, zero = ibis.literal(1, type="int64"), ibis.literal(0, type="int64")
-    per_user = j.group_by([*keys, unit]).aggregate(
-        __n=j.count(), **{f"__s{k}": (j[_V] <= j[f"q_{k}"]).ifelse(one, zero).sum() for k in range(n_probs)})
-    u = per_user
+    u = j.group_by([*keys, unit]).aggregate(
+        **unit_indicator_aggs(j[_V], [j[f"q_{k}"] for k in range(n_probs)], prefix="__"))
     aggs: dict[str, ir.Value] = {"n": u.count(), "events": u["__n"].sum(), "events_sq": (u["__n"] * u["__n"]).sum()}
     for k in range(n_probs):
-        s = u[f"__s{k}"]
+        s = u[f"__below_{k}"]
         aggs |= {f"below_{k}": s.sum(), f"below_sq_{k}": (s * s).sum(), f"below_events_{k}": (s * u["__n"]).sum()}
     return u.group_by(keys).aggregate(**aggs)
 
@@ -203,11 +242,7 @@ def quantile_sufficient_stats(table: ir.Table, *, value: str, unit: str, arm: st
         raise _bad("no_values", f"column {value!r} has no finite values to take a quantile of", column=value,
                    value=0)
     q_hat = {k: h.quantile(probs) for k, h in hists.items()}
-    thr = pd.DataFrame([(*k, *q.tolist()) for k, q in q_hat.items()],
-                       columns=[*keys, *(f"q_{i}" for i in range(len(probs)))])
-    schema = table.schema()
-    mem = ibis.memtable(thr)
-    mem = mem.mutate(**{c: mem[c].cast(schema[c]) for c in keys})
+    mem = thresholds_table(table, quantile_thresholds(hists, probs, keys), keys)
     moments = indicator_expr(table, mem, value=value, unit=unit, arm=arm, by=by, n_probs=len(probs)).to_pandas()
     out = []
     k = range(len(probs))

@@ -19,7 +19,7 @@ import pytest
 from scipy import optimize, special
 
 from workbench.errors import InputError
-from workbench.quantiles import quantile_sufficient_stats
+from workbench.quantiles import quantile_sufficient_stats, unit_indicator_aggs
 from workbench.stats.frequentist import diff_test
 from workbench.stats.quantile import (ArmHistogram, QuantileInputError, QuantileStats, bin_keys, compare_quantile,
                                       quantile_compare_core, quantile_core)
@@ -256,6 +256,28 @@ def test_ibis_on_duckdb_equals_pandas() -> None:
     for f in ("n", "events", "below", "below_events", "quantile", "quantile_lo", "quantile_hi"):
         np.testing.assert_allclose(getattr(s, f), getattr(direct, f), rtol=1e-12, err_msg=f)
     assert compare_quantile(s, arms=arms).variants == ("b", "c") and agg.bins < len(ev)
+
+
+def test_indicator_sums_fold_into_one_per_unit_query() -> None:
+    """The route for a catalogue of metrics: thresholds as a CASE over experiment × arm, the indicator counts as
+    two more per-unit columns of an unfiltered per-unit query, the moments as their Σ, Σ², Σ·N."""
+    ev = _events().dropna(subset=["arm"])
+    ev["event"] = np.where(np.arange(len(ev)) % 4 == 0, "click", "view")       # only views carry the metric
+    con = ibis.duckdb.connect()
+    con.con.register("events", ev)
+    t = con.table("events")
+    views = t.filter(t.event == "view")
+    agg = quantile_sufficient_stats(views, value="lcp", unit="user", arm="arm", by=["experiment"], probs=[0.9])
+    rows = agg.rows.set_index(["experiment", "arm"])
+    q = ibis.cases(*(((t.experiment == e) & (t.arm == a), float(r["quantile"])) for (e, a), r in rows.iterrows()))
+    u = t.group_by(["experiment", "arm", "user"]).aggregate(**unit_indicator_aggs(t.lcp, [q], where=t.event == "view"))
+    u = u.filter(u.n > 0)
+    per_arm = u.group_by(["experiment", "arm"]).aggregate(
+        n=u.count(), events=u.n.sum(), events_sq=(u.n * u.n).sum(), below=u.below_0.sum(),
+        below_sq=(u.below_0 * u.below_0).sum(), below_events=(u.below_0 * u.n).sum()).to_pandas()
+    got = per_arm.set_index(["experiment", "arm"]).loc[rows.index]
+    for c in ("n", "events", "events_sq", "below", "below_sq", "below_events"):
+        np.testing.assert_array_equal(got[c].to_numpy(), rows[c].to_numpy(), err_msg=c)
 
 
 def test_ibis_bad_input() -> None:

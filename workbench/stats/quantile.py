@@ -163,8 +163,9 @@ class ArmHistogram(ResultMixin):
             u, c = np.unique(v, return_counts=True)
             return cls(c, u, u)
         keys = bin_keys(v, resolution=resolution, floor=floor)   # non-decreasing: v is sorted
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(v) else np.zeros(0, dtype=np.int64)
-        ends = np.r_[starts[1:], len(v)]
+        breaks = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+        starts = np.concatenate(([0], breaks)) if len(v) else breaks
+        ends = np.concatenate((breaks, [len(v)])) if len(v) else breaks
         return cls(ends - starts, v[starts], v[ends - 1])
 
     @property
