@@ -192,6 +192,10 @@ def test_bad_input_is_a_clear_value_error() -> None:
                                                    "below_events", "quantile", "quantile_lo", "quantile_hi"))),
                          arms=["control", "treatment"])
     assert isinstance(e.value, InputError) and e.value.problems[0].column == "n" and e.value.problems[0].row == 2
+    one_user = QuantileStats.from_values([v, v[u == 0]], [u, u[u == 0]], 0.9)
+    assert np.isnan(one_user.quantile_lo[1]) and np.isnan(quantile_compare_core(one_user).p_value[0])
+    with pytest.raises(ValueError, match=r"arm 1 has a single unit with a value"):
+        compare_quantile(one_user)
     with pytest.raises(ValueError, match="at least 2 arms"):
         compare_quantile(s.take([0]))
     with pytest.raises(ValueError, match="alpha"):

@@ -200,7 +200,8 @@ class QuantileStats(ResultMixin):
     """Sufficient statistics of a quantile metric: arrays with arms on the last axis (control first).
 
     Any leading shape (probabilities, metrics, experiments) works; ``prob`` broadcasts against it.
-    ``n`` users with at least one value; ``events`` = ΣNᵢ and ``events_sq`` = ΣNᵢ²; ``below`` = ΣSᵢ,
+    ``n`` users (those without a value may be counted: they change the variance only by the factor
+    n/(n − 1)); ``events`` = ΣNᵢ and ``events_sq`` = ΣNᵢ²; ``below`` = ΣSᵢ,
     ``below_sq`` = ΣSᵢ², ``below_events`` = ΣSᵢNᵢ where Sᵢ counts user i's values ≤ ``quantile``;
     ``quantile_lo``/``quantile_hi`` are the quantiles at ``prob ∓ rank_z·σ_F`` read off the same
     histogram (see the module docstring). ``resolution`` records the histogram's bin width (NaN
@@ -225,6 +226,13 @@ class QuantileStats(ResultMixin):
             object.__setattr__(self, f.name, np.asarray(getattr(self, f.name), dtype=np.float64))
         object.__setattr__(self, "rank_z", float(self.rank_z))
         object.__setattr__(self, "resolution", float(self.resolution))
+
+    def to_frame(self) -> Any:
+        """One row per arm (and leading index): the ten arrays as columns, ``arm`` the position on the last axis."""
+        import pandas as pd
+        shape = self.n.shape
+        cols = {f.name: np.broadcast_to(getattr(self, f.name), shape).reshape(-1) for f in fields(self)[:10]}
+        return pd.DataFrame({"arm": np.broadcast_to(np.arange(shape[-1] if shape else 1), shape).reshape(-1), **cols})
 
     @property
     def indicator(self) -> RatioStats:
@@ -251,13 +259,18 @@ class QuantileStats(ResultMixin):
                                                       quantile)]
         m = [np.broadcast_to(x, np.broadcast_shapes(*(y.shape for y in m))) for x in m]
         _, _, se2 = ratio_core(RatioStats(m[0], m[3], m[4], m[1], m[2], m[5]))
-        sigma = np.sqrt(np.where(np.isfinite(se2), se2, 0.0))               # (arms,) or (K, arms)
+        if len(histograms) != m[0].shape[-1]:
+            raise _bad("bad_shape", f"{len(histograms)} histograms for {m[0].shape[-1]} arms", column="histograms",
+                       value=len(histograms))
+        sigma = np.sqrt(se2)                     # (arms,) or (K, arms); NaN with fewer than 2 units
         p_full = np.broadcast_to(probs[..., None] if probs.ndim else probs, sigma.shape)
         lo, hi = np.empty(sigma.shape), np.empty(sigma.shape)
         for a, h in enumerate(histograms):                 # one pass per arm for every probability and both ends
-            pa, sa = p_full[..., a], sigma[..., a]
+            pa, sa = p_full[..., a], np.nan_to_num(sigma[..., a], nan=0.0)
             qs = h.quantile(np.concatenate([np.ravel(pa - z * sa), np.ravel(pa + z * sa)]))
             lo[..., a], hi[..., a] = qs[:pa.size].reshape(pa.shape), qs[pa.size:].reshape(pa.shape)
+        undefined = ~np.isfinite(sigma)
+        lo[undefined], hi[undefined] = np.nan, np.nan
         return cls(p_full.copy(), *m, lo, hi, rank_z=z,
                    resolution=np.nan if resolution is None else resolution)
 
@@ -314,7 +327,12 @@ def quantile_compare_core(stats: QuantileStats, *, alpha: float = 0.05, alternat
     """Every arm against arm 0 (z-test on the difference of quantiles; relative lift by the delta method)."""
     q, _, se2 = quantile_core(stats)
     q_c, s_c, q_t, s_t = q[..., :1], se2[..., :1], q[..., 1:], se2[..., 1:]
-    out = diff_test(q_c, s_c, q_t, s_t, np.inf, alpha=alpha, alternative=alternative, null=null, null_rel=null_rel)
+    out = list(diff_test(q_c, s_c, q_t, s_t, np.inf, alpha=alpha, alternative=alternative, null=null,
+                         null_rel=null_rel))
+    undefined = ~np.isfinite(out[1])         # an arm with < 2 units: no interval and no p-value, never p = 0
+    if undefined.any():
+        for i in (1, 3, 4, 5, 6, 8, 9, 10):  # se, statistic, p, ci, se_rel, rel ci
+            out[i] = np.where(undefined, np.nan, out[i])
     return DiffArrays(np.broadcast_to(q_c, q_t.shape).copy(), q_t, *out,
                       test=np.full(q_t.shape, "quantile-delta", dtype=object))
 
@@ -335,13 +353,19 @@ def check_quantile(stats: QuantileStats, *, arms: Sequence[str] | None = None) -
         arm = idx[-1]
         return arm, f"arm {arm}" + (f" ({arms[arm]})" if arms is not None and arm < len(arms) else "")
 
+    for mask, code, text in ((stats.n <= 0, "empty_arm", "has no units with a value; every arm needs units"),
+                             (stats.n < 2, "too_few_units", "has a single unit with a value; the clustered "
+                              "variance needs at least 2 (and a meaningful interval many more)")):
+        if mask.any():
+            i, name = first(mask)
+            raise _bad(code, f"{name} {text}", column="n", row=i + 1, value=stats.n[tuple(np.argwhere(mask)[0])])
     for f in fields(stats)[1:10]:
         a = getattr(stats, f.name)
         if (m := ~np.isfinite(a)).any():
             i, name = first(m)
             raise _bad("not_finite", f"{f.name} of {name} is not a finite number", column=f.name, row=i + 1,
                        value=str(a[tuple(np.argwhere(m)[0])]))
-    checks = [("n", stats.n <= 0, "has no units with a value; every arm needs units", "empty_arm"),
+    checks = [
               ("events", stats.events < stats.n, "has fewer events than units", "inconsistent"),
               ("below", (stats.below < 0) | (stats.below > stats.events),
                "counts more events below the quantile than it has events", "inconsistent"),
