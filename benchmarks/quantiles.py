@@ -80,7 +80,8 @@ frames = []
 with connect(":memory:") as con:
     ev = con.read_parquet(path)
     ev = ev.mutate(lcp_s=ev.lcp_ms / 1000.0)
-    tables = {"lcp_p90": (ev.filter(ev.lcp_ms.notnull()), "lcp_s"), "dwell_p50": (ev.filter(ev.dwell_ms.notnull()), "dwell_ms"),
+    tables = {"lcp_p90": (ev.filter(ev.lcp_ms.notnull()), "lcp_s"),
+              "dwell_p50": (ev.filter(ev.dwell_ms.notnull()), "dwell_ms"),
               "order_value_p95": (ev.filter(ev.event == "purchase"), "order_value")}
     for name, (sql_value, sql_filter, prob) in metrics.items():
         table, value = tables[name]
@@ -121,7 +122,8 @@ for name, (value, where, prob) in metrics.items():
       WITH t(experiment_id, variant_id, q) AS (VALUES {values}),
       u AS (SELECT experiment_id, variant_id, user_key, count(*) AS nn, sum(CASE WHEN v <= q THEN 1 ELSE 0 END) AS s
             FROM (SELECT experiment_id, variant_id, user_key, ({value})::DOUBLE AS v FROM read_parquet('{path}')
-                  WHERE {where} AND user_key IS NOT NULL AND isfinite(({value})::DOUBLE)) JOIN t USING (experiment_id, variant_id)
+                  WHERE {where} AND user_key IS NOT NULL AND isfinite(({value})::DOUBLE))
+            JOIN t USING (experiment_id, variant_id)
             GROUP BY ALL)
       SELECT experiment_id, variant_id, count(*) AS n, sum(nn) AS events, sum(nn * nn) AS events_sq, sum(s) AS below,
              sum(s * s) AS below_sq, sum(s * nn) AS below_events
@@ -150,7 +152,8 @@ con.execute("SET memory_limit = '1GB'")
 frames = []
 for name, (value, where, prob) in metrics.items():
     frames.append(con.execute(f'''SELECT '{name}' AS metric, experiment_id, variant_id,
-        quantile_cont(({value})::DOUBLE, {prob}) AS exact FROM read_parquet('{path}') WHERE {where} GROUP BY ALL''').df())
+        quantile_cont(({value})::DOUBLE, {prob}) AS exact
+        FROM read_parquet('{path}') WHERE {where} GROUP BY ALL''').df())
 elapsed = time.perf_counter() - t0
 pd.concat(frames).to_parquet(out)
 print(json.dumps({"seconds": elapsed}))

@@ -111,8 +111,8 @@ def quantile_histograms(table: ir.Table, *, value: str, arm: str, by: Sequence[s
     for key, g in df.groupby([*by, arm], sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         g = g.sort_values(_KEY)
-        out[tuple(_plain(k) for k in key)] = ArmHistogram(g["count"].to_numpy(np.float64), g["vmin"].to_numpy(np.float64),
-                                                          g["vmax"].to_numpy(np.float64))
+        out[tuple(_plain(k) for k in key)] = ArmHistogram(
+            g["count"].to_numpy(np.float64), g["vmin"].to_numpy(np.float64), g["vmax"].to_numpy(np.float64))
     return out
 
 
@@ -249,8 +249,8 @@ def quantile_sufficient_stats(table: ir.Table, *, value: str, unit: str, arm: st
     for _, m in moments.iterrows():                  # one row per group × arm; all probabilities at once
         key = tuple(_plain(m[c]) for c in keys)      # the engine returns the keys it was given
         col = {c: np.array([[float(m[f"{c}_{i}"])] for i in k]) for c in ("below", "below_sq", "below_events")}
-        s = QuantileStats.from_moments([hists[key]], probs, n=[[m["n"]]] * len(probs), events=[[m["events"]]] * len(probs),
-                                       events_sq=[[m["events_sq"]]] * len(probs), **col, quantile=q_hat[key][:, None],
+        per = {c: [[float(m[c])]] * len(probs) for c in ("n", "events", "events_sq")}
+        s = QuantileStats.from_moments([hists[key]], probs, **per, **col, quantile=q_hat[key][:, None],
                                        rank_alpha=rank_alpha, resolution=resolution)
         for i, p in enumerate(probs):
             out.append({**dict(zip(keys, key)), "prob": p, **{c: float(getattr(s, c)[i, 0]) for c in MOMENTS},

@@ -161,6 +161,7 @@ def test_comparison_is_the_shared_z_test_and_one_story() -> None:
     np.testing.assert_allclose(r.p_value, ref[4])
     np.testing.assert_allclose(r.lift_rel, q[1:] / q[0] - 1)
     assert r.estimate == tuple(q.tolist()) and r.variants == ("faster", "slower")
+    assert all(lo < e < hi for lo, e, hi in zip(r.estimate_lo, r.estimate, r.estimate_hi))
     for i in range(2):          # "significant" and "the interval excludes 0" are one fact
         assert (r.p_value[i] < 0.05) == (r.lift_abs_lo[i] > 0 or r.lift_abs_hi[i] < 0)
     assert r.p_value[0] < 0.05 and r.lift_abs_lo[0] > 0

@@ -255,8 +255,8 @@ class QuantileStats(ResultMixin):
         ``(len(prob), arms)`` for several (the moments of probability k in row k)."""
         z = float(special.ndtri(1 - rank_alpha / 2))
         probs = np.asarray(prob, dtype=np.float64)
-        m = [np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (n, events, events_sq, below, below_sq, below_events,
-                                                      quantile)]
+        m = [np.atleast_1d(np.asarray(x, dtype=np.float64))
+             for x in (n, events, events_sq, below, below_sq, below_events, quantile)]
         m = [np.broadcast_to(x, np.broadcast_shapes(*(y.shape for y in m))) for x in m]
         _, _, se2 = ratio_core(RatioStats(m[0], m[3], m[4], m[1], m[2], m[5]))
         if len(histograms) != m[0].shape[-1]:
@@ -383,6 +383,9 @@ class QuantileComparison(ResultMixin):
     """Result of :func:`compare_quantile` for one metric: per arm, then one entry per variant vs control.
 
     ``estimate``/``se_estimate``: each arm's quantile and its standard error (control first);
+    ``estimate_lo``/``estimate_hi``: each arm's own outer interval ``[Q̂(p − zσ_F), Q̂(p + zσ_F)]`` at
+    the rank level (95 % by default; asymmetric where the distribution is skewed) — what an absolute
+    guardrail such as ``lcp_p90 <= 3.5 s`` reads;
     ``lift_abs`` = q_variant − q_control with ``lift_abs_lo``/``lift_abs_hi``; ``lift_rel`` =
     q_variant / q_control − 1 with its interval; ``se`` is the standard error of the difference.
     """
@@ -391,6 +394,8 @@ class QuantileComparison(ResultMixin):
     arms: tuple[str, ...]
     estimate: tuple[float, ...]
     se_estimate: tuple[float, ...]
+    estimate_lo: tuple[float, ...]
+    estimate_hi: tuple[float, ...]
     alpha: float
     alternative: str
     variants: tuple[str, ...]
@@ -451,8 +456,8 @@ def compare_quantile(stats: QuantileStats, *, arms: Sequence[str] | None = None,
         return tuple(np.asarray(a, dtype=object if np.asarray(a).dtype == object else np.float64)
                      .reshape(-1).tolist())
     return QuantileComparison(float(np.asarray(stats.prob).reshape(-1)[0]), names, t(stats.quantile),
-                              t(np.sqrt(se2)), alpha, alternative, names[1:], t(r.lift_abs), t(r.ci_lo),
-                              t(r.ci_hi), t(r.lift_rel), t(r.rel_ci_lo), t(r.rel_ci_hi), t(r.se), t(r.p_value),
-                              t(r.test), stats.resolution)
+                              t(np.sqrt(se2)), t(stats.quantile_lo), t(stats.quantile_hi), alpha, alternative,
+                              names[1:], t(r.lift_abs), t(r.ci_lo), t(r.ci_hi), t(r.lift_rel), t(r.rel_ci_lo),
+                              t(r.rel_ci_hi), t(r.se), t(r.p_value), t(r.test), stats.resolution)
 
 
