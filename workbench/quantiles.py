@@ -54,7 +54,7 @@ from .stats.quantile import (DEFAULT_FLOOR, DEFAULT_RESOLUTION, RANK_ALPHA, ArmH
 
 __all__ = ["bin_key_expr", "finite", "histogram_expr", "quantile_histograms", "quantile_thresholds",
            "thresholds_table", "unit_indicator_aggs", "indicator_expr", "QuantileAggregate",
-           "quantile_sufficient_stats"]
+           "quantile_sufficient_stats", "QuantileInputError"]
 
 _V = "__qv"          # the cleaned value column
 _KEY = "__qbin"       # histogram bin key
@@ -261,5 +261,3 @@ def quantile_sufficient_stats(table: ir.Table, *, value: str, unit: str, arm: st
     return QuantileAggregate(rows, by, arm, probs, resolution, floor, rank_alpha,
                              int(sum(len(h.count) for h in hists.values())))
 
-
-__all__ += ["QuantileInputError"]

@@ -73,7 +73,8 @@ from .ratio import ratio_core
 from .sufficient import RatioStats
 
 __all__ = ["DEFAULT_RESOLUTION", "DEFAULT_FLOOR", "RANK_ALPHA", "QuantileInputError", "bin_keys", "ArmHistogram",
-           "QuantileStats", "quantile_core", "quantile_compare_core", "QuantileComparison", "compare_quantile"]
+           "QuantileStats", "quantile_core", "quantile_compare_core", "check_quantile", "QuantileComparison",
+           "compare_quantile"]
 
 Array = NDArray[np.float64]
 
