@@ -260,4 +260,3 @@ def quantile_sufficient_stats(table: ir.Table, *, value: str, unit: str, arm: st
     rows = rows.reset_index(drop=True)
     return QuantileAggregate(rows, by, arm, probs, resolution, floor, rank_alpha,
                              int(sum(len(h.count) for h in hists.values())))
-
