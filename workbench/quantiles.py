@@ -83,8 +83,7 @@ def _clean(table: ir.Table, *, value: str, keys: Sequence[str]) -> ir.Table:
     if not table[value].type().is_numeric():
         raise _bad("bad_type", f"column {value!r} must be numeric to take a quantile; it is {table[value].type()}",
                    column=value, value=str(table[value].type()))
-    v = table[value].cast("float64")
-    t = table.mutate(**{_V: v})
+    t = table.select(*dict.fromkeys(keys), **{_V: table[value].cast("float64")})   # only what the passes read
     cond = finite(t[_V])
     for c in keys:
         cond = cond & t[c].notnull()
@@ -136,7 +135,8 @@ def thresholds_table(table: ir.Table, thresholds: pd.DataFrame, keys: Sequence[s
 
 
 def unit_indicator_aggs(value: ir.NumericValue, thresholds: Sequence[ir.NumericValue], *,
-                        where: ir.BooleanValue | None = None, prefix: str = "") -> dict[str, ir.Value]:
+                        where: ir.BooleanValue | None = None, prefix: str = "",
+                        checked: bool = False) -> dict[str, ir.Value]:
     """Per-unit aggregations for a ``group_by(unit).aggregate(...)``: ``{prefix}n`` = the unit's values
     (rows where ``where`` holds and ``value`` is finite) and ``{prefix}below_k`` = those ≤ ``thresholds[k]``.
 
@@ -145,10 +145,14 @@ def unit_indicator_aggs(value: ir.NumericValue, thresholds: Sequence[ir.NumericV
     over a few experiment × arm keys), the per-arm Σ, Σ² and Σ·N of these columns are the moments of
     :class:`~workbench.stats.quantile.QuantileStats` (``n`` may count units without values: the
     variance changes only by the factor n/(n − 1)), and ``QuantileStats.from_moments`` finishes.
+    ``checked=True`` says every row already holds a finite value (no ``where``): plain counts, no tests.
     """
     v = value.cast("float64")
-    ok = finite(v) if where is None else (where & finite(v))
     one, zero = ibis.literal(1, type="int64"), ibis.literal(0, type="int64")
+    if checked:
+        return {f"{prefix}n": v.count(), **{f"{prefix}below_{k}": (v <= q).ifelse(one, zero).sum()
+                                            for k, q in enumerate(thresholds)}}
+    ok = finite(v) if where is None else (where & finite(v))
     out: dict[str, ir.Value] = {f"{prefix}n": ok.ifelse(one, zero).sum()}
     for k, q in enumerate(thresholds):
         out[f"{prefix}below_{k}"] = (ok & (v <= q)).ifelse(one, zero).sum()
@@ -164,7 +168,7 @@ def indicator_expr(table: ir.Table, thresholds: ir.Table, *, value: str, unit: s
     t = _clean(table, value=value, keys=[*keys, unit])
     j = t.inner_join(thresholds, keys)
     u = j.group_by([*keys, unit]).aggregate(
-        **unit_indicator_aggs(j[_V], [j[f"q_{k}"] for k in range(n_probs)], prefix="__"))
+        **unit_indicator_aggs(j[_V], [j[f"q_{k}"] for k in range(n_probs)], prefix="__", checked=True))
     aggs: dict[str, ir.Value] = {"n": u.count(), "events": u["__n"].sum(), "events_sq": (u["__n"] * u["__n"]).sum()}
     for k in range(n_probs):
         s = u[f"__below_{k}"]
