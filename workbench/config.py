@@ -20,8 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import InputError, Problem
 
 __all__ = ["Settings", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings",
@@ -317,6 +315,7 @@ def get_settings() -> Settings:
     candidate = Path(path) if path else Path.cwd() / "workbench.yaml"
     settings = Settings()
     if candidate.exists():
+        import yaml
         try:
             loaded = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
