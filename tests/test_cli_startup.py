@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli_runner import run_workbench
+from cli_runner import run_workbench
 
 REPO = Path(__file__).resolve().parent.parent
 
