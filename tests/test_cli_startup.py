@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli_runner import run_workbench
+from cli_runner import invoke
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,57 +26,51 @@ NOT_FOR_A_SMALL_CSV = ("ibis", "duckdb", "pymc", "pytensor", "arviz", "panel", "
 _PROBE = """
 import json, sys
 from workbench.cli import main
+imported = sorted(sys.modules)
 try:
     main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
 else:
     code = 0
-print("\\n" + json.dumps({"code": code, "modules": sorted(m for m in sys.modules)}))
+print("\\n" + json.dumps({"code": code, "imported": imported, "modules": sorted(sys.modules)}))
 """
 
 
-def _loaded_after(*argv: str, cwd: Path) -> tuple[int, set[str]]:
+def _loaded_after(*argv: str, cwd: Path) -> tuple[int, set[str], set[str]]:
+    """Exit code, the modules loaded by ``import workbench.cli`` and those loaded after ``workbench ARGV``."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=120)
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    return int(report["code"] or 0), set(report["modules"])
+    return int(report["code"] or 0), set(report["imported"]), set(report["modules"])
 
 
-def test_importing_the_cli_loads_no_heavy_library(tmp_path: Path) -> None:
-    code = "import sys, workbench.cli; print(','.join(m for m in sys.argv[1:] if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", code, *HEAVY], capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "", f"`import workbench.cli` imported {done.stdout.strip()}"
-
-
-def test_help_loads_no_heavy_library(tmp_path: Path) -> None:
-    code, modules = _loaded_after("--help", cwd=tmp_path)
+def test_importing_the_cli_and_help_load_no_heavy_library(tmp_path: Path) -> None:
+    code, imported, modules = _loaded_after("--help", cwd=tmp_path)
     assert code == 0
-    assert "typer" in modules                      # the probe did run the CLI
-    assert sorted(m for m in HEAVY if m in modules) == []
+    assert "typer" in modules and "workbench.cli.reports" in imported     # the probe did import and run the CLI
+    assert sorted(m for m in HEAVY if m in imported) == [], "`import workbench.cli`"
+    assert sorted(m for m in HEAVY if m in modules) == [], "`workbench --help`"
 
 
 def test_analysing_a_small_csv_loads_no_engine_sampler_or_dashboard(tmp_path: Path) -> None:
     csv = tmp_path / "small.csv"
     csv.write_text("variant,users,conversions\ncontrol,1000,100\ntreatment,1000,120\n", encoding="utf-8")
-    code, modules = _loaded_after("analyze", str(csv), cwd=tmp_path)     # `check` is a subset of this path
+    code, _, modules = _loaded_after("analyze", str(csv), cwd=tmp_path)     # `check` is a subset of this path
     assert code == 0
     assert {"workbench.health", "workbench.stats.compare"} <= modules      # it did check and compare
     assert sorted(m for m in NOT_FOR_A_SMALL_CSV if m in modules) == []
 
 
-def test_a_failing_read_only_command_creates_no_database(tmp_path: Path) -> None:
+def test_a_failing_read_only_command_creates_no_database(tmp_path: Path, capsys, monkeypatch) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    env = {"WORKBENCH_HOME": str(home), "WORKBENCH_DB": str(home / "data" / "workbench.duckdb"),
-           "WORKBENCH_REPORTS": str(home / "reports")}
-    failed = run_workbench("decide", "nosuch", cwd=home, env=env)
-    assert failed.returncode == 2, failed.stderr
-    assert "no experiment 'nosuch'" in failed.stderr
-    assert "Traceback" not in failed.stderr
-    listed = run_workbench("experiments", "list", cwd=home, env=env)     # a read that succeeds: still no file
-    assert listed.returncode == 0, listed.stderr
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    monkeypatch.setenv("WORKBENCH_DB", str(home / "data" / "workbench.duckdb"))
+    monkeypatch.setenv("WORKBENCH_REPORTS", str(home / "reports"))
+    code, _, err = invoke(capsys, None, "decide", "nosuch")
+    assert code == 2 and "no experiment 'nosuch'" in err and "Traceback" not in err
+    code, out, err = invoke(capsys, None, "experiments", "list")     # a read that succeeds: still no file
+    assert code == 0, err
     assert sorted(p.name for p in home.rglob("*")) == []
