@@ -6,12 +6,13 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup test demo bench lock serve reports clean
+.PHONY: help setup test demo bench lock serve reports clean check-wheel
 help:
 	@echo "make demo   set up, generate the sample world, analyse it, write reports, serve the dashboard"
 	@echo "make test   set up and run the test suite"
 	@echo "make bench  run the performance benchmarks in benchmarks/"
 	@echo "make lock   re-pin constraints.txt from a fresh resolve of pyproject.toml"
+	@echo "make check-wheel  build the wheel, install it into a fresh venv, run check/report/serve outside the repo"
 
 setup: $(STAMP)
 
@@ -21,8 +22,8 @@ $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	   echo "creating $(VENV) with $$py"; rm -rf $(VENV); "$$py" -m venv $(VENV) || exit 1; \
 	 fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,spark,mlflow]'
-	$(BIN)/python -m ipykernel install --sys-prefix --name workbench --display-name "Python (workbench)" >/dev/null
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,notebooks,spark,mlflow]'
+	$(BIN)/workbench kernel install --sys-prefix >/dev/null
 	@touch $(STAMP)
 
 test: $(STAMP)
@@ -37,9 +38,12 @@ bench: $(STAMP)
 
 lock:
 	@py=$$(scripts/find-python.sh) || exit 1; rm -rf .lockvenv && "$$py" -m venv .lockvenv && \
-	 .lockvenv/bin/pip install --quiet --upgrade pip && .lockvenv/bin/pip install --quiet '.[test,bench]' && \
+	 .lockvenv/bin/pip install --quiet --upgrade pip && .lockvenv/bin/pip install --quiet '.[test,notebooks,bench]' && \
 	 { head -2 constraints.txt; .lockvenv/bin/pip freeze --exclude-editable | grep -v '^experiment-workbench'; } > constraints.new && \
 	 mv constraints.new constraints.txt && rm -rf .lockvenv && echo "constraints.txt updated"
+
+check-wheel: $(STAMP)
+	scripts/check-wheel.sh
 
 serve: $(STAMP)
 	$(BIN)/workbench serve
@@ -48,4 +52,4 @@ reports: $(STAMP)
 	$(BIN)/workbench report --all --workers 2
 
 clean:
-	rm -rf $(VENV) .pytest_cache data/workbench.duckdb data/*.parquet reports/*/ reports/index.html
+	rm -rf $(VENV) .pytest_cache data/workbench.duckdb data/*.parquet reports/*/ reports/index.html build dist

@@ -24,19 +24,35 @@
 # * **segments** (device, channel, new vs returning) show where the effect is larger — exploratory,
 #   corrected across segments, with a heterogeneity test and a Simpson's-paradox check.
 #
-# Data: the sample world (`make demo`).
+# Data: the sample world that `make demo` writes (or the database `WORKBENCH_DB` names). On a fresh
+# clone without it, `sample_database()` generates a small sample world into the temporary folder
+# first (a few seconds), so the notebook runs top to bottom either way.
 
 # %%
 import holoviews as hv
 import pandas as pd
+import panel as pn
 
 from workbench.analysis import analyze, analyze_segments
 from workbench.display import fmt_p_eq, fmt_share
+from workbench.notebook import explore, sample_database
 from workbench.reports import plots, views
 from workbench.sources.experiments import load_experiment
 
 hv.extension("bokeh", logo=False)
-data = load_experiment("pdp-shoes-hero")
+pn.extension()
+db = sample_database()
+data = load_experiment("pdp-shoes-hero", db=db)
+
+# %% [markdown]
+# ## The experiment as stakeholders see it
+#
+# The dashboard's own views of this experiment (trust checks, decision, variant tiles, funnel,
+# posteriors, chance to beat control, lifts by segment), built by the same functions: the numbers
+# below can be read against them.
+
+# %%
+explore("pdp-shoes-hero", db=db, segments="device")
 
 # %% [markdown]
 # ## With and without CUPED

@@ -19,7 +19,8 @@
 # Before an experiment starts, its brief says what it tests, how success is measured and how many
 # units it needs. The power calculator turns a baseline rate and the smallest lift worth detecting
 # (the MDE) into units per arm and, with the page's daily traffic, into days. This notebook takes
-# the baseline and traffic from the sample world (`make demo` writes it to `data/workbench.duckdb`).
+# the baseline and traffic from the sample world (`make demo` writes it to `data/workbench.duckdb`; on a
+# fresh clone without it, `sample_database()` generates a small one into the temporary folder first).
 
 # %%
 import holoviews as hv
@@ -27,6 +28,7 @@ import pandas as pd
 
 from workbench.display import fmt_count, fmt_lift, fmt_rate, fmt_share
 from workbench.lifecycle import parse_brief
+from workbench.notebook import sample_database
 from workbench.sources.experiments import load_experiment
 from workbench.reports.roi import daily_traffic
 from workbench.stats import mde, power_at, sample_size
@@ -37,7 +39,7 @@ hv.extension("bokeh", logo=False)
 # ## Baseline and traffic from a running experiment on a similar page
 
 # %%
-reference = load_experiment("pdp-shoes-hero")
+reference = load_experiment("pdp-shoes-hero", db=sample_database())
 baseline = float(reference.stats("cvr", use_covariate=False).mean[0])
 daily_units, _, days_observed = daily_traffic(reference.units_per_day())
 print(f"control conversion {fmt_rate(baseline)}; {fmt_count(daily_units)} new units a day over {days_observed} full days")

@@ -31,7 +31,7 @@ SKIP_DIRS = {".venv", ".git", "node_modules", ".pytest_cache", "build", "dist", 
 def _texts() -> dict[str, str]:
     files = [p for pattern in ("*.md", "notebooks/*.py", "notebooks/*.ipynb", "workbench/**/*.py",
                                "workbench/**/*.html", "workbench/**/*.j2", "workbench/**/*.md", "workbench/**/*.txt",
-                               "workbench/**/*.yaml", "dashboards/*.py", "Makefile")
+                               "workbench/**/*.yaml", "workbench/**/*.ipynb", "scripts/*.sh", "Makefile")
              for p in ROOT.glob(pattern) if not SKIP_DIRS & set(p.relative_to(ROOT).parts)]
     files += [p for p in ROOT.glob("**/README.md") if not SKIP_DIRS & set(p.relative_to(ROOT).parts)]
     return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8", errors="replace") for p in sorted(set(files))}

@@ -2,13 +2,34 @@
 
 The pipeline is source -> validate -> aggregate -> analyse -> decide -> present (see DESIGN.md).
 Analysis functions are pure NumPy over sufficient statistics (:mod:`workbench.stats`).
+
+The names below are imported on first use (PEP 562), so ``import workbench`` (and the CLI's
+``--help``) does not pull in pandas or SciPy.
 """
 
-from .errors import InputError, Problem, WorkbenchError
-from .experiment_data import ExperimentData, TrustFacts
-from .metrics import CATALOG, Metric
-from .stats.sufficient import RatioStats, SufficientStats
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["ExperimentData", "TrustFacts", "Metric", "CATALOG", "SufficientStats", "RatioStats",
-           "Problem", "InputError", "WorkbenchError", "__version__"]
+
+_LAZY = {
+    "ExperimentData": ".experiment_data", "TrustFacts": ".experiment_data",
+    "Metric": ".metrics", "CATALOG": ".metrics",
+    "SufficientStats": ".stats.sufficient", "RatioStats": ".stats.sufficient",
+    "Problem": ".errors", "InputError": ".errors", "WorkbenchError": ".errors",
+}
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

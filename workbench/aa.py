@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from scipy import stats as sps
 
 from .display import ResultMixin, fmt_num, fmt_p, fmt_p_eq, fmt_pct
 
@@ -102,6 +101,7 @@ def verdict_from_p_values(experiment_id: str, *, srm_p: float | None, srm_ok: bo
     if blocked:
         findings.append(blocked)
     k = int(np.sum(p < alpha))
+    from scipy import stats as sps   # scipy.stats takes ~1 s to import: only when needed
     share_p = float(sps.binomtest(k, p.size, alpha, alternative="greater").pvalue) if p.size else None
     share_ok = share_p is None or share_p >= threshold
     # The share test cannot reject with few comparisons (1 of 1 significant has binomial p = alpha), so an

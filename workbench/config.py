@@ -20,14 +20,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import InputError, Problem
 
 __all__ = ["Settings", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings",
            "HierarchicalSettings", "EngineSettings", "Paths", "LifecycleSettings", "RolloutSettings",
            "AutopilotSettings", "ReportSettings", "InputLimits", "TrackingSettings", "ScheduleSettings",
-           "AlertSettings", "EmailSettings", "MAX_EXACT_COUNT", "get_settings", "project_root"]
+           "AlertSettings", "EmailSettings", "MAX_EXACT_COUNT", "get_settings", "project_root", "default_home"]
 
 MAX_EXACT_COUNT = 2 ** 53
 """The largest count the workbench accepts: every whole number up to 2^53 is exact as a float64 (the
@@ -311,7 +309,7 @@ class Paths:
 
     @classmethod
     def default(cls) -> "Paths":
-        home = Path(os.environ.get("WORKBENCH_HOME", project_root())).resolve()
+        home = default_home()
         data = home / "data"
         db = Path(os.environ.get("WORKBENCH_DB", data / "workbench.duckdb"))
         reports = Path(os.environ.get("WORKBENCH_REPORTS", home / "reports"))
@@ -376,10 +374,25 @@ def _merge(obj: Any, overrides: dict[str, Any], source: str, prefix: str) -> Any
     return replace(obj, **changes)
 
 
-def project_root() -> Path:
-    """The checkout the package runs from (or the working directory for a plain install)."""
+def project_root() -> Path | None:
+    """The source checkout the package runs from (an editable install or PYTHONPATH), else None."""
     here = Path(__file__).resolve().parent.parent
-    return here if (here / "pyproject.toml").exists() else Path.cwd()
+    return here if (here / "pyproject.toml").exists() and (here / "workbench").is_dir() else None
+
+
+def default_home() -> Path:
+    """Where data and reports live: ``WORKBENCH_HOME``; else the source checkout the package runs from
+    (``make demo``); else, for an installed package, ``$XDG_DATA_HOME/workbench`` (by default
+    ``~/.local/share/workbench``) — one place whatever the working directory, so the CLI, the
+    dashboard and a notebook started anywhere find the same database."""
+    env = os.environ.get("WORKBENCH_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    root = project_root()
+    if root is not None:
+        return root
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return (Path(xdg).expanduser() / "workbench").resolve()
 
 
 @lru_cache(maxsize=1)
@@ -389,6 +402,7 @@ def get_settings() -> Settings:
     candidate = Path(path) if path else Path.cwd() / "workbench.yaml"
     settings = Settings()
     if candidate.exists():
+        import yaml
         try:
             loaded = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:

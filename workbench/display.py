@@ -34,11 +34,15 @@ import enum
 import html
 import json
 import math
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
+# NumPy and pandas are imported where a function needs them (the CLI's --help must not load them);
+# a value can only be a NumPy or pandas object when that library is already imported.
 
 __all__ = ["ResultMixin", "to_jsonable", "dumps", "escape", "Notation", "NOTATION", "fmt_value", "fmt_change",
            "fmt_change_ci", "fmt_num", "fmt_fixed", "css_pct", "fmt_signed", "fmt_pct", "fmt_rate", "fmt_pp", "fmt_lift", "fmt_prob", "fmt_share",
@@ -57,26 +61,28 @@ def to_jsonable(obj: Any) -> Any:
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):
         return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
+    np_ = sys.modules.get("numpy")
+    if np_ is not None and isinstance(obj, np_.ndarray):
         return [to_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (bool, np.bool_)):
+    if isinstance(obj, bool) or (np_ is not None and isinstance(obj, np_.bool_)):
         return bool(obj)
-    if isinstance(obj, (int, np.integer)):
+    if isinstance(obj, int) or (np_ is not None and isinstance(obj, np_.integer)):
         return int(obj)
-    if isinstance(obj, (float, np.floating)):
+    if isinstance(obj, float) or (np_ is not None and isinstance(obj, np_.floating)):
         f = float(obj)
         return f if math.isfinite(f) else None
     if isinstance(obj, enum.Enum):
         return to_jsonable(obj.value)
-    if isinstance(obj, (dt.datetime, dt.date, pd.Timestamp)):
+    pd_ = sys.modules.get("pandas")
+    if isinstance(obj, (dt.datetime, dt.date)) or (pd_ is not None and isinstance(obj, pd_.Timestamp)):
         return obj.isoformat()
     if isinstance(obj, Path):
         return str(obj)
-    if isinstance(obj, pd.DataFrame):
+    if pd_ is not None and isinstance(obj, pd_.DataFrame):
         return to_jsonable(obj.to_dict(orient="records"))
     if obj is None or isinstance(obj, str):
         return obj
-    if obj is pd.NaT:
+    if pd_ is not None and obj is pd_.NaT:
         return None
     return str(obj)
 
@@ -97,6 +103,7 @@ class ResultMixin:
         return to_jsonable(self)  # type: ignore[return-value]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
         row = {k: v for k, v in self.to_dict().items() if not isinstance(v, (list, dict))}
         return pd.DataFrame([row])
 
@@ -140,7 +147,8 @@ def escape(text: Any) -> str:
 
 def finite_or_none(x: Any) -> float | None:
     """``x`` as a float, or None when it is missing, NaN, infinite or not a number (bools and text included)."""
-    if x is None or isinstance(x, (bool, np.bool_, str)):
+    np_ = sys.modules.get("numpy")
+    if x is None or isinstance(x, (bool, str)) or (np_ is not None and isinstance(x, np_.bool_)):
         return None
     try:
         f = float(x)
@@ -151,6 +159,7 @@ def finite_or_none(x: Any) -> float | None:
 
 def _positional(x: float, digits: int) -> str:
     """``digits`` significant digits, positional (no exponent), thousands separators."""
+    import numpy as np
     s = np.format_float_positional(x, precision=max(1, digits), unique=False, fractional=False, trim="-")
     sign, s = ("-", s[1:]) if s.startswith("-") else ("", s)
     whole, _, frac = s.partition(".")

@@ -41,7 +41,6 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats as sps
 
 from .config import Settings, get_settings
 from .display import ResultMixin, fmt_num, fmt_p_eq, fmt_pct
@@ -278,6 +277,7 @@ def aa_uniformity(p_values: ArrayLike, *, alpha: float = 0.05, threshold: float 
         raise bad("bad_parameter", "p-values must lie in [0, 1]", column="p_values", value=float(p[(p < 0) | (p > 1)][0]))
     alpha = check_probability("alpha", alpha)
     rejections = int(np.sum(p < alpha))
+    from scipy import stats as sps   # scipy.stats takes ~1 s to import: only when needed
     binom_p = float(sps.binomtest(rejections, p.size, alpha).pvalue)
     ks = sps.kstest(p, "uniform")
     ok = binom_p >= threshold and ks.pvalue >= threshold

@@ -15,12 +15,15 @@ True
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from .display import escape, fmt_ci, fmt_lift, fmt_p, fmt_p_eq, fmt_share, tick_formatter, fmt_action
 from .tables import (COMPARISON_COLUMNS, ci_header, comparison_row, html_table, metric_caption, metric_title)
 
-__all__ = ["badge_html", "health_repr", "health_html", "comparison_repr", "metric_repr", "metric_html",
+__all__ = ["sample_database", "explore", "badge_html", "health_repr", "health_html", "comparison_repr", "metric_repr", "metric_html",
            "analysis_repr", "analysis_html", "decision_repr", "decision_html", "forest_plot", "density_plot"]
 
 _TONE = {"healthy": "#1a7f37", "warning": "#9a6700", "blocked": "#cf222e"}
@@ -138,3 +141,27 @@ def density_plot(grid: Any, *, title: str, xlabel: str, unit: str) -> Any:
               for n in grid["name"].unique()]
     return hv.Overlay(curves).opts(title=title, xlabel=xlabel, ylabel="density", responsive=True, min_height=260,
                                    xformatter=tick_formatter(unit), legend_position="top_right")
+
+
+def sample_database(*, scale: float = 0.05, seed: int = 20261121) -> Path:
+    """The database an exploration notebook reads: the workbench's own when it exists (``make demo``
+    writes it; ``WORKBENCH_DB`` / ``WORKBENCH_HOME`` move it), else a small sample world generated
+    once into the temporary folder and reused — so a notebook runs top to bottom on a fresh clone."""
+    from .config import Paths
+
+    db = Paths.default().db
+    if db.exists():
+        return db
+    cached = Path(tempfile.gettempdir()) / f"workbench-sample-{seed}-{scale:g}.duckdb"
+    if not cached.exists():
+        from .simulate.writer import write_world
+        part = cached.with_name(f"{cached.stem}.{os.getpid()}.part.duckdb")    # whole or not at all
+        write_world(part, seed=seed, scale=scale, force=True)
+        os.replace(part, cached)
+    return cached
+
+
+def explore(experiment_id: str, *, db: str | Path | None = None, segments: str | None = None) -> Any:
+    """The dashboard's views of one experiment in a notebook cell (:func:`workbench.dashboard.inline.explore`)."""
+    from .dashboard.inline import explore as _explore
+    return _explore(experiment_id, db=db, segments=segments)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from .analysis import analyze
 from .experiment_data import ExperimentData
@@ -53,6 +53,12 @@ class ExperimentOutcome:
     def product_id(self) -> str | None:
         """The brief's SKU, else the one in the data's metadata."""
         return (self.brief.product_id if self.brief is not None else None) or self.data.meta.get("product_id")
+
+    def __panel__(self) -> Any:
+        """``pn.panel(outcome)`` in a notebook: the dashboard's views of this experiment
+        (:class:`workbench.dashboard.inline.ExperimentView`)."""
+        from .dashboard.inline import ExperimentView
+        return ExperimentView(self).__panel__()
 
 
 def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,

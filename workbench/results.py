@@ -19,9 +19,10 @@ import datetime as dt
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
-import pandas as pd
+if TYPE_CHECKING:           # pandas is imported by the to_frame methods (the CLI's --help must not load it)
+    import pandas as pd
 
 from .display import ResultMixin
 from .errors import Problem
@@ -45,6 +46,7 @@ class SRMResult(ResultMixin):
     status: HealthStatus
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
         return pd.DataFrame({"variant": self.variants, "observed": self.observed,
                              "expected": self.expected, "weight": self.weights})
 
@@ -72,6 +74,7 @@ class HealthReport(ResultMixin):
         return health_html(self)
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
         return pd.DataFrame([p.to_dict() for p in self.issues],
                             columns=["level", "code", "message", "file", "column", "row", "value"])
 
@@ -114,6 +117,7 @@ class Comparison(ResultMixin):
 
 def comparisons_frame(comparisons: Sequence[Comparison], **columns: Any) -> pd.DataFrame:
     """One row per comparison, intervals split into ``*_lo``/``*_hi``, with constant ``columns`` first."""
+    import pandas as pd
     rows = []
     for c in comparisons:
         d = c.to_dict()
@@ -197,6 +201,7 @@ class AnalysisResult(ResultMixin):
         return [m for m in self.metrics if m.role == "guardrail"]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
         frames = [m.to_frame() for m in self.metrics]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

@@ -8,9 +8,9 @@ import pytest
 from cli_runner import invoke
 from cli_runner import run_workbench as _cli
 
-from workbench.config import get_settings, project_root
+from workbench.config import get_settings
 from workbench.dashboard.auth import add_user, load_credentials
-from workbench.dashboard.server import OAuthOptions, panel_command
+from workbench.dashboard.server import PANEL_APP, OAuthOptions, panel_command
 from workbench.errors import InputError
 
 
@@ -23,9 +23,9 @@ def test_password_login_command(tmp_path):
     creds = add_user(users, "ops", "pw", "operator", rounds=4)
     cmd = panel_command(port=5123, auth_file=users, db=tmp_path / "wb.duckdb", reports=tmp_path / "reports")
     a = cmd.args
-    assert a[:3] == ("panel", "serve", str(project_root() / "dashboards" / "app.py"))
+    assert a[:3] == ("panel", "serve", str(PANEL_APP / "app.py"))
     assert _opt(a, "--port") == ["5123"] and _opt(a, "--address") == ["127.0.0.1"]
-    assert _opt(a, "--setup") == [str(project_root() / "dashboards" / "setup.py")]
+    assert _opt(a, "--setup") == [str(PANEL_APP / "setup.py")]
     assert _opt(a, "--plugins") == ["workbench.dashboard.api"]
     assert _opt(a, "--session-ids") == ["signed"]
     hooks = Path(_opt(a, "--auth-module")[0])

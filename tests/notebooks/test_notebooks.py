@@ -18,14 +18,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
-MINE = ("experiment_report", "quickstart", "planning_power", "cuped_and_segments", "hierarchical_cold_start",
-        "ab_vs_bandit")
+REPORT_NOTEBOOK = REPO / "workbench" / "reports" / "report-notebook" / "experiment_report.ipynb"   # package data
+MINE = (REPORT_NOTEBOOK.with_suffix(""), *(NOTEBOOKS / n for n in ("quickstart", "planning_power", "cuped_and_segments",
+                                                                    "hierarchical_cold_start", "ab_vs_bandit")))
 EXPLORATION = ("quickstart", "planning_power", "cuped_and_segments")
 
 
-@pytest.mark.parametrize("name", MINE)
-def test_stored_clean_and_paired(name):
-    path = NOTEBOOKS / f"{name}.ipynb"
+@pytest.mark.parametrize("stem", MINE, ids=lambda p: p.name)
+def test_stored_clean_and_paired(stem):
+    path, name = stem.with_suffix(".ipynb"), stem.name
     nb = nbformat.read(str(path), as_version=4)
     nbformat.validate(nb)
     for cell in nb.cells:
@@ -33,14 +34,16 @@ def test_stored_clean_and_paired(name):
             assert cell.outputs == [] and cell.execution_count is None, f"{name}: outputs stored"
     assert nb.metadata["kernelspec"]["name"] == "workbench"
     assert nb.metadata["jupytext"]["formats"] == "ipynb,py:percent"
-    script = jupytext.read(NOTEBOOKS / f"{name}.py")
+    script = jupytext.read(stem.with_suffix(".py"))
     assert [(c.cell_type, c.source) for c in script.cells] == [(c.cell_type, c.source) for c in nb.cells], \
-        f"{name}.py and {name}.ipynb differ: run `.venv/bin/jupytext --sync notebooks/{name}.py`"
+        f"{name}.py and {name}.ipynb differ: run `.venv/bin/jupytext --sync {stem.with_suffix('.py')}`"
 
 
 def test_report_notebook_has_every_section_and_its_parameters():
     from workbench.reports import SECTIONS
-    nb = nbformat.read(str(NOTEBOOKS / "experiment_report.ipynb"), as_version=4)
+    from workbench.reports.runner import default_notebook
+    assert default_notebook() == REPORT_NOTEBOOK
+    nb = nbformat.read(str(REPORT_NOTEBOOK), as_version=4)
     headings = [c.source.lstrip("# ").strip() for c in nb.cells if c.cell_type == "markdown"
                 and c.source.startswith("## ")]
     assert headings == list(SECTIONS)

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-import yaml
 from rich.markup import escape
 
 from ..display import fmt_count, fmt_lift, fmt_p_eq, fmt_pp, fmt_share, fmt_signed
@@ -62,6 +61,8 @@ def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
     once the data is read (``extra["brief"]``); its ``min_sample_size`` tunes the sequential
     confidence sequence. Any other mapping is a plain options file (the module docstring).
     """
+    import yaml
+
     from ..analysis import AnalysisOptions, SequentialOptions
     name = str(path)
     if not path.is_file():

@@ -6,10 +6,8 @@ import datetime as dt
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
-import pandas as pd
 import typer
 
 from ..config import Settings
@@ -20,6 +18,9 @@ from ..ids import safe_id
 from ._common import JSON_OPTION, console, print_json, table
 
 __all__ = ["register"]
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # --help shows the built-in defaults as values (a settings file may change them)
 _BANDIT = Settings().bandit
@@ -104,6 +105,9 @@ def assign_cmd(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Deterministic, sticky assignment compatible with GrowthBook: the same key always gets the same variant."""
+    import numpy as np
+    import pandas as pd
+
     from ..bandits.hashing import assign
 
     arrow, source = _read_keys(keys, column)
@@ -136,6 +140,7 @@ def assign_cmd(
 
 def _counts(data, segment_by: Optional[str], what: str) -> pd.DataFrame:
     """Per-arm (and per-segment) units and conversions of the primary metric of ``data``."""
+    import pandas as pd
     metric = data.primary
     if metric is None or metric.kind != "proportion":
         raise InputError([Problem("blocked", "not_a_proportion", f"{what}: the primary metric must be a proportion "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,8 +13,10 @@ from .. import __version__
 from ..config import Paths
 from ..display import fmt_count, fmt_elapsed
 from ..errors import InputError
-from ..summary import ExperimentSummary, summarize
 from ._common import JSON_OPTION, console, err_console, print_json, table
+
+if TYPE_CHECKING:
+    from ..summary import ExperimentSummary
 
 DB_OPTION = typer.Option(None, "--db", help="DuckDB file (or Ibis URL) holding the events; default data/workbench.duckdb "
                                             "or $WORKBENCH_DB.")
@@ -85,6 +87,7 @@ def summarize_cmd(
 ) -> None:
     from ..sources.detect import read_any
     from ..sources.experiments import load_experiments
+    from ..summary import summarize
 
     if file is not None:
         datasets = read_any(file, experiment=experiment)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-import pandas as pd
 import typer
 
 from ..display import fmt_count, fmt_lift, fmt_num, fmt_share, fmt_action
 from ..errors import InputError, Problem
 from ._common import JSON_OPTION, MLFLOW_OPTION, console, err_console, log_mlflow, print_json, table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BY = typer.Option(None, "--by", help="Who is acting (recorded in the audit log); default: your login name.")
 WHY_REQUIRED = typer.Option(..., "--why", help="Why (recorded in the audit log).")
@@ -60,6 +62,7 @@ def _by(by: Optional[str]) -> str:
 
 
 def _ts(x: Any) -> str:
+    import pandas as pd
     if x is None or (isinstance(x, float) and pd.isna(x)) or x is pd.NaT:
         return "—"
     return pd.Timestamp(x).strftime("%Y-%m-%d %H:%M")
@@ -68,6 +71,7 @@ def _ts(x: Any) -> str:
 def _parse_time(text: Optional[str], what: str) -> Optional[dt.datetime]:
     if text is None:
         return None
+    import pandas as pd
     try:
         t = pd.Timestamp(text)
     except (ValueError, TypeError):
@@ -266,6 +270,7 @@ def promote_cmd(experiment_id: str = typer.Argument(...),
 
 
 def _read_timeseries(path: Path) -> pd.DataFrame:
+    import pandas as pd
     from ..sources.textfile import check_csv_text, file_format
     parquet = file_format(path) == "parquet"            # by content; missing, empty, not-Parquet refused here
     if not parquet:

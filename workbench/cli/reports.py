@@ -29,6 +29,12 @@ def register(app: typer.Typer) -> None:
     app.command("report", help="Run the report notebook for experiments (papermill → HTML with code hidden, PDF "
                                "when Chromium is available, memo, summary.json) and update reports/index.html. "
                                "Incremental: unchanged experiments are skipped (--force to rebuild).")(report_cmd)
+    kernel = typer.Typer(help="The `workbench` Jupyter kernel the report notebook (and JupyterLab) runs in.",
+                         no_args_is_help=True)
+    kernel.command("install", help="Install (or replace) the `workbench` kernelspec that starts this Python: into "
+                                   "the active virtual environment, else your user's Jupyter folder.")(kernel_install_cmd)
+    kernel.command("show", help="Where the `workbench` kernelspec is and which Python it starts.")(kernel_show_cmd)
+    app.add_typer(kernel, name="kernel")
 
 
 def report_cmd(
@@ -50,13 +56,14 @@ def report_cmd(
     handoff: str = typer.Option("cache", "--handoff", help="cache: aggregate once and hand each notebook a file; "
                                                            "direct: each notebook queries the database."),
     notebook: Optional[Path] = typer.Option(None, "--notebook", help="Report notebook; default "
-                                                                     "notebooks/experiment_report.ipynb."),
+                                                                     "the one shipped with the package."),
     wait: Optional[float] = typer.Option(None, "--wait", min=0, help="Seconds to wait for another report run "
                                                                      "(default reports.lock_timeout_s)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     json_out: bool = JSON_OPTION,
     mlflow: Optional[str] = MLFLOW_OPTION,
 ) -> None:
+    from ..kernel import require_kernel
     from ..reports.console import ReportProgress, print_run
     from ..reports.runner import run_reports
 
@@ -68,6 +75,7 @@ def report_cmd(
     if handoff not in ("cache", "direct"):
         raise InputError([Problem("blocked", "bad_option", "--handoff must be cache or direct", column="handoff",
                                   value=handoff)])
+    require_kernel()
     run = run_reports(None if all_ else experiments, workers=workers, force=force, db=db, out=out, as_of=as_of,
                       policy=policy, pdf=pdf, record=record, roi_horizon_days=horizon,
                       handoff=handoff,  # type: ignore[arg-type]
@@ -94,3 +102,33 @@ def _log_reports(run: object, uri: str, db: Optional[str]) -> list[dict]:
         err_console.print(f"MLflow: {o.experiment_id}: run {r.run_id}" + (" (already logged)" if r.reused else ""),
                           highlight=False, markup=False, soft_wrap=True)
     return out
+
+
+def kernel_install_cmd(
+    user: bool = typer.Option(False, "--user", help="Into your user's Jupyter folder (default outside a venv)."),
+    sys_prefix: bool = typer.Option(False, "--sys-prefix", help="Into this environment (default inside a venv)."),
+    prefix: Optional[Path] = typer.Option(None, "--prefix", help="Into PREFIX/share/jupyter/kernels."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    from ..kernel import install_kernel
+
+    if user + sys_prefix + (prefix is not None) > 1:
+        raise InputError([Problem("blocked", "bad_option", "give one of --user, --sys-prefix and --prefix")])
+    info = install_kernel(scope="user" if user else "sys-prefix" if sys_prefix else None, prefix=prefix)
+    if json_out:
+        print_json(info)
+        return
+    console.print(f"installed kernel {info.name!r} ({info.display_name}) in {info.directory}; it runs {info.python}",
+                  highlight=False, markup=False, soft_wrap=True)
+
+
+def kernel_show_cmd(json_out: bool = JSON_OPTION) -> None:
+    from ..kernel import require_kernel
+
+    info = require_kernel()
+    if json_out:
+        print_json({**info.to_dict(), "is_this_python": info.is_this_python})
+        return
+    note = "" if info.is_this_python else " (not this workbench's Python: `workbench kernel install` replaces it)"
+    console.print(f"kernel {info.name!r} ({info.display_name}) in {info.directory}; it runs {info.python}{note}",
+                  highlight=False, markup=False, soft_wrap=True)

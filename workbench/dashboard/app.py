@@ -1,6 +1,6 @@
 """The dashboard application: header, navigation and pages, refreshed from the server's snapshot.
 
-``dashboards/app.py`` (the ``panel serve`` entry) calls :func:`create_app` once per browser
+``panel-app/app.py`` (the ``panel serve`` entry) calls :func:`create_app` once per browser
 session. The session reads the server-wide snapshot of :class:`~workbench.dashboard.service.DashboardService`
 — it never runs the analysis itself — and polls its version every
 ``dashboard.session_poll_seconds``: when the server's scheduled refresh (or an operator action)

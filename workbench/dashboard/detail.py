@@ -26,7 +26,8 @@ from .plots import ChancePlot, ForestPlot, FunnelPlot, PosteriorPlot, TrendPlot,
 from .session import AppState, in_background
 from .ui import ACTION_COLOURS, STATE_COLOURS, alert_html, fmt_days, fmt_time, frame_html, kv_table, pill, raw
 
-__all__ = ["ExperimentDetail", "tiles_html", "rollout_html", "links_html", "decision_html", "withheld_sentence"]
+__all__ = ["ExperimentDetail", "tiles_html", "rollout_html", "links_html", "decision_html", "withheld_sentence",
+           "header_html"]
 
 
 def tiles_html(tiles: list[Any]) -> str:
@@ -76,6 +77,26 @@ def rollout_html(progress: Any) -> str:
     return (f'<div class="wb-card wb-rollout"><h3>Staged rollout</h3><div class="wb-progress">{"".join(cells)}</div>'
             f'<p style="margin:4px 0">{escape(progress.summary)}</p>'
             f'{frame_html(progress.steps, empty="no steps recorded")}</div>')
+
+
+def header_html(o: Any, rec: Any = None) -> str:
+    """The experiment's name, state, timing and hypothesis (``rec``: its registry record, when known)."""
+    meta = o.data.meta
+    state = rec.state if rec is not None else "not registered"
+    name = rec.name if rec is not None else meta.get("name", o.experiment_id)
+    facts = o.decision.facts
+    pairs = [("state", raw(f'<span id="wb-state">{pill(state, STATE_COLOURS.get(state, "#52606d"))}</span>')),
+             ("kind", rec.kind if rec else meta.get("kind", "")),
+             ("category / SKU", f"{(rec.category if rec else meta.get('category')) or '—'} / "
+                                f"{(rec.product_id if rec else meta.get('product_id')) or '—'}"),
+             ("owner", rec.owner if rec else meta.get("owner", "—")),
+             ("started", fmt_time(rec.started_at if rec else meta.get("start_ts"))),
+             ("days running", fmt_days(facts.get("days_running"))),
+             ("users", fmt_num(sum(o.result.units))),
+             ("data as of", fmt_time(o.data.as_of)),
+             ("hypothesis", (o.brief.hypothesis if o.brief is not None else meta.get("hypothesis")) or "—")]
+    return (f'<h2 class="wb-title" id="wb-experiment-title">{escape(name)} '
+            f'<span class="wb-muted">({escape(o.experiment_id)})</span></h2>{kv_table(pairs)}')
 
 
 def links_html(links: list[Any]) -> str:
@@ -200,22 +221,7 @@ class ExperimentDetail(Viewer):
         self._load_trend()
 
     def _render_header(self, o: Any, rec: Any) -> None:
-        meta = o.data.meta
-        state = rec.state if rec is not None else "not registered"
-        name = rec.name if rec is not None else meta.get("name", o.experiment_id)
-        facts = o.decision.facts
-        pairs = [("state", raw(f'<span id="wb-state">{pill(state, STATE_COLOURS.get(state, "#52606d"))}</span>')),
-                 ("kind", rec.kind if rec else meta.get("kind", "")),
-                 ("category / SKU", f"{(rec.category if rec else meta.get('category')) or '—'} / "
-                                    f"{(rec.product_id if rec else meta.get('product_id')) or '—'}"),
-                 ("owner", rec.owner if rec else meta.get("owner", "—")),
-                 ("started", fmt_time(rec.started_at if rec else meta.get("start_ts"))),
-                 ("days running", fmt_days(facts.get("days_running"))),
-                 ("users", fmt_num(sum(o.result.units))),
-                 ("data as of", fmt_time(o.data.as_of)),
-                 ("hypothesis", (o.brief.hypothesis if o.brief is not None else meta.get("hypothesis")) or "—")]
-        self.header.object = (f'<h2 class="wb-title" id="wb-experiment-title">{escape(name)} '
-                              f'<span class="wb-muted">({escape(o.experiment_id)})</span></h2>{kv_table(pairs)}')
+        self.header.object = header_html(o, rec)
 
     def _render_forest(self) -> None:
         snap = self.service.snapshot

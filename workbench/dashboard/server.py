@@ -1,8 +1,8 @@
-"""Start the dashboard: ``panel serve dashboards/app.py`` with the workbench's options.
+"""Start the dashboard: ``panel serve`` of the packaged entry (:data:`PANEL_APP`) with the workbench's options.
 
 :func:`serve` (and ``workbench serve``) runs Panel's own ``panel serve`` command in this process with
 
-* ``--setup dashboards/setup.py`` — the data refresh, scheduled once per server;
+* ``--setup`` ``panel-app/setup.py`` — the data refresh, scheduled once per server;
 * ``--plugins workbench.dashboard.api`` — ``/api/actions``, ``/api/status`` and ``/reports/``;
 * ``--auth-module workbench/dashboard/auth_hooks.py`` with ``auth_file`` — password login with
   bcrypt hashes and roles from the credentials file; or Panel's ``--oauth-provider`` options for a
@@ -28,14 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from ..config import Paths, get_settings, project_root
+from ..config import Paths, get_settings
 from ..db import database_path
 from ..display import fmt_elapsed
 from ..errors import InputError, Problem, WorkbenchError
 from .auth import ENV_COOKIE_SECRET, AccessConfig, load_credentials
 
 __all__ = ["OAuthOptions", "ServeCommand", "panel_command", "serve", "dashboard_url", "serving", "free_port",
-           "dashboard_status"]
+           "dashboard_status", "PANEL_APP"]
+
+PANEL_APP = Path(__file__).resolve().parent / "panel-app"
+"""The ``panel serve`` entry (``app.py``) and its ``--setup`` script, shipped inside the package as data."""
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,9 @@ def panel_command(*, port: int | None = None, address: str = "127.0.0.1", auth_f
                   oauth_roles: str | Path | None = None) -> ServeCommand:
     """Build the command and environment without starting anything (checked by the tests)."""
     port = get_settings().dashboard.port if port is None else int(port)
-    root = project_root()
-    app, setup = root / "dashboards" / "app.py", root / "dashboards" / "setup.py"
+    app, setup = PANEL_APP / "app.py", PANEL_APP / "setup.py"
     if not app.is_file():
-        raise WorkbenchError(f"{app}: the dashboard entry is missing; run `workbench serve` from the workbench checkout")
+        raise WorkbenchError(f"{app}: the dashboard entry is missing from the installed package; reinstall it")
     problems = []
     if auth_file is not None and oauth is not None:
         problems.append(Problem("blocked", "bad_option", "use either --auth (password login) or --oauth-provider, "

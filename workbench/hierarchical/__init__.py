@@ -10,14 +10,34 @@
 Input: a tidy frame ``sku, category, variant, n, conversions`` or per-SKU ``ExperimentData``.
 """
 
-from .data import SkuData, sku_data_from_experiments, sku_data_from_frame
-from .evaluation import compare_to_truth, merge_truth
-from .empirical_bayes import category_beta_priors, fit_empirical_bayes, fit_independent
-from .fit import fit_hierarchical
-from .results import CategoryPrior, Diagnostics, HierarchicalResult, SkuLift
-from .spec import PARAMETERISATIONS, Priors
-from .synthetic import SkuWorld, simulate_sku_world
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Names are imported from their modules on first use (PEP 562), so importing one module of this
+# package does not import all of them (see the README's Layout: heavy imports are lazy).
+_EXPORTS = {
+    "SkuData": "data", "sku_data_from_experiments": "data", "sku_data_from_frame": "data",
+    "compare_to_truth": "evaluation", "merge_truth": "evaluation", "category_beta_priors": "empirical_bayes",
+    "fit_empirical_bayes": "empirical_bayes", "fit_independent": "empirical_bayes", "fit_hierarchical": "fit",
+    "CategoryPrior": "results", "Diagnostics": "results", "HierarchicalResult": "results", "SkuLift": "results",
+    "PARAMETERISATIONS": "spec", "Priors": "spec", "SkuWorld": "synthetic", "simulate_sku_world": "synthetic",
+}
 
 __all__ = ["SkuData", "sku_data_from_frame", "sku_data_from_experiments", "fit_hierarchical", "fit_empirical_bayes",
            "fit_independent", "category_beta_priors", "HierarchicalResult", "SkuLift", "CategoryPrior", "Diagnostics",
            "Priors", "PARAMETERISATIONS", "SkuWorld", "simulate_sku_world", "compare_to_truth", "merge_truth"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -12,17 +12,26 @@ The usual path of an experiment::
     write_memo(build_memo(result, decision, brief=brief), "memo.html")
 """
 
-from .autopilot import AutopilotPlan, plan_autopilot, run_autopilot
-from .brief import ExperimentBrief, Guardrail, Variant, load_brief, parse_brief, safe_id
-from .learning import conclude, pattern_table, winning_tags
-from .memo import DecisionMemo, build_memo, write_memo
-from .policies import Decision, DecisionContext, DecisionPolicy, decide, evaluate, get_policy, list_policies
-from .registry import ExperimentRecord, Registry
-from .rollout import RolloutPlan, advance_rollout, monitor, plan_rollout, rollback, rollout_status, start_rollout
-from .seed import seed_from_world
-from .signals import decision_context, market_signals
-from .states import STATES, TRANSITIONS, allowed_actions, next_state
-from .variant_checks import check_brief_variants, check_variant, contrast_ratio
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Names are imported from their modules on first use (PEP 562), so importing one module of this
+# package does not import all of them (see the README's Layout: heavy imports are lazy).
+_EXPORTS = {
+    "AutopilotPlan": "autopilot", "plan_autopilot": "autopilot", "run_autopilot": "autopilot",
+    "ExperimentBrief": "brief", "Guardrail": "brief", "Variant": "brief", "load_brief": "brief",
+    "parse_brief": "brief", "safe_id": "brief", "conclude": "learning", "pattern_table": "learning",
+    "winning_tags": "learning", "DecisionMemo": "memo", "build_memo": "memo", "write_memo": "memo",
+    "Decision": "policies", "DecisionContext": "policies", "DecisionPolicy": "policies", "decide": "policies",
+    "evaluate": "policies", "get_policy": "policies", "list_policies": "policies", "ExperimentRecord": "registry",
+    "Registry": "registry", "RolloutPlan": "rollout", "advance_rollout": "rollout", "monitor": "rollout",
+    "plan_rollout": "rollout", "rollback": "rollout", "rollout_status": "rollout", "start_rollout": "rollout",
+    "seed_from_world": "seed", "decision_context": "signals", "market_signals": "signals", "STATES": "states",
+    "TRANSITIONS": "states", "allowed_actions": "states", "next_state": "states",
+    "check_brief_variants": "variant_checks", "check_variant": "variant_checks", "contrast_ratio": "variant_checks",
+}
 
 __all__ = ["ExperimentBrief", "Guardrail", "Variant", "load_brief", "parse_brief", "safe_id", "Registry",
            "ExperimentRecord", "STATES", "TRANSITIONS", "allowed_actions", "next_state", "Decision",
@@ -31,3 +40,16 @@ __all__ = ["ExperimentBrief", "Guardrail", "Variant", "load_brief", "parse_brief
            "AutopilotPlan", "plan_autopilot", "run_autopilot", "conclude", "pattern_table", "winning_tags",
            "check_variant", "check_brief_variants", "contrast_ratio", "DecisionMemo", "build_memo", "write_memo",
            "seed_from_world", "decision_context", "market_signals"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -211,34 +211,39 @@ class Registry:
                 delay = min(delay * 2, 0.5)
 
     @contextlib.contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, *, create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """An open connection with the registry schema in place.
 
         Outside a :meth:`session` the connection is opened for this call and closed after it, so
         other processes can use the file in between; inside a session (or a nested call) the
-        session's connection is reused.
+        session's connection is reused. Reading never creates the database: while the file does
+        not exist (and ``create`` is false) reads see an empty registry in memory, so a read-only
+        command that fails (``workbench decide nosuch``) leaves nothing behind.
         """
         local = self._local
         if getattr(local, "con", None) is not None:
+            if create and getattr(local, "empty", False):
+                raise WorkbenchError(f"{self.path}: a write inside a read of a registry that does not exist yet")
             yield local.con
             return
-        con = self._open()
-        local.con, local.in_tx = con, False
+        empty = not create and not self.path.exists()
+        con = duckdb.connect(":memory:") if empty else self._open()
+        local.con, local.in_tx, local.empty = con, False, empty
         try:
-            if not self._schema_ready:
-                self._ensure_schema(con)
+            if empty or not self._schema_ready:
+                self._ensure_schema(con, remember=not empty)
             yield con
         finally:
-            local.con = None
+            local.con, local.empty = None, False
             con.close()
 
     @contextlib.contextmanager
     def session(self) -> Iterator["Registry"]:
         """Keep one connection open for a batch of calls (faster; holds the file lock meanwhile)."""
-        with self.connect():
+        with self.connect(create=True):
             yield self
 
-    def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _ensure_schema(self, con: duckdb.DuckDBPyConnection, *, remember: bool = True) -> None:
         con.execute("BEGIN TRANSACTION")
         try:
             for ddl in SCHEMA:
@@ -247,7 +252,7 @@ class Registry:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        self._schema_ready = True
+        self._schema_ready = self._schema_ready or remember
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -255,7 +260,7 @@ class Registry:
 
         A transaction opened inside another one joins it: everything commits or rolls back together.
         """
-        with self.connect() as con:
+        with self.connect(create=True) as con:
             local = self._local
             if local.in_tx:
                 yield con

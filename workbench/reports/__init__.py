@@ -3,7 +3,7 @@
 * :func:`run_reports` — what ``workbench report`` runs: incremental (keyed by data, parameters and
   code), atomic per experiment, parallel workers, a lock, a portfolio ``index.html``;
 * :func:`load_report` / :class:`ExperimentReport` — one experiment's report sections (what the
-  notebook ``notebooks/experiment_report.ipynb`` calls);
+  notebook ``workbench/reports/report-notebook/experiment_report.ipynb`` calls);
 * :func:`gather_inputs` — the report's data, loaded once for many experiments;
 * :func:`roi_projection` — incremental revenue per day and over a horizon, with its interval;
 * :mod:`workbench.reports.views` and :mod:`workbench.reports.plots` — tidy frames and HoloViews

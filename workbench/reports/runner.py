@@ -39,7 +39,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Literal, Sequence
 
-from ..config import Paths, Settings, get_settings, project_root
+from ..config import Paths, Settings, get_settings
 from ..display import ResultMixin, dumps, fmt_action
 from ..errors import ConflictError, InputError, NotFoundError, Problem
 from ..files import publish_tree, write_text_atomic
@@ -56,8 +56,8 @@ Progress = Callable[[str, dict[str, Any]], None]
 
 
 def default_notebook() -> Path:
-    """``notebooks/experiment_report.ipynb`` of the checkout the package runs from."""
-    return project_root() / "notebooks" / "experiment_report.ipynb"
+    """The report notebook shipped inside the package (``workbench/reports/report-notebook/``)."""
+    return Path(__file__).resolve().parent / "report-notebook" / "experiment_report.ipynb"
 
 
 @dataclass(frozen=True)
