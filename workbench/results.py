@@ -142,6 +142,7 @@ class MetricResult(ResultMixin):
     notes: tuple[str, ...] = ()
     prob_best: dict[str, float] | None = None  # Bayesian P(each compared arm is best), in the better direction
     unit: str = ""                             # rate, count, currency, seconds, value: how its numbers are written
+    adjustment: Any = None                     # stratified multi-covariate estimate (workbench.adjustment.Adjustment)
 
     def to_frame(self) -> pd.DataFrame:
         return comparisons_frame(self.comparisons, metric=self.name, role=self.role)
