@@ -58,6 +58,8 @@ class HealthReport(ResultMixin):
     srm: SRMResult | None = None
     bot_exclusion_rate: float | None = None
     sticky_violators: int | None = None
+    segment_srm: Any = None      # SRM within each segment, corrected together (workbench.health_balance)
+    balance: Any = None          # pre-period covariate balance between arms (workbench.health_balance)
 
     @property
     def reasons(self) -> list[str]:
