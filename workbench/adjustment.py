@@ -245,13 +245,14 @@ def adjustment_note(a: Adjustment) -> str | None:
 
     >>> e = AdjustedEstimate("b", .1, .11, .01, (0, .02), .1, (0, .2), .005, .04, .01, (-.01, .03), .01, .3, .75)
     >>> adjustment_note(Adjustment("cvr", ("device",), ("pre_purchases",), 3, 0, 0.95, (e,)))
-    'regression adjustment on 3 strata (device) and 1 pre-period covariate (pre_purchases): variance of the lift reduced by 75.0% (shown beside the headline, which decisions use)'
+    'stratified multi-covariate estimate (3 strata, 1 covariates): variance of the lift reduced by 75.0% (shown beside the headline, which decisions use)'
     """
     if not a.applied:
         return None
     red = float(np.mean([e.variance_reduction for e in a.estimates]))
     change = f"reduced by {fmt_pct(red, 1)}" if red >= 0 else f"increased by {fmt_pct(-red, 1)}"
-    return f"{a.method()}: variance of the lift {change} (shown beside the headline, which decisions use)"
+    return f"stratified multi-covariate estimate ({a.cells} strata, {len(a.covariates)} covariates): variance of " \
+           f"the lift {change} (shown beside the headline, which decisions use)"
 
 
 def with_adjustment(data: Any, m: Metric, result: Any, *, alpha: float, strata: Sequence[str] | None = None,
