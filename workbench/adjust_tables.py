@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .display import fmt_count, fmt_num, fmt_p, fmt_pct, fmt_signed
+from .display import fmt_count, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_signed
 from .metrics import fmt_metric_delta, fmt_metric_delta_ci
 
 __all__ = ["ADJUST_COLUMNS", "BALANCE_COLUMNS", "SEGMENT_SRM_COLUMNS", "adjustment_rows", "adjustment_caption",
@@ -79,8 +79,10 @@ def balance_summary(h: Any) -> str:
     b = getattr(h, "balance", None)
     if b is None:
         return ""
-    tests = ", ".join(f"{v.variant} p {fmt_p(v.p_value)} (adj. {fmt_p(v.p_value_adjusted)})" for v in b.variants)
-    return f"pre-period balance ({', '.join(b.covariates)}): Hotelling's T² {tests}; correction: {b.correction}"
+    tests = ", ".join(f"{v.variant} {fmt_p_eq(v.p_value)}" + (f" ({fmt_p_eq(v.p_value_adjusted, 'adjusted p')})"
+                                                               if len(b.variants) > 1 else "") for v in b.variants)
+    return f"pre-period balance ({', '.join(b.covariates)}): Hotelling's T² {tests}" + \
+        (f"; correction: {b.correction}" if len(b.variants) > 1 else "")
 
 
 def segment_srm_rows(h: Any) -> list[dict[str, str]]:
@@ -100,6 +102,6 @@ def segment_srm_summary(h: Any) -> str:
     low = min(s.tests, key=lambda t: t.p_value_adjusted)
     flagged = s.flagged()
     verdict = (f"{len(flagged)} below {s.threshold:g}" if flagged else f"none below {s.threshold:g}")
-    return (f"SRM by segment: {s.correction}; smallest adjusted p {fmt_p(low.p_value_adjusted)} "
+    return (f"SRM by segment: {s.correction}; smallest {fmt_p_eq(low.p_value_adjusted, 'adjusted p')} "
             f"({low.dim} = {low.level}); {verdict}"
             + (f"; not tested (too few units): {', '.join(s.untested)}" if s.untested else ""))
