@@ -15,8 +15,9 @@ overall stratum shares ``w_s`` and the overall covariate means ``x̄``::
 ``y ~ T × ((strata − w) + (x − x̄))`` (statsmodels gives the same number to 1e-8). ``V_a`` is exactly the
 HC0 variance of ``Σ_s w_s γ_s`` in the arm's regression with covariates centred within each cell
 (``y ~ 0 + strata + (x − x̄[a,s])``); Lin's HC0 standard error adds the slopes' uncertainty times
-``x̄ − Σ_s w_s x̄[a,s]``, which is ``O(n^{-1/2})`` under randomisation, so the two variances differ by
-a relative ``O(1/n)`` (below 0.5 % at 1,000 units per arm). Everything needs only per-cell ``n``,
+``x̄ − Σ_s w_s x̄[a,s]``, which is ``O(n^{-1/2})`` under randomisation, so the two standard errors differ
+by a relative ``O(1/n)`` (at most 0.5 % over 20 simulated experiments with 1,000 units per arm and three
+covariates; 0.05 % at 10,000). Matching Lin's HC0 exactly would need third and fourth moments per cell. Everything needs only per-cell ``n``,
 Σy, Σy², Σx, Σxxᵀ and Σxy — the cube's sums. With strata and no covariate it is post-stratification;
 with one stratum it is multi-covariate CUPED with arm-specific slopes.
 
