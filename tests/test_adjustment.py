@@ -118,3 +118,16 @@ def test_sparse_cells_are_pooled_and_no_adjustment_without_strata_or_covariates(
     assert not r.primary.adjustment.applied
     assert r.primary.adjustment.notes == ("not adjusted: no strata and no pre-period covariates to adjust for",)
     assert analyze(data, adjust=False).primary.adjustment is None
+
+
+def test_unknown_strata_or_covariate_is_a_clear_error() -> None:
+    from workbench.errors import InputError
+    df = _units(seed=9)
+    m = Metric("clicks", "mean", "clicks", role="primary")
+    data = ExperimentData("e", ("control", "treatment"), _cube(df), metrics=(m,), dims=("device", "channel"))
+    with pytest.raises(InputError, match="strata: the data has no 'country' to stratify by; it has: device, channel"):
+        analyze(data, strata=("country",))
+    with pytest.raises(InputError, match="no 'pre_x' to adjust for"):
+        analyze(data, adjust_covariates=("pre_x",))
+    a = analyze(data, strata=("device",), adjust_covariates=("pre_revenue",)).primary.adjustment
+    assert a.strata == ("device",) and a.covariates == ("pre_revenue",) and a.cells == 3

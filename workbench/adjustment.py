@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import special
 
 from .display import ResultMixin, fmt_pct
+from .errors import InputError, Problem
 from .metrics import Metric, sq_col, sum_col, xprod_col
 from .stats.adjust import AdjustCells, adjust_core, linearise_ratio_cells
 
@@ -185,13 +186,19 @@ def adjust_metric(cube: pd.DataFrame, variants: Sequence[str], m: Metric, *, alp
     reduction (single covariate) is carried beside the adjusted one.
     """
     cols = set(cube.columns)
+    unknown = [(d, "strata", "stratify by") for d in (strata or ()) if d not in cols] + \
+        [(c, "adjust_covariates", "adjust for") for c in (covariates or ()) if sum_col(c) not in cols]
+    if unknown:
+        known = {"strata": [c for c in cube.columns if not pd.api.types.is_numeric_dtype(cube[c])
+                            and c not in ("variant", "excluded", "experiment_id", "day", "last_ts")],
+                 "adjust_covariates": covariates_in(cols)}
+        raise InputError([Problem("blocked", "bad_option", f"{option}: the data has no {name!r} to {what}; it has: "
+                                  f"{', '.join(map(str, known[option])) or 'none'}", column=option, value=name)
+                          for name, option, what in unknown])
     dims = [d for d in (STRATA_DIMS if strata is None else strata) if d in cols]
-    wanted = covariates_in(cols) if covariates is None else [c for c in covariates if sum_col(c) in cols]
+    wanted = covariates_in(cols) if covariates is None else list(covariates)
     covs, dropped = _covariates_usable(cols, m, wanted)
     notes: list[str] = []
-    missing_dims = [d for d in (strata or ()) if d not in cols]
-    if missing_dims:
-        notes.append(f"no {', '.join(missing_dims)} column to stratify by")
     if dropped:
         notes.append(f"left out {', '.join(dropped)}: the data has no cross-products with "
                      f"{m.numerator}{' or ' + m.denominator if m.denominator else ''} and the other covariates")
@@ -235,7 +242,8 @@ def adjust_metric(cube: pd.DataFrame, variants: Sequence[str], m: Metric, *, alp
             plain_se=float(arr.plain_se[j]), plain_p_value=plain_p, variance_reduction=float(arr.variance_reduction[j]),
             cuped_variance_reduction=float(cuped["variance_reduction"]) if cuped.get("applied") else None))
     if not estimates:
-        notes.append("not adjusted: a stratum has no units in some arm")
+        notes.append("not adjusted: the adjusted estimate is undefined (an arm without units, or a ratio whose "
+                     "denominator sums to 0)")
     return Adjustment(covariates=tuple(covs), cells=n_cells, pooled_cells=pooled, estimates=tuple(estimates),
                       notes=tuple(notes), **base)
 
@@ -262,5 +270,6 @@ def with_adjustment(data: Any, m: Metric, result: Any, *, alpha: float, strata: 
     adj = adjust_metric(data.cube, data.variants, m, alpha=alpha, strata=strata, covariates=covariates,
                         headline=result.comparisons)
     note = adjustment_note(adj)
-    extra = [note] if note else [n for n in adj.notes if n.startswith("not adjusted") and strata is not None]
+    asked = strata is not None or covariates is not None
+    extra = [note] if note else [n for n in adj.notes if n.startswith("not adjusted") and asked]
     return replace(result, adjustment=adj, notes=(*result.notes, *extra))

@@ -129,3 +129,14 @@ def test_vectorised_over_leading_axes_and_empty_arm_in_stratum() -> None:
     zero = AdjustCells(n, *(np.where((n == 0)[(...,) + (None,) * (np.ndim(getattr(one, f)) - 2)], 0.0, getattr(one, f))
                             for f in ("y_sum", "y_sq", "x_sum", "xx_sum", "xy_sum")))
     assert np.isnan(adjust_core(zero).lift).all()
+
+
+def test_bad_input_is_a_one_line_error() -> None:
+    from workbench.errors import InputError
+    one = _cells(_units(5, "mean"), "y", ["x0"], 2, 3)
+    with pytest.raises(InputError, match="y_sum must have shape"):
+        adjust_core(AdjustCells(one.n, one.y_sum[:2], one.y_sq, one.x_sum, one.xx_sum, one.xy_sum))
+    n = one.n.copy()
+    n[1, 1] = -3
+    with pytest.raises(InputError, match="must not be negative"):
+        adjust_core(AdjustCells(n, one.y_sum, one.y_sq, one.x_sum, one.xx_sum, one.xy_sum))

@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..display import ResultMixin
+from ._checks import bad, check_finite_array
 
 __all__ = ["AdjustCells", "AdjustArrays", "adjust_core", "linearise_ratio_cells"]
 
@@ -112,12 +113,30 @@ def _solve(w: Array, v: Array) -> Array:
         return (np.linalg.pinv(w) @ v[..., None])[..., 0]
 
 
+def _check(cells: AdjustCells) -> None:
+    """Shapes agree, sums are finite, counts are non-negative; else a one-line InputError naming the field."""
+    n = check_finite_array("n", cells.n, nonnegative=True)
+    if n.ndim < 2 or n.shape[-1] < 2:
+        raise bad("bad_shape", f"n must have shape (..., strata, arms) with at least 2 arms; got {n.shape}",
+                  column="n", value=str(n.shape))
+    p = np.shape(cells.x_sum)[-1] if np.ndim(cells.x_sum) == n.ndim + 1 else -1
+    want = {"y_sum": n.shape, "y_sq": n.shape, "x_sum": (*n.shape, p), "xy_sum": (*n.shape, p),
+            "xx_sum": (*n.shape, p, p)}
+    for name, shape in want.items():
+        a = check_finite_array(name, getattr(cells, name))
+        if p < 0 or a.shape != shape:
+            raise bad("bad_shape", f"{name} must have shape {shape} to match n {n.shape}; got {a.shape}",
+                      column=name, value=str(a.shape))
+
+
 def adjust_core(cells: AdjustCells) -> AdjustArrays:
     """Lin's stratified regression-adjusted means, their variances and the lifts (see module doc).
 
     A cell with no units adds nothing; a stratum with units overall but none in some arm gives that
-    arm a NaN mean (pool such strata before calling).
+    arm a NaN mean (pool such strata before calling). Inputs are checked (shapes, finite sums,
+    non-negative counts); a problem raises :class:`~workbench.errors.InputError`.
     """
+    _check(cells)
     n, ys, yq = cells.n, cells.y_sum, cells.y_sq
     xs, xx, xy = cells.x_sum, cells.xx_sum, cells.xy_sum
     with np.errstate(divide="ignore", invalid="ignore"):

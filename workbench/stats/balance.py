@@ -30,6 +30,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from ._checks import bad, check_finite_array
+
 __all__ = ["BalanceArrays", "balance_core"]
 
 Array = NDArray[np.float64]
@@ -54,9 +56,12 @@ def balance_core(n: ArrayLike, x_sum: ArrayLike, xx_sum: ArrayLike) -> BalanceAr
 
     Shapes: ``n`` (…, K), ``x_sum`` (…, K, P), ``xx_sum`` (…, K, P, P).
     """
-    n = np.asarray(n, dtype=np.float64)
-    xs = np.asarray(x_sum, dtype=np.float64)
-    xx = np.asarray(xx_sum, dtype=np.float64)
+    n = check_finite_array("n", n, nonnegative=True)
+    xs = check_finite_array("x_sum", x_sum)
+    xx = check_finite_array("xx_sum", xx_sum)
+    if n.ndim < 1 or n.shape[-1] < 2 or xs.shape[:-1] != n.shape or xx.shape != (*xs.shape, xs.shape[-1]):
+        raise bad("bad_shape", f"balance needs n (..., K≥2), x_sum (..., K, P), xx_sum (..., K, P, P); got "
+                  f"{n.shape}, {xs.shape}, {xx.shape}", column="x_sum", value=str(xs.shape))
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = xs / n[..., None]
         scatter = xx - xs[..., :, None] * xs[..., None, :] / n[..., None, None]      # (…, K, P, P)
