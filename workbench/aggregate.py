@@ -10,8 +10,9 @@ One Ibis expression does it all and runs as a single query (DuckDB by default; a
 3. **the cube**: grouped by experiment × variant × exclusion reason × dimensions, with ``n``, Σv,
    Σv² for every per-unit value and the Σa·b cross-products the metric catalog needs (CUPED and
    ratio metrics) and those of the pre-period covariates with each other and with every metric's
-   values (the balance check and the multi-covariate adjustment, :mod:`workbench.adjustment`). Excluded units (bots, sticky violators) stay in the cube under their reason, so
-   the trust checks count them from the same numbers the analysis uses.
+   values (the balance check and the multi-covariate adjustment, :mod:`workbench.adjustment`).
+   Excluded units (bots, sticky violators) stay in the cube under their reason, so the trust
+   checks count them from the same numbers the analysis uses.
 
 Only the cube — a few hundred rows per experiment — leaves the engine.
 """
