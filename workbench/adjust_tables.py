@@ -20,7 +20,7 @@ from typing import Any
 from .display import fmt_count, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_signed
 from .metrics import fmt_metric_delta, fmt_metric_delta_ci
 
-__all__ = ["ADJUST_COLUMNS", "BALANCE_COLUMNS", "SEGMENT_SRM_COLUMNS", "adjustment_rows", "adjustment_caption",
+__all__ = ["ADJUST_COLUMNS", "BALANCE_COLUMNS", "SEGMENT_SRM_COLUMNS", "adjustment_rows", "adjustment_caption", "result_caption",
            "balance_rows", "balance_summary", "segment_srm_rows", "segment_srm_summary"]
 
 ADJUST_COLUMNS = ("metric", "variant", "estimate", "lift", "CI", "p", "var. reduction")
@@ -62,6 +62,11 @@ def adjustment_caption(m: Any) -> str:
         return ""
     return "; ".join([a.method(), "HC0 standard errors, normal intervals; ratio metrics linearised (delta method)",
                       *a.notes])
+
+
+def result_caption(result: Any) -> str:
+    """The captions of every adjusted metric of an analysis, each distinct one once."""
+    return " | ".join(dict.fromkeys(adjustment_caption(m) for m in result.metrics if adjustment_rows(m)))
 
 
 def balance_rows(h: Any) -> list[dict[str, str]]:

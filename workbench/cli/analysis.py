@@ -178,16 +178,15 @@ def _show_analysis(r: AnalysisResult) -> None:
 
 def _show_adjusted(r: AnalysisResult) -> None:
     """Plain, single-covariate CUPED and stratified multi-covariate estimates side by side."""
-    from ..adjust_tables import ADJUST_COLUMNS, adjustment_caption, adjustment_rows
+    from ..adjust_tables import ADJUST_COLUMNS, adjustment_rows, result_caption
     from ..tables import ci_header
     rows = [row for m in r.metrics for row in adjustment_rows(m)]
     if not rows:
         return
-    applied = next(m for m in r.metrics if adjustment_rows(m))
     console.print(table("Adjusted estimates (beside the headline; decisions use the headline)",
                         [ci_header(r.alpha) if c == "CI" else c for c in ADJUST_COLUMNS],
                         [tuple(escape(v) for v in row.values()) for row in rows],
-                        caption=escape(adjustment_caption(applied))))
+                        caption=escape(result_caption(r))))
 
 
 def _show_segments(r: AnalysisResult) -> None:

@@ -73,15 +73,14 @@ def adjusted_html(outcome: Any) -> str:
     """Plain, CUPED and stratified multi-covariate estimates of every metric (empty when none was adjusted)."""
     import pandas as pd
 
-    from ..adjust_tables import adjustment_caption, adjustment_rows
+    from ..adjust_tables import adjustment_rows, result_caption
     r = outcome.result
     rows = [row for m in r.metrics for row in adjustment_rows(m)]
     if not rows:
         return ""
-    first = next(m for m in r.metrics if adjustment_rows(m))
     return ('<div class="wb-card wb-adjusted"><h3>Adjusted estimates (beside the headline; decisions use the '
             f'headline)</h3>{frame_html(pd.DataFrame(rows), css_id="wb-adjusted")}'
-            f'<p class="wb-muted">{escape(adjustment_caption(first))}</p></div>')
+            f'<p class="wb-muted">{escape(result_caption(r))}</p></div>')
 
 
 def rollout_html(progress: Any) -> str:

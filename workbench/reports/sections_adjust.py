@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..adjust_tables import (adjustment_caption, adjustment_rows, balance_rows, balance_summary, segment_srm_rows,
+from ..adjust_tables import (adjustment_rows, result_caption, balance_rows, balance_summary, segment_srm_rows,
                              segment_srm_summary)
 from ..display import fmt_share
 from .html import Html, heading, note, table
@@ -26,9 +26,8 @@ def adjusted_html(result: Any) -> Html:
         why = next((n for m in result.metrics if m.adjustment is not None for n in m.adjustment.notes
                     if n.startswith("not adjusted")), "no strata and no pre-period covariates to adjust for")
         return Html.join([*parts, note(f"Not applied: {why.removeprefix('not adjusted: ')}.")])
-    first = next(m for m in result.metrics if adjustment_rows(m))
     frame = pd.DataFrame(rows).rename(columns={"CI": f"{fmt_share(1 - result.alpha)} CI"})
-    parts.append(table(frame, caption=adjustment_caption(first) + ". Shown beside the headline; decisions use the "
+    parts.append(table(frame, caption=result_caption(result) + ". Shown beside the headline; decisions use the "
                        "headline (plain, or CUPED on one covariate)."))
     return Html.join(parts)
 
