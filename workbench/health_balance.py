@@ -11,7 +11,8 @@
   joint test of each variant against the control (:func:`workbench.stats.balance.balance_core`),
   Holm-corrected across the variants. A corrected p below ``Settings.health.balance_warning_p``
   (0.001) is a Warning; otherwise the result is noted (info) with the largest standardised
-  difference.
+  difference. Not applied to bandits: their arms take different shares of the traffic at different
+  times, so a drifting arrival mix alone would make the arms differ.
 
 Every sentence is built from the numbers it states.
 """
