@@ -80,3 +80,10 @@ def test_balanced_covariates_are_noted_not_flagged() -> None:
     assert h.status == "healthy" and h.balance.status == "healthy"
     note = next(p for p in h.issues if p.code == "balance")
     assert note.level == "info" and "show no imbalance" in note.message
+
+
+def test_bandits_get_neither_check() -> None:
+    d, _ = _balance_data(0.6)
+    from dataclasses import replace
+    h = check_health(replace(d, meta={"kind": "bandit"}))
+    assert h.balance is None and h.segment_srm is None and "imbalance" not in {p.code for p in h.issues}
