@@ -132,8 +132,10 @@ def _pool(table: pd.DataFrame, strata: list[str], variants: Sequence[str]) -> tu
     if not strata:
         t = table.groupby("variant", observed=True).sum(numeric_only=True)
         return pd.concat({"all": t.reindex(list(variants), fill_value=0)}, names=["cell"]), 0
-    cells = table.assign(cell=table[strata].astype(str).agg(" / ".join, axis=1))
-    g = cells.groupby(["cell", "variant"], observed=True).sum(numeric_only=True)
+    g = table.groupby([*strata, "variant"], observed=True, dropna=False).sum(numeric_only=True)
+    labels = [" / ".join(map(str, key[:-1])) for key in g.index]            # a few dozen cells: cheap
+    g.index = pd.MultiIndex.from_arrays([labels, g.index.get_level_values("variant")], names=["cell", "variant"])
+    g = g.groupby(level=["cell", "variant"]).sum()
     units = g["n"].unstack("variant").reindex(columns=list(variants), fill_value=0).fillna(0)
     sparse = units.index[(units < MIN_CELL_UNITS).any(axis=1)]
     if len(sparse):
@@ -212,7 +214,9 @@ def adjust_metric(cube: pd.DataFrame, variants: Sequence[str], m: Metric, *, alp
         why = "no strata and no pre-period covariates to adjust for" if needed <= cols else \
             f"the data has no column {sorted(needed - cols)[0]}"
         return Adjustment(covariates=(), cells=0, pooled_cells=0, notes=(*notes, f"not adjusted: {why}"), **base)
-    keep_cols = sorted({c for c in cols if c == "n" or "__" in c})
+    keep_cols = sorted(needed | {sum_col(c) for c in covs} | {sq_col(c) for c in covs}
+                       | {xprod_col(a, b) for i, a in enumerate(covs) for b in covs[i + 1:]}
+                       | {xprod_col(v, c) for v in (m.numerator, m.denominator) if v for c in covs})
     g, pooled = _pool(cube[[*dims, "variant", *keep_cols]], dims, variants)
     n_cells = len(g.index.get_level_values("cell").unique())
     k = len(variants)
