@@ -137,10 +137,11 @@ def _pool(table: pd.DataFrame, strata: list[str], variants: Sequence[str]) -> tu
     g.index = pd.MultiIndex.from_arrays([labels, g.index.get_level_values("variant")], names=["cell", "variant"])
     g = g.groupby(level=["cell", "variant"]).sum()
     units = g["n"].unstack("variant").reindex(columns=list(variants), fill_value=0).fillna(0)
-    sparse = units.index[(units < MIN_CELL_UNITS).any(axis=1)]
+    live = units.loc[:, units.sum() > 0]                  # an arm with no units at all is not compared anyway
+    sparse = units.index[(live < MIN_CELL_UNITS).any(axis=1)]
     if len(sparse):
         mapping = {c: _POOLED for c in sparse}
-        pooled_units = units.loc[sparse].sum()
+        pooled_units = live.loc[sparse].sum()
         if (pooled_units < MIN_CELL_UNITS).any() and len(units.index) > len(sparse):
             largest = units.drop(index=sparse).sum(axis=1).idxmax()
             mapping = {c: largest for c in sparse}
@@ -257,13 +258,14 @@ def adjustment_note(a: Adjustment) -> str | None:
 
     >>> e = AdjustedEstimate("b", .1, .11, .01, (0, .02), .1, (0, .2), .005, .04, .01, (-.01, .03), .01, .3, .75)
     >>> adjustment_note(Adjustment("cvr", ("device",), ("pre_purchases",), 3, 0, 0.95, (e,)))
-    'stratified multi-covariate estimate (3 strata, 1 covariates): variance of the lift reduced by 75.0% (shown beside the headline, which decisions use)'
+    'stratified multi-covariate estimate (3 strata, 1 covariate): variance of the lift reduced by 75.0% (shown beside the headline, which decisions use)'
     """
     if not a.applied:
         return None
     red = float(np.mean([e.variance_reduction for e in a.estimates]))
     change = f"reduced by {fmt_pct(red, 1)}" if red >= 0 else f"increased by {fmt_pct(-red, 1)}"
-    return f"stratified multi-covariate estimate ({a.cells} strata, {len(a.covariates)} covariates): variance of " \
+    k = len(a.covariates)
+    return f"stratified multi-covariate estimate ({a.cells} strata, {k} covariate{'' if k == 1 else 's'}): variance of " \
            f"the lift {change} (shown beside the headline, which decisions use)"
 
 
