@@ -60,8 +60,8 @@ def adjustment_caption(m: Any) -> str:
     a = getattr(m, "adjustment", None)
     if a is None:
         return ""
-    return "; ".join([a.method(), "HC0 standard errors, normal intervals; ratio metrics linearised (delta method)",
-                      *a.notes])
+    return "; ".join([a.method(), "HC0 standard errors, normal intervals, p-values per comparison (not corrected "
+                      "for multiplicity); ratio metrics linearised (delta method)", *a.notes])
 
 
 def result_caption(result: Any) -> str:
