@@ -9,8 +9,10 @@ One Ibis expression does it all and runs as a single query (DuckDB by default; a
 2. the pre-period covariates joined on ``user_key`` (missing → 0: new users have no history);
 3. **the cube**: grouped by experiment × variant × exclusion reason × dimensions, with ``n``, Σv,
    Σv² for every per-unit value and the Σa·b cross-products the metric catalog needs (CUPED and
-   ratio metrics). Excluded units (bots, sticky violators) stay in the cube under their reason, so
-   the trust checks count them from the same numbers the analysis uses.
+   ratio metrics) and those of the pre-period covariates with each other and with every metric's
+   values (the balance check and the multi-covariate adjustment, :mod:`workbench.adjustment`).
+   Excluded units (bots, sticky violators) stay in the cube under their reason, so the trust
+   checks count them from the same numbers the analysis uses.
 
 Only the cube — a few hundred rows per experiment — leaves the engine.
 """
@@ -25,6 +27,7 @@ import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 import pandas as pd
 
+from .adjustment import adjustment_products
 from .config import Settings, get_settings
 from .metrics import CATALOG, COVARIATES, Metric, sq_col, sum_col, xprod_col
 from .sources.events import EventLog
@@ -165,8 +168,11 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
 def cube_expr(units: ir.Table, metrics: Iterable[Metric], dims: Sequence[str] = DEFAULT_DIMS) -> ir.Table:
     """Group per-unit values into the cube of sufficient statistics."""
     metrics = list(metrics)
-    values = sorted(({v for m in metrics for v in m.values()} | set(FUNNEL_VALUES)) & set(units.columns))
-    pairs = sorted({p for m in metrics for p in m.products() if set(p) <= set(units.columns)})
+    covariates = [c for c in COVARIATES if c in units.columns]      # all of them: balance check and adjustment
+    values = sorted(({v for m in metrics for v in m.values()} | set(FUNNEL_VALUES) | set(covariates))
+                    & set(units.columns))
+    pairs = sorted({p for m in metrics for p in m.products()} | adjustment_products(metrics, covariates))
+    pairs = [p for p in pairs if set(p) <= set(units.columns)]
     aggs: dict[str, ir.Value] = {"n": units.count(), "n_events__sum": units.n_events.sum(),
                                  "last_ts": units.last_ts.max()}
     for v in values:

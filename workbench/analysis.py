@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Settings, get_settings
-from .display import fmt_p_eq, fmt_pct, fmt_signed
+from .display import fmt_pct
 from .errors import InputError, Problem
 from .experiment_data import ExperimentData
 from .aa import aa_verdict
@@ -54,8 +54,9 @@ from .stats.bayes import prob_best_beta, prob_best_normal
 from .stats.compare import compare_arrays
 from .stats.frequentist import non_inferiority
 from .stats.multiplicity import adjust_core
-from .stats.segments import SegmentMetricResult, SegmentResult, heterogeneity_core, simpson_core
 from .stats.sequential import SequentialResult, confidence_sequence_core
+from .adjustment import with_adjustment
+from .analysis_segments import analyze_segments, heterogeneity_note  # noqa: F401  (re-exported)
 from .stats.sufficient import RatioStats, SufficientStats
 
 __all__ = ["NonInferiority", "SequentialOptions", "AnalysisOptions", "analyze", "analyze_segments"]
@@ -111,6 +112,9 @@ class AnalysisOptions:
     sequential: SequentialOptions | None = None
     segments: tuple[str, ...] = ()
     aa: bool | None = None            # an A/A experiment (None: the data's meta["kind"] says)
+    adjust: bool = True               # stratified multi-covariate adjustment beside the headline (workbench.adjustment)
+    strata: tuple[str, ...] | None = None            # None: device, channel, user_type (those present)
+    adjust_covariates: tuple[str, ...] | None = None  # None: every pre-period covariate in the data
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, source: str = "options") -> "AnalysisOptions":
@@ -139,7 +143,7 @@ class AnalysisOptions:
                     kw[key] = None if value is None else float(value)
                 elif key in ("small_sample_units", "small_count"):
                     kw[key] = None if value is None else int(value)
-                elif key in ("cuped", "bayes", "credible_intervals"):
+                elif key in ("cuped", "bayes", "credible_intervals", "adjust"):
                     if not isinstance(value, bool):
                         raise ValueError("must be true or false")
                     kw[key] = value
@@ -147,7 +151,7 @@ class AnalysisOptions:
                     if value not in _CORRECTION_NAMES:
                         raise ValueError(f"must be one of {', '.join(_CORRECTION_NAMES)}")
                     kw[key] = value
-                elif key in ("guardrails", "metrics", "segments"):
+                elif key in ("guardrails", "metrics", "segments", "strata", "adjust_covariates"):
                     kw[key] = tuple(str(v) for v in ([value] if isinstance(value, str) else value))
                 elif key == "primary":
                     kw[key] = None if value is None else str(value)
@@ -448,6 +452,8 @@ def analyze(data: ExperimentData | str | Path, options: AnalysisOptions | None =
     sequential: dict[str, tuple[SequentialResult, ...]] = {}
     for m in metrics:
         res, seq = _metric_result(data, m, opts, settings, alpha, credible_level)
+        if opts.adjust and res.comparisons:
+            res = with_adjustment(data, m, res, alpha=alpha, strata=opts.strata, covariates=opts.adjust_covariates)
         results_list.append(res)
         if seq:
             sequential[m.name] = seq
@@ -468,78 +474,3 @@ def analyze(data: ExperimentData | str | Path, options: AnalysisOptions | None =
                           health=health, metrics=tuple(results_list), alpha=alpha, units=units, notes=tuple(notes),
                           segments=segments, sequential=sequential or None, source=data.source,
                           data_version=_data_version(data), as_of=data.as_of, aa=verdict)
-
-
-def heterogeneity_note(variant: str, metric: str, dim: str, h: Mapping[str, float], alpha: float) -> str:
-    """The one sentence about Cochran's Q for a variant's lift across segments (analysis notes and the report).
-
-    >>> heterogeneity_note("b", "cvr", "device", {"p_value": 0.0301, "i2": 0.7141}, 0.05)
-    "the lift of b on cvr differs across device segments (Cochran's Q p = 0.030, I² = 71.41%)"
-    """
-    p = h.get("p_value", float("nan"))
-    verb = "differs" if math.isfinite(p) and p < alpha else "does not clearly differ"
-    return f"the lift of {variant} on {metric} {verb} across {dim} segments (Cochran's Q {fmt_p_eq(p)}, " \
-           f"I² = {fmt_pct(h.get('i2'))})"
-
-
-def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | None = None, *,
-                     settings: Settings | None = None, **overrides: Any) -> SegmentResult:
-    """Per-segment comparisons of every metric by ``dim`` (exploratory; see :mod:`workbench.stats.segments`).
-
-    p-values are corrected across every segment × variant of a metric (``correction``, Holm by
-    default); each variant gets Cochran's heterogeneity test across segments and a Simpson's-paradox
-    check against the pooled lift.
-    """
-    settings = settings or get_settings()
-    opts = replace(options or AnalysisOptions(), **overrides)
-    alpha = opts.alpha if opts.alpha is not None else settings.alpha
-    if dim not in data.cube.columns:
-        raise InputError([Problem("blocked", "unknown_dimension", f"the data has no column {dim!r} to break down by; "
-                                  f"it has: {', '.join(d for d in data.dims) or 'no dimensions'}",
-                                  file=data.source or None, column=dim)])
-    out = []
-    for m in _apply_roles(data, opts):
-        levels, st = data.stats_by(m, dim, use_covariate=opts.cuped)
-        kw = dict(higher_is_better=m.higher_is_better, alpha=alpha, cuped=opts.cuped, bayes=False,
-                  small_count=opts.small_count or settings.small_count)
-        seg = compare_arrays(m.kind, st, **kw)                              # (S, V)
-        pooled = compare_arrays(m.kind, data.stats(m, use_covariate=opts.cuped), **kw)
-        s_count, v_count = seg["p_value"].shape
-        p_adj = adjust_core(seg["p_value"].reshape(-1), opts.correction).reshape(s_count, v_count)
-        q, df, p_het, i2 = heterogeneity_core(seg["lift_abs"], seg["se"], axis=0)
-        simpson = simpson_core(seg["lift_abs"], pooled["lift_abs"], axis=0)
-        rows = []
-        for s_i, level in enumerate(levels):
-            for j in range(v_count):
-                rows.append(Comparison(
-                    segment=level, variant=data.variants[j + 1], control=data.control, n_control=_f(seg["n_control"][s_i, j]),
-                    n_variant=_f(seg["n_variant"][s_i, j]), control_value=_f(seg["control_value"][s_i, j]),
-                    variant_value=_f(seg["variant_value"][s_i, j]), lift_abs=_f(seg["lift_abs"][s_i, j]),
-                    lift_abs_ci=(_f(seg["ci_lo"][s_i, j]), _f(seg["ci_hi"][s_i, j])),
-                    lift_rel=_f(seg["lift_rel"][s_i, j]),
-                    lift_rel_ci=(_f(seg["rel_ci_lo"][s_i, j]), _f(seg["rel_ci_hi"][s_i, j])),
-                    p_value=_f(seg["p_value"][s_i, j]), p_value_adjusted=_f(p_adj[s_i, j]), test=str(seg["test"][s_i, j])))
-        notes = ["exploratory: use segment results to form hypotheses, not to decide"]
-        het: dict[str, dict[str, float]] = {}
-        simp: dict[str, bool] = {}
-        for j in range(v_count):
-            v = data.variants[j + 1]
-            het[v] = {"q": _f(q[j]), "df": _f(df[j]), "p_value": _f(p_het[j]), "i2": _f(i2[j])}
-            simp[v] = bool(simpson[j])
-            if simp[v]:
-                notes.append(f"Simpson's paradox: the pooled lift of {v} on {m.name} "
-                             f"({fmt_signed(pooled['lift_abs'][j], 4)}) points the other way from every {dim} segment; the mix "
-                             f"of {dim} differs between arms, so read the per-segment results")
-            if math.isfinite(het[v]["p_value"]) and het[v]["p_value"] < alpha:
-                notes.append(heterogeneity_note(v, m.name, dim, het[v], alpha))
-        empty = [f"{lv}" for s_i, lv in enumerate(levels) if np.any(st.n[s_i] <= 0)]
-        if empty:
-            notes.append(f"{dim} segment(s) with an arm that has no units (not compared): {', '.join(empty)}")
-        n_tests = int(np.sum(np.isfinite(seg["p_value"])))
-        correction = (f"{_CORRECTION_NAMES[opts.correction]} correction across {len(levels)} {dim} segments × "
-                      f"{v_count} variant(s) on {m.name} ({n_tests} tests)")
-        out.append(SegmentMetricResult(metric=m.name, kind=m.kind, unit=m.unit, dim=dim, levels=tuple(levels), rows=tuple(rows),
-                                       pooled_lift={data.variants[j + 1]: _f(pooled["lift_abs"][j])
-                                                    for j in range(v_count)},
-                                       heterogeneity=het, simpson=simp, correction=correction, notes=tuple(notes)))
-    return SegmentResult(experiment_id=data.experiment_id, dim=dim, metrics=tuple(out))

@@ -57,6 +57,7 @@ class HealthSettings:
 
     bot_rate_warning: float = 0.20        # share of units excluded as bots above which results are suspect
     sticky_rate_warning: float = 0.001    # share of units seen in more than one variant (excluded)
+    balance_warning_p: float = 0.001      # pre-period covariates differ between arms (Holm-adjusted Hotelling p)
 
 
 @dataclass(frozen=True)

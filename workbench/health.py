@@ -12,6 +12,9 @@ first) as located :class:`~workbench.errors.Problem` objects:
   ``Settings.srm.warning_p`` (0.001), Blocked below ``blocked_p`` (0.00001); overridable per
   experiment (arguments, or ``meta["srm"]`` from the brief). Not applied to bandits, whose
   allocation moves on purpose;
+- sample-ratio mismatch within device, channel and user_type segments (Holm-corrected across the
+  segment tests) and pre-period covariate imbalance between arms (standardised differences,
+  Hotelling's T²) — Warning (:mod:`workbench.health_balance`);
 - small samples (an arm with fewer than ``Settings.small_sample_units`` units) — Warning;
 - what the data layer measured (:class:`~workbench.experiment_data.TrustFacts`): the bot
   exclusion rate (always reported; Warning above ``Settings.health.bot_rate_warning``), units
@@ -46,6 +49,7 @@ from .config import Settings, get_settings
 from .display import ResultMixin, fmt_num, fmt_p_eq, fmt_pct
 from .errors import Problem
 from .experiment_data import ExperimentData
+from .health_balance import covariate_balance, segment_srm
 from .results import HealthReport, HealthStatus, SRMResult
 from .stats._checks import bad, check_finite_array, check_probability
 from .stats.srm import srm_core, srm_status
@@ -216,12 +220,19 @@ def check_health(data: ExperimentData, *, settings: Settings | None = None,
         return HealthReport(status="blocked", issues=tuple(issues + list(_trust_issues(data, settings)[0])))
     issues += _label_issues(data, weights, units, known)
     srm_result: SRMResult | None = None
+    seg_srm = None
     if data.meta.get("kind") == "bandit":
         issues.append(Problem("info", "srm_not_applicable", "allocation is adaptive (bandit); the SRM test does not "
                               "apply", file=_src(data)))
     elif not any(p.level == "blocked" and p.code in ("single_arm", "duplicate_variant") for p in issues):
         srm_result, srm_issues = _srm(data, units, weights, warning_p, blocked_p)
         issues += srm_issues
+        seg_srm, seg_issues = segment_srm(data, weights, warning_p)
+        issues += seg_issues
+    balance = None
+    if data.meta.get("kind") != "bandit":     # a bandit's arms take different shares of a drifting arrival mix
+        balance, balance_issues = covariate_balance(data, settings.health.balance_warning_p)
+        issues += balance_issues
     limit = settings.small_sample_units if small_sample_units is None else small_sample_units
     for v, n in zip(data.variants, units):
         if np.isfinite(n) and 0 < n < limit:
@@ -230,7 +241,7 @@ def check_health(data: ExperimentData, *, settings: Settings | None = None,
     trust, rate, sticky = _trust_issues(data, settings)
     issues += trust
     return HealthReport(status=status_of(issues), issues=tuple(issues), srm=srm_result, bot_exclusion_rate=rate,
-                        sticky_violators=sticky)
+                        sticky_violators=sticky, segment_srm=seg_srm, balance=balance)
 
 
 def aa_issue(metric: str, p_value: float, alpha: float, *, source: str | None = None) -> Problem | None:

@@ -60,6 +60,8 @@ class HealthReport(ResultMixin):
     srm: SRMResult | None = None
     bot_exclusion_rate: float | None = None
     sticky_violators: int | None = None
+    segment_srm: Any = None      # SRM within each segment, corrected together (workbench.health_balance)
+    balance: Any = None          # pre-period covariate balance between arms (workbench.health_balance)
 
     @property
     def reasons(self) -> list[str]:
@@ -146,6 +148,7 @@ class MetricResult(ResultMixin):
     notes: tuple[str, ...] = ()
     prob_best: dict[str, float] | None = None  # Bayesian P(each compared arm is best), in the better direction
     unit: str = ""                             # rate, count, currency, seconds, value: how its numbers are written
+    adjustment: Any = None                     # stratified multi-covariate estimate (workbench.adjustment.Adjustment)
 
     def to_frame(self) -> pd.DataFrame:
         return comparisons_frame(self.comparisons, metric=self.name, role=self.role)

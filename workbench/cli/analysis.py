@@ -148,6 +148,10 @@ def _show_health(h: HealthReport) -> None:
         console.print(f"SRM: chi-square {fmt_p_eq(h.srm.p_value)} (observed "
                       f"{' / '.join(fmt_count(o) for o in h.srm.observed)}, expected "
                       f"{' / '.join(fmt_count(e) for e in h.srm.expected)})")
+    from ..adjust_tables import balance_summary, segment_srm_summary
+    for line in (segment_srm_summary(h), balance_summary(h)):
+        if line:
+            console.print(escape(line[0].upper() + line[1:]))
     if h.issues:
         console.print(table("Issues", ["level", "code", "where", "message"],
                             [(p.level, p.code, escape(p.location()), escape(p.message)) for p in h.issues]))
@@ -167,9 +171,23 @@ def _show_analysis(r: AnalysisResult) -> None:
         console.print(table(escape(metric_title(m)), columns,
                             [tuple(escape(v) for v in comparison_row(m, c).values()) for c in m.comparisons],
                             caption=escape(caption) if caption else None))
+    _show_adjusted(r)
     _show_segments(r)
     for note in r.notes:
         console.print(f"note: {escape(note)}")
+
+
+def _show_adjusted(r: AnalysisResult) -> None:
+    """Plain, single-covariate CUPED and stratified multi-covariate estimates side by side."""
+    from ..adjust_tables import ADJUST_COLUMNS, adjustment_rows, result_caption
+    from ..tables import ci_header
+    rows = [row for m in r.metrics for row in adjustment_rows(m)]
+    if not rows:
+        return
+    console.print(table("Adjusted estimates (beside the headline; decisions use the headline)",
+                        [ci_header(r.alpha) if c == "CI" else c for c in ADJUST_COLUMNS],
+                        [tuple(escape(v) for v in row.values()) for row in rows],
+                        caption=escape(result_caption(r))))
 
 
 def _show_segments(r: AnalysisResult) -> None:

@@ -32,7 +32,7 @@ _LEVEL_OF = {"healthy": "ok", "warning": "warning", "blocked": "blocked", "info"
 class Badge(ResultMixin):
     """One badge: what it is about, how bad, the short label and the explanation."""
 
-    kind: str          # health | srm | bots | guardrail | sticky | labels | sample | aa
+    kind: str          # health | srm | bots | guardrail | sticky | labels | sample | aa | segment_srm | balance
     level: str         # ok | info | warning | blocked
     label: str
     explanation: str
@@ -91,12 +91,17 @@ def health_badges(health: HealthReport, *, facts: Mapping[str, Any] | None = Non
         if p.code in extra and p.level != "info":
             kind, label = extra[p.code]
             out.append(Badge(kind, _LEVEL_OF.get(p.level, "warning"), label, p.message))
+    for code, kind, label in (("segment_srm", "segment_srm", "segment SRM"), ("imbalance", "balance", "pre-period balance")):
+        found = [p for p in health.issues if p.code == code and p.level != "info"]
+        if found:     # one badge however many segments or variants are flagged
+            out.append(Badge(kind, _LEVEL_OF.get(found[0].level, "warning"), label, "; ".join(p.message for p in found)))
     return out
 
 
 #: issue codes that get a badge of their own, and what that badge is called in the health badge's sentence
 _OWN_BADGE = {"srm": "SRM", "srm_severe": "SRM", "bots_excluded": "bots", "sticky_violation": "sticky",
-              "unknown_variant": "variant labels", "small_sample": "small sample", "aa_significant": "A/A"}
+              "unknown_variant": "variant labels", "small_sample": "small sample", "aa_significant": "A/A",
+              "segment_srm": "segment SRM", "imbalance": "pre-period balance"}
 
 
 def _health_explanation(health: HealthReport) -> str:

@@ -62,6 +62,28 @@ def withheld_sentence(outcome: Any) -> str | None:
     return nothing_to_show(outcome.result.health, "posterior, chance or lift charts")
 
 
+def checks_html(outcome: Any) -> str:
+    """The segment SRM and pre-period balance lines under the trust badges (the CLI's and the memo's sentences)."""
+    from ..adjust_tables import balance_summary, segment_srm_summary
+    h = outcome.result.health
+    lines = [line for line in (segment_srm_summary(h), balance_summary(h)) if line]
+    return "".join(f'<p class="wb-muted wb-check">{escape(line)}</p>' for line in lines)
+
+
+def adjusted_html(outcome: Any) -> str:
+    """Plain, CUPED and stratified multi-covariate estimates of every metric (empty when none was adjusted)."""
+    import pandas as pd
+
+    from ..adjust_tables import adjustment_rows, result_caption
+    r = outcome.result
+    rows = [row for m in r.metrics for row in adjustment_rows(m)]
+    if not rows:
+        return ""
+    return ('<div class="wb-card wb-adjusted"><h3>Adjusted estimates (beside the headline; decisions use the '
+            f'headline)</h3>{frame_html(pd.DataFrame(rows), css_id="wb-adjusted")}'
+            f'<p class="wb-muted">{escape(result_caption(r))}</p></div>')
+
+
 def rollout_html(progress: Any) -> str:
     """The stages as a progress bar plus the current status."""
     if not progress.stages:
@@ -130,6 +152,7 @@ class ExperimentDetail(Viewer):
                       "chance": ChancePlot(), "forest": ForestPlot()}
         self.trend, self.funnel, self.posterior, self.chance, self.forest = (
             pn.pane.Bokeh(p.figure, **sw) for p in self.plots.values())
+        self.adjusted = pn.pane.HTML("", **sw)
         self.rollout = pn.pane.HTML("", **sw)
         self.allocation = pn.pane.HoloViews(None, visible=False, css_classes=["wb-allocation"])
         self.log = pn.pane.HTML("", **sw)
@@ -151,7 +174,7 @@ class ExperimentDetail(Viewer):
             self.withheld,
             pn.Row(self.posterior, self.chance, **sw),
             pn.Column(self.dim, self.forest, **sw),
-            self.rollout, self.allocation, self.log,
+            self.adjusted, self.rollout, self.allocation, self.log,
         ]
         self._layout = pn.Column(*body, sizing_mode="stretch_width", css_classes=["wb-detail"])
 
@@ -188,7 +211,8 @@ class ExperimentDetail(Viewer):
         weights = current_weights(o, reg, snapshot.bandits)
         self._render_header(o, rec)
         self.badges.object = ('<div class="wb-card wb-badges"><h3>Trust checks</h3>'
-                              f"{badges_html(badges_for(o), explain=True)}</div>")
+                              f"{badges_html(badges_for(o), explain=True)}{checks_html(o)}</div>")
+        self.adjusted.object = adjusted_html(o)
         self.decision.object = decision_html(o)
         self.tiles.object = tiles_html(variant_tiles(o, weights))
         if history is not None:                  # the report draws the same chart (AllocationHistory.plot)

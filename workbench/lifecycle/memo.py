@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import get_settings
+from ..adjust_tables import ADJUST_COLUMNS, adjustment_caption, adjustment_rows, balance_summary, segment_srm_summary
 from ..display import ResultMixin, escape, fmt_ci, fmt_count, fmt_lift, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share, fmt_action
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
@@ -251,6 +252,9 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
         issues.append(f"bots excluded: {fmt_pct(h.bot_exclusion_rate)} of units")
     if issues:
         blocks.append(Block("ul", tuple(issues)))
+    checks = tuple(line for line in (segment_srm_summary(h), balance_summary(h)) if line)
+    if checks:
+        blocks.append(Block("ul", checks))
     if result.aa is not None:      # the checks themselves are in the decision line, stated once
         blocks.append(Block("p", (f"A/A verdict: {result.aa.verdict} (the three checks are in the decision above)",),
                             strong=True))
@@ -266,6 +270,12 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
         blocks.append(Block("table", tuple(rows), ("variant", f"{result.control}", "variant value", "lift", "relative lift",
                                                    f"{fmt_share(get_settings().ci_level)} CI (relative)", "p (adjusted)",
                                                    "chance to beat control", "test")))
+        adjusted = adjustment_rows(m)
+        if adjusted:
+            blocks.append(Block("p", (f"Adjusted estimates of {m.name}, beside the headline above (which decides): "
+                                      + adjustment_caption(m),)))
+            blocks.append(Block("table", tuple(tuple(r[c] for c in ADJUST_COLUMNS[1:]) for r in adjusted),
+                                tuple(ADJUST_COLUMNS[1:])))
     guards = result.guardrails()
     if guards:
         blocks.append(Block("p", ("Guardrails",), strong=True))

@@ -34,6 +34,8 @@ CLAIMS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
     "is not significant": lambda f: not f.get("primary_significant") and not f.get("primary_harmful"),
     "maximum duration": lambda f: bool(f.get("max_duration_reached")),
     "sample ratio mismatch": lambda f: bool(f.get("srm_warning")) or "srm" in str(f.get("health_findings") or ""),
+    "sample ratio mismatch within": lambda f: "segment_srm" in str(f.get("health_findings") or "").split(","),
+    "pre-period covariates differ": lambda f: "imbalance" in str(f.get("health_findings") or "").split(","),
 }
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from ..analysis import heterogeneity_note
 from ..display import fmt_change, fmt_ci, fmt_currency, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share
 from . import plots, views
+from .sections_adjust import adjusted_html
 from .html import Html, decision_banner, bullets, embed, heading, kv, note, table
 
 from ._fmt import _delta, _pct, _spct, _when, _e
@@ -60,7 +61,8 @@ class ContextSections:
             return self._nothing("analysis")
         f = views.cuped_frame(self.result, self.raw_result)
         if f.empty:
-            return note("No metric of this experiment has a pre-period covariate, so CUPED was not applied.")
+            return Html.join([note("No metric of this experiment has a pre-period covariate, so CUPED was not "
+                                   "applied."), adjusted_html(self.result)])
         applied = f[f["applied"]]
         by_name = {m.name: m for m in self.result.metrics}
 
@@ -77,6 +79,7 @@ class ContextSections:
                               f"noise: on {best['metric']} it cut the variance of the lift by "
                               f"{fmt_pct(best['variance_reduction'], 1)}, worth about "
                               f"{fmt_pct(1 / max(1e-9, 1 - best['variance_reduction']) - 1, 0)} more units."))
+        parts.append(adjusted_html(self.result))
         return Html.join(parts)
 
     def segments(self) -> Html:

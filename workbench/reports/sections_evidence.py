@@ -10,6 +10,7 @@ from ..display import fmt_ci, fmt_count, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_
 from ..metrics import fmt_metric_delta_ci, metric_unit
 from ..results import MetricResult
 from . import plots, views
+from .sections_adjust import balance_html, segment_srm_html
 from .html import HEALTH_CLASS, Html, badge, bullets, embed, heading, kv, note, table
 
 from ._fmt import _value, _delta, _pct, _spct, _when, _e
@@ -51,6 +52,7 @@ class EvidenceSections:
                               "section compares the planned weights with the realised split day by day."))
         else:
             parts.append(note("No SRM test: no planned weights are known for this experiment."))
+        parts += [segment_srm_html(h), balance_html(h)]
         parts.append(heading("Bots, sticky assignment and labels"))
         if t is not None:
             pairs = [("Units seen (before exclusions)", fmt_num(t.units_total)),

@@ -29,6 +29,7 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 
+from ..adjustment import adjustment_products
 from ..errors import InputError, Problem
 from ..experiment_data import ExperimentData
 from ..ids import id_from_name, safe_id
@@ -135,6 +136,8 @@ def _read(t: ir.Table, kind: str, path: Path, name: str, control: str | None, pr
         if m.covariate:
             aggs[xprod_col(m.numerator, m.covariate)] = (tm[m.numerator].cast("float64")
                                                          * tm[m.covariate].cast("float64")).sum()
+    for a, b in sorted(adjustment_products(metrics, sorted(covariates))):   # balance check, multi-covariate adjustment
+        aggs.setdefault(xprod_col(a, b), (tm[a].cast("float64") * tm[b].cast("float64")).sum())
     cube = tm.group_by(["variant", *segments]).aggregate(**aggs).execute()
     cube[list(aggs)] = cube[list(aggs)].fillna(0.0).astype("float64")
     labels = sorted(cube["variant"].dropna().unique().tolist(), key=str)
