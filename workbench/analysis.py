@@ -105,12 +105,15 @@ class AnalysisOptions:
     metrics: tuple[str, ...] | None = None
     alternatives: Mapping[str, str] = field(default_factory=dict)
     non_inferiority: Mapping[str, NonInferiority] = field(default_factory=dict)
+    margins: Mapping[str, NonInferiority] = field(default_factory=dict)   # NI test beside the usual one (a brief's)
     prior: tuple[float, float] = (1.0, 1.0)
     priors: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     normal_priors: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     sequential: SequentialOptions | None = None
     segments: tuple[str, ...] = ()
     aa: bool | None = None            # an A/A experiment (None: the data's meta["kind"] says)
+    calendar: tuple[Any, ...] = ()    # events (workbench.lifecycle.calendar.CalendarEvent) to flag overlaps with
+    time_effects: bool = True         # day-of-week balance and the novelty trend (needs a day dimension)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, source: str = "options") -> "AnalysisOptions":
@@ -158,7 +161,7 @@ class AnalysisOptions:
                         if alt not in ("two-sided", "greater", "less"):
                             raise ValueError(f"alternative for {name!r} must be two-sided, greater or less")
                     kw[key] = {str(k): str(v) for k, v in dict(value).items()}
-                elif key == "non_inferiority":
+                elif key in ("non_inferiority", "margins"):
                     ni: dict[str, NonInferiority] = {}
                     for name, spec in dict(value).items():
                         if isinstance(spec, Mapping):
@@ -190,7 +193,7 @@ class AnalysisOptions:
 def _apply_roles(data: ExperimentData, opts: AnalysisOptions) -> list[Metric]:
     names = [m.name for m in data.metrics]
     wanted = [*([opts.primary] if opts.primary else []), *(opts.guardrails or ()), *(opts.metrics or ()),
-              *opts.alternatives, *opts.non_inferiority]
+              *opts.alternatives, *opts.non_inferiority, *opts.margins]
     unknown = [n for n in dict.fromkeys(wanted) if n not in names]
     if unknown:
         raise InputError([Problem("blocked", "unknown_metric", f"unknown metric {n!r}; this experiment has: "
@@ -332,6 +335,7 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
             prob_beat_control=_f(arr["prob_beat"][j]) if opts.bayes else None,
             expected_loss=_f(arr["expected_loss"][j]) if opts.bayes else None,
             n_control=_f(stats.n[0]), n_variant=_f(stats.n[i]), extra=extra))
+    comparisons = _margin_tests(m, stats, arr, comparisons, compared, opts, settings, alpha, ni, (alt, null, null_rel))
     fisher = [c.variant for c in comparisons if c.test == "fisher"]
     if fisher:
         notes.append(f"small counts (fewer than {opts.small_count or settings.small_count} successes or failures): "
@@ -378,6 +382,27 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
                        if c.variant in by_variant else c for c in comparisons]
     return MetricResult(comparisons=tuple(comparisons), correction=correction, variance_reduction=variance_reduction,
                         notes=tuple(notes), prob_best=prob_best, **base), seq
+
+
+def _margin_tests(m: Metric, stats: Any, arr: dict[str, Any], comparisons: list[Comparison], compared: list[int],
+                  opts: AnalysisOptions, settings: Settings, alpha: float, ni: NonInferiority | None,
+                  hyp: tuple[str, float, float | None]) -> list[Comparison]:
+    """``extra["non_inferiority"]`` (:mod:`workbench.margins`): from the main test when an options file's
+    ``non_inferiority`` replaced it, else from a one-sided test beside it for a brief's margin."""
+    from .margins import with_margin_tests
+    spec, ni_arr = ni, arr
+    margin = opts.margins.get(m.name)
+    if spec is None and margin is not None and comparisons:
+        spec = margin
+        h = non_inferiority(margin.margin, relative=margin.relative, higher_is_better=m.higher_is_better)
+        hyp = (str(h["alternative"]), float(h["null"]), h["null_rel"])  # type: ignore[arg-type]
+        ni_arr = compare_arrays(m.kind, stats, higher_is_better=m.higher_is_better, alpha=alpha, alternative=hyp[0],
+                                null=hyp[1], null_rel=hyp[2], small_count=opts.small_count or settings.small_count,
+                                cuped=opts.cuped, bayes=False)
+    if spec is None or not comparisons:
+        return comparisons
+    return with_margin_tests(comparisons, ni_arr, compared, margin=spec.margin, relative=spec.relative,
+                             higher_is_better=m.higher_is_better, alpha=alpha, hypothesis=_hypothesis(*hyp))
 
 
 def _data_version(data: ExperimentData) -> str:
@@ -464,10 +489,14 @@ def analyze(data: ExperimentData | str | Path, options: AnalysisOptions | None =
         if issue is not None:
             health = with_issue(health, issue)
     segments = tuple(analyze_segments(data, dim, opts, settings=settings) for dim in opts.segments)
+    time = None
+    if opts.time_effects or opts.calendar:
+        from .time_effects import time_effects
+        time = time_effects(data, [r for r in results_list if r.role == "primary"], opts, alpha=alpha)
     return AnalysisResult(experiment_id=data.experiment_id, variants=tuple(data.variants), control=data.control,
                           health=health, metrics=tuple(results_list), alpha=alpha, units=units, notes=tuple(notes),
                           segments=segments, sequential=sequential or None, source=data.source,
-                          data_version=_data_version(data), as_of=data.as_of, aa=verdict)
+                          data_version=_data_version(data), as_of=data.as_of, aa=verdict, time_effects=time)
 
 
 def heterogeneity_note(variant: str, metric: str, dim: str, h: Mapping[str, float], alpha: float) -> str:

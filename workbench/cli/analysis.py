@@ -212,6 +212,9 @@ def analyze_command(
         _print_problems(err.problems)
         raise typer.Exit(2)
     opts = _with_brief(opts, extra, data)
+    if not opts.calendar:
+        from ..lifecycle.inputs import calendar_options
+        opts = replace(opts, **calendar_options(db if file is None else None))
     result = analyze(data, opts)
     if json_:
         print_json(result)
