@@ -167,8 +167,21 @@ def _show_analysis(r: AnalysisResult) -> None:
                             [tuple(escape(v) for v in comparison_row(m, c).values()) for c in m.comparisons],
                             caption=escape(caption) if caption else None))
     _show_segments(r)
+    _show_time_effects(r)
     for note in r.notes:
         console.print(f"note: {escape(note)}")
+
+
+def _show_time_effects(r: AnalysisResult) -> None:
+    """Calendar events in the window, day-of-week imbalance and a novelty/primacy trend (one sentence each)."""
+    te = r.time_effects
+    if te is None:
+        return
+    for t in te.trends:
+        if not t.detected:
+            console.print(escape(f"time: {t.sentence()}"))
+    for sentence in te.sentences():
+        console.print(f"[bold yellow]time:[/] {escape(sentence)}")
 
 
 def _show_segments(r: AnalysisResult) -> None:

@@ -27,7 +27,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from ..display import fmt_ci, fmt_p_eq
+from ..display import fmt_ci, fmt_pct
+from ..metrics import fmt_metric_delta
 
 __all__ = ["TEST_FACTS", "decision_test_facts", "time_facts", "comparison_test_label"]
 
@@ -69,6 +70,14 @@ def comparison_test_label(test: str) -> str:
     ('CUPED Welch t-test', 'bootstrap')
     """
     return _TEST_NAMES.get(test, test)
+
+
+def _margin_text(m: Any, ni: Mapping[str, Any]) -> str:
+    """``0.50 pp`` or ``5.00% relative``: a margin in the metric's notation."""
+    margin = float(ni.get("margin") or 0.0)
+    if ni.get("relative"):
+        return f"{fmt_pct(margin)} relative"
+    return fmt_metric_delta(m.name, m.kind, margin, m.unit).lstrip("+")
 
 
 def _seq(c: Any) -> Mapping[str, Any] | None:
@@ -122,14 +131,13 @@ def decision_test_facts(result: Any, m: Any, best: Any, *, alpha: float, sequent
                 sig = f["primary_p_sequential"] < float(seq.get("alpha", alpha) or alpha)
                 f.update(primary_p=f["primary_p_sequential"], primary_significant=bool(sig and gain > 0),
                          primary_harmful=bool(sig and gain < 0),
-                         decided_by=f"always-valid confidence sequence ({f['sequential_looks']} look(s), "
-                                    f"{fmt_p_eq(f['primary_p_sequential'], 'always-valid p')})")
+                         decided_by=f"always-valid confidence sequence ({f['sequential_looks']} look(s))")
             else:
                 f.update(primary_p=None, primary_significant=False, primary_harmful=False,
                          decided_by="always-valid confidence sequence, not computed for this analysis (nothing "
                                     "counts as significant)")
         else:
-            f["decided_by"] = f"fixed-horizon {test} ({fmt_p_eq(p_fixed, 'adjusted p')})"
+            f["decided_by"] = f"fixed-horizon {test}"
     # non-inferiority margins, every metric
     ok_list, failed_list = [], []
     guard_ok: list[bool] = []
@@ -139,7 +147,7 @@ def decision_test_facts(result: Any, m: Any, best: Any, *, alpha: float, sequent
             if not isinstance(ni, Mapping):
                 continue
             verdict = _non_inferior(c, sequential)
-            label = f"{mm.name} ({c.variant}, {ni.get('hypothesis', 'margin')})"
+            label = f"{mm.name} ({c.variant}, margin {_margin_text(mm, ni)})"
             if mm.role == "primary":
                 if best is not None and c.variant == best.variant:
                     f["primary_non_inferior"] = verdict
