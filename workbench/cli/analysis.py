@@ -283,7 +283,7 @@ def check_command(
 
 
 def plan_command(
-    baseline: float = typer.Option(..., "--baseline", help="Control rate (proportion) or mean."),
+    baseline: Optional[float] = typer.Option(None, "--baseline", help="Control rate (proportion) or mean."),
     mde: Optional[float] = typer.Option(None, "--mde", help="Minimum detectable effect (absolute unless --relative)."),
     relative: bool = typer.Option(False, "--relative/--absolute", help="Read --mde as a relative lift (0.05 = +5%)."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
@@ -295,9 +295,19 @@ def plan_command(
     one_sided: bool = typer.Option(False, "--one-sided", help="Plan a one-sided test."),
     daily_units: Optional[float] = typer.Option(None, "--daily-units", help="Units entering per day (all arms)."),
     n_per_arm: Optional[float] = typer.Option(None, "--n-per-arm", help="Instead of --mde: the MDE for this size."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help="Plan from this experiment's data: "
+                                             "baseline, variance (and CUPED variance), daily traffic; the brief's MDE."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="With -e: the metric (default: the primary)."),
+    db: Optional[str] = typer.Option(None, "--db", help=_DB_HELP),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Sample size per arm for an MDE (or the MDE for a sample size), and the expected duration."""
+    if experiment is not None:
+        _plan_from_history(experiment, metric, db, mde, relative, alpha, power, split, json_)
+        return
+    if baseline is None:
+        raise InputError([Problem("blocked", "bad_parameter", "give --baseline (or -e ID to plan from an "
+                                  "experiment's data)", column="baseline")])
     from ..stats.power import mde as mde_for, sample_size
     weights = None
     if split is not None:
@@ -328,6 +338,28 @@ def plan_command(
     console.print(f"With {fmt_count(n_per_arm)} units per arm the smallest detectable lift is "
                   f"{fmt_pp(m.mde_abs) if kind == 'proportion' else fmt_signed(m.mde_abs, 4)} absolute ({fmt_lift(m.mde_rel)} relative) at "
                   f"{fmt_share(power)} power, alpha {alpha:g}")
+
+
+def _plan_from_history(experiment: str, metric: Optional[str], db: Optional[str], mde: Optional[float],
+                       relative: bool, alpha: float, power: float, split: Optional[str], json_: bool) -> None:
+    """``plan -e ID``: baseline, variance, CUPED variance and traffic measured on the data (workbench.planning)."""
+    from ..planning import plan_from_data
+    from ..sources.experiments import load_experiment
+    data = load_experiment(experiment, db=db)
+    brief = None
+    from ..pipeline import has_registry
+    if has_registry(db):
+        from ..lifecycle.registry import Registry
+        reg = Registry(db)
+        if reg.exists(experiment):
+            brief = reg.brief(experiment)
+    weights = [float(x) for x in split.replace(":", ",").split(",") if x.strip()] if split else None
+    plan = plan_from_data(data, metric=metric, brief=brief, mde=mde, relative=relative if mde is not None else None,
+                          alpha=alpha, power=power, split=weights)
+    if json_:
+        print_json(plan)
+        return
+    console.print(escape(plan.summary()))
 
 
 def register(app: typer.Typer) -> None:
