@@ -127,10 +127,34 @@ class TimeEffects(ResultMixin):
         return tuple(out)
 
 
+def _as_date(x: Any) -> dt.date | None:
+    if isinstance(x, dt.datetime):
+        return x.date()
+    if isinstance(x, dt.date):
+        return x
+    try:
+        return dt.date.fromisoformat(str(x)[:10])
+    except ValueError:
+        return None
+
+
+def _ages(data: Any) -> list[float]:
+    """Days since the first exposure of each ``day`` level (dates, or day numbers)."""
+    levels = data.levels("day") if "day" in data.cube.columns else []
+    dates = [_as_date(x) for x in levels]
+    if levels and all(d is not None for d in dates):
+        return [float((d - dates[0]).days) for d in dates]  # type: ignore[operator]
+    try:
+        return [float(x) - float(levels[0]) for x in levels]
+    except (TypeError, ValueError):
+        return []
+
+
 def _window(data: Any) -> tuple[dt.date | None, dt.date | None, list[dt.date]]:
     days: list[dt.date] = []
     if "day" in data.cube.columns:
-        days = [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10]) for d in data.levels("day")]
+        dates = [_as_date(d) for d in data.levels("day")]
+        days = [d for d in dates if d is not None] if all(d is not None for d in dates) else []
         if days:
             return days[0], days[-1], days
     meta = data.meta or {}
@@ -174,19 +198,19 @@ def _all_days(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _trends(data: Any, result: Any, days: list[dt.date], opts: Any, alpha: float) -> tuple[LiftTrend, ...]:
+def _trends(data: Any, result: Any, opts: Any, alpha: float) -> tuple[LiftTrend, ...]:
     from .stats.compare import compare_arrays
     from .stats.time_trend import early_days, early_late_core, lift_trend_core
-    if len(days) < 4 or result is None or not result.comparisons:
+    ages = _ages(data)
+    if len(ages) < 4 or result is None or not result.comparisons:
         return ()
     m = data.metric(result.name)
     _, st = data.stats_by(m, "day", use_covariate=opts.cuped)
     with np.errstate(all="ignore"):
         arr = compare_arrays(m.kind, st, higher_is_better=m.higher_is_better, alpha=alpha, cuped=opts.cuped, bayes=False)
         lift, se = np.asarray(arr["lift_abs"], dtype=float), np.asarray(arr["se"], dtype=float)
-        age = np.array([(d - days[0]).days for d in days], dtype=float)
-        tr = lift_trend_core(lift, se, age)
-        k = early_days(len(days))
+        tr = lift_trend_core(lift, se, np.asarray(ages, dtype=float))
+        k = early_days(len(ages))
         e, e_se, late, l_se, diff, d_se = early_late_core(lift, se, k)
     z = float(-_ndtri(alpha / 2))
     out = []
@@ -222,6 +246,6 @@ def time_effects(data: Any, primaries: Sequence[Any], opts: Any, *, alpha: float
     dow = trends = None
     if opts.time_effects:
         dow = _dow(data, metric, days, get_settings().srm.warning_p)
-        trends = _trends(data, primary, days, opts, alpha)
+        trends = _trends(data, primary, opts, alpha)
     return TimeEffects(window_start=first.isoformat() if first else None, window_end=last.isoformat() if last else None,
                        calendar=_calendar(opts.calendar, first, last, category), dow=dow, trends=trends or ())
