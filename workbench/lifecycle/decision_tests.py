@@ -52,6 +52,7 @@ TEST_FACTS: dict[str, str] = {
     "calendar_overlap": "calendar events (promotions, holidays, outages, price campaigns) overlapping the window",
     "calendar_hold": "overlapping calendar events that hold decisions",
     "calendar_list": "the overlapping calendar events, one sentence each",
+    "calendar_hold_list": "the overlapping calendar events that hold decisions, one sentence each",
     "dow_imbalance": "the arms' traffic differs by day of week (chi-square p below the SRM warning threshold)",
     "dow_p": "day-of-week balance chi-square p-value",
     "novelty_detected": "the primary lift trends with days since first exposure (novelty or primacy)",
@@ -164,14 +165,15 @@ def decision_test_facts(result: Any, m: Any, best: Any, *, alpha: float, sequent
 def time_facts(result: Any, f: dict[str, Any]) -> None:
     """Calendar, day-of-week and novelty facts from ``result.time_effects`` (0 / None when not computed)."""
     te = getattr(result, "time_effects", None)
-    f.update(calendar_overlap=0, calendar_hold=0, calendar_list="none", novelty_detected=False,
+    f.update(calendar_overlap=0, calendar_hold=0, calendar_list="none", calendar_hold_list="none", novelty_detected=False,
              novelty_direction="none", novelty_summary="none", dow_imbalance=False)
     if te is None:
         f["novelty_detected"] = None
         return
     cal = te.calendar if hasattr(te, "calendar") else ()
     f.update(calendar_overlap=len(cal), calendar_hold=sum(1 for c in cal if c.hold),
-             calendar_list="; ".join(c.sentence() for c in cal) or "none")
+             calendar_list="; ".join(c.sentence() for c in cal) or "none",
+             calendar_hold_list="; ".join(c.sentence() for c in cal if c.hold) or "none")
     if te.dow is not None:
         f.update(dow_imbalance=bool(te.dow.imbalanced), dow_p=_num(te.dow.p_value))
     found = te.novelty
