@@ -335,7 +335,11 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
             prob_beat_control=_f(arr["prob_beat"][j]) if opts.bayes else None,
             expected_loss=_f(arr["expected_loss"][j]) if opts.bayes else None,
             n_control=_f(stats.n[0]), n_variant=_f(stats.n[i]), extra=extra))
-    comparisons = _margin_tests(m, stats, arr, comparisons, compared, opts, settings, alpha, ni, (alt, null, null_rel))
+    if ni is not None or m.name in opts.margins:
+        from .margins import margin_tests
+        comparisons = margin_tests(m, stats, arr, comparisons, compared, ni=ni, margin=opts.margins.get(m.name),
+                                   hyp=(alt, null, null_rel), alpha=alpha, cuped=opts.cuped,
+                                   small_count=opts.small_count or settings.small_count)
     fisher = [c.variant for c in comparisons if c.test == "fisher"]
     if fisher:
         notes.append(f"small counts (fewer than {opts.small_count or settings.small_count} successes or failures): "
@@ -382,27 +386,6 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
                        if c.variant in by_variant else c for c in comparisons]
     return MetricResult(comparisons=tuple(comparisons), correction=correction, variance_reduction=variance_reduction,
                         notes=tuple(notes), prob_best=prob_best, **base), seq
-
-
-def _margin_tests(m: Metric, stats: Any, arr: dict[str, Any], comparisons: list[Comparison], compared: list[int],
-                  opts: AnalysisOptions, settings: Settings, alpha: float, ni: NonInferiority | None,
-                  hyp: tuple[str, float, float | None]) -> list[Comparison]:
-    """``extra["non_inferiority"]`` (:mod:`workbench.margins`): from the main test when an options file's
-    ``non_inferiority`` replaced it, else from a one-sided test beside it for a brief's margin."""
-    from .margins import with_margin_tests
-    spec, ni_arr = ni, arr
-    margin = opts.margins.get(m.name)
-    if spec is None and margin is not None and comparisons:
-        spec = margin
-        h = non_inferiority(margin.margin, relative=margin.relative, higher_is_better=m.higher_is_better)
-        hyp = (str(h["alternative"]), float(h["null"]), h["null_rel"])  # type: ignore[arg-type]
-        ni_arr = compare_arrays(m.kind, stats, higher_is_better=m.higher_is_better, alpha=alpha, alternative=hyp[0],
-                                null=hyp[1], null_rel=hyp[2], small_count=opts.small_count or settings.small_count,
-                                cuped=opts.cuped, bayes=False)
-    if spec is None or not comparisons:
-        return comparisons
-    return with_margin_tests(comparisons, ni_arr, compared, margin=spec.margin, relative=spec.relative,
-                             higher_is_better=m.higher_is_better, alpha=alpha, hypothesis=_hypothesis(*hyp))
 
 
 def _data_version(data: ExperimentData) -> str:

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 from .results import Comparison
 
-__all__ = ["margin_extra", "with_margin_tests"]
+__all__ = ["margin_extra", "with_margin_tests", "margin_tests"]
 
 
 def margin_extra(arr: dict[str, Any], j: int, *, margin: float, relative: bool, higher_is_better: bool,
@@ -63,3 +63,24 @@ def with_margin_tests(comparisons: Sequence[Comparison], ni_arr: dict[str, Any],
     return out
 
 
+
+
+def margin_tests(m: Any, stats: Any, arr: dict[str, Any], comparisons: Sequence[Comparison], compared: Sequence[int], *,
+                 ni: Any, margin: Any, hyp: tuple[str, float, float | None], alpha: float, cuped: bool,
+                 small_count: int) -> list[Comparison]:
+    """``extra["non_inferiority"]`` for one metric's comparisons: from the main test when an options file's
+    ``non_inferiority`` (``ni``) replaced it, else from a one-sided test beside it for a brief's ``margin``."""
+    from .analysis import _hypothesis
+    from .stats.compare import compare_arrays
+    from .stats.frequentist import non_inferiority
+    spec, ni_arr = ni, arr
+    if spec is None and margin is not None and comparisons:
+        spec = margin
+        h = non_inferiority(margin.margin, relative=margin.relative, higher_is_better=m.higher_is_better)
+        hyp = (str(h["alternative"]), float(h["null"]), h["null_rel"])  # type: ignore[arg-type]
+        ni_arr = compare_arrays(m.kind, stats, higher_is_better=m.higher_is_better, alpha=alpha, alternative=hyp[0],
+                                null=hyp[1], null_rel=hyp[2], small_count=small_count, cuped=cuped, bayes=False)
+    if spec is None or not comparisons:
+        return list(comparisons)
+    return with_margin_tests(comparisons, ni_arr, compared, margin=spec.margin, relative=spec.relative,
+                             higher_is_better=m.higher_is_better, alpha=alpha, hypothesis=_hypothesis(*hyp))
