@@ -110,3 +110,19 @@ def test_calendar_events_are_flagged_and_hold_events_hold():
     assert d.facts["calendar_overlap"] == 2 and d.facts["calendar_hold"] == 1
     d = decide(analyze(data, cuped=False, calendar=(promo,)), policy="decision-layer")
     assert d.action == "launch" and d.facts["calendar_overlap"] == 1
+
+
+def test_non_inferiority_launch_policy():
+    brief = parse_brief(brief_dict(guardrails=[], non_inferiority={"cvr": "10%", "return_rate": "0.5pp"}))
+    same = analyze(_data(purchased_t=1000, bounce_t=1700), cuped=False,
+                   margins={"cvr": NonInferiority(0.10, True), "return_rate": NonInferiority(0.005, False)})
+    # the usual test cannot tell the arms apart; the margin test can say "not worse by 10 %"
+    assert same.primary.comparisons[0].p_value > 0.05
+    d = decide(same, brief=brief, policy="non-inferiority-launch")
+    assert d.action == "launch" and d.facts["primary_non_inferior"] is True, d.reason
+    worse = analyze(_data(purchased_t=1000, bounce_t=2005), cuped=False,
+                    margins={"cvr": NonInferiority(0.10, True), "return_rate": NonInferiority(0.005, False)})
+    d = decide(worse, brief=brief, policy="non-inferiority-launch")
+    assert d.action == "hold" and d.rule == "not-non-inferior" and "not shown non-inferior" in d.reason
+    d = decide(analyze(_data(), cuped=False), brief=parse_brief(brief_dict(guardrails=[])), policy="non-inferiority-launch")
+    assert d.action == "hold" and d.rule == "no-margin"

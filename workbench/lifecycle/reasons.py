@@ -34,6 +34,9 @@ CLAIMS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
     "is not significant": lambda f: not f.get("primary_significant") and not f.get("primary_harmful"),
     "maximum duration": lambda f: bool(f.get("max_duration_reached")),
     "sample ratio mismatch": lambda f: bool(f.get("srm_warning")) or "srm" in str(f.get("health_findings") or ""),
+    "not shown non-inferior": lambda f: (f.get("non_inferior_failed") or 0) > 0 or f.get("primary_non_inferior") is False,
+    "calendar event that holds decisions": lambda f: (f.get("calendar_hold") or 0) > 0,
+    "fades with days since first exposure": lambda f: f.get("novelty_direction") == "novelty",
 }
 
 
