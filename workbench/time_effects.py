@@ -114,6 +114,18 @@ class TimeEffects(ResultMixin):
     dow: DowBalance | None = None
     trends: tuple[LiftTrend, ...] = ()
 
+    @classmethod
+    def from_dict(cls, d: Any) -> "TimeEffects | None":
+        """Back from ``to_dict()`` (a saved ``analyze --json``); None for anything else."""
+        if not isinstance(d, dict):
+            return None
+        dow = d.get("dow")
+        return cls(window_start=d.get("window_start"), window_end=d.get("window_end"),
+                   calendar=tuple(CalendarOverlap(**c) for c in d.get("calendar") or ()),
+                   dow=DowBalance(**dow) if isinstance(dow, dict) else None,
+                   trends=tuple(LiftTrend(**{**t, **{k: tuple(t[k]) for k in ("early_ci", "late_ci", "change_ci")}})
+                                for t in d.get("trends") or ()))
+
     @property
     def novelty(self) -> tuple[LiftTrend, ...]:
         return tuple(t for t in self.trends if t.detected)

@@ -126,3 +126,13 @@ def test_non_inferiority_launch_policy():
     assert d.action == "hold" and d.rule == "not-non-inferior" and "not shown non-inferior" in d.reason
     d = decide(analyze(_data(), cuped=False), brief=parse_brief(brief_dict(guardrails=[])), policy="non-inferiority-launch")
     assert d.action == "hold" and d.rule == "no-margin"
+
+
+def test_time_effects_and_margins_survive_a_saved_result():
+    from workbench.lifecycle.inputs import result_from_dict
+    outage = CalendarEvent(name="cdn", kind="outage", start="2026-11-03", end="2026-11-03")
+    r = analyze(_data(days=7), cuped=False, calendar=(outage,), margins={"return_rate": NonInferiority(0.005, False)})
+    back = result_from_dict(r.to_dict())
+    ni = [res.metrics[1].comparisons[0].extra["non_inferiority"] for res in (back, r)]
+    assert back.time_effects == r.time_effects and ni[0] == ni[1]
+    assert decide(back, policy="decision-layer").reasons == decide(r, policy="decision-layer").reasons

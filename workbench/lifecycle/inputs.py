@@ -75,7 +75,12 @@ def result_from_dict(d: dict[str, Any]) -> AnalysisResult:
                           units=tuple(float(u) for u in d.get("units") or ()), notes=_tuple(d.get("notes")),
                           segments=_tuple(d.get("segments")), sequential=d.get("sequential"),
                           source=d.get("source", ""), data_version=d.get("data_version", ""),
-                          as_of=naive_utc(d.get("as_of")), aa=_aa(d.get("aa")))
+                          as_of=naive_utc(d.get("as_of")), aa=_aa(d.get("aa")), time_effects=_time(d.get("time_effects")))
+
+
+def _time(d: Any) -> Any:
+    from ..time_effects import TimeEffects
+    return TimeEffects.from_dict(d)
 
 
 def _aa(d: Any) -> Any:
