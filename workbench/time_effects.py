@@ -191,11 +191,10 @@ def _calendar(events: Sequence[Any], first: dt.date | None, last: dt.date | None
     return tuple(out)
 
 
-def _dow(data: Any, metric: Any, days: list[dt.date], threshold: float) -> DowBalance | None:
+def _dow(st: Any, days: list[dt.date], threshold: float) -> DowBalance | None:
     from .stats.time_trend import dow_balance_core
-    if not days or metric is None:
+    if not days or st is None:
         return None
-    _, st = data.stats_by(metric, "day", use_covariate=False)
     counts = np.zeros((7, st.n.shape[-1]))
     for d, row in zip(days, st.n):
         counts[d.weekday()] += row
@@ -210,14 +209,12 @@ def _all_days(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _trends(data: Any, result: Any, opts: Any, alpha: float) -> tuple[LiftTrend, ...]:
+def _trends(data: Any, st: Any, m: Any, result: Any, opts: Any, alpha: float) -> tuple[LiftTrend, ...]:
     from .stats.compare import compare_arrays
     from .stats.time_trend import early_days, early_late_core, lift_trend_core
     ages = _ages(data)
-    if len(ages) < 4 or result is None or not result.comparisons:
+    if len(ages) < 4 or st is None or result is None or not result.comparisons:
         return ()
-    m = data.metric(result.name)
-    _, st = data.stats_by(m, "day", use_covariate=opts.cuped)
     with np.errstate(all="ignore"):
         arr = compare_arrays(m.kind, st, higher_is_better=m.higher_is_better, alpha=alpha, cuped=opts.cuped, bayes=False)
         lift, se = np.asarray(arr["lift_abs"], dtype=float), np.asarray(arr["se"], dtype=float)
@@ -256,8 +253,9 @@ def time_effects(data: Any, primaries: Sequence[Any], opts: Any, *, alpha: float
     primary = primaries[0] if primaries else None
     metric = data.metric(primary.name) if primary is not None else (data.metrics[0] if data.metrics else None)
     dow = trends = None
-    if opts.time_effects:
-        dow = _dow(data, metric, days, get_settings().srm.warning_p)
-        trends = _trends(data, primary, opts, alpha)
+    if opts.time_effects and metric is not None and "day" in data.cube.columns:
+        _, st = data.stats_by(metric, "day", use_covariate=opts.cuped)      # one pass for both checks
+        dow = _dow(st, days, get_settings().srm.warning_p)
+        trends = _trends(data, st, metric, primary, opts, alpha)
     return TimeEffects(window_start=first.isoformat() if first else None, window_end=last.isoformat() if last else None,
                        calendar=_calendar(opts.calendar, first, last, category), dow=dow, trends=trends or ())
