@@ -33,7 +33,24 @@ from typing import Any, Sequence
 
 from .results import Comparison
 
-__all__ = ["margin_extra", "with_margin_tests", "margin_tests"]
+__all__ = ["margin_extra", "with_margin_tests", "margin_tests", "margin_sentence"]
+
+
+def margin_sentence(m: Any, c: Comparison) -> str | None:
+    """One sentence on a comparison's non-inferiority test (None without a margin), in the metric's notation."""
+    from .display import fmt_lift, fmt_p_eq, fmt_pct
+    from .metrics import fmt_metric_delta
+    ni = c.extra.get("non_inferiority")
+    if not isinstance(ni, dict):
+        return None
+    rel = bool(ni.get("relative"))
+    margin = f"{fmt_pct(ni.get('margin'))} relative" if rel else \
+        fmt_metric_delta(m.name, m.kind, ni.get("margin"), m.unit).lstrip("+")
+    bound = fmt_lift(ni.get("bound")) if rel else fmt_metric_delta(m.name, m.kind, ni.get("bound"), m.unit)
+    side = "lower" if ni.get("direction", "greater") == "greater" else "upper"
+    verdict = "non-inferior" if ni.get("non_inferior") else "not shown non-inferior"
+    return (f"{m.name} ({c.variant}): {verdict} at margin {margin} (one-sided {side} bound {bound}, "
+            f"{fmt_p_eq(ni.get('p_value'))})")
 
 
 def margin_extra(arr: dict[str, Any], j: int, *, margin: float, relative: bool, higher_is_better: bool,

@@ -166,6 +166,11 @@ def _show_analysis(r: AnalysisResult) -> None:
         console.print(table(escape(metric_title(m)), columns,
                             [tuple(escape(v) for v in comparison_row(m, c).values()) for c in m.comparisons],
                             caption=escape(caption) if caption else None))
+        from ..margins import margin_sentence
+        for c in m.comparisons:
+            sentence = margin_sentence(m, c)
+            if sentence:
+                console.print(escape(f"margin: {sentence}"))
     _show_segments(r)
     _show_time_effects(r)
     for note in r.notes:
