@@ -14,7 +14,10 @@
 4. optionally adds always-valid confidence sequences (per day when the data has a ``day``
    dimension) and segment breakdowns (exploratory);
 5. for an A/A experiment (``meta["kind"] == "aa"``) turns a significant primary metric into a
-   health warning.
+   health warning;
+6. adds a non-inferiority test beside the usual one for every metric with a margin (``margins``,
+   :mod:`workbench.margins`) and the time effects (calendar events in the window, day-of-week
+   balance, novelty/primacy trend of the primary lift: :mod:`workbench.time_effects`).
 
 Options come as keyword arguments or an :class:`AnalysisOptions` (what a brief maps to).
 
@@ -84,7 +87,9 @@ class SequentialOptions:
 class AnalysisOptions:
     """Everything :func:`analyze` can be told; ``None`` means "the Settings default".
 
-    ``alternatives`` and ``non_inferiority`` are per metric name; ``priors`` gives a Beta prior
+    ``alternatives`` and ``non_inferiority`` are per metric name (``non_inferiority`` replaces the
+    metric's test by the one-sided one; ``margins`` adds it beside the usual test, as a brief does);
+    ``calendar`` lists events to flag; ``priors`` gives a Beta prior
     per proportion metric (a category prior), ``prior`` the default Beta(1, 1); ``normal_priors``
     a (mean, sd) prior on the absolute lift of a mean or ratio metric.
     """

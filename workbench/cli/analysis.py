@@ -21,7 +21,8 @@ plain analysis-options YAML mapping for what a brief does not say (see :func:`op
     srm: {warning_p: 0.001, blocked_p: 0.00001}
     correction: holm                    # or bh
     cuped: true
-    non_inferiority: {guardrail_error: {margin: 0.001, relative: false}}
+    non_inferiority: {guardrail_error: {margin: 0.001, relative: false}}   # replaces the metric's test
+    margins: {conversion_rate: {margin: 0.02}}   # a non-inferiority test beside the usual one (relative)
     alternatives: {conversion_rate: two-sided}
     sequential: {planned_n_per_arm: 57760}
     segments: [segment]
