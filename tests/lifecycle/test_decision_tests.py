@@ -136,3 +136,14 @@ def test_time_effects_and_margins_survive_a_saved_result():
     ni = [res.metrics[1].comparisons[0].extra["non_inferiority"] for res in (back, r)]
     assert back.time_effects == r.time_effects and ni[0] == ni[1]
     assert decide(back, policy="decision-layer").reasons == decide(r, policy="decision-layer").reasons
+
+
+def test_a_sequential_decision_needs_the_always_valid_interval_within_the_margin():
+    r = analyze(_data(bounce_t=1950, days=7), cuped=False, sequential=SequentialOptions(10000),
+                margins={"return_rate": NonInferiority(0.005, False)})
+    c = r.metrics[1].comparisons[0]
+    ni, seq = c.extra["non_inferiority"], c.extra["sequential"]
+    assert ni["non_inferior"] and ni["bound"] < 0.005 < seq["cs"][1]      # fixed bound inside, always-valid outside
+    fixed = decide(r, brief=parse_brief(brief_dict(guardrails=[])), policy="decision-layer")
+    seq_d = decide(r, brief=parse_brief(brief_dict(guardrails=[], sequential=True)), policy="decision-layer")
+    assert fixed.facts["non_inferior_failed"] == 0 and seq_d.facts["non_inferior_failed"] == 1
