@@ -59,5 +59,17 @@ def test_analyze_flags_an_event_in_the_window(small_world, capsys, monkeypatch):
     assert te["window_start"] <= "2026-11-10" <= te["window_end"]
     assert [c["name"] for c in te["calendar"]] == ["outage"] and te["calendar"][0]["hold"] is True
     assert te["dow"]["p_value"] >= 0 and te["trends"][0]["early_days"] >= 1
-    code, out, err = invoke(capsys, None, "analyze", "-e", "pdp-shoes-hero", "--db", str(small_world["db"]))
-    assert "time: outage 'outage' (2026-11-10) overlaps 1 day(s)" in " ".join(out.split())
+
+
+def test_analyze_prints_the_time_effects(capsys):
+    from workbench.analysis import analyze
+    from workbench.cli.analysis import _show_time_effects
+    from workbench.lifecycle.calendar import CalendarEvent
+
+    from .test_decision_tests import _data
+    r = analyze(_data(days=7), cuped=False,
+                calendar=(CalendarEvent(name="cdn", kind="outage", start="2026-11-03", end="2026-11-03"),))
+    _show_time_effects(r)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "time: outage 'cdn' (2026-11-03) overlaps 1 day(s) of the experiment; decisions hold while it does" in out
+    assert "time: the lift of b on cvr shows no trend with days since first exposure: first 1 day(s)" in out
