@@ -111,7 +111,7 @@ def _non_inferior(c: Any, sequential: bool) -> bool | None:
 
 
 def decision_test_facts(result: Any, m: Any, best: Any, *, alpha: float, sequential: bool,
-               f: dict[str, Any]) -> None:
+                        f: dict[str, Any]) -> None:
     """Fill the fixed / sequential / non-inferiority facts of the primary metric and every margin (in ``f``)."""
     f["sequential"] = bool(sequential)
     if m is not None and best is not None:
