@@ -8,7 +8,7 @@ import math
 import pandas as pd
 
 from ..analysis import heterogeneity_note
-from ..display import fmt_change, fmt_ci, fmt_currency, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share
+from ..display import fmt_change, fmt_ci, fmt_currency, fmt_num, fmt_p, fmt_pct, fmt_prob, fmt_share
 from . import plots, views
 from .html import Html, decision_banner, bullets, embed, heading, kv, note, table
 
