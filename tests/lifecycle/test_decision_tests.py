@@ -147,3 +147,21 @@ def test_a_sequential_decision_needs_the_always_valid_interval_within_the_margin
     fixed = decide(r, brief=parse_brief(brief_dict(guardrails=[])), policy="decision-layer")
     seq_d = decide(r, brief=parse_brief(brief_dict(guardrails=[], sequential=True)), policy="decision-layer")
     assert fixed.facts["non_inferior_failed"] == 0 and seq_d.facts["non_inferior_failed"] == 1
+
+
+def test_memo_and_story_say_which_test_decided_and_the_margins():
+    from workbench.lifecycle.memo import build_memo
+    from workbench.story import ExperimentStory
+    brief = parse_brief(brief_dict(guardrails=[], sequential=True, non_inferiority={"return_rate": "0.5pp"}))
+    outage = CalendarEvent(name="cdn", kind="outage", start="2026-11-03", end="2026-11-03")
+    r = analyze(_data(bounce_t=1700, days=7), cuped=False, sequential=SequentialOptions(10000), calendar=(outage,),
+                margins={"return_rate": NonInferiority(0.005, False)})
+    d = decide(r, brief=brief, policy="decision-layer")
+    md = build_memo(r, d, brief=brief).to_markdown()
+    assert "Decided by: always-valid confidence sequence (7 look(s))" in md
+    assert "**Non-inferiority margins**" in md and "| b | +0.50 pp | -3.00 pp |" in md and "| non-inferior |" in md
+    assert "Decided by: always-valid confidence sequence (7 look(s)) — always-valid CI (Δ) \\[" in md and " pp" in md
+    assert "outage 'cdn' (2026-11-03) overlaps 1 day(s)" in md
+    assert "repeated fixed-horizon tests" not in md          # a sequential decision is not a peeking risk
+    story = ExperimentStory.from_parts(r, d)
+    assert story.decided_by == d.facts["decided_by"] and story.time_effects == r.time_effects.sentences()

@@ -27,8 +27,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from ..display import fmt_ci, fmt_pct
-from ..metrics import fmt_metric_delta
+from ..display import fmt_pct
+from ..metrics import fmt_metric_delta, fmt_metric_delta_ci
 
 __all__ = ["TEST_FACTS", "decision_test_facts", "time_facts", "comparison_test_label"]
 
@@ -41,7 +41,7 @@ TEST_FACTS: dict[str, str] = {
     "primary_p_sequential": "always-valid p-value of the best variant (running minimum, x variants compared)",
     "primary_significant_sequential": "always-valid p < alpha (the interval excludes 0) and the lift in the good "
                                       "direction",
-    "primary_cs_abs": "always-valid confidence sequence of the best variant's absolute lift (text)",
+    "primary_cs_abs": "always-valid confidence sequence of the best variant's absolute lift (text, metric notation)",
     "sequential_looks": "looks (days) the confidence sequence has taken",
     "primary_non_inferior": "the best variant is shown non-inferior on the primary metric (None: no margin)",
     "non_inferiority_checked": "comparisons with a non-inferiority margin (all metrics)",
@@ -126,7 +126,8 @@ def decision_test_facts(result: Any, m: Any, best: Any, *, alpha: float, sequent
             p_seq = min(1.0, float(seq["p_value"]) * k)
             seq_alpha = float(seq.get("alpha", alpha) or alpha)
             f.update(primary_p_sequential=p_seq, primary_significant_sequential=bool(p_seq < seq_alpha and gain > 0),
-                     primary_cs_abs=fmt_ci(*seq["cs"]), sequential_looks=int(seq.get("looks") or 0))
+                     primary_cs_abs=fmt_metric_delta_ci(m.name, m.kind, *seq["cs"], m.unit),
+                     sequential_looks=int(seq.get("looks") or 0))
         if sequential:
             if seq is not None:
                 sig = f["primary_p_sequential"] < float(seq.get("alpha", alpha) or alpha)
