@@ -165,3 +165,22 @@ def test_memo_and_story_say_which_test_decided_and_the_margins():
     assert "repeated fixed-horizon tests" not in md          # a sequential decision is not a peeking risk
     story = ExperimentStory.from_parts(r, d)
     assert story.decided_by == d.facts["decided_by"] and story.time_effects == r.time_effects.sentences()
+
+
+def test_day_of_week_imbalance_and_partial_weeks_are_flagged():
+    rows = []
+    for d in range(10):
+        day = pd.Timestamp("2026-11-02") + pd.Timedelta(days=d)          # a Monday, 10 days: not whole weeks
+        weekend = day.weekday() >= 5
+        for v, n in (("control", 600 if weekend else 500), ("b", 400 if weekend else 540)):   # totals match: no SRM
+            rows.append({"variant": v, "day": day.date(), "n": n, "purchased__sum": n // 10,
+                         "purchased__sum_sq": n // 10, "returned__sum": n // 5, "returned__sum_sq": n // 5})
+    data = ExperimentData("e1", ("control", "b"), pd.DataFrame(rows), metrics=METRICS, dims=("day",))
+    r = analyze(data, cuped=False)
+    dow = r.time_effects.dow
+    assert dow.imbalanced and dow.p_value < 1e-6 and not dow.whole_weeks
+    assert dow.days_by_weekday == {"Mon": 2, "Tue": 2, "Wed": 2, "Thu": 1, "Fri": 1, "Sat": 1, "Sun": 1}
+    assert decide(r, policy="decision-layer").facts["dow_imbalance"] is True
+    assert "differs by day of week" in r.time_effects.sentences()[0]
+    balanced = analyze(_data(days=14), cuped=False).time_effects.dow
+    assert not balanced.imbalanced and balanced.whole_weeks and balanced.sentence() == ""
