@@ -14,7 +14,10 @@
 4. optionally adds always-valid confidence sequences (per day when the data has a ``day``
    dimension) and segment breakdowns (exploratory);
 5. for an A/A experiment (``meta["kind"] == "aa"``) turns a significant primary metric into a
-   health warning.
+   health warning;
+6. adds a non-inferiority test beside the usual one for every metric with a margin (``margins``,
+   :mod:`workbench.margins`) and the time effects (calendar events in the window, day-of-week
+   balance, novelty/primacy trend of the primary lift: :mod:`workbench.time_effects`).
 
 Options come as keyword arguments or an :class:`AnalysisOptions` (what a brief maps to).
 
@@ -85,7 +88,9 @@ class SequentialOptions:
 class AnalysisOptions:
     """Everything :func:`analyze` can be told; ``None`` means "the Settings default".
 
-    ``alternatives`` and ``non_inferiority`` are per metric name; ``priors`` gives a Beta prior
+    ``alternatives`` and ``non_inferiority`` are per metric name (``non_inferiority`` replaces the
+    metric's test by the one-sided one; ``margins`` adds it beside the usual test, as a brief does);
+    ``calendar`` lists events to flag; ``priors`` gives a Beta prior
     per proportion metric (a category prior), ``prior`` the default Beta(1, 1); ``normal_priors``
     a (mean, sd) prior on the absolute lift of a mean or ratio metric.
     """
@@ -106,6 +111,7 @@ class AnalysisOptions:
     metrics: tuple[str, ...] | None = None
     alternatives: Mapping[str, str] = field(default_factory=dict)
     non_inferiority: Mapping[str, NonInferiority] = field(default_factory=dict)
+    margins: Mapping[str, NonInferiority] = field(default_factory=dict)   # NI test beside the usual one (a brief's)
     prior: tuple[float, float] = (1.0, 1.0)
     priors: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     normal_priors: Mapping[str, tuple[float, float]] = field(default_factory=dict)
@@ -115,6 +121,8 @@ class AnalysisOptions:
     adjust: bool = True               # stratified multi-covariate adjustment beside the headline (workbench.adjustment)
     strata: tuple[str, ...] | None = None            # None: device, channel, user_type (those present)
     adjust_covariates: tuple[str, ...] | None = None  # None: every pre-period covariate in the data
+    calendar: tuple[Any, ...] = ()    # events (workbench.lifecycle.calendar.CalendarEvent) to flag overlaps with
+    time_effects: bool = True         # day-of-week balance and the novelty trend (needs a day dimension)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, source: str = "options") -> "AnalysisOptions":
@@ -162,7 +170,7 @@ class AnalysisOptions:
                         if alt not in ("two-sided", "greater", "less"):
                             raise ValueError(f"alternative for {name!r} must be two-sided, greater or less")
                     kw[key] = {str(k): str(v) for k, v in dict(value).items()}
-                elif key == "non_inferiority":
+                elif key in ("non_inferiority", "margins"):
                     ni: dict[str, NonInferiority] = {}
                     for name, spec in dict(value).items():
                         if isinstance(spec, Mapping):
@@ -194,7 +202,7 @@ class AnalysisOptions:
 def _apply_roles(data: ExperimentData, opts: AnalysisOptions) -> list[Metric]:
     names = [m.name for m in data.metrics]
     wanted = [*([opts.primary] if opts.primary else []), *(opts.guardrails or ()), *(opts.metrics or ()),
-              *opts.alternatives, *opts.non_inferiority]
+              *opts.alternatives, *opts.non_inferiority, *opts.margins]
     unknown = [n for n in dict.fromkeys(wanted) if n not in names]
     if unknown:
         raise InputError([Problem("blocked", "unknown_metric", f"unknown metric {n!r}; this experiment has: "
@@ -336,6 +344,11 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
             prob_beat_control=_f(arr["prob_beat"][j]) if opts.bayes else None,
             expected_loss=_f(arr["expected_loss"][j]) if opts.bayes else None,
             n_control=_f(stats.n[0]), n_variant=_f(stats.n[i]), extra=extra))
+    if ni is not None or m.name in opts.margins:
+        from .margins import margin_tests
+        comparisons = margin_tests(m, stats, arr, comparisons, compared, ni=ni, margin=opts.margins.get(m.name),
+                                   hyp=(alt, null, null_rel), alpha=alpha, cuped=opts.cuped,
+                                   small_count=opts.small_count or settings.small_count)
     fisher = [c.variant for c in comparisons if c.test == "fisher"]
     if fisher:
         notes.append(f"small counts (fewer than {opts.small_count or settings.small_count} successes or failures): "
@@ -470,7 +483,11 @@ def analyze(data: ExperimentData | str | Path, options: AnalysisOptions | None =
         if issue is not None:
             health = with_issue(health, issue)
     segments = tuple(analyze_segments(data, dim, opts, settings=settings) for dim in opts.segments)
+    time = None
+    if opts.time_effects or opts.calendar:
+        from .time_effects import time_effects
+        time = time_effects(data, [r for r in results_list if r.role == "primary"], opts, alpha=alpha)
     return AnalysisResult(experiment_id=data.experiment_id, variants=tuple(data.variants), control=data.control,
                           health=health, metrics=tuple(results_list), alpha=alpha, units=units, notes=tuple(notes),
                           segments=segments, sequential=sequential or None, source=data.source,
-                          data_version=_data_version(data), as_of=data.as_of, aa=verdict)
+                          data_version=_data_version(data), as_of=data.as_of, aa=verdict, time_effects=time)

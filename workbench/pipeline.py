@@ -20,7 +20,7 @@ from typing import Any, Sequence
 from .analysis import analyze
 from .experiment_data import ExperimentData
 from .lifecycle.brief import ExperimentBrief
-from .lifecycle.inputs import analysis_options
+from .lifecycle.inputs import analysis_options, calendar_options
 from .lifecycle.policies import Decision, decide
 from .lifecycle.registry import ExperimentRecord, Registry
 from .lifecycle.signals import decision_context
@@ -75,16 +75,17 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
         registry = Registry(db)
     reg = registry
     outcomes: dict[str, ExperimentOutcome] = {}
+    calendar = calendar_options(db)
     if reg is None:
         for eid, data in datasets.items():
-            result = analyze(data)
+            result = analyze(data, **calendar)
             outcomes[eid] = ExperimentOutcome(data, result, decide(result, policy=policy))
         return outcomes
     with reg.session():
         for eid, data in datasets.items():
             record = reg.get(eid) if reg.exists(eid) else None
             brief = reg.brief(eid) if record else None
-            result = analyze(data, **analysis_options(brief, data))
+            result = analyze(data, **{**calendar, **analysis_options(brief, data)})
             context = decision_context(reg, eid, now=as_of, data_as_of=result.as_of) if record else None
             outcomes[eid] = ExperimentOutcome(data, result, decide(result, brief=brief, policy=policy, context=context),
                                               record, brief)

@@ -192,6 +192,7 @@ class AnalysisResult(ResultMixin):
     data_version: str = ""
     as_of: dt.datetime | None = None     # the data's time: the latest event analysed, or the --as-of asked for
     aa: Any = None                       # the A/A verdict (workbench.aa.AAVerdict) of an A/A experiment
+    time_effects: Any = None             # calendar overlaps, day-of-week balance, novelty trend (workbench.time_effects)
 
     @property
     def primary(self) -> MetricResult | None:

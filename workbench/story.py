@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 from .display import ResultMixin, escape, to_jsonable
 
-__all__ = ["ExperimentStory", "PrimaryStory", "story_of"]
+__all__ = ["ExperimentStory", "PrimaryStory", "story_of", "time_sentences"]
 
 _COMPARISON_KEYS = ("variant", "control", "control_value", "variant_value", "lift_abs", "lift_abs_ci", "lift_rel",
                     "lift_rel_ci", "p_value", "p_value_adjusted", "test", "prob_beat_control", "expected_loss")
@@ -63,6 +63,8 @@ class ExperimentStory(ResultMixin):
     data_version: str = ""
     allocation: dict[str, float] = field(default_factory=dict)
     aa: dict[str, Any] | None = None          # an A/A experiment's pipeline verdict (workbench.aa.AAVerdict)
+    decided_by: str | None = None             # the test that decided significance (fixed-horizon or always-valid)
+    time_effects: tuple[str, ...] = ()        # calendar events, day-of-week imbalance, novelty/primacy (sentences)
 
     @classmethod
     def from_parts(cls, result: Any, decision: Any, *, data_as_of: Any = None,
@@ -84,6 +86,8 @@ class ExperimentStory(ResultMixin):
             data_version=result.data_version,
             allocation={str(k): float(v) for k, v in (allocation or {}).items()},
             aa=result.aa.to_dict() if getattr(result, "aa", None) is not None else None,
+            decided_by=(getattr(decision, "facts", None) or {}).get("decided_by"),
+            time_effects=time_sentences(result),
         )
 
     def _repr_html_(self) -> str:
@@ -95,6 +99,12 @@ class ExperimentStory(ResultMixin):
         return (f"<div class='workbench-result'><strong>{escape(self.experiment_id)}</strong>: "
                 f"{escape((self.action or '—').title())} · health {escape(self.health)}<br>{escape(self.reason or '')}"
                 f"<table><tr><th>variant</th><th>lift</th><th>CI</th><th>p (adj.)</th></tr>{rows}</table></div>")
+
+
+def time_sentences(result: Any) -> tuple[str, ...]:
+    """The time-effect sentences of an analysis (:meth:`workbench.time_effects.TimeEffects.sentences`)."""
+    te = getattr(result, "time_effects", None)
+    return tuple(te.sentences()) if te is not None and hasattr(te, "sentences") else ()
 
 
 def _iso(x: Any) -> str | None:

@@ -21,7 +21,8 @@ plain analysis-options YAML mapping for what a brief does not say (see :func:`op
     srm: {warning_p: 0.001, blocked_p: 0.00001}
     correction: holm                    # or bh
     cuped: true
-    non_inferiority: {guardrail_error: {margin: 0.001, relative: false}}
+    non_inferiority: {guardrail_error: {margin: 0.001, relative: false}}   # replaces the metric's test
+    margins: {conversion_rate: {margin: 0.02}}   # a non-inferiority test beside the usual one (relative)
     alternatives: {conversion_rate: two-sided}
     sequential: {planned_n_per_arm: 57760}
     segments: [segment]
@@ -171,8 +172,14 @@ def _show_analysis(r: AnalysisResult) -> None:
         console.print(table(escape(metric_title(m)), columns,
                             [tuple(escape(v) for v in comparison_row(m, c).values()) for c in m.comparisons],
                             caption=escape(caption) if caption else None))
+        from ..margins import margin_sentence
+        for c in m.comparisons:
+            sentence = margin_sentence(m, c)
+            if sentence:
+                console.print(escape(f"margin: {sentence}"))
     _show_adjusted(r)
     _show_segments(r)
+    _show_time_effects(r)
     for note in r.notes:
         console.print(f"note: {escape(note)}")
 
@@ -188,6 +195,18 @@ def _show_adjusted(r: AnalysisResult) -> None:
                         [ci_header(r.alpha) if c == "CI" else c for c in ADJUST_COLUMNS],
                         [tuple(escape(v) for v in row.values()) for row in rows],
                         caption=escape(result_caption(r))))
+
+
+def _show_time_effects(r: AnalysisResult) -> None:
+    """Calendar events in the window, day-of-week imbalance and a novelty/primacy trend (one sentence each)."""
+    te = r.time_effects
+    if te is None:
+        return
+    for t in te.trends:
+        if not t.detected:
+            console.print(escape(f"time: {t.sentence()}"))
+    for sentence in te.sentences():
+        console.print(f"[bold yellow]time:[/] {escape(sentence)}")
 
 
 def _show_segments(r: AnalysisResult) -> None:
@@ -232,6 +251,9 @@ def analyze_command(
         _print_problems(err.problems)
         raise typer.Exit(2)
     opts = _with_brief(opts, extra, data)
+    if not opts.calendar:
+        from ..lifecycle.inputs import calendar_options
+        opts = replace(opts, **calendar_options(db if file is None else None))
     result = analyze(data, opts)
     if json_:
         print_json(result)
@@ -292,7 +314,7 @@ def check_command(
 
 
 def plan_command(
-    baseline: float = typer.Option(..., "--baseline", help="Control rate (proportion) or mean."),
+    baseline: Optional[float] = typer.Option(None, "--baseline", help="Control rate (proportion) or mean."),
     mde: Optional[float] = typer.Option(None, "--mde", help="Minimum detectable effect (absolute unless --relative)."),
     relative: bool = typer.Option(False, "--relative/--absolute", help="Read --mde as a relative lift (0.05 = +5%)."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
@@ -304,9 +326,19 @@ def plan_command(
     one_sided: bool = typer.Option(False, "--one-sided", help="Plan a one-sided test."),
     daily_units: Optional[float] = typer.Option(None, "--daily-units", help="Units entering per day (all arms)."),
     n_per_arm: Optional[float] = typer.Option(None, "--n-per-arm", help="Instead of --mde: the MDE for this size."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help="Plan from this experiment's data: "
+                                             "baseline, variance (and CUPED variance), daily traffic; the brief's MDE."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="With -e: the metric (default: the primary)."),
+    db: Optional[str] = typer.Option(None, "--db", help=_DB_HELP),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Sample size per arm for an MDE (or the MDE for a sample size), and the expected duration."""
+    if experiment is not None:
+        _plan_from_history(experiment, metric, db, mde, relative, alpha, power, split, json_)
+        return
+    if baseline is None:
+        raise InputError([Problem("blocked", "bad_parameter", "give --baseline (or -e ID to plan from an "
+                                  "experiment's data)", column="baseline")])
     from ..stats.power import mde as mde_for, sample_size
     weights = None
     if split is not None:
@@ -337,6 +369,28 @@ def plan_command(
     console.print(f"With {fmt_count(n_per_arm)} units per arm the smallest detectable lift is "
                   f"{fmt_pp(m.mde_abs) if kind == 'proportion' else fmt_signed(m.mde_abs, 4)} absolute ({fmt_lift(m.mde_rel)} relative) at "
                   f"{fmt_share(power)} power, alpha {alpha:g}")
+
+
+def _plan_from_history(experiment: str, metric: Optional[str], db: Optional[str], mde: Optional[float],
+                       relative: bool, alpha: float, power: float, split: Optional[str], json_: bool) -> None:
+    """``plan -e ID``: baseline, variance, CUPED variance and traffic measured on the data (workbench.planning)."""
+    from ..planning import plan_from_data
+    from ..sources.experiments import load_experiment
+    data = load_experiment(experiment, db=db)
+    brief = None
+    from ..pipeline import has_registry
+    if has_registry(db):
+        from ..lifecycle.registry import Registry
+        reg = Registry(db)
+        if reg.exists(experiment):
+            brief = reg.brief(experiment)
+    weights = [float(x) for x in split.replace(":", ",").split(",") if x.strip()] if split else None
+    plan = plan_from_data(data, metric=metric, brief=brief, mde=mde, relative=relative if mde is not None else None,
+                          alpha=alpha, power=power, split=weights)
+    if json_:
+        print_json(plan)
+        return
+    console.print(escape(plan.summary()))
 
 
 def register(app: typer.Typer) -> None:

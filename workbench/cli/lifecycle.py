@@ -446,6 +446,11 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
     console.print(f"{experiment_id}: [bold]{fmt_action(d.action).upper()}[/] ({d.policy} / {d.rule})", highlight=False)
     for i, r in enumerate(d.reasons):
         console.print(("  " if i == 0 else "  also: ") + r, highlight=False, markup=False)
+    from ..story import time_sentences
+    if d.facts.get("decided_by"):
+        console.print(f"  decided by: {d.facts['decided_by']}", highlight=False, markup=False)
+    for sentence in time_sentences(res):
+        console.print(f"  time: {sentence}", highlight=False, markup=False)
     if done:
         console.print(f"applied: {done}", highlight=False)
     if memo is not None:

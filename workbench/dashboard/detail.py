@@ -51,6 +51,12 @@ def decision_html(outcome: Any) -> str:
     others = "".join(f"<li>{escape(r)}</li>" for r in d.reasons[1:])
     more = f"<p class='wb-muted' style='margin:6px 0 2px'>Other rules that also hold:</p><ul>{others}</ul>" if others else ""
     winner = f" · winner <b>{escape(d.winner)}</b>" if d.winner else ""
+    if d.facts.get("decided_by"):
+        winner += f" · decided by {escape(d.facts['decided_by'])}"
+    from ..story import time_sentences
+    times = "".join(f"<li>{escape(t)}</li>" for t in time_sentences(outcome.result))
+    if times:
+        more += f"<p class='wb-muted' style='margin:6px 0 2px'>Time effects:</p><ul>{times}</ul>"
     return (f'<div class="wb-card wb-decision"><h3>Decision {pill(fmt_action(d.action), ACTION_COLOURS.get(d.action, "#52606d"))}'
             f'</h3><p style="margin:4px 0">{escape(d.reason)}</p>'
             f'<p class="wb-muted">policy {escape(d.policy)} · rule {escape(d.rule)}{winner}</p>{more}</div>')

@@ -47,7 +47,7 @@ from ..errors import InputError, Problem
 from ..ids import ID_RULE, SAFE_ID_PATTERN, is_safe_id, safe_id
 from ..metrics import CATALOG
 
-__all__ = ["ExperimentBrief", "Variant", "Guardrail", "Allocation", "Targeting", "SRMOverride", "ImageSpec",
+__all__ = ["ExperimentBrief", "Variant", "Guardrail", "Margin", "Allocation", "Targeting", "SRMOverride", "ImageSpec",
            "ColorPair", "safe_id", "is_safe_id", "load_brief", "parse_brief", "SAFE_ID_PATTERN", "META_TAGS"]
 
 META_TAGS = ("layout", "cta_tone", "palette", "key_benefit")
@@ -142,6 +142,36 @@ class Guardrail(_Model):
 
     def describe(self) -> str:
         return self.metric if self.limit is None else f"{self.metric} {self.direction} {self.limit:g}"
+
+
+_MARGIN = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(pp|%)?\s*$")
+
+
+class Margin(_Model):
+    """A non-inferiority margin: how much worse the metric may get before the variant counts as worse.
+
+    ``margin`` is in the metric's own units (0.005 = half a percentage point of a rate, 0.2 = 0.2 s),
+    or a share of the control's value when ``relative`` (0.02 = 2 %). YAML shorthand: a number
+    (absolute), ``"0.5pp"`` (absolute, percentage points) or ``"2%"`` (relative).
+    """
+
+    margin: float = Field(gt=0)
+    relative: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, bool):
+            raise ValueError("a margin is a number, '0.5pp', '2%' or {margin: ..., relative: ...}")
+        if isinstance(data, (int, float)):
+            return {"margin": float(data)}
+        if isinstance(data, str):
+            m = _MARGIN.match(data)
+            if not m:
+                raise ValueError(f"write a margin as a number, '0.5pp' (absolute) or '2%' (relative), got {data!r}")
+            x = float(m.group(1))
+            return {"margin": x / 100, "relative": m.group(2) == "%"}
+        return data
 
 
 class ImageSpec(_Model):
@@ -247,6 +277,10 @@ class ExperimentBrief(_Model):
     srm: SRMOverride = Field(default_factory=SRMOverride)
     origin: Literal["manual", "autopilot"] = "manual"
     kind: Literal["ab", "aa", "canary", "bandit", "multi"] = "ab"
+    #: decide on the always-valid confidence sequence (safe to look every day), not the fixed-horizon test
+    sequential: bool = False
+    #: per-metric non-inferiority margins ("return_rate must not worsen by more than 0.5 pp": {return_rate: 0.5pp})
+    non_inferiority: dict[str, Margin] = Field(default_factory=dict)
 
     @field_validator("id")
     @classmethod
@@ -266,6 +300,13 @@ class ExperimentBrief(_Model):
     @field_validator("secondary_metrics")
     @classmethod
     def _secondary(cls, v: list[str]) -> list[str]:
+        for name in v:
+            _known_metric(name)
+        return v
+
+    @field_validator("non_inferiority")
+    @classmethod
+    def _margins(cls, v: dict[str, Margin]) -> dict[str, Margin]:
         for name in v:
             _known_metric(name)
         return v

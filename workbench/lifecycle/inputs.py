@@ -26,7 +26,7 @@ from ..asof import naive_utc
 from ..errors import InputError, Problem
 from ..results import AnalysisResult, Comparison, HealthReport, MetricResult, SRMResult
 
-__all__ = ["result_from_dict", "load_result_json", "analysis_options", "analyze_file", "analyze_experiment",
+__all__ = ["result_from_dict", "load_result_json", "analysis_options", "calendar_options", "analyze_file", "analyze_experiment",
            "require_usable"]
 
 
@@ -75,7 +75,12 @@ def result_from_dict(d: dict[str, Any]) -> AnalysisResult:
                           units=tuple(float(u) for u in d.get("units") or ()), notes=_tuple(d.get("notes")),
                           segments=_tuple(d.get("segments")), sequential=d.get("sequential"),
                           source=d.get("source", ""), data_version=d.get("data_version", ""),
-                          as_of=naive_utc(d.get("as_of")), aa=_aa(d.get("aa")))
+                          as_of=naive_utc(d.get("as_of")), aa=_aa(d.get("aa")), time_effects=_time(d.get("time_effects")))
+
+
+def _time(d: Any) -> Any:
+    from ..time_effects import TimeEffects
+    return TimeEffects.from_dict(d)
 
 
 def _aa(d: Any) -> Any:
@@ -113,8 +118,10 @@ def analysis_options(brief: Any, data: Any) -> dict[str, Any]:
     """:func:`~workbench.analysis.analyze` options that follow the brief, limited to what the data has.
 
     The primary metric, the guardrails and the secondary metrics the brief names (when the data
-    can compute them), its SRM thresholds, and — for fixed allocations whose variants match the
-    data's — the expected split for the SRM check.
+    can compute them), its SRM thresholds, its non-inferiority margins, the confidence sequence when
+    it decides sequentially (tuned to ``min_sample_size``), and — for fixed allocations whose
+    variants match the data's — the expected split for the SRM check. The events calendar is added by
+    :func:`calendar_options`.
     """
     if brief is None:
         return {}
@@ -134,7 +141,20 @@ def analysis_options(brief: Any, data: Any) -> dict[str, Any]:
         opts["aa"] = True
     if brief.expected_split and list(data.variants) == brief.variant_ids:
         opts["expected_weights"] = dict(zip(brief.variant_ids, brief.expected_split))
+    from ..analysis import NonInferiority, SequentialOptions
+    margins = {name: NonInferiority(m.margin, m.relative) for name, m in brief.non_inferiority.items() if name in have}
+    if margins:
+        opts["margins"] = margins
+    if brief.sequential and brief.min_sample_size:
+        opts["sequential"] = SequentialOptions(float(brief.min_sample_size))
     return opts
+
+
+def calendar_options(db: str | Path | None = None) -> dict[str, Any]:
+    """``{"calendar": events}`` from the events calendar beside the database (nothing when it is empty)."""
+    from .calendar import calendar_path, load_calendar
+    events = load_calendar(calendar_path(db))
+    return {"calendar": events} if events else {}
 
 
 def require_usable(result: AnalysisResult, source: str | None = None) -> AnalysisResult:
@@ -166,7 +186,7 @@ def analyze_file(path: str | Path, *, brief: Any = None, **kwargs: Any) -> Analy
     from ..analysis import analyze
     from ..sources.detect import read_results
     data = read_results(p)
-    return require_usable(analyze(data, **{**analysis_options(brief, data), **kwargs}), str(p))
+    return require_usable(analyze(data, **{**calendar_options(), **analysis_options(brief, data), **kwargs}), str(p))
 
 
 def analyze_experiment(experiment_id: str, *, brief: Any = None, db: str | Path | None = None,
@@ -175,4 +195,4 @@ def analyze_experiment(experiment_id: str, *, brief: Any = None, db: str | Path 
     from ..analysis import analyze
     from ..sources.experiments import load_experiment
     data = load_experiment(experiment_id, db=db, as_of=as_of)
-    return analyze(data, **{**analysis_options(brief, data), **kwargs})
+    return analyze(data, **{**calendar_options(db), **analysis_options(brief, data), **kwargs})

@@ -276,6 +276,21 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
                                       + adjustment_caption(m),)))
             blocks.append(Block("table", tuple(tuple(r[c] for c in ADJUST_COLUMNS[1:]) for r in adjusted),
                                 tuple(ADJUST_COLUMNS[1:])))
+        if decision.facts.get("decided_by"):
+            blocks.append(Block("p", (f"Decided by: {decision.facts['decided_by']}" +
+                                      (f" — always-valid CI (Δ) {decision.facts['primary_cs_abs']}"
+                                       if decision.facts.get("sequential") and decision.facts.get("primary_cs_abs")
+                                       else ""),)))
+    margins = _margin_rows(result)
+    if margins:
+        blocks.append(Block("p", ("Non-inferiority margins",), strong=True))
+        blocks.append(Block("table", margins, ("metric", "variant", "margin", "Δ", "one-sided bound", "p (one-sided)",
+                                               "verdict")))
+    from ..story import time_sentences
+    times = time_sentences(result)
+    if times:
+        blocks.append(Block("p", ("Time effects",), strong=True))
+        blocks.append(Block("ul", times))
     guards = result.guardrails()
     if guards:
         blocks.append(Block("p", ("Guardrails",), strong=True))
@@ -309,6 +324,22 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
     return tuple(blocks)
 
 
+def _margin_rows(result: AnalysisResult) -> tuple[tuple[str, ...], ...]:
+    """One row per comparison with a non-inferiority margin (workbench.margins), in the metric's notation."""
+    rows = []
+    for m in result.metrics:
+        for c in m.comparisons:
+            ni = c.extra.get("non_inferiority")
+            if not isinstance(ni, dict):
+                continue
+            rel = bool(ni.get("relative"))
+            margin = fmt_pct(ni.get("margin")) + " relative" if rel else _delta(m, float(ni.get("margin") or 0.0))
+            bound = fmt_lift(ni.get("bound")) if rel else _delta(m, float(ni.get("bound")))
+            rows.append((m.label or m.name, c.variant, margin, _delta(m, c.lift_abs), bound, fmt_p(ni.get("p_value")),
+                         "non-inferior" if ni.get("non_inferior") else "not shown non-inferior"))
+    return tuple(rows)
+
+
 def _risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | None, looks: int) -> tuple[str, ...]:
     s = get_settings()
     out: list[str] = []
@@ -322,7 +353,9 @@ def _risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | 
     if brief and brief.min_sample_size and units and min(units) < brief.min_sample_size:
         out.append(f"Below the planned sample: {fmt_num(min(units))} of {fmt_num(brief.min_sample_size)} units per arm; "
                    "an early result overstates effects.")
-    if looks > 1:
+    if decision.facts.get("sequential"):
+        pass        # decided on the always-valid confidence sequence: looking again does not inflate false positives
+    elif looks > 1:
         out.append(f"Multiple looks: this experiment has been decided on {looks} times; repeated fixed-horizon tests "
                    "inflate false positives unless a sequential method is used.")
     elif result.sequential is None:
@@ -346,6 +379,11 @@ def _risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | 
                    f"{decision.facts.get('worsened_list')}; watch it closely during the rollout.")
     if not result.guardrails():
         out.append("No guardrail metrics were analysed: harm to performance or quality would go unnoticed.")
+    if decision.facts.get("novelty_detected"):
+        out.append(f"Time trend: {decision.facts.get('novelty_summary')}; the average lift over the window is not "
+                   "the lasting one.")
+    if decision.facts.get("calendar_overlap"):
+        out.append(f"Calendar: {decision.facts.get('calendar_list')}; the window is not a typical period.")
     if result.health.status == "warning":
         out.append("Health warnings (see Evidence) may bias the result.")
     return tuple(out) or ("None found automatically; the usual caveats of online experiments apply.",)

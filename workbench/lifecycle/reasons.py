@@ -36,6 +36,9 @@ CLAIMS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
     "sample ratio mismatch": lambda f: bool(f.get("srm_warning")) or "srm" in str(f.get("health_findings") or ""),
     "sample ratio mismatch within": lambda f: "segment_srm" in str(f.get("health_findings") or "").split(","),
     "pre-period covariates differ": lambda f: "imbalance" in str(f.get("health_findings") or "").split(","),
+    "not shown non-inferior": lambda f: (f.get("non_inferior_failed") or 0) > 0 or f.get("primary_non_inferior") is False,
+    "calendar event that holds decisions": lambda f: (f.get("calendar_hold") or 0) > 0,
+    "fades with days since first exposure": lambda f: f.get("novelty_direction") == "novelty",
 }
 
 

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 
 from ..analysis import heterogeneity_note
-from ..display import fmt_change, fmt_ci, fmt_currency, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_prob, fmt_share
+from ..display import fmt_change, fmt_ci, fmt_currency, fmt_num, fmt_p, fmt_pct, fmt_prob, fmt_share
 from . import plots, views
 from .sections_adjust import adjusted_html
 from .html import Html, decision_banner, bullets, embed, heading, kv, note, table
@@ -40,20 +40,28 @@ class ContextSections:
         return Html.join(parts)
 
     def _novelty_note(self) -> Html:
-        check = views.novelty_check(self.data, alpha=self.result.alpha)
+        """The analysis's time effects (workbench.time_effects): the sentences the CLI and the memo print too."""
         caption = Html("<p class='wb-sub'>Each point is the lift among units first exposed that day, with its CI "
                        "(not corrected for the many days).</p>")
-        if check.empty:
+        te = self.result.time_effects
+        if te is None:
             return caption
-        rows = check.to_dict("records")
-        fading = [r for r in rows if r["fading"]]
-        text = "; ".join(f"{r['variant']}: early cohorts {_spct(r['early_lift'])}, later cohorts "
-                         f"{_spct(r['late_lift'])} (difference {fmt_p_eq(r['p_value'])})" for r in rows)
-        if fading:
-            return Html.join([caption, note(f"The lift fades: {text}. Expect less than the average after launch "
-                                            "(novelty effect).", "warn")])
-        return Html.join([caption, note(f"Early and later cohorts do not differ significantly: {text}. A "
-                                        "difference can still exist; the daily chart shows how the lift moves.")])
+
+        def sentence(text: str, tail: str = "") -> str:
+            return text[:1].upper() + text[1:] + "." + tail
+        parts = [caption]
+        for t in te.trends:
+            if t.detected:
+                parts.append(note(sentence(t.sentence(), " Expect less than the average after launch (novelty)."
+                                           if t.direction == "novelty" else " Expect more than the average once users "
+                                           "are used to it (primacy)."), "warn"))
+            else:
+                parts.append(note(sentence(t.sentence(), " A trend can still exist; the daily chart shows how the lift "
+                                           "moves.")))
+        parts += [note(sentence(c.sentence()), "warn") for c in te.calendar]
+        if te.dow is not None and te.dow.sentence():
+            parts.append(note(sentence(te.dow.sentence()), "warn" if te.dow.imbalanced else "info"))
+        return Html.join(parts)
 
     def cuped(self) -> Html:
         """Where CUPED was applied, θ and the variance reduction; CI width with and without it."""
@@ -233,7 +241,8 @@ class ContextSections:
         """The decision, every reason, the rules checked, and the next actions and risks (as in the memo)."""
         d = self.decision
         parts = [decision_banner(d),
-                 kv([("Policy", d.policy), ("Deciding rule", d.rule), ("Winner", d.winner or "none")])]
+                 kv([("Policy", d.policy), ("Deciding rule", d.rule), ("Winner", d.winner or "none"),
+                     ("Decided by", d.facts.get("decided_by") or "—")])]
         if len(d.reasons) > 1:
             parts += [heading("Other reasons that also held"), bullets(d.reasons[1:])]
         parts += [heading("Next actions"), bullets(self._memo_items("Next actions")),
