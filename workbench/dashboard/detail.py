@@ -76,6 +76,12 @@ def checks_html(outcome: Any) -> str:
     return "".join(f'<p class="wb-muted wb-check">{escape(line)}</p>' for line in lines)
 
 
+def trust_card_html(outcome: Any) -> str:
+    """The trust-checks card: badges with their explanations and the segment SRM / balance lines."""
+    return ('<div class="wb-card wb-badges"><h3>Trust checks</h3>'
+            f"{badges_html(badges_for(outcome), explain=True)}{checks_html(outcome)}</div>")
+
+
 def adjusted_html(outcome: Any) -> str:
     """Plain, CUPED and stratified multi-covariate estimates of every metric (empty when none was adjusted)."""
     import pandas as pd
@@ -216,8 +222,7 @@ class ExperimentDetail(Viewer):
         history = snapshot.bandits.get(eid)
         weights = current_weights(o, reg, snapshot.bandits)
         self._render_header(o, rec)
-        self.badges.object = ('<div class="wb-card wb-badges"><h3>Trust checks</h3>'
-                              f"{badges_html(badges_for(o), explain=True)}{checks_html(o)}</div>")
+        self.badges.object = trust_card_html(o)
         self.adjusted.object = adjusted_html(o)
         self.decision.object = decision_html(o)
         self.tiles.object = tiles_html(variant_tiles(o, weights))

@@ -26,10 +26,9 @@ from typing import Any
 import panel as pn
 from panel.viewable import Viewer
 
-from .badges import badges_for, badges_html
 from .data import (chance_over_time, current_weights, forest_frame, funnel_frame, posterior_curves, segment_result,
                    variant_tiles)
-from .detail import decision_html, header_html, tiles_html, withheld_sentence
+from .detail import decision_html, header_html, tiles_html, trust_card_html, withheld_sentence
 from .plots import ChancePlot, ForestPlot, FunnelPlot, PosteriorPlot
 from .ui import CSS, alert_html
 
@@ -50,8 +49,7 @@ class ExperimentView(Viewer):
         sw: dict[str, Any] = {"sizing_mode": "stretch_width", "stylesheets": [CSS]}
         variants = list(o.data.variants)
         self.header = pn.pane.HTML(header_html(o, o.record), **sw)
-        self.badges = pn.pane.HTML('<div class="wb-card wb-badges"><h3>Trust checks</h3>'
-                                   f"{badges_html(badges_for(o), explain=True)}</div>", **sw)
+        self.badges = pn.pane.HTML(trust_card_html(o), **sw)
         self.decision = pn.pane.HTML(decision_html(o), **sw)
         self.tiles = pn.pane.HTML(tiles_html(variant_tiles(o, weights or current_weights(o))), **sw)
         self.plots: dict[str, Any] = {"funnel": FunnelPlot()}
