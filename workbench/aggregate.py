@@ -3,9 +3,10 @@
 One Ibis expression does it all and runs as a single query (DuckDB by default; any Ibis backend):
 
 1. **per unit** (experiment × user_key): the first variant, device, channel, user type and product
-   seen; counts of the four events; revenue; sessions; LCP, 5xx and returns; the bot signals
-   (headless user agent, mean dwell, events per active hour, IP bursts) and the number of variants
-   seen (sticky-assignment violations);
+   seen; every per-unit value the metrics need, compiled from its definition
+   (:mod:`workbench.metric_defs`: event filter, aggregation, window after the unit's first exposure,
+   cap — no metric is written here); the bot signals (headless user agent, mean dwell, events per
+   active hour, IP bursts) and the number of variants seen (sticky-assignment violations);
 2. the pre-period covariates joined on ``user_key`` (missing → 0: new users have no history);
 3. **the cube**: grouped by experiment × variant × exclusion reason × dimensions, with ``n``, Σv,
    Σv² for every per-unit value and the Σa·b cross-products the metric catalog needs (CUPED and
@@ -18,38 +19,57 @@ Only the cube — a few hundred rows per experiment — leaves the engine.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import ibis
-import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 import pandas as pd
 
 from .config import Settings, get_settings
-from .metrics import CATALOG, COVARIATES, Metric, sq_col, sum_col, xprod_col
+from .metric_defs import ValueDef
+from .metric_defs import catalog as _catalog
+from .metric_defs import values as _values
+from .metric_defs.compile import FIRST_EXPOSURE, apply_caps, cap_column, fill_values, needs_exposure, unit_aggregate
+from .metrics import COVARIATES, Metric, sq_col, sum_col, xprod_col
 from .sources.events import EventLog
 
 __all__ = ["DEFAULT_DIMS", "unit_expr", "cube_expr", "aggregate_cube", "timeseries", "available_metrics",
-           "BOT_REASONS"]
+           "BOT_REASONS", "default_metrics", "value_columns"]
 
 DEFAULT_DIMS: tuple[str, ...] = ("device", "channel", "user_type", "day")
 BOT_REASONS = ("headless_ua", "short_dwell", "ip_burst", "event_rate")
 # Always summed, whatever the metrics: the funnel (events and units reaching each step) and revenue.
-# Metrics aggregated when none are named: everything in the catalog except the costlier per-session ratio.
-DEFAULT_METRICS = tuple(name for name in CATALOG if name != "revenue_per_session")
 FUNNEL_VALUES = ("impressions", "clicks", "carts", "purchases", "clicked", "carted", "purchased", "revenue")
 _FIRST = ("variant_id", "device", "channel", "user_type", "product_id")
+
+
+def _builtin_defaults() -> tuple[str, ...]:
+    from .metric_defs import builtin_definitions
+    b = builtin_definitions()
+    return tuple(n for n, m in b.metrics.items() if m.kind != "quantile"
+                 and all(b.values[v].agg != "distinct" for v in m.values() if v in b.values))
+
+
+# Built-in metrics aggregated when none are named (all but those needing a distinct count per unit).
+DEFAULT_METRICS = _builtin_defaults()
 
 
 def _count(cond: ir.BooleanValue) -> ir.IntegerScalar:
     return cond.ifelse(1, 0).sum()
 
 
+def value_columns(log: EventLog, defs: dict[str, ValueDef] | None = None) -> set[str]:
+    """Per-unit values this event log can provide: those whose columns it has."""
+    defs = defs if defs is not None else _values()
+    return {n for n, v in defs.items() if all(log.has(c) for c in v.columns())}
+
+
 def available_metrics(log: EventLog) -> list[Metric]:
-    """Catalog metrics whose per-unit values this event log can provide."""
-    have = _unit_values(log) | (set(COVARIATES) if log.covariates is not None else set())
+    """Metrics in use (built-in and defined) whose per-unit values this event log can provide;
+    a covariate the log has no pre-period for is dropped (the metric is analysed without CUPED)."""
+    have = value_columns(log) | (set(COVARIATES) if log.covariates is not None else set())
     out = []
-    for m in CATALOG.values():
+    for m in _catalog().values():
         if {m.numerator, m.denominator or m.numerator} <= have:
             if m.covariate and m.covariate not in have:
                 m = Metric(**{**m.__dict__, "covariate": None})
@@ -57,46 +77,45 @@ def available_metrics(log: EventLog) -> list[Metric]:
     return out
 
 
+def default_metrics(log: EventLog) -> list[Metric]:
+    """What is aggregated when no metrics are named: every available cube metric except those that
+    need an exact distinct count per unit (``sessions``: costly, computed only when asked for)."""
+    vals = _values()
+    return [m for m in available_metrics(log) if m.kind != "quantile"
+            and all(vals[v].agg != "distinct" for v in m.values() if v in vals)]
+
+
 def _unit_values(log: EventLog) -> set[str]:
-    values = {"impressions", "clicks", "carts", "purchases", "quantity", "revenue", "sessions",
-              "clicked", "carted", "purchased"}
-    if log.has("lcp_ms"):
-        values.add("lcp_s")
-    if log.has("http_status"):
-        values.add("errors")
-    if log.has("returned"):
-        values.add("returns")
-    return values
-
-
-@ibis.udf.agg.builtin(name="arg_min")
-def _duckdb_arg_min(arg: str, key: dt_.timestamp) -> str:  # type: ignore[empty-body]
-    """DuckDB's native arg_min (Ibis's portable argmin compiles to a slower ordered FIRST)."""
+    return value_columns(log)
 
 
 def _first_by_time(t: ir.Table, column: str) -> ir.Value:
-    col = t[column].cast("string")
-    if t._find_backend().name == "duckdb":
-        return _duckdb_arg_min(col, t.ts_server)
-    return col.argmin(t.ts_server)
+    """The value of ``column`` on the unit's first event (portable ``argmin``; ties: the engine's pick)."""
+    return t[column].cast("string").argmin(t.ts_server)
 
 
 def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of: dt.datetime | None = None,
-              settings: Settings | None = None, values: Iterable[str] | None = None) -> ir.Table:
+              settings: Settings | None = None, values: Iterable[str] | None = None,
+              experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None) -> ir.Table:
     """Per-unit values and exclusion reason (an Ibis expression; nothing runs yet).
 
-    ``values`` limits the optional per-unit values computed (``sessions`` costs an exact distinct
-    count per unit, so it is computed only when a metric asks for it); the funnel, revenue and the
-    bot signals are always there.
+    ``values`` names the per-unit values computed besides the funnel (each compiled from its
+    definition: event filter, aggregation, window after the unit's first exposure, cap); the
+    funnel, revenue and the bot signals are always there. ``experiment_attrs`` gives the
+    experiments' attributes a definition may compare with (``{"product_id": {experiment: sku}}``).
     """
     s = (settings or get_settings()).bots
-    wanted = set(values) if values is not None else _unit_values(log)
+    defs = _values()
+    have = value_columns(log, defs)
+    wanted = (set(values) if values is not None else have) | set(FUNNEL_VALUES)
+    chosen = {n: defs[n] for n in sorted(wanted & have)}
     t = log.table
     if experiments is not None:
         t = t.filter(t.experiment_id.isin(list(experiments)))
     if as_of is not None:
         t = t.filter(t.ts_server <= as_of)
-    ev = t.event
+    if needs_exposure(chosen):
+        t = t.mutate(**{FIRST_EXPOSURE: t.ts_server.min().over(group_by=[t.experiment_id, t.user_key])})
     first = {c if c != "variant_id" else "variant": _first_by_time(t, c) for c in _FIRST if c in t.columns}
     aggs: dict[str, ir.Value] = {
         **first,
@@ -104,25 +123,13 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
         "first_ts": t.ts_server.min(),
         "last_ts": t.ts_server.max(),
         "n_events": t.count(),
-        "impressions": _count(ev == "impression"),
-        "clicks": _count(ev == "click_detail"),
-        "carts": _count(ev == "add_to_cart"),
-        "purchases": _count(ev == "purchase"),
-        "quantity": (ev == "purchase").ifelse(t.quantity, 0).sum(),
-        "revenue": (ev == "purchase").ifelse(t.price * t.quantity, 0.0).sum(),
     }
-    if "sessions" in wanted:
-        aggs["sessions"] = t.session_id.nunique()
-    if log.has("lcp_ms"):
-        aggs["lcp_s"] = (t.lcp_ms / 1000.0).sum()
-    if log.has("http_status"):
-        aggs["errors"] = _count(t.http_status >= 500)
-    if log.has("returned"):
-        aggs["returns"] = _count((ev == "purchase") & t.returned.cast("boolean"))
+    for name, v in chosen.items():
+        aggs[name] = unit_aggregate(t, v, experiment_attrs)
     if log.has("user_agent"):
         aggs["headless"] = _count(t.user_agent.re_search(s.headless_ua_pattern)) > 0
     if log.has("dwell_ms"):
-        aggs["dwell_mean"] = (ev == "impression").ifelse(t.dwell_ms, ibis.null()).mean()
+        aggs["dwell_mean"] = (t.event == "impression").ifelse(t.dwell_ms, ibis.null()).mean()
     if log.has("ip_hash"):
         aggs["ip"] = t.ip_hash.max()
     u = t.group_by(["experiment_id", "user_key"]).aggregate(**aggs)
@@ -143,16 +150,8 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
     reasons.append((u.multi_variant, "sticky"))
     excluded = ibis.cases(*reasons, else_="")
 
-    mutations: dict[str, ir.Value] = {
-        "excluded": excluded,
-        "day": u.first_ts.date(),
-        "clicked": (u.clicks > 0).ifelse(1, 0),
-        "carted": (u.carts > 0).ifelse(1, 0),
-        "purchased": (u.purchases > 0).ifelse(1, 0),
-    }
-    if "lcp_s" in u.columns:
-        mutations["lcp_s"] = u.lcp_s.fill_null(0.0)
-    u = u.mutate(**mutations)
+    u = u.mutate(excluded=excluded, day=u.first_ts.date(), **fill_values(u, list(chosen)))
+    u = apply_caps(u, chosen)
     if log.covariates is not None:
         c = log.covariates
         cov_cols = [k for k in COVARIATES if k in c.columns]
@@ -170,6 +169,9 @@ def cube_expr(units: ir.Table, metrics: Iterable[Metric], dims: Sequence[str] = 
     aggs: dict[str, ir.Value] = {"n": units.count(), "n_events__sum": units.n_events.sum(),
                                  "last_ts": units.last_ts.max()}
     for v in values:
+        if cap_column(v) in units.columns:
+            aggs[cap_column(v)] = units[cap_column(v)].max()
+    for v in values:
         col = units[v].cast("float64")
         aggs[sum_col(v)] = col.sum()
         aggs[sq_col(v)] = (col * col).sum()
@@ -181,11 +183,17 @@ def cube_expr(units: ir.Table, metrics: Iterable[Metric], dims: Sequence[str] = 
 
 def aggregate_cube(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experiments: Sequence[str] | None = None,
                    as_of: dt.datetime | None = None, metrics: Iterable[Metric] | None = None,
-                   settings: Settings | None = None) -> pd.DataFrame:
-    """Run the aggregation (one query) and return the cube for every experiment as a DataFrame."""
-    ms = list(metrics) if metrics is not None else [m for m in available_metrics(log) if m.name in DEFAULT_METRICS]
+                   settings: Settings | None = None,
+                   experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
+    """Run the aggregation (one query) and return the cube for every experiment as a DataFrame.
+
+    Quantile metrics are skipped here (their per-arm statistics come from histograms, not sums).
+    A capped value's cube carries ``<value>_capped_at``, the cap it was winsorised at.
+    """
+    ms = [m for m in (list(metrics) if metrics is not None else default_metrics(log)) if m.kind != "quantile"]
     needed = {v for m in ms for v in m.values()}
-    expr = cube_expr(unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed), ms, dims)
+    expr = cube_expr(unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed,
+                               experiment_attrs=experiment_attrs), ms, dims)
     cube = expr.execute()
     sums = [c for c in cube.columns if "__" in c or c == "n"]
     cube[sums] = cube[sums].fillna(0.0).astype("float64")

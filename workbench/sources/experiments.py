@@ -28,7 +28,7 @@ from ..db import connect
 from ..errors import NotFoundError
 from ..ids import safe_id
 from ..experiment_data import ExperimentData, TrustFacts
-from ..metrics import Metric
+from ..metrics import CATALOG, Metric
 from .events import EventLog, open_event_log, validate_event_log
 
 __all__ = ["ExperimentInfo", "experiment_infos", "select_experiments", "load_experiments", "load_experiment", "DEFAULT_SECONDARY",
@@ -138,8 +138,10 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
         infos = experiment_infos(con, log)
         ids = select_experiments(infos, experiment_ids)
         declared = {n for e in ids for n in (infos[e].primary_metric, *infos[e].secondary_metrics, *infos[e].guardrails)}
-        metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS]
-        cube = aggregate_cube(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics)
+        metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS
+                   or m.name not in CATALOG]         # a team's own definitions are analysed too
+        cube = aggregate_cube(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics,
+                              experiment_attrs={"product_id": {e: infos[e].product_id for e in ids}})
         allocations = (con.table("world_allocations").execute()
                        if "world_allocations" in con.list_tables() else None)
         covariate_rows = int(log.covariates.count().execute()) if log.covariates is not None else None
@@ -161,6 +163,7 @@ def _roles(info: ExperimentInfo, metrics: list[Metric]) -> tuple[Metric, ...]:
         for n in names:
             if n in by_name and all(c.name != n for c in chosen):
                 chosen.append(by_name[n].with_role(role))  # type: ignore[arg-type]
+    chosen += [m for m in metrics if m.name not in CATALOG and all(c.name != m.name for c in chosen)]
     return tuple(chosen)
 
 
