@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InputError, Problem
 from ..ids import ID_RULE, SAFE_ID_PATTERN, is_safe_id, safe_id
-from ..metrics import CATALOG
+from ..metric_defs import catalog
 
 __all__ = ["ExperimentBrief", "Variant", "Guardrail", "Allocation", "Targeting", "SRMOverride", "ImageSpec",
            "ColorPair", "safe_id", "is_safe_id", "load_brief", "parse_brief", "SAFE_ID_PATTERN", "META_TAGS"]
@@ -62,8 +62,9 @@ def _check_id(value: str, what: str) -> str:
 
 
 def _known_metric(name: str) -> str:
-    if name not in CATALOG:
-        raise ValueError(f"unknown metric {name!r}; known: {', '.join(sorted(CATALOG))}")
+    known = catalog()
+    if name not in known:
+        raise ValueError(f"unknown metric {name!r}; known: {', '.join(sorted(known))}")
     return name
 
 
@@ -113,7 +114,7 @@ class Guardrail(_Model):
                 data.update(direction=m.group(2), limit=m.group(3))
         if isinstance(data, dict):
             data = dict(data)
-            known = CATALOG.get(str(data.get("metric", "")))
+            known = catalog().get(str(data.get("metric", "")))
             if known is not None:
                 data.setdefault("direction", ">=" if known.higher_is_better else "<=")
                 if "limit" not in data:
@@ -294,7 +295,7 @@ class ExperimentBrief(_Model):
         if self.primary_metric in self.secondary_metrics:
             raise ValueError(f"the primary metric {self.primary_metric!r} is also listed as secondary")
         if self.mde_type == "absolute" and self.mde is not None and self.mde >= 1 and \
-                CATALOG[self.primary_metric].kind == "proportion":
+                catalog()[self.primary_metric].kind == "proportion":
             raise ValueError(f"an absolute MDE on a proportion must be below 1, got {self.mde:g}")
         if self.min_sample_size is None:
             if self.mde is None or self.baseline_rate is None:

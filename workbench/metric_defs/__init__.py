@@ -51,7 +51,7 @@ from .schema import AGGREGATIONS, KINDS, Cap, Definitions, ValueDef, parse_defin
 
 __all__ = ["ValueDef", "Cap", "Definitions", "AGGREGATIONS", "KINDS", "builtin_definitions", "load_definitions",
            "definitions_from_mapping", "project_definitions", "catalog", "values", "active", "use", "activate",
-           "metric_source", "describe_metric"]
+           "metric_source", "describe_metric", "requested", "wanting"]
 
 _ACTIVE: list[Definitions] = []
 
@@ -195,6 +195,22 @@ def metric_source(name: str) -> str:
     return _taken().get(name, "unknown")
 
 
+def requested() -> set[str]:
+    """Metrics aggregated beyond an experiment's declared ones: every defined metric in use and the
+    built-ins asked for by name (a brief's ``lcp_p90`` guardrail)."""
+    out: set[str] = set()
+    for d in active():
+        out |= set(d.metrics) | set(d.wanted)
+    return out
+
+
+def wanting(names: Any, defs: Definitions | None = None) -> Definitions:
+    """``defs`` (or no definitions) that also ask for the metrics ``names``."""
+    from dataclasses import replace
+    base = defs if defs is not None else Definitions()
+    return replace(base, wanted=frozenset(base.wanted) | {str(n) for n in names})
+
+
 def activate(defs: Definitions) -> None:
     """Use ``defs`` for the rest of the process (the CLI's ``--metrics FILE``)."""
     if defs not in _ACTIVE:
@@ -249,3 +265,38 @@ def describe_metric(m: Any, vals: Mapping[str, ValueDef] | None = None) -> dict[
     if m.description:
         out["description"] = m.description
     return out
+
+
+def _days_text(d: float) -> str:
+    from ..display import fmt_num
+    return f"{fmt_num(d * 24, 3)} h" if 0 < abs(d) < 1 else f"{fmt_num(d, 3)}"
+
+
+def treatment_text(m: Any, cube: Any = None) -> str:
+    """How a metric's values are windowed and capped, in words (empty when neither): every view shows
+    it with the metric's label, with the cap the engine computed for this experiment.
+
+    >>> from workbench.metrics import Metric
+    >>> treatment_text(Metric("rev7", "mean", "revenue", window=(0.0, 7.0), cap=Cap(value=500.0), unit="currency"))
+    'capped at 500.00 per unit; events 0–7 days after first exposure'
+    """
+    from ..metrics import fmt_metric_value
+    parts = []
+    if m.cap is not None:
+        col = f"{m.numerator}_capped_at"
+        at = m.cap.value
+        if at is None and cube is not None and col in getattr(cube, "columns", ()) and len(cube):
+            at = float(cube[col].max())
+        shown = f" ({fmt_metric_value(m.name, m.kind, at, m.unit)})" if at is not None and m.cap.percentile else ""
+        parts.append(f"{m.cap.describe()}{shown}" if m.cap.percentile is not None
+                     else f"capped at {fmt_metric_value(m.name, m.kind, at, m.unit)} per unit")
+    if m.window is not None:
+        lo, hi = m.window
+        parts.append(f"events {_days_text(lo)}–{_days_text(hi)} days after first exposure")
+    return "; ".join(parts)
+
+
+def metric_label(m: Any, cube: Any = None) -> str:
+    """The label every view prints: the metric's own, plus its window and cap when it has them."""
+    extra = treatment_text(m, cube)
+    return f"{m.label} ({extra})" if extra else m.label

@@ -110,6 +110,13 @@ class Definitions:
     values: dict[str, ValueDef] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)      # metric name -> file it came from
+    wanted: frozenset[str] = frozenset()    # built-in metrics asked for by name (a brief's guardrail lcp_p90)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
 
 
 # --- expressions ---------------------------------------------------------------------------------
