@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape as rich_escape
 
 from ..errors import WorkbenchError
-from . import analysis, bandits, data, lifecycle, reports, serve
+from . import analysis, bandits, data, lifecycle, metrics, reports, serve
 
 app = typer.Typer(
     name="workbench",
@@ -36,7 +36,7 @@ def _root() -> None:
     pass
 
 
-for _module in (data, analysis, bandits, lifecycle, reports, serve):
+for _module in (data, analysis, bandits, lifecycle, reports, serve, metrics):
     _module.register(app)
 
 

@@ -248,6 +248,14 @@ class ExperimentBrief(_Model):
     srm: SRMOverride = Field(default_factory=SRMOverride)
     origin: Literal["manual", "autopilot"] = "manual"
     kind: Literal["ab", "aa", "canary", "bandit", "multi"] = "ab"
+    metrics: dict[str, Any] | None = None     # the brief's own metric definitions (metric_defs format)
+
+    def metric_definitions(self, *, source: str = "<brief>") -> Any:
+        """The brief's own definitions (validated) asking also for every metric it names, for
+        :func:`workbench.metric_defs.use` while its experiment is loaded and analysed."""
+        from ..metric_defs import wanting
+        names = [self.primary_metric, *self.secondary_metrics, *(g.metric for g in self.guardrails)]
+        return wanting(names, brief_definitions(self.metrics, source) if self.metrics else None)
 
     @field_validator("id")
     @classmethod
@@ -412,6 +420,14 @@ def _limit_problems(data: Any, source: str) -> list[Problem]:
     return out
 
 
+def brief_definitions(raw: Any, source: str) -> Any:
+    """A brief's ``metrics:``: a definitions mapping (``values:``/``metrics:``) or just its metrics."""
+    from ..metric_defs import definitions_from_mapping
+    if isinstance(raw, dict) and raw and not set(raw) <= {"values", "metrics"}:
+        raw = {"metrics": raw}
+    return definitions_from_mapping(raw, source=f"{source} (metrics:)")
+
+
 def parse_brief(data: Any, *, source: str = "<brief>") -> ExperimentBrief:
     """Validate a mapping into a brief; every problem becomes one located :class:`Problem`.
 
@@ -423,8 +439,11 @@ def parse_brief(data: Any, *, source: str = "<brief>") -> ExperimentBrief:
     too_big = _limit_problems(data, source)
     if too_big:
         raise InputError(too_big)
+    from ..metric_defs import use
+    defs = brief_definitions(data["metrics"], source) if data.get("metrics") else None
     try:
-        return ExperimentBrief.model_validate(data)
+        with use(defs):                     # the brief may name the metrics it defines
+            return ExperimentBrief.model_validate(data)
     except ValidationError as exc:
         problems = []
         for e in exc.errors():

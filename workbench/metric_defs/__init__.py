@@ -117,7 +117,8 @@ def _known_values() -> dict[str, ValueDef]:
 def definitions_from_mapping(data: Any, *, source: str) -> Definitions:
     """Validate definitions given as a mapping (a brief's ``metrics:``, a test) against the event-log
     schema, the values already known and the metric names already taken."""
-    return parse_definitions(data, source=source, **_schema(), known_values=_known_values(), taken=_taken())
+    taken = {n: where for n, where in _taken().items() if where != source}    # the same file, read again
+    return parse_definitions(data, source=source, **_schema(), known_values=_known_values(), taken=taken)
 
 
 def load_definitions(path: str | Path) -> Definitions:
@@ -249,7 +250,8 @@ def describe_metric(m: Any, vals: Mapping[str, ValueDef] | None = None) -> dict[
         if v.window:
             d["window_days"] = list(v.window)
         if v.cap:
-            d["cap"] = {"value": v.cap.value} if v.cap.value is not None else {"percentile": v.cap.percentile}
+            d["cap"] = ({"value": v.cap.value} if v.cap.value is not None else
+                        {"percentile": v.cap.percentile, "ignore_zeros": v.cap.ignore_zeros})
         return d
 
     out: dict[str, Any] = {"name": m.name, "kind": m.kind, "label": m.label, "unit": m.unit, "role": m.role,
@@ -267,9 +269,11 @@ def describe_metric(m: Any, vals: Mapping[str, ValueDef] | None = None) -> dict[
     return out
 
 
-def _days_text(d: float) -> str:
+def _window_text(lo: float, hi: float) -> str:
+    """``0–7 days``, ``0–12 hours``, ``10–20 minutes`` (the unit of the window's end)."""
     from ..display import fmt_num
-    return f"{fmt_num(d * 24, 3)} h" if 0 < abs(d) < 1 else f"{fmt_num(d, 3)}"
+    scale, unit = (1440, "minutes") if hi < 1 / 24 else (24, "hours") if hi < 1 else (1, "days")
+    return f"{fmt_num(lo * scale, 4)}–{fmt_num(hi * scale, 4)} {unit}"
 
 
 def treatment_text(m: Any, cube: Any = None) -> str:
@@ -292,7 +296,7 @@ def treatment_text(m: Any, cube: Any = None) -> str:
                      else f"capped at {fmt_metric_value(m.name, m.kind, at, m.unit)} per unit")
     if m.window is not None:
         lo, hi = m.window
-        parts.append(f"events {_days_text(lo)}–{_days_text(hi)} days after first exposure")
+        parts.append(f"events {_window_text(lo, hi)} after first exposure")
     return "; ".join(parts)
 
 

@@ -158,7 +158,8 @@ def apply_caps(u: ir.Table, values: Mapping[str, ValueDef]) -> ir.Table:
         if v.cap.value is not None:
             caps[cap_column(n)] = ibis.literal(float(v.cap.value))
         else:
-            included = (u.excluded == "").ifelse(u[n].cast("float64"), ibis.null())
+            keep = (u.excluded == "") & (u[n] != 0) if v.cap.ignore_zeros else (u.excluded == "")
+            included = keep.ifelse(u[n].cast("float64"), ibis.null())
             caps[cap_column(n)] = included.quantile(float(v.cap.percentile)).over(group_by=[u.experiment_id])
     u = u.mutate(**caps)
     return u.mutate(**{n: ibis.least(u[n].cast("float64"), u[cap_column(n)]) for n in capped})

@@ -48,10 +48,12 @@ class Cap:
 
     value: float | None = None
     percentile: float | None = None
+    ignore_zeros: bool = False          # the percentile of the units with a non-zero value (most units buy nothing)
 
     def describe(self) -> str:
         if self.percentile is not None:
-            return f"capped at the {_ordinal(self.percentile * 100)} percentile of the pooled arms"
+            return (f"capped at the {_ordinal(self.percentile * 100)} percentile of the pooled arms"
+                    + ("' non-zero values" if self.ignore_zeros else ""))
         return "capped at a fixed value"
 
 
@@ -293,12 +295,15 @@ def _parse_cap(c: _Collector, key: str, spec: Any) -> Cap | None | bool:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ValueError("a fixed cap is a number")
             return Cap(value=float(v))
-        if isinstance(spec, Mapping) and len(spec) == 1 and "percentile" in spec:
-            return Cap(percentile=_fraction(spec["percentile"], "the cap percentile"))
+        if isinstance(spec, Mapping) and "percentile" in spec and set(spec) <= {"percentile", "ignore_zeros"}:
+            if not isinstance(spec.get("ignore_zeros", False), bool):
+                raise ValueError("ignore_zeros is true or false")
+            return Cap(percentile=_fraction(spec["percentile"], "the cap percentile"),
+                       ignore_zeros=bool(spec.get("ignore_zeros", False)))
     except ValueError as exc:
         c.add(key, str(exc), spec if not isinstance(spec, Mapping) else str(dict(spec)))
         return False
-    c.add(key, "a cap is a number, {value: 500}, {percentile: 0.99} or p99", spec)
+    c.add(key, "a cap is a number, {value: 500}, {percentile: 0.99, ignore_zeros: true} or p99", spec)
     return False
 
 
