@@ -33,7 +33,7 @@ from .metric_defs.compile import FIRST_EXPOSURE, apply_caps, cap_column, fill_va
 from .metrics import COVARIATES, Metric, sq_col, sum_col, xprod_col
 from .sources.events import EventLog
 
-__all__ = ["DEFAULT_DIMS", "unit_expr", "cube_expr", "aggregate_cube", "timeseries", "available_metrics",
+__all__ = ["DEFAULT_DIMS", "unit_expr", "cube_expr", "aggregate_cube", "aggregate_all", "timeseries", "available_metrics",
            "BOT_REASONS", "default_metrics", "value_columns"]
 
 DEFAULT_DIMS: tuple[str, ...] = ("device", "channel", "user_type", "day")
@@ -161,8 +161,12 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
     return u
 
 
-def cube_expr(units: ir.Table, metrics: Iterable[Metric], dims: Sequence[str] = DEFAULT_DIMS) -> ir.Table:
-    """Group per-unit values into the cube of sufficient statistics."""
+def cube_expr(units: ir.Table, metrics: Iterable[Metric], dims: Sequence[str] = DEFAULT_DIMS, *,
+              collect_excluded: bool = False) -> ir.Table:
+    """Group per-unit values into the cube of sufficient statistics.
+
+    ``collect_excluded`` adds ``excluded_units``: the user keys of the excluded units of each cell
+    (bots and sticky violators, a few percent), which the quantile metrics leave out."""
     metrics = list(metrics)
     values = sorted(({v for m in metrics for v in m.values()} | set(FUNNEL_VALUES)) & set(units.columns))
     pairs = sorted({p for m in metrics for p in m.products() if set(p) <= set(units.columns)})
@@ -177,8 +181,13 @@ def cube_expr(units: ir.Table, metrics: Iterable[Metric], dims: Sequence[str] = 
         aggs[sq_col(v)] = (col * col).sum()
     for a, b in pairs:
         aggs[xprod_col(a, b)] = (units[a].cast("float64") * units[b].cast("float64")).sum()
+    if collect_excluded:
+        aggs[_EXCLUDED_UNITS] = (units.excluded != "").ifelse(units.user_key, ibis.null()).collect()
     keys = ["experiment_id", "variant", "excluded", *[d for d in dims if d in units.columns]]
     return units.group_by(keys).aggregate(**aggs)
+
+
+_EXCLUDED_UNITS = "excluded_units"
 
 
 def aggregate_cube(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experiments: Sequence[str] | None = None,
@@ -187,20 +196,51 @@ def aggregate_cube(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experim
                    experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
     """Run the aggregation (one query) and return the cube for every experiment as a DataFrame.
 
-    Quantile metrics are skipped here (their per-arm statistics come from histograms, not sums).
-    A capped value's cube carries ``<value>_capped_at``, the cap it was winsorised at.
+    Quantile metrics are skipped here (their per-arm statistics come from histograms, not sums:
+    :func:`aggregate_all`). A capped value's cube carries ``<value>_capped_at``, the cap it was
+    winsorised at.
     """
     ms = [m for m in (list(metrics) if metrics is not None else default_metrics(log)) if m.kind != "quantile"]
     needed = {v for m in ms for v in m.values()}
-    expr = cube_expr(unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed,
-                               experiment_attrs=experiment_attrs), ms, dims)
-    cube = expr.execute()
+    units = unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed,
+                      experiment_attrs=experiment_attrs)
+    return _cube_frame(cube_expr(units, ms, dims).execute(), dims)
+
+
+def _cube_frame(cube: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
     sums = [c for c in cube.columns if "__" in c or c == "n"]
     cube[sums] = cube[sums].fillna(0.0).astype("float64")
     if "day" in cube.columns:
         cube["day"] = pd.to_datetime(cube["day"]).dt.date
     return cube.sort_values(["experiment_id", "variant", "excluded", *[d for d in dims if d in cube.columns]],
                             kind="stable").reset_index(drop=True)
+
+
+def aggregate_all(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experiments: Sequence[str] | None = None,
+                  as_of: dt.datetime | None = None, metrics: Iterable[Metric] | None = None,
+                  settings: Settings | None = None, experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cube and the quantile metrics' per-arm statistics (:mod:`workbench.aggregate_quantiles`).
+
+    Without quantile metrics this is :func:`aggregate_cube` (one query). With them, the cube query
+    also lists the excluded units (bots, sticky violators: a few percent), which the quantiles'
+    event values leave out; an included unit's events all carry its one variant, which is its arm.
+    """
+    from .aggregate_quantiles import aggregate_quantiles, empty_quantiles
+    ms = list(metrics) if metrics is not None else default_metrics(log)
+    qms = [m for m in ms if m.kind == "quantile"]
+    cms = [m for m in ms if m.kind != "quantile"]
+    needed = {v for m in cms for v in m.values()}
+    units = unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed,
+                      experiment_attrs=experiment_attrs)
+    cube = _cube_frame(cube_expr(units, cms, dims, collect_excluded=bool(qms)).execute(), dims)
+    if not qms:
+        return cube, empty_quantiles()
+    lists = cube.pop(_EXCLUDED_UNITS)
+    excluded = pd.DataFrame({"experiment_id": cube["experiment_id"], "user_key": lists}).explode("user_key")
+    excluded = excluded.dropna(subset=["user_key"])
+    return cube, aggregate_quantiles(log, qms, experiments=experiments, as_of=as_of, settings=settings,
+                                     experiment_attrs=experiment_attrs, excluded=excluded)
 
 
 def timeseries(log: EventLog, experiment_id: str, *, freq: str = "h", as_of: dt.datetime | None = None,

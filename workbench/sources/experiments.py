@@ -23,12 +23,11 @@ from typing import Any, Mapping, Sequence
 import ibis
 import pandas as pd
 
-from ..aggregate import BOT_REASONS, DEFAULT_DIMS, DEFAULT_METRICS, aggregate_cube, available_metrics
+from ..aggregate import BOT_REASONS, DEFAULT_DIMS, DEFAULT_METRICS, aggregate_all, available_metrics
 from ..db import connect
 from ..errors import NotFoundError
 from ..ids import safe_id
 from ..experiment_data import ExperimentData, TrustFacts
-from ..aggregate_quantiles import aggregate_quantiles
 from ..metric_defs import requested
 from ..metrics import Metric
 from .events import EventLog, open_event_log, validate_event_log
@@ -144,8 +143,8 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
         metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS
                    or m.name in extra]
         attrs = {"product_id": {e: infos[e].product_id for e in ids}}
-        cube = aggregate_cube(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics, experiment_attrs=attrs)
-        quantiles = aggregate_quantiles(log, metrics, experiments=ids, as_of=as_of, experiment_attrs=attrs)
+        cube, quantiles = aggregate_all(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics,
+                                        experiment_attrs=attrs)
         allocations = (con.table("world_allocations").execute()
                        if "world_allocations" in con.list_tables() else None)
         covariate_rows = int(log.covariates.count().execute()) if log.covariates is not None else None
