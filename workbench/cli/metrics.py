@@ -30,10 +30,11 @@ def _load(metrics: Optional[Path]) -> None:
 
 def _rows() -> list[dict[str, str]]:
     from ..metric_defs import catalog, metric_source, treatment_text
+    from ..display import fmt_num
     from ..metrics import fmt_metric_value
     out = []
     for name, m in sorted(catalog().items()):
-        out.append({"name": name, "kind": m.kind + (f" p{m.quantile * 100:g}" if m.kind == "quantile" else ""),
+        out.append({"name": name, "kind": m.kind + (" p" + fmt_num(m.quantile * 100) if m.kind == "quantile" else ""),
                     "role": m.role, "better": "higher" if m.higher_is_better else "lower",
                     "limit": fmt_metric_value(m.name, m.kind, m.limit, m.unit) if m.limit is not None else "",
                     "window / cap": treatment_text(m), "label": m.label, "defined in": metric_source(name)})
