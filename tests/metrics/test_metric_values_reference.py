@@ -136,21 +136,41 @@ def test_quantile_points_match_numpy_to_the_histogram_resolution(small_world, wo
                                                  .reindex(got.index)).all()
 
 
-def test_defined_metrics_analysed_with_their_cap_in_every_label(small_world, defs, capsys):
+def test_cli_analyses_defined_metrics_and_a_brief_guardrail_on_p90_lcp(small_world, tmp_path, capsys):
+    """``analyze --metrics FILE --brief BRIEF``: the team's metrics, the brief's own metric as primary and
+    ``lcp_p90 <= 3.5s`` as a guardrail, each with its window or cap in its label."""
+    import json
+
+    import yaml
+
     from tests.cli_runner import invoke
-    from workbench.analysis import analyze
-    from workbench.sources.experiments import load_experiments
-    with use(metric_defs.wanting(["lcp_p90"])):
-        data = load_experiments(["pdp-shoes-hero"], db=small_world["db"])["pdp-shoes-hero"]
-    r = analyze(data)
-    by = {m.name: m for m in r.metrics}
-    assert {"sku_buys_2d", "revenue_p90cap", "lcp_p90"} <= set(by)
-    cap = float(data.cube[f"{catalog()['revenue_p90cap'].numerator}_capped_at"].max())
     from workbench.metrics import fmt_metric_value
-    assert by["revenue_p90cap"].label.endswith(f"(capped at the 90th percentile of the pooled arms "
-                                               f"({fmt_metric_value('revenue_p90cap', 'mean', cap, 'currency')}))")
-    assert "events 0–20 minutes after first exposure" in by["sku_buys_2d"].label
-    c = by["lcp_p90"].comparisons[0]
-    assert c.test == "quantile-delta" and c.lift_abs_ci[0] <= c.lift_abs <= c.lift_abs_ci[1]
-    from workbench.tables import metric_title
-    assert "capped at the 90th percentile" in metric_title(by["revenue_p90cap"])
+    team = tmp_path / "team.yaml"
+    team.write_text(yaml.safe_dump(DEFS))
+    brief = tmp_path / "brief.yaml"
+    brief.write_text(yaml.safe_dump({
+        "id": "pdp-shoes-hero", "owner": "kim", "primary_metric": "sku_buyers_20m",
+        "secondary_metrics": ["revenue_p90cap"], "guardrails": ["lcp_p90 <= 3.5s", "error_rate"],
+        "variants": [{"id": "control"}, {"id": "treatment"}], "min_sample_size": 1000,
+        "metrics": {"sku_buyers_20m": {"kind": "proportion", "window": {"start": 0, "end": "20m"},
+                                       "value": {"event": "purchase", "agg": "any",
+                                                 "where": "product_id == experiment.product_id"}}}}))
+    try:
+        code, out, err = invoke(capsys, None, "analyze", "--experiment", "pdp-shoes-hero", "--db",
+                                str(small_world["db"]), "--metrics", str(team), "--brief", str(brief), "--json")
+    finally:
+        metric_defs._ACTIVE.clear()
+    assert code == 0, err
+    by = {m["name"]: m for m in json.loads(out)["metrics"]}
+    assert by["sku_buyers_20m"]["role"] == "primary" and by["lcp_p90"]["role"] == "guardrail"
+    assert by["lcp_p90"]["limit"] == 3.5 and by["lcp_p90"]["comparisons"][0]["test"] == "quantile-delta"
+    c = by["lcp_p90"]["comparisons"][0]
+    assert c["lift_abs_ci"][0] <= c["lift_abs"] <= c["lift_abs_ci"][1]
+    assert by["sku_buyers_20m"]["label"].endswith("(events 0–20 minutes after first exposure)")
+    assert by["sku_buyers_20m"]["comparisons"][0]["control_value"] > 0
+    assert "sku_buys_2d" in by                  # the team's file: analysed too
+    # the cap the engine computed for this experiment, written by the display layer, in the label
+    import re
+    m = re.fullmatch(r"revenue_p75nz \(capped at the 75th percentile of the pooled arms' non-zero values "
+                     r"\(([0-9,.]+)\)\)", by["revenue_p75nz"]["label"])
+    assert m and float(m.group(1).replace(",", "")) > 0, by["revenue_p75nz"]["label"]
