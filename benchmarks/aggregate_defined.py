@@ -53,7 +53,7 @@ activate(load_definitions(defs))
 t0 = time.perf_counter()
 with connect(":memory:") as con:
     log = open_event_log(con, path + "/events.parquet")
-    exp = con.read_parquet(path + "/experiments.parquet").execute()
+    exp = con.read_parquet(path + "/world_experiments.parquet").execute()
     attrs = {"product_id": dict(zip(exp["experiment_id"], exp["product_id"]))}
     ms = [catalog()[n] for n in names]
     cube, q = aggregate_all(log, dims=("device",), metrics=ms, experiment_attrs=attrs)
@@ -77,7 +77,7 @@ units = f'''
 CREATE TEMP TABLE units AS
 WITH ev AS (
   SELECT e.*, s.product_id AS sku, min(ts_server) OVER (PARTITION BY experiment_id, user_key) AS first_ts
-  FROM read_parquet('{path}/events.parquet') e LEFT JOIN read_parquet('{path}/experiments.parquet') s USING (experiment_id)),
+  FROM read_parquet('{path}/events.parquet') e LEFT JOIN read_parquet('{path}/world_experiments.parquet') s USING (experiment_id)),
 bursts AS (
   SELECT DISTINCT ip_hash FROM (SELECT ip_hash, date_trunc('minute', ts_server) AS m, count(*) AS c
                                 FROM read_parquet('{path}/events.parquet') GROUP BY ALL) WHERE c > 120),
@@ -165,3 +165,7 @@ def compare(wb_out: str, hand_out: str) -> tuple[int, float, bool, float, bool]:
     q_rel = float(np.max(np.abs(qa["quantile"] - qb["quantile"]) / np.abs(qb["quantile"]).clip(lower=1e-12)))
     counts = all(np.array_equal(qa[c].to_numpy(np.int64), qb[c].to_numpy(np.int64)) for c in ("n", "events", "events_sq"))
     return len(cols), diff, a[keys].equals(b[keys]), q_rel, counts
+
+
+if __name__ == "__main__":
+    print("the definitions and queries of `benchmarks/aggregate.py --defined`; run that script")

@@ -85,10 +85,6 @@ def default_metrics(log: EventLog) -> list[Metric]:
             and all(vals[v].agg != "distinct" for v in m.values() if v in vals)]
 
 
-def _unit_values(log: EventLog) -> set[str]:
-    return value_columns(log)
-
-
 def _first_by_time(t: ir.Table, column: str) -> ir.Value:
     """The value of ``column`` on the unit's first event (portable ``argmin``; ties: the engine's pick)."""
     return t[column].cast("string").argmin(t.ts_server)
