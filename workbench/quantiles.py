@@ -52,8 +52,9 @@ from .display import ResultMixin
 from .stats.quantile import (DEFAULT_FLOOR, DEFAULT_RESOLUTION, RANK_ALPHA, ArmHistogram, QuantileInputError,
                              QuantileStats, _bad, _check_prob, _check_resolution)
 
-__all__ = ["bin_key_expr", "histogram_expr", "quantile_histograms", "indicator_expr", "QuantileAggregate",
-           "quantile_sufficient_stats"]
+__all__ = ["bin_key_expr", "finite", "histogram_expr", "quantile_histograms", "quantile_thresholds",
+           "thresholds_table", "unit_indicator_aggs", "indicator_expr", "QuantileAggregate",
+           "quantile_sufficient_stats", "QuantileInputError"]
 
 _V = "__qv"          # the cleaned value column
 _KEY = "__qbin"       # histogram bin key
@@ -66,7 +67,12 @@ def bin_key_expr(v: ir.NumericValue, *, resolution: float = DEFAULT_RESOLUTION,
     a = ibis.greatest(v.abs(), ibis.literal(floor, type="float64"))
     k = ((a.ln() - math.log(floor)) / math.log1p(resolution)).floor().cast("int64") + 1
     k = (v.abs() < floor).ifelse(ibis.literal(0, type="int64"), k)
-    return (v < 0).ifelse(-k, k)
+    return k * (v < 0).ifelse(ibis.literal(-1, type="int64"), ibis.literal(1, type="int64"))
+
+
+def finite(v: ir.NumericValue) -> ir.BooleanValue:
+    """True where a float64 value can enter a quantile (not NULL, NaN or ±inf)."""
+    return v.notnull() & ~v.isnan() & ~v.isinf()
 
 
 def _clean(table: ir.Table, *, value: str, keys: Sequence[str]) -> ir.Table:
@@ -79,7 +85,7 @@ def _clean(table: ir.Table, *, value: str, keys: Sequence[str]) -> ir.Table:
                    column=value, value=str(table[value].type()))
     v = table[value].cast("float64")
     t = table.mutate(**{_V: v})
-    cond = t[_V].notnull() & ~t[_V].isnan() & ~t[_V].isinf()
+    cond = finite(t[_V])
     for c in keys:
         cond = cond & t[c].notnull()
     return t.filter(cond)
@@ -105,13 +111,48 @@ def quantile_histograms(table: ir.Table, *, value: str, arm: str, by: Sequence[s
     for key, g in df.groupby([*by, arm], sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         g = g.sort_values(_KEY)
-        out[tuple(_plain(k) for k in key)] = ArmHistogram(g["count"].to_numpy(np.float64), g["vmin"].to_numpy(np.float64),
-                                                          g["vmax"].to_numpy(np.float64))
+        out[tuple(_plain(k) for k in key)] = ArmHistogram(
+            g["count"].to_numpy(np.float64), g["vmin"].to_numpy(np.float64), g["vmax"].to_numpy(np.float64))
     return out
 
 
 def _plain(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
+
+
+def quantile_thresholds(histograms: Mapping[tuple[Any, ...], ArmHistogram], probs: Sequence[float],
+                        keys: Sequence[str]) -> pd.DataFrame:
+    """Each group's quantile estimates: columns ``*keys, q_0 … q_{K-1}`` (one row per histogram)."""
+    return pd.DataFrame([(*k, *h.quantile(list(probs)).tolist()) for k, h in histograms.items()],
+                        columns=[*keys, *(f"q_{i}" for i in range(len(probs)))])
+
+
+def thresholds_table(table: ir.Table, thresholds: pd.DataFrame, keys: Sequence[str]) -> ir.Table:
+    """:func:`quantile_thresholds` as a small Ibis table on ``table``'s backend, keys cast to its types
+    (join it to the events on ``keys`` to put each row's thresholds next to its value)."""
+    schema = table.schema()
+    mem = ibis.memtable(thresholds)
+    return mem.mutate(**{c: mem[c].cast(schema[c]) for c in keys})
+
+
+def unit_indicator_aggs(value: ir.NumericValue, thresholds: Sequence[ir.NumericValue], *,
+                        where: ir.BooleanValue | None = None, prefix: str = "") -> dict[str, ir.Value]:
+    """Per-unit aggregations for a ``group_by(unit).aggregate(...)``: ``{prefix}n`` = the unit's values
+    (rows where ``where`` holds and ``value`` is finite) and ``{prefix}below_k`` = those ≤ ``thresholds[k]``.
+
+    This is how the indicator sums join a larger per-unit query (one pass over the events for every
+    metric): the thresholds come from :func:`quantile_thresholds` (a joined column, or an ``ibis.cases``
+    over a few experiment × arm keys), the per-arm Σ, Σ² and Σ·N of these columns are the moments of
+    :class:`~workbench.stats.quantile.QuantileStats` (``n`` may count units without values: the
+    variance changes only by the factor n/(n − 1)), and ``QuantileStats.from_moments`` finishes.
+    """
+    v = value.cast("float64")
+    ok = finite(v) if where is None else (where & finite(v))
+    one, zero = ibis.literal(1, type="int64"), ibis.literal(0, type="int64")
+    out: dict[str, ir.Value] = {f"{prefix}n": ok.ifelse(one, zero).sum()}
+    for k, q in enumerate(thresholds):
+        out[f"{prefix}below_{k}"] = (ok & (v <= q)).ifelse(one, zero).sum()
+    return out
 
 
 def indicator_expr(table: ir.Table, thresholds: ir.Table, *, value: str, unit: str, arm: str,
@@ -122,13 +163,11 @@ def indicator_expr(table: ir.Table, thresholds: ir.Table, *, value: str, unit: s
     keys = [*by, arm]
     t = _clean(table, value=value, keys=[*keys, unit])
     j = t.inner_join(thresholds, keys)
-    one, zero = ibis.literal(1, type="int64"), ibis.literal(0, type="int64")
-    per_user = j.group_by([*keys, unit]).aggregate(
-        __n=j.count(), **{f"__s{k}": (j[_V] <= j[f"q_{k}"]).ifelse(one, zero).sum() for k in range(n_probs)})
-    u = per_user
+    u = j.group_by([*keys, unit]).aggregate(
+        **unit_indicator_aggs(j[_V], [j[f"q_{k}"] for k in range(n_probs)], prefix="__"))
     aggs: dict[str, ir.Value] = {"n": u.count(), "events": u["__n"].sum(), "events_sq": (u["__n"] * u["__n"]).sum()}
     for k in range(n_probs):
-        s = u[f"__s{k}"]
+        s = u[f"__below_{k}"]
         aggs |= {f"below_{k}": s.sum(), f"below_sq_{k}": (s * s).sum(), f"below_events_{k}": (s * u["__n"]).sum()}
     return u.group_by(keys).aggregate(**aggs)
 
@@ -203,29 +242,21 @@ def quantile_sufficient_stats(table: ir.Table, *, value: str, unit: str, arm: st
         raise _bad("no_values", f"column {value!r} has no finite values to take a quantile of", column=value,
                    value=0)
     q_hat = {k: h.quantile(probs) for k, h in hists.items()}
-    thr = pd.DataFrame([(*k, *q.tolist()) for k, q in q_hat.items()],
-                       columns=[*keys, *(f"q_{i}" for i in range(len(probs)))])
-    schema = table.schema()
-    mem = ibis.memtable(thr)
-    mem = mem.mutate(**{c: mem[c].cast(schema[c]) for c in keys})
+    mem = thresholds_table(table, quantile_thresholds(hists, probs, keys), keys)
     moments = indicator_expr(table, mem, value=value, unit=unit, arm=arm, by=by, n_probs=len(probs)).to_pandas()
     out = []
-    for _, m in moments.iterrows():
-        key = tuple(_plain(m[c]) for c in keys)  # the engine returns the keys it was given
-        h = hists[key]
+    k = range(len(probs))
+    for _, m in moments.iterrows():                  # one row per group × arm; all probabilities at once
+        key = tuple(_plain(m[c]) for c in keys)      # the engine returns the keys it was given
+        col = {c: np.array([[float(m[f"{c}_{i}"])] for i in k]) for c in ("below", "below_sq", "below_events")}
+        per = {c: [[float(m[c])]] * len(probs) for c in ("n", "events", "events_sq")}
+        s = QuantileStats.from_moments([hists[key]], probs, **per, **col, quantile=q_hat[key][:, None],
+                                       rank_alpha=rank_alpha, resolution=resolution)
         for i, p in enumerate(probs):
-            s = QuantileStats.from_moments(
-                [h], p, n=m["n"], events=m["events"], events_sq=m["events_sq"], below=m[f"below_{i}"],
-                below_sq=m[f"below_sq_{i}"], below_events=m[f"below_events_{i}"],
-                quantile=q_hat[key][i], rank_alpha=rank_alpha, resolution=resolution)
-            out.append({**dict(zip(keys, key)), "prob": p, **{c: float(getattr(s, c)[0]) for c in MOMENTS},
-                        "quantile": float(s.quantile[0]), "quantile_lo": float(s.quantile_lo[0]),
-                        "quantile_hi": float(s.quantile_hi[0])})
+            out.append({**dict(zip(keys, key)), "prob": p, **{c: float(getattr(s, c)[i, 0]) for c in MOMENTS},
+                        **{c: float(getattr(s, c)[i, 0]) for c in ("quantile", "quantile_lo", "quantile_hi")}})
     rows = pd.DataFrame(out, columns=[*keys, "prob", *MOMENTS, "quantile", "quantile_lo", "quantile_hi"])
     rows = rows.astype({c: "int64" for c in MOMENTS}).sort_values([*keys, "prob"], kind="stable")
     rows = rows.reset_index(drop=True)
     return QuantileAggregate(rows, by, arm, probs, resolution, floor, rank_alpha,
                              int(sum(len(h.count) for h in hists.values())))
-
-
-__all__ += ["QuantileInputError"]

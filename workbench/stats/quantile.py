@@ -73,7 +73,8 @@ from .ratio import ratio_core
 from .sufficient import RatioStats
 
 __all__ = ["DEFAULT_RESOLUTION", "DEFAULT_FLOOR", "RANK_ALPHA", "QuantileInputError", "bin_keys", "ArmHistogram",
-           "QuantileStats", "quantile_core", "quantile_compare_core", "QuantileComparison", "compare_quantile"]
+           "QuantileStats", "quantile_core", "quantile_compare_core", "check_quantile", "QuantileComparison",
+           "compare_quantile"]
 
 Array = NDArray[np.float64]
 
@@ -142,6 +143,7 @@ class ArmHistogram(ResultMixin):
     def __post_init__(self) -> None:
         for f in fields(self):
             object.__setattr__(self, f.name, np.asarray(getattr(self, f.name), dtype=np.float64).reshape(-1))
+        object.__setattr__(self, "_ends", np.cumsum(self.count))
 
     @classmethod
     def from_bins(cls, count: ArrayLike, vmin: ArrayLike, vmax: ArrayLike) -> "ArmHistogram":
@@ -156,28 +158,25 @@ class ArmHistogram(ResultMixin):
     def from_values(cls, values: ArrayLike, *, resolution: float | None = DEFAULT_RESOLUTION,
                     floor: float = DEFAULT_FLOOR) -> "ArmHistogram":
         """Histogram of raw values; ``resolution=None`` gives one bin per distinct value (exact)."""
-        v = np.asarray(values, dtype=np.float64).reshape(-1)
+        v = np.sort(np.asarray(values, dtype=np.float64).reshape(-1))
         v = v[np.isfinite(v)]
         if resolution is None:
             u, c = np.unique(v, return_counts=True)
             return cls(c, u, u)
-        keys = bin_keys(v, resolution=resolution, floor=floor)
-        uk, inv = np.unique(keys, return_inverse=True)
-        c = np.bincount(inv, minlength=len(uk)).astype(np.float64)
-        lo = np.full(len(uk), np.inf)
-        hi = np.full(len(uk), -np.inf)
-        np.minimum.at(lo, inv, v)
-        np.maximum.at(hi, inv, v)
-        return cls(c, lo, hi)
+        keys = bin_keys(v, resolution=resolution, floor=floor)   # non-decreasing: v is sorted
+        breaks = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+        starts = np.concatenate(([0], breaks)) if len(v) else breaks
+        ends = np.concatenate((breaks, [len(v)])) if len(v) else breaks
+        return cls(ends - starts, v[starts], v[ends - 1])
 
     @property
     def total(self) -> float:
-        return float(self.count.sum())
+        return float(self._ends[-1]) if len(self._ends) else 0.0
 
     def order_statistic(self, j: ArrayLike) -> Array:
         """Estimated ``j``-th smallest value (0-based): linear in rank between the bin's min and max."""
         j = np.asarray(j, dtype=np.float64)
-        ends = np.cumsum(self.count)
+        ends = self._ends
         b = np.minimum(np.searchsorted(ends, j, side="right"), len(ends) - 1)
         start = ends[b] - self.count[b]
         span = np.maximum(self.count[b] - 1.0, 1.0)
@@ -202,7 +201,8 @@ class QuantileStats(ResultMixin):
     """Sufficient statistics of a quantile metric: arrays with arms on the last axis (control first).
 
     Any leading shape (probabilities, metrics, experiments) works; ``prob`` broadcasts against it.
-    ``n`` users with at least one value; ``events`` = ΣNᵢ and ``events_sq`` = ΣNᵢ²; ``below`` = ΣSᵢ,
+    ``n`` users (those without a value may be counted: they change the variance only by the factor
+    n/(n − 1)); ``events`` = ΣNᵢ and ``events_sq`` = ΣNᵢ²; ``below`` = ΣSᵢ,
     ``below_sq`` = ΣSᵢ², ``below_events`` = ΣSᵢNᵢ where Sᵢ counts user i's values ≤ ``quantile``;
     ``quantile_lo``/``quantile_hi`` are the quantiles at ``prob ∓ rank_z·σ_F`` read off the same
     histogram (see the module docstring). ``resolution`` records the histogram's bin width (NaN
@@ -228,6 +228,13 @@ class QuantileStats(ResultMixin):
         object.__setattr__(self, "rank_z", float(self.rank_z))
         object.__setattr__(self, "resolution", float(self.resolution))
 
+    def to_frame(self) -> Any:
+        """One row per arm (and leading index): the ten arrays as columns, ``arm`` the position on the last axis."""
+        import pandas as pd
+        shape = self.n.shape
+        cols = {f.name: np.broadcast_to(getattr(self, f.name), shape).reshape(-1) for f in fields(self)[:10]}
+        return pd.DataFrame({"arm": np.broadcast_to(np.arange(shape[-1] if shape else 1), shape).reshape(-1), **cols})
+
     @property
     def indicator(self) -> RatioStats:
         """The indicator ratio F̂ = ΣS/ΣN as ratio-metric sums (numerator S, denominator N)."""
@@ -240,32 +247,48 @@ class QuantileStats(ResultMixin):
         return QuantileStats(*vals, rank_z=self.rank_z, resolution=self.resolution)
 
     @classmethod
-    def from_moments(cls, histograms: Sequence[ArmHistogram], prob: float, *, n: ArrayLike, events: ArrayLike,
-                     events_sq: ArrayLike, below: ArrayLike, below_sq: ArrayLike, below_events: ArrayLike,
-                     quantile: ArrayLike, rank_alpha: float = RANK_ALPHA,
-                     resolution: float = DEFAULT_RESOLUTION) -> "QuantileStats":
-        """Finish the statistics of one probability: per-arm moments at ``quantile`` plus each arm's
-        histogram give the rank interval ``quantile_lo``/``quantile_hi`` (1-D, one entry per arm)."""
+    def from_moments(cls, histograms: Sequence[ArmHistogram], prob: float | Sequence[float], *, n: ArrayLike,
+                     events: ArrayLike, events_sq: ArrayLike, below: ArrayLike, below_sq: ArrayLike,
+                     below_events: ArrayLike, quantile: ArrayLike, rank_alpha: float = RANK_ALPHA,
+                     resolution: float | None = DEFAULT_RESOLUTION) -> "QuantileStats":
+        """Finish the statistics: per-arm moments at ``quantile`` plus each arm's histogram give the rank
+        interval ``quantile_lo``/``quantile_hi``. Arrays are ``(arms,)`` for one probability or
+        ``(len(prob), arms)`` for several (the moments of probability k in row k)."""
         z = float(special.ndtri(1 - rank_alpha / 2))
-        m = [np.asarray(a, dtype=np.float64).reshape(-1) for a in (n, events, events_sq, below, below_sq,
-                                                                  below_events, quantile)]
+        probs = np.asarray(prob, dtype=np.float64)
+        m = [np.atleast_1d(np.asarray(x, dtype=np.float64))
+             for x in (n, events, events_sq, below, below_sq, below_events, quantile)]
+        m = [np.broadcast_to(x, np.broadcast_shapes(*(y.shape for y in m))) for x in m]
         _, _, se2 = ratio_core(RatioStats(m[0], m[3], m[4], m[1], m[2], m[5]))
-        sigma = np.sqrt(np.where(np.isfinite(se2), se2, 0.0))
-        lo = np.array([h.quantile(prob - z * s) for h, s in zip(histograms, sigma)], dtype=np.float64)
-        hi = np.array([h.quantile(prob + z * s) for h, s in zip(histograms, sigma)], dtype=np.float64)
-        return cls(np.full(m[0].shape, float(prob)), *m, lo, hi, rank_z=z,
+        if len(histograms) != m[0].shape[-1]:
+            raise _bad("bad_shape", f"{len(histograms)} histograms for {m[0].shape[-1]} arms", column="histograms",
+                       value=len(histograms))
+        sigma = np.sqrt(se2)                     # (arms,) or (K, arms); NaN with fewer than 2 units
+        p_full = np.broadcast_to(probs[..., None] if probs.ndim else probs, sigma.shape)
+        lo, hi = np.empty(sigma.shape), np.empty(sigma.shape)
+        for a, h in enumerate(histograms):                 # one pass per arm for every probability and both ends
+            pa, sa = p_full[..., a], np.nan_to_num(sigma[..., a], nan=0.0)
+            qs = h.quantile(np.concatenate([np.ravel(pa - z * sa), np.ravel(pa + z * sa)]))
+            lo[..., a], hi[..., a] = qs[:pa.size].reshape(pa.shape), qs[pa.size:].reshape(pa.shape)
+        undefined = ~np.isfinite(sigma)
+        lo[undefined], hi[undefined] = np.nan, np.nan
+        return cls(p_full.copy(), *m, lo, hi, rank_z=z,
                    resolution=np.nan if resolution is None else resolution)
 
     @classmethod
-    def from_values(cls, values: Sequence[ArrayLike], units: Sequence[ArrayLike], prob: float, *,
+    def from_values(cls, values: Sequence[ArrayLike], units: Sequence[ArrayLike], prob: float | Sequence[float], *,
                     resolution: float | None = DEFAULT_RESOLUTION, floor: float = DEFAULT_FLOOR,
                     rank_alpha: float = RANK_ALPHA) -> "QuantileStats":
         """Statistics from raw event values and their unit ids, one pair of arrays per arm (tests, small
         data). ``resolution=None`` uses exact order statistics; otherwise the same histogram as the
-        engine. Non-finite values are dropped with their unit."""
-        prob = _check_prob("prob", prob)
+        engine. Several probabilities give a leading axis (one row each). Non-finite values are dropped."""
+        many = np.ndim(prob) > 0
+        probs = np.array([_check_prob("prob", p) for p in np.reshape(prob, -1)], dtype=np.float64)
         if resolution is not None:
             _check_resolution(resolution, floor)
+        if len(values) != len(units):
+            raise _bad("bad_shape", f"{len(values)} arms of values but {len(units)} of unit ids", column="units",
+                       value=len(units))
         hists, cols = [], []
         for i, (v, u) in enumerate(zip(values, units)):
             v, u = np.asarray(v, dtype=np.float64).reshape(-1), np.asarray(u).reshape(-1)
@@ -277,16 +300,20 @@ class QuantileStats(ResultMixin):
             if len(v) == 0:
                 raise _bad("empty_arm", f"arm {i} has no finite values", column="values", row=i + 1, value=0)
             h = ArmHistogram.from_values(v, resolution=resolution, floor=floor)
-            q = float(h.quantile(prob))
+            q = h.quantile(probs)                                              # (K,)
             _, inv = np.unique(u, return_inverse=True)
             n_i = np.bincount(inv).astype(np.float64)
-            s_i = np.bincount(inv, weights=(v <= q).astype(np.float64))
+            s_i = np.stack([np.bincount(inv, weights=(v <= qk).astype(np.float64), minlength=len(n_i)) for qk in q])
             hists.append(h)
-            cols.append((len(n_i), n_i.sum(), (n_i * n_i).sum(), s_i.sum(), (s_i * s_i).sum(), (s_i * n_i).sum(), q))
-        c = np.array(cols, dtype=np.float64).T
-        return cls.from_moments(hists, prob, n=c[0], events=c[1], events_sq=c[2], below=c[3], below_sq=c[4],
-                                below_events=c[5], quantile=c[6], rank_alpha=rank_alpha,
-                                resolution=np.nan if resolution is None else resolution)
+            cols.append(np.stack([np.full(len(q), len(n_i)), np.full(len(q), n_i.sum()),
+                                  np.full(len(q), (n_i * n_i).sum()), s_i.sum(axis=1), (s_i * s_i).sum(axis=1),
+                                  (s_i * n_i).sum(axis=1), q]))                 # (7, K)
+        c = np.stack(cols, axis=-1)                                            # (7, K, arms)
+        if not many:
+            c = c[:, 0]
+        return cls.from_moments(hists, probs if many else float(probs[0]), n=c[0], events=c[1], events_sq=c[2],
+                                below=c[3], below_sq=c[4], below_events=c[5], quantile=c[6], rank_alpha=rank_alpha,
+                                resolution=resolution)
 
 
 def quantile_core(stats: QuantileStats) -> tuple[Array, Array, Array]:
@@ -301,7 +328,12 @@ def quantile_compare_core(stats: QuantileStats, *, alpha: float = 0.05, alternat
     """Every arm against arm 0 (z-test on the difference of quantiles; relative lift by the delta method)."""
     q, _, se2 = quantile_core(stats)
     q_c, s_c, q_t, s_t = q[..., :1], se2[..., :1], q[..., 1:], se2[..., 1:]
-    out = diff_test(q_c, s_c, q_t, s_t, np.inf, alpha=alpha, alternative=alternative, null=null, null_rel=null_rel)
+    out = list(diff_test(q_c, s_c, q_t, s_t, np.inf, alpha=alpha, alternative=alternative, null=null,
+                         null_rel=null_rel))
+    undefined = ~np.isfinite(out[1])         # an arm with < 2 units: no interval and no p-value, never p = 0
+    if undefined.any():
+        for i in (1, 3, 4, 5, 6, 8, 9, 10):  # se, statistic, p, ci, se_rel, rel ci
+            out[i] = np.where(undefined, np.nan, out[i])
     return DiffArrays(np.broadcast_to(q_c, q_t.shape).copy(), q_t, *out,
                       test=np.full(q_t.shape, "quantile-delta", dtype=object))
 
@@ -322,13 +354,19 @@ def check_quantile(stats: QuantileStats, *, arms: Sequence[str] | None = None) -
         arm = idx[-1]
         return arm, f"arm {arm}" + (f" ({arms[arm]})" if arms is not None and arm < len(arms) else "")
 
+    for mask, code, text in ((stats.n <= 0, "empty_arm", "has no units with a value; every arm needs units"),
+                             (stats.n < 2, "too_few_units", "has a single unit with a value; the clustered "
+                              "variance needs at least 2 (and a meaningful interval many more)")):
+        if mask.any():
+            i, name = first(mask)
+            raise _bad(code, f"{name} {text}", column="n", row=i + 1, value=stats.n[tuple(np.argwhere(mask)[0])])
     for f in fields(stats)[1:10]:
         a = getattr(stats, f.name)
         if (m := ~np.isfinite(a)).any():
             i, name = first(m)
             raise _bad("not_finite", f"{f.name} of {name} is not a finite number", column=f.name, row=i + 1,
                        value=str(a[tuple(np.argwhere(m)[0])]))
-    checks = [("n", stats.n <= 0, "has no units with a value; every arm needs units", "empty_arm"),
+    checks = [
               ("events", stats.events < stats.n, "has fewer events than units", "inconsistent"),
               ("below", (stats.below < 0) | (stats.below > stats.events),
                "counts more events below the quantile than it has events", "inconsistent"),
@@ -346,6 +384,9 @@ class QuantileComparison(ResultMixin):
     """Result of :func:`compare_quantile` for one metric: per arm, then one entry per variant vs control.
 
     ``estimate``/``se_estimate``: each arm's quantile and its standard error (control first);
+    ``estimate_lo``/``estimate_hi``: each arm's own outer interval ``[Q̂(p − zσ_F), Q̂(p + zσ_F)]`` at
+    the rank level (95 % by default; asymmetric where the distribution is skewed) — what an absolute
+    guardrail such as ``lcp_p90 <= 3.5 s`` reads;
     ``lift_abs`` = q_variant − q_control with ``lift_abs_lo``/``lift_abs_hi``; ``lift_rel`` =
     q_variant / q_control − 1 with its interval; ``se`` is the standard error of the difference.
     """
@@ -354,6 +395,8 @@ class QuantileComparison(ResultMixin):
     arms: tuple[str, ...]
     estimate: tuple[float, ...]
     se_estimate: tuple[float, ...]
+    estimate_lo: tuple[float, ...]
+    estimate_hi: tuple[float, ...]
     alpha: float
     alternative: str
     variants: tuple[str, ...]
@@ -414,8 +457,8 @@ def compare_quantile(stats: QuantileStats, *, arms: Sequence[str] | None = None,
         return tuple(np.asarray(a, dtype=object if np.asarray(a).dtype == object else np.float64)
                      .reshape(-1).tolist())
     return QuantileComparison(float(np.asarray(stats.prob).reshape(-1)[0]), names, t(stats.quantile),
-                              t(np.sqrt(se2)), alpha, alternative, names[1:], t(r.lift_abs), t(r.ci_lo),
-                              t(r.ci_hi), t(r.lift_rel), t(r.rel_ci_lo), t(r.rel_ci_hi), t(r.se), t(r.p_value),
-                              t(r.test), stats.resolution)
+                              t(np.sqrt(se2)), t(stats.quantile_lo), t(stats.quantile_hi), alpha, alternative,
+                              names[1:], t(r.lift_abs), t(r.ci_lo), t(r.ci_hi), t(r.lift_rel), t(r.rel_ci_lo),
+                              t(r.rel_ci_hi), t(r.se), t(r.p_value), t(r.test), stats.resolution)
 
 
