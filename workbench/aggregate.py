@@ -104,7 +104,7 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
     defs = _values()
     have = value_columns(log, defs)
     wanted = (set(values) if values is not None else have) | set(FUNNEL_VALUES)
-    chosen = {n: defs[n] for n in sorted(wanted & have)}
+    chosen = {n: defs[n] for n in sorted(wanted & have) if defs[n].agg != "event"}    # per-event: quantiles
     t = log.table
     if experiments is not None:
         t = t.filter(t.experiment_id.isin(list(experiments)))

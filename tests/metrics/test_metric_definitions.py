@@ -36,6 +36,7 @@ def _problem(mapping: dict) -> str:
     ({"metrics": {"x": {"kind": "quantile", "quantile": 1.5, "value": {"event": "impression", "expr": "lcp_ms"}}}},
      "metrics.x.quantile", "strictly between 0 and 1"),
     ({"metrics": {"x": {"kind": "proportion", "value": "purchased", "cap": 1}}}, "metrics.x.cap", "cannot be capped"),
+    ({"metrics": {"x": {"kind": "quantile", "quantile": 0.5, "value": "revenue"}}}, "metrics.x.value", "per event"),
     ({"metrics": {"cvr": {"kind": "proportion", "value": "purchased"}}}, "metrics.cvr", "used twice"),
     ({"metrics": {"x": {"kind": "mean", "value": "revenue", "cap": {"percentile": 99}}}}, "metrics.x.cap",
      "between 0 and 1"),

@@ -308,13 +308,10 @@ def _parse_cap(c: _Collector, key: str, spec: Any) -> Cap | None | bool:
 
 
 def _ref(c: _Collector, key: str, spec: Any, metric: str, role: str, values: dict[str, ValueDef],
-         columns: set[str] | None, events: Sequence[str] | None, covariates: set[str] | None,
-         *, per_event: bool = False) -> ValueDef | str | None:
-    """A metric's value: a named value (or pre-period covariate) or an inline definition."""
+         columns: set[str] | None, events: Sequence[str] | None, *, per_event: bool = False) -> ValueDef | str | None:
+    """A metric's value: the name of a value or an inline definition."""
     if isinstance(spec, str):
-        if spec in values or (covariates is not None and spec in covariates and role == "covariate"):
-            return spec
-        if covariates is None and role == "covariate":
+        if spec in values:
             return spec
         c.add(key, f"unknown value {spec!r}; define it under values: or write it inline", spec)
         return None
@@ -366,16 +363,17 @@ def _parse_metric(c: _Collector, name: str, spec: Any, values: dict[str, ValueDe
     if cap and kind == "quantile":
         c.add(f"{key}.cap", "a quantile is not moved by outliers; capping it changes nothing", str(spec["cap"]))
     num = _ref(c, f"{key}.{'numerator' if 'numerator' in spec else 'value'}", num_spec, name, "value", values,
-               columns, events, covariates, per_event=kind == "quantile")
-    den = _ref(c, f"{key}.denominator", den_spec, name, "denominator", values, columns, events,
-               covariates) if den_spec is not None else None
+               columns, events, per_event=kind == "quantile")
+    den = _ref(c, f"{key}.denominator", den_spec, name, "denominator", values, columns,
+               events) if den_spec is not None else None
     cov = spec.get("covariate")
     if cov is not None and not isinstance(cov, str):
         c.add(f"{key}.covariate", "the covariate is the name of a pre-period value (pre_revenue, ...)", str(cov))
     elif cov is not None and covariates is not None and cov not in covariates:
         c.add(f"{key}.covariate", f"unknown pre-period value; one of {', '.join(sorted(covariates))}", cov)
-    if isinstance(num, ValueDef) and num.agg == "any" and kind not in ("proportion", "ratio"):
-        pass
+    if kind == "quantile" and isinstance(num, str):
+        c.add(f"{key}.value", "a quantile metric's value is per event: write it inline, e.g. "
+              "{event: impression, expr: lcp_ms / 1000.0}", num)
     if kind == "proportion" and num is not None:
         base = values.get(num) if isinstance(num, str) else num
         if base is not None and base.agg != "any":
