@@ -7,6 +7,12 @@ times. Prints both medians, the ratio (target ≤ 1.5), peak RSS (target < 2 GB)
 numbers are identical.
 
     .venv/bin/python benchmarks/aggregate.py [--events 10000000] [--repeat 3]
+    .venv/bin/python benchmarks/aggregate.py --defined [--data DIR]    # only the 20 defined metrics
+
+After the built-in run comes the defined-metrics run: 20 metrics from definitions (3 quantiles, 2 conversion windows, 2 caps; see
+``aggregate_defined.py``) against hand-written DuckDB SQL computing the same numbers. ``--data DIR``
+uses an existing world (``events.parquet``, ``pre_period.parquet``, ``world_experiments.parquet``) instead
+of generating one.
 """
 
 from __future__ import annotations
@@ -133,8 +139,13 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--defined", action="store_true", help="only the run of 20 defined metrics (3 quantiles, "
+                    "2 windows, 2 caps)")
+    ap.add_argument("--data", type=Path, default=None, help="an existing world directory (Parquet files)")
     args = ap.parse_args()
-    data = ensure_data(args.events, args.seed)
+    data = args.data if args.data is not None else ensure_data(args.events, args.seed)
+    if args.defined:
+        return main_defined(data, args.repeat)
     wb_out, hand_out = OUT / "cube_workbench.parquet", OUT / "cube_hand.parquet"
 
     import pandas as pd
@@ -165,6 +176,43 @@ def main() -> None:
     print(f"ratio workbench / hand-written: {wb / hand:.2f}  (target ≤ 1.5)")
     print(f"peak memory under 2 GB: {'yes' if max(wb_rss, hand_rss) < 2048 else 'NO'}")
     print(f"identical numbers: {'yes' if same_keys and diff < 1e-12 else 'NO'} (max relative difference {diff:.1e})")
+    print("\n== 20 defined metrics (3 quantiles, 2 windows, 2 caps)")
+    main_defined(data, args.repeat)
+
+
+def main_defined(data: Path, repeat: int) -> None:
+    """The defined-metrics run (see aggregate_defined.py)."""
+    sys.path.insert(0, str(HERE))
+    import aggregate_defined as d
+    import pandas as pd
+    if not (data / "world_experiments.parquet").exists():
+        raise SystemExit(f"{data} has no world_experiments.parquet (experiment_id, product_id)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    defs = OUT / "metrics_defined.yaml"
+    defs.write_text(d.METRICS_YAML, encoding="utf-8")
+    wb_out, hand_out = str(OUT / "cube_defined_workbench.parquet"), str(OUT / "cube_defined_hand.parquet")
+    names = json.dumps(d.METRICS)
+    wb_times, hand_times = [], []
+    columns: list[str] = []
+    for i in range(repeat):
+        wb_times.append(run(d.WORKBENCH, str(data), wb_out, str(defs), names)["seconds"])
+        columns = [c for c in pd.read_parquet(wb_out).columns if c == "n" or "__" in c or c.endswith("_capped_at")]
+        hand_times.append(run(d.HAND, str(data), hand_out, json.dumps(columns))["seconds"])
+        print(f"run {i + 1}: workbench {wb_times[-1]:.2f} s, hand-written SQL {hand_times[-1]:.2f} s")
+    wb_rss = peak_rss(d.WORKBENCH, str(data), wb_out, str(defs), names)
+    hand_rss = peak_rss(d.HAND, str(data), hand_out, json.dumps(columns))
+    n_cols, diff, same_keys, q_rel, counts = d.compare(wb_out, hand_out)
+    wb, hand = statistics.median(wb_times), statistics.median(hand_times)
+    n_events = int(pd.read_parquet(data / "events.parquet", columns=["event"]).shape[0])
+    print(f"\nevents: {n_events:,}   metrics: {len(d.METRICS)} (3 quantiles, 2 windows, 2 caps)   "
+          f"cube columns compared: {n_cols}")
+    print(f"workbench (Ibis → DuckDB): {wb:.2f} s median   peak RSS {wb_rss:,.0f} MB")
+    print(f"hand-written DuckDB SQL:   {hand:.2f} s median   peak RSS {hand_rss:,.0f} MB")
+    print(f"ratio workbench / hand-written: {wb / hand:.2f}  (target ≤ 1.2)")
+    print(f"peak memory under 2 GB: {'yes' if max(wb_rss, hand_rss) < 2048 else 'NO'}")
+    print(f"identical sums: {'yes' if same_keys and diff < 1e-12 else 'NO'} (max relative difference {diff:.1e})")
+    print(f"quantiles within the histogram's resolution (1e-3): {'yes' if q_rel <= 1e-3 else 'NO'} "
+          f"(max relative difference {q_rel:.1e}); users and events per arm identical: {'yes' if counts else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 One Ibis expression does it all and runs as a single query (DuckDB by default; any Ibis backend):
 
 1. **per unit** (experiment × user_key): the first variant, device, channel, user type and product
-   seen; counts of the four events; revenue; sessions; LCP, 5xx and returns; the bot signals
-   (headless user agent, mean dwell, events per active hour, IP bursts) and the number of variants
-   seen (sticky-assignment violations);
+   seen; every per-unit value the metrics need, compiled from its definition
+   (:mod:`workbench.metric_defs`: event filter, aggregation, window after the unit's first exposure,
+   cap — no metric is written here); the bot signals (headless user agent, mean dwell, events per
+   active hour, IP bursts) and the number of variants seen (sticky-assignment violations);
 2. the pre-period covariates joined on ``user_key`` (missing → 0: new users have no history);
 3. **the cube**: grouped by experiment × variant × exclusion reason × dimensions, with ``n``, Σv,
    Σv² for every per-unit value and the Σa·b cross-products the metric catalog needs (CUPED and
@@ -20,39 +21,58 @@ Only the cube — a few hundred rows per experiment — leaves the engine.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import ibis
-import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 import pandas as pd
 
 from .adjustment import adjustment_products
 from .config import Settings, get_settings
-from .metrics import CATALOG, COVARIATES, Metric, sq_col, sum_col, xprod_col
+from .metric_defs import ValueDef
+from .metric_defs import catalog as _catalog
+from .metric_defs import values as _values
+from .metric_defs.compile import FIRST_EXPOSURE, apply_caps, cap_column, fill_values, needs_exposure, unit_aggregate
+from .metrics import COVARIATES, Metric, sq_col, sum_col, xprod_col
 from .sources.events import EventLog
 
-__all__ = ["DEFAULT_DIMS", "unit_expr", "cube_expr", "aggregate_cube", "timeseries", "available_metrics",
-           "BOT_REASONS"]
+__all__ = ["DEFAULT_DIMS", "unit_expr", "cube_expr", "aggregate_cube", "aggregate_all", "timeseries", "available_metrics",
+           "BOT_REASONS", "default_metrics", "value_columns"]
 
 DEFAULT_DIMS: tuple[str, ...] = ("device", "channel", "user_type", "day")
 BOT_REASONS = ("headless_ua", "short_dwell", "ip_burst", "event_rate")
 # Always summed, whatever the metrics: the funnel (events and units reaching each step) and revenue.
-# Metrics aggregated when none are named: everything in the catalog except the costlier per-session ratio.
-DEFAULT_METRICS = tuple(name for name in CATALOG if name != "revenue_per_session")
 FUNNEL_VALUES = ("impressions", "clicks", "carts", "purchases", "clicked", "carted", "purchased", "revenue")
 _FIRST = ("variant_id", "device", "channel", "user_type", "product_id")
+
+
+def _builtin_defaults() -> tuple[str, ...]:
+    from .metric_defs import builtin_definitions
+    b = builtin_definitions()
+    return tuple(n for n, m in b.metrics.items() if m.kind != "quantile"
+                 and all(b.values[v].agg != "distinct" for v in m.values() if v in b.values))
+
+
+# Built-in metrics aggregated when none are named (all but those needing a distinct count per unit).
+DEFAULT_METRICS = _builtin_defaults()
 
 
 def _count(cond: ir.BooleanValue) -> ir.IntegerScalar:
     return cond.ifelse(1, 0).sum()
 
 
+def value_columns(log: EventLog, defs: dict[str, ValueDef] | None = None) -> set[str]:
+    """Per-unit values this event log can provide: those whose columns it has."""
+    defs = defs if defs is not None else _values()
+    return {n for n, v in defs.items() if all(log.has(c) for c in v.columns())}
+
+
 def available_metrics(log: EventLog) -> list[Metric]:
-    """Catalog metrics whose per-unit values this event log can provide."""
-    have = _unit_values(log) | (set(COVARIATES) if log.covariates is not None else set())
+    """Metrics in use (built-in and defined) whose per-unit values this event log can provide;
+    a covariate the log has no pre-period for is dropped (the metric is analysed without CUPED)."""
+    have = value_columns(log) | (set(COVARIATES) if log.covariates is not None else set())
     out = []
-    for m in CATALOG.values():
+    for m in _catalog().values():
         if {m.numerator, m.denominator or m.numerator} <= have:
             if m.covariate and m.covariate not in have:
                 m = Metric(**{**m.__dict__, "covariate": None})
@@ -60,46 +80,41 @@ def available_metrics(log: EventLog) -> list[Metric]:
     return out
 
 
-def _unit_values(log: EventLog) -> set[str]:
-    values = {"impressions", "clicks", "carts", "purchases", "quantity", "revenue", "sessions",
-              "clicked", "carted", "purchased"}
-    if log.has("lcp_ms"):
-        values.add("lcp_s")
-    if log.has("http_status"):
-        values.add("errors")
-    if log.has("returned"):
-        values.add("returns")
-    return values
-
-
-@ibis.udf.agg.builtin(name="arg_min")
-def _duckdb_arg_min(arg: str, key: dt_.timestamp) -> str:  # type: ignore[empty-body]
-    """DuckDB's native arg_min (Ibis's portable argmin compiles to a slower ordered FIRST)."""
+def default_metrics(log: EventLog) -> list[Metric]:
+    """What is aggregated when no metrics are named: every available cube metric except those that
+    need an exact distinct count per unit (``sessions``: costly, computed only when asked for)."""
+    vals = _values()
+    return [m for m in available_metrics(log) if m.kind != "quantile"
+            and all(vals[v].agg != "distinct" for v in m.values() if v in vals)]
 
 
 def _first_by_time(t: ir.Table, column: str) -> ir.Value:
-    col = t[column].cast("string")
-    if t._find_backend().name == "duckdb":
-        return _duckdb_arg_min(col, t.ts_server)
-    return col.argmin(t.ts_server)
+    """The value of ``column`` on the unit's first event (portable ``argmin``; ties: the engine's pick)."""
+    return t[column].cast("string").argmin(t.ts_server)
 
 
 def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of: dt.datetime | None = None,
-              settings: Settings | None = None, values: Iterable[str] | None = None) -> ir.Table:
+              settings: Settings | None = None, values: Iterable[str] | None = None,
+              experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None) -> ir.Table:
     """Per-unit values and exclusion reason (an Ibis expression; nothing runs yet).
 
-    ``values`` limits the optional per-unit values computed (``sessions`` costs an exact distinct
-    count per unit, so it is computed only when a metric asks for it); the funnel, revenue and the
-    bot signals are always there.
+    ``values`` names the per-unit values computed besides the funnel (each compiled from its
+    definition: event filter, aggregation, window after the unit's first exposure, cap); the
+    funnel, revenue and the bot signals are always there. ``experiment_attrs`` gives the
+    experiments' attributes a definition may compare with (``{"product_id": {experiment: sku}}``).
     """
     s = (settings or get_settings()).bots
-    wanted = set(values) if values is not None else _unit_values(log)
+    defs = _values()
+    have = value_columns(log, defs)
+    wanted = (set(values) if values is not None else have) | set(FUNNEL_VALUES)
+    chosen = {n: defs[n] for n in sorted(wanted & have) if defs[n].agg != "event"}    # per-event: quantiles
     t = log.table
     if experiments is not None:
         t = t.filter(t.experiment_id.isin(list(experiments)))
     if as_of is not None:
         t = t.filter(t.ts_server <= as_of)
-    ev = t.event
+    if needs_exposure(chosen):
+        t = t.mutate(**{FIRST_EXPOSURE: t.ts_server.min().over(group_by=[t.experiment_id, t.user_key])})
     first = {c if c != "variant_id" else "variant": _first_by_time(t, c) for c in _FIRST if c in t.columns}
     aggs: dict[str, ir.Value] = {
         **first,
@@ -107,25 +122,13 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
         "first_ts": t.ts_server.min(),
         "last_ts": t.ts_server.max(),
         "n_events": t.count(),
-        "impressions": _count(ev == "impression"),
-        "clicks": _count(ev == "click_detail"),
-        "carts": _count(ev == "add_to_cart"),
-        "purchases": _count(ev == "purchase"),
-        "quantity": (ev == "purchase").ifelse(t.quantity, 0).sum(),
-        "revenue": (ev == "purchase").ifelse(t.price * t.quantity, 0.0).sum(),
     }
-    if "sessions" in wanted:
-        aggs["sessions"] = t.session_id.nunique()
-    if log.has("lcp_ms"):
-        aggs["lcp_s"] = (t.lcp_ms / 1000.0).sum()
-    if log.has("http_status"):
-        aggs["errors"] = _count(t.http_status >= 500)
-    if log.has("returned"):
-        aggs["returns"] = _count((ev == "purchase") & t.returned.cast("boolean"))
+    for name, v in chosen.items():
+        aggs[name] = unit_aggregate(t, v, experiment_attrs)
     if log.has("user_agent"):
         aggs["headless"] = _count(t.user_agent.re_search(s.headless_ua_pattern)) > 0
     if log.has("dwell_ms"):
-        aggs["dwell_mean"] = (ev == "impression").ifelse(t.dwell_ms, ibis.null()).mean()
+        aggs["dwell_mean"] = (t.event == "impression").ifelse(t.dwell_ms, ibis.null()).mean()
     if log.has("ip_hash"):
         aggs["ip"] = t.ip_hash.max()
     u = t.group_by(["experiment_id", "user_key"]).aggregate(**aggs)
@@ -146,16 +149,8 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
     reasons.append((u.multi_variant, "sticky"))
     excluded = ibis.cases(*reasons, else_="")
 
-    mutations: dict[str, ir.Value] = {
-        "excluded": excluded,
-        "day": u.first_ts.date(),
-        "clicked": (u.clicks > 0).ifelse(1, 0),
-        "carted": (u.carts > 0).ifelse(1, 0),
-        "purchased": (u.purchases > 0).ifelse(1, 0),
-    }
-    if "lcp_s" in u.columns:
-        mutations["lcp_s"] = u.lcp_s.fill_null(0.0)
-    u = u.mutate(**mutations)
+    u = u.mutate(excluded=excluded, day=u.first_ts.date(), **fill_values(u, list(chosen)))
+    u = apply_caps(u, chosen)
     if log.covariates is not None:
         c = log.covariates
         cov_cols = [k for k in COVARIATES if k in c.columns]
@@ -165,8 +160,12 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
     return u
 
 
-def cube_expr(units: ir.Table, metrics: Iterable[Metric], dims: Sequence[str] = DEFAULT_DIMS) -> ir.Table:
-    """Group per-unit values into the cube of sufficient statistics."""
+def cube_expr(units: ir.Table, metrics: Iterable[Metric], dims: Sequence[str] = DEFAULT_DIMS, *,
+              collect_excluded: bool = False) -> ir.Table:
+    """Group per-unit values into the cube of sufficient statistics.
+
+    ``collect_excluded`` adds ``excluded_units``: the user keys of the excluded units of each cell
+    (bots and sticky violators, a few percent), which the quantile metrics leave out."""
     metrics = list(metrics)
     covariates = [c for c in COVARIATES if c in units.columns]      # all of them: balance check and adjustment
     values = sorted(({v for m in metrics for v in m.values()} | set(FUNNEL_VALUES) | set(covariates))
@@ -176,29 +175,74 @@ def cube_expr(units: ir.Table, metrics: Iterable[Metric], dims: Sequence[str] = 
     aggs: dict[str, ir.Value] = {"n": units.count(), "n_events__sum": units.n_events.sum(),
                                  "last_ts": units.last_ts.max()}
     for v in values:
+        if cap_column(v) in units.columns:
+            aggs[cap_column(v)] = units[cap_column(v)].max()
+    for v in values:
         col = units[v].cast("float64")
         aggs[sum_col(v)] = col.sum()
         aggs[sq_col(v)] = (col * col).sum()
     for a, b in pairs:
         aggs[xprod_col(a, b)] = (units[a].cast("float64") * units[b].cast("float64")).sum()
+    if collect_excluded:
+        aggs[_EXCLUDED_UNITS] = (units.excluded != "").ifelse(units.user_key, ibis.null()).collect()
     keys = ["experiment_id", "variant", "excluded", *[d for d in dims if d in units.columns]]
     return units.group_by(keys).aggregate(**aggs)
 
 
+_EXCLUDED_UNITS = "excluded_units"
+
+
 def aggregate_cube(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experiments: Sequence[str] | None = None,
                    as_of: dt.datetime | None = None, metrics: Iterable[Metric] | None = None,
-                   settings: Settings | None = None) -> pd.DataFrame:
-    """Run the aggregation (one query) and return the cube for every experiment as a DataFrame."""
-    ms = list(metrics) if metrics is not None else [m for m in available_metrics(log) if m.name in DEFAULT_METRICS]
+                   settings: Settings | None = None,
+                   experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
+    """Run the aggregation (one query) and return the cube for every experiment as a DataFrame.
+
+    Quantile metrics are skipped here (their per-arm statistics come from histograms, not sums:
+    :func:`aggregate_all`). A capped value's cube carries ``<value>_capped_at``, the cap it was
+    winsorised at.
+    """
+    ms = [m for m in (list(metrics) if metrics is not None else default_metrics(log)) if m.kind != "quantile"]
     needed = {v for m in ms for v in m.values()}
-    expr = cube_expr(unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed), ms, dims)
-    cube = expr.execute()
+    units = unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed,
+                      experiment_attrs=experiment_attrs)
+    return _cube_frame(cube_expr(units, ms, dims).execute(), dims)
+
+
+def _cube_frame(cube: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
     sums = [c for c in cube.columns if "__" in c or c == "n"]
     cube[sums] = cube[sums].fillna(0.0).astype("float64")
     if "day" in cube.columns:
         cube["day"] = pd.to_datetime(cube["day"]).dt.date
     return cube.sort_values(["experiment_id", "variant", "excluded", *[d for d in dims if d in cube.columns]],
                             kind="stable").reset_index(drop=True)
+
+
+def aggregate_all(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experiments: Sequence[str] | None = None,
+                  as_of: dt.datetime | None = None, metrics: Iterable[Metric] | None = None,
+                  settings: Settings | None = None, experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cube and the quantile metrics' per-arm statistics (:mod:`workbench.aggregate_quantiles`).
+
+    Without quantile metrics this is :func:`aggregate_cube` (one query). With them, the cube query
+    also lists the excluded units (bots, sticky violators: a few percent), which the quantiles'
+    event values leave out; an included unit's events all carry its one variant, which is its arm.
+    """
+    from .aggregate_quantiles import aggregate_quantiles, empty_quantiles
+    ms = list(metrics) if metrics is not None else default_metrics(log)
+    qms = [m for m in ms if m.kind == "quantile"]
+    cms = [m for m in ms if m.kind != "quantile"]
+    needed = {v for m in cms for v in m.values()}
+    units = unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed,
+                      experiment_attrs=experiment_attrs)
+    cube = _cube_frame(cube_expr(units, cms, dims, collect_excluded=bool(qms)).execute(), dims)
+    if not qms:
+        return cube, empty_quantiles()
+    lists = cube.pop(_EXCLUDED_UNITS)
+    excluded = pd.DataFrame({"experiment_id": cube["experiment_id"], "user_key": lists}).explode("user_key")
+    excluded = excluded.dropna(subset=["user_key"])
+    return cube, aggregate_quantiles(log, qms, experiments=experiments, as_of=as_of, settings=settings,
+                                     experiment_attrs=experiment_attrs, excluded=excluded)
 
 
 def timeseries(log: EventLog, experiment_id: str, *, freq: str = "h", as_of: dt.datetime | None = None,

@@ -50,6 +50,8 @@ from .errors import InputError, Problem
 from .experiment_data import ExperimentData
 from .aa import aa_verdict
 from .health import aa_issue, blocked_reason, check_health, with_issue
+from .analysis_quantile import quantile_metric_result
+from .metric_defs import metric_label
 from .metrics import Metric
 from .results import AnalysisResult, Comparison, MetricResult
 from .stats._checks import check_ratio, check_sufficient
@@ -282,8 +284,10 @@ def _sequential_for(data: ExperimentData, m: Metric, opts: AnalysisOptions, alph
 
 def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, settings: Settings, alpha: float,
                    credible_level: float) -> tuple[MetricResult, tuple[SequentialResult, ...]]:
-    base = dict(name=m.name, kind=m.kind, role=m.role, label=m.label, higher_is_better=m.higher_is_better,
-                limit=m.limit, unit=m.unit)
+    base = dict(name=m.name, kind=m.kind, role=m.role, label=metric_label(m, data.cube),
+                higher_is_better=m.higher_is_better, limit=m.limit, unit=m.unit)
+    if m.kind == "quantile":
+        return quantile_metric_result(data, m, opts, alpha, base), ()
     try:
         stats = data.stats(m, use_covariate=opts.cuped)
     except KeyError as exc:
@@ -451,7 +455,7 @@ def analyze(data: ExperimentData | str | Path, options: AnalysisOptions | None =
     if health.status == "blocked":
         blocked_note = "not analysed: " + (blocked_reason(health) or "health is blocked").replace(
             "the health check is blocked", "health is blocked")
-        results = tuple(MetricResult(name=m.name, kind=m.kind, role=m.role, comparisons=(), label=m.label,
+        results = tuple(MetricResult(name=m.name, kind=m.kind, role=m.role, comparisons=(), label=metric_label(m, data.cube),
                                      higher_is_better=m.higher_is_better, limit=m.limit, notes=(blocked_note,),
                                      unit=m.unit)
                         for m in metrics)

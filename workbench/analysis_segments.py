@@ -62,6 +62,8 @@ def analyze_segments(data: ExperimentData, dim: str, options: AnalysisOptions | 
                                   file=data.source or None, column=dim)])
     out = []
     for m in _apply_roles(data, opts):
+        if m.kind == "quantile":
+            continue                    # per-segment histograms are not aggregated (see analysis_quantile)
         levels, st = data.stats_by(m, dim, use_covariate=opts.cuped)
         kw = dict(higher_is_better=m.higher_is_better, alpha=alpha, cuped=opts.cuped, bayes=False,
                   small_count=opts.small_count or settings.small_count)

@@ -76,6 +76,7 @@ class ExperimentData:
     as_of: dt.datetime | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
     data_version: str = ""     # changes whenever the underlying data changes (cache and report keys)
+    quantiles: pd.DataFrame | None = None   # quantile metrics: one row per metric × arm (aggregate_quantiles)
 
     @property
     def control(self) -> str:
@@ -136,6 +137,24 @@ class ExperimentData:
         """Stats of one metric with arms on the last axis (control first)."""
         m = metric if isinstance(metric, Metric) else self.metric(metric)
         return m.stats(self.arm_table(where), use_covariate=use_covariate)
+
+    def quantile_stats(self, metric: str | Metric) -> Any:
+        """:class:`~workbench.stats.quantile.QuantileStats` of a quantile metric, arms in ``variants``
+        order (an arm without values gets n = 0). KeyError when the data has none for it."""
+        from .stats.quantile import QuantileStats
+        m = metric if isinstance(metric, Metric) else self.metric(metric)
+        q = self.quantiles
+        rows = q[q["metric"] == m.name] if q is not None and len(q) else None
+        if rows is None or rows.empty:
+            raise KeyError(f"{m.name} (no quantile statistics)")
+        rows = rows.set_index("variant").reindex(list(self.variants))
+        cols = ("n", "events", "events_sq", "below", "below_sq", "below_events", "quantile", "quantile_lo",
+                "quantile_hi")
+        arr = {c: rows[c].to_numpy(dtype="float64") for c in cols}
+        missing = np.isnan(arr["n"])
+        for c in cols:
+            arr[c] = np.where(missing, 0.0, arr[c])
+        return QuantileStats(np.full(len(self.variants), float(m.quantile or 0.5)), **arr)
 
     def levels(self, dim: str) -> list[Any]:
         return sorted(self.cube[dim].dropna().unique().tolist())

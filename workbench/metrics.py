@@ -7,7 +7,14 @@ the denominator (``None`` means "per randomisation unit"), and how to treat it:
 - ``proportion``: a 0/1 value per unit (did the user purchase?) — variance p(1−p);
 - ``mean``: any per-unit value (revenue per user) — Welch on the per-unit variance;
 - ``ratio``: Σnumerator / Σdenominator where the denominator is not the unit (clicks per
-  impression with users randomised) — delta method.
+  impression with users randomised) — delta method;
+- ``quantile``: a quantile (p50 … p99) of a per-event value (LCP of page views), compared between
+  arms from per-arm histogram statistics (:mod:`workbench.quantiles`), not from the cube's sums.
+
+Metrics are data: the catalogue is ``metric_defs/catalogue.yaml`` (package data), and a team adds
+its own in ``metrics.yaml``, ``--metrics FILE`` or a brief's ``metrics:`` (:mod:`workbench.metric_defs`).
+:data:`CATALOG` holds the built-ins; :func:`workbench.metric_defs.catalog` the built-ins and the
+definitions in use.
 
 Aggregated tables name their sum columns by a fixed convention, so any stage can find them:
 ``n`` (units), ``<value>__sum``, ``<value>__sum_sq`` and ``<a>__x__<b>`` for Σa·b.
@@ -26,7 +33,7 @@ Aggregated tables name their sum columns by a fixed convention, so any stage can
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -36,7 +43,7 @@ from .stats.sufficient import RatioStats, SufficientStats
 __all__ = ["Metric", "MetricKind", "Role", "CATALOG", "UNIT_VALUES", "COVARIATES", "sum_col", "sq_col", "xprod_col",
            "metric_unit", "fmt_metric_value", "fmt_metric_delta", "fmt_metric_delta_ci"]
 
-MetricKind = Literal["proportion", "mean", "ratio"]
+MetricKind = Literal["proportion", "mean", "ratio", "quantile"]
 Role = Literal["primary", "secondary", "guardrail"]
 
 
@@ -73,8 +80,14 @@ class Metric:
     limit: float | None = None
     label: str = ""
     unit: Literal["rate", "count", "currency", "seconds", "value", ""] = ""   # "": rate for proportions, else value
+    window: tuple[float, float] | None = None    # days after each unit's first exposure (display; the value has it)
+    cap: Any = None                              # metric_defs.Cap of the numerator (display; the value has it)
+    quantile: float | None = None                # kind "quantile": which quantile, in (0, 1)
+    description: str = ""
 
     def __post_init__(self) -> None:
+        if self.kind == "quantile" and not (self.quantile is not None and 0 < self.quantile < 1):
+            raise ValueError(f"quantile metric {self.name!r} needs a quantile strictly between 0 and 1")
         if self.kind == "ratio" and not self.denominator:
             raise ValueError(f"ratio metric {self.name!r} needs a denominator")
         if self.kind != "ratio" and self.denominator:
@@ -92,7 +105,9 @@ class Metric:
         return [v for v in (self.numerator, self.denominator, self.covariate) if v]
 
     def sum_columns(self) -> set[str]:
-        """Columns an aggregated table must carry for this metric."""
+        """Columns an aggregated table must carry for this metric (none for a quantile metric)."""
+        if self.kind == "quantile":
+            return set()
         cols = {"n", sum_col(self.numerator), sq_col(self.numerator)}
         if self.denominator:
             cols |= {sum_col(self.denominator), sq_col(self.denominator), xprod_col(self.numerator, self.denominator)}
@@ -105,6 +120,8 @@ class Metric:
     def products(self) -> set[tuple[str, str]]:
         """Pairs (a, b) whose Σa·b this metric needs."""
         pairs: set[tuple[str, str]] = set()
+        if self.kind == "quantile":
+            return pairs
         if self.denominator:
             pairs.add(tuple(sorted((self.numerator, self.denominator))))  # type: ignore[arg-type]
         if self.covariate:
@@ -115,6 +132,9 @@ class Metric:
 
     def stats(self, rows: pd.DataFrame, *, use_covariate: bool = True) -> SufficientStats | RatioStats:
         """Sufficient statistics from aggregated rows (one row per arm, in arm order)."""
+        if self.kind == "quantile":
+            raise KeyError(f"{self.name} (a quantile metric is computed from histograms, not the cube)")
+
         def col(name: str):
             return rows[name].to_numpy(dtype="float64")
 
@@ -134,22 +154,6 @@ class Metric:
         return SufficientStats(n=col("n"), sum=col(sum_col(self.numerator)), sum_sq=col(sq_col(self.numerator)), **kw)
 
 
-# Per-unit values the event-log aggregation produces (one row per unit and experiment).
-UNIT_VALUES: dict[str, str] = {
-    "impressions": "product-detail page views",
-    "clicks": "click_detail events",
-    "carts": "add_to_cart events",
-    "purchases": "purchase events",
-    "quantity": "items bought",
-    "revenue": "sum of price × quantity over purchases",
-    "sessions": "distinct sessions",
-    "clicked": "1 if the unit clicked at least once",
-    "carted": "1 if the unit added to cart at least once",
-    "purchased": "1 if the unit purchased at least once",
-    "lcp_s": "sum of largest-contentful-paint seconds over page views",
-    "errors": "events served with an HTTP 5xx status",
-    "returns": "purchases later returned",
-}
 # Pre-period values joined from the covariate table, for CUPED.
 COVARIATES: dict[str, str] = {
     "pre_sessions": "sessions in the 28 days before the experiment",
@@ -157,27 +161,16 @@ COVARIATES: dict[str, str] = {
     "pre_revenue": "revenue in the 28 days before the experiment",
 }
 
-CATALOG: dict[str, Metric] = {m.name: m for m in [
-    Metric("cvr", "proportion", "purchased", covariate="pre_purchases", role="primary",
-           label="Conversion rate (purchasers / users)"),
-    Metric("ctr", "ratio", "clicks", "impressions", covariate="pre_sessions", label="CTR (clicks / impressions)",
-           unit="rate"),
-    Metric("click_rate", "proportion", "clicked", label="Click-through users (clickers / users)"),
-    Metric("atc_rate", "proportion", "carted", label="Add-to-cart rate (users who carted / users)"),
-    Metric("cvr_per_click", "ratio", "purchases", "clicks", label="Purchases per click", unit="rate"),
-    Metric("pages_per_user", "mean", "impressions", covariate="pre_sessions", label="Page views per user",
-           unit="count"),
-    Metric("revenue_per_user", "mean", "revenue", covariate="pre_revenue", label="Revenue per user", unit="currency"),
-    Metric("revenue_per_session", "ratio", "revenue", "sessions", covariate="pre_revenue",
-           label="Revenue per session", unit="currency"),
-    Metric("aov", "ratio", "revenue", "purchases", label="Average order value", unit="currency"),
-    Metric("lcp", "ratio", "lcp_s", "impressions", role="guardrail", higher_is_better=False, limit=3.5,
-           label="Mean LCP (seconds per page view)", unit="seconds"),
-    Metric("error_rate", "ratio", "errors", "impressions", role="guardrail", higher_is_better=False, limit=0.005,
-           label="5xx error rate (per page view)", unit="rate"),
-    Metric("return_rate", "ratio", "returns", "purchases", role="guardrail", higher_is_better=False, limit=0.08,
-           label="Return rate (returns / purchases)", unit="rate"),
-]}
+
+def _builtins() -> tuple[dict[str, str], dict[str, "Metric"]]:
+    from .metric_defs import builtin_definitions
+    defs = builtin_definitions()
+    return {n: v.description for n, v in defs.values.items()}, dict(defs.metrics)
+
+
+# Per-unit values the event-log aggregation produces (one row per unit and experiment) and the
+# built-in metrics: both read from the package's catalogue.yaml.
+UNIT_VALUES, CATALOG = _builtins()
 
 
 def metric_unit(name: str, kind: str, unit: str | None = None) -> str:
@@ -185,7 +178,11 @@ def metric_unit(name: str, kind: str, unit: str | None = None) -> str:
     its metric's), else the catalogue's, else by its kind (proportions are rates)."""
     if unit:
         return unit
-    return CATALOG[name].unit if name in CATALOG else ("rate" if kind == "proportion" else "value")
+    if name in CATALOG:
+        return CATALOG[name].unit
+    from .metric_defs import catalog
+    known = catalog().get(name)
+    return known.unit if known is not None else ("rate" if kind == "proportion" else "value")
 
 
 def fmt_metric_value(name: str, kind: str, v: float | None, unit: str | None = None) -> str:

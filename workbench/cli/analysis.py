@@ -81,7 +81,7 @@ def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
         brief = load_brief(path)
         opts = AnalysisOptions(sequential=SequentialOptions(float(brief.min_sample_size))
                                if brief.min_sample_size else None)
-        return opts, {"kind": brief.kind, "brief": brief}
+        return opts, {"kind": brief.kind, "brief": brief, "metric_defs": brief.metric_definitions(source=name)}
     extra = {k: loaded.pop(k) for k in _BRIEF_EXTRA if k in loaded}
     if "kind" in extra and extra["kind"] not in ("ab", "aa", "canary", "bandit", "multi"):
         raise InputError([Problem("blocked", "bad_option", "kind must be one of ab, aa, canary, bandit, multi",
@@ -109,8 +109,10 @@ def _load(file: Optional[Path], experiment: Optional[str], db: Optional[str], co
         data = read_results(file, experiment=experiment, control=control,
                             expected_weights=dict(weights) if weights else None)
     else:
+        from ..metric_defs import use
         from ..sources.experiments import load_experiment
-        data = load_experiment(experiment, db=db)
+        with use(extra.get("metric_defs")):
+            data = load_experiment(experiment, db=db)
     if control and control != data.control:
         if control not in data.variants:
             raise InputError([Problem("blocked", "unknown_control", f"the control {control!r} is not a variant of "
@@ -230,12 +232,17 @@ def analyze_command(
     control: Optional[str] = typer.Option(None, "--control", help="Name of the control variant."),
     correction: Optional[str] = typer.Option(None, "--correction", help="holm (default), bh or none."),
     segment: list[str] = typer.Option([], "--segment", help="Also break down by this column (exploratory)."),
+    metrics: Optional[Path] = typer.Option(None, "--metrics", help="Metric definitions YAML (values: and metrics:) "
+                                           "to analyse besides the built-ins; see `workbench metrics list`."),
     json_: bool = JSON_OPTION,
     mlflow: Optional[str] = MLFLOW_OPTION,
 ) -> None:
     """Health check, then every metric's variants against the control."""
     from ..analysis import AnalysisOptions, analyze
     from ..health import usable
+    if metrics is not None:
+        from ..metric_defs import activate, load_definitions
+        activate(load_definitions(metrics))
     opts, extra = options_from_brief(brief) if brief is not None else (AnalysisOptions(), {})
     if correction is not None:
         checked = AnalysisOptions.from_mapping({"correction": correction}, source="--correction")

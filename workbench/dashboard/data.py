@@ -329,9 +329,12 @@ def segment_result(outcome: Any, dim: str) -> Any:
 
 
 def _forest_row(group: str, label: str, m: MetricResult | Any, c: Any, alpha: float) -> dict[str, Any]:
+    from ..metric_defs import catalog, treatment_text
     lift, (lo, hi) = _num(c.lift_rel), (_num(c.lift_rel_ci[0]), _num(c.lift_rel_ci[1]))
     signed = None if lift is None else (lift if m.higher_is_better else -lift)
-    return {"group": group, "label": label, "metric": m.name, "variant": c.variant, "lift_rel": lift,
+    defined = catalog().get(m.name)
+    treated = defined is not None and bool(treatment_text(defined))      # windowed or capped: say so
+    return {"group": group, "label": label, "metric": f"{m.name}: {m.label}" if treated else m.name, "variant": c.variant, "lift_rel": lift,
             "lo": lo, "hi": hi, "better": None if signed is None else signed > 0,
             "significant": c.significant(alpha), "p_value": _num(c.p_value_adjusted)}
 

@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InputError, Problem
 from ..ids import ID_RULE, SAFE_ID_PATTERN, is_safe_id, safe_id
-from ..metrics import CATALOG
+from ..metric_defs import catalog
 
 __all__ = ["ExperimentBrief", "Variant", "Guardrail", "Margin", "Allocation", "Targeting", "SRMOverride", "ImageSpec",
            "ColorPair", "safe_id", "is_safe_id", "load_brief", "parse_brief", "SAFE_ID_PATTERN", "META_TAGS"]
@@ -62,8 +62,9 @@ def _check_id(value: str, what: str) -> str:
 
 
 def _known_metric(name: str) -> str:
-    if name not in CATALOG:
-        raise ValueError(f"unknown metric {name!r}; known: {', '.join(sorted(CATALOG))}")
+    known = catalog()
+    if name not in known:
+        raise ValueError(f"unknown metric {name!r}; known: {', '.join(sorted(known))}")
     return name
 
 
@@ -113,7 +114,7 @@ class Guardrail(_Model):
                 data.update(direction=m.group(2), limit=m.group(3))
         if isinstance(data, dict):
             data = dict(data)
-            known = CATALOG.get(str(data.get("metric", "")))
+            known = catalog().get(str(data.get("metric", "")))
             if known is not None:
                 data.setdefault("direction", ">=" if known.higher_is_better else "<=")
                 if "limit" not in data:
@@ -281,6 +282,14 @@ class ExperimentBrief(_Model):
     sequential: bool = False
     #: per-metric non-inferiority margins ("return_rate must not worsen by more than 0.5 pp": {return_rate: 0.5pp})
     non_inferiority: dict[str, Margin] = Field(default_factory=dict)
+    metrics: dict[str, Any] | None = None     # the brief's own metric definitions (metric_defs format)
+
+    def metric_definitions(self, *, source: str = "<brief>") -> Any:
+        """The brief's own definitions (validated) asking also for every metric it names, for
+        :func:`workbench.metric_defs.use` while its experiment is loaded and analysed."""
+        from ..metric_defs import wanting
+        names = [self.primary_metric, *self.secondary_metrics, *(g.metric for g in self.guardrails)]
+        return wanting(names, brief_definitions(self.metrics, source) if self.metrics else None)
 
     @field_validator("id")
     @classmethod
@@ -335,7 +344,7 @@ class ExperimentBrief(_Model):
         if self.primary_metric in self.secondary_metrics:
             raise ValueError(f"the primary metric {self.primary_metric!r} is also listed as secondary")
         if self.mde_type == "absolute" and self.mde is not None and self.mde >= 1 and \
-                CATALOG[self.primary_metric].kind == "proportion":
+                catalog()[self.primary_metric].kind == "proportion":
             raise ValueError(f"an absolute MDE on a proportion must be below 1, got {self.mde:g}")
         if self.min_sample_size is None:
             if self.mde is None or self.baseline_rate is None:
@@ -452,6 +461,14 @@ def _limit_problems(data: Any, source: str) -> list[Problem]:
     return out
 
 
+def brief_definitions(raw: Any, source: str) -> Any:
+    """A brief's ``metrics:``: a definitions mapping (``values:``/``metrics:``) or just its metrics."""
+    from ..metric_defs import definitions_from_mapping
+    if isinstance(raw, dict) and raw and not set(raw) <= {"values", "metrics"}:
+        raw = {"metrics": raw}
+    return definitions_from_mapping(raw, source=f"{source} (metrics:)")
+
+
 def parse_brief(data: Any, *, source: str = "<brief>") -> ExperimentBrief:
     """Validate a mapping into a brief; every problem becomes one located :class:`Problem`.
 
@@ -463,8 +480,11 @@ def parse_brief(data: Any, *, source: str = "<brief>") -> ExperimentBrief:
     too_big = _limit_problems(data, source)
     if too_big:
         raise InputError(too_big)
+    from ..metric_defs import use
+    defs = brief_definitions(data["metrics"], source) if data.get("metrics") else None
     try:
-        return ExperimentBrief.model_validate(data)
+        with use(defs):                     # the brief may name the metrics it defines
+            return ExperimentBrief.model_validate(data)
     except ValidationError as exc:
         problems = []
         for e in exc.errors():

@@ -16,18 +16,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import ibis
 import pandas as pd
 
-from ..aggregate import BOT_REASONS, DEFAULT_DIMS, DEFAULT_METRICS, aggregate_cube, available_metrics
+from ..aggregate import BOT_REASONS, DEFAULT_DIMS, DEFAULT_METRICS, aggregate_all, available_metrics
 from ..db import connect
 from ..errors import NotFoundError
 from ..ids import safe_id
 from ..experiment_data import ExperimentData, TrustFacts
+from ..metric_defs import requested
 from ..metrics import Metric
 from .events import EventLog, open_event_log, validate_event_log
 
@@ -138,14 +139,19 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
         infos = experiment_infos(con, log)
         ids = select_experiments(infos, experiment_ids)
         declared = {n for e in ids for n in (infos[e].primary_metric, *infos[e].secondary_metrics, *infos[e].guardrails)}
-        metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS]
-        cube = aggregate_cube(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics)
+        extra = requested()                 # a team's own definitions and metrics a brief asks for
+        metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS
+                   or m.name in extra]
+        attrs = {"product_id": {e: infos[e].product_id for e in ids}}
+        cube, quantiles = aggregate_all(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics,
+                                        experiment_attrs=attrs)
         allocations = (con.table("world_allocations").execute()
                        if "world_allocations" in con.list_tables() else None)
         covariate_rows = int(log.covariates.count().execute()) if log.covariates is not None else None
     source_name = f"{source} ({db or 'default database'})" if log.kind == "duckdb" else log.name
-    return {e: _experiment_data(infos[e], cube[cube["experiment_id"] == e], metrics, dims, allocations, as_of,
-                                source_name, covariate_rows) for e in ids}
+    return {e: replace(_experiment_data(infos[e], cube[cube["experiment_id"] == e], metrics, dims, allocations, as_of,
+                                        source_name, covariate_rows, extra),
+                       quantiles=quantiles[quantiles["experiment_id"] == e].reset_index(drop=True)) for e in ids}
 
 
 def load_experiment(experiment_id: str, **kwargs: Any) -> ExperimentData:
@@ -153,7 +159,7 @@ def load_experiment(experiment_id: str, **kwargs: Any) -> ExperimentData:
     return load_experiments([experiment_id], **kwargs)[experiment_id]
 
 
-def _roles(info: ExperimentInfo, metrics: list[Metric]) -> tuple[Metric, ...]:
+def _roles(info: ExperimentInfo, metrics: list[Metric], extra: set[str] = frozenset()) -> tuple[Metric, ...]:
     by_name = {m.name: m for m in metrics}
     chosen: list[Metric] = []
     for names, role in (((info.primary_metric,), "primary"), (info.secondary_metrics, "secondary"),
@@ -161,12 +167,13 @@ def _roles(info: ExperimentInfo, metrics: list[Metric]) -> tuple[Metric, ...]:
         for n in names:
             if n in by_name and all(c.name != n for c in chosen):
                 chosen.append(by_name[n].with_role(role))  # type: ignore[arg-type]
+    chosen += [m for m in metrics if m.name in extra and all(c.name != m.name for c in chosen)]
     return tuple(chosen)
 
 
 def _experiment_data(info: ExperimentInfo, rows: pd.DataFrame, metrics: list[Metric], dims: Sequence[str],
                      allocations: pd.DataFrame | None, as_of: dt.datetime | None, source: str,
-                     covariate_rows: int | None = None) -> ExperimentData:
+                     covariate_rows: int | None = None, extra: set[str] = frozenset()) -> ExperimentData:
     known = set(info.variants)
     included = rows[(rows["excluded"] == "") & rows["variant"].isin(known)]
     unknown = rows[(rows["excluded"] == "") & ~rows["variant"].isin(known)]
@@ -188,7 +195,7 @@ def _experiment_data(info: ExperimentInfo, rows: pd.DataFrame, metrics: list[Met
                                        str(as_of), list(keep_dims)] + ([covariate_rows] if covariate_rows is not None
                                                                        else [])).encode()).hexdigest()[:16]
     return ExperimentData(
-        experiment_id=info.experiment_id, variants=info.variants, cube=cube, metrics=_roles(info, metrics),
+        experiment_id=info.experiment_id, variants=info.variants, cube=cube, metrics=_roles(info, metrics, extra),
         dims=keep_dims, control_note="the first variant declared for the experiment" if not info.inferred else
         ("the variant named 'control'" if info.variants[0].lower() == "control" else
          f"no variant is named 'control', so the first alphabetically ({info.variants[0]!r}) is the control"),
