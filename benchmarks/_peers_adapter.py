@@ -101,12 +101,14 @@ def gbstats_loop(payload: dict) -> dict:
         return [gbstats_pair(kind, (n[i][0], s[i][0], ss[i][0]), (n[i][1], s[i][1], ss[i][1]), dtype)
                 for i in range(len(n))]
 
-    run_times, out = [], []
+    run_times, cpu_times, out = [], [], []
     for _ in range(payload.get("repeats", 3)):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = run()
         run_times.append(time.perf_counter() - t0)
-    return {"versions": _versions(), "seconds": statistics.median(run_times), "runs": run_times, "results": out}
+        cpu_times.append(time.process_time() - c0)
+    return {"versions": _versions(), "seconds": statistics.median(run_times), "cpu": statistics.median(cpu_times),
+            "runs": run_times, "results": out}
 
 
 def mabwiser(payload: dict) -> dict:
@@ -116,9 +118,9 @@ def mabwiser(payload: dict) -> dict:
     p = np.asarray(payload["rates"])
     rounds, policy = payload["rounds"], payload["policy"]
     arms = list(range(p.size))
-    seconds, regrets = [], []
+    seconds, cpu, regrets = [], [], []
     for r in range(payload["reps"]):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rng = np.random.default_rng(1000 + r)
         lp = LearningPolicy.ThompsonSampling() if policy == "thompson" else LearningPolicy.UCB1(alpha=1.0)
         mab = MAB(arms=arms, learning_policy=lp, seed=r)
@@ -131,8 +133,9 @@ def mabwiser(payload: dict) -> dict:
             mab.partial_fit(decisions=[arm], rewards=[reward])
             regret += p.max() - p[arm]
         seconds.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         regrets.append(regret)
-    return {"versions": _versions(), "seconds": seconds, "regret": regrets}
+    return {"versions": _versions(), "seconds": seconds, "cpu": cpu, "regret": regrets}
 
 
 def main() -> None:
