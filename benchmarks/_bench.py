@@ -58,6 +58,30 @@ def timed(fn: Callable[[], Any], repeats: int = 3) -> Timing:
     return Timing(statistics.median(walls), statistics.median(cpus), tuple(walls), out)
 
 
+def equivalent(ours: Any, theirs: Any, margin: float, level: float = 0.95) -> tuple[float, float, float, str]:
+    """Are two means the same? The Welch interval of ``mean(theirs) − mean(ours)`` at ``level``, each side with
+    its own spread, against ±``margin`` × mean(ours): ``same`` when the interval lies inside (an equivalence
+    test), ``DIFFERENT`` when it excludes 0, ``inconclusive`` otherwise (more replications needed).
+
+    >>> equivalent([10, 11, 9, 10, 10], [10, 10, 11, 9, 10], 0.2)[3]
+    'same'
+    >>> equivalent([10, 11, 9, 10, 10], [14, 15, 13, 14, 14], 0.2)[3]
+    'DIFFERENT'
+    """
+    import numpy as np
+    from scipy import stats
+
+    a, b = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    diff = float(b.mean() - a.mean())
+    df = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1)) if va + vb > 0 else np.inf
+    half = float(stats.t.ppf(0.5 + level / 2, df) * np.sqrt(va + vb))
+    lo, hi = diff - half, diff + half
+    bound = margin * abs(float(a.mean()))
+    verdict = "same" if -bound <= lo and hi <= bound else ("DIFFERENT" if lo > 0 or hi < 0 else "inconclusive")
+    return lo, hi, bound, verdict
+
+
 def peer_python(*, install: bool = True) -> Path | None:
     """The peers' interpreter, making the venv on first use; None (with the reason on stderr) if it cannot be made."""
     py = PEERS_VENV / "bin" / "python"

@@ -46,6 +46,9 @@ def gbstats_pair(kind: str, c: tuple, t: tuple, difference_type: str, inverse: b
     a, b = _gb_stat(kind, *c), _gb_stat(kind, *t)
     f = TwoSidedTTest(a, b, FrequentistConfig(difference_type=difference_type)).compute_result()
     y = EffectBayesianABTest(a, b, EffectBayesianConfig(difference_type=difference_type, inverse=inverse)).compute_result()
+    for r in (f, y):        # gbstats answers an input it cannot handle with zeros and a message: a refusal
+        if getattr(r, "error_message", None):
+            raise ValueError(r.error_message)
     return {"lift": f.expected, "ci_lo": f.ci[0], "ci_hi": f.ci[1], "p_value": f.p_value,
             "prob_beat": y.chance_to_win, "expected_loss": y.risk[1], "expected_loss_control": y.risk[0]}
 

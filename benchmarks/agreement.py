@@ -158,6 +158,11 @@ def write_markdown(table: list[dict], versions: dict[str, str], errors: dict[str
              "with the absolute interval's critical value; Bayesian: Beta(1, 1)–Binomial by exact quadrature for "
              "proportions (P(beat), expected loss of shipping the variant, P(best)), normal posterior of the "
              "absolute lift (flat prior) for means. Levels: 95 % two-sided.", "",
+             "**Inputs** column: *z-tested* are the proportion comparisons where we use the z-test (every arm "
+             "has at least 5 successes and 5 failures), *Fisher-tested* the others; *proportions* and *all* "
+             "include the README samples and the three-arm tests. A peer that answers an input with an error "
+             "(or, like gbstats, with zeros and a message, e.g. for a control without conversions) is counted "
+             "as *refused*.", "",
              "A **convention** cell that says *same* means the peer computes the same quantity by the same method: "
              "its difference is numerical. Otherwise the cell names the peer's convention, and the difference "
              "measures the convention, not an error.", ""]

@@ -24,13 +24,11 @@ learning after every user, no exploration floor, no warm-up. MABWiser is used as
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 
 import numpy as np
-from scipy import stats
 
-from _bench import load_note, run_in_peers, timed
+from _bench import equivalent, load_note, run_in_peers, timed
 from workbench.bandits.simulate import simulate_policies
 
 RATES = [0.04, 0.05, 0.045]
@@ -50,18 +48,6 @@ def ours(rounds: int, reps: int, repeats: int):
     t = timed(once, repeats)
     per_policy = {p: statistics.median(r[p] for r in runs) for p in POLICIES}
     return t, per_policy, t.result
-
-
-def same_regret(ours_r: np.ndarray, theirs: np.ndarray, margin: float) -> tuple[float, float, float, str]:
-    """Welch 95 % interval of mean(theirs) − mean(ours) and the verdict (see the module docstring)."""
-    va, vb = ours_r.var(ddof=1) / ours_r.size, theirs.var(ddof=1) / theirs.size
-    diff = float(theirs.mean() - ours_r.mean())
-    df = (va + vb) ** 2 / (va ** 2 / (ours_r.size - 1) + vb ** 2 / (theirs.size - 1))
-    half = float(stats.t.ppf(0.975, df) * math.sqrt(va + vb))
-    lo, hi = diff - half, diff + half
-    bound = margin * float(ours_r.mean())
-    verdict = "same" if -bound <= lo and hi <= bound else ("DIFFERENT" if lo > 0 or hi < 0 else "inconclusive")
-    return lo, hi, bound, verdict
 
 
 def main() -> None:
@@ -103,7 +89,7 @@ def main() -> None:
             print(f"  (no checkpoint of ours at round {args.check_rounds:,}; regret check skipped)")
             continue
         ours_r, theirs = sim.regret[i, :, at], np.asarray(check["regret"])
-        lo, hi, bound, verdict = same_regret(ours_r, theirs, args.margin)
+        lo, hi, bound, verdict = equivalent(ours_r, theirs, args.margin)
         verdicts.append(verdict)
         print(f"    regret at {args.check_rounds:,} rounds: MABWiser {theirs.mean():.1f} ({theirs.size} reps) vs ours "
               f"{ours_r.mean():.1f} ({ours_r.size} reps); 95 % interval of the difference [{lo:+.1f}, {hi:+.1f}], "
