@@ -75,3 +75,15 @@ def test_normal_prob_best_and_losses_match_monte_carlo():
     best, worst, _, _ = _monte_carlo(lambda rng, k, n: rng.normal(m[k], sd[k], n), m.size, seed=19)
     _assert_prob_close(prob_best_normal(m, sd), best)
     _assert_prob_close(prob_best_normal(m, sd, higher_is_better=False), worst)
+
+
+def test_rows_with_and_without_small_shapes_are_routed_row_by_row():
+    """A batch mixing a row with a shape below 1 and ordinary rows gives each row's own answer."""
+    small_a, small_b = np.array(BETA_CASES[0][1]), np.array(BETA_CASES[0][2])
+    big_a, big_b = np.array(BETA_CASES[2][1]), np.array(BETA_CASES[2][2])
+    a, b = np.stack([big_a, small_a, big_a[::-1]]), np.stack([big_b, small_b, big_b[::-1]])
+    got = prob_best_beta(a, b)
+    np.testing.assert_allclose(got[0], prob_best_beta(big_a, big_b), atol=1e-13)
+    np.testing.assert_allclose(got[1], prob_best_beta(small_a, small_b), atol=1e-13)
+    np.testing.assert_allclose(got[2], prob_best_beta(big_a, big_b)[::-1], atol=1e-13)
+    assert got.shape == (3, 3) and np.allclose(got.sum(axis=1), 1.0)
