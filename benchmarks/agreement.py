@@ -162,7 +162,8 @@ def write_markdown(table: list[dict], versions: dict[str, str], errors: dict[str
              "has at least 5 successes and 5 failures), *Fisher-tested* the others; *proportions* and *all* "
              "include the README samples and the three-arm tests. A peer that answers an input with an error "
              "(or, like gbstats, with zeros and a message, e.g. for a control without conversions) is counted "
-             "as *refused*.", "",
+             "as *refused*. statsmodels' `CompareMeans` takes unit-level data: it gets synthetic data with exactly "
+             "each arm's count, mean and variance. P(best) is compared as the largest difference over the arms.", "",
              "A **convention** cell that says *same* means the peer computes the same quantity by the same method: "
              "its difference is numerical. Otherwise the cell names the peer's convention, and the difference "
              "measures the convention, not an error.", ""]
