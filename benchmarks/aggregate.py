@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from _bench import load_note
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 EVENTS_PER_SCALE = 1_845_000          # the demo world at scale 1.0
@@ -176,6 +178,7 @@ def main() -> None:
     print(f"ratio workbench / hand-written: {wb / hand:.2f}  (target ≤ 1.5)")
     print(f"peak memory under 2 GB: {'yes' if max(wb_rss, hand_rss) < 2048 else 'NO'}")
     print(f"identical numbers: {'yes' if same_keys and diff < 1e-12 else 'NO'} (max relative difference {diff:.1e})")
+    print(f"({load_note()})")
     print("\n== 20 defined metrics (3 quantiles, 2 windows, 2 caps)")
     main_defined(data, args.repeat)
 

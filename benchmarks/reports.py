@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from _bench import load_note
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 ROOT = HERE.parent
@@ -105,6 +107,7 @@ def main() -> None:
     skipped = sum(1 for o in d3["outcomes"] if o["status"] == "skipped")
     say(f"re-run, nothing changed ({skipped}/{n} skipped)", again,
         f"{all2 / again:.0f}x faster than building; target < 5 s: {'met' if again < 5 else 'MISSED'}")
+    print(f"(every figure is one run, on both sides of each ratio; {load_note()})")
 
 
 if __name__ == "__main__":

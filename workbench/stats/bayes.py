@@ -27,7 +27,9 @@ normal, with a proper prior N(μ₀, τ²) it is the precision-weighted normal. 
 ``Φ(μ/σ)``, expected loss ``σφ(μ/σ) − μΦ(−μ/σ)``.
 
 **Several arms.** :func:`prob_best` integrates ``f_k ∏_{j≠k} F_j`` panel by panel (panels split
-at every arm's window so each CDF is resolved), for Beta or normal posteriors.
+at every arm's window so each CDF is resolved), for Beta or normal posteriors; Beta rows with a shape
+below 1 are integrated in each arm's quantile space instead (``beta_quantile.prob_best_quantile``).
+The suite checks P(best) and the expected losses of 3- and 4-arm experiments against Monte Carlo.
 
 >>> r = beta_binomial([10000, 10000], [1000, 1100])
 >>> round(r.prob_beat_control[0], 4), round(r.expected_loss[0], 7)
@@ -50,7 +52,7 @@ from scipy import special
 
 from ..display import ResultMixin
 from ._checks import bad, check_counts, check_finite_array, check_probability
-from .beta_quantile import beta_pair_quantile, lift_cdf_pdf_quantile
+from .beta_quantile import beta_pair_quantile, lift_cdf_pdf_quantile, prob_best_quantile
 
 __all__ = ["clenshaw_curtis", "beta_window", "beta_pair_core", "beta_lift_quantiles", "normal_lift_core",
            "prob_best", "prob_best_beta", "prob_best_normal", "BetaBinomialResult", "NormalLiftResult",
@@ -444,7 +446,21 @@ def prob_best_beta(a: ArrayLike, b: ArrayLike, *, higher_is_better: bool = True)
     def cdf(j: int, x: Array) -> Array:
         return special.betainc(pick(a, j, x), pick(b, j, x), x)
 
-    return prob_best(pdf, cdf, lo, hi, higher_is_better=higher_is_better)
+    # A shape below 1 puts an infinite density at an end, which the panels' polynomial rule cannot
+    # resolve (a 4-arm case gave P(best) 0.9993 where Monte Carlo says 0.718): such rows go through
+    # the arms' quantile spaces instead (beta_quantile.prob_best_quantile).
+    small = np.minimum(a, b).min(axis=-1) < 1.0
+    if not small.any():
+        return prob_best(pdf, cdf, lo, hi, higher_is_better=higher_is_better)
+    arms = a.shape[-1]
+    flat = [v.reshape(-1, arms) for v in (a, b, lo, hi)]
+    sf = small.reshape(-1)
+    out = np.empty(flat[0].shape)
+    out[sf] = prob_best_quantile(*(v[sf] for v in flat), higher_is_better=higher_is_better)
+    if (~sf).any():
+        a, b, lo, hi, log_norm = (v.reshape(-1, arms)[~sf] for v in (a, b, lo, hi, log_norm))
+        out[~sf] = prob_best(pdf, cdf, lo, hi, higher_is_better=higher_is_better)
+    return out.reshape(small.shape + (arms,))
 
 
 def prob_best_normal(mean: ArrayLike, sd: ArrayLike, *, higher_is_better: bool = True) -> Array:
