@@ -33,7 +33,7 @@ import ibis
 from .config import Paths, get_settings
 from .errors import NotFoundError, WorkbenchError
 
-__all__ = ["connect", "database_path", "BUSY_TIMEOUT_S"]
+__all__ = ["connect", "database_path", "registry_path", "engine_limits", "BUSY_TIMEOUT_S"]
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -53,6 +53,33 @@ def _configure(con: ibis.BaseBackend) -> None:
         con.raw_sql(f"SET threads = {int(eng.threads)}")
     temp = eng.temp_directory or str(process_temp_dir())
     con.raw_sql(f"SET temp_directory = '{temp}'")
+    con.raw_sql(f"SET preserve_insertion_order = {'true' if eng.preserve_insertion_order else 'false'}")
+
+
+@contextlib.contextmanager
+def engine_limits() -> Iterator[None]:
+    """Turn an aggregation that cannot fit into one line naming the setting to change (no DuckDB trace).
+
+    DuckDB spills what it can to this process's temp folder; what still does not fit ends here.
+    """
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        eng = get_settings().engine
+        first = str(exc).split("\n")[1 if str(exc).startswith("Out of Memory Error:\n") else 0].strip()
+        raise WorkbenchError(f"the aggregation does not fit in engine.memory_limit = {eng.memory_limit} even when "
+                             f"spilling to {eng.temp_directory or process_temp_dir()} ({first}); raise "
+                             "engine.memory_limit in workbench.yaml, or lower engine.threads") from None
+
+
+def registry_path(db: str | Path | None = None) -> Path:
+    """The embedded DuckDB file that holds the registry, audit log and decisions, whatever engine reads the
+    events: ``db`` when it is a file path or a ``duckdb://`` URL, else the default database."""
+    text = str(db) if db is not None else None
+    if text and "://" in text:
+        scheme, rest = text.split("://", 1)
+        return Path(rest) if scheme == "duckdb" and rest and rest != ":memory:" else database_path(None)
+    return database_path(db)
 
 
 _TEMP_PREFIX = "workbench-duckdb-"

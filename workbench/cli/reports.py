@@ -21,14 +21,14 @@ from typing import Optional
 import typer
 
 from ..errors import InputError, Problem
-from ._common import JSON_OPTION, console, err_console, print_json
+from ._common import JSON_OPTION, console, err_console, print_json, engine_options
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
     app.command("report", help="Run the report notebook for experiments (papermill → HTML with code hidden, PDF "
                                "when Chromium is available, memo, summary.json) and update reports/index.html. "
-                               "Incremental: unchanged experiments are skipped (--force to rebuild).")(report_cmd)
+                               "Incremental: unchanged experiments are skipped (--force to rebuild).")(engine_options(report_cmd))
 
 
 def report_cmd(
