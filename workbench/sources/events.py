@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 
 from ..engine import engine_errors, engine_message
 from ..errors import InputError, Problem
-from .locate import example_rows
+from .locate import located_rows
 from .pii import count_identifiers, identifier_rules, mask_identifier, masked
 from .textfile import check_csv_head, display_name, file_format
 
@@ -190,7 +190,7 @@ def validate_event_log(log: EventLog) -> int:
         bad = int(counts.get(code) or 0)
         if not bad:
             continue
-        for row, value, where in example_rows(log.table, log.kind, log.path, fn, col):
+        for row, value, where in located_rows(log.table, log.kind, log.path, fn, col):
             raw = code.startswith("raw_")
             msg = template.format(value=value, masked=masked(value, bare_phone=col == "user_key") if raw else value)
             problems.append(Problem("blocked", code.split(":")[0],

@@ -16,15 +16,20 @@ from typing import Any, Callable
 
 import ibis.expr.types as ir
 
-__all__ = ["example_rows", "EXAMPLES"]
+__all__ = ["example_rows", "located_rows", "EXAMPLES"]
 
 EXAMPLES = 3
 
 
 def example_rows(t: ir.Table, kind: str, path: Path | None, rule: Callable[[ir.Table], ir.BooleanValue],
+                 column: str, limit: int = EXAMPLES) -> list[tuple[int | None, Any]]:
+    """Up to ``limit`` rows where ``rule`` holds, as (1-based row number, value of ``column``)."""
+    return [(r[0], r[1]) for r in _example_rows(t, kind, path, rule, column, limit)]
+
+
+def located_rows(t: ir.Table, kind: str, path: Path | None, rule: Callable[[ir.Table], ir.BooleanValue],
                  column: str, limit: int = EXAMPLES) -> list[tuple[int | None, Any, str | None]]:
-    """Up to ``limit`` rows where ``rule`` holds, as (1-based row number, value of ``column``, file when it is
-    not the source itself)."""
+    """As :func:`example_rows`, with the file holding each row when it is not the source itself (a lake's part)."""
     return [(r[0], r[1], r[2] if len(r) > 2 else None) for r in _example_rows(t, kind, path, rule, column, limit)]
 
 
