@@ -188,8 +188,10 @@ def open_events(db: str | Path | None = None, *, engine: Any = None, events: str
 
 def _register(con: Any, lake: str, register: Any) -> None:
     from .errors import InputError, Problem
+    from .sources.events import _KIND_OK, REQUIRED
     from .sources.lake import check_lake
-    check_lake(lake)                       # folders first: one line instead of an engine's stack trace
+    # Folders, day gaps and every file's footer first (no data read): one line instead of an engine's stack trace.
+    check_lake(lake, None, REQUIRED, _KIND_OK)
     try:
         register(con, lake)
     except engine_errors() as exc:

@@ -166,17 +166,15 @@ def _file_source(db: str | Path | None) -> Iterator[tuple[Any, None]]:
 
 def _lake_scope(con: Any, log: EventLog, lake: str, experiment_ids: Sequence[str] | None,
                 as_of: dt.datetime | None) -> tuple[EventLog, dict[str, ExperimentInfo], list[str]]:
-    """On a lake: the experiments' days, checked (folders, file footers) and pruned to before any event is read."""
+    """On a lake: the experiments' days (the lake was checked when it was opened), pruned before any event is read."""
     from dataclasses import replace
 
-    from .events import _KIND_OK, REQUIRED
-    from .lake import check_lake, prune_dates
+    from .lake import prune_dates
 
     infos = experiment_infos(con) if "world_experiments" in con.list_tables() else {}
     ids = select_experiments(infos, experiment_ids) if infos else []
     first, last = (prune_dates([infos[e].start_ts for e in ids], [infos[e].end_ts for e in ids], as_of)
                    if infos else (None, as_of.date() if as_of else None))
-    check_lake(lake, (first, last), REQUIRED, _KIND_OK)
     t = log.table
     if "date" in t.columns:                     # hive partition column: whole folders are skipped
         if first is not None:
