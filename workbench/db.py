@@ -33,7 +33,7 @@ import ibis
 from .config import Paths, get_settings
 from .errors import NotFoundError, WorkbenchError
 
-__all__ = ["connect", "database_path", "registry_path", "engine_limits", "BUSY_TIMEOUT_S"]
+__all__ = ["connect", "database_path", "registry_path", "engine_limits", "memory_error", "BUSY_TIMEOUT_S"]
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -65,11 +65,17 @@ def engine_limits() -> Iterator[None]:
     try:
         yield
     except duckdb.OutOfMemoryException as exc:
-        eng = get_settings().engine
-        first = str(exc).split("\n")[1 if str(exc).startswith("Out of Memory Error:\n") else 0].strip()
-        raise WorkbenchError(f"the aggregation does not fit in engine.memory_limit = {eng.memory_limit} even when "
-                             f"spilling to {eng.temp_directory or process_temp_dir()} ({first}); raise "
-                             "engine.memory_limit in workbench.yaml, or lower engine.threads") from None
+        raise memory_error(exc) from None
+
+
+def memory_error(exc: BaseException) -> WorkbenchError:
+    """One line for DuckDB's out-of-memory error: the limit in force, where it spilled, the setting to change."""
+    eng = get_settings().engine
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    first = lines[1] if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else "out of memory")
+    return WorkbenchError(f"the query does not fit in engine.memory_limit = {eng.memory_limit} even when spilling to "
+                          f"{eng.temp_directory or process_temp_dir()} ({first}); raise engine.memory_limit in "
+                          "workbench.yaml, or lower engine.threads")
 
 
 def registry_path(db: str | Path | None = None) -> Path:

@@ -80,7 +80,12 @@ def engine_errors() -> tuple[type[BaseException], ...]:
 
 
 def engine_message(exc: BaseException) -> str:
-    """The first meaningful line of an engine's error (Spark's carry a JVM stack trace after it)."""
+    """The first meaningful line of an engine's error (Spark's carry a JVM stack trace after it). DuckDB's
+    out-of-memory error is not about the input: it is raised as the one line naming the memory setting."""
+    import duckdb
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        from .db import memory_error
+        raise memory_error(exc) from None
     text = str(exc).strip()
     if hasattr(exc, "java_exception"):          # Py4JJavaError: the Java exception's own message
         text = str(getattr(exc, "java_exception", "")) or text

@@ -137,7 +137,7 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
     """
     is_file = Path(source).suffix.lower() in {".csv", ".parquet", ".pq"} or Path(source).is_file()
     ctx = _file_source(db) if is_file else open_events(db, engine=engine, events=events)
-    with ctx as (con, lake):
+    with ctx as (con, lake), engine_limits():
         log = open_event_log(con, source, lake=lake)
         if lake is not None:
             log, infos, ids = _lake_scope(con, log, lake, experiment_ids, as_of)
@@ -148,8 +148,7 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
             ids = select_experiments(infos, experiment_ids)
         declared = {n for e in ids for n in (infos[e].primary_metric, *infos[e].secondary_metrics, *infos[e].guardrails)}
         metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS]
-        with engine_limits():
-            cube = aggregate_cube(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics)
+        cube = aggregate_cube(log, dims=dims, experiments=ids, as_of=as_of, metrics=metrics)
         allocations = (con.table("world_allocations").execute()
                        if "world_allocations" in con.list_tables() else None)
         covariate_rows = int(log.covariates.count().execute()) if log.covariates is not None else None
