@@ -23,7 +23,7 @@ from typing import Any
 from .errors import InputError, Problem
 
 __all__ = ["Settings", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings",
-           "HierarchicalSettings", "EngineSettings", "Paths", "LifecycleSettings", "RolloutSettings",
+           "HierarchicalSettings", "EngineSettings", "SparkSettings", "Paths", "LifecycleSettings", "RolloutSettings",
            "AutopilotSettings", "ReportSettings", "InputLimits", "TrackingSettings", "ScheduleSettings",
            "AlertSettings", "EmailSettings", "MAX_EXACT_COUNT", "get_settings", "project_root", "default_home"]
 
@@ -108,14 +108,50 @@ class HierarchicalSettings:
     eb_draws: int = 1000
 
 
+def _spark_defaults() -> dict[str, str]:
+    import tempfile
+    # the warehouse folder would otherwise appear in the working directory (the workbench saves no Spark tables)
+    return {"spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "workbench-spark-warehouse"),"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", "spark.driver.memory": "2g",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.session.timeZone": "UTC", "spark.sql.parquet.inferTimestampNTZ.enabled": "true"}
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """``--engine spark``: ``master`` is ``local[N]`` (a session in this process), or ``sc://host:port`` (Spark
+    Connect); ``conf`` is passed to the session builder; ``connect_timeout_s`` bounds the reachability check of a
+    Spark Connect server (an unreachable one fails fast, in one line)."""
+
+    master: str = "local[2]"
+    app_name: str = "workbench"
+    conf: dict = field(default_factory=_spark_defaults)
+    connect_timeout_s: float = 3.0
+
+
 @dataclass(frozen=True)
 class EngineSettings:
-    """The embedded DuckDB engine. ``memory_limit`` makes big aggregations spill to ``temp_directory``
-    (default: the system temp dir) instead of growing; raise it on a large machine. ``threads`` 0 = all cores."""
+    """Where the event work runs, and the embedded DuckDB's settings.
 
+    ``backend``: ``duckdb`` (default, embedded), ``spark`` (see :class:`SparkSettings`), ``sc://host:port`` or
+    any Ibis URL; ``WORKBENCH_ENGINE`` and ``--engine`` override it, and ``engine: spark`` in
+    ``workbench.yaml`` is short for ``engine: {backend: spark}``. ``events``: a hive-partitioned Parquet lake
+    (``events/date=YYYY-MM-DD/*.parquet``...) to read instead of the database's ``events`` table
+    (``WORKBENCH_EVENTS``, ``--events``). The registry, audit log, decisions and reports always stay in the
+    embedded DuckDB file.
+
+    DuckDB: ``memory_limit`` makes big aggregations spill to ``temp_directory`` (default: a folder of this
+    process under the system temp dir) instead of growing; raise it on a large machine. ``threads`` 0 = all
+    cores. ``preserve_insertion_order`` off lets aggregations stream and spill (the pipeline orders what it
+    returns itself).
+    """
+
+    backend: str = "duckdb"
+    events: str = ""
     memory_limit: str = "1GB"
     threads: int = 0
     temp_directory: str = ""
+    preserve_insertion_order: bool = False
+    spark: SparkSettings = field(default_factory=SparkSettings)
 
 
 @dataclass(frozen=True)
@@ -358,11 +394,18 @@ def _merge(obj: Any, overrides: dict[str, Any], source: str, prefix: str) -> Any
                                       f"unknown setting {prefix + key!r}; known: {', '.join(sorted(known))}",
                                       file=source, column=f"{prefix}{key}")])
         current = getattr(obj, key)
+        if is_dataclass(current) and isinstance(value, str) and key == "engine":
+            value = {"backend": value}          # `engine: spark` is short for `engine: {backend: spark}`
         if is_dataclass(current):
             if not isinstance(value, dict):
                 raise InputError([Problem("blocked", "bad_setting", f"{prefix}{key} must be a mapping",
                                           file=source, column=f"{prefix}{key}", value=value)])
             changes[key] = _merge(current, value, source, prefix=f"{prefix}{key}.")
+        elif isinstance(current, dict):
+            if not isinstance(value, dict):
+                raise InputError([Problem("blocked", "bad_setting", f"{prefix}{key} must be a mapping",
+                                          file=source, column=f"{prefix}{key}", value=value)])
+            changes[key] = {**current, **{str(k): str(v) for k, v in value.items()}}
         else:
             if isinstance(current, tuple) and isinstance(value, str):
                 value = [value]          # one string for a list setting (a webhook URL), not its characters

@@ -33,7 +33,7 @@ import ibis
 from .config import Paths, get_settings
 from .errors import NotFoundError, WorkbenchError
 
-__all__ = ["connect", "database_path", "BUSY_TIMEOUT_S"]
+__all__ = ["connect", "database_path", "registry_path", "engine_limits", "memory_error", "BUSY_TIMEOUT_S"]
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -53,6 +53,39 @@ def _configure(con: ibis.BaseBackend) -> None:
         con.raw_sql(f"SET threads = {int(eng.threads)}")
     temp = eng.temp_directory or str(process_temp_dir())
     con.raw_sql(f"SET temp_directory = '{temp}'")
+    con.raw_sql(f"SET preserve_insertion_order = {'true' if eng.preserve_insertion_order else 'false'}")
+
+
+@contextlib.contextmanager
+def engine_limits() -> Iterator[None]:
+    """Turn an aggregation that cannot fit into one line naming the setting to change (no DuckDB trace).
+
+    DuckDB spills what it can to this process's temp folder; what still does not fit ends here.
+    """
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise memory_error(exc) from None
+
+
+def memory_error(exc: BaseException) -> WorkbenchError:
+    """One line for DuckDB's out-of-memory error: the limit in force, where it spilled, the setting to change."""
+    eng = get_settings().engine
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    first = lines[1] if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else "out of memory")
+    return WorkbenchError(f"the query does not fit in engine.memory_limit = {eng.memory_limit} even when spilling to "
+                          f"{eng.temp_directory or process_temp_dir()} ({first}); raise engine.memory_limit in "
+                          "workbench.yaml, or lower engine.threads")
+
+
+def registry_path(db: str | Path | None = None) -> Path:
+    """The embedded DuckDB file that holds the registry, audit log and decisions, whatever engine reads the
+    events: ``db`` when it is a file path or a ``duckdb://`` URL, else the default database."""
+    text = str(db) if db is not None else None
+    if text and "://" in text:
+        scheme, rest = text.split("://", 1)
+        return Path(rest) if scheme == "duckdb" and rest and rest != ":memory:" else database_path(None)
+    return database_path(db)
 
 
 _TEMP_PREFIX = "workbench-duckdb-"

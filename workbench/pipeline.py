@@ -63,16 +63,20 @@ class ExperimentOutcome:
 
 def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
              as_of: dt.datetime | None = None, registry: Registry | None = None,
-             policy: str | None = None) -> dict[str, ExperimentOutcome]:
+             policy: str | None = None, engine: Any = None, events: str | Path | None = None
+             ) -> dict[str, ExperimentOutcome]:
     """Analyse and decide every requested experiment (all in the database when ``None``).
 
     ``policy`` decides every experiment by that policy instead of its brief's (or the default).
+    ``engine``/``events``: where the event work runs (see :mod:`workbench.engine`); the registry stays in
+    the embedded database.
     """
     # Read the events first: within one process DuckDB refuses a read-only connection to a file
     # that already has a read-write one, and the registry session below is read-write.
-    datasets = load_experiments(experiment_ids, db=db, as_of=as_of)
+    datasets = load_experiments(experiment_ids, db=db, as_of=as_of, engine=engine, events=events)
     if registry is None and has_registry(db):
-        registry = Registry(db)
+        from .db import registry_path
+        registry = Registry(registry_path(db))
     reg = registry
     outcomes: dict[str, ExperimentOutcome] = {}
     calendar = calendar_options(db)
@@ -93,9 +97,14 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
 
 
 def has_registry(db: str | Path | None) -> bool:
-    """Whether the database holds a registry (read-only, waiting while another process writes)."""
-    from .db import connect, database_path
-    if not database_path(db).exists():
+    """Whether the embedded database holds a registry (read-only, waiting while another process writes).
+
+    The registry is always in the embedded DuckDB file (:func:`workbench.db.registry_path`), whichever
+    engine reads the events: an Ibis URL of another engine means the default database.
+    """
+    from .db import connect, registry_path
+    path = registry_path(db)
+    if not path.exists():
         return False
-    with connect(db, read_only=True) as con:
+    with connect(path, read_only=True) as con:
         return "experiments" in con.list_tables()

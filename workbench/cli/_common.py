@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
+import os
 import sys
-from typing import Any, Iterable, Sequence
+import typing
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import typer
 from rich.console import Console
@@ -55,3 +61,53 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, 
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
     return t
+
+
+ENGINE_HELP = ("Where the event work runs: duckdb (default, embedded), spark (local session, or engine.spark.master), "
+               "sc://host:port (Spark Connect) or an Ibis URL; default $WORKBENCH_ENGINE or engine: in workbench.yaml.")
+EVENTS_HELP = ("A hive-partitioned Parquet lake (events/date=YYYY-MM-DD/*.parquet, pre_period/...) to read instead of "
+               "the database's events table; default $WORKBENCH_EVENTS or engine.events. The registry stays in --db.")
+
+
+@contextlib.contextmanager
+def engine_env(engine: Optional[str], events: Optional[str]) -> Iterator[None]:
+    """``--engine``/``--events`` in force for one command: set as ``WORKBENCH_ENGINE``/``WORKBENCH_EVENTS`` (so report
+    kernels started by the command see them too) and restored afterwards."""
+    from ..engine import resolve_engine
+    resolve_engine(engine, events)                     # an unknown engine is refused before any work
+    saved = {k: os.environ.get(k) for k in ("WORKBENCH_ENGINE", "WORKBENCH_EVENTS")}
+    try:
+        if engine:
+            os.environ["WORKBENCH_ENGINE"] = engine
+        if events:
+            os.environ["WORKBENCH_EVENTS"] = str(Path(events).resolve()) if "://" not in events else events
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command that reads events the ``--engine`` and ``--events`` options (one helper for every such command)."""
+    sig = inspect.signature(fn)
+    extra = [inspect.Parameter("engine", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                               default=typer.Option(None, "--engine", help=ENGINE_HELP)),
+             inspect.Parameter("events", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                               default=typer.Option(None, "--events", help=EVENTS_HELP))]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, engine: Optional[str] = None, events: Optional[str] = None, **kwargs: Any) -> Any:
+        with engine_env(engine, events):
+            return fn(*args, **kwargs)
+
+    hints = typing.get_type_hints(fn)              # the command's string annotations, resolved in its own module
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints.get(p.name, p.annotation))
+              for p in sig.parameters.values()]
+    wrapper.__signature__ = sig.replace(parameters=[*params, *extra],      # type: ignore[attr-defined]
+                                        return_annotation=hints.get("return", sig.return_annotation))
+    wrapper.__annotations__ = {**hints, "engine": Optional[str], "events": Optional[str]}
+    del wrapper.__wrapped__        # typer must read the new signature, not the wrapped function's
+    return wrapper

@@ -41,7 +41,7 @@ from rich.markup import escape
 from ..display import fmt_count, fmt_lift, fmt_p_eq, fmt_pp, fmt_share, fmt_signed
 from ..errors import InputError, Problem, WorkbenchError
 from ..results import AnalysisResult, HealthReport
-from ._common import JSON_OPTION, MLFLOW_OPTION, console, err_console, log_mlflow, print_json, table
+from ._common import JSON_OPTION, MLFLOW_OPTION, console, engine_options, err_console, log_mlflow, print_json, table
 
 __all__ = ["register", "options_from_brief"]
 
@@ -402,7 +402,6 @@ def _plan_from_history(experiment: str, metric: Optional[str], db: Optional[str]
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
-    app.command("analyze", help="Analyse an experiment: health check, then every metric's variants vs the control.")(
-        analyze_command)
-    app.command("check", help="Health check only (schema, SRM, labels, small samples, bots, stickiness).")(check_command)
+    app.command("analyze", help="Analyse an experiment: health check, then every metric's variants vs the control.")(engine_options(analyze_command))
+    app.command("check", help="Health check only (schema, SRM, labels, small samples, bots, stickiness).")(engine_options(check_command))
     app.command("plan", help="Sample size per arm, MDE and duration for a planned experiment.")(plan_command)

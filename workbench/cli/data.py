@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .. import __version__
 from ..config import Paths
 from ..display import fmt_count, fmt_elapsed
-from ..errors import InputError
-from ._common import JSON_OPTION, console, err_console, print_json, table
+from ..errors import InputError, Problem
+from ._common import JSON_OPTION, console, engine_options, err_console, print_json, table
 
 if TYPE_CHECKING:
     from ..summary import ExperimentSummary
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     app.command("simulate", help="Generate the synthetic e-commerce world (seeded, deterministic) with its true "
                                  "effects written beside the data.")(simulate)
     app.command("summarize", help="Per-variant units, funnel and rates of an input file or of an experiment in "
-                                  "the database (descriptive only; see `analyze` for inference).")(summarize_cmd)
+                                  "the database (descriptive only; see `analyze` for inference).")(engine_options(summarize_cmd))
     app.command("version", help="Print the workbench version.")(version)
 
 
@@ -51,15 +51,24 @@ def simulate(
     force: bool = typer.Option(False, "--force", help="Replace an existing world: a fresh file is written next to "
                                "it and swapped in at once (registry and audit log kept). Without it an existing "
                                "file is refused."),
+    format_: Optional[str] = typer.Option(None, "--format", help="parquet: write a hive-partitioned Parquet lake to "
+                                          "the --out folder (events/date=YYYY-MM-DD/*.parquet, pre_period/, "
+                                          "catalog_daily/ ...), readable with --events on DuckDB or Spark."),
 ) -> None:
     from ..simulate.specs import DEMO_EXPERIMENTS
     from ..simulate.writer import write_world
 
+    if format_ not in (None, "duckdb", "parquet"):
+        raise InputError([Problem("blocked", "bad_option", "--format must be duckdb or parquet", column="format",
+                                  value=format_)])
+    if format_ == "parquet" and (out is None or out.suffix):
+        raise InputError([Problem("blocked", "bad_option", "--format parquet writes a folder: give --out DIR",
+                                  column="out", value=str(out) if out else None)])
     target = out or Paths.default().db
     with _progress() as bar:
         task = bar.add_task("generating experiments", total=len(DEMO_EXPERIMENTS))
-        summary = write_world(target, seed=seed, scale=scale, force=force,
-                              progress=lambda _e: bar.advance(task))
+        summary = write_world(target, seed=seed, scale=scale, force=force, progress=lambda _e: bar.advance(task),
+                              layout="lake" if format_ == "parquet" else "flat")
     console.print(f"wrote {fmt_count(summary.events)} events of {summary.experiments} experiments to {summary.path} "
                   f"({summary.format}, seed {seed}, {fmt_elapsed(summary.seconds)})"
                   + ("; replaced the previous world (registry and audit log kept)" if summary.replaced else ""))

@@ -14,7 +14,7 @@ import typer
 
 from ..display import fmt_count, fmt_lift, fmt_num, fmt_share, fmt_action
 from ..errors import InputError, Problem
-from ._common import JSON_OPTION, MLFLOW_OPTION, console, err_console, log_mlflow, print_json, table
+from ._common import JSON_OPTION, MLFLOW_OPTION, console, engine_options, err_console, log_mlflow, print_json, table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,11 +37,11 @@ def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
     app.add_typer(experiments_app, name="experiments")
     app.command("decide", help="Decide on an experiment with its policy (or --policy): prints the action and "
-                               "every reason and records the decision in the registry.")(decide_cmd)
+                               "every reason and records the decision in the registry.")(engine_options(decide_cmd))
     app.command("autopilot", help="Select candidate SKUs, draft experiments from the template and start them "
-                                  "within the traffic budget. --dry-run explains what it would do and why.")(autopilot_cmd)
+                                  "within the traffic budget. --dry-run explains what it would do and why.")(engine_options(autopilot_cmd))
     app.command("memo", help="Write the one-page decision memo (Markdown or self-contained HTML) for an "
-                             "aggregated results file, a saved analysis (.json) or a registered experiment.")(memo_cmd)
+                             "aggregated results file, a saved analysis (.json) or a registered experiment.")(engine_options(memo_cmd))
     app.command("promotion-period", help="Turn the global promotion-period switch on or off (automatic experiments "
                                          "pause while it is on).")(promotion_period_cmd)
     app.command("learning", help="Which variant tags win in which category (the learning store).")(learning_cmd)

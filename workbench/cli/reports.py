@@ -21,14 +21,14 @@ from typing import Optional
 import typer
 
 from ..errors import InputError, Problem
-from ._common import JSON_OPTION, MLFLOW_OPTION, console, err_console, print_json
+from ._common import JSON_OPTION, MLFLOW_OPTION, console, engine_options, err_console, print_json
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
     app.command("report", help="Run the report notebook for experiments (papermill → HTML with code hidden, PDF "
                                "when Chromium is available, memo, summary.json) and update reports/index.html. "
-                               "Incremental: unchanged experiments are skipped (--force to rebuild).")(report_cmd)
+                               "Incremental: unchanged experiments are skipped (--force to rebuild).")(engine_options(report_cmd))
     kernel = typer.Typer(help="The `workbench` Jupyter kernel the report notebook (and JupyterLab) runs in.",
                          no_args_is_help=True)
     kernel.command("install", help="Install (or replace) the `workbench` kernelspec that starts this Python: into "

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from ..errors import InputError, Problem
-from ._common import console, table
+from ._common import console, table, engine_options
 
 AUTH = typer.Option(..., "--auth", help="Credentials file (YAML with bcrypt hashes and roles).")
 
@@ -18,7 +18,7 @@ AUTH = typer.Option(..., "--auth", help="Credentials file (YAML with bcrypt hash
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
     app.command("serve", help="Serve the dashboard (panel serve) and print its URL. Without --auth everyone is a "
-                              "viewer (or, with --local-operator on a loopback address, an operator).")(serve_cmd)
+                              "viewer (or, with --local-operator on a loopback address, an operator).")(engine_options(serve_cmd))
     users = typer.Typer(help="Dashboard users and roles in a credentials file (bcrypt hashes, never passwords).",
                         no_args_is_help=True)
     users.command("add", help="Add a user or replace their password and role.")(users_add_cmd)

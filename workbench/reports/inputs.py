@@ -77,12 +77,12 @@ class ReportInputs:
 def _scan(db: str | Path | None, ids: Sequence[str] | None, as_of: dt.datetime | None) -> dict[str, Any]:
     """One read-only pass: experiment metadata, time series, catalog, planned allocations, SKU counts."""
     from ..aggregate import timeseries
-    from ..db import connect
+    from ..engine import open_events
     from ..sources.events import open_event_log
     from ..sources.experiments import experiment_infos, select_experiments
 
-    with connect(db, read_only=True) as con:
-        log = open_event_log(con, "events")
+    with open_events(db) as (con, lake):          # the engine and lake in force (WORKBENCH_ENGINE/_EVENTS)
+        log = open_event_log(con, "events", lake=lake)
         infos = experiment_infos(con, log)
         wanted = select_experiments(infos, ids)
         tables = set(con.list_tables())

@@ -84,14 +84,14 @@ _q = quote_ident
 def source_fingerprints(db: str | Path | None, experiment_ids: Sequence[str] | None = None, *,
                         as_of: dt.datetime | None = None) -> dict[str, str]:
     """A fingerprint of every input table per experiment (all experiments with events when ``None``)."""
-    from ..db import connect
+    from ..engine import open_events
     from ..errors import NotFoundError
 
-    with connect(db, read_only=True) as con:
+    with open_events(db) as (con, lake):          # the engine and lake in force (WORKBENCH_ENGINE/_EVENTS)
         tables = sorted(set(con.list_tables()) - EXCLUDED_TABLES)
         if "events" not in tables:
             raise NotFoundError(f"{db or 'the database'}: no events table — run `workbench simulate` or load events")
-        if getattr(con, "name", "") != "duckdb":
+        if getattr(con, "name", "") != "duckdb" or lake is not None:
             return _ibis_fingerprints(con, experiment_ids, as_of)
         raw = con.con
         per: dict[str, list[Any]] = {}

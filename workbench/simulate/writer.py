@@ -61,12 +61,15 @@ def _arrow(df: pd.DataFrame) -> pa.Table:
 
 def write_world(out: str | Path, *, seed: int = 20261121, scale: float = 1.0,
                 progress: Callable[[str], None] | None = None,
-                experiments: tuple[ExperimentSpec, ...] = DEMO_EXPERIMENTS, force: bool = False) -> WriteSummary:
+                experiments: tuple[ExperimentSpec, ...] = DEMO_EXPERIMENTS, force: bool = False,
+                layout: str = "flat") -> WriteSummary:
     """Generate the world (``experiments``: all demo specs by default) and write it to ``out``
-    (``*.duckdb`` file, or a directory for Parquet). An existing world is replaced only with
+    (``*.duckdb`` file, or a directory for Parquet: ``layout="flat"`` one file per table, ``"lake"`` the
+    hive-partitioned lake of :mod:`workbench.sources.lake`). An existing world is replaced only with
     ``force`` (see the module docstring)."""
     out = Path(out)
-    existing = out if out.suffix in {".duckdb", ".db"} else out / "events.parquet"
+    lake = layout == "lake"
+    existing = out if out.suffix in {".duckdb", ".db"} else out / ("events" if lake else "events.parquet")
     if existing.exists() and not force:
         raise ConflictError(f"{out} already exists (the dashboard and reports may be reading it); pass --force to "
                             "replace its world with a fresh one (the registry and audit log are kept)")
@@ -77,6 +80,10 @@ def write_world(out: str | Path, *, seed: int = 20261121, scale: float = 1.0,
     if out.suffix in {".duckdb", ".db"}:
         n = _write_duckdb(out, builder, say)
         fmt = "duckdb"
+    elif out.suffix == "" and lake:
+        from ..sources.lake import write_lake
+        n = write_lake(out, builder.events(), builder.side_tables, say)
+        fmt = "parquet lake"
     elif out.suffix == "":
         n = _write_parquet(out, builder, say)
         fmt = "parquet"

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 
+from ..engine import engine_errors, engine_message
 from ..errors import InputError, Problem
-from .locate import example_rows
+from .locate import located_rows
 from .pii import count_identifiers, identifier_rules, mask_identifier, masked
 from .textfile import check_csv_head, display_name, file_format
 
@@ -49,7 +49,7 @@ class EventLog:
 
     table: ir.Table
     name: str                     # as shown in messages
-    kind: str                     # csv | parquet | duckdb
+    kind: str                     # csv | parquet | duckdb (a table of the engine) | lake
     path: Path | None = None
     covariates: ir.Table | None = None
 
@@ -57,12 +57,16 @@ class EventLog:
         return column in self.table.columns
 
 
-def open_event_log(con: ibis.BaseBackend, source: str | Path, *, table: str = "events") -> EventLog:
-    """Open ``source``: a ``.csv`` or ``.parquet`` file, or a table of the connected database.
+def open_event_log(con: ibis.BaseBackend, source: str | Path, *, table: str = "events",
+                   lake: str | Path | None = None) -> EventLog:
+    """Open ``source``: a ``.csv`` or ``.parquet`` file, or a table of the connected database; with ``lake``
+    (a Parquet lake registered on ``con`` by :func:`workbench.engine.open_events`), its ``events`` view.
 
     Column problems are checked here (missing required columns, wrong types); row problems by
     :func:`validate_event_log`.
     """
+    if lake is not None:
+        return _open_lake(con, lake)
     text = str(source)
     path = Path(text)
     name = display_name(text)
@@ -86,12 +90,27 @@ def open_event_log(con: ibis.BaseBackend, source: str | Path, *, table: str = "e
                                           f"{', '.join(sorted(con.list_tables())) or 'none'})", file=text)])
             t = con.table(text)
             kind = "duckdb"
-    except duckdb.Error as exc:
+    except engine_errors() as exc:
         raise InputError([_duckdb_problem(exc, name)]) from None
     if "ts_server" in t.columns and t.schema()["ts_server"].is_string():
         t = t.mutate(ts_server=t.ts_server.try_cast("timestamp"))     # ISO text; bad values become missing
     log = EventLog(t, name, kind, path if kind != "duckdb" else None, _covariates(con, path, kind))
     _check_columns(log)
+    return log
+
+
+def _open_lake(con: ibis.BaseBackend, lake: str | Path) -> EventLog:
+    root = str(lake)
+    name = display_name(root.rstrip("/") + "/events")
+    try:
+        tables = set(con.list_tables())
+        t = con.table("events")
+        cov = con.table("pre_period") if "pre_period" in tables else None
+        log = EventLog(t, name, "lake", Path(root), cov)
+        _check_columns(log)
+    except engine_errors() as exc:
+        raise InputError([Problem("blocked", "unreadable", f"cannot read the lake: {engine_message(exc)}",
+                                  file=name)]) from None
     return log
 
 
@@ -103,8 +122,8 @@ def _covariates(con: ibis.BaseBackend, path: Path, kind: str) -> ir.Table | None
     return con.read_parquet(str(side)) if side.exists() else None
 
 
-def _duckdb_problem(exc: duckdb.Error, name: str) -> Problem:
-    msg = str(exc).splitlines()[0]
+def _duckdb_problem(exc: BaseException, name: str) -> Problem:
+    msg = engine_message(exc)
     if "unicode" in msg.lower() or "utf" in msg.lower():
         return Problem("blocked", "not_utf8", "the file is not UTF-8 text; save it as UTF-8", file=name)
     if "No files found" in msg or "No such file" in msg:
@@ -158,21 +177,25 @@ def validate_event_log(log: EventLog) -> int:
     """
     t = log.table
     rules = _rules()
-    counts = t.aggregate(n=t.count(), **{code: fn(t).ifelse(1, 0).sum() for code, (fn, _, _) in rules.items()}
-                         ).execute().iloc[0].to_dict()
-    rules.update(identifier_rules(t))     # raw e-mail addresses and phone numbers in any text column (.pii)
-    counts.update(count_identifiers(t))
+    try:
+        counts = t.aggregate(n=t.count(), **{code: fn(t).ifelse(1, 0).sum() for code, (fn, _, _) in rules.items()}
+                             ).execute().iloc[0].to_dict()
+        rules.update(identifier_rules(t))     # raw e-mail addresses and phone numbers in any text column (.pii)
+        counts.update(count_identifiers(t))
+    except engine_errors() as exc:
+        raise InputError([Problem("blocked", "unreadable", f"cannot read the events: {engine_message(exc)}",
+                                  file=log.name)]) from None
     problems: list[Problem] = []
     for code, (fn, col, template) in rules.items():
         bad = int(counts.get(code) or 0)
         if not bad:
             continue
-        for row, value in example_rows(log.table, log.kind, log.path, fn, col):
+        for row, value, where in located_rows(log.table, log.kind, log.path, fn, col):
             raw = code.startswith("raw_")
             msg = template.format(value=value, masked=masked(value, bare_phone=col == "user_key") if raw else value)
             problems.append(Problem("blocked", code.split(":")[0],
                                     f"{msg} ({bad:,} row{'s' if bad != 1 else ''} like this)",
-                                    file=log.name, column=col, row=row,
+                                    file=where or log.name, column=col, row=row,
                                     line=row + 1 if log.kind == "csv" and row else None,
                                     value=None if raw else value))
     if problems:

@@ -13,18 +13,20 @@ experiment's :class:`~workbench.experiment_data.TrustFacts` and left out of its 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import ibis
 import pandas as pd
 
 from ..aggregate import BOT_REASONS, DEFAULT_DIMS, DEFAULT_METRICS, aggregate_all, available_metrics
-from ..db import connect
+from ..db import connect, engine_limits
+from ..engine import open_events
 from ..errors import NotFoundError
 from ..ids import safe_id
 from ..experiment_data import ExperimentData, TrustFacts
@@ -125,19 +127,26 @@ def select_experiments(infos: Mapping[str, ExperimentInfo], ids: Sequence[str] |
 
 def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
                      source: str = "events", as_of: dt.datetime | None = None, dims: Sequence[str] = DEFAULT_DIMS,
-                     validate: bool = True) -> dict[str, ExperimentData]:
+                     validate: bool = True, engine: Any = None, events: str | Path | None = None
+                     ) -> dict[str, ExperimentData]:
     """Aggregate the event log once and return an :class:`ExperimentData` per experiment.
 
     ``source`` is a table of the database (default ``events``) or a CSV/Parquet file path (read by
-    an in-memory DuckDB unless ``db`` is given).
+    an in-memory DuckDB unless ``db`` is given). ``engine`` and ``events`` choose where the event work
+    runs and a Parquet lake to read (see :mod:`workbench.engine`; default: the settings, else the
+    database's ``events`` table on DuckDB).
     """
     is_file = Path(source).suffix.lower() in {".csv", ".parquet", ".pq"} or Path(source).is_file()
-    with connect(":memory:" if is_file and db is None else db, read_only=not is_file) as con:
-        log = open_event_log(con, source)
+    ctx = _file_source(db) if is_file else open_events(db, engine=engine, events=events)
+    with ctx as (con, lake), engine_limits():
+        log = open_event_log(con, source, lake=lake)
+        if lake is not None:
+            log, infos, ids = _lake_scope(con, log, lake, experiment_ids, as_of)
         if validate:
             validate_event_log(log)
-        infos = experiment_infos(con, log)
-        ids = select_experiments(infos, experiment_ids)
+        if lake is None:
+            infos = experiment_infos(con, log)
+            ids = select_experiments(infos, experiment_ids)
         declared = {n for e in ids for n in (infos[e].primary_metric, *infos[e].secondary_metrics, *infos[e].guardrails)}
         extra = requested()                 # a team's own definitions and metrics a brief asks for
         metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS
@@ -152,6 +161,36 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
     return {e: replace(_experiment_data(infos[e], cube[cube["experiment_id"] == e], metrics, dims, allocations, as_of,
                                         source_name, covariate_rows, extra),
                        quantiles=quantiles[quantiles["experiment_id"] == e].reset_index(drop=True)) for e in ids}
+
+
+@contextlib.contextmanager
+def _file_source(db: str | Path | None) -> Iterator[tuple[Any, None]]:
+    with connect(":memory:" if db is None else db) as con:
+        yield con, None
+
+
+def _lake_scope(con: Any, log: EventLog, lake: str, experiment_ids: Sequence[str] | None,
+                as_of: dt.datetime | None) -> tuple[EventLog, dict[str, ExperimentInfo], list[str]]:
+    """On a lake: the experiments' days (the lake was checked when it was opened), pruned before any event is read."""
+    from dataclasses import replace
+
+    from .lake import prune_dates
+
+    infos = experiment_infos(con) if "world_experiments" in con.list_tables() else {}
+    ids = select_experiments(infos, experiment_ids) if infos else []
+    first, last = (prune_dates([infos[e].start_ts for e in ids], [infos[e].end_ts for e in ids], as_of)
+                   if infos else (None, as_of.date() if as_of else None))
+    t = log.table
+    if "date" in t.columns:                     # hive partition column: whole folders are skipped
+        if first is not None:
+            t = t.filter(t.date >= first)
+        if last is not None:
+            t = t.filter(t.date <= last)
+        log = replace(log, table=t)
+    if not infos:
+        infos = experiment_infos(con, log)
+        ids = select_experiments(infos, experiment_ids)
+    return log, infos, ids
 
 
 def load_experiment(experiment_id: str, **kwargs: Any) -> ExperimentData:

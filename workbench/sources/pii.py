@@ -162,10 +162,10 @@ def _values(t: ir.Table, columns: list[str], *, grouping_sets: bool | None = Non
     """``(col, v, n)``: each distinct value ``v`` of each text column ``col`` with its row count.
 
     The rules then run once per distinct value, not once per row (a user agent repeats over a
-    million rows). On DuckDB this is one scan of the input (GROUPING SETS); elsewhere one
-    group-by per column.
+    million rows). On DuckDB this is one scan of the input (GROUPING SETS); elsewhere the columns are
+    stacked (a union of one-column projections) and grouped once, so a distributed engine shuffles once.
     """
-    con = t._find_backend()
+    con = t.get_backend()
     if grouping_sets is None:
         grouping_sets = getattr(con, "name", "") == "duckdb"
     if grouping_sets:
@@ -177,9 +177,8 @@ def _values(t: ir.Table, columns: list[str], *, grouping_sets: bool | None = Non
                f"FROM ({ibis.to_sql(t, dialect='duckdb')})) "
                f"GROUP BY GROUPING SETS ({', '.join(f'({a})' for a in alias.values())})")
         return con.sql(sql)
-    parts = [t.select(col=ibis.literal(c), v=t[c].cast("string")).group_by(["col", "v"]).aggregate(n=ibis._.count())
-             for c in columns]
-    return ibis.union(*parts)
+    stacked = ibis.union(*[t.select(col=ibis.literal(c), v=t[c].cast("string")) for c in columns])
+    return stacked.group_by(["col", "v"]).aggregate(n=ibis._.count())
 
 
 def count_identifiers(t: ir.Table) -> dict[str, int]:

@@ -1,0 +1,238 @@
+"""Benchmark: the workbench's aggregation on DuckDB and on Spark from a Parquet lake, each against a
+hand-written query on the same engine, in the same run.
+
+The lake (``simulate --format parquet`` layout, hive-partitioned by day) is generated once and cached under
+``benchmarks/out/`` (git-ignored). Every measurement runs in a fresh subprocess, so peak memory (the largest
+resident size of the process and its children, the Spark JVM included, sampled every 0.1 s) is measured per method; both sides of
+each ratio are timed the same way (median of ``--repeat`` runs, query time only: Spark's session start-up is
+reported apart). All experiments × variants × exclusion × segments (device, channel, user type).
+
+Spark projection to a cluster (see the README, "Running on Spark"): from the Spark run, the fixed cost F (the
+same query over zero partitions: planning, code generation, scheduling) and the per-partition cost
+c = (T − F) × cores / P (P input partitions, ``local[cores]``); on N executors × k cores for E events,
+T ≈ F + c × ceil(P × E / E_measured / (N × k)).
+
+    .venv/bin/python benchmarks/engines.py [--events 100000000] [--engines duckdb,spark] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+EVENTS_PER_SCALE = 1_845_000          # the demo world at scale 1.0
+DIMS = ("device", "channel", "user_type")
+LOCAL_CORES = 2
+
+
+def ensure_lake(n_events: int, seed: int) -> Path:
+    target = OUT / f"lake_{n_events // 1_000_000}m_seed{seed}"
+    info = target / "lake_info.json"
+    if info.exists() and json.loads(info.read_text()).get("events_target") == n_events:
+        return target
+    sys.path.insert(0, str(HERE.parent))
+    from workbench.simulate.writer import write_world
+    t0 = time.perf_counter()
+    s = write_world(target, seed=seed, scale=n_events / EVENTS_PER_SCALE, layout="lake", force=True,
+                    progress=lambda e: print(f"  generated {e}", file=sys.stderr))
+    info.write_text(json.dumps({"seed": seed, "events_target": n_events, "events": s.events}))
+    print(f"generated {s.events:,} events in {time.perf_counter() - t0:.0f} s → {target}")
+    return target
+
+
+PEAK = """
+import threading, time, psutil
+_peak = [0]
+def _watch():
+    me = psutil.Process()
+    while True:
+        try:
+            _peak[0] = max(_peak[0], sum(p.memory_info().rss for p in [me, *me.children(recursive=True)]))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+threading.Thread(target=_watch, daemon=True).start()
+"""
+
+WORKBENCH = PEAK + """
+import json, sys, time
+t0 = time.perf_counter()
+from workbench.engine import open_events
+from workbench.sources.events import open_event_log
+from workbench.aggregate import aggregate_cube
+lake, engine, out, dims = sys.argv[1], sys.argv[2], sys.argv[3], tuple(sys.argv[4].split(","))
+with open_events(engine=engine, events=lake) as (con, root):
+    log = open_event_log(con, "events", lake=root)
+    start = time.perf_counter() - t0
+    extra = {}
+    if engine == "spark":        # the fixed cost: the same query over zero partitions
+        import dataclasses, datetime as dt
+        empty = dataclasses.replace(log, table=log.table.filter(log.table.date < dt.date(1970, 1, 2)))
+        t1 = time.perf_counter(); aggregate_cube(empty, dims=dims); extra["fixed"] = time.perf_counter() - t1
+        extra["partitions"] = con._session.read.parquet(lake + "/events").rdd.getNumPartitions()
+    t1 = time.perf_counter()
+    cube = aggregate_cube(log, dims=dims)
+    elapsed = time.perf_counter() - t1
+cube.drop(columns=["last_ts"]).to_parquet(out)
+print(json.dumps({"seconds": elapsed, "startup": start, "rows": len(cube), "peak": _peak[0], **extra}))
+"""
+
+HAND = PEAK + r"""
+import json, sys, time
+t0 = time.perf_counter()
+lake, engine, out, columns, dims = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), sys.argv[5].split(",")
+values = sorted({c[:-5] for c in columns if c.endswith("__sum") and c != "n_events__sum"})
+pairs = [c.split("__x__") for c in columns if "__x__" in c]
+D = "CAST({} AS DOUBLE)"
+sums = ",\n  ".join([f"sum({D.format(v)}) AS {v}__sum, sum({D.format(v)} * {D.format(v)}) AS {v}__sum_sq" for v in values]
+                    + [f"sum({D.format(a)} * {D.format(b)}) AS {a}__x__{b}" for a, b in pairs])
+pattern = "(?i)(headless|phantomjs|selenium|puppeteer|playwright|bot|crawler|spider|curl|python-requests)"
+if engine == "duckdb":
+    import duckdb
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '1GB'"); con.execute("SET preserve_insertion_order = false")
+    events = f"read_parquet('{lake}/events/date=*/*.parquet', hive_partitioning = true)"
+    pre = f"read_parquet('{lake}/pre_period/*.parquet')"
+    regex, epoch = "regexp_matches(user_agent, '{}')".format(pattern), "epoch({})"
+    run = lambda sql: con.execute(sql).df()
+else:
+    from workbench.engine import spark_session
+    spark = spark_session()
+    spark.read.parquet(f"{lake}/events").createOrReplaceTempView("ev")
+    spark.read.parquet(f"{lake}/pre_period").createOrReplaceTempView("pre")
+    events, pre = "ev", "pre"
+    regex, epoch = "user_agent RLIKE '{}'".format(pattern), "unix_timestamp({})"
+    run = lambda sql: spark.sql(sql).toPandas()
+firsts = ", ".join(f"min_by({d}, ts_server) AS {d}" for d in dims)
+sql = f'''
+WITH bursts AS (
+  SELECT DISTINCT ip_hash FROM (SELECT ip_hash, date_trunc('minute', ts_server) AS m, count(*) AS c
+                                FROM {events} GROUP BY ip_hash, date_trunc('minute', ts_server)) b WHERE c > 120),
+u AS (
+  SELECT experiment_id, user_key, min_by(variant_id, ts_server) AS variant, {firsts},
+    min(variant_id) <> max(variant_id) AS multi_variant, count(*) AS n_events,
+    {epoch.format("max(ts_server)")} - {epoch.format("min(ts_server)")} AS span_s,
+    sum(CASE WHEN event = 'impression' THEN 1 ELSE 0 END) AS impressions,
+    sum(CASE WHEN event = 'click_detail' THEN 1 ELSE 0 END) AS clicks,
+    sum(CASE WHEN event = 'add_to_cart' THEN 1 ELSE 0 END) AS carts,
+    sum(CASE WHEN event = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+    sum(CASE WHEN event = 'purchase' THEN quantity ELSE 0 END) AS quantity,
+    sum(CASE WHEN event = 'purchase' THEN price * quantity ELSE 0 END) AS revenue,
+    coalesce(sum(lcp_ms / 1000.0), 0) AS lcp_s,
+    sum(CASE WHEN http_status >= 500 THEN 1 ELSE 0 END) AS errors,
+    sum(CASE WHEN event = 'purchase' AND returned THEN 1 ELSE 0 END) AS returns,
+    sum(CASE WHEN {regex} THEN 1 ELSE 0 END) > 0 AS headless,
+    avg(CASE WHEN event = 'impression' THEN dwell_ms END) AS dwell_mean,
+    max(ip_hash) AS ip
+  FROM {events} GROUP BY experiment_id, user_key),
+units AS (
+  SELECT u.*,
+    CASE WHEN headless THEN 'headless_ua'
+         WHEN dwell_mean < 1000 AND impressions >= 3 THEN 'short_dwell'
+         WHEN ip IN (SELECT ip_hash FROM bursts) THEN 'ip_burst'
+         WHEN n_events > 300 * (span_s / 3600.0 + 1) THEN 'event_rate'
+         WHEN multi_variant THEN 'sticky' ELSE '' END AS excluded,
+    CASE WHEN clicks > 0 THEN 1 ELSE 0 END AS clicked, CASE WHEN carts > 0 THEN 1 ELSE 0 END AS carted,
+    CASE WHEN purchases > 0 THEN 1 ELSE 0 END AS purchased,
+    CAST(coalesce(p.pre_sessions, 0) AS DOUBLE) AS pre_sessions,
+    CAST(coalesce(p.pre_purchases, 0) AS DOUBLE) AS pre_purchases,
+    CAST(coalesce(p.pre_revenue, 0) AS DOUBLE) AS pre_revenue
+  FROM u LEFT JOIN {pre} AS p ON u.user_key = p.user_key)
+SELECT experiment_id, variant, excluded, {", ".join(dims)}, count(*) AS n, CAST(sum(n_events) AS DOUBLE) AS n_events__sum,
+  {sums}
+FROM units GROUP BY experiment_id, variant, excluded, {", ".join(dims)}
+'''
+start = time.perf_counter() - t0
+t1 = time.perf_counter()
+cube = run(sql)
+elapsed = time.perf_counter() - t1
+cube.to_parquet(out)
+print(json.dumps({"seconds": elapsed, "startup": start, "rows": len(cube), "peak": _peak[0]}))
+"""
+
+
+def run(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh interpreter; its JSON line plus its peak RSS (MB, largest of it and its children)."""
+    wrapper = ("import json, resource, subprocess, sys\n"
+               "p = subprocess.run([sys.executable, '-c'] + sys.argv[1:], capture_output=True, text=True)\n"
+               "sys.stderr.write(p.stderr[-3000:] if p.returncode else '')\n"
+               "print(json.dumps({'rc': p.returncode, 'out': p.stdout, "
+               "'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
+    proc = subprocess.run([sys.executable, "-c", wrapper, code, *args], capture_output=True, text=True, cwd=HERE.parent,
+                          env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    if res["rc"]:
+        raise SystemExit(f"failed:\n{proc.stderr}")
+    out = json.loads(res["out"].strip().splitlines()[-1])
+    # the larger of the kernel's maximum RSS of the process and the sampled sum over its process tree (Spark's JVM)
+    return {**out, "rss_mb": max(res["rss"] / 1024, out.get("peak", 0) / 2 ** 20)}
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=100_000_000, help="events in the lake (generated once, cached)")
+    ap.add_argument("--engines", default="duckdb,spark")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--project", default="4x4,16x4,64x4", help="clusters to project: executors x cores, comma-separated")
+    args = ap.parse_args()
+    lake = ensure_lake(args.events, args.seed)
+    events = json.loads((lake / "lake_info.json").read_text())["events"]
+    print(f"lake: {lake} ({events:,} events); {load()}")
+    import pandas as pd
+    dims = ",".join(DIMS)
+    for engine in args.engines.split(","):
+        wb_out, hand_out = OUT / f"cube_{engine}_workbench.parquet", OUT / f"cube_{engine}_hand.parquet"
+        wb, hand = [], []
+        for i in range(args.repeat):
+            wb.append(run(WORKBENCH, str(lake), engine, str(wb_out), dims))
+            columns = [c for c in pd.read_parquet(wb_out).columns if c == "n" or "__" in c]
+            hand.append(run(HAND, str(lake), engine, str(hand_out), json.dumps(columns), dims))
+            print(f"{engine} run {i + 1}: workbench {wb[-1]['seconds']:.1f} s, hand-written {hand[-1]['seconds']:.1f} s"
+                  f"  ({load()})")
+        t_wb, t_hand = statistics.median(r["seconds"] for r in wb), statistics.median(r["seconds"] for r in hand)
+        a, b = pd.read_parquet(wb_out), pd.read_parquet(hand_out)
+        keys = ["experiment_id", "variant", "excluded", *DIMS]
+        a, b = a.sort_values(keys).reset_index(drop=True), b.sort_values(keys).reset_index(drop=True)
+        cols = [c for c in columns if c in b.columns]
+        same = len(a) == len(b) and a[keys].astype(str).equals(b[keys].astype(str))
+        diff = max(float(((a[c] - b[c]).abs() / b[c].abs().clip(lower=1.0)).max()) for c in cols) if same else float("nan")
+        print(f"\n== {engine}: {len(a)} cube rows, {len(cols)} sums compared, identical to the hand-written query: "
+              f"{'yes' if same and diff < 1e-9 else 'NO'} (max relative difference {diff:.1e})")
+        print(f"  workbench (Ibis):  {t_wb:7.1f} s  {events / t_wb:12,.0f} events/s  peak RSS {max(r['rss_mb'] for r in wb):7,.0f} MB"
+              f"  (start-up {wb[0]['startup']:.1f} s)")
+        print(f"  hand-written SQL:  {t_hand:7.1f} s  {events / t_hand:12,.0f} events/s  peak RSS "
+              f"{max(r['rss_mb'] for r in hand):7,.0f} MB")
+        print(f"  ratio workbench / hand-written: {t_wb / t_hand:.2f} (target ≤ 1.2)")
+        if engine == "duckdb":
+            print(f"  DuckDB peak memory under 4 GB: {'yes' if max(r['rss_mb'] for r in wb) < 4096 else 'NO'}")
+        if engine == "spark":
+            fixed, parts = statistics.median(r["fixed"] for r in wb), wb[0]["partitions"]
+            per = max(t_wb - fixed, 0.0) * LOCAL_CORES / parts
+            print(f"  projection: fixed cost F = {fixed:.1f} s, {parts} input partitions, per-partition cost "
+                  f"c = {per:.2f} s (local[{LOCAL_CORES}])")
+            for target in (events, 100_000_000, 1_000_000_000):
+                cells = []
+                for spec in args.project.split(","):
+                    n, k = (int(x) for x in spec.split("x"))
+                    t = fixed + per * math.ceil(parts * target / events / (n * k))
+                    cells.append(f"{n}x{k}: {t:,.0f} s")
+                print(f"    {target:>13,} events → " + ", ".join(cells))
+
+
+if __name__ == "__main__":
+    main()
