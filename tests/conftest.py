@@ -57,3 +57,17 @@ def chromium_browser():
         browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=["--no-sandbox"])
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one local SparkSession of the whole test run (``local[2]``, the workbench's own settings),
+    shared by tests/spark and every other `spark`-marked test."""
+    pytest.importorskip("pyspark", reason="pyspark is the `spark` extra (make test installs it)")
+    from workbench import engine
+    from workbench.config import Settings
+
+    session = engine.spark_session(Settings().engine.spark.master)
+    yield session
+    session.stop()
+    engine._SPARK.clear()

@@ -25,13 +25,14 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import duckdb
-import ibis
 
 from .config import Paths, get_settings
 from .errors import NotFoundError, WorkbenchError
+
+if TYPE_CHECKING:   # duckdb and ibis are imported where a connection is made: `workbench --help` stays fast
+    import ibis
 
 __all__ = ["connect", "database_path", "registry_path", "engine_limits", "memory_error", "BUSY_TIMEOUT_S"]
 
@@ -40,6 +41,8 @@ BUSY_TIMEOUT_S = 30.0
 
 def _configure(con: ibis.BaseBackend) -> None:
     """Engine settings for a DuckDB connection: no progress bar, bounded memory, spills outside the repo."""
+    import duckdb
+
     eng = get_settings().engine
     try:
         con.raw_sql("SET enable_progress_bar = false")
@@ -62,6 +65,8 @@ def engine_limits() -> Iterator[None]:
 
     DuckDB spills what it can to this process's temp folder; what still does not fit ends here.
     """
+    import duckdb
+
     try:
         yield
     except duckdb.OutOfMemoryException as exc:
@@ -132,6 +137,9 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
     ``db`` is a DuckDB file path, ``":memory:"`` or an Ibis URL (``scheme://...``). Read-only opens of a missing
     file raise :class:`NotFoundError` with a hint; a busy file is retried until ``timeout``.
     """
+    import duckdb
+    import ibis
+
     text = str(db) if db is not None else None
     if text and ("://" in text or text == ":memory:"):
         con = ibis.duckdb.connect() if text == ":memory:" else ibis.connect(text)

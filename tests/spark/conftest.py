@@ -18,19 +18,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def spark():
-    """The one local SparkSession of the test run (``local[2]``, the workbench's own settings)."""
-    pytest.importorskip("pyspark", reason="pyspark is the `spark` extra (make test installs it)")
-    from workbench import engine
-    from workbench.config import Settings
-
-    session = engine.spark_session(Settings().engine.spark.master)
-    yield session
-    session.stop()
-    engine._SPARK.clear()
-
-
-@pytest.fixture(scope="session")
 def lake(tmp_path_factory: pytest.TempPathFactory):
     """The small world as a lake (``simulate --format parquet`` layout), written once."""
     from workbench.simulate.specs import DEMO_EXPERIMENTS

@@ -301,11 +301,7 @@ def test_ibis_bad_input() -> None:
 
 
 @pytest.mark.spark
-def test_ibis_on_pyspark_equals_duckdb(tmp_path) -> None:
-    pyspark_sql = pytest.importorskip("pyspark.sql")
-    spark = (pyspark_sql.SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
-             .config("spark.sql.shuffle.partitions", "1").config("spark.sql.warehouse.dir", str(tmp_path))
-             .getOrCreate())
+def test_ibis_on_pyspark_equals_duckdb(spark) -> None:
     ev = _events().iloc[:400].dropna(subset=["arm"])
     spark.createDataFrame(ev).createOrReplaceTempView("quantile_events")
     con = ibis.pyspark.connect(spark)
