@@ -12,6 +12,7 @@ policy; their ``record`` and ``brief`` are ``None``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from .lifecycle.policies import Decision, decide
 from .lifecycle.registry import ExperimentRecord, Registry
 from .lifecycle.signals import decision_context
 from .results import AnalysisResult
+from .metric_defs import use as use_definitions
 from .sources.experiments import load_experiments
 
 __all__ = ["ExperimentOutcome", "evaluate", "has_registry"]
@@ -71,13 +73,18 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
     ``engine``/``events``: where the event work runs (see :mod:`workbench.engine`); the registry stays in
     the embedded database.
     """
-    # Read the events first: within one process DuckDB refuses a read-only connection to a file
-    # that already has a read-write one, and the registry session below is read-write.
-    datasets = load_experiments(experiment_ids, db=db, as_of=as_of, engine=engine, events=events)
     if registry is None and has_registry(db):
         from .db import registry_path
         registry = Registry(registry_path(db))
     reg = registry
+    # Briefs first (their own metric definitions decide what is aggregated), then the events: the
+    # registry's connection is closed in between, because within one process DuckDB refuses a
+    # read-only connection to a file that has a read-write one open.
+    known = _registered(reg, experiment_ids) if reg is not None else {}
+    with contextlib.ExitStack() as stack:
+        for eid, (_, brief) in known.items():
+            stack.enter_context(use_definitions(brief.metric_definitions(source=f"brief of {eid}")))
+        datasets = load_experiments(experiment_ids, db=db, as_of=as_of, engine=engine, events=events)
     outcomes: dict[str, ExperimentOutcome] = {}
     calendar = calendar_options(db)
     if reg is None:
@@ -87,13 +94,20 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
         return outcomes
     with reg.session():
         for eid, data in datasets.items():
-            record = reg.get(eid) if reg.exists(eid) else None
-            brief = reg.brief(eid) if record else None
+            record, brief = known.get(eid, (None, None))
             result = analyze(data, **{**calendar, **analysis_options(brief, data)})
             context = decision_context(reg, eid, now=as_of, data_as_of=result.as_of) if record else None
             outcomes[eid] = ExperimentOutcome(data, result, decide(result, brief=brief, policy=policy, context=context),
                                               record, brief)
     return outcomes
+
+
+def _registered(reg: Registry, experiment_ids: Sequence[str] | None) -> dict[str, tuple[Any, ExperimentBrief]]:
+    """Record and brief of every registered experiment asked for (all when ``None``)."""
+    wanted = None if experiment_ids is None else set(experiment_ids)
+    with reg.session():
+        return {r.experiment_id: (r, reg.brief(r.experiment_id)) for r in reg.list()
+                if wanted is None or r.experiment_id in wanted}
 
 
 def has_registry(db: str | Path | None) -> bool:
