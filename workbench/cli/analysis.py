@@ -404,4 +404,4 @@ def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
     app.command("analyze", help="Analyse an experiment: health check, then every metric's variants vs the control.")(engine_options(analyze_command))
     app.command("check", help="Health check only (schema, SRM, labels, small samples, bots, stickiness).")(engine_options(check_command))
-    app.command("plan", help="Sample size per arm, MDE and duration for a planned experiment.")(plan_command)
+    app.command("plan", help="Sample size per arm, MDE and duration for a planned experiment.")(engine_options(plan_command))

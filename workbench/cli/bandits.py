@@ -15,7 +15,7 @@ from ..display import dumps, fmt_count, fmt_elapsed, fmt_fixed, fmt_lift, fmt_nu
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
 from ..ids import safe_id
-from ._common import JSON_OPTION, console, print_json, table
+from ._common import JSON_OPTION, console, engine_options, print_json, table
 
 __all__ = ["register"]
 
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     app.command("allocate", help="Next allocation plan (weights per variant, with reasons) from per-arm counts: "
                 "Thompson sampling, UCB1 or a fixed split, with an exploration floor and warm-up. Shows it beside the "
                 "current (latest logged) allocation; logs it as the new current one unless --no-log; prints or "
-                "writes the plan as JSON for the serving system.")(allocate_cmd)
+                "writes the plan as JSON for the serving system.")(engine_options(allocate_cmd))
     app.command("bandit-sim", help="Simulate a fixed A/B split against Thompson sampling and UCB1 on given true "
                 "conversion rates: regret, conversions, traffic to the best arm, time to a correct decision.")(sim_cmd)
     app.command("bandit-log", help="Why the bandit did this: the current allocation (latest logged decision as of "

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import typer
 
 from ..errors import InputError, Problem
-from ._common import JSON_OPTION, console, err_console, print_json
+from ._common import JSON_OPTION, console, engine_options, err_console, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
     app.command("schedule", help="Scheduled operation: print (or --install) a cron line / systemd timer that runs "
                                  "`workbench schedule --once`; --once runs one cycle: refresh changed reports, "
                                  "re-evaluate decisions, watch rollouts on the events (auto-rollback), send alerts, "
-                                 "write a JSON run log.")(schedule_cmd)
+                                 "write a JSON run log.")(engine_options(schedule_cmd))
 
 
 def schedule_cmd(
