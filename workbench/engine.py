@@ -105,6 +105,11 @@ def _check_reachable(url: str, timeout: float) -> None:
                              "check the URL and that the server runs, or use --engine spark for a local session") from None
 
 
+# Settings a Spark Connect client cannot change (the server's own): sent only to a session we start.
+SERVER_STATIC = frozenset({"spark.driver.memory", "spark.ui.enabled", "spark.ui.showConsoleProgress",
+                           "spark.sql.warehouse.dir"})
+
+
 def spark_session(master: str | None = None) -> Any:
     """The process's SparkSession: the one handed over by :func:`use_spark`, else one made from the settings
     (``local[N]``, or Spark Connect for ``sc://``). Made once, kept until the process exits."""
@@ -121,7 +126,7 @@ def spark_session(master: str | None = None) -> Any:
         raise WorkbenchError("--engine spark needs pyspark: pip install 'experiment-workbench[spark]'") from None
     builder = SparkSession.builder.appName(s.app_name)
     for key, value in s.conf.items():
-        if master.startswith("sc://") and key in ("spark.driver.memory", "spark.ui.enabled"):
+        if master.startswith("sc://") and key in SERVER_STATIC:
             continue                                  # static settings of a server we do not start
         builder = builder.config(key, value)
     try:
