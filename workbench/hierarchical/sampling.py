@@ -111,7 +111,13 @@ def sample_posterior(data: SkuData, *, sampler: str = "nutpie", parameterisation
         from ..config import get_settings
         draws = get_settings().hierarchical.draws
     _check(sampler, parameterisation, chains=chains, draws=draws, tune=tune, cores=cores)
-    parameterisation = resolve_parameterisation(parameterisation, data.control_n, data.control_y)
+    compiled_path = sampler == "nutpie" and not textbook
+    parameterisation = resolve_parameterisation(parameterisation, data.control_n, data.control_y,
+                                                compiled=compiled_path)
+    if parameterisation == "adaptive" and not compiled_path:
+        raise InputError([Problem("blocked", "bad_parameterisation", "parameterisation 'adaptive' needs "
+                                  "sampler 'nutpie' (the compiled density)", column="parameterisation",
+                                  value=parameterisation)])
     with warnings.catch_warnings():
         # PyMC/nutpie/numba emit deprecation and performance chatter that says nothing about the fit.
         for category in (FutureWarning, UserWarning, RuntimeWarning, DeprecationWarning):
