@@ -9,10 +9,11 @@ travel in one float64 array passed as nutpie's ``user_data`` pointer, so nothing
 is baked into the compiled code.
 
 It is the posterior of :func:`workbench.hierarchical.model.build_model` with
-``parameterisation="mixed"`` or ``"noncentred"`` (``"adaptive"``: the non-centred model's), in coordinates that let NUTS move the
-within-category lift SD ``sigma_delta`` freely (PyMC's own coordinates mix it slowly: with a thin
-lift per SKU its posterior reaches down to 0, and each SKU's standardised lift ``z`` is tied to
-it, so with 1,000 SKUs r_hat stayed at 1.01–1.05 after 6,000 draws):
+``parameterisation="mixed"`` or ``"noncentred"`` (``"adaptive"``: the non-centred model's), in
+coordinates that let NUTS move the within-category lift SD ``sigma_delta`` freely (PyMC's own
+coordinates mix it slowly: with a thin lift per SKU its posterior reaches down to 0, and each
+SKU's standardised lift ``z`` is tied to it, so with 1,000 SKUs r_hat stayed at 1.01–1.05 after
+6,000 draws):
 
 - ``sigma_delta`` is sampled as a signed ``s`` with ``s ~ Normal(0, sigma_delta_sd)`` and
   ``sigma_delta = |s|`` (the same half-normal prior): no log-scale tail towards 0.

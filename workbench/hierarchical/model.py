@@ -24,7 +24,8 @@ identified and funnel-shaped). ``benchmarks/hierarchical.py`` measures them: "mi
 best when SKUs have a few dozen expected conversions, "noncentred" when they have only a handful.
 The default sampler's "auto" is "adaptive" (:mod:`.compiled_density`: every parameter partially
 centred on its own data, the same posterior as "noncentred" here); with the PyMC-graph samplers
-"auto" picks "mixed" or "noncentred" by the data's informativeness (:func:`.spec.resolve_parameterisation`). :func:`build_textbook_model` is the benchmark baseline:
+"auto" picks "mixed" or "noncentred" by the data's informativeness
+(:func:`.spec.resolve_parameterisation`). :func:`build_textbook_model` is the benchmark baseline:
 fully non-centred with an observed ``pm.Binomial``.
 
 All data enter as ``pm.Data`` so a compiled model can be re-used for new counts of the same shape.

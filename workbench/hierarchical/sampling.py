@@ -4,8 +4,8 @@ Three ways to sample the same posterior (``benchmarks/hierarchical.py`` measures
 side, with PyMC's NUTS on the textbook non-centred model as the baseline):
 
 - ``"nutpie"`` (default): nutpie's NUTS (Rust) on the model's log density and gradient in
-  :mod:`.compiled_density` ("adaptive", the default, "mixed" and "noncentred") — compiled numba C callbacks **cached on
-  disk** (``__pycache__``), so a fresh process starts sampling after well under a second instead
+  :mod:`.compiled_density` ("adaptive", the default, "mixed" and "noncentred") — compiled numba C
+  callbacks **cached on disk** (``__pycache__``), so a fresh process starts sampling after well under a second instead
   of recompiling. "centred" falls back to ``"nutpie-pytensor"``.
 - ``"nutpie-pytensor"``: nutpie on the PyMC model compiled through PyTensor's numba backend. The
   PyTensor part is cached on disk (PyTensor's compile directory, ``~/.pytensor`` or
