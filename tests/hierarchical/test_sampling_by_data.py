@@ -40,3 +40,12 @@ def test_default_fit_has_no_divergences_and_converges(case):
     assert d.parameterisation == "adaptive"
     assert d.divergences == 0, d
     assert d.max_rhat_all <= 1.01, d
+
+
+def test_adaptive_needs_the_compiled_sampler():
+    from workbench.errors import InputError
+
+    small = simulate_sku_world(n_categories=2, skus_per_category=3, seed=1)
+    with pytest.raises(InputError, match="needs sampler 'nutpie'"):
+        fit_hierarchical(small.data, sampler="pymc", parameterisation="adaptive")
+    assert resolve_parameterisation("auto", small.data.control_n, small.data.control_y) in ("mixed", "noncentred")
