@@ -17,7 +17,14 @@ from workbench.hierarchical.synthetic import simulate_sku_world
 
 HEAD = ["mu_alpha", "tau_alpha_log__", "sigma_alpha_log__", "mu_delta", "tau_delta_log__", "sigma_delta_log__"]
 ORDERS = {"mixed": HEAD + ["alpha_cat", "alpha", "z_delta_cat", "z_delta"],
-          "noncentred": HEAD + ["z_alpha_cat", "z_alpha", "z_delta_cat", "z_delta"]}
+          "noncentred": HEAD + ["z_alpha_cat", "z_alpha", "z_delta_cat", "z_delta"],
+          "adaptive": HEAD + ["z_alpha_cat", "z_alpha", "z_delta_cat", "z_delta"]}   # PyMC's: the non-centred model's
+
+
+def partially_centred(w, s, iv, res):
+    """z = a·res + v·w of a partially centred coordinate, and its log Jacobian −½ Σ log(1 + s²·iv)."""
+    prec = 1.0 + s * s * iv
+    return s * iv / prec * res + w / np.sqrt(prec), -0.5 * np.log(prec).sum()
 
 
 def to_pymc(x, data, parameterisation):
@@ -28,25 +35,33 @@ def to_pymc(x, data, parameterisation):
     point = {k: (v[0] if k in HEAD else v) for k, v in parts.items()}
     s = point["sigma_delta_log__"]
     point["sigma_delta_log__"] = np.log(abs(s))
-    # Baselines as the model has them, then the lifts' standardised deviations z from w.
-    alpha = parts["alpha"] if parameterisation == "mixed" else (
-        point["mu_alpha"] + np.exp(point["tau_alpha_log__"]) * parts["z_alpha_cat"][data.sku_category]
-        + np.exp(point["sigma_alpha_log__"]) * parts["z_alpha"])
-    m = point["mu_delta"] + np.exp(point["tau_delta_log__"]) * parts["z_delta_cat"][data.lift_category]
+    ta, sa, td = (np.exp(point[k]) for k in ("tau_alpha_log__", "sigma_alpha_log__", "tau_delta_log__"))
+    a_mean, a_prec, e0, iv0, d_mean, d_prec = cd.level_information(data, adaptive=parameterisation == "adaptive")
+    log_jacobian = 0.0
+    # Baselines as the model has them (partially centred coordinates -> PyMC's z's), then the lifts.
+    if parameterisation == "mixed":
+        alpha = parts["alpha"]
+    else:
+        point["z_alpha_cat"], jac_c = partially_centred(parts["z_alpha_cat"], ta, a_prec, a_mean - point["mu_alpha"])
+        a_cat = point["mu_alpha"] + ta * point["z_alpha_cat"]
+        point["z_alpha"], jac_s = partially_centred(parts["z_alpha"], sa, iv0, e0 - a_cat[data.sku_category])
+        alpha = a_cat[data.sku_category] + sa * point["z_alpha"]
+        log_jacobian += jac_c + jac_s
+    point["z_delta_cat"], jac_d = partially_centred(parts["z_delta_cat"], td, d_prec, d_mean - point["mu_delta"])
+    m = (point["mu_delta"] + td * point["z_delta_cat"])[data.lift_category]
     yhat, inv_var = cd.lift_data_approximation(data)
-    prec = 1.0 + s * s * inv_var
-    z = s * inv_var / prec * (yhat - alpha[data.lift_sku] - m) + parts["z_delta"] / np.sqrt(prec)
+    z, jac_l = partially_centred(parts["z_delta"], s, inv_var, yhat - alpha[data.lift_sku] - m)
     point["z_delta"] = np.sign(s) * z              # delta = m + s*z = m + |s|*(sign(s)*z)
-    log_jacobian = -0.5 * np.log(prec).sum() - np.log(abs(s))
+    log_jacobian += jac_d + jac_l - np.log(abs(s))
     return point, log_jacobian
 
 
-@pytest.mark.parametrize("parameterisation", ["mixed", "noncentred"])
+@pytest.mark.parametrize("parameterisation", ["mixed", "noncentred", "adaptive"])
 @pytest.mark.parametrize("priors", [Priors(), Priors(mu_alpha_sd=0.7, tau_delta_sd=0.1, sigma_delta_sd=0.4)])
 def test_log_density_equals_pymc_and_gradient_its_derivative(priors, parameterisation):
     world = simulate_sku_world(n_categories=3, skus_per_category=4, seed=3)
     data = world.data
-    model = build_model(data, parameterisation, priors)
+    model = build_model(data, "noncentred" if parameterisation == "adaptive" else parameterisation, priors)
     assert [v.name for v in model.value_vars] == ORDERS[parameterisation]
     logp = model.compile_logp()
     blob = cd.pack_data(data, priors, parameterisation)

@@ -53,7 +53,7 @@ def test_hyperparameters_near_truth(world, full):
 
 def test_diagnostics_always_reported_and_warnings_follow_them(full):
     d = full.diagnostics
-    assert d is not None and d.sampler == "nutpie" and d.parameterisation == "mixed" and d.chains == 4
+    assert d is not None and d.sampler == "nutpie" and d.parameterisation == "adaptive" and d.chains == 4
     assert d.max_rhat_lifts < 1.02 and d.divergences == 0
     assert (d.min_ess_bulk_lifts < 400) == any("bulk ESS" in w for w in full.warnings)
     assert full.warnings == d.warnings

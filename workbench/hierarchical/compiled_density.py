@@ -9,10 +9,11 @@ travel in one float64 array passed as nutpie's ``user_data`` pointer, so nothing
 is baked into the compiled code.
 
 It is the posterior of :func:`workbench.hierarchical.model.build_model` with
-``parameterisation="mixed"`` or ``"noncentred"``, in coordinates that let NUTS move the
-within-category lift SD ``sigma_delta`` freely (PyMC's own coordinates mix it slowly: with a thin
-lift per SKU its posterior reaches down to 0, and each SKU's standardised lift ``z`` is tied to
-it, so with 1,000 SKUs r_hat stayed at 1.01–1.05 after 6,000 draws):
+``parameterisation="mixed"`` or ``"noncentred"`` (``"adaptive"``: the non-centred model's), in
+coordinates that let NUTS move the within-category lift SD ``sigma_delta`` freely (PyMC's own
+coordinates mix it slowly: with a thin lift per SKU its posterior reaches down to 0, and each
+SKU's standardised lift ``z`` is tied to it, so with 1,000 SKUs r_hat stayed at 1.01–1.05 after
+6,000 draws):
 
 - ``sigma_delta`` is sampled as a signed ``s`` with ``s ~ Normal(0, sigma_delta_sd)`` and
   ``sigma_delta = |s|`` (the same half-normal prior): no log-scale tail towards 0.
@@ -23,6 +24,16 @@ it, so with 1,000 SKUs r_hat stayed at 1.01–1.05 after 6,000 draws):
   lifts whose data pin them get coordinates centred on their data. The change of coordinates is
   exact — the log density includes its log Jacobian ``Σ log v`` — only the approximation's
   quality varies, and with it how well the sampler mixes, not what it samples.
+
+**"adaptive"** (the default) applies the same partial centring to every level: a SKU's baseline
+``alpha = alpha_cat + sigma_alpha·z`` with ``z = m + v·w`` centred on its control arm's empirical
+logit in proportion to that arm's information, a category's baseline and lift on the
+precision-weighted mean of its members' (:func:`level_information`). A SKU with 20 units is then
+non-centred and one with 3,000 centred, in the same model (Papaspiliopoulos, Roberts & Sköld 2007,
+"A general framework for the parametrization of hierarchical models": the weight
+``sigma²·iv/(1 + sigma²·iv)`` is their optimal one for a normal likelihood). Its posterior is the
+"noncentred" model's (checked against PyMC's in the tests). "mixed"/"noncentred" keep PyMC's
+coordinates for the baselines and category lifts.
 
 Measured on the 50 × 20 benchmark world (``benchmarks/hierarchical.py``), 4 chains: at 1,500 draws
 per chain the smallest ESS of ``sigma_delta`` rose from 120–170 to 570–870 (3 seeds); with the default
@@ -51,22 +62,71 @@ from .spec import TRACE_VARS, Priors
 __all__ = ["pack_data", "logp_and_grad", "expand", "n_params", "CompiledDensityModel", "compiled_model",
            "initial_point", "COMPILED_PARAMETERISATIONS", "lift_data_approximation", "empirical_logit"]
 
-COMPILED_PARAMETERISATIONS = ("mixed", "noncentred")
+COMPILED_PARAMETERISATIONS = ("mixed", "noncentred", "adaptive")
 
 _HEADER = 12
 
 
 def pack_data(data: SkuData, priors: Priors = Priors(), parameterisation: str = "mixed") -> NDArray[np.float64]:
-    """All inputs in one float64 array: sizes, prior scales, the parameterisation, counts and indexes."""
+    """All inputs in one float64 array: sizes, prior scales, the parameterisation, counts and indexes.
+
+    Besides the counts it carries, for every level, the data approximation the coordinates are
+    centred on (:func:`level_information`): zeros for "mixed"/"noncentred" (PyMC's coordinates).
+    """
     parts = [data.control_n, data.control_y, data.sku_category.astype(np.float64), data.lift_n, data.lift_y,
              data.lift_sku.astype(np.float64), data.lift_category.astype(np.float64)]
     yhat, inv_var = lift_data_approximation(data)
-    body = np.concatenate(parts + [yhat, inv_var])
+    levels = level_information(data, adaptive=parameterisation == "adaptive")
+    body = np.concatenate(parts + [yhat, inv_var] + list(levels))
     head = np.array([_HEADER + body.size, data.n_categories, data.n_skus, data.n_lifts,
                      data.pooled_control_logit(), priors.mu_alpha_sd, priors.tau_alpha_sd, priors.sigma_alpha_sd,
                      priors.mu_delta_sd, priors.tau_delta_sd, priors.sigma_delta_sd,
                      1.0 if parameterisation == "mixed" else 0.0])
     return np.ascontiguousarray(np.concatenate([head, body]))
+
+
+def _between_sd(est: NDArray[np.float64], var: NDArray[np.float64], floor: float) -> float:
+    """Method-of-moments SD of the true values behind noisy estimates (at least ``floor``)."""
+    w = 1.0 / var
+    centre = float((w * est).sum() / w.sum())
+    excess = float(((est - centre) ** 2 - var).mean())
+    return max(float(np.sqrt(max(excess, 0.0))), floor)
+
+
+def _category_information(est: NDArray[np.float64], var: NDArray[np.float64], between: float,
+                          group: NDArray[np.int64], n_groups: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Precision-weighted category means of ``est`` and their precision, members spread by ``between``."""
+    w = 1.0 / (between**2 + var)
+    prec = np.bincount(group, w, minlength=n_groups)
+    mean = np.bincount(group, w * est, minlength=n_groups) / np.maximum(prec, 1e-300)
+    return mean, prec
+
+
+def level_information(data: SkuData, *, adaptive: bool = True) -> tuple[NDArray[np.float64], ...]:
+    """What the data say about each baseline and category effect, on the logit scale: (estimate, precision).
+
+    Returns, in order, for the category baselines, the SKU baselines and the category lifts: their
+    estimates then their precisions (six arrays). The SKU baseline's is its control arm's empirical
+    logit with precision ``1/(1/(y + ½) + 1/(n − y + ½))`` (about n·p·(1 − p)); a category's is the
+    precision-weighted mean of its members' estimates, each member's variance increased by a
+    method-of-moments estimate of the spread between members. They only choose the coordinates
+    (how far each parameter is centred on its data), never the posterior. ``adaptive=False``: zero
+    precision everywhere (fully non-centred coordinates).
+    """
+    C, S = data.n_categories, data.n_skus
+    if not adaptive:
+        return (np.zeros(C), np.zeros(C), np.zeros(S), np.zeros(S), np.zeros(C), np.zeros(C))
+    y0, n0 = data.control_y, data.control_n
+    e0 = empirical_logit(y0, n0)
+    iv0 = 1.0 / (1.0 / (y0 + 0.5) + 1.0 / (n0 - y0 + 0.5))
+    sa = _between_sd(e0, 1.0 / iv0, 0.05)
+    a_mean, a_prec = _category_information(e0, 1.0 / iv0, sa, data.sku_category, C)
+    yl, vl = lift_data_approximation(data)
+    d = yl - e0[data.lift_sku]
+    vd = 1.0 / vl + 1.0 / iv0[data.lift_sku]
+    sd = _between_sd(d, vd, 0.02)
+    d_mean, d_prec = _category_information(d, vd, sd, data.lift_category, C)
+    return a_mean, a_prec, e0, iv0, d_mean, d_prec
 
 
 def empirical_logit(y: NDArray[np.float64], n: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -111,27 +171,14 @@ def _unpack(blob: NDArray[np.float64]) -> tuple:  # type: ignore[type-arg]
     lift_sku = blob[o:o + L]; o += L
     lift_cat = blob[o:o + L]; o += L
     yhat = blob[o:o + L]; o += L
-    inv_var = blob[o:o + L]
-    return C, S, L, blob[11] > 0.5, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var
-
-
-@numba.njit(cache=True, inline="always")
-def _baselines(xa_cat: NDArray[np.float64], xa: NDArray[np.float64], sku_cat: NDArray[np.float64], centred: bool,
-               mu_a: float, ta: float, sa: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Category and SKU baseline rates (logit scale) from their coordinates."""
-    C, S = xa_cat.size, xa.size
-    a_cat = np.empty(C)
-    alpha = np.empty(S)
-    for c in range(C):
-        a_cat[c] = xa_cat[c] if centred else mu_a + ta * xa_cat[c]
-    for j in range(S):
-        alpha[j] = xa[j] if centred else a_cat[int(sku_cat[j])] + sa * xa[j]
-    return a_cat, alpha
+    inv_var = blob[o:o + L]; o += L
+    lev = blob[o:o + 4 * C + 2 * S]
+    return C, S, L, blob[11] > 0.5, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var, lev
 
 
 @numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
 def _lift_z(sd: float, iv: float, res: float, w: float) -> tuple[float, float, float, float]:
-    """A lift's standardised deviation z = a·res + v·w (module docstring), with a, v and 1/(1 + sd²·iv)."""
+    """A standardised deviation z = a·res + v·w (module docstring), with a, v and 1/(1 + sd²·iv)."""
     prec = 1.0 + sd * sd * iv
     inv_prec = 1.0 / prec
     v = np.sqrt(inv_prec)
@@ -139,25 +186,85 @@ def _lift_z(sd: float, iv: float, res: float, w: float) -> tuple[float, float, f
     return a * res + v * w, a, v, inv_prec
 
 
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+def _back(g: float, s: float, iv: float, res: float, w: float) -> tuple[float, float, float]:
+    """Chain rule through x = m + s·z, z = a·res + v·w (res = data − m): d/dw, d/dm, d/ds of the log density.
+
+    ``g`` is d(log density)/dx from everything downstream; the terms −z²/2 − log(1 + s²·iv)/2 that
+    this coordinate adds are included.
+    """
+    z, a, v, inv_prec = _lift_z(s, iv, res, w)
+    g_z = -z + s * g
+    g_s = z * g - s * iv * inv_prec + g_z * (res * (1.0 - s * s * iv) * iv * inv_prec * inv_prec
+                                             - w * s * iv * v * inv_prec)
+    return v * g_z, g - a * g_z, g_s
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+def _level(centre: NDArray[np.float64], group: NDArray[np.float64], s: float, data: NDArray[np.float64],
+           iv: NDArray[np.float64], w: NDArray[np.float64], out: NDArray[np.float64]) -> float:
+    """out[i] = centre[group[i]] + s·z_i in partially centred coordinates; returns their log density terms."""
+    lp = 0.0
+    for i in range(w.size):
+        m = centre[int(group[i])]
+        z, a, v, inv_prec = _lift_z(s, iv[i], data[i] - m, w[i])
+        out[i] = m + s * z
+        lp += -0.5 * z * z + 0.5 * np.log(inv_prec)
+    return lp
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+def _level_back(centre: NDArray[np.float64], group: NDArray[np.float64], s: float, data: NDArray[np.float64],
+                iv: NDArray[np.float64], w: NDArray[np.float64], g: NDArray[np.float64], g_centre: NDArray[np.float64]
+                ) -> float:
+    """Back-propagates :func:`_level`: g (d/d out) becomes d/dw in place; adds d/d centre; returns d/ds."""
+    g_s = 0.0
+    for i in range(w.size):
+        c = int(group[i])
+        gw, gm, gs = _back(g[i], s, iv[i], data[i] - centre[c], w[i])
+        g[i] = gw
+        g_centre[c] += gm
+        g_s += gs
+    return g_s
+
+
+@numba.njit(cache=True, inline="always")
+def _state(x: NDArray[np.float64], blob: NDArray[np.float64]) -> tuple:  # type: ignore[type-arg]
+    """Hyperparameters, baselines (category and SKU), category lifts, and their coordinates' log density."""
+    C, S, L, centred, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var, lev = _unpack(blob)
+    mu_a, ta, sa, mu_d, td, sd = x[0], np.exp(x[1]), np.exp(x[2]), x[3], np.exp(x[4]), x[5]
+    zero_group = np.zeros(C)
+    a_cat = np.empty(C)
+    alpha = np.empty(S)
+    d_cat = np.empty(C)
+    lp = 0.0
+    if centred:
+        a_cat[:] = x[6:6 + C]
+        alpha[:] = x[6 + C:6 + C + S]
+    else:
+        lp += _level(np.array([mu_a]), zero_group, ta, lev[:C], lev[C:2 * C], x[6:6 + C], a_cat)
+        lp += _level(a_cat, sku_cat, sa, lev[2 * C:2 * C + S], lev[2 * C + S:2 * C + 2 * S], x[6 + C:6 + C + S], alpha)
+    lp += _level(np.array([mu_d]), zero_group, td, lev[2 * C + 2 * S:3 * C + 2 * S], lev[3 * C + 2 * S:],
+                 x[6 + C + S:6 + 2 * C + S], d_cat)
+    return mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp
+
+
 @numba.njit(cache=True, fastmath=_FASTMATH)
 def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArray[np.float64]) -> float:
     """Log density (up to a constant) at ``x``; writes the gradient into ``grad``."""
-    C, S, L, centred, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var = _unpack(blob)
+    C, S, L, centred, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var, lev = _unpack(blob)
     m0, s_ma, s_ta, s_sa, s_md, s_td, s_sd = blob[4], blob[5], blob[6], blob[7], blob[8], blob[9], blob[10]
-
-    mu_a, u_ta, u_sa, mu_d, u_td, sd = x[0], x[1], x[2], x[3], x[4], x[5]
-    ta, sa, td = np.exp(u_ta), np.exp(u_sa), np.exp(u_td)
-    xa_cat = x[6:6 + C]                      # alpha_cat (centred) or z_alpha_cat
-    xa = x[6 + C:6 + C + S]                  # alpha (centred) or z_alpha
-    zc = x[6 + C + S:6 + 2 * C + S]
+    mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp = _state(x, blob)
+    u_ta, u_sa, u_td = x[1], x[2], x[4]
+    xa = x[6 + C:6 + C + S]                  # alpha (centred) or its coordinates
     zl = x[6 + 2 * C + S:6 + 2 * C + S + L]
     g_acat = grad[6:6 + C]
     g_alpha = grad[6 + C:6 + C + S]
-    g_zc = grad[6 + C + S:6 + 2 * C + S]
+    g_dcat = grad[6 + C + S:6 + 2 * C + S]
     g_zl = grad[6 + 2 * C + S:6 + 2 * C + S + L]
 
-    lp = (-0.5 * ((mu_a - m0) / s_ma) ** 2 - 0.5 * (ta / s_ta) ** 2 + u_ta - 0.5 * (sa / s_sa) ** 2 + u_sa
-          - 0.5 * (mu_d / s_md) ** 2 - 0.5 * (td / s_td) ** 2 + u_td - 0.5 * (sd / s_sd) ** 2)
+    lp += (-0.5 * ((mu_a - m0) / s_ma) ** 2 - 0.5 * (ta / s_ta) ** 2 + u_ta - 0.5 * (sa / s_sa) ** 2 + u_sa
+           - 0.5 * (mu_d / s_md) ** 2 - 0.5 * (td / s_td) ** 2 + u_td - 0.5 * (sd / s_sd) ** 2)
     g_mu_a = -(mu_a - m0) / s_ma ** 2
     g_u_ta = -(ta / s_ta) ** 2 + 1.0
     g_u_sa = -(sa / s_sa) ** 2 + 1.0
@@ -165,25 +272,21 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
     g_u_td = -(td / s_td) ** 2 + 1.0
     g_sd = -sd / s_sd ** 2
 
-    a_cat, alpha = _baselines(xa_cat, xa, sku_cat, centred, mu_a, ta, sa)
-
     # Likelihood: control arms, then variant arms. g_alpha collects d(log density)/d(alpha).
     for j in range(S):
         sp, sg = _softplus_sigmoid(alpha[j])
         lp += y0[j] * alpha[j] - n0[j] * sp
         g_alpha[j] = y0[j] - n0[j] * sg
     for c in range(C):
-        lp += -0.5 * zc[c] * zc[c]
-        g_zc[c] = -zc[c]
-    # Lifts: delta = m + sd*z with m = mu_d + td*zc[c] and z = a*res + v*w (module docstring), so
+        g_dcat[c] = 0.0
+    # Lifts: delta = m + sd*z with m = delta_cat[c] and z = a*res + v*w (module docstring), so
     # every gradient that reaches z also flows on through a (via sd) and res (via alpha, m).
-    sum_zc_q = 0.0
     log_jac = 0.0
     prod_prec = 1.0
     for l in range(L):
         c = int(lift_cat[l])
         j = int(lift_sku[l])
-        m = mu_d + td * zc[c]
+        m = d_cat[c]
         iv = inv_var[l]
         res = yhat[l] - alpha[j] - m
         w = zl[l]
@@ -202,11 +305,13 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
         g_sd += z * r - sd * iv * inv_prec + g_z * (res * (1.0 - sd * sd * iv) * iv * inv_prec * inv_prec
                                                      - w * sd * iv * v * inv_prec)
         g_alpha[j] += q
-        g_mu_d += q
-        g_zc[c] += td * q
-        sum_zc_q += zc[c] * q
-    g_u_td += td * sum_zc_q
+        g_dcat[c] += q
     lp += log_jac - 0.5 * np.log(prod_prec)
+    zero_group = np.zeros(C)
+    g_centre = np.zeros(1)
+    g_u_td += td * _level_back(np.array([mu_d]), zero_group, td, lev[2 * C + 2 * S:3 * C + 2 * S],
+                               lev[3 * C + 2 * S:], x[6 + C + S:6 + 2 * C + S], g_dcat, g_centre)
+    g_mu_d += g_centre[0]
 
     if centred:
         # a_cat ~ Normal(mu_a, ta), alpha ~ Normal(a_cat[c], sa).
@@ -230,22 +335,15 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
         lp += -0.5 * q * inv_sa2 - S * u_sa
         g_u_sa += q * inv_sa2 - S
     else:
-        # z's are standard normal; chain rule through alpha = a_cat[c] + sa*z, a_cat = mu_a + ta*zc.
+        # Chain rule through alpha = a_cat[c] + sa*z and a_cat = mu_a + ta*z_cat (partially centred z's).
         for c in range(C):
             g_acat[c] = 0.0
-        for j in range(S):
-            c = int(sku_cat[j])
-            ga = g_alpha[j]
-            g_acat[c] += ga
-            g_u_sa += sa * xa[j] * ga
-            lp += -0.5 * xa[j] * xa[j]
-            g_alpha[j] = -xa[j] + sa * ga
-        for c in range(C):
-            gc = g_acat[c]
-            g_mu_a += gc
-            g_u_ta += ta * xa_cat[c] * gc
-            lp += -0.5 * xa_cat[c] * xa_cat[c]
-            g_acat[c] = -xa_cat[c] + ta * gc
+        g_u_sa += sa * _level_back(a_cat, sku_cat, sa, lev[2 * C:2 * C + S], lev[2 * C + S:2 * C + 2 * S], xa,
+                                   g_alpha, g_acat)
+        g_centre[0] = 0.0
+        g_u_ta += ta * _level_back(np.array([mu_a]), zero_group, ta, lev[:C], lev[C:2 * C], x[6:6 + C], g_acat,
+                                   g_centre)
+        g_mu_a += g_centre[0]
 
     grad[0], grad[1], grad[2], grad[3], grad[4], grad[5] = g_mu_a, g_u_ta, g_u_sa, g_mu_d, g_u_td, g_sd
     return lp
@@ -254,15 +352,13 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
 @numba.njit(cache=True)
 def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.float64]) -> None:
     """Trace values in the order of ``TRACE_VARS``: alpha, delta, alpha_cat, delta_cat, then scalars."""
-    C, S, L, centred, _, _, sku_cat, _, _, lift_sku, lift_cat, yhat, inv_var = _unpack(blob)
-    mu_a, ta, sa, mu_d, td, sd = x[0], np.exp(x[1]), np.exp(x[2]), x[3], np.exp(x[4]), x[5]
-    zc = x[6 + C + S:6 + 2 * C + S]
+    C, S, L, centred, _, _, sku_cat, _, _, lift_sku, lift_cat, yhat, inv_var, lev = _unpack(blob)
+    mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, _ = _state(x, blob)
     zl = x[6 + 2 * C + S:6 + 2 * C + S + L]
-    a_cat, alpha = _baselines(x[6:6 + C], x[6 + C:6 + C + S], sku_cat, centred, mu_a, ta, sa)
     out[:S] = alpha
     k = S
     for l in range(L):
-        m = mu_d + td * zc[int(lift_cat[l])]
+        m = d_cat[int(lift_cat[l])]
         z = _lift_z(sd, inv_var[l], yhat[l] - alpha[int(lift_sku[l])] - m, zl[l])[0]
         out[k] = m + sd * z
         k += 1
@@ -270,7 +366,7 @@ def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.fl
         out[k] = a_cat[c]
         k += 1
     for c in range(C):
-        out[k] = mu_d + td * zc[c]
+        out[k] = d_cat[c]
         k += 1
     out[k], out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5] = mu_a, ta, sa, mu_d, td, abs(sd)
 
@@ -315,7 +411,7 @@ def initial_point(data: SkuData, seed: int | np.integer | None, parameterisation
     head = np.array([m0, np.log(0.3), np.log(0.3), 0.0, np.log(0.05), 0.05]) + rng.uniform(-0.5, 0.5, 6)
     head[5] = rng.uniform(0.02, 0.1)
     z = rng.uniform(-1, 1, data.n_categories + data.n_lifts)
-    if parameterisation != "mixed":
+    if parameterisation != "mixed":    # partially centred coordinates start near the data by construction
         return np.concatenate([head, rng.uniform(-1, 1, data.n_categories + data.n_skus), z])
     emp = empirical_logit(data.control_y, data.control_n)
     alpha = 0.5 * (emp + m0) + 0.1 * rng.uniform(-1, 1, data.n_skus)

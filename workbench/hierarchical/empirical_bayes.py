@@ -49,7 +49,7 @@ from .results import HierarchicalResult, build_sku_rows, category_prior_row, int
 from .spec import Priors
 
 __all__ = ["beta_binomial_loglik", "fit_beta_binomial", "fit_category_betas", "fit_lift_pooling",
-           "fit_empirical_bayes", "fit_independent", "category_beta_priors"]
+           "fit_empirical_bayes", "fit_independent", "category_beta_priors", "lift_estimates"]
 
 Array = NDArray[np.float64]
 
@@ -185,6 +185,14 @@ def fit_lift_pooling(d: Array, v: Array, cat: NDArray[np.int64], n_cat: int, pri
             "cat_mean": mean_cat, "cat_var": var_cat}
 
 
+def lift_estimates(sku: SkuData) -> tuple[Array, Array]:
+    """Each lift's log-odds estimate and its variance, every arm under a Jeffreys Beta(1/2, 1/2)."""
+    ls = sku.lift_sku
+    m0, v0 = _logit_moments(0.5 + sku.control_y[ls], 0.5 + sku.control_n[ls] - sku.control_y[ls])
+    m1, v1 = _logit_moments(0.5 + sku.lift_y, 0.5 + sku.lift_n - sku.lift_y)
+    return m1 - m0, v0 + v1
+
+
 def category_beta_priors(data: SkuData | pd.DataFrame | Sequence[ExperimentData]) -> dict[str, tuple[float, float]]:
     """Beta(a, b) prior of a new arm's conversion rate per category (for Thompson sampling cold start).
 
@@ -214,9 +222,7 @@ def fit_empirical_bayes(data: SkuData | pd.DataFrame | Sequence[ExperimentData],
     a0, b0 = a[lc] + sku.control_y[ls], b[lc] + sku.control_n[ls] - sku.control_y[ls]
     # The lift's likelihood: each arm's log-odds under a nearly flat Jeffreys Beta(1/2, 1/2), so the
     # rate priors do not shrink the difference before the lift level pools it.
-    m0, v0 = _logit_moments(0.5 + sku.control_y[ls], 0.5 + sku.control_n[ls] - sku.control_y[ls])
-    m1, v1 = _logit_moments(0.5 + sku.lift_y, 0.5 + sku.lift_n - sku.lift_y)
-    pool = fit_lift_pooling(m1 - m0, v0 + v1, lc, sku.n_categories, priors)
+    pool = fit_lift_pooling(*lift_estimates(sku), lc, sku.n_categories, priors)
     p0 = rng.beta(a0, b0, size=(n_draws, sku.n_lifts))
     lift = pool["mean"] + np.sqrt(pool["var"]) * rng.standard_normal((n_draws, sku.n_lifts))  # type: ignore[operator]
     p1 = expit(logit(p0) + lift)

@@ -20,9 +20,11 @@ it drops the constant ``log C(n, y)`` (same posterior, cheaper gradient).
 
 Parameterisation is a switch: ``"centred"``, ``"noncentred"`` or ``"mixed"`` (baseline rates
 centred — SKUs with enough traffic pin their own rate — and lifts non-centred — lifts are weakly
-identified and funnel-shaped). ``benchmarks/hierarchical.py`` measures all three: "mixed" samples
-best when SKUs have a few dozen expected conversions, "noncentred" when they have only a handful;
-the default "auto" picks between the two by the data's informativeness
+identified and funnel-shaped). ``benchmarks/hierarchical.py`` measures them: "mixed" samples
+best when SKUs have a few dozen expected conversions, "noncentred" when they have only a handful.
+The default sampler's "auto" is "adaptive" (:mod:`.compiled_density`: every parameter partially
+centred on its own data, the same posterior as "noncentred" here); with the PyMC-graph samplers
+"auto" picks "mixed" or "noncentred" by the data's informativeness
 (:func:`.spec.resolve_parameterisation`). :func:`build_textbook_model` is the benchmark baseline:
 fully non-centred with an observed ``pm.Binomial``.
 

@@ -4,8 +4,8 @@ Three ways to sample the same posterior (``benchmarks/hierarchical.py`` measures
 side, with PyMC's NUTS on the textbook non-centred model as the baseline):
 
 - ``"nutpie"`` (default): nutpie's NUTS (Rust) on the model's log density and gradient in
-  :mod:`.compiled_density` ("mixed" and "noncentred") — compiled numba C callbacks **cached on
-  disk** (``__pycache__``), so a fresh process starts sampling after well under a second instead
+  :mod:`.compiled_density` ("adaptive", the default, "mixed" and "noncentred") — compiled numba C
+  callbacks **cached on disk** (``__pycache__``), so a fresh process starts sampling after well under a second instead
   of recompiling. "centred" falls back to ``"nutpie-pytensor"``.
 - ``"nutpie-pytensor"``: nutpie on the PyMC model compiled through PyTensor's numba backend. The
   PyTensor part is cached on disk (PyTensor's compile directory, ``~/.pytensor`` or
@@ -111,7 +111,13 @@ def sample_posterior(data: SkuData, *, sampler: str = "nutpie", parameterisation
         from ..config import get_settings
         draws = get_settings().hierarchical.draws
     _check(sampler, parameterisation, chains=chains, draws=draws, tune=tune, cores=cores)
-    parameterisation = resolve_parameterisation(parameterisation, data.control_n, data.control_y)
+    compiled_path = sampler == "nutpie" and not textbook
+    parameterisation = resolve_parameterisation(parameterisation, data.control_n, data.control_y,
+                                                compiled=compiled_path)
+    if parameterisation == "adaptive" and not compiled_path:
+        raise InputError([Problem("blocked", "bad_parameterisation", "parameterisation 'adaptive' needs "
+                                  "sampler 'nutpie' (the compiled density)", column="parameterisation",
+                                  value=parameterisation)])
     with warnings.catch_warnings():
         # PyMC/nutpie/numba emit deprecation and performance chatter that says nothing about the fit.
         for category in (FutureWarning, UserWarning, RuntimeWarning, DeprecationWarning):

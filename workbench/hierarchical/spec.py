@@ -4,7 +4,7 @@ Kept free of PyMC so the compiled log density (:mod:`.compiled_density`) and the
 fast path load without importing PyMC.
 
 >>> Priors().sigma_delta_sd, CHOICES
-(0.25, ('centred', 'noncentred', 'mixed', 'auto'))
+(0.25, ('centred', 'noncentred', 'mixed', 'adaptive', 'auto'))
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ __all__ = ["Priors", "Parameterisation", "PARAMETERISATIONS", "CHOICES", "TRACE_
 
 Parameterisation = Literal["centred", "noncentred", "mixed"]
 PARAMETERISATIONS: tuple[str, ...] = ("centred", "noncentred", "mixed")
-#: "auto" picks "mixed" or "noncentred" from how informative each SKU's own data are.
-CHOICES: tuple[str, ...] = PARAMETERISATIONS + ("auto",)
+#: "adaptive": every baseline and category effect partially centred on its own data (compiled density
+#: only); "auto" = "adaptive" with the compiled sampler, else "mixed" or "noncentred" by the data.
+CHOICES: tuple[str, ...] = PARAMETERISATIONS + ("adaptive", "auto")
 #: median Fisher information n·p·(1 − p) of the control arms above which "auto" centres the baselines
 AUTO_CENTRE_INFORMATION = 10.0
 TRACE_VARS: tuple[str, ...] = ("alpha", "delta", "alpha_cat", "delta_cat", "mu_alpha", "tau_alpha", "sigma_alpha",
@@ -37,8 +38,15 @@ class Priors:
     sigma_delta_sd: float = 0.25
 
 
-def resolve_parameterisation(choice: str, control_n: "object", control_y: "object") -> str:
+def resolve_parameterisation(choice: str, control_n: "object", control_y: "object", *, compiled: bool = False) -> str:
     """The parameterisation "auto" stands for, given the control arms' units and conversions.
+
+    With the compiled density (``compiled=True``, the default sampler) "auto" is "adaptive": each
+    SKU's baseline, each category's baseline and lift, and each SKU's lift sits in coordinates
+    centred on its own data in proportion to how much the data say (partial non-centring,
+    Papaspiliopoulos, Roberts & Sköld 2007), so one catalogue can hold SKUs with 20 units and SKUs
+    with 3,000 without a funnel either way. The rule below is for the PyMC-graph samplers, which
+    have only the whole-model forms.
 
     When a typical SKU's own data pin its baseline rate (median n·p·(1 − p) of the control arms at
     least :data:`AUTO_CENTRE_INFORMATION`, p the pooled rate), the baselines are centred and the
@@ -57,6 +65,8 @@ def resolve_parameterisation(choice: str, control_n: "object", control_y: "objec
 
     if choice != "auto":
         return choice
+    if compiled:
+        return "adaptive"
     n = np.asarray(control_n, dtype=float)
     y = np.asarray(control_y, dtype=float)
     p = (y.sum() + 0.5) / (n.sum() + 1.0)
