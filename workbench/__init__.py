@@ -9,27 +9,17 @@ The names below are imported on first use (PEP 562), so ``import workbench`` (an
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from .lazy import lazy_exports
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "ExperimentData": ".experiment_data", "TrustFacts": ".experiment_data",
-    "Metric": ".metrics", "CATALOG": ".metrics",
-    "SufficientStats": ".stats.sufficient", "RatioStats": ".stats.sufficient",
-    "Problem": ".errors", "InputError": ".errors", "WorkbenchError": ".errors",
+    "ExperimentData": "experiment_data", "TrustFacts": "experiment_data",
+    "Metric": "metrics", "CATALOG": "metrics",
+    "SufficientStats": "stats.sufficient", "RatioStats": "stats.sufficient",
+    "Problem": "errors", "InputError": "errors", "WorkbenchError": "errors",
 }
 __all__ = [*_LAZY, "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

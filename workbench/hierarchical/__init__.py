@@ -12,8 +12,8 @@ Input: a tidy frame ``sku, category, variant, n, conversions`` or per-SKU ``Expe
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_exports
+
 
 # Names are imported from their modules on first use (PEP 562), so importing one module of this
 # package does not import all of them (see the README's Layout: heavy imports are lazy).
@@ -30,14 +30,4 @@ __all__ = ["SkuData", "sku_data_from_frame", "sku_data_from_experiments", "fit_h
            "Priors", "PARAMETERISATIONS", "SkuWorld", "simulate_sku_world", "compare_to_truth", "merge_truth"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
