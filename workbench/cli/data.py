@@ -51,14 +51,19 @@ def simulate(
     force: bool = typer.Option(False, "--force", help="Replace an existing world: a fresh file is written next to "
                                "it and swapped in at once (registry and audit log kept). Without it an existing "
                                "file is refused."),
+    experiments: Optional[int] = typer.Option(None, "--experiments", min=1, help="Number of experiments "
+                                              "(default: the 13 demo experiments); more repeat the demo's with "
+                                              "new ids and owners, e.g. 500 for a large portfolio (use a small "
+                                              "--scale)."),
 ) -> None:
-    from ..simulate.specs import DEMO_EXPERIMENTS
+    from ..simulate.specs import DEMO_EXPERIMENTS, portfolio_specs
     from ..simulate.writer import write_world
 
     target = out or Paths.default().db
+    specs = portfolio_specs(experiments) if experiments else DEMO_EXPERIMENTS
     with _progress() as bar:
-        task = bar.add_task("generating experiments", total=len(DEMO_EXPERIMENTS))
-        summary = write_world(target, seed=seed, scale=scale, force=force,
+        task = bar.add_task("generating experiments", total=len(specs))
+        summary = write_world(target, seed=seed, scale=scale, force=force, experiments=specs,
                               progress=lambda _e: bar.advance(task))
     console.print(f"wrote {fmt_count(summary.events)} events of {summary.experiments} experiments to {summary.path} "
                   f"({summary.format}, seed {seed}, {fmt_elapsed(summary.seconds)})"
