@@ -43,7 +43,8 @@ def test_filters_apply_before_paging(shared_service):
 
 def test_the_portfolio_view_turns_pages_and_a_filter_starts_again_at_the_first(shared_service):
     view = PortfolioView(shared_service, AppState())
-    view.page_size = 4
+    view.size.options = [4, 50]
+    view.size.value = 4
     view.update(shared_service.snapshot)
     frame = shared_service.portfolio()
     assert len(view.table.value) == 4 and view.prev.disabled and not view.next.disabled

@@ -44,6 +44,15 @@ def test_portfolio_lists_the_demo_experiments(as_user):
     assert "data as of" in s.page.inner_text("#wb-asof")
     assert s.page.locator(".wb-badge[data-kind='srm']").count() >= 10
     s.screenshot("portfolio")
+    s.page.locator(".wb-page-size select").select_option("10")                # the server sends one page at a time
+    s.wait_text("#wb-portfolio-page", f"rows 1–10 of {len(DEMO)} · page 1 of 2")
+    s.page.wait_for_function("document.querySelectorAll('.wb-eid').length === 10", timeout=30_000)
+    first_page = set(s.page.locator(".wb-eid").all_inner_texts())
+    s.page.click(".wb-page-next button")
+    s.wait_text("#wb-portfolio-page", f"rows 11–{len(DEMO)} of {len(DEMO)} · page 2 of 2")
+    s.page.wait_for_function(f"document.querySelectorAll('.wb-eid').length === {len(DEMO) - 10}", timeout=30_000)
+    second_page = set(s.page.locator(".wb-eid").all_inner_texts())
+    assert len(second_page) == len(DEMO) - 10 and first_page | second_page == set(DEMO)
     assert s.outside_requests() == []
 
 

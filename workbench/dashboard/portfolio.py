@@ -88,14 +88,16 @@ class PortfolioView(Viewer):
         self.prev.on_click(lambda _e: self._turn(-1))
         self.next.on_click(lambda _e: self._turn(+1))
         self.page_label = pn.pane.HTML("", css_classes=["wb-page-label"])
-        self.page_size = PAGE_SIZE
+        self.size = pn.widgets.Select(label="Rows per page", options=[10, 25, PAGE_SIZE, 100], value=PAGE_SIZE,
+                                      width=110, css_classes=["wb-page-size"])
+        self.size.param.watch(self._refilter, "value")
         self._page = 0
         self._snap: Any = None
         self._shown = portfolio_frame([])
         self._layout = pn.Column(
             self.summary,
             pn.Row(self.states, self.categories, self.decisions, self.owners, self.health, self.search),
-            self.table, pn.Row(self.prev, self.page_label, self.next), sizing_mode="stretch_width")
+            self.table, pn.Row(self.prev, self.page_label, self.next, self.size), sizing_mode="stretch_width")
 
     def update(self, snapshot: Any) -> None:
         """Show a new snapshot (its rows built once by the service), keeping the filters and the page."""
@@ -129,7 +131,7 @@ class PortfolioView(Viewer):
         q = PortfolioQuery(states=tuple(self.states.value), decisions=tuple(self.decisions.value),
                            categories=tuple(self.categories.value), owners=tuple(self.owners.value),
                            health=tuple(self.health.value), text=self.search.value_input or "",
-                           page=self._page, size=self.page_size)
+                           page=self._page, size=self.size.value)
         page = self.service.portfolio_page(q, self._snap)
         self._page = page.page
         self._shown = page.frame
