@@ -207,6 +207,7 @@ class DashboardService:
         if warm and snap.error is None:
             self.warming = True
             try:
+                self.portfolio(snap)           # the rows every session's first paint shows
                 self.warm(snap)
             except Exception:  # noqa: BLE001 - warming is an optimisation; pages compute on demand
                 log.exception("dashboard cache warm-up failed")
