@@ -63,3 +63,18 @@ def test_event_log_with_a_disguised_email_in_the_user_agent_exits_2_with_one_mas
     assert r.stderr.splitlines() == [
         "error: events.csv: row 3 (line 4), column user_agent: user_agent contains a raw e-mail address "
         "(k***@m***.kr); remove or hash it before loading — raw identifiers are refused (1 row like this)"]
+
+
+def test_simulate_a_larger_portfolio(tmp_path):
+    import duckdb
+
+    db = tmp_path / "big.duckdb"
+    r = run("simulate", "--out", str(db), "--seed", "3", "--scale", "0.002", "--experiments", "15")
+    assert r.returncode == 0, r.stderr
+    assert "events of 15 experiments" in r.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = dict(con.execute("SELECT experiment_id, owner FROM world_experiments").fetchall())
+    assert len(rows) == 15 and {"pdp-shoes-hero-2", "pdp-electronics-cta-2"} <= set(rows)
+    assert rows["pdp-shoes-hero"] == "growth-team" and rows["pdp-shoes-hero-2"] != "growth-team"
+    r = run("simulate", "--out", str(tmp_path / "none.duckdb"), "--experiments", "0")
+    assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -36,6 +36,15 @@ def test_login_is_required_and_wrong_passwords_are_refused(browser, ui_server):
     ctx.close()
 
 
+def _wait_rows(s, n: int, timeout_ms: int = 30_000) -> None:
+    """Poll until the portfolio table shows ``n`` rows (the table redraws after the page label)."""
+    for _ in range(timeout_ms // 100):
+        if s.page.locator(".wb-eid").count() == n:
+            return
+        s.page.wait_for_timeout(100)
+    raise AssertionError(f"the portfolio shows {s.page.locator('.wb-eid').count()} rows, not {n}")
+
+
 def test_portfolio_lists_the_demo_experiments(as_user):
     s = as_user("lee")
     for eid in DEMO:
@@ -44,6 +53,15 @@ def test_portfolio_lists_the_demo_experiments(as_user):
     assert "data as of" in s.page.inner_text("#wb-asof")
     assert s.page.locator(".wb-badge[data-kind='srm']").count() >= 10
     s.screenshot("portfolio")
+    s.page.locator(".wb-page-size select").select_option("10")                # the server sends one page at a time
+    s.wait_text("#wb-portfolio-page", f"rows 1–10 of {len(DEMO)} · page 1 of 2")
+    _wait_rows(s, 10)
+    first_page = set(s.page.locator(".wb-eid").all_inner_texts())
+    s.page.click(".wb-page-next button")
+    s.wait_text("#wb-portfolio-page", f"rows 11–{len(DEMO)} of {len(DEMO)} · page 2 of 2")
+    _wait_rows(s, len(DEMO) - 10)
+    second_page = set(s.page.locator(".wb-eid").all_inner_texts())
+    assert len(second_page) == len(DEMO) - 10 and first_page | second_page == set(DEMO)
     assert s.outside_requests() == []
 
 

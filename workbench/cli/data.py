@@ -54,8 +54,12 @@ def simulate(
     format_: Optional[str] = typer.Option(None, "--format", help="parquet: write a hive-partitioned Parquet lake to "
                                           "the --out folder (events/date=YYYY-MM-DD/*.parquet, pre_period/, "
                                           "catalog_daily/ ...), readable with --events on DuckDB or Spark."),
+    experiments: Optional[int] = typer.Option(None, "--experiments", min=1, help="Number of experiments "
+                                              "(default: the 13 demo experiments); more repeat the demo's with "
+                                              "new ids and owners, e.g. 500 for a large portfolio (use a small "
+                                              "--scale)."),
 ) -> None:
-    from ..simulate.specs import DEMO_EXPERIMENTS
+    from ..simulate.specs import DEMO_EXPERIMENTS, portfolio_specs
     from ..simulate.writer import write_world
 
     if format_ not in (None, "duckdb", "parquet"):
@@ -65,10 +69,11 @@ def simulate(
         raise InputError([Problem("blocked", "bad_option", "--format parquet writes a folder: give --out DIR",
                                   column="out", value=str(out) if out else None)])
     target = out or Paths.default().db
+    specs = portfolio_specs(experiments) if experiments else DEMO_EXPERIMENTS
     with _progress() as bar:
-        task = bar.add_task("generating experiments", total=len(DEMO_EXPERIMENTS))
-        summary = write_world(target, seed=seed, scale=scale, force=force, progress=lambda _e: bar.advance(task),
-                              layout="lake" if format_ == "parquet" else "flat")
+        task = bar.add_task("generating experiments", total=len(specs))
+        summary = write_world(target, seed=seed, scale=scale, force=force, experiments=specs,
+                              progress=lambda _e: bar.advance(task), layout="lake" if format_ == "parquet" else "flat")
     console.print(f"wrote {fmt_count(summary.events)} events of {summary.experiments} experiments to {summary.path} "
                   f"({summary.format}, seed {seed}, {fmt_elapsed(summary.seconds)})"
                   + ("; replaced the previous world (registry and audit log kept)" if summary.replaced else ""))

@@ -12,11 +12,13 @@ import pandas as pd
 import panel as pn
 from panel.viewable import Viewer
 
-from ..display import css_pct, escape, fmt_num, fmt_pct
+from ..display import css_pct, escape, fmt_count, fmt_num, fmt_pct
+from .paging import PAGE_SIZE, page_of
 from .session import AppState
 from .ui import alert_html, fmt_time, frame_html
 
-__all__ = ["AutopilotPage", "budget_html", "steps_frame", "candidates_frame", "schedule_frame"]
+__all__ = ["AutopilotPage", "budget_html", "steps_frame", "candidates_frame", "schedule_frame",
+           "ordered_candidates"]
 
 
 def budget_html(plan: Any) -> str:
@@ -71,9 +73,16 @@ def steps_frame(plan: Any, *, show_skus: int = 6) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["action", "SKU", "experiment", "traffic", "why"])
 
 
-def candidates_frame(plan: Any, *, limit: int = 60) -> pd.DataFrame:
-    """Eligible SKUs first, then the busiest ineligible ones, each with its reasons."""
-    cands = sorted(plan.candidates, key=lambda c: (not c.eligible, -c.sessions, c.product_id))[:limit]
+def ordered_candidates(plan: Any) -> list[Any]:
+    """Eligible SKUs first, then the busiest ineligible ones (the candidate list's order, every page)."""
+    return sorted(plan.candidates, key=lambda c: (not c.eligible, -c.sessions, c.product_id))
+
+
+def candidates_frame(plan: Any, *, limit: int | None = 60, cands: Any = None) -> pd.DataFrame:
+    """Eligible SKUs first, then the busiest ineligible ones, each with its reasons (``cands``: one page
+    of :func:`ordered_candidates` instead of its first ``limit``)."""
+    if cands is None:
+        cands = ordered_candidates(plan)[:limit]
     return pd.DataFrame([{"SKU": c.product_id, "category": c.category or "—", "sessions": fmt_num(c.sessions),
                           "traffic": fmt_pct(c.traffic_share, 2), "stock": fmt_num(c.stock) if c.stock is not None
                           else "—", "eligible": "yes" if c.eligible else "no",
@@ -100,24 +109,57 @@ class AutopilotPage(Viewer):
         self.steps = pn.pane.HTML("", sizing_mode="stretch_width")
         self.schedule = pn.pane.HTML("", sizing_mode="stretch_width")
         self.candidates = pn.pane.HTML("", sizing_mode="stretch_width")
-        self._layout = pn.Column(self.budget, self.steps, self.schedule, self.candidates, sizing_mode="stretch_width",
+        self.prev = pn.widgets.Button(label="‹ Previous", width=110, disabled=True, css_classes=["wb-cand-prev"])
+        self.next = pn.widgets.Button(label="Next ›", width=110, disabled=True, css_classes=["wb-cand-next"])
+        self.prev.on_click(lambda _e: self._turn(-1))
+        self.next.on_click(lambda _e: self._turn(+1))
+        self.page_label = pn.pane.HTML("")
+        self.page_size = PAGE_SIZE
+        self._page = 0
+        self._ordered: tuple[Any, list[Any]] | None = None
+        self._plan: Any = None
+        self._layout = pn.Column(self.budget, self.steps, self.schedule, self.candidates,
+                                 pn.Row(self.prev, self.page_label, self.next), sizing_mode="stretch_width",
                                  css_classes=["wb-autopilot"])
 
     def update(self, snapshot: Any) -> None:
         plan = snapshot.autopilot
         if plan is None:
             self.budget.object = alert_html(f"no autopilot plan: {snapshot.autopilot_note or 'no data yet'}", "info")
-            self.steps.object = self.schedule.object = self.candidates.object = ""
+            self.steps.object = self.schedule.object = self.candidates.object = self.page_label.object = ""
+            self._plan, self.prev.disabled, self.next.disabled = None, True, True
             return
         self.budget.object = budget_html(plan)
         self.steps.object = ("<div class='wb-card'><h3>What the autopilot would do now</h3>"
                              f"{frame_html(steps_frame(plan), empty='nothing to do', css_id='wb-autopilot-steps')}</div>")
         self.schedule.object = ("<div class='wb-card'><h3>Schedule</h3>"
                                 f"{frame_html(schedule_frame(plan), empty='no SKU has a scheduled next experiment')}</div>")
+        if plan is not self._plan:
+            self._plan, self._page = plan, 0
+        self._show_candidates()
+
+    def _turn(self, step: int) -> None:
+        self._page += step
+        self._show_candidates()
+
+    def _show_candidates(self) -> None:
+        """One page of the candidates (eligible first, then the busiest): the browser gets only that page."""
+        plan = self._plan
+        if plan is None:
+            return
+        if self._ordered is None or self._ordered[0] is not plan:      # sorted once per plan
+            self._ordered = (plan, ordered_candidates(plan))
+        ordered = self._ordered[1]
+        page = page_of(pd.DataFrame({"i": range(len(ordered))}), self._page, self.page_size)
+        self._page = page.page
+        cands = [ordered[i] for i in page.frame["i"]]
         eligible = sum(c.eligible for c in plan.candidates)
-        self.candidates.object = (f"<div class='wb-card'><h3>Candidates ({eligible} eligible of "
-                                  f"{len(plan.candidates)} SKUs; busiest shown)</h3>"
-                                  f"{frame_html(candidates_frame(plan), css_id='wb-candidates')}</div>")
+        self.candidates.object = (f"<div class='wb-card'><h3>Candidates ({fmt_count(eligible)} eligible of "
+                                  f"{fmt_count(len(plan.candidates))} SKUs; eligible first, then the busiest)</h3>"
+                                  f"{frame_html(candidates_frame(plan, cands=cands), css_id='wb-candidates')}</div>")
+        self.page_label.object = f'<span class="wb-status" id="wb-candidates-page">{escape(page.label)}</span>'
+        self.prev.disabled = page.page == 0
+        self.next.disabled = page.page >= page.pages - 1
 
     def __panel__(self) -> Any:
         return self._layout

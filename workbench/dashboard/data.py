@@ -89,6 +89,7 @@ class PortfolioRow(ResultMixin):
     health: str
     badges: tuple[Badge, ...] = ()
     arms: int = 0                           # variants including the control
+    owner: str = "—"
 
 
 def _text(x: Any, default: str = "") -> str:
@@ -140,7 +141,8 @@ def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None,
             lift_rel_lo=_num(c.lift_rel_ci[0]) if c else None, lift_rel_hi=_num(c.lift_rel_ci[1]) if c else None,
             prob_beat_control=_num(c.prob_beat_control) if c else None,
             decision=o.decision.action, decision_reason=o.decision.reason, health=o.result.health.status,
-            badges=tuple(badges_for(o)), arms=len(o.data.variants)))
+            badges=tuple(badges_for(o)), arms=len(o.data.variants),
+            owner=_text(rec.owner if rec else o.data.meta.get("owner"), "—")))
     for eid, rec in (registry.records.items() if registry is not None else ()):
         if eid in outcomes:
             continue                                   # registered but no events analysed yet (e.g. a draft)
@@ -151,7 +153,7 @@ def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None,
             allocation=fmt_weights(weights), primary_metric="—",
             best_variant=None, lift_rel=None, lift_rel_lo=None, lift_rel_hi=None, prob_beat_control=None,
             decision="no data", decision_reason="no events for this experiment in the data yet", health="no data",
-            arms=len(weights)))
+            arms=len(weights), owner=_text(rec.owner, "—")))
     return rows
 
 
@@ -162,7 +164,8 @@ def portfolio_frame(rows: Sequence[PortfolioRow]) -> pd.DataFrame:
 
 
 def filter_portfolio(frame: pd.DataFrame, *, states: Iterable[str] = (), categories: Iterable[str] = (),
-                     decisions: Iterable[str] = (), health: Iterable[str] = (), text: str = "") -> pd.DataFrame:
+                     decisions: Iterable[str] = (), health: Iterable[str] = (), text: str = "",
+                     owners: Iterable[str] = ()) -> pd.DataFrame:
     """Rows matching every non-empty filter (``text`` searches the id and the name, any case).
 
     >>> f = pd.DataFrame({"experiment_id": ["a-1", "b-2"], "name": ["Shoes hero", "Beauty tabs"],
@@ -172,7 +175,8 @@ def filter_portfolio(frame: pd.DataFrame, *, states: Iterable[str] = (), categor
     (['b-2'], 1)
     """
     keep = pd.Series(True, index=frame.index)
-    for col, values in (("state", states), ("category", categories), ("decision", decisions), ("health", health)):
+    for col, values in (("state", states), ("category", categories), ("decision", decisions), ("health", health),
+                        ("owner", owners)):
         values = list(values)
         if values:
             keep &= frame[col].isin(values)

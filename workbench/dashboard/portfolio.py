@@ -1,7 +1,10 @@
 """The portfolio page: every experiment with its state, timing, traffic, primary lift, decision and badges.
 
-Rows come from :func:`workbench.dashboard.data.portfolio_rows`; the filters narrow them; clicking
-a row opens the experiment's detail page in the same tab (no reload).
+Rows come from :func:`workbench.dashboard.data.portfolio_rows`, built once per snapshot by the
+service (:meth:`~workbench.dashboard.service.DashboardService.portfolio`); the filters (state,
+decision, category, owner, health, text) and the page are applied on the server, so the browser
+receives one page of rows (:mod:`workbench.dashboard.paging`). Clicking a row opens the
+experiment's detail page in the same tab (no reload).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from panel.viewable import Viewer
 
 from ..display import escape, fmt_ci, fmt_num, fmt_pct, fmt_action
 from .badges import badges_html
-from .data import filter_portfolio, portfolio_frame, portfolio_rows
+from .data import portfolio_frame
+from .paging import PAGE_SIZE, PortfolioQuery, facets
 from .session import AppState
 from .ui import ACTION_COLOURS, STATE_COLOURS, fmt_days, fmt_lift, fmt_prob, pill
 
@@ -64,7 +68,8 @@ class PortfolioView(Viewer):
         self.states = pn.widgets.MultiChoice(label="State", options=[], width=220)
         self.categories = pn.widgets.MultiChoice(label="Category", options=[], width=220)
         self.decisions = pn.widgets.MultiChoice(label="Decision", options=[], width=220)
-        self.health = pn.widgets.MultiChoice(label="Health", options=["healthy", "warning", "blocked"], width=220)
+        self.owners = pn.widgets.MultiChoice(label="Owner", options=[], width=200)
+        self.health = pn.widgets.MultiChoice(label="Health", options=["healthy", "warning", "blocked"], width=200)
         self.search = pn.widgets.TextInput(label="Search", placeholder="experiment id or name", width=220)
         html_cols = {c: {"type": "html"} for c in ("experiment_id", "state", "category", "lift", "decision", "badges")}
         self.table = pn.widgets.Tabulator(
@@ -75,24 +80,35 @@ class PortfolioView(Viewer):
             css_classes=["wb-portfolio"], header_filters=False, stylesheets=[_WRAP_CELLS])
         self.table.on_click(self._open)
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width")
-        for w in (self.states, self.categories, self.decisions, self.health):
+        for w in (self.states, self.categories, self.decisions, self.owners, self.health):
             w.param.watch(self._refilter, "value")
         self.search.param.watch(self._refilter, "value_input")
-        self._frame = portfolio_frame([])
-        self._shown = self._frame
+        self.prev = pn.widgets.Button(label="‹ Previous", width=110, disabled=True, css_classes=["wb-page-prev"])
+        self.next = pn.widgets.Button(label="Next ›", width=110, disabled=True, css_classes=["wb-page-next"])
+        self.prev.on_click(lambda _e: self._turn(-1))
+        self.next.on_click(lambda _e: self._turn(+1))
+        self.page_label = pn.pane.HTML("", css_classes=["wb-page-label"])
+        self.size = pn.widgets.Select(label="Rows per page", options=[10, 25, PAGE_SIZE, 100], value=PAGE_SIZE,
+                                      width=110, css_classes=["wb-page-size"])
+        self.size.param.watch(self._refilter, "value")
+        self._page = 0
+        self._snap: Any = None
+        self._shown = portfolio_frame([])
         self._layout = pn.Column(
             self.summary,
-            pn.Row(self.states, self.categories, self.decisions, self.health, self.search),
-            self.table, sizing_mode="stretch_width")
+            pn.Row(self.states, self.categories, self.decisions, self.owners, self.health, self.search),
+            self.table, pn.Row(self.prev, self.page_label, self.next, self.size), sizing_mode="stretch_width")
 
     def update(self, snapshot: Any) -> None:
-        """Rebuild the rows from a new snapshot, keeping the filters."""
-        self._frame = portfolio_frame(portfolio_rows(snapshot.outcomes, snapshot.registry, snapshot.bandits))
-        f = self._frame
-        self.states.options = sorted(f["state"].unique().tolist())
+        """Show a new snapshot (its rows built once by the service), keeping the filters and the page."""
+        self._snap = snapshot
+        f = self.service.portfolio(snapshot)
+        values = facets(f)
+        self.states.options = values["state"]
         # Choices.js renders option labels as HTML: the label is escaped, the value stays the category
-        self.categories.options = {escape(c): c for c in sorted(f["category"].unique().tolist())}
-        self.decisions.options = sorted(f["decision"].unique().tolist())
+        self.categories.options = {escape(c): c for c in values["category"]}
+        self.owners.options = {escape(c): c for c in values["owner"]}
+        self.decisions.options = values["decision"]
         counts = f["decision"].value_counts()
         health = f["health"].value_counts()
         parts = [f"<b>{len(f)}</b> experiments"]
@@ -100,13 +116,29 @@ class PortfolioView(Viewer):
         parts += [f"{escape(h)}: {int(n)}" for h, n in health.items()]
         units = fmt_num(float(f["units"].sum())) if len(f) else "0"
         self.summary.object = f'<div class="wb-status">{" · ".join(parts)} · {units} users analysed</div>'
-        self._refilter()
+        self._query()
 
     def _refilter(self, *_: Any) -> None:
-        self._shown = filter_portfolio(self._frame, states=self.states.value, categories=self.categories.value,
-                                       decisions=self.decisions.value, health=self.health.value,
-                                       text=self.search.value_input or "").reset_index(drop=True)
-        self.table.value = display_frame(self._shown)
+        self._page = 0                       # new filters start at the first page
+        self._query()
+
+    def _turn(self, step: int) -> None:
+        self._page += step
+        self._query()
+
+    def _query(self) -> None:
+        """Ask the service for the current page of the filtered portfolio and show it."""
+        q = PortfolioQuery(states=tuple(self.states.value), decisions=tuple(self.decisions.value),
+                           categories=tuple(self.categories.value), owners=tuple(self.owners.value),
+                           health=tuple(self.health.value), text=self.search.value_input or "",
+                           page=self._page, size=self.size.value)
+        page = self.service.portfolio_page(q, self._snap)
+        self._page = page.page
+        self._shown = page.frame
+        self.table.value = display_frame(page.frame)
+        self.page_label.object = f'<span class="wb-status" id="wb-portfolio-page">{escape(page.label)}</span>'
+        self.prev.disabled = page.page == 0
+        self.next.disabled = page.page >= page.pages - 1
 
     def _open(self, event: Any) -> None:
         row = getattr(event, "row", None)

@@ -42,6 +42,8 @@ __all__ = ["RegistryView", "Snapshot", "DashboardService", "get_service", "start
 
 log = logging.getLogger("workbench.dashboard")
 
+EXTRAS_PER_EXPERIMENT = 8      # cache entries one experiment can hold: 2 trends, posterior, chance, segments
+
 
 @dataclass(frozen=True)
 class SourceKey:
@@ -132,6 +134,7 @@ class DashboardService:
         self._refresh_lock = threading.Lock()      # one refresh at a time
         self._snapshot = Snapshot()
         self._cache = _LRU(512)
+        self._portfolio: tuple[Snapshot, pd.DataFrame] | None = None
         self.checked_at: dt.datetime | None = None
         self.refresh_count = 0                     # refreshes that re-evaluated the portfolio
         self._registry = None
@@ -198,9 +201,13 @@ class DashboardService:
                 snap = replace(prev, version=prev.version + 1, error=message, refreshed_at=self.clock(),
                                seconds=time.perf_counter() - started)
             self._snapshot = snap
+            # every experiment's extras fit: an LRU smaller than the portfolio evicted most of them
+            # during the warm-up, and switching to an evicted experiment recomputed them (500 experiments)
+            self._cache.size = max(self._cache.size, EXTRAS_PER_EXPERIMENT * len(snap.outcomes))
         if warm and snap.error is None:
             self.warming = True
             try:
+                self.portfolio(snap)           # the rows every session's first paint shows
                 self.warm(snap)
             except Exception:  # noqa: BLE001 - warming is an optimisation; pages compute on demand
                 log.exception("dashboard cache warm-up failed")
@@ -296,6 +303,25 @@ class DashboardService:
         logged = set(rows["experiment_id"]) if not rows.empty else set()
         return {e: history_from_rows(rows, e, as_of=o.data.as_of, variants=o.data.variants)
                 for e, o in outcomes.items() if o.data.meta.get("allocation") == "bandit" or e in logged}
+
+    # --- the portfolio: built once per snapshot, filtered and paged on the server --------------
+    def portfolio(self, snapshot: Snapshot | None = None) -> pd.DataFrame:
+        """The portfolio frame (:func:`~workbench.dashboard.data.portfolio_rows`) of ``snapshot`` (default:
+        the current one), built once per snapshot and shared by every session."""
+        from .data import portfolio_frame, portfolio_rows
+        snap = snapshot or self._snapshot
+        cached = self._portfolio
+        if cached is not None and cached[0] is snap:
+            return cached[1]
+        frame = portfolio_frame(portfolio_rows(snap.outcomes, snap.registry, snap.bandits))
+        self._portfolio = (snap, frame)
+        return frame
+
+    def portfolio_page(self, query: Any, snapshot: Snapshot | None = None) -> Any:
+        """One :class:`~workbench.dashboard.paging.Page` of the portfolio matching ``query``
+        (a :class:`~workbench.dashboard.paging.PortfolioQuery`)."""
+        from .paging import query_portfolio
+        return query_portfolio(self.portfolio(snapshot), query)
 
     # --- per-experiment extras (cached by experiment id and data version) -----------------------
     def _outcome(self, experiment_id: str) -> Any:

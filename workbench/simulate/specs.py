@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Funnel", "ExperimentSpec", "CATEGORIES", "DEMO_EXPERIMENTS", "WORLD_DAYS"]
+__all__ = ["Funnel", "ExperimentSpec", "CATEGORIES", "DEMO_EXPERIMENTS", "WORLD_DAYS", "portfolio_specs"]
 
 WORLD_DAYS = 14
 
@@ -196,3 +196,33 @@ DEMO_EXPERIMENTS: tuple[ExperimentSpec, ...] = (
                                                              "home": -0.06, "fashion": 0.06},
                                            "sku_lift_sd": 0.08}}),
 )
+
+
+_OWNERS = ("growth-team", "checkout-team", "search-team", "catalogue-team", "ml-team")
+
+
+def portfolio_specs(n: int, base: tuple[ExperimentSpec, ...] = DEMO_EXPERIMENTS) -> tuple[ExperimentSpec, ...]:
+    """``n`` experiments for a large portfolio: the demo's first, then copies with new ids and owners.
+
+    Copy ``k`` of a demo experiment gets the id ``<id>-<k + 1>``, the name ``<name> (#<k + 1>)`` and
+    one of five owners in turn, so a portfolio of hundreds has the demo's mix of states, decisions,
+    faults and categories (the dashboard's filters have something to filter). Copies keep their
+    experiment's true effects, so the truth table stays exact.
+
+    >>> specs = portfolio_specs(30)
+    >>> len(specs), specs[13].experiment_id, len({s.experiment_id for s in specs}), specs[13].owner
+    (30, 'pdp-shoes-hero-2', 30, 'ml-team')
+    """
+    from dataclasses import replace
+
+    if n < 1:
+        raise ValueError(f"experiments must be at least 1, got {n}")
+    out = []
+    for i in range(n):
+        spec = base[i % len(base)]
+        k = i // len(base)
+        if k:
+            spec = replace(spec, experiment_id=f"{spec.experiment_id}-{k + 1}", name=f"{spec.name} (#{k + 1})",
+                           owner=_OWNERS[(i + k) % len(_OWNERS)] if spec.owner == "growth-team" else spec.owner)
+        out.append(spec)
+    return tuple(out)

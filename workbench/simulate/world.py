@@ -334,7 +334,10 @@ class _Generator:
         taken = {e["product_id"] for e in self.experiments}
         skus, cats = [], []
         for cat in CATEGORIES:
-            pool = self.catalog[(self.catalog["category"] == cat) & ~self.catalog["product_id"].isin(taken)]
+            in_cat = self.catalog["category"] == cat
+            pool = self.catalog[in_cat & ~self.catalog["product_id"].isin(taken)]
+            if len(pool) < per_cat:            # a large portfolio took them all: share the category's SKUs
+                pool = self.catalog[in_cat]
             chosen = pool.sort_values("popularity")["product_id"].head(per_cat).tolist()
             skus += chosen
             cats += [cat] * len(chosen)
