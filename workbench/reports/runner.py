@@ -12,8 +12,9 @@
    pass (:func:`workbench.reports.inputs.gather_inputs`) and each one's inputs are handed to its
    notebook as a file (``handoff="cache"``); ``handoff="direct"`` lets every notebook query the
    database itself (slower; kept for comparison — see ``benchmarks/reports.py``).
-4. **Build in workers.** Each experiment: papermill executes the notebook with the ``workbench``
-   kernel into a temporary directory, nbconvert writes ``report.html`` (code hidden, offline),
+4. **Build in workers.** The workers' kernels are started while step 3 runs and import the report
+   module then (:mod:`workbench.reports.kernels`); each worker reuses its kernel. Each experiment:
+   papermill executes the notebook with the ``workbench`` kernel into a temporary directory, nbconvert writes ``report.html`` (code hidden, offline),
    the notebook itself wrote ``memo.md``, ``memo.html`` and ``summary.json``, headless Chromium
    prints ``report.pdf`` when it is available. Only a complete directory replaces
    ``reports/<id>/`` (an atomic exchange on Linux), so a failed run never touches the last good
@@ -43,7 +44,8 @@ from ..config import Paths, Settings, get_settings
 from ..display import ResultMixin, dumps, fmt_action
 from ..errors import ConflictError, InputError, NotFoundError, Problem
 from ..files import publish_tree, write_text_atomic
-from ..processes import child_env, die_with_parent, reap_orphans, remove_stale_profiles
+from ..processes import reap_orphans, remove_stale_profiles
+from .kernels import KERNEL_ARGS, KernelPool
 from .keys import code_version, report_dirname, report_key, source_fingerprints
 
 __all__ = ["ReportOutcome", "ReportRun", "run_reports", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
@@ -222,65 +224,6 @@ def _recover(out: Path) -> list[str]:
         notes.append(f"stopped {len(killed)} process(es) left running by a killed run (kernels, Chromium)")
     remove_stale_profiles()
     return notes
-
-
-# --- kernels ----------------------------------------------------------------------------------------------
-KERNEL_ARGS = ["--log-level=CRITICAL"]   # the kernel's own start-up chatter stays out of cron logs
-MAX_KERNEL_USES = 25
-
-
-class KernelPool:
-    """One ``workbench`` kernel per worker thread, reused for that worker's reports.
-
-    A report kernel spends most of its start-up importing the plotting stack; reusing it saves
-    that for every report after a worker's first. The report notebook is written to run in a used
-    kernel (every name it reads is assigned in the run), a kernel that failed a report is replaced,
-    and each kernel is replaced after ``MAX_KERNEL_USES`` reports.
-    """
-
-    def __init__(self, kernel: str) -> None:
-        self.kernel = kernel
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._guard = threading.Lock()
-
-    def acquire(self) -> Any:
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_core.utils import run_sync
-        km = getattr(self._local, "km", None)
-        if km is not None and (self._local.uses >= MAX_KERNEL_USES or not run_sync(km.is_alive)()):
-            self.discard()
-            km = None
-        if km is None:
-            km = AsyncKernelManager(kernel_name=self.kernel)
-            # the kernel dies with this worker thread or the run (see workbench/processes.py), even on kill -9
-            run_sync(km.start_kernel)(extra_arguments=KERNEL_ARGS, env=child_env(), preexec_fn=die_with_parent)
-            self._local.km, self._local.uses = km, 0
-            with self._guard:
-                self._all.append(km)
-        self._local.uses += 1
-        return km
-
-    def discard(self) -> None:
-        """Shut down this thread's kernel (after a failure, so the next report starts clean)."""
-        km = getattr(self._local, "km", None)
-        self._local.km = None
-        if km is not None:
-            self._shutdown(km)
-
-    def _shutdown(self, km: Any) -> None:
-        from jupyter_core.utils import run_sync
-        with self._guard:
-            if km in self._all:
-                self._all.remove(km)
-        try:
-            run_sync(km.shutdown_kernel)(now=True)
-        except Exception:  # noqa: BLE001 - a kernel that is already gone needs no shutdown
-            pass
-
-    def close(self) -> None:
-        for km in list(self._all):
-            self._shutdown(km)
 
 
 # --- one report ---------------------------------------------------------------------------------------
@@ -480,8 +423,12 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
             else:
                 todo.append(e)
         run_dir = out_dir / f".run-{uuid.uuid4().hex[:8]}"
+        kernels = KernelPool(kernel)
         try:
             if todo:
+                # the kernels start and import the plotting stack while this process gathers the inputs
+                kernels.prestart(min(workers, len(todo)))
+                threading.Thread(target=_preload, name="report-preload", daemon=True).start()
                 caches: dict[str, str] = {}
                 if handoff == "cache":
                     from .inputs import gather_inputs, save_inputs
@@ -497,11 +444,12 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                                   "roi_horizon_days": roi_horizon_days},
                                  chromium, kernel, s.reports.cell_timeout_s, s.reports.pdf_timeout_s,
                                  {"handoff": handoff}) for e in todo]
-                for o in _execute(jobs, workers, progress):
+                for o in _execute(jobs, workers, progress, kernels):
                     outcomes[o.experiment_id] = o
             if record:
                 notes += _record_decisions(db_path, [outcomes[e] for e in todo if outcomes[e].status == "built"])
         finally:
+            kernels.close()
             shutil.rmtree(run_dir, ignore_errors=True)
         ordered = tuple(outcomes[e] for e in ids)
         run = ReportRun(ordered, str(out_dir), "", time.perf_counter() - t0, workers, chromium, handoff, tuple(notes))
@@ -511,6 +459,16 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
         run = replace(run, index=str(index), seconds=time.perf_counter() - t0)
     _emit(progress, "done", run=run)
     return run
+
+
+def _preload() -> None:
+    """Import what the workers need (papermill, nbconvert) while the run gathers its inputs."""
+    try:
+        import papermill  # noqa: F401
+        from . import render  # noqa: F401
+        from nbconvert import HTMLExporter  # noqa: F401
+    except Exception:  # noqa: BLE001 - the worker's own import then raises, per experiment
+        pass
 
 
 def _error_text(exc: BaseException) -> str:
@@ -534,11 +492,13 @@ def _decision_of(final: Path) -> dict[str, Any]:
         return {}
 
 
-def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None) -> list[ReportOutcome]:
+def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None,
+             kernels: KernelPool | None = None) -> list[ReportOutcome]:
     results: list[ReportOutcome] = []
     # Always through the pool, one report too: its kernels are started to die with this process
     # (PR_SET_PDEATHSIG) and carry the run's owner pid, so a killed run leaves no kernel behind.
-    kernels = KernelPool(jobs[0].kernel)
+    own = kernels is None
+    kernels = kernels if kernels is not None else KernelPool(jobs[0].kernel)
     try:
         if workers == 1 or len(jobs) == 1:
             for job in jobs:
@@ -549,7 +509,8 @@ def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None) -> l
             return results
         _parallel(jobs, workers, progress, kernels, results)
     finally:
-        kernels.close()
+        if own:
+            kernels.close()
     return results
 
 
