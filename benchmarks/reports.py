@@ -14,7 +14,7 @@ every notebook querying the database (``--handoff direct``), and prints where on
 time went (``summary.json``'s ``timings``: notebook, HTML export, PDF).
 
     .venv/bin/python benchmarks/reports.py [--no-pdf] [--skip-direct] [--skip-one-worker]
-                                           [--experiment pdp-shoes-hero] [--db WORLD.duckdb]
+                                           [--experiment pdp-shoes-hero] [--db WORLD.duckdb] [--baseline CHECKOUT]
 """
 
 from __future__ import annotations
@@ -66,11 +66,14 @@ def met(value: float, target: float) -> str:
     return f"target < {target:g} s: {'met' if value < target else 'MISSED'}"
 
 
-def report(db: Path, out: Path, *args: str) -> tuple[float, dict]:
-    """Run `workbench report ... --json` in a fresh process; (seconds, parsed output)."""
+def report(db: Path, out: Path, *args: str, code: str | None = None) -> tuple[float, dict]:
+    """Run `workbench report ... --json` in a fresh process (``code``: another checkout); (seconds, parsed output)."""
     cmd = [sys.executable, "-m", "workbench", "report", *args, "--db", str(db), "--out", str(out), "--json"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if code:
+        env["PYTHONPATH"] = code
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - t0
     if r.returncode not in (0, 1):
         raise SystemExit(f"`{' '.join(cmd)}` failed ({r.returncode}):\n{r.stderr[-3000:]}")
@@ -88,6 +91,9 @@ def main() -> None:
     ap.add_argument("--no-pdf", action="store_true", help="skip the Chromium PDFs")
     ap.add_argument("--skip-direct", action="store_true", help="skip the --handoff direct comparison")
     ap.add_argument("--skip-one-worker", action="store_true", help="skip `--all` with 1 worker")
+    ap.add_argument("--baseline", metavar="CHECKOUT",
+                    help="also time the warm report and `--all` with the workbench code of another checkout "
+                         "(e.g. the main branch before a change), in the same run")
     a = ap.parse_args()
     db = Path(a.db) if a.db else ensure_world()
     pdf = ["--no-pdf"] if a.no_pdf else []
@@ -108,12 +114,19 @@ def main() -> None:
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in summary.get("timings", {}).items())
     print(f"      of which building the report {summary.get('built_seconds', 0):.1f} s ({parts}); the rest is "
           f"start-up, gathering the inputs (the pipeline pass) and the index", flush=True)
+    if a.baseline:
+        base, _ = report(work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
+        base, _ = report(work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
+        say("  baseline: one report, warm, with --baseline's code", base, f"this code takes {warm / base:.2f}x")
     one, _ = report(work, single, a.experiment, *pdf)
     say("one report, unchanged re-run", one, met(one, 2))
 
     all2, d2 = report(work, scratch / "all-2", "--all", "--workers", "2", *pdf)
     n = len(d2["outcomes"])
     say(f"--all, 2 workers ({n} experiments)", all2, f"{all2 / n:.1f} s a report")
+    if a.baseline:
+        base, _ = report(work, scratch / "base-all-2", "--all", "--workers", "2", *pdf, code=a.baseline)
+        say("  baseline: --all, 2 workers, with --baseline's code", base, f"this code takes {all2 / base:.2f}x")
     if n >= 100:
         say(f"--all, 2 workers, per 100 experiments (measured on {n})", all2 * 100 / n, met(all2 * 100 / n, 120))
     else:

@@ -47,8 +47,11 @@ from ..files import publish_tree, write_text_atomic
 from ..processes import reap_orphans, remove_stale_profiles
 from .kernels import KERNEL_ARGS, KernelPool
 from .keys import code_version, report_dirname, report_key, source_fingerprints
+from ._imports import skip_slow_optional_imports
 
 __all__ = ["ReportOutcome", "ReportRun", "run_reports", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
+
+skip_slow_optional_imports()   # nbformat's jsonschema would compile rfc3987_syntax's grammars (seconds)
 
 REPORT_FILES = ("report.ipynb", "report.html", "memo.md", "memo.html", "summary.json")
 """Files every report directory has (plus ``report.pdf`` when Chromium printed it)."""
