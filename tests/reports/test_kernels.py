@@ -39,3 +39,13 @@ def test_a_kernel_that_cannot_start_is_left_to_the_worker():
         assert pool.prestart(2) == 0
     finally:
         pool.close()
+
+
+def test_closing_a_pool_stops_a_prestarted_kernel_that_was_never_used():
+    import time
+    pool = KernelPool(KERNEL)
+    assert pool.prestart(1) == 1
+    km = pool._all[0]
+    t0 = time.monotonic()
+    pool.close()                             # e.g. gathering the inputs failed: no report ran
+    assert time.monotonic() - t0 < 20 and pool._all == [] and not km.has_kernel

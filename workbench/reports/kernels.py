@@ -134,9 +134,10 @@ class KernelPool:
             pass
 
     def close(self) -> None:
+        """Shut down every kernel started (an unused prestarted one too: its warm-up thread then ends on its own)."""
         while True:
             try:
-                self._ready.get_nowait().ready(WARM_UP_TIMEOUT)
+                self._ready.get_nowait()
             except queue.Empty:
                 break
         for km in list(self._all):
