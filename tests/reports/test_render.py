@@ -113,3 +113,14 @@ def test_a_missing_kernel_fails_that_experiment_only(tmp_path):
     o = build_one(BuildJob("exp", "k", str(path), str(out), {"x": 2}, None, kernel="no-such-kernel"))
     assert o.status == "failed" and "no-such-kernel" in o.error.lower().replace("_", "-")
     assert os.listdir(out) in ([], [".failed"]) and not (out / "exp").exists()
+
+
+def test_a_report_process_does_not_import_rfc3987_syntax_and_still_validates_notebooks():
+    import subprocess
+    import sys
+    code = ("import sys, workbench.reports.render; import nbformat, jsonschema; "
+            "nb = nbformat.v4.new_notebook(); nb.cells.append(nbformat.v4.new_code_cell('1')); nbformat.validate(nb); "
+            "print(sys.modules.get('rfc3987_syntax', 'absent'))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "None"   # marked absent: jsonschema left out its `iri` check instead of compiling grammars

@@ -32,8 +32,11 @@ from ..config import Settings, get_settings
 from ..errors import WorkbenchError
 from ..files import file_mode, write_text_atomic
 from ..processes import PROFILE_PREFIX, child_env, die_with_parent
+from ._imports import skip_slow_optional_imports
 
 __all__ = ["notebook_to_html", "clean_outputs", "external_resources", "find_chromium", "html_to_pdf", "PdfError"]
+
+skip_slow_optional_imports()   # nbformat's jsonschema would compile rfc3987_syntax's grammars (seconds)
 
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}

@@ -12,8 +12,9 @@
    pass (:func:`workbench.reports.inputs.gather_inputs`) and each one's inputs are handed to its
    notebook as a file (``handoff="cache"``); ``handoff="direct"`` lets every notebook query the
    database itself (slower; kept for comparison — see ``benchmarks/reports.py``).
-4. **Build in workers.** Each experiment: papermill executes the notebook with the ``workbench``
-   kernel into a temporary directory, nbconvert writes ``report.html`` (code hidden, offline),
+4. **Build in workers.** The workers' kernels are started while step 3 runs and import the report
+   module then (:mod:`workbench.reports.kernels`); each worker reuses its kernel. Each experiment:
+   papermill executes the notebook with the ``workbench`` kernel into a temporary directory, nbconvert writes ``report.html`` (code hidden, offline),
    the notebook itself wrote ``memo.md``, ``memo.html`` and ``summary.json``, headless Chromium
    prints ``report.pdf`` when it is available. Only a complete directory replaces
    ``reports/<id>/`` (an atomic exchange on Linux), so a failed run never touches the last good
@@ -26,8 +27,6 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
-import ctypes
-import datetime as dt
 import json
 import os
 import shutil
@@ -41,17 +40,20 @@ from typing import Any, Callable, Literal, Sequence
 
 from ..config import Paths, Settings, get_settings
 from ..display import ResultMixin, dumps, fmt_action
-from ..errors import ConflictError, InputError, NotFoundError, Problem
+from ..errors import InputError, NotFoundError, Problem
 from ..files import publish_tree, write_text_atomic
-from ..processes import child_env, die_with_parent, reap_orphans, remove_stale_profiles
+from ._imports import skip_slow_optional_imports
+from .atomic import LOCK_NAME, _recover, _RunLock, replace_dir  # noqa: F401  (re-exported)
+from .kernels import KERNEL_ARGS, KernelPool
 from .keys import code_version, report_dirname, report_key, source_fingerprints
 
 __all__ = ["ReportOutcome", "ReportRun", "run_reports", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
 
+skip_slow_optional_imports()   # nbformat's jsonschema would compile rfc3987_syntax's grammars (seconds)
+
 REPORT_FILES = ("report.ipynb", "report.html", "memo.md", "memo.html", "summary.json")
 """Files every report directory has (plus ``report.pdf`` when Chromium printed it)."""
 KERNEL = "workbench"
-LOCK_NAME = ".report.lock"
 Progress = Callable[[str, dict[str, Any]], None]
 
 
@@ -136,151 +138,6 @@ class BuildJob:
     cell_timeout: float = 600.0
     pdf_timeout: float = 90.0
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-# --- the lock ---------------------------------------------------------------------------------------
-class _RunLock:
-    """An exclusive file lock on the reports directory, naming the holder's process when it waits too long."""
-
-    def __init__(self, out: Path, timeout: float) -> None:
-        from filelock import FileLock
-        self.path = out / LOCK_NAME
-        self.info = out / (LOCK_NAME + ".pid")
-        self.timeout = timeout
-        self.lock = FileLock(str(self.path))
-
-    def __enter__(self) -> "_RunLock":
-        from filelock import Timeout
-        try:
-            self.lock.acquire(timeout=self.timeout)
-        except Timeout:
-            holder = self.info.read_text().strip() if self.info.exists() else "unknown"
-            raise ConflictError(f"{self.path.parent}: another `workbench report` run holds the lock ({holder}); "
-                                f"waited {self.timeout:g} s") from None
-        self.info.write_text(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC\n")
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        try:
-            self.info.unlink(missing_ok=True)
-        finally:
-            self.lock.release()
-
-
-# --- atomic directory replacement -------------------------------------------------------------------
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two directories (Linux ``renameat2(RENAME_EXCHANGE)``); False when unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    rc = fn(_AT_FDCWD, os.fsencode(str(a)), _AT_FDCWD, os.fsencode(str(b)), _RENAME_EXCHANGE)
-    return rc == 0
-
-
-def replace_dir(new: Path, final: Path) -> None:
-    """Put the complete directory ``new`` at ``final``; the previous ``final`` is removed afterwards.
-
-    Readers see either the old or the new directory, never a missing or half-written one (an
-    atomic exchange where the OS has one; elsewhere two renames a few microseconds apart).
-    """
-    if not final.exists():
-        os.rename(new, final)
-        return
-    if _exchange(new, final):
-        shutil.rmtree(new, ignore_errors=True)
-        return
-    old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
-    os.rename(final, old)
-    os.rename(new, final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _recover(out: Path) -> list[str]:
-    """Clean up after a crashed run (called under the run lock, so nothing here belongs to a live run):
-    remove its temporary directories, put back a report caught between two renames, stop the kernels
-    and Chromium processes it left running and remove its Chromium profiles."""
-    notes = []
-    for p in out.glob(".old-*"):
-        name = p.name[len(".old-"):].rsplit("-", 1)[0]
-        target = out / name
-        if p.is_dir() and not target.exists():
-            os.rename(p, target)
-            notes.append(f"restored the report of {name} left by an interrupted run")
-        else:
-            shutil.rmtree(p, ignore_errors=True)
-    for p in list(out.glob(".tmp-*")) + list(out.glob(".run-*")):
-        shutil.rmtree(p, ignore_errors=True)
-    killed = reap_orphans()
-    if killed:
-        notes.append(f"stopped {len(killed)} process(es) left running by a killed run (kernels, Chromium)")
-    remove_stale_profiles()
-    return notes
-
-
-# --- kernels ----------------------------------------------------------------------------------------------
-KERNEL_ARGS = ["--log-level=CRITICAL"]   # the kernel's own start-up chatter stays out of cron logs
-MAX_KERNEL_USES = 25
-
-
-class KernelPool:
-    """One ``workbench`` kernel per worker thread, reused for that worker's reports.
-
-    A report kernel spends most of its start-up importing the plotting stack; reusing it saves
-    that for every report after a worker's first. The report notebook is written to run in a used
-    kernel (every name it reads is assigned in the run), a kernel that failed a report is replaced,
-    and each kernel is replaced after ``MAX_KERNEL_USES`` reports.
-    """
-
-    def __init__(self, kernel: str) -> None:
-        self.kernel = kernel
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._guard = threading.Lock()
-
-    def acquire(self) -> Any:
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_core.utils import run_sync
-        km = getattr(self._local, "km", None)
-        if km is not None and (self._local.uses >= MAX_KERNEL_USES or not run_sync(km.is_alive)()):
-            self.discard()
-            km = None
-        if km is None:
-            km = AsyncKernelManager(kernel_name=self.kernel)
-            # the kernel dies with this worker thread or the run (see workbench/processes.py), even on kill -9
-            run_sync(km.start_kernel)(extra_arguments=KERNEL_ARGS, env=child_env(), preexec_fn=die_with_parent)
-            self._local.km, self._local.uses = km, 0
-            with self._guard:
-                self._all.append(km)
-        self._local.uses += 1
-        return km
-
-    def discard(self) -> None:
-        """Shut down this thread's kernel (after a failure, so the next report starts clean)."""
-        km = getattr(self._local, "km", None)
-        self._local.km = None
-        if km is not None:
-            self._shutdown(km)
-
-    def _shutdown(self, km: Any) -> None:
-        from jupyter_core.utils import run_sync
-        with self._guard:
-            if km in self._all:
-                self._all.remove(km)
-        try:
-            run_sync(km.shutdown_kernel)(now=True)
-        except Exception:  # noqa: BLE001 - a kernel that is already gone needs no shutdown
-            pass
-
-    def close(self) -> None:
-        for km in list(self._all):
-            self._shutdown(km)
 
 
 # --- one report ---------------------------------------------------------------------------------------
@@ -480,8 +337,12 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
             else:
                 todo.append(e)
         run_dir = out_dir / f".run-{uuid.uuid4().hex[:8]}"
+        kernels = KernelPool(kernel)
         try:
             if todo:
+                # the kernels start and import the plotting stack while this process gathers the inputs
+                kernels.prestart(min(workers, len(todo)))
+                threading.Thread(target=_preload, name="report-preload", daemon=True).start()
                 caches: dict[str, str] = {}
                 if handoff == "cache":
                     from .inputs import gather_inputs, save_inputs
@@ -497,11 +358,12 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                                   "roi_horizon_days": roi_horizon_days},
                                  chromium, kernel, s.reports.cell_timeout_s, s.reports.pdf_timeout_s,
                                  {"handoff": handoff}) for e in todo]
-                for o in _execute(jobs, workers, progress):
+                for o in _execute(jobs, workers, progress, kernels):
                     outcomes[o.experiment_id] = o
             if record:
                 notes += _record_decisions(db_path, [outcomes[e] for e in todo if outcomes[e].status == "built"])
         finally:
+            kernels.close()
             shutil.rmtree(run_dir, ignore_errors=True)
         ordered = tuple(outcomes[e] for e in ids)
         run = ReportRun(ordered, str(out_dir), "", time.perf_counter() - t0, workers, chromium, handoff, tuple(notes))
@@ -511,6 +373,16 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
         run = replace(run, index=str(index), seconds=time.perf_counter() - t0)
     _emit(progress, "done", run=run)
     return run
+
+
+def _preload() -> None:
+    """Import what the workers need (papermill, nbconvert) while the run gathers its inputs."""
+    try:
+        import papermill  # noqa: F401
+        from . import render  # noqa: F401
+        from nbconvert import HTMLExporter  # noqa: F401
+    except Exception:  # noqa: BLE001 - the worker's own import then raises, per experiment
+        pass
 
 
 def _error_text(exc: BaseException) -> str:
@@ -534,11 +406,13 @@ def _decision_of(final: Path) -> dict[str, Any]:
         return {}
 
 
-def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None) -> list[ReportOutcome]:
+def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None,
+             kernels: KernelPool | None = None) -> list[ReportOutcome]:
     results: list[ReportOutcome] = []
     # Always through the pool, one report too: its kernels are started to die with this process
     # (PR_SET_PDEATHSIG) and carry the run's owner pid, so a killed run leaves no kernel behind.
-    kernels = KernelPool(jobs[0].kernel)
+    own = kernels is None
+    kernels = kernels if kernels is not None else KernelPool(jobs[0].kernel)
     try:
         if workers == 1 or len(jobs) == 1:
             for job in jobs:
@@ -549,7 +423,8 @@ def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None) -> l
             return results
         _parallel(jobs, workers, progress, kernels, results)
     finally:
-        kernels.close()
+        if own:
+            kernels.close()
     return results
 
 
