@@ -12,7 +12,6 @@ policy; their ``record`` and ``brief`` are ``None``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,6 @@ from .lifecycle.policies import Decision, decide
 from .lifecycle.registry import ExperimentRecord, Registry
 from .lifecycle.signals import decision_context
 from .results import AnalysisResult
-from .metric_defs import use as use_definitions
 from .sources.experiments import load_experiments
 
 __all__ = ["ExperimentOutcome", "evaluate", "has_registry"]
@@ -81,10 +79,8 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
     # registry's connection is closed in between, because within one process DuckDB refuses a
     # read-only connection to a file that has a read-write one open.
     known = _registered(reg, experiment_ids) if reg is not None else {}
-    with contextlib.ExitStack() as stack:
-        for eid, (_, brief) in known.items():
-            stack.enter_context(use_definitions(brief.metric_definitions(source=f"brief of {eid}")))
-        datasets = load_experiments(experiment_ids, db=db, as_of=as_of, engine=engine, events=events)
+    own = {eid: brief.metric_definitions(source=f"brief of {eid}") for eid, (_, brief) in known.items()}
+    datasets = load_experiments(experiment_ids, db=db, as_of=as_of, engine=engine, events=events, definitions=own)
     outcomes: dict[str, ExperimentOutcome] = {}
     calendar = calendar_options(db)
     if reg is None:

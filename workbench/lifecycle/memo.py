@@ -24,7 +24,7 @@ so a name such as ``<script>`` shows as text everywhere. The HTML has no externa
 >>> memo.decision.action
 'launch'
 >>> print(memo.to_markdown().splitlines()[2])
-**Decision: LAUNCH** — Launch b: cvr +20.00% vs control (CI \\[10.00%, 30.00%\\], p = 0.001) and no guardrail worsened
+**Decision: LAUNCH** — Launch b: cvr +20.00% vs control (CI \\[10.00%, 30.00%\\], p = 0.001 by the fixed-horizon Welch t-test) and no guardrail worsened
 """
 
 from __future__ import annotations

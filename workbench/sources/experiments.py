@@ -31,6 +31,7 @@ from ..errors import NotFoundError
 from ..ids import safe_id
 from ..experiment_data import ExperimentData, TrustFacts
 from ..metric_defs import requested
+from ..metric_defs import use as use_definitions
 from ..metrics import Metric
 from .events import EventLog, open_event_log, validate_event_log
 
@@ -127,15 +128,30 @@ def select_experiments(infos: Mapping[str, ExperimentInfo], ids: Sequence[str] |
 
 def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
                      source: str = "events", as_of: dt.datetime | None = None, dims: Sequence[str] = DEFAULT_DIMS,
-                     validate: bool = True, engine: Any = None, events: str | Path | None = None
-                     ) -> dict[str, ExperimentData]:
+                     validate: bool = True, engine: Any = None, events: str | Path | None = None,
+                     definitions: Mapping[str, Any] | None = None) -> dict[str, ExperimentData]:
     """Aggregate the event log once and return an :class:`ExperimentData` per experiment.
 
     ``source`` is a table of the database (default ``events``) or a CSV/Parquet file path (read by
     an in-memory DuckDB unless ``db`` is given). ``engine`` and ``events`` choose where the event work
     runs and a Parquet lake to read (see :mod:`workbench.engine`; default: the settings, else the
-    database's ``events`` table on DuckDB).
+    database's ``events`` table on DuckDB). ``definitions`` maps an experiment to its own metric
+    definitions (its brief's, :meth:`~workbench.lifecycle.brief.ExperimentBrief.metric_definitions`): they
+    are aggregated in the same query, and each experiment gets only the metrics its own brief asks for.
     """
+    own = dict(definitions or {})
+    base = requested()                  # what every experiment gets (a --metrics file, the project's metrics.yaml)
+    mine = {e: base | set(d.metrics) | set(d.wanted) for e, d in own.items()}
+    with contextlib.ExitStack() as stack:
+        for d in own.values():
+            stack.enter_context(use_definitions(d))
+        return _load(experiment_ids, db=db, source=source, as_of=as_of, dims=dims, validate=validate,
+                     engine=engine, events=events, extra_of=lambda e: mine.get(e, base))
+
+
+def _load(experiment_ids: Sequence[str] | None, *, db: str | Path | None, source: str, as_of: dt.datetime | None,
+          dims: Sequence[str], validate: bool, engine: Any, events: str | Path | None,
+          extra_of: Any) -> dict[str, ExperimentData]:
     is_file = Path(source).suffix.lower() in {".csv", ".parquet", ".pq"} or Path(source).is_file()
     ctx = _file_source(db) if is_file else open_events(db, engine=engine, events=events)
     with ctx as (con, lake), engine_limits():
@@ -148,7 +164,7 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
             infos = experiment_infos(con, log)
             ids = select_experiments(infos, experiment_ids)
         declared = {n for e in ids for n in (infos[e].primary_metric, *infos[e].secondary_metrics, *infos[e].guardrails)}
-        extra = requested()                 # a team's own definitions and metrics a brief asks for
+        extra = requested()                 # every experiment's: a team's own definitions, what briefs ask for
         metrics = [m for m in available_metrics(log) if m.name in declared or m.name in DEFAULT_METRICS
                    or m.name in extra]
         attrs = {"product_id": {e: infos[e].product_id for e in ids}}
@@ -159,7 +175,7 @@ def load_experiments(experiment_ids: Sequence[str] | None = None, *, db: str | P
         covariate_rows = int(log.covariates.count().execute()) if log.covariates is not None else None
     source_name = f"{source} ({db or 'default database'})" if log.kind == "duckdb" else log.name
     return {e: replace(_experiment_data(infos[e], cube[cube["experiment_id"] == e], metrics, dims, allocations, as_of,
-                                        source_name, covariate_rows, extra),
+                                        source_name, covariate_rows, extra_of(e)),
                        quantiles=quantiles[quantiles["experiment_id"] == e].reset_index(drop=True)) for e in ids}
 
 
