@@ -109,10 +109,9 @@ def _load(file: Optional[Path], experiment: Optional[str], db: Optional[str], co
         data = read_results(file, experiment=experiment, control=control,
                             expected_weights=dict(weights) if weights else None)
     else:
-        from ..metric_defs import use
         from ..sources.experiments import load_experiment
-        with use(extra.get("metric_defs")):
-            data = load_experiment(experiment, db=db)
+        own = {experiment: extra["metric_defs"]} if extra.get("metric_defs") is not None else None
+        data = load_experiment(experiment, db=db, definitions=own)          # with the brief's own metrics
     if control and control != data.control:
         if control not in data.variants:
             raise InputError([Problem("blocked", "unknown_control", f"the control {control!r} is not a variant of "

@@ -193,8 +193,7 @@ def analyze_experiment(experiment_id: str, *, brief: Any = None, db: str | Path 
                        as_of: Any = None, **kwargs: Any) -> AnalysisResult:
     """Analyse one experiment from the event log in the workbench database, as the brief says."""
     from ..analysis import analyze
-    from ..metric_defs import use
     from ..sources.experiments import load_experiment
-    with use(brief.metric_definitions() if hasattr(brief, "metric_definitions") else None):   # its own metrics
-        data = load_experiment(experiment_id, db=db, as_of=as_of)
+    own = {experiment_id: brief.metric_definitions()} if hasattr(brief, "metric_definitions") else None
+    data = load_experiment(experiment_id, db=db, as_of=as_of, definitions=own)     # with its brief's own metrics
     return analyze(data, **{**calendar_options(db), **analysis_options(brief, data), **kwargs})
