@@ -5,6 +5,8 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
+# test workers: one per core, at most 4 (each builds its own session fixtures); JOBS=0 runs in one process
+JOBS    ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 
 .PHONY: help setup test demo bench lock serve reports clean check-wheel
 help:
@@ -27,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	@touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/workbench demo

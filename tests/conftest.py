@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -17,6 +18,43 @@ settings.register_profile("ci", derandomize=True, database=None, deadline=None, 
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("explore", derandomize=False, deadline=None, print_blob=True, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# Run in parallel (`make test` passes `-n N`, pytest-xdist), tests are handed out in groups that each run
+# in one worker process: by default a test file, so a module's fixtures are built once; the browser tests,
+# the report tests and the Spark tests as one group each, so the session fixtures they share (the served
+# dashboard, the built reports, the SparkSession) are built once too, not once per worker. The longest
+# groups start first, so no worker is left with a long group at the end while the other idles.
+_SHARED_GROUPS = {"tests/ui/": "ui", "tests/reports/": "reports", "tests/spark/": "spark"}
+_LONGEST_FIRST = ("ui", "tests/test_one_story.py", "reports", "spark", "tests/notebooks/test_notebooks.py",
+                  "tests/notebooks/test_bayes_notebooks.py", "tests/test_db_spill.py")
+
+
+def test_group(nodeid: str) -> str:
+    """The group of a test (its file, or a shared group), from its node id."""
+    path = nodeid.split("::", 1)[0]
+    return next((name for prefix, name in _SHARED_GROUPS.items() if path.startswith(prefix)), path)
+
+
+test_group.__test__ = False                     # type: ignore[attr-defined]  (not a test itself)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return test_group(nodeid)
+
+    config.option.loadscopereorder = False      # keep the order below, longest groups first
+    return GroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):      # a serial run keeps pytest's own order
+        return
+    rank = {group: i for i, group in enumerate(_LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(test_group(item.nodeid), len(rank)))     # stable: same order in every worker
 
 
 @pytest.fixture(autouse=True)

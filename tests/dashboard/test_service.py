@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 
 import duckdb
 import pandas as pd
@@ -116,7 +117,11 @@ def test_one_service_per_database_and_the_scheduled_task_refreshes_it(world_db, 
     svc = get_service()
     assert get_service(world_db) is svc and not svc.snapshot.ready
     monkeypatch.setattr(DashboardService, "warm", lambda self, snap, batch=10: 0)
-    asyncio.run(refresh_task())
+    # the scheduled task runs on the server's own loop: a loop of its own here, in a thread of its own, so
+    # a loop already running in the test's thread (Playwright's sync API, when a browser test ran first) is no matter
+    ran = threading.Thread(target=asyncio.run, args=(refresh_task(),))
+    ran.start()
+    ran.join(timeout=120)
     assert svc.snapshot.ready and len(svc.snapshot.outcomes) == 3
 
 
