@@ -89,3 +89,28 @@ REPEATED = "() => {" + _WALK + """
 def layout_problems(page: Any) -> list[str]:
     """Every problem the three checks find on a loaded Playwright page."""
     return [*page.evaluate(EMPTY_CHARTS), *page.evaluate(CLIPPED), *page.evaluate(REPEATED)]
+
+
+_SIGNATURE = """() => {
+  let n = 0, area = 0;
+  const walk = (root) => { for (const el of root.querySelectorAll('*')) { n++;
+      if (el.tagName === 'CANVAS') area += el.width * el.height; if (el.shadowRoot) walk(el.shadowRoot); } };
+  walk(document);
+  return [n, area, document.body.scrollHeight, document.body.scrollWidth, !!document.querySelector('.pn-loading')].join('/');
+}"""
+
+
+def settle(page: Any, *, timeout: float = 30.0) -> None:
+    """Wait until the page has stopped changing: no request in flight, no Panel loading spinner, and the same
+    count of elements, canvas area and page size on three looks 150 ms apart (Bokeh draws after the
+    websocket delivers the document, so a page that only *loaded* may not have its charts yet)."""
+    import time
+    page.wait_for_load_state("networkidle")
+    deadline = time.monotonic() + timeout
+    last, same = None, 0
+    while same < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(150)
+        sig = page.evaluate(_SIGNATURE)
+        same = same + 1 if sig == last and not sig.endswith("true") else 0
+        last = sig
+

@@ -18,6 +18,7 @@ import pytest
 from workbench.lifecycle import Registry, seed_from_world
 
 from .conftest import PASSWORDS, require_browser, serve_world
+from .layout import settle
 
 pytestmark = pytest.mark.ui
 
@@ -101,10 +102,10 @@ def test_script_payloads_in_briefs_never_run(evil_browser, evil_server, user):
     seen: dict[str, list[str]] = {}
     where[0] = "portfolio"
     # the portfolio, with the Category filter's list opened (its options are the payload categories)
-    page.wait_for_timeout(1500)
+    settle(page)
     assert page.get_by_text(f"{PAYLOADS[0]}", exact=False).count() >= 1                      # shown as text
     page.locator(".choices").nth(1).click()            # open the Category filter: the payload categories listed
-    page.wait_for_timeout(800)
+    settle(page)
     seen["portfolio"] = _injected(page)
     page.keyboard.press("Enter")                        # choose the first (a payload): shown as a chip, and it filters
     for _ in range(100):
@@ -117,14 +118,14 @@ def test_script_payloads_in_briefs_never_run(evil_browser, evil_server, user):
         where[0] = eid
         page.goto(f"{base}/app?page=experiment&experiment={eid}")
         page.wait_for_selector("#wb-experiment-title", timeout=60_000)
-        page.wait_for_timeout(2500)
+        settle(page)
         seen[eid] = _injected(page)
         assert page.get_by_text("onerror=alert(1)").count() >= 1                       # shown as text
     for name, ready in (("autopilot", ".wb-budget"), ("simulator", ".wb-sim-run button")):
         where[0] = name
         page.goto(f"{base}/app?page={name}")
         page.wait_for_selector(ready, timeout=60_000)
-        page.wait_for_timeout(1500)
+        settle(page)
         seen[name] = _injected(page)
     # the simulator's arm names are typed in by the user: payloads as names end up in its table and state line
     where[0] = "simulator run"

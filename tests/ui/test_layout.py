@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from .layout import layout_problems
+from .layout import layout_problems, settle
 from .test_dashboard_ui import DEMO
 
 pytestmark = pytest.mark.ui
 
 PAGES = [("page=portfolio", ".wb-eid"), ("page=autopilot", ".wb-budget"), ("page=simulator", "canvas")] + [
     (f"page=experiment&experiment={eid}", "#wb-experiment-title") for eid in DEMO]
-
-
-def _settle(page) -> None:
-    """Wait until Bokeh has drawn the page's charts (or the page has none) and the layout is still."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('.pn-loading')", timeout=30_000)
-    page.wait_for_timeout(800)
 
 
 def test_every_page_layout(as_user) -> None:
@@ -28,7 +21,7 @@ def test_every_page_layout(as_user) -> None:
     found: dict[str, list[str]] = {}
     for query, ready in PAGES:
         s.goto(query, ready)
-        _settle(s.page)
+        settle(s.page)
         problems = layout_problems(s.page)
         if problems:
             found[query] = problems
