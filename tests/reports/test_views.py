@@ -92,29 +92,3 @@ def test_allocation_frame_shares_add_up():
     f = views.allocation_frame(d, planned)
     assert f.groupby("day")["realised_share"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert f["planned_weight"].notna().sum() == 2
-
-
-def _cohort_cube(early_lift: float) -> ExperimentData:
-    rows = []
-    for day in range(1, 9):
-        lift = early_lift if day <= 4 else 0.0
-        for v, rate in (("c", 0.10), ("t", 0.10 + lift)):
-            n = 4000
-            s = round(n * rate)
-            rows.append({"variant": v, "day": f"2026-01-{day:02d}", "n": n, "purchased__sum": s, "purchased__sum_sq": s})
-    return ExperimentData("e", ("c", "t"), pd.DataFrame(rows),
-                          metrics=(Metric("cvr", "proportion", "purchased", role="primary"),), dims=("day",))
-
-
-def test_novelty_check_flags_a_fading_lift_with_a_z_test():
-    f = views.novelty_check(_cohort_cube(0.03)).iloc[0]
-    assert f["fading"] and f["early_lift"] == pytest.approx(0.3) and f["late_lift"] == pytest.approx(0.0)
-    # reference: two independent lifts compared by a z-test
-    n = 16000
-    p1c, p1t, p2 = 0.10, 0.13, 0.10
-    se1 = np.sqrt(p1c * (1 - p1c) / n + p1t * (1 - p1t) / n)
-    se2 = np.sqrt(2 * p2 * (1 - p2) / n)
-    z = (0.03 - 0.0) / np.hypot(se1, se2)
-    assert f["p_value"] == pytest.approx(2 * stats.norm.sf(z), rel=1e-3)
-    assert not views.novelty_check(_cohort_cube(0.0)).iloc[0]["fading"]
-    assert views.novelty_check(_cohort_cube(0.03), min_levels=20).empty

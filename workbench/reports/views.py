@@ -31,7 +31,7 @@ from ..results import AnalysisResult, MetricResult
 from ..stats.compare import compare_arrays
 from ..stats.srm import srm_core
 
-__all__ = ["srm_history", "cohort_lifts", "novelty_check", "shrinkage_frame", "funnel_rates", "event_trends", "hour_profile", "comparisons_frame",
+__all__ = ["srm_history", "cohort_lifts", "shrinkage_frame", "funnel_rates", "event_trends", "hour_profile", "comparisons_frame",
            "guardrail_frame", "cuped_frame", "segment_frame", "sku_frame", "allocation_frame", "arm_split"]
 
 
@@ -81,7 +81,8 @@ def cohort_lifts(data: ExperimentData, metric: str | Metric | None = None, *, di
                  prior: tuple[float, float] = (1.0, 1.0), normal_prior: tuple[float, float] | None = None) -> pd.DataFrame:
     """Relative lift of each variant within each ``dim`` cohort (units first exposed that day), with its CI.
 
-    A lift that shrinks from early to late cohorts is the signature of a novelty effect. With
+    A lift that shrinks from early to late cohorts is the signature of a novelty effect (tested by
+    :mod:`workbench.time_effects`). With
     ``cumulative=True`` each row is the experiment as of the end of that day instead. ``bayes``
     adds ``prob_beat_control`` (with ``prior`` / ``normal_prior``, as the analysis uses them);
     ``cuped`` adjusts with the metric's pre-period covariate.
@@ -106,46 +107,6 @@ def cohort_lifts(data: ExperimentData, metric: str | Metric | None = None, *, di
             if bayes:
                 row["prob_beat_control"] = float(arr["prob_beat"][i, j])
             rows.append(row)
-    return pd.DataFrame(rows, columns=cols)
-
-
-def novelty_check(data: ExperimentData, metric: str | Metric | None = None, *, dim: str = "day",
-                  alpha: float = 0.05, min_levels: int = 6) -> pd.DataFrame:
-    """Early vs late cohorts: the lift among units first exposed in the first half of the days vs the second.
-
-    Runs :func:`workbench.analysis.analyze_segments` on a two-level ``cohort`` split of the cube,
-    so the "did the lift change?" p-value is Cochran's Q across the two halves (a z-test of the
-    difference). Columns: ``variant, early_lift, late_lift, p_value, fading`` — ``fading`` when
-    the late lift is significantly below the early one in the metric's better direction.
-    Empty with fewer than ``min_levels`` days.
-    """
-    from dataclasses import replace
-
-    from ..analysis import analyze_segments
-
-    m = _metric(data, metric)
-    cols = ["variant", "early_lift", "late_lift", "p_value", "fading"]
-    if m is None or dim not in data.cube.columns:
-        return pd.DataFrame(columns=cols)
-    levels = data.levels(dim)
-    if len(levels) < min_levels:
-        return pd.DataFrame(columns=cols)
-    early = set(levels[: len(levels) // 2])
-    cube = data.cube.assign(cohort=np.where(data.cube[dim].isin(early), "early", "late"))
-    split = replace(data, cube=cube, dims=(*data.dims, "cohort"))
-    res = analyze_segments(split, "cohort", metrics=(m.name,), primary=m.name, cuped=False, correction="none",
-                           alpha=alpha)
-    seg = res.metrics[0]
-    rows = []
-    sign = 1.0 if m.higher_is_better else -1.0
-    for v in data.variants[1:]:
-        by = {r.segment: r for r in seg.rows if r.variant == v}
-        if "early" not in by or "late" not in by:
-            continue
-        p = seg.heterogeneity.get(v, {}).get("p_value", float("nan"))
-        e, lt = by["early"].lift_rel, by["late"].lift_rel
-        fading = bool(math.isfinite(p) and p < alpha and sign * (by["late"].lift_abs - by["early"].lift_abs) < 0)
-        rows.append({"variant": v, "early_lift": e, "late_lift": lt, "p_value": p, "fading": fading})
     return pd.DataFrame(rows, columns=cols)
 
 
