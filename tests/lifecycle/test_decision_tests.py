@@ -184,3 +184,21 @@ def test_day_of_week_imbalance_and_partial_weeks_are_flagged():
     assert "differs by day of week" in r.time_effects.sentences()[0]
     balanced = analyze(_data(days=14), cuped=False).time_effects.dow
     assert not balanced.imbalanced and balanced.whole_weeks and balanced.sentence() == ""
+
+
+def test_a_sequential_decision_flags_a_worse_guardrail_by_its_always_valid_p():
+    # return rate 20.0 % → 21.3 %: a fixed-horizon p under 0.05 but not the always-valid one; the change
+    # (1.3 pp) is under this brief's threshold, so only the p can call it "worsened"
+    r = analyze(_data(bounce_t=2130, days=7), cuped=False, sequential=SequentialOptions(10000))
+    c = r.metrics[1].comparisons[0]
+    assert c.p_value_adjusted < 0.05 < c.extra["sequential"]["p_value"]
+    guard = [{"metric": "return_rate", "worsened_abs": 0.02}]
+    fixed = decide(r, brief=parse_brief(brief_dict(guardrails=guard)), policy="decision-layer")
+    seq = decide(r, brief=parse_brief(brief_dict(guardrails=guard, sequential=True)), policy="decision-layer")
+    assert fixed.facts["guardrails_worsened"] == 1 and "adjusted p" in fixed.facts["worsened_list"]
+    assert seq.facts["guardrails_worsened"] == 0 and seq.facts["worsened_list"] == "none"
+    # a clear worsening is flagged by the always-valid p too, and the list says which p it was
+    bad = analyze(_data(bounce_t=2400, days=7), cuped=False, sequential=SequentialOptions(10000))
+    assert bad.metrics[1].comparisons[0].extra["sequential"]["p_value"] < 0.05
+    seq = decide(bad, brief=parse_brief(brief_dict(guardrails=guard, sequential=True)), policy="decision-layer")
+    assert seq.facts["guardrails_worsened"] == 1 and "always-valid p" in seq.facts["worsened_list"]

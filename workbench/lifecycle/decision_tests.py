@@ -86,6 +86,12 @@ def _seq(c: Any) -> Mapping[str, Any] | None:
     return s if isinstance(s, Mapping) and s.get("p_value") is not None else None
 
 
+def sequential_p(c: Any, k: int) -> float | None:
+    """The always-valid p of a comparison, Bonferroni over the metric's ``k`` comparisons (None if not computed)."""
+    seq = _seq(c)
+    return None if seq is None else min(1.0, float(seq["p_value"]) * max(1, k))
+
+
 def _num(x: Any) -> float | None:
     try:
         v = float(x)
@@ -123,7 +129,7 @@ def decision_test_facts(result: Any, m: Any, best: Any, *, alpha: float, sequent
         k = max(1, len(m.comparisons))
         test = comparison_test_label(best.test)
         if seq is not None:
-            p_seq = min(1.0, float(seq["p_value"]) * k)
+            p_seq = sequential_p(best, k)
             seq_alpha = float(seq.get("alpha", alpha) or alpha)
             f.update(primary_p_sequential=p_seq, primary_significant_sequential=bool(p_seq < seq_alpha and gain > 0),
                      primary_cs_abs=fmt_metric_delta_ci(m.name, m.kind, *seq["cs"], m.unit),

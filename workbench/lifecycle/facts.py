@@ -21,7 +21,7 @@ from ..health import blocked_reason
 from ..metrics import fmt_metric_delta, fmt_metric_value, metric_unit
 from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief
-from .decision_tests import TEST_FACTS, decision_test_facts, time_facts
+from .decision_tests import TEST_FACTS, decision_test_facts, sequential_p, time_facts
 from .reasons import finding_key
 
 __all__ = ["FACTS", "DecisionContext", "compute_facts"]
@@ -54,7 +54,8 @@ FACTS: dict[str, str] = {
     "expected_loss": "Bayesian expected loss of choosing the best variant",
     "best_supported": "the arm the evidence favours (best variant if P(beat) >= 0.5, else control)",
     "best_supported_prob": "the evidence for best_supported (P(beat) or 1 - P(beat))",
-    "guardrails_worsened": "guardrail comparisons that worsened: delta > 0 and (delta > threshold or p < alpha); the "
+    "guardrails_worsened": "guardrail comparisons that worsened: delta > 0 and (delta > threshold or p < alpha, p the "
+                           "always-valid one when the decision is sequential); the "
                            "threshold is worsened_abs (percentage points) for rates, worsened_rel x control for "
                            "other units, or the brief's per-guardrail worsened_abs",
     "guardrails_severe": "guardrail comparisons whose worsening exceeds severe_abs (rates) / severe_rel x control",
@@ -178,6 +179,7 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     rel_s = float(params.get("severe_rel", 0.15))
     f.update(guardrail_worsened_abs=default_w, guardrail_severe_abs=default_s, guardrail_worsened_rel=rel_w,
              guardrail_severe_rel=rel_s)      # the thresholds used, so every view states the same ones
+    seq_mode = _sequential(brief, params)
     for g in result.guardrails():
         spec = brief.guardrail(g.name) if brief else None
         higher_better = spec.higher_is_better if spec else g.higher_is_better
@@ -195,11 +197,15 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
             if not math.isfinite(delta):
                 continue
             label = f"{g.name} ({c.variant}) {_fmt_delta(g, delta)}"
+            # a sequential decision looks at every refresh: "worse by its p" then needs the always-valid p
+            # too (a fixed-horizon p checked at every look would flag a harmless guardrail sooner or later)
+            p_worse, p_name = c.p_value_adjusted, "adjusted p"
+            if seq_mode and (p_seq := sequential_p(c, len(g.comparisons))) is not None:
+                p_worse, p_name = p_seq, "always-valid p"
             # a one-sided p (an options file's non-inferiority test) says nothing about "worse"
-            worse_p = c.p_value_adjusted < alpha and c.extra.get("alternative", "two-sided") == "two-sided"
+            worse_p = p_worse < alpha and c.extra.get("alternative", "two-sided") == "two-sided"
             if delta > 0 and (delta > w_abs or worse_p):
-                worsened.append(label + (f", {fmt_p_eq(c.p_value_adjusted, 'adjusted p')}"
-                                         if math.isfinite(c.p_value_adjusted) else ""))
+                worsened.append(label + (f", {fmt_p_eq(p_worse, p_name)}" if math.isfinite(p_worse) else ""))
                 if delta > s_abs:
                     severe.append(label)
             if limit is not None and math.isfinite(c.variant_value):
