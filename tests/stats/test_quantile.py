@@ -10,8 +10,6 @@ treatment multiplies every value by ``LIFT``, so the true difference of any quan
 
 from __future__ import annotations
 
-import math
-
 import ibis
 import numpy as np
 import pandas as pd

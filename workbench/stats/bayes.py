@@ -26,6 +26,9 @@ and standard error as the frequentist comparison); with a flat prior the posteri
 normal, with a proper prior N(μ₀, τ²) it is the precision-weighted normal. Chance to beat control
 ``Φ(μ/σ)``, expected loss ``σφ(μ/σ) − μΦ(−μ/σ)``.
 
+The quadrature rules and windows live in :mod:`.quadrature`; P(best) in :mod:`.best` and the density grids
+for charts in :mod:`.density` (re-exported here).
+
 **Several arms.** :func:`prob_best` integrates ``f_k ∏_{j≠k} F_j`` panel by panel (panels split
 at every arm's window so each CDF is resolved), for Beta or normal posteriors; Beta rows with a shape
 below 1 are integrated in each arm's quantile space instead (``beta_quantile.prob_best_quantile``).
@@ -41,141 +44,25 @@ The suite checks P(best) and the expected losses of 3- and 4-arm experiments aga
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
-import pandas as pd
-from numpy.polynomial import chebyshev as cheb
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ..display import ResultMixin
 from ._checks import bad, check_counts, check_finite_array, check_probability
-from .beta_quantile import beta_pair_quantile, lift_cdf_pdf_quantile, prob_best_quantile
+from .best import prob_best, prob_best_beta, prob_best_normal
+from .beta_quantile import beta_pair_quantile, lift_cdf_pdf_quantile
+from .density import beta_density_grid, normal_density_grid
+from .quadrature import (_CHUNK, _log_beta_pdf, _nodes, _single_threaded_blas, beta_window, clenshaw_curtis, lbeta,
+                         mapped_rule)
 
 __all__ = ["clenshaw_curtis", "beta_window", "beta_pair_core", "beta_lift_quantiles", "normal_lift_core",
            "prob_best", "prob_best_beta", "prob_best_normal", "BetaBinomialResult", "NormalLiftResult",
            "beta_binomial", "normal_lift", "beta_density_grid", "normal_density_grid"]
 
 Array = NDArray[np.float64]
-NODES = 64            # Clenshaw–Curtis nodes per window for intervals and P(best) (accuracy ~1e-12)
-PAIR_NODES = 52       # nodes of the sinh-mapped rule for chance to beat / expected loss (accuracy ~1e-10)
-PAIR_STRETCH = 1.0
-_CHUNK = 2048         # comparisons per block: keeps the (block × nodes) temporaries in cache
-
-
-@lru_cache(maxsize=1)
-def _blas_controller():  # noqa: ANN202
-    try:
-        from threadpoolctl import ThreadpoolController  # installed with PyMC
-    except ImportError:  # pragma: no cover - optional
-        return None
-    return ThreadpoolController()
-
-
-def _single_threaded_blas():  # noqa: ANN202
-    """Small (rows × 48) @ (48 × 48) products are ~10x slower with multi-threaded OpenBLAS on a busy
-    machine (thread hand-offs dominate); run them on one thread when threadpoolctl is available."""
-    from contextlib import nullcontext
-    controller = _blas_controller()
-    return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
-
-
-@lru_cache(maxsize=8)
-def clenshaw_curtis(k: int = NODES) -> tuple[Array, Array, Array]:
-    """Chebyshev points on [−1, 1] (ascending), the cumulative-integration matrix and the weights.
-
-    ``S @ f`` gives ``∫_{−1}^{x_i} p(t) dt`` for the polynomial ``p`` interpolating ``f`` at the
-    nodes; its last row is the Clenshaw–Curtis quadrature rule. The matrix is returned
-    *transposed* and C-contiguous (``Sᵀ``), the layout in which ``values @ Sᵀ`` over many rows is
-    fastest (a transposed view makes multi-threaded OpenBLAS ~20x slower here).
-    """
-    x = -np.cos(np.pi * np.arange(k) / (k - 1))
-    v = cheb.chebvander(x, k - 1)
-    integ = np.zeros((k + 1, k))
-    for j in range(k):
-        e = np.zeros(k)
-        e[j] = 1.0
-        integ[:, j] = cheb.chebint(e, lbnd=-1)
-    s = cheb.chebvander(x, k) @ integ @ np.linalg.inv(v)
-    return x, np.ascontiguousarray(s.T), s[-1].copy()
-
-
-@lru_cache(maxsize=8)
-def mapped_rule(k: int = PAIR_NODES, stretch: float = PAIR_STRETCH) -> tuple[Array, Array, Array]:
-    """Clenshaw–Curtis on t ∈ [−1, 1] mapped by ``g(t) = sinh(stretch·t) / sinh(stretch)``.
-
-    Returns ``(g, (S·diag(g'))ᵀ, w·g')``: for a window [mid − half, mid + half] the nodes are
-    ``mid + half·g``, ``half · (f @ (S·diag(g'))ᵀ)`` integrates f from the left end to each node
-    and ``half · (w·g') @ f`` over the window. The map puts more nodes near the middle of the window,
-    where a posterior's mass is, so fewer nodes reach the same accuracy.
-    """
-    t, s_t, w = clenshaw_curtis(k)
-    if stretch <= 0:
-        return t, s_t, w
-    g = np.sinh(stretch * t) / np.sinh(stretch)
-    dg = stretch * np.cosh(stretch * t) / np.sinh(stretch)
-    return g, np.ascontiguousarray(s_t * dg[:, None]), w * dg
-
-
-def _tail_mult(shape: Array) -> Array:
-    # Gamma-like tails: mean + k·sd with this k leaves < ~1e-12 of the mass outside (see module doc)
-    return 8.0 + 22.0 / np.sqrt(np.maximum(shape, 1e-3))
-
-
-def beta_window(a: ArrayLike, b: ArrayLike) -> tuple[Array, Array, Array, Array]:
-    """Mean, sd and an integration window [lo, hi] ⊂ [0, 1] holding all but ~1e-12 of Beta(a, b)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    s = a + b
-    mean = a / s
-    sd = np.sqrt(a * b / (s * s * (s + 1)))
-    lo = np.clip(mean - _tail_mult(b) * sd, 0.0, 1.0)
-    hi = np.clip(mean + _tail_mult(a) * sd, 0.0, 1.0)
-    return mean, sd, lo, hi
-
-
-_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi * np.longdouble(1))
-
-
-def _lgamma_ld(x: Array) -> NDArray[np.longdouble]:
-    """log Γ(x) in extended precision: Stirling's series for x ≥ 30, scipy's gammaln below."""
-    xl = np.asarray(x, dtype=np.longdouble)
-    big = xl >= 30
-    safe = np.where(big, xl, np.longdouble(30))
-    inv = 1 / safe
-    inv2 = inv * inv
-    stirling = ((safe - 0.5) * np.log(safe) - safe + _HALF_LOG_2PI
-                + inv * (1 / np.longdouble(12) - inv2 * (1 / np.longdouble(360) - inv2 * (1 / np.longdouble(1260)
-                                                                                        - inv2 / 1680))))
-    return np.where(big, stirling, special.gammaln(np.asarray(x, dtype=np.float64)).astype(np.longdouble))
-
-
-def lbeta(a: ArrayLike, b: ArrayLike) -> Array:
-    """log B(a, b) without the ~1e-9 absolute error of ``gammaln(a) + gammaln(b) − gammaln(a + b)``
-    (what ``scipy.special.betaln`` does) when the shapes are in the hundreds of thousands: the
-    differences are taken in extended precision (80-bit on x86-64; plain double elsewhere)."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    return (_lgamma_ld(a) + _lgamma_ld(b) - _lgamma_ld(a + b)).astype(np.float64)
-
-
-def _log_beta_pdf(a: Array, b: Array, log_norm: Array, lx: Array, l1x: Array) -> Array:
-    """log Beta(a, b) density from log x and log(1 − x) (nodes are kept inside (0, 1), see _nodes)."""
-    out = (a - 1.0) * lx
-    out += (b - 1.0) * l1x
-    out -= log_norm
-    # densities below e^-300 are exactly 0 for our purposes; cutting them keeps every later product
-    # out of the subnormal range, where floating point is ~100x slower
-    np.putmask(out, out < -300.0, -np.inf)
-    return out
-
-
-def _nodes(lo: Array, half: Array, x: Array) -> Array:
-    """Window nodes, nudged off 0 and 1 so log x and log(1 − x) stay finite: at a clipped edge the
-    density is then its limit (0, or the finite value when the shape parameter is 1)."""
-    nodes = lo[:, None] + half[:, None] * (x + 1.0)
-    return np.clip(nodes, 1e-300, 1.0 - 2.0 ** -53, out=nodes)
 
 
 def _pair_block(a_c: Array, b_c: Array, a_t: Array, b_t: Array) -> tuple[Array, Array, Array]:
@@ -392,97 +279,6 @@ def normal_lift_core(lift: ArrayLike, se: ArrayLike, *, prior_mean: ArrayLike = 
     return mean, sd, prob, np.maximum(loss, 0.0), mean - zq * sd, mean + zq * sd
 
 
-# --- probability of being best (several arms) ----------------------------------------------------
-
-def prob_best(pdf, cdf, lo: Array, hi: Array, *, higher_is_better: bool = True) -> Array:
-    """P(arm k is the best) for independent posteriors given by ``pdf(k, x)`` and ``cdf(k, x)``.
-
-    ``lo``, ``hi``: per-arm windows, arms on the last axis. For arm k the window [lo_k, hi_k] is
-    split at every other arm's window edges, so within a panel each other CDF is either flat or
-    resolved by the panel's Clenshaw–Curtis nodes.
-    """
-    x, _, w = clenshaw_curtis()
-    arms = lo.shape[-1]
-    edges = np.sort(np.concatenate([lo, hi], axis=-1), axis=-1)             # (..., 2A)
-    out = np.empty(lo.shape)
-    for k in range(arms):
-        e = np.clip(edges, lo[..., k:k + 1], hi[..., k:k + 1])
-        left, right = e[..., :-1], e[..., 1:]                                  # (..., 2A−1)
-        half = (right - left) / 2
-        nodes = left[..., None] + half[..., None] * (x + 1.0)                 # (..., 2A−1, K)
-        integrand = pdf(k, nodes)
-        for j in range(arms):
-            if j != k:
-                c = cdf(j, nodes)
-                integrand = integrand * (c if higher_is_better else 1.0 - c)
-        out[..., k] = np.sum(half * (integrand @ w), axis=-1)
-    total = out.sum(axis=-1, keepdims=True)
-    return out / np.where(total > 0, total, 1.0)
-
-
-def _check_best_shape(a: Array) -> None:
-    if a.ndim == 0 or a.shape[-1] < 2:
-        raise bad("single_arm", "P(best) needs at least 2 arms (on the last axis)", column="arms",
-                  value=1 if a.ndim == 0 else int(a.shape[-1]))
-
-
-def prob_best_beta(a: ArrayLike, b: ArrayLike, *, higher_is_better: bool = True) -> Array:
-    """P(each arm has the highest rate) for Beta(a, b) posteriors (arms on the last axis)."""
-    a, b = np.broadcast_arrays(check_finite_array("a", a), check_finite_array("b", b))
-    _check_best_shape(a)
-    if np.any(a <= 0) or np.any(b <= 0):
-        raise bad("bad_parameter", "Beta shape parameters must be positive", column="a" if np.any(a <= 0) else "b")
-    _, _, lo, hi = beta_window(a, b)
-    log_norm = lbeta(a, b)
-
-    def pick(v: Array, k: int, like: Array) -> Array:
-        return v[..., k].reshape(v.shape[:-1] + (1,) * (like.ndim - v.ndim + 1))
-
-    def pdf(k: int, x: Array) -> Array:
-        xc = np.clip(x, 1e-300, 1.0 - 2.0 ** -53)
-        lx, l1x = np.log(xc), np.log1p(-xc)
-        return np.exp(_log_beta_pdf(pick(a, k, x), pick(b, k, x), pick(log_norm, k, x), lx, l1x))
-
-    def cdf(j: int, x: Array) -> Array:
-        return special.betainc(pick(a, j, x), pick(b, j, x), x)
-
-    # A shape below 1 puts an infinite density at an end, which the panels' polynomial rule cannot
-    # resolve (a 4-arm case gave P(best) 0.9993 where Monte Carlo says 0.718): such rows go through
-    # the arms' quantile spaces instead (beta_quantile.prob_best_quantile).
-    small = np.minimum(a, b).min(axis=-1) < 1.0
-    if not small.any():
-        return prob_best(pdf, cdf, lo, hi, higher_is_better=higher_is_better)
-    arms = a.shape[-1]
-    flat = [v.reshape(-1, arms) for v in (a, b, lo, hi)]
-    sf = small.reshape(-1)
-    out = np.empty(flat[0].shape)
-    out[sf] = prob_best_quantile(*(v[sf] for v in flat), higher_is_better=higher_is_better)
-    if (~sf).any():
-        a, b, lo, hi, log_norm = (v.reshape(-1, arms)[~sf] for v in (a, b, lo, hi, log_norm))
-        out[~sf] = prob_best(pdf, cdf, lo, hi, higher_is_better=higher_is_better)
-    return out.reshape(small.shape + (arms,))
-
-
-def prob_best_normal(mean: ArrayLike, sd: ArrayLike, *, higher_is_better: bool = True) -> Array:
-    """P(each arm has the highest mean) for independent normal posteriors N(mean, sd²)."""
-    mean, sd = np.broadcast_arrays(check_finite_array("mean", mean), check_finite_array("sd", sd, nonnegative=True))
-    _check_best_shape(mean)
-    sd = np.maximum(sd, 1e-300)
-    lo, hi = mean - 9.0 * sd, mean + 9.0 * sd
-
-    def pick(v: Array, k: int, like: Array) -> Array:
-        return v[..., k].reshape(v.shape[:-1] + (1,) * (like.ndim - v.ndim + 1))
-
-    def pdf(k: int, x: Array) -> Array:
-        z = (x - pick(mean, k, x)) / pick(sd, k, x)
-        return np.exp(-0.5 * z * z) / (np.sqrt(2 * np.pi) * pick(sd, k, x))
-
-    def cdf(j: int, x: Array) -> Array:
-        return special.ndtr((x - pick(mean, j, x)) / pick(sd, j, x))
-
-    return prob_best(pdf, cdf, lo, hi, higher_is_better=higher_is_better)
-
-
 # --- friendly wrappers ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -608,40 +404,3 @@ def normal_lift(lift: float, se: float, *, prior_mean: float = 0.0, prior_sd: fl
                                               higher_is_better=higher_is_better, level=level)
     return NormalLiftResult(float(m), float(sd), float(p), float(loss), (float(lo), float(hi)), level,
                             float(prior_mean), None if prior_sd is None else tau)
-
-
-def _density_grid(dist: Any, params: tuple[NDArray[np.float64], ...], names: Sequence[str], points: int,
-                  tail: float) -> pd.DataFrame:
-    """Densities of ``dist(*params_i)`` on one grid from the lowest ``tail`` to the highest ``1 − tail`` quantile."""
-    x = np.linspace(float(np.min(dist.ppf(tail, *params))), float(np.max(dist.ppf(1 - tail, *params))), points)
-    return pd.concat([pd.DataFrame({"x": x, "name": n, "density": dist.pdf(x, *(p[i] for p in params))})
-                      for i, n in enumerate(names)], ignore_index=True)
-
-
-def beta_density_grid(a: ArrayLike, b: ArrayLike, names: Sequence[str], *, points: int = 240,
-                      tail: float = 1e-4) -> pd.DataFrame:
-    """Each Beta(a_i, b_i) density on one common grid spanning all of them (``x``, ``name``, ``density``),
-    from the ``tail`` quantile of the lowest to the ``1 − tail`` quantile of the highest — for charts of
-    posteriors side by side.
-
-    >>> d = beta_density_grid([21, 31], [481, 471], ["a", "b"], points=50)
-    >>> sorted(d.name.unique()), len(d), bool(d.density.max() > 0)
-    (['a', 'b'], 100, True)
-    """
-    from scipy.stats import beta
-
-    return _density_grid(beta, (np.asarray(a, dtype=float), np.asarray(b, dtype=float)), names, points, tail)
-
-
-def normal_density_grid(mean: ArrayLike, sd: ArrayLike, names: Sequence[str], *, points: int = 240,
-                        tail: float = 1e-4) -> pd.DataFrame:
-    """Each Normal(mean_i, sd_i) density on one common grid spanning all of them, like
-    :func:`beta_density_grid` (``x``, ``name``, ``density``).
-
-    >>> d = normal_density_grid([0.01, 0.02], [0.005, 0.004], ["b", "c"], points=50)
-    >>> sorted(d.name.unique()), len(d), bool(d.density.max() > 0)
-    (['b', 'c'], 100, True)
-    """
-    from scipy.stats import norm
-
-    return _density_grid(norm, (np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)), names, points, tail)
