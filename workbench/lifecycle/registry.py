@@ -42,13 +42,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import getpass
-import hashlib
 import json
 import re
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -56,122 +53,24 @@ import duckdb
 import pandas as pd
 
 from ..config import Paths, get_settings
-from ..display import ResultMixin, dumps
+from ..display import dumps
 from ..errors import ConflictError, InputError, NotFoundError, Problem, WorkbenchError
 from ..ids import safe_id
 from .brief import ExperimentBrief
-from .retention import TablePurge, purge_user_tables
+from .autopilot_tables import AutopilotTables, need_text as _need_text
+from .records import (_EXP_COLS, _GENESIS, SCHEMA, AuditCheck, ExperimentRecord, PurgeResult, audit_hash,
+                      default_actor, utcnow)
+from .retention import purge_user_tables
 from .states import next_state
 
 __all__ = ["Registry", "ExperimentRecord", "AuditCheck", "PurgeResult", "default_actor", "utcnow", "SCHEMA"]
-
-SCHEMA: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS experiments (
-        experiment_id VARCHAR PRIMARY KEY, name VARCHAR, state VARCHAR NOT NULL, policy VARCHAR,
-        owner VARCHAR, category VARCHAR, product_id VARCHAR, origin VARCHAR, kind VARCHAR,
-        created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, started_at TIMESTAMP,
-        ended_at TIMESTAMP, version INTEGER NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS experiment_briefs (
-        experiment_id VARCHAR NOT NULL, revision INTEGER NOT NULL, brief_yaml VARCHAR NOT NULL,
-        created_at TIMESTAMP NOT NULL, created_by VARCHAR NOT NULL, PRIMARY KEY (experiment_id, revision))""",
-    """CREATE TABLE IF NOT EXISTS experiment_weights (
-        snapshot BIGINT NOT NULL, experiment_id VARCHAR NOT NULL, effective_at TIMESTAMP NOT NULL, mode VARCHAR NOT NULL,
-        variant_id VARCHAR NOT NULL, weight DOUBLE NOT NULL, reason VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS decisions (
-        decision_id BIGINT PRIMARY KEY, experiment_id VARCHAR NOT NULL, decided_at TIMESTAMP NOT NULL,
-        policy VARCHAR NOT NULL, action VARCHAR NOT NULL, winner VARCHAR, reason VARCHAR NOT NULL,
-        reasons VARCHAR NOT NULL, facts VARCHAR NOT NULL, data_version VARCHAR, decided_by VARCHAR NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS rollout_steps (
-        seq BIGINT PRIMARY KEY, experiment_id VARCHAR NOT NULL, step INTEGER NOT NULL, variant_id VARCHAR,
-        share DOUBLE NOT NULL, event VARCHAR NOT NULL, event_at TIMESTAMP NOT NULL, dwell_hours DOUBLE,
-        detail VARCHAR, recorded_by VARCHAR NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS learning_patterns (
-        experiment_id VARCHAR NOT NULL, category VARCHAR NOT NULL, variant_id VARCHAR NOT NULL,
-        outcome VARCHAR NOT NULL, tag VARCHAR NOT NULL, value VARCHAR NOT NULL, lift_rel DOUBLE,
-        recorded_at TIMESTAMP NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS review_flags (
-        product_id VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, note VARCHAR,
-        flagged_by VARCHAR NOT NULL, flagged_at TIMESTAMP NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS autopilot_schedule (
-        product_id VARCHAR PRIMARY KEY, category VARCHAR, not_before TIMESTAMP NOT NULL,
-        source_experiment_id VARCHAR, created_at TIMESTAMP NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS workbench_switches (
-        name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL, updated_by VARCHAR NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS audit_log (
-        seq BIGINT PRIMARY KEY, logged_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
-        experiment_id VARCHAR, why VARCHAR NOT NULL, detail VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL,
-        hash VARCHAR NOT NULL)""",
-)
-
-_EXP_COLS = ("experiment_id", "name", "state", "policy", "owner", "category", "product_id", "origin", "kind",
-             "created_at", "updated_at", "started_at", "ended_at", "version")
-_GENESIS = "0" * 64
-
-
-def utcnow() -> dt.datetime:
-    """Current UTC time as a naive datetime (how the registry stores timestamps)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def default_actor() -> str:
-    """Who is acting when ``--by`` is not given: the login name."""
-    try:
-        return getpass.getuser() or "unknown"
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "unknown"
-
-
-@dataclass(frozen=True)
-class ExperimentRecord(ResultMixin):
-    """One row of ``experiments``."""
-
-    experiment_id: str
-    name: str
-    state: str
-    policy: str
-    owner: str
-    category: str | None
-    product_id: str | None
-    origin: str
-    kind: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    started_at: dt.datetime | None
-    ended_at: dt.datetime | None
-    version: int
-
-
-@dataclass(frozen=True)
-class AuditCheck(ResultMixin):
-    """Result of re-computing the audit log's hash chain."""
-
-    ok: bool
-    rows: int
-    first_bad_seq: int | None = None
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class PurgeResult(ResultMixin):
-    """What a retention purge removed (``table``/``deleted``/``remaining``: the event log; ``tables``:
-    every table with user rows, the event log first), and whether unhashed identifiers were seen."""
-
-    table: str
-    cutoff: dt.datetime
-    deleted: int
-    remaining: int
-    unhashed_user_keys: int
-    dry_run: bool
-    notes: tuple[str, ...] = ()
-    tables: tuple[TablePurge, ...] = ()
-
 
 def _is_lock_error(exc: BaseException) -> bool:
     text = str(exc).lower()
     return isinstance(exc, duckdb.IOException) and ("lock" in text or "conflicting" in text)
 
 
-class Registry:
+class Registry(AutopilotTables):
     """The experiment registry in one DuckDB file (see the module docstring).
 
     ``clock`` returns the current naive-UTC time (tests pass a fixed clock). Connections are
@@ -298,7 +197,7 @@ class Registry:
         prev = _GENESIS if last is None else str(last[1])
         at = at or self.clock()
         detail_json = dumps(detail or {}, sort_keys=True)
-        digest = _audit_hash(seq, at, actor, action, experiment_id, why, detail_json, prev)
+        digest = audit_hash(seq, at, actor, action, experiment_id, why, detail_json, prev)
         try:
             con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [seq, at, actor, action, experiment_id, why, detail_json, prev, digest])
@@ -325,7 +224,7 @@ class Registry:
                                "FROM audit_log ORDER BY seq").fetchall()
         prev = _GENESIS
         for i, (seq, at, actor, action, exp, why, detail, prev_hash, digest) in enumerate(rows, start=1):
-            if seq != i or prev_hash != prev or digest != _audit_hash(seq, at, actor, action, exp, why, detail, prev):
+            if seq != i or prev_hash != prev or digest != audit_hash(seq, at, actor, action, exp, why, detail, prev):
                 return AuditCheck(False, len(rows), int(seq), f"audit row {seq} does not match the hash chain")
             prev = digest
         return AuditCheck(True, len(rows), None, f"{len(rows)} audit rows, chain intact")
@@ -557,74 +456,6 @@ class Registry:
             df[col] = [json.loads(x) for x in df[col]]
         return df
 
-    # --- switches, review flags, schedule -------------------------------------------------------
-    def set_switch(self, name: str, value: str, *, by: str, why: str) -> None:
-        safe_id(name, "switch name")
-        now = self.clock()
-        with self.transaction() as con:
-            old = con.execute("SELECT value FROM workbench_switches WHERE name = ?", [name]).fetchone()
-            con.execute("INSERT OR REPLACE INTO workbench_switches VALUES (?, ?, ?, ?)",
-                        [name, value, now, _need_text(by, "by")])
-            self.append_audit(con, actor=by, action="set_switch", why=why, at=now,
-                              detail={"name": name, "from": None if old is None else old[0], "to": value})
-
-    def switch(self, name: str, default: str = "off") -> str:
-        with self.connect() as con:
-            row = con.execute("SELECT value FROM workbench_switches WHERE name = ?", [name]).fetchone()
-        return default if row is None else str(row[0])
-
-    def promotion_period(self) -> bool:
-        """True while the global promotion-period switch is on (automatic experiments pause)."""
-        return self.switch("promotion_period") == "on"
-
-    def flag_review(self, product_id: str, *, reason: str, by: str, why: str, note: str = "") -> None:
-        """Mark a SKU for manual or legal review: the autopilot will not touch it."""
-        if reason not in ("manual", "legal"):
-            raise InputError([Problem("blocked", "bad_reason", "review reason must be 'manual' or 'legal'",
-                                      column="reason", value=reason)])
-        now = self.clock()
-        with self.transaction() as con:
-            con.execute("INSERT OR REPLACE INTO review_flags VALUES (?, ?, ?, ?, ?)",
-                        [product_id, reason, note, _need_text(by, "by"), now])
-            self.append_audit(con, actor=by, action="flag_review", why=why, at=now,
-                              detail={"product_id": product_id, "reason": reason})
-
-    def unflag_review(self, product_id: str, *, by: str, why: str) -> None:
-        now = self.clock()
-        with self.transaction() as con:
-            if not con.execute("SELECT 1 FROM review_flags WHERE product_id = ?", [product_id]).fetchone():
-                raise NotFoundError(f"SKU {product_id!r} is not flagged for review")
-            con.execute("DELETE FROM review_flags WHERE product_id = ?", [product_id])
-            self.append_audit(con, actor=by, action="unflag_review", why=why, at=now, detail={"product_id": product_id})
-
-    def review_flags(self) -> pd.DataFrame:
-        with self.connect() as con:
-            return con.execute("SELECT * FROM review_flags ORDER BY product_id").df()
-
-    def schedule_next(self, product_id: str, *, not_before: dt.datetime, category: str | None,
-                      source_experiment_id: str | None, by: str, why: str,
-                      con: duckdb.DuckDBPyConnection | None = None) -> None:
-        """Plan the SKU's next experiment for no earlier than ``not_before`` (after a cooldown)."""
-        def write(c: duckdb.DuckDBPyConnection) -> None:
-            now = self.clock()
-            c.execute("INSERT OR REPLACE INTO autopilot_schedule VALUES (?, ?, ?, ?, ?)",
-                      [product_id, category, not_before, source_experiment_id, now])
-            self.append_audit(c, actor=by, action="schedule", why=why, experiment_id=source_experiment_id, at=now,
-                              detail={"product_id": product_id, "not_before": not_before})
-        if con is not None:
-            write(con)
-        else:
-            with self.transaction() as own:
-                write(own)
-
-    def clear_schedule(self, product_id: str, con: duckdb.DuckDBPyConnection) -> None:
-        """Remove the SKU's schedule entry (inside the caller's transaction) once it is acted on."""
-        con.execute("DELETE FROM autopilot_schedule WHERE product_id = ?", [product_id])
-
-    def schedule(self) -> pd.DataFrame:
-        with self.connect() as con:
-            return con.execute("SELECT * FROM autopilot_schedule ORDER BY not_before, product_id").df()
-
     # --- retention ------------------------------------------------------------------------------
     def purge_events(self, *, retention_days: int | None = None, by: str, why: str, dry_run: bool = False,
                      table: str = "events", ts_column: str = "ts_server") -> PurgeResult:
@@ -660,18 +491,3 @@ class Registry:
                                           "retention_days": days,
                                           "tables": {p.table: p.deleted for p in purged}})
         return PurgeResult(table, cutoff, main.deleted, main.remaining, unhashed, dry_run, tuple(notes), tuple(purged))
-
-
-def _need_text(value: str | None, what: str) -> str:
-    if value is None or not str(value).strip():
-        raise InputError([Problem("blocked", f"missing_{what}", f"say {'who acts' if what == 'by' else 'why'} "
-                                  f"(--{what}); every change is recorded in the audit log", column=what)])
-    return str(value).strip()
-
-
-def _audit_hash(seq: int, at: dt.datetime, actor: str, action: str, experiment_id: str | None, why: str,
-                detail: str, prev: str) -> str:
-    at_text = at.isoformat(timespec="microseconds") if isinstance(at, dt.datetime) else str(at)
-    payload = json.dumps([int(seq), at_text, actor, action, experiment_id, why, detail, prev],
-                         ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
