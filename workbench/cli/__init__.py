@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape as rich_escape
 
 from ..errors import WorkbenchError
-from . import analysis, bandits, calendar, data, lifecycle, metrics, ops, reports, serve
+from . import analysis, bandits, calendar, data, governance, lifecycle, metrics, ops, reports, serve
 
 app = typer.Typer(
     name="workbench",
@@ -36,7 +36,7 @@ def _root() -> None:
     pass
 
 
-for _module in (data, analysis, bandits, lifecycle, calendar, reports, ops, serve, metrics):
+for _module in (data, analysis, bandits, lifecycle, governance, calendar, reports, ops, serve, metrics):
     _module.register(app)
 
 
