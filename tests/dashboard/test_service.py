@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 
 import duckdb
@@ -116,7 +117,10 @@ def test_one_service_per_database_and_the_scheduled_task_refreshes_it(world_db, 
     svc = get_service()
     assert get_service(world_db) is svc and not svc.snapshot.ready
     monkeypatch.setattr(DashboardService, "warm", lambda self, snap, batch=10: 0)
-    asyncio.run(refresh_task())
+    # a loop of its own in a thread of its own: this thread may already run one (Playwright's sync API
+    # started by another test of the same process), and asyncio.run() refuses to nest
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, refresh_task()).result(120)
     assert svc.snapshot.ready and len(svc.snapshot.outcomes) == 3
 
 

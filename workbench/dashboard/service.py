@@ -84,6 +84,10 @@ class Snapshot:
     seconds: float = 0.0
     error: str | None = None
     key: SourceKey | None = None
+    inputs: str = ""                          # settings and events calendar analysed with (store.inputs_fingerprint)
+    previous: bool = False                    # the analysis of the previous data, shown while the refresh runs
+    frame: Any = None                         # the portfolio frame, when kept with the snapshot (store.py)
+    loading: bool = False                     # kept snapshot: portfolio, registry, plan ready; outcomes still loading
 
     @property
     def ready(self) -> bool:
@@ -141,6 +145,8 @@ class DashboardService:
         self._background: threading.Thread | None = None
         self.reanalyse_after_action = True         # re-run the analysis after an operator action
         self.warming = False                       # True while per-experiment extras are computed ahead
+        self.keep_snapshot = True                  # keep the evaluated snapshot beside the database (store.py)
+        self.progress: tuple[int, int] | None = None   # (experiments analysed, of) while a refresh runs
 
     # --- snapshot -------------------------------------------------------------------------------
     @property
@@ -182,28 +188,48 @@ class DashboardService:
     def refresh(self, *, force: bool = False, warm: bool = True) -> Snapshot:
         """Re-evaluate the portfolio when the sources changed (or ``force``); keep the old data on error.
 
-        After a new snapshot is published, the per-experiment extras are computed ahead of the first
-        visit (``warm``), outside the refresh lock so operator actions are not held up.
+        The first refresh of a server starts from the snapshot kept beside the database
+        (:mod:`workbench.dashboard.store`): current when nothing changed since it was made, else shown
+        as the previous data while only the changed experiments are re-analysed. After a new snapshot
+        is published it is kept for the next start, and the per-experiment extras are computed ahead of
+        the first visit (``warm``), outside the refresh lock so operator actions are not held up.
         """
+        from .store import inputs_fingerprint, save_snapshot
+        built = restored = False
         with self._refresh_lock:
             prev = self._snapshot
             started = time.perf_counter()
             try:
                 key = self.source_key()
+                inputs = inputs_fingerprint(self.db)
                 self.checked_at = self.clock()
-                if not force and prev.ready and prev.error is None and key == prev.key:
-                    return prev
-                snap = self._build(prev, key, started)
-                self.refresh_count += 1
+                if not prev.ready and self.keep_snapshot:
+                    stored = self._restore(prev, key, inputs)
+                    if stored is not None:
+                        prev = stored
+                        restored = True
+                unchanged = prev.ready and prev.error is None and key == prev.key and inputs == prev.inputs
+                if unchanged and not force:
+                    if not restored:
+                        return prev
+                    snap = prev                     # made from exactly these sources: current
+                else:
+                    snap = self._build(prev, key, inputs, started)
+                    self.refresh_count += 1
+                    built = True
             except Exception as exc:  # noqa: BLE001 - a background refresh must never die; show why
                 log.exception("dashboard refresh failed")
                 message = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
                 snap = replace(prev, version=prev.version + 1, error=message, refreshed_at=self.clock(),
                                seconds=time.perf_counter() - started)
+            finally:
+                self.progress = None
             self._snapshot = snap
             # every experiment's extras fit: an LRU smaller than the portfolio evicted most of them
             # during the warm-up, and switching to an evicted experiment recomputed them (500 experiments)
             self._cache.size = max(self._cache.size, EXTRAS_PER_EXPERIMENT * len(snap.outcomes))
+        if built and self.keep_snapshot:
+            save_snapshot(self.db, snap, self.portfolio(snap))
         if warm and snap.error is None:
             self.warming = True
             try:
@@ -215,12 +241,36 @@ class DashboardService:
                 self.warming = False
         return snap
 
-    def _build(self, prev: Snapshot, key: SourceKey, started: float) -> Snapshot:
+    def _restore(self, prev: Snapshot, key: SourceKey, inputs: str) -> Snapshot | None:
+        """The snapshot kept beside the database (:mod:`workbench.dashboard.store`): its portfolio, registry
+        and plan are published first (``loading``), then with every outcome; ``previous`` when the sources
+        changed since it was made."""
+        from .store import load_snapshot
+
+        def front(snap: Snapshot) -> None:
+            self._snapshot = replace(snap, version=prev.version + 1, previous=snap.key != key, loading=True)
+
+        stored = load_snapshot(self.db, inputs, front=front)
+        if stored is None:
+            self._snapshot = prev
+            return None
+        snap = replace(stored, version=prev.version + 2, previous=stored.key != key, loading=False)
+        self._snapshot = snap
+        log.info("showing the dashboard snapshot kept beside the database (analysed %s%s)", snap.refreshed_at,
+                 "; the data changed since, re-analysing" if snap.previous else "")
+        return snap
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress = (done, total)
+
+    def _build(self, prev: Snapshot, key: SourceKey, inputs: str, started: float) -> Snapshot:
         from ..pipeline import evaluate
         outcomes: dict[str, Any] = {}
+        # unchanged experiments keep their analysis when it was made with the same settings and calendar
+        reuse = prev.outcomes if prev.ready and prev.inputs == inputs else None
         if key.events:
             with self.lock:
-                outcomes = evaluate(db=self.db)
+                outcomes = evaluate(db=self.db, reuse=reuse, progress=self._progress)
         as_of = max((o.data.as_of for o in outcomes.values() if o.data.as_of is not None), default=None)
         registry = self.registry_view()
         autopilot, note = self._autopilot(as_of)
@@ -228,7 +278,7 @@ class DashboardService:
         bandits = self.bandit_histories(outcomes)
         return Snapshot(version=prev.version + 1, outcomes=outcomes, registry=registry, autopilot=autopilot,
                         autopilot_note=note, allocations=allocations, bandits=bandits, as_of=as_of, refreshed_at=self.clock(),
-                        seconds=time.perf_counter() - started, error=None, key=key)
+                        seconds=time.perf_counter() - started, error=None, key=key, inputs=inputs)
 
     def registry_view(self) -> RegistryView | None:
         """Records, allocation, rollouts, decisions and the audit log, read in one registry session."""
@@ -251,7 +301,8 @@ class DashboardService:
         in a background thread (decisions depend on the registry, e.g. the promotion period)."""
         with self._refresh_lock:
             prev = self._snapshot
-            snap = replace(prev, version=prev.version + 1, registry=self.registry_view(), refreshed_at=self.clock())
+            snap = replace(prev, version=prev.version + 1, registry=self.registry_view(), refreshed_at=self.clock(),
+                           frame=None)          # the portfolio's rows show the registry: rebuilt
             self._snapshot = snap
         if self.reanalyse_after_action if background is None else background:
             t = threading.Thread(target=self.refresh, kwargs={"force": True}, name="workbench-refresh")
@@ -310,6 +361,8 @@ class DashboardService:
         the current one), built once per snapshot and shared by every session."""
         from .data import portfolio_frame, portfolio_rows
         snap = snapshot or self._snapshot
+        if snap.frame is not None:
+            return snap.frame
         cached = self._portfolio
         if cached is not None and cached[0] is snap:
             return cached[1]
