@@ -65,7 +65,7 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
              as_of: dt.datetime | None = None, registry: Registry | None = None,
              policy: str | None = None, engine: Any = None, events: str | Path | None = None,
              reuse: Mapping[str, ExperimentOutcome] | None = None,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, ExperimentOutcome]:
+             progress: Callable[[int, int, ExperimentOutcome], None] | None = None) -> dict[str, ExperimentOutcome]:
     """Analyse and decide every requested experiment (all in the database when ``None``).
 
     ``policy`` decides every experiment by that policy instead of its brief's (or the default).
@@ -75,7 +75,7 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
     ``reuse``: outcomes of an earlier call made with the same code, settings and events calendar (the
     dashboard's previous snapshot). An experiment whose data (``data_version``, metrics, variants,
     metadata) and brief are unchanged keeps its analysis; its decision is made again (it depends on
-    the clock and the registry). ``progress(done, total)`` is called after each experiment.
+    the clock and the registry). ``progress(done, total, outcome)`` is called after each experiment.
     """
     if registry is None and has_registry(db):
         from .db import registry_path
@@ -102,7 +102,7 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
             result = analysed(data, None)
             outcomes[eid] = ExperimentOutcome(data, result, decide(result, policy=policy))
             if progress is not None:
-                progress(i, total)
+                progress(i, total, outcomes[eid])
         return outcomes
     with reg.session():
         for i, (eid, data) in enumerate(datasets.items(), 1):
@@ -112,7 +112,7 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
             outcomes[eid] = ExperimentOutcome(data, result, decide(result, brief=brief, policy=policy, context=context),
                                               record, brief)
             if progress is not None:
-                progress(i, total)
+                progress(i, total, outcomes[eid])
     return outcomes
 
 

@@ -68,15 +68,15 @@ def test_changed_data_shows_the_previous_analysis_marked_and_reanalyses_only_wha
     shown: list[tuple] = []
     real = svc._progress
 
-    def watch(done, total):              # what a page sees while the refresh runs
+    def watch(done, total, outcome=None):         # what a page sees while the refresh runs
         snap = svc.snapshot
         shown.append((snap.previous, snap.ready, done, total, svc.progress))
-        real(done, total)
+        real(done, total, outcome)
     svc._progress = watch
     snap = svc.refresh(warm=False)
     assert analyses == [eid] and svc.refresh_count == 1        # the two unchanged experiments kept their analysis
     assert shown and all(prev and ready for prev, ready, *_ in shown) and shown[-1][2:4] == (3, 3)
-    assert not snap.previous and svc.progress is None and snap.key == svc.source_key()
+    assert snap.error is None and not snap.previous and svc.progress is None and snap.key == svc.source_key()
     assert store.load_snapshot(world_db, snap.inputs).key == snap.key                   # kept for the next start
 
 
@@ -94,3 +94,24 @@ def test_the_previous_analysis_says_so_and_refuses_actions_that_use_its_numbers(
     assert not display_frame(frame)["decision"].str.contains("previous data").any()
     banner = previous_banner(svc.snapshot, "analysing 2 of 3 experiments")
     assert "previous data" in banner and "Analysing 2 of 3 experiments" in banner
+
+
+def test_a_first_start_shows_the_registry_at_once_and_each_verdict_when_it_is_ready(world_db, tmp_path):
+    svc = DashboardService(world_db, reports=tmp_path)
+    svc.publish_every = 0.0
+    seen: list = []
+    real = svc._progress
+
+    def watch(done, total, outcome=None):
+        snap = svc.snapshot
+        frame = svc.portfolio(snap)
+        seen.append((snap.pending, len(snap.outcomes), dict(zip(frame["experiment_id"], frame["decision"]))))
+        real(done, total, outcome)
+    svc._progress = watch
+    final = svc.refresh(warm=False)
+    assert seen[0][:2] == (True, 0) and set(seen[0][2].values()) == {"analysing"} and len(seen[0][2]) == 3
+    assert seen[-1][0] and seen[-1][1] == 2                 # two verdicts published, the third still analysing
+    shown = seen[-1][2]
+    assert sum(d == "analysing" for d in shown.values()) == 1
+    assert all(shown[e] == final.outcomes[e].decision.action for e, d in shown.items() if d != "analysing")
+    assert not final.pending and final.version > 1 and len(svc.portfolio(final)) == 3

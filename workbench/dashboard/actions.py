@@ -110,7 +110,7 @@ def perform(service: Any, identity: Identity, req: ActionRequest) -> ActionResul
     if req.action != "promotion_period" and not req.experiment_id:
         return _refuse(req, 400, "name the experiment", actor)
     snap = getattr(service, "snapshot", None)
-    if req.action in FROM_ANALYSIS and (getattr(snap, "previous", False) or getattr(snap, "loading", False)):
+    if req.action in FROM_ANALYSIS and any(getattr(snap, f, False) for f in ("previous", "loading", "pending")):
         return _refuse(req, 409, f"refused: {req.action} takes its numbers from the analysis, and the dashboard still "
                        "shows the analysis of the previous data while the current data is analysed; try again when "
                        "the page says it is done — nothing was changed", actor)

@@ -116,7 +116,7 @@ class StatusHandler(_JSONHandler):
         svc = get_service()
         snap = svc.snapshot
         progress = svc.progress
-        self.reply(200, {"ready": snap.ready, "version": snap.version, "error": snap.error is not None,
+        self.reply(200, {"ready": snap.ready and not snap.pending, "version": snap.version, "error": snap.error is not None,
                          "warming": svc.warming, "previous": snap.previous,
                          "analysing": None if progress is None else {"done": progress[0], "of": progress[1]}})
 
@@ -130,7 +130,7 @@ class ExperimentsHandler(_JSONHandler):
             return self.reply(401, {"ok": False, "message": "log in first"})
         svc = get_service()
         snap = svc.snapshot
-        if not snap.ready or snap.loading:
+        if not snap.ready or snap.loading or snap.pending:
             return self.reply(503, {"ok": False, "message": "the data are still loading"})
         if experiment_id:
             if experiment_id not in snap.outcomes:

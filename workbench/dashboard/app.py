@@ -109,6 +109,10 @@ class DashboardApp(Viewer):
                                             (f": {doing}" if doing else "") + "; the page fills in by itself.", "info")
         elif snap.previous:
             self.banner.object = previous_banner(snap, doing)
+        elif snap.pending:
+            self.banner.object = alert_html("The server is analysing the portfolio for the first time" +
+                                            (f": {doing}" if doing else "") + ". Decisions and health fill in as "
+                                            "each experiment is done.", "info")
 
     def _status(self, snap: Any) -> None:
         """The header line: the data's as-of time and when the server last checked for new data."""
@@ -130,8 +134,8 @@ class DashboardApp(Viewer):
         self._status(snap)
         if snap.error:
             self.banner.object = alert_html(f"the last refresh failed, showing the previous data: {snap.error}", "error")
-        elif snap.previous:
-            self.banner.object = previous_banner(snap, self._progress_text())
+        elif snap.previous or snap.pending:
+            self._show_progress(snap)
         else:
             self.banner.object = ""
         page = self.state.page if self.state.page in self.pages else "portfolio"

@@ -88,6 +88,7 @@ class Snapshot:
     previous: bool = False                    # the analysis of the previous data, shown while the refresh runs
     frame: Any = None                         # the portfolio frame, when kept with the snapshot (store.py)
     loading: bool = False                     # kept snapshot: portfolio, registry, plan ready; outcomes still loading
+    pending: bool = False                     # first analysis running: registry facts, and the outcomes so far
 
     @property
     def ready(self) -> bool:
@@ -147,6 +148,7 @@ class DashboardService:
         self.warming = False                       # True while per-experiment extras are computed ahead
         self.keep_snapshot = True                  # keep the evaluated snapshot beside the database (store.py)
         self.progress: tuple[int, int] | None = None   # (experiments analysed, of) while a refresh runs
+        self.publish_every = 2.0                   # seconds between the partial snapshots of a first analysis
 
     # --- snapshot -------------------------------------------------------------------------------
     @property
@@ -260,7 +262,7 @@ class DashboardService:
                  "; the data changed since, re-analysing" if snap.previous else "")
         return snap
 
-    def _progress(self, done: int, total: int) -> None:
+    def _progress(self, done: int, total: int, outcome: Any = None) -> None:
         self.progress = (done, total)
 
     def _build(self, prev: Snapshot, key: SourceKey, inputs: str, started: float) -> Snapshot:
@@ -268,17 +270,45 @@ class DashboardService:
         outcomes: dict[str, Any] = {}
         # unchanged experiments keep their analysis when it was made with the same settings and calendar
         reuse = prev.outcomes if prev.ready and prev.inputs == inputs else None
+        progress = self._progress
+        if not prev.ready and key.events:
+            progress = self._first_analysis(prev)
         if key.events:
             with self.lock:
-                outcomes = evaluate(db=self.db, reuse=reuse, progress=self._progress)
+                outcomes = evaluate(db=self.db, reuse=reuse, progress=progress)
         as_of = max((o.data.as_of for o in outcomes.values() if o.data.as_of is not None), default=None)
         registry = self.registry_view()
         autopilot, note = self._autopilot(as_of)
         allocations = self._allocations()
         bandits = self.bandit_histories(outcomes)
-        return Snapshot(version=prev.version + 1, outcomes=outcomes, registry=registry, autopilot=autopilot,
+        return Snapshot(version=self._snapshot.version + 1, outcomes=outcomes, registry=registry, autopilot=autopilot,
                         autopilot_note=note, allocations=allocations, bandits=bandits, as_of=as_of, refreshed_at=self.clock(),
                         seconds=time.perf_counter() - started, error=None, key=key, inputs=inputs)
+
+    def _first_analysis(self, prev: Snapshot) -> Callable[..., None]:
+        """With nothing to show yet: publish the registry's facts at once (``pending``: every registered experiment
+        "analysing"), then, every ``publish_every`` seconds, the outcomes analysed so far; returns the progress
+        callback."""
+        from ..bandits.log import read_decisions
+        base = Snapshot(version=prev.version + 1, registry=self.registry_view(), refreshed_at=self.clock(),
+                        pending=True, autopilot_note="the server is analysing the portfolio for the first time")
+        with self.lock:
+            logged = read_decisions(db=self.db)        # read before the analysis holds the registry open
+        self._snapshot = base
+        done_so_far: dict[str, Any] = {}
+        last = [time.perf_counter()]
+
+        def progress(done: int, total: int, outcome: Any = None) -> None:
+            self._progress(done, total)
+            if outcome is not None:
+                done_so_far[outcome.experiment_id] = outcome
+            if time.perf_counter() - last[0] >= self.publish_every and done < total:
+                last[0] = time.perf_counter()
+                outcomes = dict(done_so_far)
+                as_of = max((o.data.as_of for o in outcomes.values() if o.data.as_of is not None), default=None)
+                self._snapshot = replace(base, version=self._snapshot.version + 1, outcomes=outcomes, as_of=as_of,
+                                         bandits=self.bandit_histories(outcomes, logged))
+        return progress
 
     def registry_view(self) -> RegistryView | None:
         """Records, allocation, rollouts, decisions and the audit log, read in one registry session."""
@@ -342,15 +372,17 @@ class DashboardService:
         latest = df.groupby("experiment_id")["created_at"].transform("max")
         return df[df["created_at"] >= latest - window].reset_index(drop=True)
 
-    def bandit_histories(self, outcomes: Mapping[str, Any]) -> dict[str, Any]:
+    def bandit_histories(self, outcomes: Mapping[str, Any], rows: pd.DataFrame | None = None) -> dict[str, Any]:
         """Each bandit's allocation history as of its data's as-of
-        (:func:`workbench.bandits.history.history_from_rows`, the reader every view uses)."""
+        (:func:`workbench.bandits.history.history_from_rows`, the reader every view uses), from the allocation
+        log's ``rows`` (read now when not given)."""
         from ..bandits.history import history_from_rows
         from ..bandits.log import read_decisions
         if not self.db.exists():
             return {}
-        with self.lock:
-            rows = read_decisions(db=self.db)
+        if rows is None:
+            with self.lock:
+                rows = read_decisions(db=self.db)
         logged = set(rows["experiment_id"]) if not rows.empty else set()
         return {e: history_from_rows(rows, e, as_of=o.data.as_of, variants=o.data.variants)
                 for e, o in outcomes.items() if o.data.meta.get("allocation") == "bandit" or e in logged}
@@ -366,7 +398,7 @@ class DashboardService:
         cached = self._portfolio
         if cached is not None and cached[0] is snap:
             return cached[1]
-        frame = portfolio_frame(portfolio_rows(snap.outcomes, snap.registry, snap.bandits))
+        frame = portfolio_frame(portfolio_rows(snap.outcomes, snap.registry, snap.bandits, pending=snap.pending))
         self._portfolio = (snap, frame)
         return frame
 
