@@ -7,8 +7,8 @@
   another site cannot post on an operator's behalf).
 * ``GET /api/status`` — whether the first refresh has finished, the snapshot version, whether it is
   the analysis of the previous data (kept from before the server started, see
-  :mod:`workbench.dashboard.store`), how far a running analysis is, and whether the per-experiment
-  caches are still being filled (no data).
+  :mod:`workbench.dashboard.store`), how far a running analysis is, whether the per-experiment
+  caches are still being filled, and the server's CPU seconds so far (no data).
 * ``GET /api/experiments`` and ``GET /api/experiments/<id>`` — each experiment's story
   (:class:`workbench.story.ExperimentStory`: health, decision and reasons, best variant, primary
   lifts with intervals and p-values, current allocation) as of the snapshot the pages show; the
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import time
 from typing import Any
 from urllib.parse import urlparse
 
@@ -118,7 +119,8 @@ class StatusHandler(_JSONHandler):
         progress = svc.progress
         self.reply(200, {"ready": snap.ready and not snap.pending, "version": snap.version, "error": snap.error is not None,
                          "warming": svc.warming, "previous": snap.previous,
-                         "analysing": None if progress is None else {"done": progress[0], "of": progress[1]}})
+                         "analysing": None if progress is None else {"done": progress[0], "of": progress[1]},
+                         "cpu_seconds": time.process_time()})      # the server's CPU time since it started
 
 
 class ExperimentsHandler(_JSONHandler):

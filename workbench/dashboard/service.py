@@ -24,8 +24,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -36,6 +35,7 @@ from ..db import connect, database_path
 from ..errors import WorkbenchError
 from ..lifecycle.registry import utcnow
 from ..pipeline import has_registry
+from .snapshot import LRU, RegistryView, Snapshot, SourceKey
 
 __all__ = ["RegistryView", "Snapshot", "DashboardService", "get_service", "start_refresh", "refresh_task",
            "SourceKey", "prepare_simulator"]
@@ -43,88 +43,6 @@ __all__ = ["RegistryView", "Snapshot", "DashboardService", "get_service", "start
 log = logging.getLogger("workbench.dashboard")
 
 EXTRAS_PER_EXPERIMENT = 8      # cache entries one experiment can hold: 2 trends, posterior, chance, segments
-
-
-@dataclass(frozen=True)
-class SourceKey:
-    """What the refresh checks before doing any work; equal keys mean nothing changed."""
-
-    events: int = 0
-    last_event: str = ""
-    audit_seq: int = 0
-    switches: str = ""
-    allocation_rows: int = 0
-
-
-@dataclass(frozen=True)
-class RegistryView:
-    """The registry as the dashboard shows it (read in one session)."""
-
-    records: Mapping[str, Any] = field(default_factory=dict)
-    weights: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    rollouts: Mapping[str, Any] = field(default_factory=dict)
-    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
-    audit: pd.DataFrame = field(default_factory=pd.DataFrame)
-    promotion_period: bool = False
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything the pages show, as of one refresh. ``version`` grows with every new snapshot."""
-
-    version: int = 0
-    outcomes: Mapping[str, Any] = field(default_factory=dict)
-    registry: RegistryView | None = None
-    autopilot: Any = None
-    autopilot_note: str = ""
-    allocations: pd.DataFrame = field(default_factory=pd.DataFrame)
-    bandits: Mapping[str, Any] = field(default_factory=dict)   # AllocationHistory per bandit, as of its data
-    as_of: dt.datetime | None = None          # the data's time: the latest event analysed
-    refreshed_at: dt.datetime | None = None   # wall-clock time of the refresh (UTC)
-    seconds: float = 0.0
-    error: str | None = None
-    key: SourceKey | None = None
-    inputs: str = ""                          # settings and events calendar analysed with (store.inputs_fingerprint)
-    previous: bool = False                    # the analysis of the previous data, shown while the refresh runs
-    frame: Any = None                         # the portfolio frame, when kept with the snapshot (store.py)
-    loading: bool = False                     # kept snapshot: portfolio, registry, plan ready; outcomes still loading
-    pending: bool = False                     # first analysis running: registry facts, and the outcomes so far
-
-    @property
-    def ready(self) -> bool:
-        return self.refreshed_at is not None
-
-    def outcome(self, experiment_id: str) -> Any:
-        return self.outcomes.get(experiment_id)
-
-
-class _LRU:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._d: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get_or(self, key: tuple, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._d:
-                self._d.move_to_end(key)
-                self.hits += 1
-                return self._d[key]
-        value = make()
-        with self._lock:
-            self.misses += 1
-            self._d[key] = value
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
-        return value
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-    def __contains__(self, key: tuple) -> bool:
-        return key in self._d
 
 
 class DashboardService:
@@ -138,7 +56,7 @@ class DashboardService:
         self.lock = threading.RLock()              # every DuckDB access of this process
         self._refresh_lock = threading.Lock()      # one refresh at a time
         self._snapshot = Snapshot()
-        self._cache = _LRU(512)
+        self._cache = LRU(512)
         self._portfolio: tuple[Snapshot, pd.DataFrame] | None = None
         self.checked_at: dt.datetime | None = None
         self.refresh_count = 0                     # refreshes that re-evaluated the portfolio
