@@ -67,6 +67,7 @@ class DashboardService:
         self.keep_snapshot = True                  # keep the evaluated snapshot beside the database (store.py)
         self.progress: tuple[int, int] | None = None   # (experiments analysed, of) while a refresh runs
         self.publish_every = 2.0                   # seconds between the partial snapshots of a first analysis
+        self.warm_delay_after_start = 5.0          # seconds between showing a kept snapshot and warming its extras
 
     # --- snapshot -------------------------------------------------------------------------------
     @property
@@ -154,6 +155,8 @@ class DashboardService:
             self.warming = True
             try:
                 self.portfolio(snap)           # the rows every session's first paint shows
+                if restored:                   # just started: the first pages render before the warm-up competes
+                    time.sleep(self.warm_delay_after_start)
                 self.warm(snap)
             except Exception:  # noqa: BLE001 - warming is an optimisation; pages compute on demand
                 log.exception("dashboard cache warm-up failed")
