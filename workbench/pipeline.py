@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .analysis import analyze
 from .experiment_data import ExperimentData
@@ -63,13 +63,19 @@ class ExperimentOutcome:
 
 def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
              as_of: dt.datetime | None = None, registry: Registry | None = None,
-             policy: str | None = None, engine: Any = None, events: str | Path | None = None
-             ) -> dict[str, ExperimentOutcome]:
+             policy: str | None = None, engine: Any = None, events: str | Path | None = None,
+             reuse: Mapping[str, ExperimentOutcome] | None = None,
+             progress: Callable[[int, int, ExperimentOutcome], None] | None = None) -> dict[str, ExperimentOutcome]:
     """Analyse and decide every requested experiment (all in the database when ``None``).
 
     ``policy`` decides every experiment by that policy instead of its brief's (or the default).
     ``engine``/``events``: where the event work runs (see :mod:`workbench.engine`); the registry stays in
     the embedded database.
+
+    ``reuse``: outcomes of an earlier call made with the same code, settings and events calendar (the
+    dashboard's previous snapshot). An experiment whose data (``data_version``, metrics, variants,
+    metadata) and brief are unchanged keeps its analysis; its decision is made again (it depends on
+    the clock and the registry). ``progress(done, total, outcome)`` is called after each experiment.
     """
     if registry is None and has_registry(db):
         from .db import registry_path
@@ -83,19 +89,42 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
     datasets = load_experiments(experiment_ids, db=db, as_of=as_of, engine=engine, events=events, definitions=own)
     outcomes: dict[str, ExperimentOutcome] = {}
     calendar = calendar_options(db)
+    total = len(datasets)
+
+    def analysed(data: ExperimentData, brief: ExperimentBrief | None) -> AnalysisResult:
+        old = (reuse or {}).get(data.experiment_id)
+        if old is not None and _same_input(old, data, brief):
+            return old.result
+        return analyze(data, **{**calendar, **analysis_options(brief, data)})
+
     if reg is None:
-        for eid, data in datasets.items():
-            result = analyze(data, **calendar)
+        for i, (eid, data) in enumerate(datasets.items(), 1):
+            result = analysed(data, None)
             outcomes[eid] = ExperimentOutcome(data, result, decide(result, policy=policy))
+            if progress is not None:
+                progress(i, total, outcomes[eid])
         return outcomes
     with reg.session():
-        for eid, data in datasets.items():
+        for i, (eid, data) in enumerate(datasets.items(), 1):
             record, brief = known.get(eid, (None, None))
-            result = analyze(data, **{**calendar, **analysis_options(brief, data)})
+            result = analysed(data, brief)
             context = decision_context(reg, eid, now=as_of, data_as_of=result.as_of) if record else None
             outcomes[eid] = ExperimentOutcome(data, result, decide(result, brief=brief, policy=policy, context=context),
                                               record, brief)
+            if progress is not None:
+                progress(i, total, outcomes[eid])
     return outcomes
+
+
+def _same_input(old: ExperimentOutcome, data: ExperimentData, brief: ExperimentBrief | None) -> bool:
+    """Whether ``old`` was analysed from the same data and brief, so its analysis still holds."""
+    o = old.data
+
+    def same(a: Any, b: Any) -> bool:          # NaN in metadata (no category) equals NaN here
+        return bool(a == b) or repr(a) == repr(b)
+    return (bool(data.data_version) and o.data_version == data.data_version and o.metrics == data.metrics
+            and o.variants == data.variants and o.dims == data.dims and same(o.meta, data.meta)
+            and same(o.expected_weights, data.expected_weights) and same(old.brief, brief))
 
 
 def _registered(reg: Registry, experiment_ids: Sequence[str] | None) -> dict[str, tuple[Any, ExperimentBrief]]:

@@ -109,6 +109,11 @@ def perform(service: Any, identity: Identity, req: ActionRequest) -> ActionResul
         return _refuse(req, 400, "say why: every change is recorded with its reason in the audit log", actor)
     if req.action != "promotion_period" and not req.experiment_id:
         return _refuse(req, 400, "name the experiment", actor)
+    snap = getattr(service, "snapshot", None)
+    if req.action in FROM_ANALYSIS and any(getattr(snap, f, False) for f in ("previous", "loading", "pending")):
+        return _refuse(req, 409, f"refused: {req.action} takes its numbers from the analysis, and the dashboard still "
+                       "shows the analysis of the previous data while the current data is analysed; try again when "
+                       "the page says it is done — nothing was changed", actor)
     try:
         with service.lock:     # every database access of the service holds its lock (the A/A check too)
             if req.action in AA_REFUSED and req.experiment_id and _is_aa(service, req.experiment_id):
@@ -128,6 +133,9 @@ def perform(service: Any, identity: Identity, req: ActionRequest) -> ActionResul
     service.refresh_registry()
     return ActionResult(True, 200, message, req.action, req.experiment_id, state, actor)
 
+
+#: actions that take numbers from the current analysis (refused while it is the previous data's)
+FROM_ANALYSIS = ("force_winner", "start_rollout")
 
 #: actions that launch a winner: meaningless for an A/A experiment (both arms the same by design)
 AA_REFUSED = ("force_winner", "start_rollout", "advance_rollout")

@@ -5,12 +5,15 @@
   pages; the role comes from the credentials file on the server. Requests must be
   ``application/json`` and same-origin by their ``Origin`` or, without one, their ``Referer`` (so
   another site cannot post on an operator's behalf).
-* ``GET /api/status`` — whether the first refresh has finished, the snapshot version and whether the
-  per-experiment caches are still being filled (no data).
+* ``GET /api/status`` — whether the first refresh has finished, the snapshot version, whether it is
+  the analysis of the previous data (kept from before the server started, see
+  :mod:`workbench.dashboard.store`), how far a running analysis is, whether the per-experiment
+  caches are still being filled, and the server's CPU seconds so far (no data).
 * ``GET /api/experiments`` and ``GET /api/experiments/<id>`` — each experiment's story
   (:class:`workbench.story.ExperimentStory`: health, decision and reasons, best variant, primary
   lifts with intervals and p-values, current allocation) as of the snapshot the pages show; the
-  same object ``workbench decide --json`` and the report's ``summary.json`` are built from.
+  same object ``workbench decide --json`` and the report's ``summary.json`` are built from, with
+  ``previous_data: true`` while the snapshot is the analysis of the previous data.
 * ``GET /reports/<id>/<file>`` — generated reports and memos (login required when login is on).
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import time
 from typing import Any
 from urllib.parse import urlparse
 
@@ -112,8 +116,11 @@ class StatusHandler(_JSONHandler):
         from .service import get_service
         svc = get_service()
         snap = svc.snapshot
-        self.reply(200, {"ready": snap.ready, "version": snap.version, "error": snap.error is not None,
-                         "warming": svc.warming})
+        progress = svc.progress
+        self.reply(200, {"ready": snap.ready and not snap.pending, "version": snap.version, "error": snap.error is not None,
+                         "warming": svc.warming, "previous": snap.previous,
+                         "analysing": None if progress is None else {"done": progress[0], "of": progress[1]},
+                         "cpu_seconds": time.process_time()})      # the server's CPU time since it started
 
 
 class ExperimentsHandler(_JSONHandler):
@@ -125,13 +132,13 @@ class ExperimentsHandler(_JSONHandler):
             return self.reply(401, {"ok": False, "message": "log in first"})
         svc = get_service()
         snap = svc.snapshot
-        if not snap.ready:
+        if not snap.ready or snap.loading or snap.pending:
             return self.reply(503, {"ok": False, "message": "the data are still loading"})
         if experiment_id:
             if experiment_id not in snap.outcomes:
                 return self.reply(404, {"ok": False, "message": f"no experiment {experiment_id!r}"})
-            return self.reply(200, svc.story(experiment_id, snap).to_dict())
-        self.reply(200, {"as_of": snap.as_of, "version": snap.version,
+            return self.reply(200, {**svc.story(experiment_id, snap).to_dict(), "previous_data": snap.previous})
+        self.reply(200, {"as_of": snap.as_of, "version": snap.version, "previous_data": snap.previous,
                          "experiments": [svc.story(eid, snap).to_dict() for eid in snap.outcomes]})
 
 

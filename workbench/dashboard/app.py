@@ -15,7 +15,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..config import get_settings
-from ..display import escape
+from ..display import escape, fmt_count
 from .autopilot_page import AutopilotPage
 from .detail import ExperimentDetail
 from .login import LOGOUT_URL
@@ -25,9 +25,18 @@ from .simulator_page import SimulatorPage
 from .session import AppState, session_identity
 from .ui import CSS, alert_html, fmt_time
 
-__all__ = ["DashboardApp", "create_app"]
+__all__ = ["DashboardApp", "create_app", "previous_banner"]
 
 _NAV = {"Portfolio": "portfolio", "Experiment": "experiment", "Autopilot": "autopilot", "Simulator": "simulator"}
+
+
+def previous_banner(snap: Any, doing: str = "") -> str:
+    """What every page says while it shows the analysis the server kept from before its start: the data or the
+    registry changed since, so its verdicts are those of the previous data until the refresh completes."""
+    return (f'<div class="wb-alert wb-alert-info" id="wb-previous">Showing the analysis of the <b>previous data</b> '
+            f"(as of {escape(fmt_time(snap.as_of))}, analysed {escape(fmt_time(snap.refreshed_at))}): the data or the "
+            f"registry changed since, and its decisions may no longer hold. "
+            f"{escape(doing.capitalize() + '…' if doing else 'Re-analysing…')}</div>")
 
 
 class DashboardApp(Viewer):
@@ -54,6 +63,7 @@ class DashboardApp(Viewer):
         self._version = -1
         self.current_page: str | None = None
         self._checked: Any = None
+        self._progress: Any = None
         self.state.param.watch(self._on_page, "page")
         self.state.param.watch(lambda _e: self._show(), "experiment")
         self.state.param.watch(lambda _e: self.poll(), "tick")
@@ -78,8 +88,31 @@ class DashboardApp(Viewer):
         if snap.version != self._version:
             self._version = snap.version
             self._show()
+        elif self.service.progress != self._progress:
+            self._show_progress(snap)
         elif snap.ready and self.service.checked_at != self._checked:
             self._status(snap)
+
+    def _progress_text(self) -> str:
+        """``analysing 37 of 500 experiments`` while the server's refresh runs (else "")."""
+        self._progress = progress = self.service.progress
+        if progress is None:
+            return ""
+        done, total = progress
+        return f"analysing {fmt_count(done)} of {fmt_count(total)} experiments"
+
+    def _show_progress(self, snap: Any) -> None:
+        """The banner of a snapshot that is not (yet) the analysis of the current data."""
+        doing = self._progress_text()
+        if not snap.ready:
+            self.banner.object = alert_html("The server is analysing the data for the first time" +
+                                            (f": {doing}" if doing else "") + "; the page fills in by itself.", "info")
+        elif snap.previous:
+            self.banner.object = previous_banner(snap, doing)
+        elif snap.pending:
+            self.banner.object = alert_html("The server is analysing the portfolio for the first time" +
+                                            (f": {doing}" if doing else "") + ". Decisions and health fill in as "
+                                            "each experiment is done.", "info")
 
     def _status(self, snap: Any) -> None:
         """The header line: the data's as-of time and when the server last checked for new data."""
@@ -94,14 +127,17 @@ class DashboardApp(Viewer):
         snap = self.service.snapshot
         if not snap.ready:
             self.status.object = '<span class="wb-status">loading data…</span>'
-            self.banner.object = alert_html("The server is reading the data for the first time; the page fills "
-                                            "in by itself in a moment.", "info")
+            self._show_progress(snap)
             self.main.objects = []
             self.current_page = None
             return
         self._status(snap)
-        self.banner.object = alert_html(f"the last refresh failed, showing the previous data: {snap.error}", "error") \
-            if snap.error else ""
+        if snap.error:
+            self.banner.object = alert_html(f"the last refresh failed, showing the previous data: {snap.error}", "error")
+        elif snap.previous or snap.pending:
+            self._show_progress(snap)
+        else:
+            self.banner.object = ""
         page = self.state.page if self.state.page in self.pages else "portfolio"
         view = self.pages[page]
         if page == "experiment":

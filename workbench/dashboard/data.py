@@ -109,16 +109,21 @@ def current_weights(outcome: Any, registry: Any = None, bandits: Mapping[str, An
     return dict(weights) if weights else dict(outcome.data.expected_weights or {})
 
 
+ANALYSING = "analysing"
+
+
 def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None,
-                   bandits: Mapping[str, Any] | None = None) -> list[PortfolioRow]:
+                   bandits: Mapping[str, Any] | None = None, *, pending: bool = False) -> list[PortfolioRow]:
     """One row per experiment: registry state, timing, traffic, the primary lift and the decision.
 
     ``traffic_share`` is the experiment's share of all units in the portfolio; ``allocation`` the
     current weights (:func:`current_weights`: a bandit's latest logged decision, else the registry's, else
     the planned split). Registered experiments without
-    events yet (drafts, just started) follow with ``decision`` and ``health`` "no data".
+    events yet (drafts, just started) follow with ``decision`` and ``health`` "no data" — or, while the server's
+    first analysis is still running (``pending``), "analysing": their registry facts, no verdict yet.
     """
-    total = sum(float(sum(o.result.units)) for o in outcomes.values()) or 0.0
+    # a share of the portfolio's units needs every experiment's: none while the first analysis runs
+    total = 0.0 if pending else sum(float(sum(o.result.units)) for o in outcomes.values()) or 0.0
     rows = []
     for eid, o in outcomes.items():
         rec = registry.records.get(eid) if registry is not None else None
@@ -152,7 +157,9 @@ def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None,
             category=_text(rec.category, "—"), days_running=None, traffic_share=None, units=0.0,
             allocation=fmt_weights(weights), primary_metric="—",
             best_variant=None, lift_rel=None, lift_rel_lo=None, lift_rel_hi=None, prob_beat_control=None,
-            decision="no data", decision_reason="no events for this experiment in the data yet", health="no data",
+            decision=ANALYSING if pending else "no data", health=ANALYSING if pending else "no data",
+            decision_reason="the server is analysing this experiment" if pending else
+            "no events for this experiment in the data yet",
             arms=len(weights), owner=_text(rec.owner, "—")))
     return rows
 

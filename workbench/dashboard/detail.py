@@ -208,6 +208,16 @@ class ExperimentDetail(Viewer):
             return
         self._rendered = key
         o = snapshot.outcome(eid)
+        if o is None and snapshot.pending:
+            self.notice.object = alert_html(f"{eid or 'This experiment'} is being analysed (the server's first analysis "
+                                            "of the portfolio); this page fills in by itself.", "info")
+            self._rendered = None
+            return
+        if o is None and snapshot.loading:
+            self.notice.object = alert_html("The server is still loading the experiments' analyses it kept from "
+                                            "before it started; this page fills in by itself in a moment.", "info")
+            self._rendered = None
+            return
         if o is None:
             rec = snapshot.registry.records.get(eid) if snapshot.registry is not None and eid else None
             text = (f"{eid} is registered ({rec.state}) but the data has no events for it yet" if rec is not None else

@@ -29,8 +29,11 @@ COLUMNS = {"experiment_id": "Experiment", "state": "State", "category": "Categor
            "decision": "Decision", "badges": "Badges"}
 
 
-def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The portfolio frame formatted for the table (HTML only where the table renders HTML)."""
+def display_frame(frame: pd.DataFrame, *, previous: bool = False) -> pd.DataFrame:
+    """The portfolio frame formatted for the table (HTML only where the table renders HTML); ``previous``: the
+    rows are the analysis of the previous data (:attr:`~workbench.dashboard.service.Snapshot.previous`), and each
+    decision says so."""
+    stale = '<br><span class="wb-muted wb-previous">previous data</span>' if previous else ""
     rows = []
     for r in frame.itertuples(index=False):
         point = fmt_lift(r.lift_rel)
@@ -47,7 +50,7 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
             "traffic": fmt_pct(r.traffic_share, 1) if r.traffic_share is not None else "—",
             "lift": lift, "p_beat": fmt_prob(r.prob_beat_control),
             "decision": f'<span title="{escape(r.decision_reason)}">'
-                        f'{pill(fmt_action(r.decision), ACTION_COLOURS.get(r.decision, "#52606d"))}</span>',
+                        f'{pill(fmt_action(r.decision), ACTION_COLOURS.get(r.decision, "#52606d"))}</span>{stale}',
             "badges": badges_html(list(r.badges), kinds=("health", "srm", "bots", "guardrail")),
         })
     return pd.DataFrame(rows, columns=list(COLUMNS))
@@ -135,7 +138,7 @@ class PortfolioView(Viewer):
         page = self.service.portfolio_page(q, self._snap)
         self._page = page.page
         self._shown = page.frame
-        self.table.value = display_frame(page.frame)
+        self.table.value = display_frame(page.frame, previous=bool(getattr(self._snap, "previous", False)))
         self.page_label.object = f'<span class="wb-status" id="wb-portfolio-page">{escape(page.label)}</span>'
         self.prev.disabled = page.page == 0
         self.next.disabled = page.page >= page.pages - 1

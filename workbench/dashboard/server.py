@@ -211,10 +211,12 @@ def dashboard_status(base: str) -> dict[str, Any] | None:
 
 @contextmanager
 def serving(auth_file: str | Path, *, db: str | Path, reports: str | Path, log: str | Path,
-            env: Mapping[str, str] | None = None, timeout: float = 120.0, steady: bool = False) -> Iterator[str]:
+            env: Mapping[str, str] | None = None, timeout: float = 120.0, steady: bool = False,
+            wait: bool = True) -> Iterator[str]:
     """Run ``workbench serve`` in a child process for the ``with`` block; yields its base URL.
 
-    Returns once ``/api/status`` says the data are ready (``steady``: and the caches are warm too);
+    Returns once ``/api/status`` says the data are ready (``steady``: current, and the caches warm too;
+    ``wait=False``: at once, for a benchmark that times the start itself);
     raises ``RuntimeError`` with the server's output (written to ``log``) if it exits or is not
     ready within ``timeout`` seconds. The process is stopped when the block ends. For browser tests
     and benchmarks that need a real server.
@@ -234,11 +236,12 @@ def serving(auth_file: str | Path, *, db: str | Path, reports: str | Path, log: 
                                 start_new_session=True, preexec_fn=die_with_parent)   # even on kill -9
         try:
             deadline = time.monotonic() + timeout
-            while True:
+            while wait:
                 if proc.poll() is not None:
                     raise RuntimeError(f"workbench serve exited with {proc.returncode}:\n{log_path.read_text()}")
                 status = dashboard_status(base)
-                if status and status["ready"] and not (steady and status["warming"]):
+                busy = status and (status["warming"] or status.get("previous") or status.get("analysing"))
+                if status and status["ready"] and not (steady and busy):
                     break
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the dashboard was not ready after {fmt_elapsed(timeout)}:\n{log_path.read_text()}")

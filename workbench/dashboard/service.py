@@ -24,8 +24,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -36,6 +35,7 @@ from ..db import connect, database_path
 from ..errors import WorkbenchError
 from ..lifecycle.registry import utcnow
 from ..pipeline import has_registry
+from .snapshot import LRU, RegistryView, Snapshot, SourceKey
 
 __all__ = ["RegistryView", "Snapshot", "DashboardService", "get_service", "start_refresh", "refresh_task",
            "SourceKey", "prepare_simulator"]
@@ -43,83 +43,6 @@ __all__ = ["RegistryView", "Snapshot", "DashboardService", "get_service", "start
 log = logging.getLogger("workbench.dashboard")
 
 EXTRAS_PER_EXPERIMENT = 8      # cache entries one experiment can hold: 2 trends, posterior, chance, segments
-
-
-@dataclass(frozen=True)
-class SourceKey:
-    """What the refresh checks before doing any work; equal keys mean nothing changed."""
-
-    events: int = 0
-    last_event: str = ""
-    audit_seq: int = 0
-    switches: str = ""
-    allocation_rows: int = 0
-
-
-@dataclass(frozen=True)
-class RegistryView:
-    """The registry as the dashboard shows it (read in one session)."""
-
-    records: Mapping[str, Any] = field(default_factory=dict)
-    weights: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    rollouts: Mapping[str, Any] = field(default_factory=dict)
-    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
-    audit: pd.DataFrame = field(default_factory=pd.DataFrame)
-    promotion_period: bool = False
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything the pages show, as of one refresh. ``version`` grows with every new snapshot."""
-
-    version: int = 0
-    outcomes: Mapping[str, Any] = field(default_factory=dict)
-    registry: RegistryView | None = None
-    autopilot: Any = None
-    autopilot_note: str = ""
-    allocations: pd.DataFrame = field(default_factory=pd.DataFrame)
-    bandits: Mapping[str, Any] = field(default_factory=dict)   # AllocationHistory per bandit, as of its data
-    as_of: dt.datetime | None = None          # the data's time: the latest event analysed
-    refreshed_at: dt.datetime | None = None   # wall-clock time of the refresh (UTC)
-    seconds: float = 0.0
-    error: str | None = None
-    key: SourceKey | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.refreshed_at is not None
-
-    def outcome(self, experiment_id: str) -> Any:
-        return self.outcomes.get(experiment_id)
-
-
-class _LRU:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._d: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get_or(self, key: tuple, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._d:
-                self._d.move_to_end(key)
-                self.hits += 1
-                return self._d[key]
-        value = make()
-        with self._lock:
-            self.misses += 1
-            self._d[key] = value
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
-        return value
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-    def __contains__(self, key: tuple) -> bool:
-        return key in self._d
 
 
 class DashboardService:
@@ -133,7 +56,7 @@ class DashboardService:
         self.lock = threading.RLock()              # every DuckDB access of this process
         self._refresh_lock = threading.Lock()      # one refresh at a time
         self._snapshot = Snapshot()
-        self._cache = _LRU(512)
+        self._cache = LRU(512)
         self._portfolio: tuple[Snapshot, pd.DataFrame] | None = None
         self.checked_at: dt.datetime | None = None
         self.refresh_count = 0                     # refreshes that re-evaluated the portfolio
@@ -141,6 +64,10 @@ class DashboardService:
         self._background: threading.Thread | None = None
         self.reanalyse_after_action = True         # re-run the analysis after an operator action
         self.warming = False                       # True while per-experiment extras are computed ahead
+        self.keep_snapshot = True                  # keep the evaluated snapshot beside the database (store.py)
+        self.progress: tuple[int, int] | None = None   # (experiments analysed, of) while a refresh runs
+        self.publish_every = 2.0                   # seconds between the partial snapshots of a first analysis
+        self.warm_delay_after_start = 5.0          # seconds between showing a kept snapshot and warming its extras
 
     # --- snapshot -------------------------------------------------------------------------------
     @property
@@ -182,32 +109,54 @@ class DashboardService:
     def refresh(self, *, force: bool = False, warm: bool = True) -> Snapshot:
         """Re-evaluate the portfolio when the sources changed (or ``force``); keep the old data on error.
 
-        After a new snapshot is published, the per-experiment extras are computed ahead of the first
-        visit (``warm``), outside the refresh lock so operator actions are not held up.
+        The first refresh of a server starts from the snapshot kept beside the database
+        (:mod:`workbench.dashboard.store`): current when nothing changed since it was made, else shown
+        as the previous data while only the changed experiments are re-analysed. After a new snapshot
+        is published it is kept for the next start, and the per-experiment extras are computed ahead of
+        the first visit (``warm``), outside the refresh lock so operator actions are not held up.
         """
+        from .store import inputs_fingerprint, save_snapshot
+        built = restored = False
         with self._refresh_lock:
             prev = self._snapshot
             started = time.perf_counter()
             try:
                 key = self.source_key()
+                inputs = inputs_fingerprint(self.db)
                 self.checked_at = self.clock()
-                if not force and prev.ready and prev.error is None and key == prev.key:
-                    return prev
-                snap = self._build(prev, key, started)
-                self.refresh_count += 1
+                if not prev.ready and self.keep_snapshot:
+                    stored = self._restore(prev, key, inputs)
+                    if stored is not None:
+                        prev = stored
+                        restored = True
+                unchanged = prev.ready and prev.error is None and key == prev.key and inputs == prev.inputs
+                if unchanged and not force:
+                    if not restored:
+                        return prev
+                    snap = prev                     # made from exactly these sources: current
+                else:
+                    snap = self._build(prev, key, inputs, started)
+                    self.refresh_count += 1
+                    built = True
             except Exception as exc:  # noqa: BLE001 - a background refresh must never die; show why
                 log.exception("dashboard refresh failed")
                 message = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
                 snap = replace(prev, version=prev.version + 1, error=message, refreshed_at=self.clock(),
                                seconds=time.perf_counter() - started)
+            finally:
+                self.progress = None
             self._snapshot = snap
             # every experiment's extras fit: an LRU smaller than the portfolio evicted most of them
             # during the warm-up, and switching to an evicted experiment recomputed them (500 experiments)
             self._cache.size = max(self._cache.size, EXTRAS_PER_EXPERIMENT * len(snap.outcomes))
+        if built and self.keep_snapshot:
+            save_snapshot(self.db, snap, self.portfolio(snap))
         if warm and snap.error is None:
             self.warming = True
             try:
                 self.portfolio(snap)           # the rows every session's first paint shows
+                if restored:                   # just started: the first pages render before the warm-up competes
+                    time.sleep(self.warm_delay_after_start)
                 self.warm(snap)
             except Exception:  # noqa: BLE001 - warming is an optimisation; pages compute on demand
                 log.exception("dashboard cache warm-up failed")
@@ -215,20 +164,72 @@ class DashboardService:
                 self.warming = False
         return snap
 
-    def _build(self, prev: Snapshot, key: SourceKey, started: float) -> Snapshot:
+    def _restore(self, prev: Snapshot, key: SourceKey, inputs: str) -> Snapshot | None:
+        """The snapshot kept beside the database (:mod:`workbench.dashboard.store`): its portfolio, registry
+        and plan are published first (``loading``), then with every outcome; ``previous`` when the sources
+        changed since it was made."""
+        from .store import load_snapshot
+
+        def front(snap: Snapshot) -> None:
+            self._snapshot = replace(snap, version=prev.version + 1, previous=snap.key != key, loading=True)
+
+        stored = load_snapshot(self.db, inputs, front=front)
+        if stored is None:
+            self._snapshot = prev
+            return None
+        snap = replace(stored, version=prev.version + 2, previous=stored.key != key, loading=False)
+        self._snapshot = snap
+        log.info("showing the dashboard snapshot kept beside the database (analysed %s%s)", snap.refreshed_at,
+                 "; the data changed since, re-analysing" if snap.previous else "")
+        return snap
+
+    def _progress(self, done: int, total: int, outcome: Any = None) -> None:
+        self.progress = (done, total)
+
+    def _build(self, prev: Snapshot, key: SourceKey, inputs: str, started: float) -> Snapshot:
         from ..pipeline import evaluate
         outcomes: dict[str, Any] = {}
+        # unchanged experiments keep their analysis when it was made with the same settings and calendar
+        reuse = prev.outcomes if prev.ready and prev.inputs == inputs else None
+        progress = self._progress
+        if not prev.ready and key.events:
+            progress = self._first_analysis(prev)
         if key.events:
             with self.lock:
-                outcomes = evaluate(db=self.db)
+                outcomes = evaluate(db=self.db, reuse=reuse, progress=progress)
         as_of = max((o.data.as_of for o in outcomes.values() if o.data.as_of is not None), default=None)
         registry = self.registry_view()
         autopilot, note = self._autopilot(as_of)
         allocations = self._allocations()
         bandits = self.bandit_histories(outcomes)
-        return Snapshot(version=prev.version + 1, outcomes=outcomes, registry=registry, autopilot=autopilot,
+        return Snapshot(version=self._snapshot.version + 1, outcomes=outcomes, registry=registry, autopilot=autopilot,
                         autopilot_note=note, allocations=allocations, bandits=bandits, as_of=as_of, refreshed_at=self.clock(),
-                        seconds=time.perf_counter() - started, error=None, key=key)
+                        seconds=time.perf_counter() - started, error=None, key=key, inputs=inputs)
+
+    def _first_analysis(self, prev: Snapshot) -> Callable[..., None]:
+        """With nothing to show yet: publish the registry's facts at once (``pending``: every registered experiment
+        "analysing"), then, every ``publish_every`` seconds, the outcomes analysed so far; returns the progress
+        callback."""
+        from ..bandits.log import read_decisions
+        base = Snapshot(version=prev.version + 1, registry=self.registry_view(), refreshed_at=self.clock(),
+                        pending=True, autopilot_note="the server is analysing the portfolio for the first time")
+        with self.lock:
+            logged = read_decisions(db=self.db)        # read before the analysis holds the registry open
+        self._snapshot = base
+        done_so_far: dict[str, Any] = {}
+        last = [time.perf_counter()]
+
+        def progress(done: int, total: int, outcome: Any = None) -> None:
+            self._progress(done, total)
+            if outcome is not None:
+                done_so_far[outcome.experiment_id] = outcome
+            if time.perf_counter() - last[0] >= self.publish_every and done < total:
+                last[0] = time.perf_counter()
+                outcomes = dict(done_so_far)
+                as_of = max((o.data.as_of for o in outcomes.values() if o.data.as_of is not None), default=None)
+                self._snapshot = replace(base, version=self._snapshot.version + 1, outcomes=outcomes, as_of=as_of,
+                                         bandits=self.bandit_histories(outcomes, logged))
+        return progress
 
     def registry_view(self) -> RegistryView | None:
         """Records, allocation, rollouts, decisions and the audit log, read in one registry session."""
@@ -251,7 +252,8 @@ class DashboardService:
         in a background thread (decisions depend on the registry, e.g. the promotion period)."""
         with self._refresh_lock:
             prev = self._snapshot
-            snap = replace(prev, version=prev.version + 1, registry=self.registry_view(), refreshed_at=self.clock())
+            snap = replace(prev, version=prev.version + 1, registry=self.registry_view(), refreshed_at=self.clock(),
+                           frame=None)          # the portfolio's rows show the registry: rebuilt
             self._snapshot = snap
         if self.reanalyse_after_action if background is None else background:
             t = threading.Thread(target=self.refresh, kwargs={"force": True}, name="workbench-refresh")
@@ -291,15 +293,17 @@ class DashboardService:
         latest = df.groupby("experiment_id")["created_at"].transform("max")
         return df[df["created_at"] >= latest - window].reset_index(drop=True)
 
-    def bandit_histories(self, outcomes: Mapping[str, Any]) -> dict[str, Any]:
+    def bandit_histories(self, outcomes: Mapping[str, Any], rows: pd.DataFrame | None = None) -> dict[str, Any]:
         """Each bandit's allocation history as of its data's as-of
-        (:func:`workbench.bandits.history.history_from_rows`, the reader every view uses)."""
+        (:func:`workbench.bandits.history.history_from_rows`, the reader every view uses), from the allocation
+        log's ``rows`` (read now when not given)."""
         from ..bandits.history import history_from_rows
         from ..bandits.log import read_decisions
         if not self.db.exists():
             return {}
-        with self.lock:
-            rows = read_decisions(db=self.db)
+        if rows is None:
+            with self.lock:
+                rows = read_decisions(db=self.db)
         logged = set(rows["experiment_id"]) if not rows.empty else set()
         return {e: history_from_rows(rows, e, as_of=o.data.as_of, variants=o.data.variants)
                 for e, o in outcomes.items() if o.data.meta.get("allocation") == "bandit" or e in logged}
@@ -310,10 +314,12 @@ class DashboardService:
         the current one), built once per snapshot and shared by every session."""
         from .data import portfolio_frame, portfolio_rows
         snap = snapshot or self._snapshot
+        if snap.frame is not None:
+            return snap.frame
         cached = self._portfolio
         if cached is not None and cached[0] is snap:
             return cached[1]
-        frame = portfolio_frame(portfolio_rows(snap.outcomes, snap.registry, snap.bandits))
+        frame = portfolio_frame(portfolio_rows(snap.outcomes, snap.registry, snap.bandits, pending=snap.pending))
         self._portfolio = (snap, frame)
         return frame
 
