@@ -159,6 +159,8 @@ class PdfPrinter:
 
     def print_pdf(self, html: str | Path, pdf: str | Path, *, timeout: float) -> Path:
         """Print ``html`` to ``pdf`` (atomically) in a new tab; :class:`PdfError` when Chromium cannot."""
+        from websocket import WebSocketException
+
         src, dst = Path(html).resolve(), Path(pdf)
         dst.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + timeout
@@ -181,14 +183,14 @@ class PdfPrinter:
         except TimeoutError:
             self._drop_connection()       # a reply may still arrive on it: the next print starts afresh
             raise PdfTimeout(f"{src.name}: Chromium did not finish printing within {timeout:g} s") from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, KeyError, WebSocketException) as exc:   # the browser went away, a bad reply
             self._drop_connection()
             raise PdfError(f"{src.name}: Chromium could not print the PDF ({type(exc).__name__}: {exc})") from None
         finally:
             if target is not None and conn is not None and getattr(self._local, "conn", None) is conn:
                 try:
                     conn.call("Target.closeTarget", {"targetId": target}, deadline=time.monotonic() + 5)
-                except (PdfError, TimeoutError, OSError, ValueError):
+                except (PdfError, TimeoutError, OSError, ValueError, WebSocketException):
                     self._drop_connection()
         fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".pdf", dir=dst.parent)
         try:
