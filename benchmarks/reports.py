@@ -1,7 +1,8 @@
 """Benchmark: report runs on the demo world — one report cold and warm, `--all` with 2 (and 1) workers, a no-change re-run.
 
 Every figure is the wall time of a real ``workbench report`` command in its own process (papermill,
-nbconvert and, when Chromium is installed, the PDF), on a copy of the demo world (13 experiments,
+nbconvert and, when Chromium is installed, the PDF), with its CPU time (user + system, with the
+kernels and Chromium it waited for) beside it, on a copy of the demo world (13 experiments,
 1.8 M events) under ``benchmarks/out/`` — or of the world given with ``--db`` (copied first) —
 each printed with the machine's load average (``os.getloadavg()``) when it ended. "Cold" is the
 first run after the world was copied (the OS page cache may already hold the code); "warm" is the
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -59,8 +61,13 @@ def load() -> str:
     return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+LAST_CPU = [0.0]
+"""CPU seconds (user + system) of the last `workbench report` process and the children it waited for
+(kernels, Chromium): on a shared machine the wall time grows with the load, the CPU time much less."""
+
+
 def say(name: str, seconds: float, note: str = "") -> tuple[str, float, str]:
-    print(f"  {name:<52} {seconds:7.1f} s   [{load()}]   {note}", flush=True)
+    print(f"  {name:<52} {seconds:7.1f} s (CPU {LAST_CPU[0]:5.1f} s)   [{load()}]   {note}", flush=True)
     return name, seconds, note
 
 
@@ -74,9 +81,12 @@ def report(db: Path, out: Path, *args: str, code: str | None = None) -> tuple[fl
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     if code:
         env["PYTHONPATH"] = code
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if r.returncode not in (0, 1):
         raise SystemExit(f"`{' '.join(cmd)}` failed ({r.returncode}):\n{r.stderr[-3000:]}")
     data = json.loads(r.stdout)

@@ -1,9 +1,10 @@
 """A report run killed with ``kill -9`` leaves no processes behind, and the next run cleans up its folders.
 
 The run is a real ``run_reports`` in a child process (papermill kernels, and Chromium for the PDF
-when installed, behind a wrapper that first hangs, as a stuck print does). It is killed once a
-kernel and the PDF print are running; the test asserts every process it had started is gone
-within seconds, then runs again (with the real Chromium) on the same folder.
+when installed, behind a wrapper that first hangs, as a stuck browser does). It is killed once a
+kernel and the run's Chromium are running and a report is being built; the test asserts every
+process it had started is gone within seconds, then runs again (with the real Chromium) on the
+same folder.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def test_killed_run_leaves_no_children_and_the_next_run_cleans_up(report_world, 
                 seen.setdefault(p.pid, p)
             kernels = [p for p in seen.values() if _is_kernel(p) and p.is_running()]
             printing = [p for p in seen.values() if _is_chromium(p) and p.is_running()]
-            if kernels and (printing or not want_chromium):
+            building = out.is_dir() and any(out.glob(".tmp-*"))     # a report is being built
+            if kernels and (printing or not want_chromium) and building:
                 break
             assert proc.poll() is None, "the run finished before it could be killed mid-run"
             assert time.monotonic() < deadline, "no kernel/Chromium appeared in time"

@@ -75,9 +75,8 @@ def report_cmd(
     if handoff not in ("cache", "direct"):
         raise InputError([Problem("blocked", "bad_option", "--handoff must be cache or direct", column="handoff",
                                   value=handoff)])
-    require_kernel()
     run = run_reports(None if all_ else experiments, workers=workers, force=force, db=db, out=out, as_of=as_of,
-                      policy=policy, pdf=pdf, record=record, roi_horizon_days=horizon,
+                      policy=policy, pdf=pdf, record=record, roi_horizon_days=horizon, before_build=require_kernel,
                       handoff=handoff,  # type: ignore[arg-type]
                       notebook=notebook, lock_timeout=wait,
                       progress=ReportProgress(err_console, enabled=not quiet and not json_out))

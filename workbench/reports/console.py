@@ -52,7 +52,7 @@ class ReportProgress:
         if event == "skip":
             self.bar.advance(self.task)
         elif event == "gathered":
-            self.bar.update(self.task, description=f"aggregated {info['count']} experiment(s) in one pass")
+            self.bar.update(self.task, description=f"gathered the inputs of {info['count']} more experiment(s)")
         elif event == "building":
             self.bar.update(self.task, description=f"building {info['experiment_id']}")
         elif event in ("built", "failed"):
@@ -69,7 +69,7 @@ class ReportProgress:
         if event == "start":
             say(f"reports: checking {info['total']} experiment(s)")
         elif event == "gathered":
-            say(f"reports: aggregated {info['count']} experiment(s) in one pass")
+            say(f"reports: gathered the inputs of {info['count']} experiment(s) (one pipeline pass)")
         elif event in ("built", "failed"):
             o = info["outcome"]
             say(f"reports: {o.describe()} ({fmt_elapsed(o.seconds)})")

@@ -47,7 +47,9 @@ class _Prestarted:
 
     def _warm_up(self, timeout: float) -> None:
         from jupyter_client.blocking import BlockingKernelClient
-        kc = BlockingKernelClient(connection_file=self.km.connection_file)
+        # parent=km: "is the kernel alive?" asks its process, not the heartbeat, which a kernel still
+        # starting on a busy machine may not have answered yet ("Kernel died before replying")
+        kc = BlockingKernelClient(connection_file=self.km.connection_file, parent=self.km)
         try:
             kc.load_connection_file()
             kc.start_channels()

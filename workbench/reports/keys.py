@@ -22,19 +22,18 @@ import datetime as dt
 import hashlib
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
-
-import pandas as pd
+from typing import Any, Iterator, Mapping, Sequence
 
 from ..config import Settings, get_settings
 from ..db import quote_ident
 from ..errors import InputError, Problem
 
 __all__ = ["parse_as_of", "source_fingerprints", "report_key", "code_version", "report_dirname", "EXCLUDED_TABLES",
-           "SHARED_EVEN_WITH_ID"]
+           "SHARED_EVEN_WITH_ID", "read_only_duckdb"]
 
 EXCLUDED_TABLES = frozenset({"decisions", "audit_log"})
 """Tables report runs write to (or that only log): never part of a key."""
@@ -48,6 +47,7 @@ def parse_as_of(value: str | dt.datetime | None) -> dt.datetime | None:
     """``None``, a datetime, or ISO text (``2026-11-19`` or ``2026-11-19T12:00``) → naive UTC datetime."""
     if value is None or value == "":
         return None
+    import pandas as pd
     if isinstance(value, dt.datetime):
         ts = pd.Timestamp(value)
     else:
@@ -69,7 +69,7 @@ def report_dirname(experiment_id: str) -> str:
     >>> report_dirname("pdp-shoes-hero"), report_dirname("../x y"), report_dirname("0..0")
     ('pdp-shoes-hero', 'x-y-b37c7286', '0-0-04f4c3cd')
     """
-    from ..lifecycle.brief import is_safe_id
+    from ..ids import is_safe_id
 
     if is_safe_id(experiment_id):
         return experiment_id
@@ -83,33 +83,95 @@ _q = quote_ident
 
 def source_fingerprints(db: str | Path | None, experiment_ids: Sequence[str] | None = None, *,
                         as_of: dt.datetime | None = None) -> dict[str, str]:
-    """A fingerprint of every input table per experiment (all experiments with events when ``None``)."""
-    from ..engine import open_events
+    """A fingerprint of every input table per experiment (all experiments with events when ``None``).
+
+    A DuckDB file (the default engine, no lake) is read with DuckDB alone — no Ibis import, so an
+    unchanged re-run stays fast; other engines and lakes go through :func:`workbench.engine.open_events`.
+    """
+    from ..engine import open_events, resolve_engine
+
+    choice = resolve_engine()
+    if choice.engine == "duckdb" and choice.events is None and not (db is not None and ("://" in str(db)
+                                                                                      or str(db) == ":memory:")):
+        with read_only_duckdb(db) as raw:
+            return _duckdb_fingerprints(raw, db, experiment_ids, as_of)
+    with open_events(db) as (con, lake):          # the engine and lake in force (WORKBENCH_ENGINE/_EVENTS)
+        if getattr(con, "name", "") != "duckdb" or lake is not None:
+            if "events" not in con.list_tables():
+                _no_events(db)
+            return _ibis_fingerprints(con, experiment_ids, as_of)
+        return _duckdb_fingerprints(con.con, db, experiment_ids, as_of)
+
+
+def _no_events(db: str | Path | None) -> None:
+    from ..errors import NotFoundError
+    raise NotFoundError(f"{db or 'the database'}: no events table — run `workbench simulate` or load events")
+
+
+@contextmanager
+def read_only_duckdb(db: str | Path | None) -> Iterator[Any]:
+    """A read-only DuckDB connection with the workbench's engine settings, retried while a writer holds the file."""
+    import time
+
+    import duckdb
+
+    from ..db import BUSY_TIMEOUT_S, database_path, process_temp_dir
+    from ..errors import NotFoundError, WorkbenchError
+
+    path = database_path(db)
+    if not path.exists():
+        raise NotFoundError(f"{path}: database not found — run `workbench simulate` (or `make demo`) first, "
+                            "or point WORKBENCH_DB / --db at your database")
+    deadline, delay = time.monotonic() + BUSY_TIMEOUT_S, 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            break
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise WorkbenchError(f"{path}: cannot open the database ({str(exc).splitlines()[0]})") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        eng = get_settings().engine
+        if eng.memory_limit:
+            con.execute(f"SET memory_limit = '{eng.memory_limit}'")
+        if eng.threads:
+            con.execute(f"SET threads = {int(eng.threads)}")
+        con.execute(f"SET temp_directory = '{eng.temp_directory or process_temp_dir()}'")
+        yield con
+    finally:
+        con.close()
+
+
+def _duckdb_fingerprints(raw: Any, db: str | Path | None, experiment_ids: Sequence[str] | None,
+                         as_of: dt.datetime | None) -> dict[str, str]:
+    """Order-independent content hashes per table and experiment, on a raw DuckDB connection."""
     from ..errors import NotFoundError
 
-    with open_events(db) as (con, lake):          # the engine and lake in force (WORKBENCH_ENGINE/_EVENTS)
-        tables = sorted(set(con.list_tables()) - EXCLUDED_TABLES)
-        if "events" not in tables:
-            raise NotFoundError(f"{db or 'the database'}: no events table — run `workbench simulate` or load events")
-        if getattr(con, "name", "") != "duckdb" or lake is not None:
-            return _ibis_fingerprints(con, experiment_ids, as_of)
-        raw = con.con
-        per: dict[str, list[Any]] = {}
-        shared: list[Any] = []
-        for t in tables:
-            cols = {c.lower() for c in con.table(t).columns}
-            if "experiment_id" in cols and t not in SHARED_EVEN_WITH_ID:
-                where = " WHERE ts_server <= ?" if t == "events" and as_of is not None and "ts_server" in cols else ""
-                params = [as_of] if where else []
-                rows = raw.execute(f"SELECT CAST(experiment_id AS VARCHAR), count(*), CAST(sum(hash(x)) AS VARCHAR) "
-                                   f"FROM {_q(t)} x{where} GROUP BY 1", params).fetchall()
-                for eid, n, h in rows:
-                    per.setdefault(str(eid), []).append([t, int(n), h])
-            else:
-                n, h = raw.execute(f"SELECT count(*), CAST(sum(hash(x)) AS VARCHAR) FROM {_q(t)} x").fetchone()
-                shared.append([t, int(n), h])
-        event_ids = {str(r[0]) for r in raw.execute("SELECT DISTINCT CAST(experiment_id AS VARCHAR) FROM events "
-                                                    "WHERE experiment_id IS NOT NULL").fetchall()}
+    columns: dict[str, set[str]] = {}
+    for t, c in raw.execute("SELECT table_name, column_name FROM information_schema.columns "
+                            "WHERE table_catalog = current_database() AND table_schema = current_schema()").fetchall():
+        columns.setdefault(str(t), set()).add(str(c).lower())
+    tables = sorted(set(columns) - EXCLUDED_TABLES)
+    if "events" not in tables:
+        _no_events(db)
+    per: dict[str, list[Any]] = {}
+    shared: list[Any] = []
+    for t in tables:
+        cols = columns[t]
+        if "experiment_id" in cols and t not in SHARED_EVEN_WITH_ID:
+            where = " WHERE ts_server <= ?" if t == "events" and as_of is not None and "ts_server" in cols else ""
+            params = [as_of] if where else []
+            rows = raw.execute(f"SELECT CAST(experiment_id AS VARCHAR), count(*), CAST(sum(hash(x)) AS VARCHAR) "
+                               f"FROM {_q(t)} x{where} GROUP BY 1", params).fetchall()
+            for eid, n, h in rows:
+                per.setdefault(str(eid), []).append([t, int(n), h])
+        else:
+            n, h = raw.execute(f"SELECT count(*), CAST(sum(hash(x)) AS VARCHAR) FROM {_q(t)} x").fetchone()
+            shared.append([t, int(n), h])
+    event_ids = {str(r[0]) for r in raw.execute("SELECT DISTINCT CAST(experiment_id AS VARCHAR) FROM events "
+                                                "WHERE experiment_id IS NOT NULL").fetchall()}
     ids = list(experiment_ids) if experiment_ids is not None else sorted(event_ids)
     missing = [e for e in ids if e not in event_ids]
     if missing:

@@ -4,23 +4,92 @@ Rows come from each report's ``summary.json`` (what the report itself says), the
 current state (read-only), and the last run's status file (``reports/.last-run.json``) for
 experiments whose latest build failed — their previous report, if any, stays linked. Every
 string is HTML-escaped; the page is self-contained (inline CSS, no scripts).
+
+:func:`refresh_portfolio` is what a run calls: it rewrites the page only when something it shows
+may have changed — a report, the last run's statuses, the registry's experiment rows (its key,
+:func:`index_key`, is stored in the page) — so an unchanged re-run reads a few small files instead
+of importing the report stack.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from ..display import dumps, escape, fmt_ci, fmt_lift, fmt_p, fmt_action
 from ..files import write_text_atomic
-from .html import ACTION_CLASS, HEALTH_CLASS, REPORT_CSS
 from .keys import report_dirname
 
-__all__ = ["write_index", "write_status", "portfolio_rows", "STATUS_FILE"]
+__all__ = ["write_index", "write_status", "portfolio_rows", "refresh_portfolio", "index_key", "STATUS_FILE"]
 
 STATUS_FILE = ".last-run.json"
+_KEY_META = re.compile(r"<meta name='workbench-index-key' content='([0-9a-f]+)'>")
+
+
+def refresh_portfolio(out: Path, run: Any, *, db: str | None = None) -> Path:
+    """After a run: the status file, then ``index.html`` — each rewritten only when its content may change."""
+    out = Path(out)
+    if not _status_current(out, run):
+        write_status(out, run)
+    key = index_key(out, db=db)
+    page = out / "index.html"
+    try:
+        found = _KEY_META.search(page.read_text(encoding="utf-8")[:2000])
+    except OSError:
+        found = None
+    if found is not None and found.group(1) == key:
+        return page
+    return write_index(out, db=db, key=key)
+
+
+def _status_current(out: Path, run: Any) -> bool:
+    """True when the run only skipped experiments the status file already lists (writing it would change nothing)."""
+    if any(o.status != "skipped" for o in run.outcomes):
+        return False
+    try:
+        known = json.loads((out / STATUS_FILE).read_text(encoding="utf-8")).get("experiments", {})
+    except (OSError, ValueError):
+        return False
+    return all(o.experiment_id in known for o in run.outcomes)
+
+
+def index_key(out: Path, *, db: str | None = None) -> str:
+    """A digest of everything ``index.html`` shows: each ``summary.json`` (by size and modification time),
+    the last run's statuses and the registry's experiment rows (read with DuckDB alone)."""
+    h = hashlib.sha256()
+    for p in sorted(Path(out).glob("*/summary.json")):
+        st = p.stat()
+        h.update(f"{p.parent.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    try:
+        status = json.loads((Path(out) / STATUS_FILE).read_text(encoding="utf-8")).get("experiments", {})
+    except (OSError, ValueError):
+        status = {}
+    h.update(json.dumps(status, sort_keys=True, default=str).encode())
+    h.update(_registry_digest(db).encode())
+    return h.hexdigest()[:32]
+
+
+def _registry_digest(db: str | None) -> str:
+    """A content hash of the registry's experiment rows ("" without a registry, "busy" when it cannot be read)."""
+    if not db or "://" in str(db) or not Path(db).exists():
+        return ""
+    from ..errors import WorkbenchError
+    from .keys import read_only_duckdb
+    try:
+        with read_only_duckdb(db) as con:
+            has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'experiments' "
+                              "AND table_catalog = current_database() AND table_schema = current_schema()").fetchone()
+            if not has or not has[0]:
+                return ""
+            n, digest = con.execute("SELECT count(*), CAST(sum(hash(experiment_id, name, state, kind, owner, category)) "
+                                    "AS VARCHAR) FROM experiments").fetchone()
+    except WorkbenchError:
+        return f"busy {dt.datetime.now(dt.UTC).isoformat()}"    # never equal: the page is rewritten next time
+    return f"{n}|{digest}"
 
 
 def write_status(out: Path, run: Any) -> Path:
@@ -107,9 +176,13 @@ def _primary_cell(s: dict[str, Any]) -> str:
             f"<span class='sub'>{escape(fmt_ci(ci[0], ci[1], pct=True))}, p {escape(fmt_p(best.get('p_value_adjusted')))}</span>")
 
 
-def write_index(out: str | Path, *, db: str | None = None, title: str = "Experiment portfolio") -> Path:
-    """Write ``index.html`` (atomically) and return its path."""
+def write_index(out: str | Path, *, db: str | None = None, title: str = "Experiment portfolio",
+                key: str | None = None) -> Path:
+    """Write ``index.html`` (atomically) and return its path (``key``: :func:`index_key`, stored in the page)."""
+    from .html import ACTION_CLASS, HEALTH_CLASS, REPORT_CSS
+
     out = Path(out)
+    key = index_key(out, db=db) if key is None else key
     rows = portfolio_rows(out, db=db)
     body = []
     counts: dict[str, int] = {}
@@ -143,6 +216,7 @@ def write_index(out: str | Path, *, db: str | None = None, title: str = "Experim
     now = dt.datetime.now(dt.UTC)
     tally = " · ".join(f"{escape(k)}: {v}" for k, v in sorted(counts.items()))
     html = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='workbench-index-key' content='{key}'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{escape(title)}</title><style>{REPORT_CSS}{_CSS}</style></head><body><main>"
             f"<h1>{escape(title)}</h1><p class='sub'>{len(rows)} experiments · {tally} · updated "

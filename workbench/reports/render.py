@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,9 @@ _EXTERNAL = re.compile(r"""<(?:script|link|img|iframe|source|video|audio)\b[^>]*
                        re.IGNORECASE)
 
 
+_exporters = threading.local()
+
+
 class PdfError(WorkbenchError):
     """Chromium could not print the report."""
 
@@ -103,9 +107,11 @@ def notebook_to_html(notebook: Any, out: str | Path, *, title: str = "") -> Path
     from nbconvert import HTMLExporter
 
     nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
-    exporter = HTMLExporter(extra_loaders=[DictLoader({"workbench_report.html.j2": _TEMPLATE})],
-                            template_file="workbench_report.html.j2", exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+    exporter = getattr(_exporters, "html", None)
+    if exporter is None:    # one per thread, reused for its next reports (the template is compiled once)
+        exporter = _exporters.html = HTMLExporter(
+            extra_loaders=[DictLoader({"workbench_report.html.j2": _TEMPLATE})], template_file="workbench_report.html.j2",
+            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
     body, _ = exporter.from_notebook_node(clean_outputs(nb), resources={"metadata": {"name": title or "Report"}})
     return write_text_atomic(Path(out), body)
 

@@ -12,23 +12,26 @@
    pass (:func:`workbench.reports.inputs.gather_inputs`) and each one's inputs are handed to its
    notebook as a file (``handoff="cache"``); ``handoff="direct"`` lets every notebook query the
    database itself (slower; kept for comparison — see ``benchmarks/reports.py``).
-4. **Build in workers.** The workers' kernels are started while step 3 runs and import the report
-   module then (:mod:`workbench.reports.kernels`); each worker reuses its kernel. Each experiment:
-   papermill executes the notebook with the ``workbench`` kernel into a temporary directory, nbconvert writes ``report.html`` (code hidden, offline),
-   the notebook itself wrote ``memo.md``, ``memo.html`` and ``summary.json``, headless Chromium
-   prints ``report.pdf`` when it is available. Only a complete directory replaces
+4. **Build in workers.** The workers' kernels (:mod:`workbench.reports.kernels`) and the run's one
+   headless Chromium (:mod:`workbench.reports.pdf`) start while step 3 runs; each worker reuses its
+   kernel and prints through the shared browser. Each experiment: papermill executes the notebook
+   with the ``workbench`` kernel into a temporary directory (written once, at the end:
+   :mod:`workbench.reports.execute`), nbconvert exports that executed notebook as ``report.html``
+   (code hidden, offline), the notebook itself wrote ``memo.md``, ``memo.html`` and
+   ``summary.json``, Chromium prints ``report.pdf`` when it is available. Only a complete directory replaces
    ``reports/<id>/`` (an atomic exchange on Linux), so a failed run never touches the last good
    report; the failed notebook is kept in ``reports/.failed/<id>.ipynb``.
 5. **Record and index.** Decisions of the rebuilt reports are recorded in the registry (one
-   short transaction), ``reports/index.html`` lists every experiment, and the run's outcome is
-   returned (:class:`ReportRun`, exit code 1 when any experiment failed).
+   short transaction), ``reports/index.html`` lists every experiment (rewritten only when what it
+   shows changed), and the run's outcome is returned (:class:`ReportRun`, exit code 1 when any
+   experiment failed). A run that finds every report fresh imports neither Jupyter, Ibis nor the
+   plotting stack.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-import os
 import shutil
 import threading
 import time
@@ -36,7 +39,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
 from ..config import Paths, Settings, get_settings
 from ..display import ResultMixin, dumps, fmt_action
@@ -141,38 +144,18 @@ class BuildJob:
 
 
 # --- one report ---------------------------------------------------------------------------------------
-def _failure_location(nb_path: Path) -> tuple[int | None, str]:
-    """(cell number in the report notebook, section heading above it) of the first cell with an error."""
-    import nbformat
-    try:
-        nb = nbformat.read(str(nb_path), as_version=4)
-    except Exception:  # noqa: BLE001 - a missing or broken output notebook just leaves the location unknown
-        return None, ""
-    section, number = "", 0
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if "papermill-error-cell-tag" in tags or "injected-parameters" in tags:
-            continue
-        number += 1
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("#"):
-                    section = line.lstrip("#").strip()
-                    break
-        elif any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return number, section
-    return None, section
-
-
-def build_one(job: BuildJob, kernels: KernelPool | None = None) -> ReportOutcome:
+def build_one(job: BuildJob, kernels: KernelPool | None = None, printer: Any = None) -> ReportOutcome:
     """Execute, convert and print one report into a temporary directory, then swap it into place.
 
     With ``kernels`` the notebook runs in this worker's reused kernel; otherwise papermill starts
-    and stops a kernel for it.
+    and stops a kernel for it. With ``printer`` (:class:`workbench.reports.pdf.PdfPrinter`) the PDF is
+    printed by the run's browser; otherwise (or when that browser fails) by a one-shot Chromium.
     """
     import papermill as pm
 
-    from .render import PdfError, html_to_pdf, notebook_to_html
+    from .execute import ENGINE, error_text, failure_location, keep_failed
+    from .pdf import print_pdf
+    from .render import PdfError, notebook_to_html
 
     t0 = time.perf_counter()
     out = Path(job.out)
@@ -188,17 +171,17 @@ def build_one(job: BuildJob, kernels: KernelPool | None = None) -> ReportOutcome
             # the notebook gets absolute paths for everything it reads and writes
             engine: dict[str, Any] = {"km": kernels.acquire()} if kernels is not None else \
                 {"extra_arguments": KERNEL_ARGS}
-            pm.execute_notebook(job.notebook, str(nb_out), parameters=params, kernel_name=job.kernel,
-                                progress_bar=False, log_output=False, execution_timeout=job.cell_timeout, **engine)
+            executed = pm.execute_notebook(job.notebook, str(nb_out), parameters=params, kernel_name=job.kernel,
+                                           engine_name=ENGINE, progress_bar=False, log_output=False,
+                                           execution_timeout=job.cell_timeout, **engine)
         except Exception as exc:  # noqa: BLE001 - a failing cell, kernel death, timeout, missing kernel: per experiment
             if kernels is not None:
                 kernels.discard()
-            cell, section = _failure_location(nb_out)
-            kept = _keep_failed(nb_out, out, final.name)
+            cell, section = failure_location(nb_out)
+            kept = keep_failed(nb_out, out, final.name)
             return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
-                                 error=_error_text(exc), cell=cell, section=section, failed_notebook=kept)
+                                 error=error_text(exc), cell=cell, section=section, failed_notebook=kept)
         timings["notebook"] = round(time.perf_counter() - t0, 2)
-        _number_cells(nb_out)
         summary_path = tmp / "summary.json"
         missing = [f for f in REPORT_FILES if f not in {"report.html"} and not (tmp / f).exists()]
         if missing:
@@ -207,14 +190,15 @@ def build_one(job: BuildJob, kernels: KernelPool | None = None) -> ReportOutcome
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         title = f"{summary.get('name') or job.experiment_id} — experiment report"
         t1 = time.perf_counter()
-        notebook_to_html(nb_out, tmp / "report.html", title=title)
+        notebook_to_html(executed, tmp / "report.html", title=title)   # the notebook just written, not re-read
         timings["html"] = round(time.perf_counter() - t1, 2)
         notes: list[str] = []
         pdf = False
         if job.chromium:
             try:
                 t2 = time.perf_counter()
-                html_to_pdf(tmp / "report.html", tmp / "report.pdf", chromium=job.chromium, timeout=job.pdf_timeout)
+                print_pdf(tmp / "report.html", tmp / "report.pdf", chromium=job.chromium, timeout=job.pdf_timeout,
+                          printer=printer)
                 timings["pdf"] = round(time.perf_counter() - t2, 2)
                 pdf = True
             except PdfError as exc:
@@ -235,30 +219,6 @@ def build_one(job: BuildJob, kernels: KernelPool | None = None) -> ReportOutcome
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _number_cells(nb_path: Path) -> None:
-    """Execution counts 1..n in the saved notebook (a reused kernel keeps counting across reports)."""
-    import nbformat
-    nb = nbformat.read(str(nb_path), as_version=4)
-    n = 0
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.get("execution_count") is not None:
-            n += 1
-            cell.execution_count = n
-            for o in cell.get("outputs", []):
-                if o.get("output_type") == "execute_result":
-                    o["execution_count"] = n
-    nbformat.write(nb, str(nb_path))
-
-
-def _keep_failed(nb_out: Path, out: Path, name: str) -> str:
-    if not nb_out.exists():
-        return ""
-    dest = out / ".failed" / f"{name}.ipynb"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(nb_out, dest)
-    return str(dest)
 
 
 # --- the run --------------------------------------------------------------------------------------------
@@ -283,14 +243,17 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                 record: bool = True, handoff: Literal["cache", "direct"] = "cache",
                 notebook: str | Path | None = None, lock_timeout: float | None = None,
                 roi_horizon_days: int | None = None, kernel: str = KERNEL,
-                settings: Settings | None = None) -> ReportRun:
+                settings: Settings | None = None, before_build: Callable[[], Any] | None = None) -> ReportRun:
     """Build the reports of ``experiment_ids`` (every experiment with events when ``None``); see the module doc.
 
     ``pdf``: ``None`` prints a PDF when Chromium is found, ``False`` never, ``True`` requires it.
     ``progress`` receives events (``"start"``, ``"skip"``, ``"gathered"``, ``"built"``, ``"failed"``,
-    ``"done"``) with details, for a progress bar.
+    ``"done"``) with details, for a progress bar. ``before_build`` is called once when some report is
+    to be built, before any kernel starts (the CLI checks the kernel there, so a run that only finds
+    fresh reports never imports Jupyter).
     """
     from .keys import parse_as_of
+    from .pdf import start_printer
     from .render import find_chromium
 
     t0 = time.perf_counter()
@@ -338,38 +301,49 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                 todo.append(e)
         run_dir = out_dir / f".run-{uuid.uuid4().hex[:8]}"
         kernels = KernelPool(kernel)
+        printer = None
         try:
             if todo:
-                # the kernels start and import the plotting stack while this process gathers the inputs
+                if before_build is not None:
+                    before_build()
+                # the kernels start and import the plotting stack, and the run's Chromium starts, while
+                # this process gathers the inputs
                 kernels.prestart(min(workers, len(todo)))
+                printer = start_printer(chromium)
                 threading.Thread(target=_preload, name="report-preload", daemon=True).start()
-                caches: dict[str, str] = {}
-                if handoff == "cache":
-                    from .inputs import gather_inputs, save_inputs
-                    gathered = gather_inputs(todo, db=db_path, as_of=at, policy=policy,
-                                             roi_horizon_days=roi_horizon_days)
-                    for e, inp in gathered.items():
-                        caches[e] = str(save_inputs(replace(inp, fingerprint=fingerprints[e]),
-                                                    run_dir / f"{report_dirname(e)}.pkl"))
-                    _emit(progress, "gathered", count=len(gathered))
-                jobs = [BuildJob(e, keys[e], str(nb_path.resolve()), str(out_dir.resolve()),
-                                 {"experiment_id": e, "db": db_path, "as_of": at.isoformat() if at else None,
-                                  "policy": policy, "inputs_cache": caches.get(e),
-                                  "roi_horizon_days": roi_horizon_days},
-                                 chromium, kernel, s.reports.cell_timeout_s, s.reports.pdf_timeout_s,
-                                 {"handoff": handoff}) for e in todo]
-                for o in _execute(jobs, workers, progress, kernels):
+
+                def batches() -> Iterator[list[BuildJob]]:
+                    # gathered in growing batches, so the first reports build while the rest are gathered
+                    for batch in (_batches(todo, workers) if handoff == "cache" else [todo]):
+                        caches: dict[str, str] = {}
+                        if handoff == "cache":
+                            from .inputs import gather_inputs, save_inputs
+                            gathered = gather_inputs(batch, db=db_path, as_of=at, policy=policy,
+                                                     roi_horizon_days=roi_horizon_days)
+                            for e, inp in gathered.items():
+                                caches[e] = str(save_inputs(replace(inp, fingerprint=fingerprints[e]),
+                                                            run_dir / f"{report_dirname(e)}.pkl"))
+                            _emit(progress, "gathered", count=len(gathered))
+                        yield [BuildJob(e, keys[e], str(nb_path.resolve()), str(out_dir.resolve()),
+                                        {"experiment_id": e, "db": db_path, "as_of": at.isoformat() if at else None,
+                                         "policy": policy, "inputs_cache": caches.get(e),
+                                         "roi_horizon_days": roi_horizon_days},
+                                        chromium, kernel, s.reports.cell_timeout_s, s.reports.pdf_timeout_s,
+                                        {"handoff": handoff}) for e in batch]
+
+                for o in _execute(batches(), workers, progress, kernels, printer, parallel=len(todo) > 1):
                     outcomes[o.experiment_id] = o
             if record:
                 notes += _record_decisions(db_path, [outcomes[e] for e in todo if outcomes[e].status == "built"])
         finally:
             kernels.close()
+            if printer is not None:
+                printer.close()
             shutil.rmtree(run_dir, ignore_errors=True)
         ordered = tuple(outcomes[e] for e in ids)
         run = ReportRun(ordered, str(out_dir), "", time.perf_counter() - t0, workers, chromium, handoff, tuple(notes))
-        from .portfolio import write_index, write_status
-        write_status(out_dir, run)
-        index = write_index(out_dir, db=db_path)
+        from .portfolio import refresh_portfolio
+        index = refresh_portfolio(out_dir, run, db=db_path)
         run = replace(run, index=str(index), seconds=time.perf_counter() - t0)
     _emit(progress, "done", run=run)
     return run
@@ -385,18 +359,6 @@ def _preload() -> None:
         pass
 
 
-def _error_text(exc: BaseException) -> str:
-    """The first line of what went wrong: the cell's exception for a failing cell, else the error itself."""
-    import papermill as pm
-
-    if isinstance(exc, pm.PapermillExecutionError):
-        text = f"{exc.ename}: {exc.evalue}".strip()
-    else:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        text = f"{type(exc).__name__}: {first}"
-    return text[:500]
-
-
 def _decision_of(final: Path) -> dict[str, Any]:
     try:
         s = json.loads((final / "summary.json").read_text(encoding="utf-8"))
@@ -406,45 +368,72 @@ def _decision_of(final: Path) -> dict[str, Any]:
         return {}
 
 
-def _execute(jobs: list[BuildJob], workers: int, progress: Progress | None,
-             kernels: KernelPool | None = None) -> list[ReportOutcome]:
+def _batches(todo: list[str], workers: int) -> list[list[str]]:
+    """The experiments in gathering batches: 2 per worker first, then each batch twice the last (a last
+    batch less than 1.5 times the next size is not split).
+
+    >>> [len(b) for b in _batches([str(i) for i in range(100)], 2)], [len(b) for b in _batches(list("abc"), 2)]
+    ([4, 8, 16, 32, 40], [3])
+    """
+    out, i, n = [], 0, 2 * workers
+    while i < len(todo):
+        size = n if len(todo) - i > 1.5 * n else len(todo) - i
+        out.append(todo[i:i + size])
+        i, n = i + size, 2 * n
+    return out
+
+
+def _execute(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None,
+             kernels: KernelPool | None = None, printer: Any = None, parallel: bool = True) -> list[ReportOutcome]:
+    """Build the jobs of each batch as it comes (the next batch is gathered while the workers build)."""
     results: list[ReportOutcome] = []
     # Always through the pool, one report too: its kernels are started to die with this process
     # (PR_SET_PDEATHSIG) and carry the run's owner pid, so a killed run leaves no kernel behind.
     own = kernels is None
-    kernels = kernels if kernels is not None else KernelPool(jobs[0].kernel)
+    kernels = kernels if kernels is not None else KernelPool(KERNEL)
     try:
-        if workers == 1 or len(jobs) == 1:
-            for job in jobs:
-                _emit(progress, "building", experiment_id=job.experiment_id)
-                o = build_one(job, kernels)
-                results.append(o)
-                _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
+        if workers == 1 or not parallel:
+            for jobs in batches:
+                for job in jobs:
+                    _emit(progress, "building", experiment_id=job.experiment_id)
+                    o = build_one(job, kernels, printer)
+                    results.append(o)
+                    _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
             return results
-        _parallel(jobs, workers, progress, kernels, results)
+        _parallel(batches, workers, progress, kernels, results, printer)
     finally:
         if own:
             kernels.close()
     return results
 
 
-def _parallel(jobs: list[BuildJob], workers: int, progress: Progress | None, kernels: KernelPool,
-              results: list[ReportOutcome]) -> None:
+def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None, kernels: KernelPool,
+              results: list[ReportOutcome], printer: Any = None) -> None:
     # Threads, not processes: each report's work runs in its own kernel process (papermill) and
     # Chromium process; a thread only waits for them and converts the result. No spawn start-up, no
     # pickling, and it works from any script (no ``if __name__ == "__main__"`` guard needed).
-    with cf.ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="report") as pool:
-        futures = {pool.submit(build_one, job, kernels): job for job in jobs}
-        for job in jobs[:workers]:
-            _emit(progress, "building", experiment_id=job.experiment_id)
-        for fut in cf.as_completed(futures):
-            job = futures[fut]
-            try:
-                o = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a crashed build fails its experiment, not the run
-                o = ReportOutcome(job.experiment_id, "failed", error=f"build crashed: {type(exc).__name__}: {exc}"[:500])
+    guard = threading.Lock()
+    futures: dict[cf.Future, BuildJob] = {}
+
+    def finished(fut: cf.Future) -> None:
+        job = futures[fut]
+        try:
+            o = fut.result()
+        except Exception as exc:  # noqa: BLE001 - a crashed build fails its experiment, not the run
+            o = ReportOutcome(job.experiment_id, "failed", error=f"build crashed: {type(exc).__name__}: {exc}"[:500])
+        with guard:
             results.append(o)
             _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
+
+    with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool:
+        for jobs in batches:
+            for job in jobs:
+                fut = pool.submit(build_one, job, kernels, printer)
+                futures[fut] = job
+                if len(futures) <= workers:
+                    with guard:
+                        _emit(progress, "building", experiment_id=job.experiment_id)
+                fut.add_done_callback(finished)
 
 
 def _record_decisions(db: str, built: list[ReportOutcome]) -> list[str]:

@@ -1,0 +1,240 @@
+"""One headless Chromium per report run, printing every report's PDF over the DevTools protocol.
+
+Starting Chromium costs about as much as printing a report with it, so a run starts one browser
+(:class:`PdfPrinter`, at the start of the run, while the inputs are gathered) and each worker
+thread prints through its own DevTools connection to it: a new tab per report, the same page
+settings and waiting rule as ``chromium --headless --print-to-pdf --virtual-time-budget=15000``
+(the page runs in virtual time until nothing is pending or the budget is spent, then
+``Page.printToPDF`` with the page's CSS size, backgrounds, no header or footer).
+
+Like the one-shot print (:func:`workbench.reports.render.html_to_pdf`, still used when the browser
+cannot be started), the browser is started with ``die_with_parent`` from the run's thread and is
+marked with the run's pid (:func:`workbench.processes.child_env`): it dies with the run even on
+``kill -9``, and its profile folder ``workbench-chromium-<pid>-*`` is removed by the next run. Each
+PDF is written to a temporary file and renamed, so a report never holds half a PDF.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..files import file_mode
+from ..processes import PROFILE_PREFIX, child_env, die_with_parent
+from .render import PdfError, html_to_pdf
+
+__all__ = ["PdfPrinter", "PdfTimeout", "start_printer", "print_pdf", "CHROMIUM_FLAGS", "VIRTUAL_TIME_BUDGET_MS"]
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions",
+                  "--disable-background-networking", "--no-first-run", "--hide-scrollbars",
+                  "--run-all-compositor-stages-before-draw")
+VIRTUAL_TIME_BUDGET_MS = 15000
+PRINT = {"printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False}
+"""``Page.printToPDF`` parameters as ``--print-to-pdf --no-pdf-header-footer`` sets them."""
+
+
+class PdfTimeout(PdfError):
+    """Chromium did not finish printing in time (the one-shot print would not do better)."""
+
+
+class _Connection:
+    """One thread's DevTools connection to the browser (flat sessions: one socket, many tabs)."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        import websocket
+        self.ws = websocket.create_connection(url, timeout=timeout, suppress_origin=True)
+        self.ids = itertools.count(1)
+        self.events: list[dict[str, Any]] = []
+
+    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
+             deadline: float | None = None) -> dict[str, Any]:
+        n = next(self.ids)
+        msg: dict[str, Any] = {"id": n, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        self.ws.send(json.dumps(msg))
+        while True:
+            reply = self._recv(deadline)
+            if reply.get("id") == n:
+                if "error" in reply:
+                    raise PdfError(f"Chromium: {method}: {reply['error'].get('message', reply['error'])}")
+                return reply.get("result", {})
+            if "method" in reply:
+                self.events.append(reply)
+
+    def wait_event(self, method: str, session: str, deadline: float) -> dict[str, Any]:
+        while True:
+            for i, ev in enumerate(self.events):
+                if ev.get("method") == method and ev.get("sessionId") == session:
+                    return self.events.pop(i)
+            reply = self._recv(deadline)
+            if "method" in reply:
+                self.events.append(reply)
+
+    def _recv(self, deadline: float | None) -> dict[str, Any]:
+        import websocket
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            self.ws.settimeout(left)
+        try:
+            return json.loads(self.ws.recv())
+        except websocket.WebSocketTimeoutException:
+            raise TimeoutError from None
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        except Exception:  # noqa: BLE001 - a connection to a browser that is gone needs no goodbye
+            pass
+
+
+class PdfPrinter:
+    """A headless Chromium kept for a run's PDFs (see the module doc). Start it from the run's thread."""
+
+    def __init__(self, chromium: str, *, start_timeout: float = 30.0) -> None:
+        self.chromium = chromium
+        self.profile = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
+        self._local = threading.local()
+        self._conns: list[_Connection] = []
+        self._guard = threading.Lock()
+        self._url: str | None = None
+        self._error: str | None = None
+        self._start_timeout = start_timeout
+        # the browser dies with the thread that starts it (the run's) and is marked as the run's for the reaper
+        self.proc = subprocess.Popen([chromium, *CHROMIUM_FLAGS, "--remote-debugging-port=0",
+                                      f"--user-data-dir={self.profile}", "about:blank"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env=child_env(), preexec_fn=die_with_parent)
+        self._t0 = time.monotonic()
+
+    def _endpoint(self) -> str:
+        """The browser's DevTools URL, once it has written ``DevToolsActivePort`` into its profile."""
+        with self._guard:
+            if self._url is not None:
+                return self._url
+            if self._error is not None:
+                raise PdfError(self._error)
+            port_file = Path(self.profile) / "DevToolsActivePort"
+            while True:
+                if self.proc.poll() is not None:
+                    self._error = f"Chromium ({self.chromium}) exited at start (exit {self.proc.returncode})"
+                    raise PdfError(self._error)
+                try:
+                    lines = port_file.read_text().split()
+                except OSError:
+                    lines = []
+                if len(lines) >= 2:
+                    self._url = f"ws://127.0.0.1:{lines[0]}{lines[1]}"
+                    return self._url
+                if time.monotonic() - self._t0 > self._start_timeout:
+                    self._error = f"Chromium ({self.chromium}) did not start within {self._start_timeout:g} s"
+                    raise PdfError(self._error)
+                time.sleep(0.02)
+
+    def _connection(self, timeout: float) -> _Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _Connection(self._endpoint(), timeout)
+            self._local.conn = conn
+            with self._guard:
+                self._conns.append(conn)
+        return conn
+
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
+    def print_pdf(self, html: str | Path, pdf: str | Path, *, timeout: float) -> Path:
+        """Print ``html`` to ``pdf`` (atomically) in a new tab; :class:`PdfError` when Chromium cannot."""
+        from websocket import WebSocketException
+
+        src, dst = Path(html).resolve(), Path(pdf)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout
+        target = None
+        conn: _Connection | None = None
+        try:
+            conn = self._connection(timeout)
+            target = conn.call("Target.createTarget", {"url": "about:blank"}, deadline=deadline)["targetId"]
+            sid = conn.call("Target.attachToTarget", {"targetId": target, "flatten": True},
+                            deadline=deadline)["sessionId"]
+            conn.call("Page.enable", session=sid, deadline=deadline)
+            # as --virtual-time-budget does: paused virtual time while navigating, then the budget
+            conn.call("Emulation.setVirtualTimePolicy", {"policy": "pause"}, session=sid, deadline=deadline)
+            conn.call("Page.navigate", {"url": src.as_uri()}, session=sid, deadline=deadline)
+            conn.call("Emulation.setVirtualTimePolicy", {"policy": "pauseIfNetworkFetchesPending",
+                                                         "budget": VIRTUAL_TIME_BUDGET_MS},
+                      session=sid, deadline=deadline)
+            conn.wait_event("Emulation.virtualTimeBudgetExpired", sid, deadline)
+            data = conn.call("Page.printToPDF", PRINT, session=sid, deadline=deadline)["data"]
+        except TimeoutError:
+            self._drop_connection()       # a reply may still arrive on it: the next print starts afresh
+            raise PdfTimeout(f"{src.name}: Chromium did not finish printing within {timeout:g} s") from None
+        except (OSError, ValueError, KeyError, WebSocketException) as exc:   # the browser went away, a bad reply
+            self._drop_connection()
+            raise PdfError(f"{src.name}: Chromium could not print the PDF ({type(exc).__name__}: {exc})") from None
+        finally:
+            if target is not None and conn is not None and getattr(self._local, "conn", None) is conn:
+                try:
+                    conn.call("Target.closeTarget", {"targetId": target}, deadline=time.monotonic() + 5)
+                except (PdfError, TimeoutError, OSError, ValueError, WebSocketException):
+                    self._drop_connection()
+        fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".pdf", dir=dst.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(base64.b64decode(data))
+            os.chmod(tmp, file_mode())
+            os.replace(tmp, dst)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return dst
+
+    def close(self) -> None:
+        """Close the connections, stop the browser and remove its profile."""
+        with self._guard:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            c.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def start_printer(chromium: str | None) -> PdfPrinter | None:
+    """The run's browser for its PDFs (call from the run's thread: it dies with the run), or None."""
+    if chromium is None:
+        return None
+    try:
+        return PdfPrinter(chromium)
+    except OSError:      # not startable: each report tries the one-shot print, which says why per experiment
+        return None
+
+
+def print_pdf(html: Path, pdf: Path, *, chromium: str, timeout: float, printer: PdfPrinter | None = None) -> Path:
+    """Print with the run's browser; with a one-shot Chromium when there is none or it failed (not timed out)."""
+    if printer is not None:
+        try:
+            return printer.print_pdf(html, pdf, timeout=timeout)
+        except PdfTimeout:
+            raise
+        except PdfError:
+            pass
+    return html_to_pdf(html, pdf, chromium=chromium, timeout=timeout)
