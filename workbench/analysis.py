@@ -329,7 +329,7 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
         if "cuped_applied" in arr:
             extra["cuped"] = {"applied": bool(arr["cuped_applied"][j]), "theta": _f(arr["cuped_theta"][j]),
                               "variance_reduction": _f(arr["variance_reduction"][j]), "covariate": m.covariate,
-                              "covariate_text": cov_text}
+                              "covariate_text": cov_text, "covariate_lookback_days": m.covariate_lookback}
             extra["raw_control_value"] = _f(arr["raw_control_value"][j])
             extra["raw_variant_value"] = _f(arr["raw_variant_value"][j])
         if opts.bayes:
