@@ -118,13 +118,22 @@ print(json.dumps({"seconds": elapsed, "rows": len(cube)}))
 """
 
 
+# Runs the benchmark's code as its only child and reports that child's CPU time and peak RSS.
+_MEASURED = ("import json, resource, subprocess, sys; p = subprocess.run([sys.executable, '-c'] + sys.argv[1:], "
+             "capture_output=True, text=True); sys.stderr.write(p.stderr); r = resource.getrusage("
+             "resource.RUSAGE_CHILDREN); print(p.stdout.strip().splitlines()[-1] if p.stdout.strip() else '{}'); "
+             "print(json.dumps({'cpu': r.ru_utime + r.ru_stime, 'rss_mb': r.ru_maxrss / 1024})); sys.exit(p.returncode)")
+
+
 def run(code: str, *args: str) -> dict:
-    """Run ``code`` in a fresh interpreter and return the JSON line it prints."""
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+    """Run ``code`` in a fresh interpreter and return the JSON line it prints, with ``cpu`` (the process's
+    CPU seconds, user + system, start-up included) and ``rss_mb`` (its peak RSS) beside its wall ``seconds``."""
+    proc = subprocess.run([sys.executable, "-c", _MEASURED, code, *args], capture_output=True, text=True,
                           cwd=HERE.parent, env={**os.environ, "PYTHONPATH": str(HERE.parent)})
     if proc.returncode:
         raise SystemExit(proc.stderr)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    *_, result, usage = proc.stdout.strip().splitlines()
+    return {**json.loads(result), **json.loads(usage)}
 
 
 def peak_rss(code: str, *args: str) -> float:
@@ -195,27 +204,35 @@ def main_defined(data: Path, repeat: int) -> None:
     defs.write_text(d.METRICS_YAML, encoding="utf-8")
     wb_out, hand_out = str(OUT / "cube_defined_workbench.parquet"), str(OUT / "cube_defined_hand.parquet")
     names = json.dumps(d.METRICS)
-    wb_times, hand_times = [], []
+    wb_times, hand_times, wb_cpu, hand_cpu = [], [], [], []
+    wb_rss = hand_rss = 0.0
     columns: list[str] = []
-    for i in range(repeat):
-        wb_times.append(run(d.WORKBENCH, str(data), wb_out, str(defs), names)["seconds"])
+    for i in range(repeat):          # each run measures its own CPU time and peak RSS (no extra runs)
+        res = run(d.WORKBENCH, str(data), wb_out, str(defs), names)
+        wb_times.append(res["seconds"])
+        wb_cpu.append(res["cpu"])
+        wb_rss = max(wb_rss, res["rss_mb"])
         columns = [c for c in pd.read_parquet(wb_out).columns if c == "n" or "__" in c or c.endswith("_capped_at")]
-        hand_times.append(run(d.HAND, str(data), hand_out, json.dumps(columns))["seconds"])
-        print(f"run {i + 1}: workbench {wb_times[-1]:.2f} s, hand-written SQL {hand_times[-1]:.2f} s")
-    wb_rss = peak_rss(d.WORKBENCH, str(data), wb_out, str(defs), names)
-    hand_rss = peak_rss(d.HAND, str(data), hand_out, json.dumps(columns))
+        res = run(d.HAND, str(data), hand_out, json.dumps(columns))
+        hand_times.append(res["seconds"])
+        hand_cpu.append(res["cpu"])
+        hand_rss = max(hand_rss, res["rss_mb"])
+        print(f"run {i + 1}: workbench {wb_times[-1]:.2f} s (CPU {wb_cpu[-1]:.1f} s), hand-written SQL "
+              f"{hand_times[-1]:.2f} s (CPU {hand_cpu[-1]:.1f} s)   ({load_note()})", flush=True)
     n_cols, diff, same_keys, q_rel, counts = d.compare(wb_out, hand_out)
     wb, hand = statistics.median(wb_times), statistics.median(hand_times)
     n_events = int(pd.read_parquet(data / "events.parquet", columns=["event"]).shape[0])
     print(f"\nevents: {n_events:,}   metrics: {len(d.METRICS)} (3 quantiles, 2 windows, 2 caps)   "
           f"cube columns compared: {n_cols}")
-    print(f"workbench (Ibis → DuckDB): {wb:.2f} s median   peak RSS {wb_rss:,.0f} MB")
-    print(f"hand-written DuckDB SQL:   {hand:.2f} s median   peak RSS {hand_rss:,.0f} MB")
-    print(f"ratio workbench / hand-written: {wb / hand:.2f}  (target ≤ 1.2)")
+    wbc, handc = statistics.median(wb_cpu), statistics.median(hand_cpu)
+    print(f"workbench (Ibis → DuckDB): {wb:.2f} s wall median, CPU {wbc:.1f} s   peak RSS {wb_rss:,.0f} MB")
+    print(f"hand-written DuckDB SQL:   {hand:.2f} s wall median, CPU {handc:.1f} s   peak RSS {hand_rss:,.0f} MB")
+    print(f"ratio workbench / hand-written: {wb / hand:.2f} wall, {wbc / handc:.2f} CPU  (target ≤ 1.2)")
     print(f"peak memory under 2 GB: {'yes' if max(wb_rss, hand_rss) < 2048 else 'NO'}")
     print(f"identical sums: {'yes' if same_keys and diff < 1e-12 else 'NO'} (max relative difference {diff:.1e})")
     print(f"quantiles within the histogram's resolution (1e-3): {'yes' if q_rel <= 1e-3 else 'NO'} "
           f"(max relative difference {q_rel:.1e}); users and events per arm identical: {'yes' if counts else 'NO'}")
+    print(f"({load_note()})")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .display import fmt_count, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_signed
+from .display import fmt_count, fmt_covariate, fmt_num, fmt_p, fmt_p_eq, fmt_pct, fmt_signed
 from .metrics import fmt_metric_delta, fmt_metric_delta_ci
 
 __all__ = ["ADJUST_COLUMNS", "BALANCE_COLUMNS", "SEGMENT_SRM_COLUMNS", "adjustment_rows", "adjustment_caption", "result_caption",
@@ -47,7 +47,9 @@ def adjustment_rows(m: Any) -> list[dict[str, str]]:
         rows.append(row(e.variant, "plain", e.plain_lift_abs, e.plain_lift_abs_ci, e.plain_p_value, None))
         c = heads.get(e.variant)
         if e.cuped_variance_reduction is not None and c is not None:
-            rows.append(row(e.variant, f"CUPED ({a.cuped_covariate})", c.lift_abs, c.lift_abs_ci, c.p_value,
+            cu = (c.extra.get("cuped") if isinstance(c.extra, dict) else None) or {}
+            which = fmt_covariate(a.cuped_covariate, lookback_days=cu.get("covariate_lookback_days"), short=True)
+            rows.append(row(e.variant, f"CUPED ({which})", c.lift_abs, c.lift_abs_ci, c.p_value,
                             e.cuped_variance_reduction))
         rows.append(row(e.variant, "stratified + covariates" if a.strata and a.covariates else
                         "stratified" if a.strata else "covariates", e.lift_abs, e.lift_abs_ci, e.p_value,

@@ -7,7 +7,9 @@ One Ibis expression does it all and runs as a single query (DuckDB by default; a
    (:mod:`workbench.metric_defs`: event filter, aggregation, window after the unit's first exposure,
    cap — no metric is written here); the bot signals (headless user agent, mean dwell, events per
    active hour, IP bursts) and the number of variants seen (sticky-assignment violations);
-2. the pre-period covariates joined on ``user_key`` (missing → 0: new users have no history);
+2. the pre-period covariates joined on ``user_key`` (missing → 0: new users have no history), and
+   each ``covariate: same`` — the metric's own definition over the pre-period events of the lookback
+   before the unit's first exposure (:mod:`workbench.metric_defs.pre_period`);
 3. **the cube**: grouped by experiment × variant × exclusion reason × dimensions, with ``n``, Σv,
    Σv² for every per-unit value and the Σa·b cross-products the metric catalog needs (CUPED and
    ratio metrics) and those of the pre-period covariates with each other and with every metric's
@@ -31,8 +33,10 @@ from .adjustment import adjustment_products
 from .config import Settings, get_settings
 from .metric_defs import ValueDef
 from .metric_defs import catalog as _catalog
+from .metric_defs import covariate_defs as _covariate_defs
 from .metric_defs import values as _values
 from .metric_defs.compile import FIRST_EXPOSURE, apply_caps, cap_column, fill_values, needs_exposure, unit_aggregate
+from .metric_defs.pre_period import add_pre_covariates
 from .metrics import COVARIATES, Metric, sq_col, sum_col, xprod_col
 from .sources.events import EventLog
 
@@ -69,8 +73,9 @@ def value_columns(log: EventLog, defs: dict[str, ValueDef] | None = None) -> set
 
 def available_metrics(log: EventLog) -> list[Metric]:
     """Metrics in use (built-in and defined) whose per-unit values this event log can provide;
-    a covariate the log has no pre-period for is dropped (the metric is analysed without CUPED)."""
-    have = value_columns(log) | (set(COVARIATES) if log.covariates is not None else set())
+    a named covariate the log has no ``pre_period`` for is dropped (the metric is analysed without
+    CUPED); a ``covariate: same`` stays, and aggregating it without pre-period events is an error."""
+    have = value_columns(log) | (set(COVARIATES) if log.covariates is not None else set()) | set(_covariate_defs())
     out = []
     for m in _catalog().values():
         if {m.numerator, m.denominator or m.numerator} <= have:
@@ -107,6 +112,7 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
     defs = _values()
     have = value_columns(log, defs)
     wanted = (set(values) if values is not None else have) | set(FUNNEL_VALUES)
+    pre_covs = {n: c for n, c in _covariate_defs().items() if n in wanted}    # covariate: same (pre-period events)
     chosen = {n: defs[n] for n in sorted(wanted & have) if defs[n].agg != "event"}    # per-event: quantiles
     t = log.table
     if experiments is not None:
@@ -151,6 +157,7 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
 
     u = u.mutate(excluded=excluded, day=u.first_ts.date(), **fill_values(u, list(chosen)))
     u = apply_caps(u, chosen)
+    u = add_pre_covariates(u, log.pre_events, pre_covs, experiment_attrs)
     if log.covariates is not None:
         c = log.covariates
         cov_cols = [k for k in COVARIATES if k in c.columns]

@@ -51,7 +51,7 @@ from .experiment_data import ExperimentData
 from .aa import aa_verdict
 from .health import aa_issue, blocked_reason, check_health, with_issue
 from .analysis_quantile import quantile_metric_result
-from .metric_defs import metric_label
+from .metric_defs import covariate_text, metric_label
 from .metrics import Metric
 from .results import AnalysisResult, Comparison, MetricResult
 from .stats._checks import check_ratio, check_sufficient
@@ -319,6 +319,7 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
     correction = (f"{_CORRECTION_NAMES[method]} correction across {len(compared)} variants vs control on {m.name}"
                   if method != "none" else "none (one comparison)")
     cuped_applied = "cuped_applied" in arr and bool(np.any(arr["cuped_applied"]))
+    cov_text = covariate_text(m) if "cuped_applied" in arr else ""     # which covariate, in every view's words
     comparisons = []
     for k, i in enumerate(compared):
         j = i - 1
@@ -327,7 +328,8 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
                                  "ci_level": 1 - alpha, "ci_sides": 2 if alt == "two-sided" else 1}
         if "cuped_applied" in arr:
             extra["cuped"] = {"applied": bool(arr["cuped_applied"][j]), "theta": _f(arr["cuped_theta"][j]),
-                              "variance_reduction": _f(arr["variance_reduction"][j]), "covariate": m.covariate}
+                              "variance_reduction": _f(arr["variance_reduction"][j]), "covariate": m.covariate,
+                              "covariate_text": cov_text, "covariate_lookback_days": m.covariate_lookback}
             extra["raw_control_value"] = _f(arr["raw_control_value"][j])
             extra["raw_variant_value"] = _f(arr["raw_variant_value"][j])
         if opts.bayes:
@@ -360,7 +362,7 @@ def _metric_result(data: ExperimentData, m: Metric, opts: AnalysisOptions, setti
     if "cuped_applied" in arr:
         if cuped_applied:
             red = [c.extra["cuped"]["variance_reduction"] for c in comparisons if c.extra["cuped"]["applied"]]
-            notes.append(f"CUPED on {m.covariate or 'the pre-period covariate'}: variance of the lift reduced by "
+            notes.append(f"CUPED on {cov_text or 'the pre-period covariate'}: variance of the lift reduced by "
                          f"{fmt_pct(float(np.mean(red)), 1)}; values shown are CUPED-adjusted")
         elif arr.get("cuped_reason"):
             notes.append(str(arr["cuped_reason"]))

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["ResultMixin", "to_jsonable", "dumps", "escape", "Notation", "NOTATION", "fmt_value", "fmt_change",
            "fmt_change_ci", "fmt_num", "fmt_fixed", "css_pct", "fmt_signed", "fmt_pct", "fmt_rate", "fmt_pp", "fmt_lift", "fmt_prob", "fmt_share",
            "fmt_count", "fmt_currency", "fmt_seconds", "fmt_elapsed", "fmt_p", "fmt_p_eq", "p_in_text", "fmt_ci", "tick_formatter",
-           "fmt_action", "finite_or_none", "fmt_weight"]
+           "fmt_action", "finite_or_none", "fmt_weight", "fmt_covariate"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -466,3 +466,27 @@ def fmt_weight(w: Any) -> str:
     ('6.0%', '50.0%', '73.1%')
     """
     return fmt_pct(w, 1)
+
+
+def fmt_covariate(name: str | None, *, lookback_days: float | None = None, ratio: bool = False,
+                  description: str = "", short: bool = False) -> str:
+    """Which CUPED covariate a metric used, in words: a named pre-period value with its description, or
+    the metric's own definition over a lookback window (``covariate: same``); "" when none. ``short``:
+    the form for a table cell.
+
+    >>> fmt_covariate("rev_pre", lookback_days=7.0, ratio=True)
+    "the same definition over the 7 days before each unit's first exposure (the pre-period ratio, linearised)"
+    >>> fmt_covariate("pre_sessions", description="sessions in the 28 days before the experiment")
+    'pre_sessions (sessions in the 28 days before the experiment)'
+    >>> fmt_covariate("rev_pre", lookback_days=14.0, short=True), fmt_covariate("pre_revenue", short=True)
+    ('same definition, 14 days before exposure', 'pre_revenue')
+    """
+    if not name:
+        return ""
+    if lookback_days is None:
+        return f"{name} ({description})" if description and not short else name
+    days = fmt_num(lookback_days, 4)
+    if short:
+        return f"same definition, {days} day{'' if days == '1' else 's'} before exposure"
+    text = f"the same definition over the {days} day{'' if days == '1' else 's'} before each unit's first exposure"
+    return text + (" (the pre-period ratio, linearised)" if ratio else "")

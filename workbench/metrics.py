@@ -65,7 +65,9 @@ def xprod_col(a: str, b: str) -> str:
 class Metric:
     """A metric: numerator / denominator of per-unit values, its kind, role and direction.
 
-    ``covariate`` names a pre-period per-unit value used by CUPED. ``higher_is_better`` is False
+    ``covariate`` names a pre-period per-unit value used by CUPED: a ``pre_period`` aggregate
+    (:data:`COVARIATES`), or with ``covariate_lookback`` the metric's own definition over that many days
+    before each unit's first exposure (:mod:`workbench.metric_defs.pre_period`). ``higher_is_better`` is False
     for guardrails such as error rate or LCP. ``limit`` is an absolute level a guardrail must not
     cross (e.g. 3.5 seconds of LCP, 0.005 error rate), checked on the variant's value.
     """
@@ -84,6 +86,7 @@ class Metric:
     cap: Any = None                              # metric_defs.Cap of the numerator (display; the value has it)
     quantile: float | None = None                # kind "quantile": which quantile, in (0, 1)
     description: str = ""
+    covariate_lookback: float | None = None      # ``covariate: same``: days before first exposure (else a named one)
 
     def __post_init__(self) -> None:
         if self.kind == "quantile" and not (self.quantile is not None and 0 < self.quantile < 1):

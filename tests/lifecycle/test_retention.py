@@ -50,6 +50,7 @@ def expected_world(source, target) -> None:
         young = set(first.loc[first["first"] >= CUTOFF, "user_key"])  # noqa: F841
         con.execute("DELETE FROM events WHERE ts_server < ?", [CUTOFF])
         con.execute("DELETE FROM sessions WHERE started_at < ?", [CUTOFF])
+        con.execute("DELETE FROM pre_events WHERE ts_server < ?", [CUTOFF])
         keep = pd.DataFrame({"user_key": sorted(young)})  # noqa: F841
         con.execute("DELETE FROM pre_period WHERE user_key NOT IN (SELECT user_key FROM keep)")
         con.execute("DETACH src")
@@ -57,7 +58,8 @@ def expected_world(source, target) -> None:
 
 def test_user_tables_are_found_by_their_columns(world):
     with duckdb.connect(str(world), read_only=True) as con:
-        assert user_tables(con) == {"events": "ts_server", "pre_period": None, "sessions": "started_at"}
+        assert user_tables(con) == {"events": "ts_server", "pre_events": "ts_server", "pre_period": None,
+                                    "sessions": "started_at"}
 
 
 def test_purge_covers_every_user_table_and_nothing_older_remains(world, tmp_path):
@@ -65,7 +67,7 @@ def test_purge_covers_every_user_table_and_nothing_older_remains(world, tmp_path
     reg = Registry(world, clock=lambda: NOW)
     dry = reg.purge_events(retention_days=DAYS, by="dpo", why="check", dry_run=True)
     planned = {t.table: t.deleted for t in dry.tables}
-    assert set(planned) == {"events", "pre_period", "sessions"} and all(planned.values())
+    assert set(planned) == {"events", "pre_events", "pre_period", "sessions"} and all(planned.values())
     assert {k: v for k, v in counts(world).items() if k in before} == before and len(reg.audit()) == 0
 
     with duckdb.connect(str(world), read_only=True) as con:

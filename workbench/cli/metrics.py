@@ -1,6 +1,6 @@
 """CLI: ``workbench metrics list|show`` — the metric definitions in use (built-in and a team's own).
 
-``list`` prints every metric: name, kind, role, direction, limit, window, cap and where it is
+``list`` prints every metric: name, kind, role, direction, limit, window, cap, CUPED covariate and where it is
 defined (the built-in catalogue, ``metrics.yaml`` in the working directory or ``$WORKBENCH_METRICS``,
 or ``--metrics FILE``); ``show NAME`` prints one definition with its per-unit values spelled out.
 ``--metrics FILE`` validates a file first: a bad definition is one line naming the file and the key,
@@ -29,7 +29,7 @@ def _load(metrics: Optional[Path]) -> None:
 
 
 def _rows() -> list[dict[str, str]]:
-    from ..metric_defs import catalog, metric_source, treatment_text
+    from ..metric_defs import catalog, covariate_text, metric_source, treatment_text
     from ..display import fmt_num
     from ..metrics import fmt_metric_value
     out = []
@@ -37,7 +37,8 @@ def _rows() -> list[dict[str, str]]:
         out.append({"name": name, "kind": m.kind + (" p" + fmt_num(m.quantile * 100) if m.kind == "quantile" else ""),
                     "role": m.role, "better": "higher" if m.higher_is_better else "lower",
                     "limit": fmt_metric_value(m.name, m.kind, m.limit, m.unit) if m.limit is not None else "",
-                    "window / cap": treatment_text(m), "label": m.label, "defined in": metric_source(name)})
+                    "window / cap": treatment_text(m), "CUPED covariate": covariate_text(m), "label": m.label,
+                    "defined in": metric_source(name)})
     return out
 
 

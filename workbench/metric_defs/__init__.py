@@ -51,7 +51,7 @@ from .schema import AGGREGATIONS, KINDS, Cap, Definitions, ValueDef, parse_defin
 
 __all__ = ["ValueDef", "Cap", "Definitions", "AGGREGATIONS", "KINDS", "builtin_definitions", "load_definitions",
            "definitions_from_mapping", "project_definitions", "catalog", "values", "active", "use", "activate",
-           "metric_source", "describe_metric", "requested", "wanting"]
+           "metric_source", "describe_metric", "requested", "wanting", "covariate_defs", "covariate_text"]
 
 _ACTIVE: list[Definitions] = []
 
@@ -191,6 +191,14 @@ def values() -> dict[str, ValueDef]:
     return _known_values()
 
 
+def covariate_defs() -> dict[str, Any]:
+    """``covariate: same`` covariates in use by column name (:class:`.pre_period.CovariateDef`)."""
+    out: dict[str, Any] = {}
+    for d in active():
+        out.update(d.covariates)
+    return out
+
+
 def metric_source(name: str) -> str:
     """Where a metric is defined: ``the built-in catalogue`` or the file (brief) that defined it."""
     return _taken().get(name, "unknown")
@@ -264,6 +272,9 @@ def describe_metric(m: Any, vals: Mapping[str, ValueDef] | None = None) -> dict[
         out["denominator"] = value(m.denominator)
     if m.covariate:
         out["covariate"] = m.covariate
+        out["covariate_text"] = covariate_text(m)
+        if m.covariate_lookback is not None:
+            out["covariate_lookback_days"] = m.covariate_lookback
     if m.description:
         out["description"] = m.description
     return out
@@ -298,6 +309,23 @@ def treatment_text(m: Any, cube: Any = None) -> str:
         lo, hi = m.window
         parts.append(f"events {_window_text(lo, hi)} after first exposure")
     return "; ".join(parts)
+
+
+def covariate_text(m: Any) -> str:
+    """Which CUPED covariate a metric uses, in words (every view says it the same way; "" when none).
+
+    >>> from workbench.metrics import Metric
+    >>> covariate_text(Metric("rev", "mean", "revenue", covariate="rev_pre", covariate_lookback=14.0))
+    "the same definition over the 14 days before each unit's first exposure"
+    >>> covariate_text(Metric("rev", "mean", "revenue", covariate="pre_revenue"))
+    'pre_revenue (revenue in the 28 days before the experiment)'
+    """
+    from ..display import fmt_covariate
+    from ..metrics import COVARIATES
+    if not m.covariate:
+        return ""
+    return fmt_covariate(m.covariate, lookback_days=m.covariate_lookback, ratio=m.kind == "ratio",
+                         description=COVARIATES.get(m.covariate, ""))
 
 
 def metric_label(m: Any, cube: Any = None) -> str:

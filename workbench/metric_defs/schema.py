@@ -113,6 +113,7 @@ class Definitions:
     metrics: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)      # metric name -> file it came from
     wanted: frozenset[str] = frozenset()    # built-in metrics asked for by name (a brief's guardrail lcp_p90)
+    covariates: dict[str, Any] = field(default_factory=dict)   # ``covariate: same``: .pre_period.CovariateDef by column
 
     def __hash__(self) -> int:
         return id(self)
@@ -319,7 +320,8 @@ def _ref(c: _Collector, key: str, spec: Any, metric: str, role: str, values: dic
 
 
 def _parse_metric(c: _Collector, name: str, spec: Any, values: dict[str, ValueDef], columns: set[str] | None,
-                  events: Sequence[str] | None, covariates: set[str] | None, new_values: dict[str, ValueDef]):
+                  events: Sequence[str] | None, covariates: set[str] | None, new_values: dict[str, ValueDef],
+                  covs_out: dict[str, Any]):
     from ..metrics import Metric
     key = f"metrics.{name}"
     if not isinstance(spec, Mapping):
@@ -366,11 +368,9 @@ def _parse_metric(c: _Collector, name: str, spec: Any, values: dict[str, ValueDe
                columns, events, per_event=kind == "quantile")
     den = _ref(c, f"{key}.denominator", den_spec, name, "denominator", values, columns,
                events) if den_spec is not None else None
+    from .pre_period import parse_covariate, same_covariate
     cov = spec.get("covariate")
-    if cov is not None and not isinstance(cov, str):
-        c.add(f"{key}.covariate", "the covariate is the name of a pre-period value (pre_revenue, ...)", str(cov))
-    elif cov is not None and covariates is not None and cov not in covariates:
-        c.add(f"{key}.covariate", f"unknown pre-period value; one of {', '.join(sorted(covariates))}", cov)
+    lookback = parse_covariate(c, f"{key}.covariate", cov, kind, covariates)
     if kind == "quantile" and isinstance(num, str):
         c.add(f"{key}.value", "a quantile metric's value is per event: write it inline, e.g. "
               "{event: impression, expr: lcp_ms / 1000.0}", num)
@@ -407,10 +407,12 @@ def _parse_metric(c: _Collector, name: str, spec: Any, values: dict[str, ValueDe
 
     numerator = materialise(num, "value", True)
     denominator = materialise(den, "denominator", False) if den is not None else None
+    if lookback is not None:
+        cov = same_covariate(c, key, name, lookback, {**values, **new_values}, numerator, denominator, covs_out)
     return Metric(name, kind, numerator, denominator, covariate=cov, role=role,
                   higher_is_better=direction != "lower", limit=limit, label=str(spec.get("label", "")),
                   unit=unit, window=window or None, cap=cap or None, quantile=q,
-                  description=str(spec.get("description", "")))
+                  description=str(spec.get("description", "")), covariate_lookback=lookback)
 
 
 def parse_definitions(data: Any, *, source: str, columns: set[str] | None, events: Sequence[str] | None = None,
@@ -453,6 +455,7 @@ def parse_definitions(data: Any, *, source: str, columns: set[str] | None, event
             values[name] = own_values[name] = v
     metrics: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    own_covariates: dict[str, Any] = {}
     for name, spec in raw_metrics.items():
         key = f"metrics.{name}"
         if not isinstance(name, str) or not _NAME.match(name):
@@ -461,7 +464,7 @@ def parse_definitions(data: Any, *, source: str, columns: set[str] | None, event
         if taken and name in taken:
             c.add(key, f"metric name used twice: already defined in {taken[name]}", name)
             continue
-        m = _parse_metric(c, name, spec, values, columns, events, covariates, own_values)
+        m = _parse_metric(c, name, spec, values, columns, events, covariates, own_values, own_covariates)
         if m is not None:
             metrics[name] = m
             sources[name] = source
@@ -470,4 +473,4 @@ def parse_definitions(data: Any, *, source: str, columns: set[str] | None, event
         c.add(f"metrics.{name.rsplit('_', 1)[0]}", f"the derived value name {name!r} is already a value", name)
     if c.problems:
         raise InputError(c.problems)
-    return Definitions(values=own_values, metrics=metrics, sources=sources)
+    return Definitions(values=own_values, metrics=metrics, sources=sources, covariates=own_covariates)

@@ -232,7 +232,8 @@ def cuped_frame(result: AnalysisResult, raw: AnalysisResult | None = None) -> pd
                 continue
             width = c.lift_abs_ci[1] - c.lift_abs_ci[0]
             before = raw_ci.get((m.name, c.variant), float("nan"))
-            rows.append({"metric": m.name, "role": m.role, "variant": c.variant, "covariate": cu.get("covariate"),
+            rows.append({"metric": m.name, "role": m.role, "variant": c.variant,
+                         "covariate": cu.get("covariate_text") or cu.get("covariate"),
                          "applied": bool(cu.get("applied")), "theta": cu.get("theta"),
                          "variance_reduction": cu.get("variance_reduction"), "ci_width_raw": before,
                          "ci_width_cuped": width,

@@ -2,8 +2,8 @@
 
 Everything is drawn from one seeded NumPy generator, so the same seed gives the same bytes.
 Units (users) are generated per experiment with device, channel, new-vs-returning and a latent
-engagement ``z``; ``z`` drives both pre-period behaviour (the CUPED covariates) and purchase
-propensity, so CUPED has real correlation to exploit. Each unit's funnel outcome is drawn from its
+engagement ``z``; ``z`` drives both pre-period behaviour (the CUPED covariates, and the pre-period
+events of :mod:`.pre_events`) and purchase propensity, so CUPED has real correlation to exploit. Each unit's funnel outcome is drawn from its
 arm's true funnel and expanded into the four tracked events (impression → click_detail →
 add_to_cart → purchase) with timestamps, sessions, prices and page-performance fields. Bots
 (headless user agents, sub-second dwell, IP bursts) are added on top, while the experiment runs.
@@ -16,7 +16,7 @@ distributions, so tests can check estimates and interval coverage against it.
 
 >>> w = generate_world(seed=7, scale=0.02)
 >>> sorted(w.tables)
-['allocation_log', 'bandit_plans', 'catalog', 'catalog_daily', 'events', 'pre_period', 'truth', 'world_allocations', 'world_experiments']
+['allocation_log', 'bandit_plans', 'catalog', 'catalog_daily', 'events', 'pre_events', 'pre_period', 'truth', 'world_allocations', 'world_experiments']
 >>> w.tables["events"]["event"].value_counts().index[0]
 'impression'
 """
@@ -157,7 +157,7 @@ class WorldBuilder:
 
 
 # Every table of the world, events first.
-TABLES = ("events", "pre_period", "world_experiments", "truth", "world_allocations", "catalog_daily", "catalog")
+TABLES = ("events", "pre_period", "pre_events", "world_experiments", "truth", "world_allocations", "catalog_daily", "catalog")
 # The bandit's logged decisions (workbench.bandits.log): shared with decisions logged later, so a
 # writer replaces only the world's experiments' rows in them.
 LOG_TABLES = ("allocation_log", "bandit_plans")
@@ -172,6 +172,7 @@ class _Generator:
         self.t0 = int(start.replace(tzinfo=dt.timezone.utc).timestamp())
         self.t_end = int(end.replace(tzinfo=dt.timezone.utc).timestamp())
         self.pre_parts: list[pd.DataFrame] = []
+        self.pre_event_parts: list[pd.DataFrame] = []
         self.experiments: list[dict[str, Any]] = []
         self.truth: list[dict[str, Any]] = []
         self.allocations: list[dict[str, Any]] = []
@@ -244,7 +245,9 @@ class _Generator:
         if faults.get("unknown_variant"):
             events = pd.concat([events, self._unknown(spec, faults["unknown_variant"])], ignore_index=True)
         events = pd.concat([events, self._bots(spec, int(n * BOT_SHARE), salt_index, product)], ignore_index=True)
-        self.pre_parts.append(self._pre_period(units))
+        pre = self._pre_period(units)
+        self.pre_parts.append(pre)
+        self.pre_event_parts.append(self._pre_events(units, pre, events, salt_index))
         self.truth.extend(truth_rows)
         self.allocations.extend({"experiment_id": spec.experiment_id, "day": (self.start + dt.timedelta(days=int(d)))
                                  .date(), "variant": v, "weight": float(w)}
@@ -512,6 +515,15 @@ class _Generator:
         return pd.DataFrame({"user_key": _hex_keys(u["uid"].to_numpy(), self.seed), "pre_sessions": sessions,
                              "pre_purchases": purchases, "pre_revenue": revenue})
 
+    def _pre_events(self, u: pd.DataFrame, pre: pd.DataFrame, events: pd.DataFrame, index: int) -> pd.DataFrame:
+        """Returning units' events before their first exposure (:mod:`.pre_events`; its own generator)."""
+        from .pre_events import pre_events
+        first = events.groupby("user_key")["ts_server"].min()
+        keys = pre["user_key"].to_numpy()
+        seen = first.reindex(keys)
+        ts = (seen.fillna(pd.Timestamp(self.start)).to_numpy().astype("datetime64[s]").astype(np.int64))
+        return pre_events(u, pre, first_ts=ts, seed=self.seed, index=index, return_rate=RETURN_RATE)
+
     def _catalog_faults(self, spec: ExperimentSpec, product: str | None) -> None:
         if product is None:
             return
@@ -527,6 +539,7 @@ class _Generator:
         pre = pd.concat(self.pre_parts, ignore_index=True).drop_duplicates("user_key")
         return {
             "pre_period": pre,
+            "pre_events": pd.concat(self.pre_event_parts, ignore_index=True),
             "world_experiments": pd.DataFrame(self.experiments),
             "truth": pd.DataFrame(self.truth),
             "world_allocations": pd.DataFrame(self.allocations),

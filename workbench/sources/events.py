@@ -52,6 +52,7 @@ class EventLog:
     kind: str                     # csv | parquet | duckdb (a table of the engine) | lake
     path: Path | None = None
     covariates: ir.Table | None = None
+    pre_events: ir.Table | None = None      # pre-period events (``covariate: same``; metric_defs.pre_period)
 
     def has(self, column: str) -> bool:
         return column in self.table.columns
@@ -94,7 +95,8 @@ def open_event_log(con: ibis.BaseBackend, source: str | Path, *, table: str = "e
         raise InputError([_duckdb_problem(exc, name)]) from None
     if "ts_server" in t.columns and t.schema()["ts_server"].is_string():
         t = t.mutate(ts_server=t.ts_server.try_cast("timestamp"))     # ISO text; bad values become missing
-    log = EventLog(t, name, kind, path if kind != "duckdb" else None, _covariates(con, path, kind))
+    log = EventLog(t, name, kind, path if kind != "duckdb" else None, _covariates(con, path, kind),
+                   _pre_events(con, path, kind))
     _check_columns(log)
     return log
 
@@ -106,7 +108,8 @@ def _open_lake(con: ibis.BaseBackend, lake: str | Path) -> EventLog:
         tables = set(con.list_tables())
         t = con.table("events")
         cov = con.table("pre_period") if "pre_period" in tables else None
-        log = EventLog(t, name, "lake", Path(root), cov)
+        pre = con.table("pre_events") if "pre_events" in tables else None
+        log = EventLog(t, name, "lake", Path(root), cov, pre)
         _check_columns(log)
     except engine_errors() as exc:
         raise InputError([Problem("blocked", "unreadable", f"cannot read the lake: {engine_message(exc)}",
@@ -119,6 +122,14 @@ def _covariates(con: ibis.BaseBackend, path: Path, kind: str) -> ir.Table | None
     if kind == "duckdb":
         return con.table("pre_period") if "pre_period" in con.list_tables() else None
     side = path.with_name("pre_period.parquet")
+    return con.read_parquet(str(side)) if side.exists() else None
+
+
+def _pre_events(con: ibis.BaseBackend, path: Path, kind: str) -> ir.Table | None:
+    """The pre-period events: ``pre_events`` in the database, or ``pre_events.parquet`` beside the file."""
+    if kind == "duckdb":
+        return con.table("pre_events") if "pre_events" in con.list_tables() else None
+    side = path.with_name("pre_events.parquet")
     return con.read_parquet(str(side)) if side.exists() else None
 
 

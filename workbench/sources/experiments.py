@@ -172,7 +172,9 @@ def _load(experiment_ids: Sequence[str] | None, *, db: str | Path | None, source
                                         experiment_attrs=attrs)
         allocations = (con.table("world_allocations").execute()
                        if "world_allocations" in con.list_tables() else None)
-        covariate_rows = int(log.covariates.count().execute()) if log.covariates is not None else None
+        covariate_rows: Any = int(log.covariates.count().execute()) if log.covariates is not None else None
+        if log.pre_events is not None and any(m.covariate_lookback is not None for m in metrics):
+            covariate_rows = [covariate_rows, int(log.pre_events.count().execute())]   # covariate: same reads them
     source_name = f"{source} ({db or 'default database'})" if log.kind == "duckdb" else log.name
     return {e: replace(_experiment_data(infos[e], cube[cube["experiment_id"] == e], metrics, dims, allocations, as_of,
                                         source_name, covariate_rows, extra_of(e)),
@@ -228,7 +230,7 @@ def _roles(info: ExperimentInfo, metrics: list[Metric], extra: set[str] = frozen
 
 def _experiment_data(info: ExperimentInfo, rows: pd.DataFrame, metrics: list[Metric], dims: Sequence[str],
                      allocations: pd.DataFrame | None, as_of: dt.datetime | None, source: str,
-                     covariate_rows: int | None = None, extra: set[str] = frozenset()) -> ExperimentData:
+                     covariate_rows: Any = None, extra: set[str] = frozenset()) -> ExperimentData:
     known = set(info.variants)
     included = rows[(rows["excluded"] == "") & rows["variant"].isin(known)]
     unknown = rows[(rows["excluded"] == "") & ~rows["variant"].isin(known)]
@@ -244,8 +246,9 @@ def _experiment_data(info: ExperimentInfo, rows: pd.DataFrame, metrics: list[Met
     cube = included.drop(columns=["experiment_id", "excluded"]).reset_index(drop=True)
     last = rows["last_ts"].max() if len(rows) else None
     last_ts = pd.Timestamp(last).to_pydatetime() if last is not None and not pd.isna(last) else None
-    # The covariate rows count too: a retention purge of pre_period changes the cube without
-    # changing the event counts, and must still invalidate the caches keyed by this version.
+    # The covariate rows count too: a retention purge of pre_period (or of pre_events, when a metric's
+    # covariate is its own definition over them) changes the cube without changing the event counts,
+    # and must still invalidate the caches keyed by this version.
     version = hashlib.sha1(json.dumps([info.experiment_id, trust.units_total, trust.events_total, str(last_ts),
                                        str(as_of), list(keep_dims)] + ([covariate_rows] if covariate_rows is not None
                                                                        else [])).encode()).hexdigest()[:16]

@@ -5,6 +5,7 @@ Layout (what ``workbench simulate --format parquet --out DIR`` writes, and what 
     DIR/events/date=2026-11-01/part-00000.parquet     events of that day (``ts_server``'s date)
     DIR/events/date=2026-11-02/...
     DIR/pre_period/part-00000.parquet                 pre-period covariates per user_key (CUPED)
+    DIR/pre_events/part-00000.parquet                 pre-period events (``covariate: same``), optional
     DIR/world_experiments/...                         experiment metadata (optional: else inferred)
     DIR/world_allocations/, catalog_daily/ (stock and price), catalog/, truth/ ...
 
@@ -34,7 +35,7 @@ from ..errors import InputError, Problem
 __all__ = ["LAKE_TABLES", "is_lake", "lake_tables", "partition_dates", "check_lake", "register_lake", "write_lake",
            "prune_dates"]
 
-LAKE_TABLES = ("pre_period", "world_experiments", "world_allocations", "catalog_daily", "catalog", "truth")
+LAKE_TABLES = ("pre_period", "pre_events", "world_experiments", "world_allocations", "catalog_daily", "catalog", "truth")
 PARTITION = "date"
 
 
