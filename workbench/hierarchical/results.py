@@ -259,17 +259,22 @@ class HierarchicalResult(ResultMixin):
 
 
 def build_sku_rows(data: SkuData, summary: dict[str, Any]) -> tuple[SkuLift, ...]:
-    """Label the summaries of :func:`summarise_draws` with each lift's SKU, category and counts."""
-    rows = []
-    for l in range(data.n_lifts):
-        j = int(data.lift_sku[l])
-        rows.append(SkuLift(
-            sku=data.skus[j], category=data.categories[int(data.sku_category[j])], variant=data.lift_variant[l],
-            control=data.control[j], n_control=float(data.control_n[j]), conversions_control=float(data.control_y[j]),
-            n_variant=float(data.lift_n[l]), conversions_variant=float(data.lift_y[l]),
-            **{k: (float(v[l]) if not isinstance(v, list) else tuple(v[l])) for k, v in summary.items()},
-        ))
-    return tuple(rows)
+    """Label the summaries of :func:`summarise_draws` with each lift's SKU, category and counts.
+
+    Column by column (each turned into a Python list once), so 10,000 rows take milliseconds.
+    """
+    j = data.lift_sku
+    cats = [data.categories[int(c)] for c in data.sku_category]
+    columns: dict[str, list[Any]] = {
+        "sku": [data.skus[i] for i in j], "category": [cats[i] for i in j], "variant": list(data.lift_variant),
+        "control": [data.control[i] for i in j], "n_control": data.control_n[j].astype(float).tolist(),
+        "conversions_control": data.control_y[j].astype(float).tolist(),
+        "n_variant": np.asarray(data.lift_n, dtype=float).tolist(),
+        "conversions_variant": np.asarray(data.lift_y, dtype=float).tolist()}
+    for k, v in summary.items():
+        columns[k] = [tuple(x) for x in v] if isinstance(v, list) else np.asarray(v, dtype=float).tolist()
+    names = list(columns)
+    return tuple(SkuLift(**dict(zip(names, row))) for row in zip(*columns.values()))
 
 
 def category_prior_row(category: str, n_skus: int, rate: NDArray[np.float64], lift_lo: NDArray[np.float64],
