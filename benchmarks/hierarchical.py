@@ -1,8 +1,10 @@
 """Benchmark: the hierarchical model at catalogue scale (20 SKUs a category, 2 variants, known truth).
 
 For each catalogue size (``--skus``, default 1,000) and simulated world (``--worlds``, seeds 1..N)
-it prints one row: the whole fit's time (:func:`fit_hierarchical` end to end, warm cache), the
-sampling time, the smallest bulk ESS of a SKU lift and that per second of sampling, the largest
+it prints one row: the whole fit's time (:func:`fit_hierarchical` end to end, warm cache) in wall and
+CPU seconds (all threads), the sampling time, the chains × draws per chain the diagnostics asked for
+(:func:`.fit.sample_to_targets`: batches of 4 chains until r_hat <= 1.01 on every parameter and bulk ESS
+>= 400 on every lift), the smallest bulk ESS of a SKU lift and that per second of sampling, the largest
 r_hat of any parameter, divergences, the coverage of the SKU lifts' 94 % intervals, the posterior
 mean of ``sigma_delta`` (truth 0.06), the coverage the same intervals would have with the world's
 true lift hyperparameters (``oracle``, :func:`.evaluation.oracle_lift_coverage`), the process's peak
@@ -22,7 +24,7 @@ interval is about its category's lift ± 1.9·sigma_delta, so in a world whose n
 look less varied every thin SKU's interval is too narrow together. With the true
 hyperparameters the same intervals cover 0.93–0.95 in every world.
 
-    .venv/bin/python benchmarks/hierarchical.py [--skus 1000,2000,5000,10000] [--worlds 5] [--draws N]
+    nice -n 5 .venv/bin/python benchmarks/hierarchical.py [--skus 1000,2000,5000,10000] [--worlds 5] [--draws N]
         [--alternatives]     # also the other parameterisations and PyMC's textbook model (1,000 SKUs)
 """
 
@@ -74,7 +76,8 @@ def eb_timing(data, truth) -> tuple[float, float, float]:
     return float(np.median(times)), float(np.median(cpu)), score(eb, truth)[0]
 
 
-HEADER = (f"{'SKUs':>6} {'cats':>4} {'world':>5} {'fit s':>7} {'sample s':>8} {'minESS':>6} {'ESS/s':>6} "
+HEADER = (f"{'SKUs':>6} {'cats':>4} {'world':>5} {'fit s':>7} {'fit cpu':>7} {'sample s':>8} {'draws':>7} "
+          f"{'minESS':>6} {'ESS/s':>6} "
           f"{'r_hat':>6} {'div':>4} {'cover':>6} {'sigma':>6} {'oracle':>6} {'peak GB':>7} {'EB ms':>6} {'EB cpu':>6} "
           f"{'EB/full RMSE':>12} {'load':>5}")
 
@@ -83,13 +86,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skus", default="1000", help="comma-separated catalogue sizes (multiples of 20)")
     ap.add_argument("--worlds", type=int, default=1, help="simulated worlds (seeds 1..N) per size")
-    ap.add_argument("--draws", type=int, default=None, help="draws per chain (default: the settings')")
+    ap.add_argument("--draws", type=int, default=None,
+                    help="fixed draws per chain (default: as many as the diagnostics ask for)")
     ap.add_argument("--alternatives", action="store_true",
                     help="also sample the other parameterisations and PyMC's textbook model on the 1,000-SKU world")
     args = ap.parse_args()
     hs = get_settings().hierarchical
-    draws = args.draws or hs.draws
-    print(f"hierarchical model, {SKUS_PER_CATEGORY} SKUs a category, 2 variants; {hs.chains} chains x {draws} draws "
+    draws = args.draws
+    plan = (f"{hs.chains} chains x {draws} draws" if draws else
+            f"batches of {hs.chains} chains x {hs.draws_batch} draws until the targets, at most {hs.chains} x {hs.draws}")
+    print(f"hierarchical model, {SKUS_PER_CATEGORY} SKUs a category, 2 variants; {plan} "
           f"+ {hs.tune} tuning on {hs.cores} cores; os.cpu_count() {os.cpu_count()}; load average at start "
           f"{os.getloadavg()[0]:.1f} (shared machine)")
     warm = simulate_sku_world(n_categories=3, skus_per_category=4, seed=0)
@@ -100,15 +106,17 @@ def main() -> None:
         for seed in range(1, args.worlds + 1):
             world = simulate_sku_world(n_categories=n // SKUS_PER_CATEGORY, skus_per_category=SKUS_PER_CATEGORY,
                                        seed=seed)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = fit_hierarchical(world.data, draws=draws, seed=seed)
-            whole = time.perf_counter() - t0
+            whole, cpu = time.perf_counter() - t0, time.process_time() - c0
             d = res.diagnostics
             rmse, cover = score(res, world.truth)
             oracle = oracle_lift_coverage(world.data, world.truth, world.params)
             eb_s, eb_cpu, eb_rmse = eb_timing(world.data, world.truth)
             rows.append((n, whole, d, cover, eb_s, eb_rmse / rmse))
-            print(f"{n:6d} {world.data.n_categories:4d} {seed:5d} {whole:7.1f} {d.sample_seconds:8.1f} "
+            used = f"{d.chains}x{d.draws}"
+            print(f"{n:6d} {world.data.n_categories:4d} {seed:5d} {whole:7.1f} {cpu:7.1f} {d.sample_seconds:8.1f} "
+                  f"{used:>7} "
                   f"{d.min_ess_bulk_lifts:6.0f} {d.min_ess_bulk_lifts / d.sample_seconds:6.1f} {d.max_rhat_all:6.3f} "
                   f"{d.divergences:4d} {cover:6.3f} {res.hyperparameters['sigma_delta']:6.3f} {oracle:6.3f} "
                   f"{peak_gb():7.2f} {eb_s * 1000:6.0f} {eb_cpu * 1000:6.0f} {eb_rmse / rmse:12.3f} "
@@ -125,7 +133,7 @@ def main() -> None:
         print(f"  {n:6d} SKUs: " + ", ".join(f"{k} {'PASS' if ok else 'FAIL'}" for k, ok in checks.items()))
     print(f"  peak memory {peak_gb():.2f} GB < 4 GB: {'PASS' if peak_gb() < 4 else 'FAIL'}")
     if args.alternatives:
-        alternatives(hs, draws)
+        alternatives(hs, draws or hs.draws)
     print(f"(load average at the end {os.getloadavg()[0]:.1f})")
 
 

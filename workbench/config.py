@@ -90,7 +90,10 @@ class HierarchicalSettings:
     and lift partially centred on its own data, :mod:`workbench.hierarchical.spec`) and
     ``target_accept_thin`` when there are fewer than ``few_categories`` categories; 4 chains ×
     3,000 draws on 2 cores (r_hat <= 1.003 on every parameter of five 1,000-SKU benchmark worlds,
-    0 divergences; 0 on the 18-SKU sample CSV). Results carry a warning when
+    0 divergences; 0 on the 18-SKU sample CSV). Without explicit ``draws``, :func:`fit_hierarchical`
+    samples ``draws_batch`` draws per chain and adds a batch of ``chains`` new chains while any
+    parameter's r_hat exceeds ``max_rhat`` or a SKU lift's bulk ESS is below ``min_ess_bulk``, up to
+    ``chains × draws`` draws in all. Results carry a warning when
     the largest r_hat of a SKU lift exceeds ``max_rhat`` (of any parameter: ``max_rhat_hyper``), the
     smallest bulk ESS of a SKU lift is below ``min_ess_bulk`` or any transition diverged.
     """
@@ -98,7 +101,8 @@ class HierarchicalSettings:
     sampler: str = "nutpie"
     parameterisation: str = "auto"
     chains: int = 4
-    draws: int = 3000
+    draws: int = 3000                     # per chain with explicit chains; chains × draws caps the batches
+    draws_batch: int = 1000               # per chain and batch when draws are chosen by the diagnostics
     tune: int = 500
     cores: int = 2
     target_accept: float = 0.8

@@ -119,9 +119,9 @@ def test_pooling_beats_independent_estimates_on_low_traffic_skus_and_covers(worl
 
 def test_fast_path_is_fast_and_deterministic(world):
     fit_empirical_bayes(world.data, seed=1)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     a = fit_empirical_bayes(world.data, seed=1)
-    assert time.perf_counter() - t0 < 2.0           # the benchmark measures the real figure
+    assert time.process_time() - t0 < 2.0           # CPU time: the machine may be shared; the benchmark has both
     b = fit_empirical_bayes(world.data, seed=1)
     assert a.to_frame().equals(b.to_frame())
 

@@ -358,7 +358,7 @@ def cold_start_cmd(
     fast: bool = typer.Option(False, "--fast", help="Empirical-Bayes fast path (milliseconds) instead of the full "
                               "PyMC model."),
     sampler: Optional[str] = typer.Option(None, "--sampler", help="nutpie (default), nutpie-pytensor or pymc."),
-    draws: Optional[int] = typer.Option(None, "--draws", help="Posterior draws per chain."),
+    draws: Optional[int] = typer.Option(None, "--draws", help="Posterior draws per chain (default: as many as the diagnostics ask for)."),
     control: Optional[str] = typer.Option(None, "--control", help="Control variant name (default 'control', else "
                                           "each SKU's first row)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the per-SKU table to this CSV (atomically)."),

@@ -69,14 +69,6 @@ def beta_binomial_loglik(a: Array, b: Array, n: Array, y: Array, group: NDArray[
     return np.bincount(group, terms, minlength=n_groups)
 
 
-def _bb_grad(a: Array, b: Array, n: Array, y: Array, group: NDArray[np.int64], n_groups: int) -> tuple[Array, Array]:
-    ag, bg = a[group], b[group]
-    common = digamma(ag + bg) - digamma(n + ag + bg)
-    ga = np.bincount(group, digamma(y + ag) - digamma(ag) + common, minlength=n_groups)
-    gb = np.bincount(group, digamma(n - y + bg) - digamma(bg) + common, minlength=n_groups)
-    return ga, gb
-
-
 def _moments_start(n: Array, y: Array, group: NDArray[np.int64], n_groups: int) -> tuple[Array, Array]:
     """Method-of-moments (logit-mean, log-concentration) per group, clipped to sane values."""
     cnt = np.maximum(np.bincount(group, minlength=n_groups), 1)
@@ -113,28 +105,81 @@ def fit_beta_binomial(n: Array, y: Array, group: NDArray[np.int64] | None = None
     u0, k0 = _moments_start(n, y, group, n_groups)
     if centre is not None:
         u0, k0 = np.asarray(centre[0], float) * np.ones(n_groups), np.asarray(centre[1], float) * np.ones(n_groups)
-    s_u, s_k = spread
-
-    def objective(theta: Array) -> tuple[float, Array]:
-        u, k = theta[:n_groups], theta[n_groups:]
-        mu, kappa = expit(u), np.exp(k)
-        a, b = kappa * mu, kappa * (1 - mu)
-        ll = beta_binomial_loglik(a, b, n, y, group, n_groups).sum()
-        ga, gb = _bb_grad(a, b, n, y, group, n_groups)
-        gu = (ga - gb) * kappa * mu * (1 - mu)
-        gk = ga * a + gb * b
-        if centre is not None:
-            ll -= (((u - centre[0]) / s_u) ** 2).sum() / 2 + (((k - centre[1]) / s_k) ** 2).sum() / 2
-            gu = gu - (u - centre[0]) / s_u**2
-            gk = gk - (k - centre[1]) / s_k**2
-        return -ll, -np.concatenate([gu, gk])
-
-    bounds = [(-12.0, 12.0)] * n_groups + [(np.log(0.05), np.log(1e6))] * n_groups
-    res = minimize(objective, np.concatenate([u0, k0]), jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": 500})
-    u, k = res.x[:n_groups], res.x[n_groups:]
+    u, k = _newton_beta_binomial(n, y, group, n_groups, u0, k0, centre, spread)
     mu, kappa = expit(u), np.exp(k)
     return kappa * mu, kappa * (1 - mu)
+
+
+#: bounds of (logit-mean, log-concentration) in :func:`fit_beta_binomial`
+_U_BOUNDS, _K_BOUNDS = (-12.0, 12.0), (float(np.log(0.05)), float(np.log(1e6)))
+
+
+def _newton_beta_binomial(n: Array, y: Array, group: NDArray[np.int64], n_groups: int, u: Array, k: Array,
+                          centre: tuple[Array, Array] | None, spread: tuple[float, float]) -> tuple[Array, Array]:
+    """Maximise every group's (penalised) beta-binomial likelihood at once: Newton steps on 2 × 2 Hessians.
+
+    The groups' objectives are separate given ``centre``, so each gets its own Newton step
+    (analytic gradient and Hessian in the logit-mean ``u`` and log-concentration ``k``), halved
+    until that group's objective does not decrease, and kept within the bounds. Where the Hessian
+    is not negative definite a scaled gradient step is taken instead.
+    """
+    s_u, s_k = spread
+    u, k = np.clip(u, *_U_BOUNDS).astype(float), np.clip(k, *_K_BOUNDS).astype(float)
+    cnt_groups = np.arange(n_groups)
+
+    def value(u: Array, k: Array) -> Array:
+        mu, kappa = expit(u), np.exp(k)
+        ll = beta_binomial_loglik(kappa * mu, kappa * (1 - mu), n, y, group, n_groups)
+        if centre is not None:
+            ll = ll - 0.5 * ((u - centre[0]) / s_u) ** 2 - 0.5 * ((k - centre[1]) / s_k) ** 2
+        return ll
+
+    f = value(u, k)
+    for _ in range(100):
+        mu, kappa = expit(u), np.exp(k)
+        a, b = kappa * mu, kappa * (1 - mu)
+        ag, bg = a[group], b[group]
+        c1 = digamma(ag + bg) - digamma(n + ag + bg)
+        c2 = polygamma(1, ag + bg) - polygamma(1, n + ag + bg)
+        ga = np.bincount(group, digamma(y + ag) - digamma(ag) + c1, minlength=n_groups)
+        gb = np.bincount(group, digamma(n - y + bg) - digamma(bg) + c1, minlength=n_groups)
+        haa = np.bincount(group, polygamma(1, y + ag) - polygamma(1, ag) + c2, minlength=n_groups)
+        hbb = np.bincount(group, polygamma(1, n - y + bg) - polygamma(1, bg) + c2, minlength=n_groups)
+        hab = np.bincount(group, c2, minlength=n_groups)
+        ks = kappa * mu * (1 - mu)
+        # chain rule to (u, k): a = e^k·expit(u), b = e^k·(1 − expit(u))
+        gu, gk = (ga - gb) * ks, ga * a + gb * b
+        huu = ks * ks * (haa + hbb - 2 * hab) + (ga - gb) * ks * (1 - 2 * mu)
+        hkk = a * a * haa + b * b * hbb + 2 * a * b * hab + ga * a + gb * b
+        huk = ks * (a * haa - b * hbb + (b - a) * hab) + (ga - gb) * ks
+        if centre is not None:
+            gu, gk = gu - (u - centre[0]) / s_u**2, gk - (k - centre[1]) / s_k**2
+            huu, hkk = huu - 1 / s_u**2, hkk - 1 / s_k**2
+        det = huu * hkk - huk * huk
+        newton = (huu < 0) & (det > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            du = np.where(newton, -(hkk * gu - huk * gk) / det, gu / (np.abs(huu) + 1.0))
+            dk = np.where(newton, -(huu * gk - huk * gu) / det, gk / (np.abs(hkk) + 1.0))
+        step = np.ones(n_groups)
+        todo = cnt_groups
+        new_u, new_k, new_f = u.copy(), k.copy(), f.copy()
+        for _half in range(30):                       # halve each group's step until it does not go down
+            cu = np.clip(u[todo] + step[todo] * du[todo], *_U_BOUNDS)
+            ck = np.clip(k[todo] + step[todo] * dk[todo], *_K_BOUNDS)
+            tu, tk = u.copy(), k.copy()
+            tu[todo], tk[todo] = cu, ck
+            fv = value(tu, tk)[todo]
+            ok = fv >= f[todo] - 1e-12 * np.abs(f[todo])
+            new_u[todo[ok]], new_k[todo[ok]], new_f[todo[ok]] = cu[ok], ck[ok], fv[ok]
+            todo = todo[~ok]
+            if todo.size == 0:
+                break
+            step[todo] *= 0.5
+        moved = max(float(np.abs(new_u - u).max()), float(np.abs(new_k - k).max()))
+        u, k, f = new_u, new_k, new_f
+        if moved < 1e-9:
+            break
+    return u, k
 
 
 def fit_category_betas(data: SkuData) -> tuple[Array, Array, float, float]:
@@ -226,7 +271,7 @@ def fit_empirical_bayes(data: SkuData | pd.DataFrame | Sequence[ExperimentData],
     p0 = rng.beta(a0, b0, size=(n_draws, sku.n_lifts))
     lift = pool["mean"] + np.sqrt(pool["var"]) * rng.standard_normal((n_draws, sku.n_lifts))  # type: ignore[operator]
     p1 = expit(logit(p0) + lift)
-    rows = build_sku_rows(sku, summarise_draws(p0, p1, level=level))
+    rows = build_sku_rows(sku, summarise_draws(p0, p1, level=level, lift_logodds=lift))
 
     counts = np.bincount(sku.sku_category, minlength=sku.n_categories)
     cat_mean, cat_var = pool["cat_mean"], pool["cat_var"]

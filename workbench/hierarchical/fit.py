@@ -21,10 +21,12 @@ from ..experiment_data import ExperimentData
 from .data import SkuData, sku_data_from_experiments, sku_data_from_frame
 from .diagnostics import diagnose
 from .spec import Priors, resolve_parameterisation
-from .results import HierarchicalResult, build_sku_rows, category_prior_row, interval_label, summarise_draws
-from .sampling import sample_posterior
+from .results import (Diagnostics, HierarchicalResult, build_sku_rows, category_prior_row, interval_label,
+                      summarise_draws)
+from .sampling import PosteriorSample, sample_posterior
 
-__all__ = ["fit_hierarchical", "as_sku_data", "choose_target_accept"]
+__all__ = ["fit_hierarchical", "as_sku_data", "choose_target_accept", "sample_to_targets", "targets_met",
+           "pool_samples"]
 
 
 def as_sku_data(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *, control: str | None = None) -> SkuData:
@@ -48,7 +50,7 @@ def _summaries(alpha: np.ndarray, delta: np.ndarray, lift_sku: np.ndarray, level
     for start in range(0, delta.shape[1], block):
         s = slice(start, min(start + block, delta.shape[1]))
         eta0 = alpha[:, lift_sku[s]]
-        parts.append(summarise_draws(expit(eta0), expit(eta0 + delta[:, s]), level=level))
+        parts.append(summarise_draws(expit(eta0), expit(eta0 + delta[:, s]), level=level, lift_logodds=delta[:, s]))
     return {k: (np.concatenate([p[k] for p in parts]) if isinstance(parts[0][k], np.ndarray)
                 else [v for p in parts for v in p[k]]) for k in parts[0]}
 
@@ -68,6 +70,51 @@ def choose_target_accept(sku: SkuData, choice: str, resolved: str, hs: Hierarchi
     return hs.target_accept
 
 
+def targets_met(diag: Diagnostics, hs: HierarchicalSettings) -> bool:
+    """Every parameter's r_hat <= ``hs.max_rhat`` and every SKU lift's bulk ESS >= ``hs.min_ess_bulk``."""
+    return bool(diag.max_rhat_all <= hs.max_rhat and diag.min_ess_bulk_lifts >= hs.min_ess_bulk)
+
+
+def sample_to_targets(sku: SkuData, hs: HierarchicalSettings, seed: int, *, chains: int,
+                      **kwargs: Any) -> tuple[PosteriorSample, Diagnostics]:
+    """Draws chosen by the diagnostics rather than fixed: batches of ``chains`` chains until the targets are met.
+
+    Each batch is ``chains`` new chains (own seed, own tuning) of ``hs.draws_batch`` draws; the
+    batches are pooled as one sample of more chains and diagnosed again on every parameter, until
+    :func:`targets_met` or ``chains × hs.draws`` draws in all (then the diagnostics' warnings say
+    what is short). Small models meet the targets in one batch; at catalogue scale the largest
+    r_hat among 20,000 parameters is what asks for a second batch (an r_hat that is fine for each
+    parameter on its own still has a maximum over thousands).
+    """
+    per_batch = min(hs.draws_batch, hs.draws)
+    batches = max(1, (hs.draws + per_batch - 1) // per_batch)
+    sample = sample_posterior(sku, draws=per_batch, seed=seed, chains=chains, **kwargs)
+    diag = diagnose(sample, hs)
+    for k in range(1, batches):
+        if targets_met(diag, hs):
+            break
+        more = sample_posterior(sku, draws=per_batch, seed=seed + 7919 * k, chains=chains, **kwargs)
+        sample = pool_samples(sample, more)
+        del more
+        diag = diagnose(sample, hs)
+    return sample, diag
+
+
+def pool_samples(a: PosteriorSample, b: PosteriorSample) -> PosteriorSample:
+    """Two samples of the same model and draws per chain as one with the chains of both.
+
+    Each variable's draws leave ``a`` and ``b`` as they are joined (one variable's copy at a time
+    in memory, not a second copy of the whole trace).
+    """
+    return PosteriorSample(draws={k: np.concatenate([a.draws.pop(k), b.draws.pop(k)]) for k in list(a.draws)},
+                           diverging=np.concatenate([a.diverging, b.diverging]), sampler=a.sampler,
+                           parameterisation=a.parameterisation, chains=a.chains + b.chains, n_draws=a.n_draws,
+                           tune=a.tune, compile_seconds=a.compile_seconds + b.compile_seconds,
+                           sample_seconds=a.sample_seconds + b.sample_seconds,
+                           extra={k: (a.extra[k] * a.chains + b.extra[k] * b.chains) / (a.chains + b.chains)
+                                  for k in a.extra})
+
+
 def fit_hierarchical(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *, sampler: str | None = None,
                      parameterisation: str | None = None, chains: int | None = None, draws: int | None = None,
                      tune: int | None = None, cores: int | None = None, target_accept: float | None = None,
@@ -76,7 +123,8 @@ def fit_hierarchical(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *,
     """Fit the PyMC model (see :mod:`workbench.hierarchical.model`) and summarise every SKU and category.
 
     Defaults come from ``Settings.hierarchical`` and ``Settings.credible_level`` ("auto"
-    parameterisation; ``target_accept`` by :func:`choose_target_accept`). The result's
+    parameterisation; ``target_accept`` by :func:`choose_target_accept`; without ``draws``, as many
+    as the diagnostics ask for, :func:`sample_to_targets`). The result's
     ``warnings`` repeat the diagnostics' warnings (r_hat, ESS, divergences).
     """
     t0 = time.perf_counter()
@@ -90,11 +138,14 @@ def fit_hierarchical(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *,
     resolved = resolve_parameterisation(choice, sku.control_n, sku.control_y, compiled=sampler == "nutpie")
     if target_accept is None:
         target_accept = choose_target_accept(sku, choice, resolved, hs)
-    sample = sample_posterior(sku, sampler=sampler, parameterisation=resolved,
-                              chains=chains or hs.chains, draws=draws or hs.draws,
-                              tune=hs.tune if tune is None else tune, cores=cores or hs.cores,
-                              target_accept=target_accept, seed=seed, priors=priors)
-    diag = diagnose(sample, hs)
+    chains = chains or hs.chains
+    kwargs = dict(sampler=sampler, parameterisation=resolved, chains=chains, tune=hs.tune if tune is None else tune,
+                  cores=cores or hs.cores, target_accept=target_accept, priors=priors)
+    if draws is not None:
+        sample = sample_posterior(sku, draws=draws, seed=seed, **kwargs)  # type: ignore[arg-type]
+        diag = diagnose(sample, hs)
+    else:
+        sample, diag = sample_to_targets(sku, hs, seed, **kwargs)
     d = sample.draws
     n_draws = d["alpha"].shape[0] * d["alpha"].shape[1]
     alpha = d["alpha"].reshape(n_draws, -1)

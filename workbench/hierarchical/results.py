@@ -42,11 +42,13 @@ def interval_label(level: float) -> str:
 _SUMMARIES = ("control_rate", "variant_rate", "lift_abs", "lift_rel", "lift_logodds")
 
 
-def _summarise_rows(p0: NDArray[np.float64], p1: NDArray[np.float64], level: float) -> NDArray[np.float64]:
+def _summarise_rows(p0: NDArray[np.float64], p1: NDArray[np.float64], level: float,
+                    lift_lo: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """Rows (lifts) of draws -> columns: the mean, lower and upper bound of each summary, P(beat), losses."""
     lift_abs = p1 - p0
-    with np.errstate(divide="ignore"):
-        lift_lo = np.log(p1) - np.log1p(-p1) - np.log(p0) + np.log1p(-p0)
+    if lift_lo is None:
+        with np.errstate(divide="ignore"):
+            lift_lo = np.log(p1) - np.log1p(-p1) - np.log(p0) + np.log1p(-p0)
     series = (p0, p1, lift_abs, p1 / p0 - 1, lift_lo)
     out = np.empty((p0.shape[0], 3 * len(series) + 3))
     for i, d in enumerate(series):
@@ -59,16 +61,19 @@ def _summarise_rows(p0: NDArray[np.float64], p1: NDArray[np.float64], level: flo
 
 
 def summarise_draws(p_control: NDArray[np.float64], p_variant: NDArray[np.float64], *,
-                    level: float) -> dict[str, Any]:
+                    level: float, lift_logodds: NDArray[np.float64] | None = None) -> dict[str, Any]:
     """Posterior summaries per lift from draws shaped (draws, lifts) of both arms' rates.
 
-    Computed a block of lifts at a time on all cores (:mod:`.blocks`).
+    ``lift_logodds``: the same draws' log-odds lifts when the caller has them (the model's own
+    parameter; else computed from the rates). Computed a block of lifts at a time on all cores
+    (:mod:`.blocks`).
     """
     table = np.empty((p_control.shape[1], 3 * len(_SUMMARIES) + 3))
 
     def run(s: slice) -> None:
+        lo = None if lift_logodds is None else np.ascontiguousarray(lift_logodds[:, s].T)
         table[s] = _summarise_rows(np.ascontiguousarray(p_control[:, s].T), np.ascontiguousarray(p_variant[:, s].T),
-                                   level)
+                                   level, lo)
 
     in_blocks(run, table.shape[0], size=32)
     out: dict[str, Any] = {}
@@ -254,17 +259,22 @@ class HierarchicalResult(ResultMixin):
 
 
 def build_sku_rows(data: SkuData, summary: dict[str, Any]) -> tuple[SkuLift, ...]:
-    """Label the summaries of :func:`summarise_draws` with each lift's SKU, category and counts."""
-    rows = []
-    for l in range(data.n_lifts):
-        j = int(data.lift_sku[l])
-        rows.append(SkuLift(
-            sku=data.skus[j], category=data.categories[int(data.sku_category[j])], variant=data.lift_variant[l],
-            control=data.control[j], n_control=float(data.control_n[j]), conversions_control=float(data.control_y[j]),
-            n_variant=float(data.lift_n[l]), conversions_variant=float(data.lift_y[l]),
-            **{k: (float(v[l]) if not isinstance(v, list) else tuple(v[l])) for k, v in summary.items()},
-        ))
-    return tuple(rows)
+    """Label the summaries of :func:`summarise_draws` with each lift's SKU, category and counts.
+
+    Column by column (each turned into a Python list once), so 10,000 rows take milliseconds.
+    """
+    j = data.lift_sku
+    cats = [data.categories[int(c)] for c in data.sku_category]
+    columns: dict[str, list[Any]] = {
+        "sku": [data.skus[i] for i in j], "category": [cats[i] for i in j], "variant": list(data.lift_variant),
+        "control": [data.control[i] for i in j], "n_control": data.control_n[j].astype(float).tolist(),
+        "conversions_control": data.control_y[j].astype(float).tolist(),
+        "n_variant": np.asarray(data.lift_n, dtype=float).tolist(),
+        "conversions_variant": np.asarray(data.lift_y, dtype=float).tolist()}
+    for k, v in summary.items():
+        columns[k] = [tuple(x) for x in v] if isinstance(v, list) else np.asarray(v, dtype=float).tolist()
+    names = list(columns)
+    return tuple(SkuLift(**dict(zip(names, row))) for row in zip(*columns.values()))
 
 
 def category_prior_row(category: str, n_skus: int, rate: NDArray[np.float64], lift_lo: NDArray[np.float64],

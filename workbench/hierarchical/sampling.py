@@ -136,9 +136,15 @@ def sample_posterior(data: SkuData, *, sampler: str = "nutpie", parameterisation
                 compiled, compile_s = _pytensor_nutpie_model(data, parameterisation, priors, textbook)
                 used = "nutpie-pytensor"
             t1 = time.perf_counter()
-            trace = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                                  progress_bar=False, target_accept=target_accept, **nutpie_kwargs)
+            raw = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                                progress_bar=False, target_accept=target_accept, return_raw_trace=True,
+                                **nutpie_kwargs)
             sample_s = time.perf_counter() - t1
+            draws_out, diverging, steps = _from_arrow(raw, compiled.shapes or {}, tune)
+            del raw
+            return PosteriorSample(draws=draws_out, diverging=diverging, sampler=used, parameterisation=parameterisation,
+                                   chains=chains, n_draws=draws, tune=tune, compile_seconds=compile_s,
+                                   sample_seconds=sample_s, extra={"mean_tree_size": float(steps.mean())})
         else:
             import pymc as pm
 
@@ -164,6 +170,39 @@ def sample_posterior(data: SkuData, *, sampler: str = "nutpie", parameterisation
     return PosteriorSample(draws=draws_out, diverging=diverging, sampler=used,
                            parameterisation="textbook" if textbook else parameterisation, chains=chains,
                            n_draws=draws, tune=tune, compile_seconds=compile_s, sample_seconds=sample_s, extra=extra)
+
+
+def _from_arrow(raw: Any, shapes: dict[str, tuple[int, ...]], tune: int
+                ) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.bool_], NDArray[np.float64]]:
+    """Posterior draws (chain, draw, ...), divergences and tree sizes straight from nutpie's Arrow trace.
+
+    The tuning draws are dropped and nothing else is converted (ArviZ's conversion of every
+    sampler statistic and of the warm-up draws cost seconds and a second copy of the trace at
+    catalogue scale): one copy of each variable from Arrow into its NumPy array.
+    """
+    import pyarrow as pa
+
+    draw_batches, stat_batches = raw.get_arrow_trace()
+    batches = [pa.record_batch(b) for b in draw_batches]
+    stats = [pa.record_batch(b) for b in stat_batches]
+    chains = len(batches)
+    kept = [b.num_rows - int(np.asarray(st.column("tuning")).sum()) for b, st in zip(batches, stats)]
+    n = min(kept)
+    out: dict[str, NDArray[np.float64]] = {}
+    for name in TRACE_VARS:
+        shape = tuple(shapes.get(name, ()))
+        size = int(np.prod(shape)) if shape else 1
+        arr = np.empty((chains, n) + shape, dtype=np.float64)
+        for c, b in enumerate(batches):
+            col = b.column(name)
+            start = b.num_rows - kept[c]
+            values = col.values.to_numpy() if shape else col.to_numpy()
+            values = values.reshape(b.num_rows, size)[start:start + n]
+            arr[c] = values.reshape((n,) + shape)
+        out[name] = arr
+    diverging = np.stack([np.asarray(st.column("diverging"))[st.num_rows - k:][:n] for st, k in zip(stats, kept)])
+    steps = np.stack([np.asarray(st.column("n_steps"))[st.num_rows - k:][:n] for st, k in zip(stats, kept)])
+    return out, diverging.astype(bool), steps.astype(np.float64)
 
 
 def warm_up() -> float:
