@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.cli_runner import invoke
 
@@ -44,7 +45,7 @@ def test_a_limit_one_thread_fits_in_is_enough_on_many_threads(small_world, monke
     world's aggregation on one thread and not on sixteen; the aggregation retries on one thread and gives the
     cube of a run without a limit."""
     import duckdb
-    import pytest
+
 
     from workbench.aggregate import aggregate_cube, cube_expr, default_metrics, unit_expr
     from workbench.db import connect
@@ -83,3 +84,19 @@ def test_auto_threads_leave_each_thread_its_share_of_the_limit(monkeypatch, tmp_
     get_settings.cache_clear()
     with connect(":memory:") as con:
         assert con.raw_sql("SELECT current_setting('threads')").fetchone()[0] == 1
+
+
+def test_a_full_spill_folder_is_one_line_naming_the_disk_not_the_memory(small_world, monkeypatch, tmp_path):
+    from workbench.aggregate import aggregate_cube
+    from workbench.db import connect, engine_limits
+    from workbench.errors import WorkbenchError
+    from workbench.sources.events import open_event_log
+
+    _limit(monkeypatch, tmp_path, "28MB")                          # it must spill
+    with connect(":memory:") as con:
+        con.raw_sql("SET max_temp_directory_size = '0KB'")       # a full disk under the spill folder
+        log = open_event_log(con, small_world["parquet"] / "events.parquet")
+        with pytest.raises(WorkbenchError) as err, engine_limits():
+            aggregate_cube(log)
+    message = str(err.value)
+    assert "\n" not in message and "is full" in message and "engine.temp_directory" in message

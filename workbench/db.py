@@ -120,7 +120,9 @@ def execute_bounded(expr: ibis.Expr) -> Any:
 
     try:
         return expr.execute()
-    except duckdb.OutOfMemoryException:
+    except duckdb.OutOfMemoryException as exc:
+        if _spill_full(exc):            # the disk, not the threads: one thread would fill it too
+            raise
         con = expr.get_backend()
         threads = int(con.raw_sql("SELECT current_setting('threads')").fetchone()[0])
         if threads <= 1:
@@ -137,9 +139,18 @@ def memory_error(exc: BaseException) -> WorkbenchError:
     eng = get_settings().engine
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     first = lines[1] if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else "out of memory")
+    folder = eng.temp_directory or process_temp_dir()
+    if _spill_full(exc):
+        return WorkbenchError(f"the spill folder {folder} is full (DuckDB's max_temp_directory_size: by default the "
+                              f"free disk space there; {first}); free disk space there, set engine.temp_directory "
+                              "in workbench.yaml to a folder on a larger disk, or raise engine.memory_limit")
     return WorkbenchError(f"the query does not fit in engine.memory_limit = {eng.memory_limit} even when spilling "
-                          f"to {eng.temp_directory or process_temp_dir()} ({first}); raise "
-                          "engine.memory_limit in workbench.yaml")
+                          f"to {folder} ({first}); raise engine.memory_limit in workbench.yaml")
+
+
+def _spill_full(exc: BaseException) -> bool:
+    """DuckDB's out-of-memory error when the spill folder, not the memory, is what ran out."""
+    return "max_temp_directory_size" in str(exc)
 
 
 def registry_path(db: str | Path | None = None) -> Path:
