@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.cli_runner import invoke
 
 
-def _limit(monkeypatch, tmp_path: Path, limit: str) -> None:
+def _limit(monkeypatch, tmp_path: Path, limit: str, threads: int = 1) -> None:
     cfg = tmp_path / f"workbench-{limit}.yaml"
-    cfg.write_text(f"engine:\n  memory_limit: {limit}\n  threads: 1\n", encoding="utf-8")
+    cfg.write_text(f"engine:\n  memory_limit: {limit}\n  threads: {threads}\n", encoding="utf-8")
     monkeypatch.setenv("WORKBENCH_CONFIG", str(cfg))
     from workbench.config import get_settings
     get_settings.cache_clear()
@@ -31,8 +32,71 @@ def test_small_memory_limit_gives_the_same_cube(small_world, monkeypatch, tmp_pa
 
 
 def test_a_limit_too_small_is_one_line_naming_the_setting(small_world, monkeypatch, tmp_path, capsys):
-    _limit(monkeypatch, tmp_path, "4MB")
+    _limit(monkeypatch, tmp_path, "4MB", threads=2)      # fails on two threads, then on one: the one line
     code, out, err = invoke(capsys, None, "analyze", "-e", "pdp-shoes-hero", "--db", str(small_world["db"]))
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert code == 2 and out == "" and len(lines) == 1 and "Traceback" not in err
     assert "engine.memory_limit = 4MB" in lines[0] and "workbench.yaml" in lines[0]
+
+
+def test_a_limit_one_thread_fits_in_is_enough_on_many_threads(small_world, monkeypatch, tmp_path):
+    """The cause of the OutOfMemoryException at a fraction of the limit: what a hash aggregation cannot spill
+    (its hash table, one pinned block per partition, its state arenas) is held per thread. 40 MB fits the small
+    world's aggregation on one thread and not on sixteen; the aggregation retries on one thread and gives the
+    cube of a run without a limit."""
+    import duckdb
+
+
+    from workbench.aggregate import aggregate_cube, cube_expr, default_metrics, unit_expr
+    from workbench.db import connect
+    from workbench.sources.events import open_event_log
+
+    events = small_world["parquet"] / "events.parquet"
+    with connect(":memory:") as con:
+        free = aggregate_cube(open_event_log(con, events))
+    cfg = tmp_path / "workbench-40MB.yaml"
+    cfg.write_text("engine:\n  memory_limit: 40MB\n  threads: 16\n", encoding="utf-8")
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(cfg))
+    from workbench.config import get_settings
+    get_settings.cache_clear()
+    with connect(":memory:") as con:
+        log = open_event_log(con, events)
+        metrics = default_metrics(log)
+        units = unit_expr(log, values={v for m in metrics for v in m.values()})
+        with pytest.raises(duckdb.OutOfMemoryException):          # the premise: sixteen threads do not fit
+            cube_expr(units, metrics).execute()
+        assert con.raw_sql("SELECT current_setting('threads')").fetchone()[0] == 16
+        tight = aggregate_cube(log)
+        assert con.raw_sql("SELECT current_setting('threads')").fetchone()[0] == 16     # restored after the retry
+    assert free["n"].sum() > 1000
+    pd.testing.assert_frame_equal(free, tight, check_exact=False, rtol=1e-12)
+
+
+def test_auto_threads_leave_each_thread_its_share_of_the_limit(monkeypatch, tmp_path):
+    from workbench.config import get_settings
+    from workbench.db import MEMORY_PER_THREAD, auto_threads, connect
+
+    assert auto_threads("1GB", cores=64) == 1_000_000_000 // MEMORY_PER_THREAD
+    assert auto_threads("100MB", cores=8) == 1 and auto_threads("64GB", cores=8) == 8 and auto_threads("", cores=3) == 3
+    cfg = tmp_path / "workbench.yaml"
+    cfg.write_text("engine:\n  memory_limit: 300MB\n", encoding="utf-8")
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(cfg))
+    get_settings.cache_clear()
+    with connect(":memory:") as con:
+        assert con.raw_sql("SELECT current_setting('threads')").fetchone()[0] == 1
+
+
+def test_a_full_spill_folder_is_one_line_naming_the_disk_not_the_memory(small_world, monkeypatch, tmp_path):
+    from workbench.aggregate import aggregate_cube
+    from workbench.db import connect, engine_limits
+    from workbench.errors import WorkbenchError
+    from workbench.sources.events import open_event_log
+
+    _limit(monkeypatch, tmp_path, "28MB")                          # it must spill
+    with connect(":memory:") as con:
+        con.raw_sql("SET max_temp_directory_size = '0KB'")       # a full disk under the spill folder
+        log = open_event_log(con, small_world["parquet"] / "events.parquet")
+        with pytest.raises(WorkbenchError) as err, engine_limits():
+            aggregate_cube(log)
+    message = str(err.value)
+    assert "\n" not in message and "is full" in message and "engine.temp_directory" in message

@@ -31,6 +31,7 @@ import pandas as pd
 
 from .adjustment import adjustment_products
 from .config import Settings, get_settings
+from .db import execute_bounded
 from .metric_defs import ValueDef
 from .metric_defs import catalog as _catalog
 from .metric_defs import covariate_defs as _covariate_defs
@@ -213,7 +214,7 @@ def aggregate_cube(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experim
     needed = {v for m in ms for v in m.values()}
     units = unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed,
                       experiment_attrs=experiment_attrs)
-    return _cube_frame(cube_expr(units, ms, dims).execute(), dims)
+    return _cube_frame(execute_bounded(cube_expr(units, ms, dims)), dims)
 
 
 def _cube_frame(cube: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
@@ -242,7 +243,7 @@ def aggregate_all(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experime
     needed = {v for m in cms for v in m.values()}
     units = unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed,
                       experiment_attrs=experiment_attrs)
-    cube = _cube_frame(cube_expr(units, cms, dims, collect_excluded=bool(qms)).execute(), dims)
+    cube = _cube_frame(execute_bounded(cube_expr(units, cms, dims, collect_excluded=bool(qms))), dims)
     if not qms:
         return cube, empty_quantiles()
     lists = cube.pop(_EXCLUDED_UNITS)

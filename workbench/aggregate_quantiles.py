@@ -20,6 +20,7 @@ import ibis
 import pandas as pd
 
 from .config import Settings
+from .db import execute_bounded
 from .metric_defs import values as _values
 from .metric_defs.compile import FIRST_EXPOSURE, event_value
 from .metrics import Metric
@@ -56,7 +57,7 @@ def aggregate_quantiles(log: EventLog, metrics: Iterable[Metric], *, experiments
     if excluded is None:
         units = unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=(),
                           experiment_attrs=experiment_attrs)
-        excluded = units.filter(units.excluded != "").select("experiment_id", "user_key").execute()
+        excluded = execute_bounded(units.filter(units.excluded != "").select("experiment_id", "user_key"))
     t = log.table
     if experiments is not None:
         t = t.filter(t.experiment_id.isin(list(experiments)))

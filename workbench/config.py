@@ -148,8 +148,9 @@ class EngineSettings:
 
     DuckDB: ``memory_limit`` makes big aggregations spill to ``temp_directory`` (default: a folder of this
     process under the system temp dir) instead of growing; raise it on a large machine. ``threads`` 0 = all
-    cores. ``preserve_insertion_order`` off lets aggregations stream and spill (the pipeline orders what it
-    returns itself).
+    cores, but at most one per 250 MB of ``memory_limit`` (a query's unspillable memory grows with its threads).
+    ``preserve_insertion_order`` off lets aggregations stream and spill (the pipeline orders what it returns
+    itself).
     """
 
     backend: str = "duckdb"
