@@ -25,7 +25,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 
 from .config import Paths, get_settings
@@ -35,9 +35,10 @@ if TYPE_CHECKING:   # duckdb and ibis are imported where a connection is made: `
     import ibis
 
 __all__ = ["connect", "database_path", "registry_path", "engine_limits", "memory_error", "execute_bounded",
-           "auto_threads", "BUSY_TIMEOUT_S", "MEMORY_PER_THREAD"]
+           "auto_threads", "BUSY_TIMEOUT_S", "MEMORY_PER_THREAD", "open_while_locked"]
 
 BUSY_TIMEOUT_S = 30.0
+T = TypeVar("T")
 
 MEMORY_PER_THREAD = 250 * 10 ** 6
 """Engine memory each DuckDB worker thread is given at least when ``engine.threads`` is 0 (auto).
@@ -194,6 +195,22 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def open_while_locked(open_: Callable[[], T], path: Path, timeout: float = BUSY_TIMEOUT_S) -> T:
+    """``open_()``, retried with backoff while another process holds ``path``'s lock (up to ``timeout`` s);
+    any other failure, or a lock held past the timeout, is one line naming the file."""
+    import duckdb
+
+    deadline, delay = time.monotonic() + timeout, 0.05
+    while True:
+        try:
+            return open_()
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise WorkbenchError(f"{path}: cannot open the database ({str(exc).splitlines()[0]})") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
 def database_path(db: str | Path | None = None) -> Path:
     """The DuckDB file to use: the argument, else ``WORKBENCH_DB``, else ``data/workbench.duckdb``."""
     return Path(db) if db is not None else Paths.default().db
@@ -207,7 +224,6 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
     ``db`` is a DuckDB file path, ``":memory:"`` or an Ibis URL (``scheme://...``). Read-only opens of a missing
     file raise :class:`NotFoundError` with a hint; a busy file is retried until ``timeout``.
     """
-    import duckdb
     import ibis
 
     text = str(db) if db is not None else None
@@ -226,17 +242,7 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
                             "or point WORKBENCH_DB / --db at your database")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        try:
-            con = ibis.duckdb.connect(str(path), read_only=read_only)
-            break
-        except (duckdb.IOException, duckdb.ConnectionException) as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise WorkbenchError(f"{path}: cannot open the database ({str(exc).splitlines()[0]})") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+    con = open_while_locked(lambda: ibis.duckdb.connect(str(path), read_only=read_only), path, timeout)
     _configure(con)
     try:
         yield con

@@ -111,34 +111,24 @@ def _no_events(db: str | Path | None) -> None:
 @contextmanager
 def read_only_duckdb(db: str | Path | None) -> Iterator[Any]:
     """A read-only DuckDB connection with the workbench's engine settings, retried while a writer holds the file."""
-    import time
-
     import duckdb
 
-    from ..db import BUSY_TIMEOUT_S, database_path, process_temp_dir
-    from ..errors import NotFoundError, WorkbenchError
+    from ..db import database_path, open_while_locked, process_temp_dir
+    from ..errors import NotFoundError
 
     path = database_path(db)
     if not path.exists():
         raise NotFoundError(f"{path}: database not found — run `workbench simulate` (or `make demo`) first, "
                             "or point WORKBENCH_DB / --db at your database")
-    deadline, delay = time.monotonic() + BUSY_TIMEOUT_S, 0.05
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-            break
-        except (duckdb.IOException, duckdb.ConnectionException) as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise WorkbenchError(f"{path}: cannot open the database ({str(exc).splitlines()[0]})") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+    con = open_while_locked(lambda: duckdb.connect(str(path), read_only=True), path)
     try:
         eng = get_settings().engine
+        # the spill folder before the limit, as db.connect does (duckdb/duckdb#25959)
+        con.execute(f"SET temp_directory = '{eng.temp_directory or process_temp_dir()}'")
         if eng.memory_limit:
             con.execute(f"SET memory_limit = '{eng.memory_limit}'")
         if eng.threads:
             con.execute(f"SET threads = {int(eng.threads)}")
-        con.execute(f"SET temp_directory = '{eng.temp_directory or process_temp_dir()}'")
         yield con
     finally:
         con.close()
