@@ -31,8 +31,8 @@ over time — what a switch would cost without the server's cache). Timings are 
 load average is printed beside them. The world is copied into a temporary folder (removed at the end).
 
     .venv/bin/python benchmarks/dashboard.py [--experiments 500] [--scale 0.02] [--repeat 5]
-    workbench simulate --experiments 500 --scale 0.02 --out /tmp/w500.duckdb
-    .venv/bin/python benchmarks/dashboard.py --db /tmp/w500.duckdb
+    workbench simulate --experiments 500 --scale 0.02 --out data/w500.duckdb
+    .venv/bin/python benchmarks/dashboard.py --db data/w500.duckdb
 """
 
 from __future__ import annotations

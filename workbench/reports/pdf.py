@@ -30,14 +30,10 @@ from typing import Any
 
 from ..files import file_mode
 from ..processes import PROFILE_PREFIX, child_env, die_with_parent
-from .render import PdfError, html_to_pdf
+from .render import CHROMIUM_FLAGS, VIRTUAL_TIME_BUDGET_MS, PdfError, html_to_pdf
 
 __all__ = ["PdfPrinter", "PdfTimeout", "start_printer", "print_pdf", "CHROMIUM_FLAGS", "VIRTUAL_TIME_BUDGET_MS"]
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions",
-                  "--disable-background-networking", "--no-first-run", "--hide-scrollbars",
-                  "--run-all-compositor-stages-before-draw")
-VIRTUAL_TIME_BUDGET_MS = 15000
 PRINT = {"printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False}
 """``Page.printToPDF`` parameters as ``--print-to-pdf --no-pdf-header-footer`` sets them."""
 

@@ -74,6 +74,13 @@ class PdfError(WorkbenchError):
     """Chromium could not print the report."""
 
 
+# the one set of Chromium settings of every PDF: the one-shot print here and the run's shared browser (pdf.py)
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions",
+                  "--disable-background-networking", "--no-first-run", "--hide-scrollbars",
+                  "--run-all-compositor-stages-before-draw")
+VIRTUAL_TIME_BUDGET_MS = 15000
+
+
 def clean_outputs(nb: Any) -> Any:
     """A copy of ``nb`` without Jupyter-only outputs (extension loaders, JS, stderr) and ``remove_cell`` cells."""
     out = copy.deepcopy(nb)
@@ -144,10 +151,8 @@ def html_to_pdf(html: str | Path, pdf: str | Path, *, chromium: str, timeout: fl
     fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".pdf", dir=dst.parent)
     os.close(fd)
     profile = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-           "--disable-extensions", "--disable-background-networking", "--no-first-run", "--hide-scrollbars",
-           f"--user-data-dir={profile}", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
-           "--virtual-time-budget=15000", f"--print-to-pdf={tmp}", src.as_uri()]
+    cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
+           f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}", f"--print-to-pdf={tmp}", src.as_uri()]
     try:
         # Chromium dies with this thread (and is marked as ours for the next run's reaper, with its helpers)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or s.reports.pdf_timeout_s,
