@@ -54,10 +54,14 @@ def print_json(obj: Any) -> None:
     typer.echo(dumps(obj, indent=2))
 
 
-def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> Table:
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
+          align: str | None = None) -> Table:
+    """A rich table: the first column left-aligned, the others right-aligned (numbers), unless ``align`` gives
+    one letter per column (``l``/``r``), for tables of words."""
     t = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
     for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i == 0 else "right")
+        justify = {"l": "left", "r": "right"}[align[i]] if align else ("left" if i == 0 else "right")
+        t.add_column(c, justify=justify)
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
     return t

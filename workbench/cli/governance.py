@@ -79,7 +79,7 @@ def learning_cmd(category: Optional[str] = typer.Option(None, "--category"), db:
     console.print(table("which tags win where", ["category", "tag", "value", "wins", "trials", "win rate",
                                                  "mean lift of wins"],
                         [(r["category"], r["tag"], r["value"], fmt_count(r["wins"]), fmt_count(r["trials"]),
-                          fmt_share(round(r["win_rate"], 2)), fmt_lift(r["mean_win_lift"]))
+                          fmt_share(r["win_rate"]), fmt_lift(r["mean_win_lift"]))
                          for r in df.to_dict("records")]))
 
 
@@ -119,7 +119,7 @@ def policies_list_cmd(as_json: bool = JSON_OPTION) -> None:
         print_json(found)
         return
     console.print(table("decision policies", ["name", "source", "description"],
-                        [(n, src, get_policy(n).description) for n, src in sorted(found.items())]))
+                        [(n, src, get_policy(n).description) for n, src in sorted(found.items())], align="lll"))
 
 
 @policies_app.command("show", help="A policy's parameters and rules, in evaluation order.")
@@ -134,7 +134,7 @@ def policies_show_cmd(name: str = typer.Argument(...), as_json: bool = JSON_OPTI
     rows = [(r.id, " and ".join(c.describe() for c in r.when) or "always", r.action) for r in p.rules]
     if p.default is not None:
         rows.append((p.default.id, "otherwise", p.default.action))
-    console.print(table("rules (first that holds decides)", ["rule", "when", "action"], rows))
+    console.print(table("rules (first that holds decides)", ["rule", "when", "action"], rows, align="lll"))
 
 
 # --- retention -------------------------------------------------------------------------------------
