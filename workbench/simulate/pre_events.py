@@ -38,7 +38,7 @@ def pre_events(u: pd.DataFrame, pre: pd.DataFrame, *, first_ts: np.ndarray, seed
                return_rate: float = 0.05) -> pd.DataFrame:
     """Pre-period events of the units ``u`` (one row per unit, aligned with their ``pre`` aggregates and
     ``first_ts``, the first exposure in epoch seconds)."""
-    from .world import HUMAN_UA, _hex_keys
+    from .traffic import HUMAN_UA, _hex_keys
 
     rng = np.random.default_rng([seed, 17, index])
     share = PRE_EVENT_DAYS / 28

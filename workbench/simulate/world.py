@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 from numpy.polynomial.hermite_e import hermegauss
 
+from .faults import Faults
 from .specs import CATEGORIES, DEMO_EXPERIMENTS, WORLD_DAYS, ExperimentSpec, Funnel
+from .traffic import EVENTS, HUMAN_UA, _hex_keys
 
 __all__ = ["World", "WorldBuilder", "TABLES", "LOG_TABLES", "generate_world", "WORLD_END", "DEVICES", "CHANNELS"]
 
@@ -46,13 +48,6 @@ SKUS_PER_CATEGORY = 40
 RETURN_RATE = 0.05
 EXTRA_PURCHASES, EXTRA_QUANTITY = 0.05, 0.25    # Poisson means: repeat purchases, extra items
 BOT_SHARE = 0.02
-HUMAN_UA = {
-    "mobile": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1",
-    "desktop": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36",
-    "tablet": "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Safari/604.1",
-}
-HEADLESS_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/124.0 Safari/537.36"
-EVENTS = ("impression", "click_detail", "add_to_cart", "purchase")
 
 _DEV_NORM = sum(DEVICES[d] * DEVICE_BUY[d] for d in DEVICES)
 _GH_X, _GH_W = hermegauss(60)
@@ -71,20 +66,6 @@ class World:
     @property
     def n_events(self) -> int:
         return len(self.tables["events"])
-
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """A keyed, well-mixed 64-bit hash (used to make salted user keys, never raw ids)."""
-    z = (x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15))
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def _hex_keys(ids: np.ndarray, salt: int, prefix: str = "") -> np.ndarray:
-    with np.errstate(over="ignore"):
-        h = _splitmix64(ids.astype(np.uint64) ^ np.uint64(salt))
-    return np.char.add(prefix, np.char.mod("%016x", h))
 
 
 def _engagement_mult(z: np.ndarray) -> np.ndarray:
@@ -163,7 +144,7 @@ TABLES = ("events", "pre_period", "pre_events", "world_experiments", "truth", "w
 LOG_TABLES = ("allocation_log", "bandit_plans")
 
 
-class _Generator:
+class _Generator(Faults):
     """Accumulates per-experiment units and events, then assembles the tables."""
 
     def __init__(self, rng: np.random.Generator, catalog: pd.DataFrame, start: dt.datetime, end: dt.datetime,
@@ -441,69 +422,6 @@ class _Generator:
             "returned": np.where(code == 3, rng.random(m) < RETURN_RATE, False),
         })
 
-    def _sticky(self, events: pd.DataFrame, spec: ExperimentSpec, share: float) -> pd.DataFrame:
-        """A share of units later see another variant (cookie reset, cache): sticky violations."""
-        users = events["user_key"].unique()
-        bad = set(self.rng.choice(users, int(len(users) * share), replace=False))
-        later = events["user_key"].isin(bad) & (events["event"] != "impression") | (
-            events["user_key"].isin(bad) & events["session_id"].str.endswith("-1"))
-        others = {v: [w for w in spec.variants if w != v][0] for v in spec.variants}
-        events.loc[later, "variant_id"] = events.loc[later, "variant_id"].map(others)
-        return events
-
-    def _unknown(self, spec: ExperimentSpec, cfg: dict[str, Any]) -> pd.DataFrame:
-        """Units a misconfigured client tagged with a misspelt variant label."""
-        n = cfg["units"]
-        ids = np.arange(self.next_unit, self.next_unit + n)
-        self.next_unit += n
-        keys = _hex_keys(ids, self.seed)
-        ts = self.t0 + self.rng.integers(0, WORLD_DAYS * 86400, n)
-        prod = self._products(spec, None, n)
-        return pd.DataFrame({
-            "ts_server": pd.to_datetime(ts, unit="s"), "user_key": keys, "session_id": np.char.add(keys, "-0"),
-            "product_id": prod, "experiment_id": spec.experiment_id, "variant_id": cfg["label"], "event": "impression",
-            "device": "mobile", "channel": "organic", "user_type": "new",
-            "price": np.vectorize(dict(zip(self.catalog["product_id"], self.catalog["price"])).get)(prod).astype(float),
-            "quantity": np.zeros(n, np.int32), "user_agent": HUMAN_UA["mobile"],
-            "dwell_ms": np.full(n, 15000.0), "ip_hash": _hex_keys(ids, self.seed + 1, prefix="ip"),
-            "lcp_ms": np.full(n, 2300.0), "http_status": np.full(n, 200, np.int16), "returned": False})
-
-    def _bots(self, spec: ExperimentSpec, n: int, salt_index: int, product: str | None) -> pd.DataFrame:
-        """Bots: a third headless, a third sub-second dwell, a third in IP bursts."""
-        rng = self.rng
-        if n == 0:
-            return pd.DataFrame()
-        ids = np.arange(self.next_unit, self.next_unit + n)
-        self.next_unit += n
-        kind = np.arange(n) % 3                      # 0 headless, 1 short dwell, 2 ip burst
-        per_unit = np.where(kind == 2, 30, rng.integers(3, 16, n))
-        ui = np.repeat(np.arange(n), per_unit)
-        m = len(ui)
-        t_start = self.t0 + spec.start_day * 86400        # bots visit while the experiment runs, like users
-        span = (WORLD_DAYS - spec.start_day) * 86400 - 7200
-        start = t_start + rng.integers(0, span, n)
-        burst_t = t_start + int(rng.integers(0, span))
-        pos = np.arange(m) - np.repeat(np.cumsum(per_unit) - per_unit, per_unit)
-        ts = np.where(kind[ui] == 2, burst_t + rng.integers(0, 240, m), start[ui] + pos * rng.integers(2, 30, m))
-        code = np.where(rng.random(m) < 0.8, 0, 1)
-        keys = _hex_keys(ids, self.seed)
-        farm = _hex_keys(np.array([9_000_000 + salt_index]), self.seed + 1, prefix="ip")[0]
-        ips = np.where(kind == 2, farm, _hex_keys(ids, self.seed + 1, prefix="ip"))
-        prod = self._products(spec, product, n)
-        arm = rng.choice(len(spec.variants), n, p=np.asarray(spec.weights) / np.sum(spec.weights))
-        dwell = np.where(kind[ui] == 1, rng.integers(80, 900, m), np.round(np.exp(rng.normal(np.log(9000), 0.5, m))))
-        prices = np.vectorize(dict(zip(self.catalog["product_id"], self.catalog["price"])).get)(prod).astype(float)
-        return pd.DataFrame({
-            "ts_server": pd.to_datetime(np.minimum(ts, self.t_end - 1), unit="s"), "user_key": keys[ui],
-            "session_id": np.char.add(keys[ui], "-0"), "product_id": prod[ui], "experiment_id": spec.experiment_id,
-            "variant_id": np.asarray(spec.variants, dtype=object)[arm][ui],
-            "event": np.asarray(EVENTS, dtype=object)[code], "device": "desktop", "channel": "direct",
-            "user_type": "new", "price": prices[ui], "quantity": np.zeros(m, np.int32),
-            "user_agent": np.where(kind[ui] == 0, HEADLESS_UA, HUMAN_UA["desktop"]),
-            "dwell_ms": np.where(code == 0, dwell, np.nan).astype(float), "ip_hash": ips[ui],
-            "lcp_ms": np.where(code == 0, 2300.0, np.nan), "http_status": np.full(m, 200, np.int16),
-            "returned": False})
-
     def _pre_period(self, u: pd.DataFrame) -> pd.DataFrame:
         """28 days before the experiment: returning users' sessions, purchases and revenue."""
         rng = self.rng
@@ -523,15 +441,6 @@ class _Generator:
         seen = first.reindex(keys)
         ts = (seen.fillna(pd.Timestamp(self.start)).to_numpy().astype("datetime64[s]").astype(np.int64))
         return pre_events(u, pre, first_ts=ts, seed=self.seed, index=index, return_rate=RETURN_RATE)
-
-    def _catalog_faults(self, spec: ExperimentSpec, product: str | None) -> None:
-        if product is None:
-            return
-        if "stockout_day" in spec.faults:
-            self.daily_overrides[product] = {"stockout_day": spec.faults["stockout_day"]}
-        if "price_shock" in spec.faults:
-            self.daily_overrides[product] = {"price_day": spec.faults["price_shock"]["day"],
-                                             "factor": spec.faults["price_shock"]["factor"]}
 
     # ------------------------------------------------------------------ assembly
     def finish(self) -> dict[str, pd.DataFrame]:
