@@ -15,10 +15,11 @@ threshold: they read it from :func:`get_settings` or from the experiment's brief
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import InputError, Problem
 
@@ -423,7 +424,19 @@ def _merge(obj: Any, overrides: dict[str, Any], source: str, prefix: str) -> Any
                 raise InputError([Problem("blocked", "bad_setting",
                                           f"{prefix}{key} must be a {type(current).__name__}",
                                           file=source, column=f"{prefix}{key}", value=value)]) from None
+            check = _CHECKS.get(prefix + key)
+            if check is not None and not check[0](changes[key]):
+                raise InputError([Problem("blocked", "bad_setting", f"{prefix}{key} must be {check[1]}",
+                                          file=source, column=f"{prefix}{key}", value=value)])
     return replace(obj, **changes)
+
+
+_SIZE = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*[kmgt]i?b?\s*", re.IGNORECASE)
+#: settings whose values have a form beyond their type: (test, what the value must be)
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "engine.memory_limit": (lambda v: v == "" or _SIZE.fullmatch(v) is not None,
+                            "a size such as 1GB, 512MB or 4GiB (empty: DuckDB's own default)"),
+}
 
 
 def project_root() -> Path | None:
@@ -455,8 +468,10 @@ def get_settings() -> Settings:
     settings = Settings()
     if candidate.exists():
         import yaml
+
+        from .yamlio import load_yaml
         try:
-            loaded = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
+            loaded = load_yaml(candidate.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {str(exc).splitlines()[0]}",
                                       file=str(candidate))]) from None

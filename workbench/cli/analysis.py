@@ -65,12 +65,13 @@ def options_from_brief(path: Path) -> tuple[Any, dict[str, Any]]:
     import yaml
 
     from ..analysis import AnalysisOptions, SequentialOptions
+    from ..yamlio import load_yaml
     name = str(path)
     if not path.is_file():
         raise InputError([Problem("blocked", "missing_file", "the brief file does not exist" if not path.exists()
                                   else "the brief is a directory, expected a YAML file", file=name)])
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loaded = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {str(exc).splitlines()[0]}",
                                   file=name)]) from None

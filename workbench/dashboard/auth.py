@@ -45,6 +45,7 @@ import yaml
 
 from ..errors import InputError, Problem
 from ..files import write_text_atomic
+from ..yamlio import load_yaml
 
 __all__ = ["Role", "ROLES", "UserEntry", "Credentials", "Identity", "AccessConfig", "LoginThrottle",
            "hash_password", "load_credentials", "credentials_at", "save_credentials", "add_user", "remove_user",
@@ -136,12 +137,15 @@ def load_credentials(path: str | Path) -> Credentials:
     p = Path(path)
     src = str(p)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(p.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise InputError([Problem("blocked", "missing_file", "credentials file not found; create it with "
                                   "`workbench users add NAME --role operator --auth FILE`", file=src)]) from None
-    except yaml.YAMLError as exc:
-        raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {exc}", file=src)]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {str(exc).splitlines()[0]}", file=src)]) from None
+    except OSError as exc:
+        raise InputError([Problem("blocked", "unreadable_file", f"cannot read the credentials: {exc.strerror or exc}",
+                                  file=src)]) from None
     if not isinstance(raw, dict):
         raise InputError([Problem("blocked", "bad_credentials", "expected a mapping with users:", file=src)])
     problems: list[Problem] = []
@@ -149,8 +153,12 @@ def load_credentials(path: str | Path) -> Credentials:
     for key in unknown:
         problems.append(Problem("blocked", "bad_credentials", "unknown key; known: users, oauth_roles, cookie_secret",
                                 file=src, column=str(key)))
+    for key in ("users", "oauth_roles"):
+        if raw.get(key) is not None and not isinstance(raw[key], dict):
+            problems.append(Problem("blocked", "bad_credentials", "expected a mapping of user names", file=src,
+                                    column=key, value=raw[key]))
     users: dict[str, UserEntry] = {}
-    for name, entry in (raw.get("users") or {}).items():
+    for name, entry in (raw.get("users") if isinstance(raw.get("users"), dict) else {}).items():
         col = f"users.{name}"
         name = str(name)
         if not valid_user_name(name):
@@ -174,7 +182,7 @@ def load_credentials(path: str | Path) -> Credentials:
                                     column=f"{col}.password_hash"))
         users[name] = UserEntry(name, role, hashed if isinstance(hashed, str) else None)
     oauth: dict[str, str] = {}
-    for name, role in (raw.get("oauth_roles") or {}).items():
+    for name, role in (raw.get("oauth_roles") if isinstance(raw.get("oauth_roles"), dict) else {}).items():
         if str(role) not in ROLES:
             problems.append(Problem("blocked", "bad_role", f"role must be one of {', '.join(ROLES)}", file=src,
                                     column=f"oauth_roles.{name}", value=str(role)))

@@ -39,6 +39,7 @@ from ..asof import evaluation_time, events_as_of
 from ..config import get_settings
 from ..display import ResultMixin, fmt_count, fmt_num, fmt_pct
 from ..errors import InputError, Problem, WorkbenchError
+from ..yamlio import load_yaml
 from .brief import ExperimentBrief, parse_brief
 from .learning import UNCATEGORISED, pattern_table
 from .policies import find_preset
@@ -70,7 +71,7 @@ def load_template(name: str | None = None) -> AutopilotTemplate:
     name = name or get_settings().lifecycle.autopilot.template
     source, text = find_preset(name)
     try:
-        data = yaml.safe_load(text) or {}
+        data = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {exc}", file=source)]) from None
     problems = []

@@ -45,6 +45,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from ..errors import InputError, Problem
 from ..ids import SAFE_ID_PATTERN, is_safe_id, safe_id
 from ..metric_defs import catalog
+from ..yamlio import load_yaml
 from .brief_parts import (META_TAGS, Allocation, ColorPair, Guardrail, ImageSpec, Margin, SRMOverride, Targeting, Variant,
                           _check_id, _known_metric, _Model)
 
@@ -194,7 +195,7 @@ class ExperimentBrief(_Model):
     @classmethod
     def from_yaml(cls, text: str, *, source: str = "<brief>") -> "ExperimentBrief":
         try:
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             row = mark.line + 1 if mark is not None else None

@@ -36,6 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError, NotFoundError, Problem
+from ..yamlio import load_yaml
 
 __all__ = ["EVENT_KINDS", "CalendarEvent", "calendar_path", "load_calendar", "save_calendar", "add_event",
            "remove_event", "parse_events"]
@@ -137,7 +138,7 @@ def load_calendar(path: str | Path | None = None) -> tuple[CalendarEvent, ...]:
     if not p.exists():
         return ()
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = load_yaml(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {str(exc).splitlines()[0]}",
                                   file=str(p))]) from None

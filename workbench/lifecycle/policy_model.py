@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..config import Paths, get_settings
 from ..errors import InputError, NotFoundError, Problem
+from ..yamlio import load_yaml
 from .brief import is_safe_id
 from .facts import FACTS
 
@@ -172,7 +173,7 @@ def list_policies(*, include_rulesets: bool = False) -> dict[str, str]:
     out = {}
     for name, src in found.items():
         try:
-            kind = (yaml.safe_load(find_preset(name)[1]) or {}).get("kind", "policy")
+            kind = (load_yaml(find_preset(name)[1]) or {}).get("kind", "policy")
         except (yaml.YAMLError, AttributeError, InputError, NotFoundError):
             kind = "policy"
         if kind == "policy":
@@ -183,7 +184,7 @@ def list_policies(*, include_rulesets: bool = False) -> dict[str, str]:
 def load_policy(text: str, *, source: str = "<policy>", _stack: tuple[str, ...] = ()) -> DecisionPolicy:
     """Parse policy YAML (resolving ``include`` entries); problems name the file and field."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {exc}", file=source)]) from None
     if not isinstance(data, dict):
@@ -191,7 +192,12 @@ def load_policy(text: str, *, source: str = "<policy>", _stack: tuple[str, ...] 
     params: dict[str, Any] = {}
     rules: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    for i, raw in enumerate(data.get("rules") or []):
+    listed = data.get("rules") or []
+    if not isinstance(listed, list):
+        problems.append(Problem("blocked", "bad_policy", "rules must be a list of rules", file=source, column="rules",
+                                value=_short(listed)))
+        listed = []
+    for i, raw in enumerate(listed):
         where = f"rules[{i}]"
         if isinstance(raw, dict) and set(raw) == {"include"}:
             inc = str(raw["include"])

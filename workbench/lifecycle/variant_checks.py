@@ -27,6 +27,7 @@ import yaml
 
 from ..display import ResultMixin, fmt_fixed
 from ..errors import InputError, Problem
+from ..yamlio import load_yaml
 from .brief import ExperimentBrief, Variant
 
 __all__ = ["VariantRules", "VariantCheckReport", "relative_luminance", "contrast_ratio", "parse_color",
@@ -97,32 +98,56 @@ def load_variant_rules(name: str = "variant-policy") -> VariantRules:
 @lru_cache(maxsize=8)
 def _compile(text: str, source: str) -> VariantRules:
     try:
-        data: dict[str, Any] = yaml.safe_load(text) or {}
+        data = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise InputError([Problem("blocked", "bad_yaml", f"not valid YAML: {exc}", file=source)]) from None
+    if not isinstance(data, dict):
+        raise InputError([Problem("blocked", "bad_rules", "the rules must be a YAML mapping", file=source)])
     problems: list[Problem] = []
+
+    def mapping(key: str) -> dict[Any, Any]:
+        value = data.get(key) or {}
+        if isinstance(value, dict):
+            return value
+        problems.append(Problem("blocked", "bad_rules", "must be a mapping", file=source, column=key, value=str(value)))
+        return {}
+
+    def listed(key: str, lang: Any, value: Any) -> list[Any]:
+        if value is None or isinstance(value, list):
+            return value or []
+        problems.append(Problem("blocked", "bad_rules", "must be a list", file=source, column=f"{key}.{lang}",
+                                value=str(value)))
+        return []
+
     banned, claims = [], []
-    for lang, words in (data.get("banned_words") or {}).items():
-        for w in words or []:
+    for lang, words in mapping("banned_words").items():
+        for w in listed("banned_words", lang, words):
             banned.append((str(w), _word_pattern(str(w))))
-    for lang, patterns in (data.get("exaggerated_claims") or {}).items():
-        for i, pat in enumerate(patterns or []):
+    for lang, patterns in mapping("exaggerated_claims").items():
+        for i, pat in enumerate(listed("exaggerated_claims", lang, patterns)):
             try:
                 claims.append((str(pat), re.compile(str(pat), re.I)))
             except re.error as exc:
                 problems.append(Problem("blocked", "bad_pattern", f"not a valid regular expression: {exc}",
                                         file=source, column=f"exaggerated_claims.{lang}[{i}]", value=str(pat)))
     levels = {"banned_words": "blocked", "exaggerated_claims": "blocked", "missing_alt_text": "warning",
-              "low_contrast": "blocked", **(data.get("levels") or {})}
+              "low_contrast": "blocked", **mapping("levels")}
     for key, level in levels.items():
         if level not in ("blocked", "warning", "info"):
             problems.append(Problem("blocked", "bad_level", "level must be blocked, warning or info", file=source,
-                                    column=f"levels.{key}", value=level))
-    contrast = data.get("contrast") or {}
+                                    column=f"levels.{key}", value=str(level)))
+    contrast = mapping("contrast")
+    ratios = {}
+    for key, default in (("normal_text", 4.5), ("large_text", 3.0)):
+        value = contrast.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value <= 21:
+            problems.append(Problem("blocked", "bad_rules", "a contrast ratio is a number from 1 to 21", file=source,
+                                    column=f"contrast.{key}", value=str(value)))
+            value = default
+        ratios[key] = float(value)
     if problems:
         raise InputError(problems)
-    return VariantRules(tuple(banned), tuple(claims), levels, float(contrast.get("normal_text", 4.5)),
-                        float(contrast.get("large_text", 3.0)), source)
+    return VariantRules(tuple(banned), tuple(claims), levels, ratios["normal_text"], ratios["large_text"], source)
 
 
 def _texts(v: Variant) -> list[tuple[str, str]]:

@@ -47,6 +47,7 @@ from typing import Any, Iterator, Mapping
 import yaml
 
 from ..errors import InputError, Problem
+from ..yamlio import Loader
 from .schema import AGGREGATIONS, KINDS, Cap, Definitions, ValueDef, parse_definitions
 
 __all__ = ["ValueDef", "Cap", "Definitions", "AGGREGATIONS", "KINDS", "builtin_definitions", "load_definitions",
@@ -56,14 +57,18 @@ __all__ = ["ValueDef", "Cap", "Definitions", "AGGREGATIONS", "KINDS", "builtin_d
 _ACTIVE: list[Definitions] = []
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that refuses a key written twice in one mapping (YAML would keep the last)."""
+class _UniqueKeyLoader(Loader):
+    """A YAML loader that refuses a key written twice in one mapping (YAML would keep the last), and an
+    impossible date (:mod:`workbench.yamlio`)."""
 
 
 def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(None, None, "a key must be a name, not a list or a mapping",
+                                                    key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(None, None, f"name {key!r} used twice (lines {seen[key]} and "
                                                     f"{key_node.start_mark.line + 1})", key_node.start_mark)
