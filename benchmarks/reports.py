@@ -96,6 +96,29 @@ def report(db: Path, out: Path, *args: str, code: str | None = None) -> tuple[fl
     return seconds, data
 
 
+STAGES = {"check": "lock, fingerprints and keys", "start": "kernel and Chromium launched",
+          "gather": "gathering the inputs (the pipeline pass)", "finish": "kernel and Chromium stopped, decisions "
+          "recorded, index"}
+REPORT_STAGES = {"imports": "papermill and nbconvert imported (preloaded)", "kernel": "waiting for the warm kernel", "notebook": "executing the notebook (papermill)",
+                 "html": "nbconvert HTML", "pdf": "Chromium PDF"}
+
+
+def stage_breakdown(wall: float, data: dict) -> None:
+    """Where one report's wall time went: the process, the run's stages and the report's own timings."""
+    stages = data.get("stages") or {}
+    summary = json.loads((Path(data["outcomes"][0]["directory"]) / "summary.json").read_text())
+    timings = summary.get("timings", {})
+    rows = [("process start-up, imports and exit", wall - data["seconds"])]
+    rows += [(STAGES["check"], stages.get("check", 0.0)), (STAGES["start"], stages.get("start", 0.0)),
+             (STAGES["gather"], stages.get("gather", 0.0))]
+    rows += [(REPORT_STAGES[k], v) for k, v in timings.items() if k in REPORT_STAGES]
+    other = stages.get("build", 0.0) - stages.get("gather", 0.0) - sum(v for k, v in timings.items() if k in REPORT_STAGES)
+    rows += [("rest of the build (summary, swap into place)", other), (STAGES["finish"], stages.get("finish", 0.0))]
+    print("      stage breakdown of the warm report:", flush=True)
+    for name, sec in rows:
+        print(f"        {name:<50} {sec:6.2f} s", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--experiment", default="pdp-shoes-hero")
@@ -122,10 +145,7 @@ def main() -> None:
     say(f"one report, cold ({a.experiment})", cold, f"PDF printed: {'yes' if d['outcomes'][0]['pdf'] else 'no'}")
     warm, d = report(work, single, a.experiment, "--force", *pdf)
     say(f"one report, warm ({a.experiment})", warm, f"{cold / warm:.2f}x the cold run; {met(warm, 5)}")
-    summary = json.loads((Path(d["outcomes"][0]["directory"]) / "summary.json").read_text())
-    parts = ", ".join(f"{k} {v:.1f} s" for k, v in summary.get("timings", {}).items())
-    print(f"      of which building the report {summary.get('built_seconds', 0):.1f} s ({parts}); the rest is "
-          f"start-up, gathering the inputs (the pipeline pass) and the index", flush=True)
+    stage_breakdown(warm, d)
     if a.baseline:
         base, _ = report(work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
         base, _ = report(work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
