@@ -120,3 +120,18 @@ def test_decisions_of_built_reports_are_recorded(built):
     got = dict(zip(d["experiment_id"], d["action"]))
     assert got == {"pdp-shoes-hero": "launch", "pdp-beauty-srm": "hold", "hostile-names": "hold"}
     assert set(d["decided_by"]) == {"workbench report"}
+
+
+def test_the_run_and_each_report_say_where_their_time_went(built):
+    stages = built.run.stages
+    assert set(stages) == {"check", "start", "gather", "build", "finish"}
+    assert all(v >= 0 for v in stages.values())
+    # the builds wait for the gathering (the first batch is gathered before any report builds)
+    assert stages["build"] >= stages["gather"] > 0
+    assert stages["check"] + stages["start"] + stages["build"] + stages["finish"] <= built.run.seconds + 0.05
+    for o in built.run.outcomes:
+        s = _summary(built, Path(o.directory).name)
+        timings = s["timings"]
+        assert set(timings) == {"imports", "kernel", "notebook", "html", "pdf"} - (set() if s["pdf"] else {"pdf"})
+        assert timings["notebook"] > 0 and timings["html"] > 0
+        assert sum(timings.values()) <= s["built_seconds"] + 0.05

@@ -92,3 +92,24 @@ def test_allocation_frame_shares_add_up():
     f = views.allocation_frame(d, planned)
     assert f.groupby("day")["realised_share"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert f["planned_weight"].notna().sum() == 2
+
+
+def test_the_reports_second_passes_match_full_analyses(outcomes):
+    """The CUPED comparison and the sequential view skip what they do not read (SECOND_PASS, primary metric
+    only): their intervals and confidence sequences are exactly those of the full analyses."""
+    from workbench.analysis import SequentialOptions
+    from workbench.lifecycle.inputs import analysis_options
+    from workbench.reports.report import SECOND_PASS
+
+    o = outcomes["pdp-shoes-hero"]
+    opts = analysis_options(o.brief, o.data)
+    primary = o.result.primary.name
+    seq = SequentialOptions(2000.0)
+    full = analyze(o.data, **{**opts, "bayes": False, "sequential": seq}).sequential[primary]
+    fast = analyze(o.data, **{**opts, **SECOND_PASS, "metrics": (primary,), "sequential": seq}).sequential[primary]
+    assert len(fast) >= 1 and len(fast[0].looks) > 1 and fast == full
+    raw_full = analyze(o.data, **{**opts, "cuped": False, "bayes": False})
+    raw_fast = analyze(o.data, **{**opts, **SECOND_PASS, "cuped": False})
+    cis = [[(c.variant, c.lift_abs_ci) for c in m.comparisons] for m in raw_fast.metrics]
+    assert cis == [[(c.variant, c.lift_abs_ci) for c in m.comparisons] for m in raw_full.metrics]
+    assert sum(len(c) for c in cis) >= 3

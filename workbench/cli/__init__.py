@@ -43,7 +43,9 @@ for _module in (data, analysis, bandits, lifecycle, governance, calendar, report
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
+        from . import _common
         from ._common import optional_values
+        _common.WHOLE_PROCESS = argv is None
         app(args=optional_values(list(sys.argv[1:] if argv is None else argv)), prog_name="workbench")
     except WorkbenchError as err:
         from ._common import err_console

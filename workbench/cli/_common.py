@@ -22,6 +22,10 @@ _WIDTH = None if sys.stdout.isatty() else 160
 console = Console(highlight=False, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
+WHOLE_PROCESS = False
+"""True when ``workbench`` runs as its own process (the console script or ``python -m workbench``), not
+when :func:`workbench.cli.main` is called from Python with arguments (tests, scripts)."""
+
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON (full-precision floats) instead of tables.")
 
 MLFLOW_OPTION = typer.Option(None, "--mlflow", metavar="[URI]",

@@ -167,6 +167,16 @@ def embed(obj: Any) -> Html:
     return Html(f"<div class='wb-plot'>{div}{script}</div>")
 
 
+def warm_up() -> None:
+    """Draw two small plots and throw them away: a report kernel started ahead of its first report runs this
+    while the run gathers its inputs, so HoloViews' and Bokeh's first-use set-up is not on the report's time."""
+    from .plots import lift_forest, trend_plot
+
+    embed(lift_forest(pd.DataFrame({"variant": ["b"], "lift_rel": [0.05], "lo": [0.01], "hi": [0.09]})))
+    embed(trend_plot(pd.DataFrame({"ts": pd.to_datetime(["2026-01-01", "2026-01-02"]), "variant": ["a", "a"],
+                                   "units": [1, 2]}), "units", ["a"]))
+
+
 _NO_PRINT = "@media print{:host{display:none!important}}"
 
 

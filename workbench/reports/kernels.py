@@ -9,7 +9,8 @@ pandas). :class:`KernelPool` saves that twice:
 * **Start early.** :meth:`KernelPool.prestart` starts the run's kernels and has them import the
   report module *while* the run gathers its inputs (the pipeline pass in the run's own process),
   so the first report of each worker finds a warm kernel instead of waiting for the imports.
-  The notebook still runs from its first cell; the warm-up only imports what its first cell imports.
+  The notebook still runs from its first cell; the warm-up imports what its first cell imports and
+  draws two small plots that it throws away (HoloViews' and Bokeh's first-use set-up).
 
 Every kernel is started from the run's thread or a worker thread with ``die_with_parent``, so it
 dies with the run even on ``kill -9`` (see :mod:`workbench.processes`).
@@ -27,8 +28,10 @@ __all__ = ["KernelPool", "KERNEL_ARGS", "MAX_KERNEL_USES", "WARM_UP"]
 
 KERNEL_ARGS = ["--log-level=CRITICAL"]   # the kernel's own start-up chatter stays out of cron logs
 MAX_KERNEL_USES = 25
-WARM_UP = "import workbench.reports.report"
-"""What a prestarted kernel runs before its first report: the import the notebook's first cell makes."""
+WARM_UP = "import workbench.reports.report\nfrom workbench.reports.html import warm_up as _wb_warm_up\n_wb_warm_up()\n" \
+          "del _wb_warm_up"
+"""What a prestarted kernel runs before its first report: the import the notebook's first cell makes, and two
+small plots drawn and thrown away (:func:`workbench.reports.html.warm_up`)."""
 WARM_UP_TIMEOUT = 120.0
 
 

@@ -198,14 +198,20 @@ class PdfPrinter:
             Path(tmp).unlink(missing_ok=True)
         return dst
 
-    def close(self) -> None:
-        """Close the connections, stop the browser and remove its profile."""
+    def stop(self) -> None:
+        """Close the connections and ask the browser to quit, without waiting (:meth:`close` waits): a run
+        stops its browser when the last PDF is printed and waits for it after recording and indexing."""
         with self._guard:
             conns, self._conns = self._conns, []
         for c in conns:
             c.close()
         if self.proc.poll() is None:
             self.proc.terminate()
+
+    def close(self) -> None:
+        """Close the connections, stop the browser and remove its profile."""
+        self.stop()
+        if self.proc.returncode is None:
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -67,7 +68,9 @@ _EXTERNAL = re.compile(r"""<(?:script|link|img|iframe|source|video|audio)\b[^>]*
                        re.IGNORECASE)
 
 
-_exporters = threading.local()
+_exporters: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+"""Idle HTML exporters: a thread takes one for a report and puts it back (the template is compiled once
+per exporter; an exporter is used by one thread at a time)."""
 
 
 class PdfError(WorkbenchError):
@@ -114,13 +117,30 @@ def notebook_to_html(notebook: Any, out: str | Path, *, title: str = "") -> Path
     from nbconvert import HTMLExporter
 
     nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
-    exporter = getattr(_exporters, "html", None)
-    if exporter is None:    # one per thread, reused for its next reports (the template is compiled once)
-        exporter = _exporters.html = HTMLExporter(
+    try:
+        exporter = _exporters.get_nowait()
+    except queue.Empty:
+        exporter = HTMLExporter(
             extra_loaders=[DictLoader({"workbench_report.html.j2": _TEMPLATE})], template_file="workbench_report.html.j2",
             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
-    body, _ = exporter.from_notebook_node(clean_outputs(nb), resources={"metadata": {"name": title or "Report"}})
+    try:
+        body, _ = exporter.from_notebook_node(clean_outputs(nb), resources={"metadata": {"name": title or "Report"}})
+    finally:
+        _exporters.put(exporter)
     return write_text_atomic(Path(out), body)
+
+
+def warm_up_html() -> None:
+    """Compile an HTML exporter's template and run it once on a small notebook (a report run does this while
+    it gathers its inputs: the first report's export then takes a fraction of the time)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## warm-up"), nbformat.v4.new_code_cell(
+        "x", execution_count=1, outputs=[nbformat.v4.new_output("execute_result", {"text/html": "<b>x</b>",
+                                                                                  "text/plain": "x"},
+                                                                execution_count=1)])])
+    with tempfile.TemporaryDirectory(prefix="workbench-warm-up-") as d:
+        notebook_to_html(nb, Path(d) / "warm-up.html", title="warm-up")
 
 
 def external_resources(html: str) -> list[str]:

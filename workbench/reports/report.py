@@ -48,6 +48,10 @@ from ._fmt import _pct, _spct, _when, _e
 __all__ = ["ExperimentReport", "load_report", "SECTIONS", "SUMMARY_SCHEMA"]
 
 SUMMARY_SCHEMA = 1
+SECOND_PASS = {"bayes": False, "adjust": False, "time_effects": False, "calendar": ()}
+"""Analysis options a report's second passes (the CUPED comparison, the sequential view) switch off: they
+add Bayesian, covariate-adjusted and time-effect results beside the comparisons and never change a
+comparison's interval or a confidence sequence, which is all those views read (the tests compare)."""
 SECTIONS: tuple[str, ...] = ("Overview", "Trust", "Primary result", "Guardrails", "Secondary metrics and funnel",
                              "Trends", "CUPED variance reduction", "Segments", "SKU within its category",
                              "Bandit allocation", "ROI", "Decision and next actions", "Learning")
@@ -142,18 +146,24 @@ class ExperimentReport(EvidenceSections, ContextSections):
         if self.blocked:
             return None
         from ..analysis import analyze
-        return analyze(self.data, **{**self._options(), "cuped": False, "bayes": False})
+        return analyze(self.data, **{**self._options(), **SECOND_PASS, "cuped": False})
 
     @cached_property
     def sequential(self) -> tuple[Any, ...]:
-        """Always-valid confidence sequences of the primary metric by day, tuned to the brief's sample size."""
+        """Always-valid confidence sequences of the primary metric by day, tuned to the brief's sample size.
+
+        The pipeline's analysis of the primary metric alone, with what does not enter a confidence
+        sequence switched off (:data:`SECOND_PASS`): a metric's sequence depends on its own data, the
+        analysis' alpha and CUPED only, so it is the sequence a full analysis computes, in a fraction of
+        the time (the test compares the two).
+        """
         if self.blocked or self.brief is None or not self.brief.min_sample_size or "day" not in self.data.cube:
             return ()
         from ..analysis import SequentialOptions, analyze
         m = self.result.primary
         if m is None:
             return ()
-        res = analyze(self.data, **{**self._options(), "bayes": False,
+        res = analyze(self.data, **{**self._options(), **SECOND_PASS, "metrics": (m.name,),
                                     "sequential": SequentialOptions(float(self.brief.min_sample_size))})
         return tuple((res.sequential or {}).get(m.name, ()))
 

@@ -39,7 +39,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
 from ..config import Paths, Settings, get_settings
 from ..display import ResultMixin, dumps, fmt_action
@@ -103,6 +103,12 @@ class ReportRun(ResultMixin):
     chromium: str | None
     handoff: str
     notes: tuple[str, ...] = ()
+    stages: Mapping[str, float] = field(default_factory=dict)
+    """Where the run's wall time went, in seconds: ``check`` (lock, fingerprints, keys), ``start`` (kernels
+    and Chromium launched), ``gather`` (the pipeline pass, summed over batches), ``build`` (gathering and
+    building, wall: for one report the gather then the notebook, HTML and PDF), ``finish`` (kernels and
+    Chromium stopped, decisions recorded, index refreshed). Each built report's ``summary.json``
+    splits its own time (``timings``: kernel wait, notebook, HTML, PDF)."""
 
     @property
     def built(self) -> list[ReportOutcome]:
@@ -151,26 +157,27 @@ def build_one(job: BuildJob, kernels: KernelPool | None = None, printer: Any = N
     and stops a kernel for it. With ``printer`` (:class:`workbench.reports.pdf.PdfPrinter`) the PDF is
     printed by the run's browser; otherwise (or when that browser fails) by a one-shot Chromium.
     """
+    t0 = time.perf_counter()
     import papermill as pm
 
     from .execute import ENGINE, error_text, failure_location, keep_failed
     from .pdf import print_pdf
     from .render import PdfError, notebook_to_html
 
-    t0 = time.perf_counter()
     out = Path(job.out)
     final = out / report_dirname(job.experiment_id)
     tmp = out / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     nb_out = tmp / "report.ipynb"
     params = {**job.parameters, "out_dir": str(tmp)}
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {"imports": round(time.perf_counter() - t0, 2)}  # done by the run's preload, or waited for
     try:
         try:
             # no ``cwd``: papermill would chdir the whole process, which other worker threads share;
             # the notebook gets absolute paths for everything it reads and writes
             engine: dict[str, Any] = {"km": kernels.acquire()} if kernels is not None else \
                 {"extra_arguments": KERNEL_ARGS}
+            timings["kernel"] = round(time.perf_counter() - t0 - timings["imports"], 2)   # waiting for this worker's kernel
             executed = pm.execute_notebook(job.notebook, str(nb_out), parameters=params, kernel_name=job.kernel,
                                            engine_name=ENGINE, progress_bar=False, log_output=False,
                                            execution_timeout=job.cell_timeout, **engine)
@@ -181,7 +188,7 @@ def build_one(job: BuildJob, kernels: KernelPool | None = None, printer: Any = N
             kept = keep_failed(nb_out, out, final.name)
             return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
                                  error=error_text(exc), cell=cell, section=section, failed_notebook=kept)
-        timings["notebook"] = round(time.perf_counter() - t0, 2)
+        timings["notebook"] = round(time.perf_counter() - t0 - timings["imports"] - timings["kernel"], 2)
         summary_path = tmp / "summary.json"
         missing = [f for f in REPORT_FILES if f not in {"report.html"} and not (tmp / f).exists()]
         if missing:
@@ -287,6 +294,7 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                   "roi_horizon_days": roi_horizon_days or s.reports.roi_horizon_days, "kernel": kernel}
         code = code_version(nb_path, s)
         keys = {e: report_key(fingerprints[e], params, code) for e in ids}
+        stages: dict[str, float] = {"check": time.perf_counter() - t0}
         _emit(progress, "start", total=len(ids))
         outcomes: dict[str, ReportOutcome] = {}
         todo = []
@@ -308,21 +316,26 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                     before_build()
                 # the kernels start and import the plotting stack, and the run's Chromium starts, while
                 # this process gathers the inputs
+                t1 = time.perf_counter()
                 kernels.prestart(min(workers, len(todo)))
                 printer = start_printer(chromium)
                 threading.Thread(target=_preload, name="report-preload", daemon=True).start()
+                stages["start"] = time.perf_counter() - t1
+                stages["gather"] = 0.0
 
                 def batches() -> Iterator[list[BuildJob]]:
                     # gathered in growing batches, so the first reports build while the rest are gathered
                     for batch in (_batches(todo, workers) if handoff == "cache" else [todo]):
                         caches: dict[str, str] = {}
                         if handoff == "cache":
+                            t2 = time.perf_counter()     # the first batch imports the analysis stack
                             from .inputs import gather_inputs, save_inputs
                             gathered = gather_inputs(batch, db=db_path, as_of=at, policy=policy,
                                                      roi_horizon_days=roi_horizon_days)
                             for e, inp in gathered.items():
                                 caches[e] = str(save_inputs(replace(inp, fingerprint=fingerprints[e]),
                                                             run_dir / f"{report_dirname(e)}.pkl"))
+                            stages["gather"] += time.perf_counter() - t2
                             _emit(progress, "gathered", count=len(gathered))
                         yield [BuildJob(e, keys[e], str(nb_path.resolve()), str(out_dir.resolve()),
                                         {"experiment_id": e, "db": db_path, "as_of": at.isoformat() if at else None,
@@ -331,30 +344,40 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                                         chromium, kernel, s.reports.cell_timeout_s, s.reports.pdf_timeout_s,
                                         {"handoff": handoff}) for e in batch]
 
+                t3 = time.perf_counter()
                 for o in _execute(batches(), workers, progress, kernels, printer, parallel=len(todo) > 1):
                     outcomes[o.experiment_id] = o
+                stages["build"] = time.perf_counter() - t3
+            t4 = time.perf_counter()
+            if printer is not None:
+                printer.stop()        # Chromium quits while the decisions are recorded and the index is written
+            kernels.close()
             if record:
                 notes += _record_decisions(db_path, [outcomes[e] for e in todo if outcomes[e].status == "built"])
+            ordered = tuple(outcomes[e] for e in ids)
+            run = ReportRun(ordered, str(out_dir), "", time.perf_counter() - t0, workers, chromium, handoff,
+                            tuple(notes))
+            from .portfolio import refresh_portfolio
+            index = refresh_portfolio(out_dir, run, db=db_path)
         finally:
             kernels.close()
             if printer is not None:
                 printer.close()
             shutil.rmtree(run_dir, ignore_errors=True)
-        ordered = tuple(outcomes[e] for e in ids)
-        run = ReportRun(ordered, str(out_dir), "", time.perf_counter() - t0, workers, chromium, handoff, tuple(notes))
-        from .portfolio import refresh_portfolio
-        index = refresh_portfolio(out_dir, run, db=db_path)
-        run = replace(run, index=str(index), seconds=time.perf_counter() - t0)
+        stages["finish"] = time.perf_counter() - t4
+        run = replace(run, index=str(index), seconds=time.perf_counter() - t0,
+                      stages={k: round(v, 2) for k, v in stages.items()})
     _emit(progress, "done", run=run)
     return run
 
 
 def _preload() -> None:
-    """Import what the workers need (papermill, nbconvert) while the run gathers its inputs."""
+    """Import what the workers need (papermill, nbconvert) and warm an HTML exporter while the run gathers its inputs."""
     try:
         import papermill  # noqa: F401
-        from . import render  # noqa: F401
-        from nbconvert import HTMLExporter  # noqa: F401
+        from . import execute  # noqa: F401
+        from .render import warm_up_html
+        warm_up_html()
     except Exception:  # noqa: BLE001 - the worker's own import then raises, per experiment
         pass
 
