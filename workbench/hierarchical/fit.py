@@ -83,7 +83,7 @@ def sample_to_targets(sku: SkuData, hs: HierarchicalSettings, seed: int, *, chai
     (:func:`.sampling.sample_growing`): diagnosed on every parameter after ``hs.draws_batch`` draws
     each, then every ``hs.draws_step`` more, up to ``hs.draws`` per chain. At catalogue scale the
     largest of 20,000 r_hats is what asks for more (each is fine on its own; their maximum
-    fluctuates around 1.01 at 1,000 draws), and 250 more draws on tuned chains cost a quarter of
+    fluctuates around 1.01 at 1,000 draws), and 250 more draws on tuned chains cost about a sixth of
     a fresh batch. Other samplers get batches of ``chains`` new chains (own seed, own tuning) of
     ``hs.draws_batch`` draws, pooled, up to ``chains × hs.draws`` draws in all. When the cap is
     reached first the diagnostics' warnings say what is short.
