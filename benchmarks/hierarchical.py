@@ -3,8 +3,8 @@
 For each catalogue size (``--skus``, default 1,000) and simulated world (``--worlds``, seeds 1..N)
 it prints one row: the whole fit's time (:func:`fit_hierarchical` end to end, warm cache) in wall and
 CPU seconds (all threads), the sampling time, the chains × draws per chain the diagnostics asked for
-(:func:`.fit.sample_to_targets`: batches of 4 chains until r_hat <= 1.01 on every parameter and bulk ESS
->= 400 on every lift), the smallest bulk ESS of a SKU lift and that per second of sampling, the largest
+(:func:`.fit.sample_to_targets`: 4 chains checked at 1,000 draws each and every 250 more until r_hat <= 1.01
+on every parameter and bulk ESS >= 400 on every lift), the smallest bulk ESS of a SKU lift and that per second of sampling, the largest
 r_hat of any parameter, divergences, the coverage of the SKU lifts' 94 % intervals, the posterior
 mean of ``sigma_delta`` (truth 0.06), the coverage the same intervals would have with the world's
 true lift hyperparameters (``oracle``, :func:`.evaluation.oracle_lift_coverage`), the process's peak
@@ -94,7 +94,8 @@ def main() -> None:
     hs = get_settings().hierarchical
     draws = args.draws
     plan = (f"{hs.chains} chains x {draws} draws" if draws else
-            f"batches of {hs.chains} chains x {hs.draws_batch} draws until the targets, at most {hs.chains} x {hs.draws}")
+            f"{hs.chains} chains checked at {hs.draws_batch} draws each, then every {hs.draws_step} more until the "
+            f"targets, at most {hs.draws}")
     print(f"hierarchical model, {SKUS_PER_CATEGORY} SKUs a category, 2 variants; {plan} "
           f"+ {hs.tune} tuning on {hs.cores} cores; os.cpu_count() {os.cpu_count()}; load average at start "
           f"{os.getloadavg()[0]:.1f} (shared machine)")

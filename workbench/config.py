@@ -92,9 +92,10 @@ class HierarchicalSettings:
     ``target_accept_thin`` when there are fewer than ``few_categories`` categories; 4 chains ×
     3,000 draws on 2 cores (r_hat <= 1.003 on every parameter of five 1,000-SKU benchmark worlds,
     0 divergences; 0 on the 18-SKU sample CSV). Without explicit ``draws``, :func:`fit_hierarchical`
-    samples ``draws_batch`` draws per chain and adds a batch of ``chains`` new chains while any
-    parameter's r_hat exceeds ``max_rhat`` or a SKU lift's bulk ESS is below ``min_ess_bulk``, up to
-    ``chains × draws`` draws in all. Results carry a warning when
+    samples ``draws_batch`` draws per chain and, while any parameter's r_hat exceeds ``max_rhat`` or
+    a SKU lift's bulk ESS is below ``min_ess_bulk``, lets the same chains run ``draws_step`` draws
+    more (the compiled sampler; others add a batch of ``chains`` new chains), up to ``draws`` per
+    chain. Results carry a warning when
     the largest r_hat of a SKU lift exceeds ``max_rhat`` (of any parameter: ``max_rhat_hyper``), the
     smallest bulk ESS of a SKU lift is below ``min_ess_bulk`` or any transition diverged.
     """
@@ -104,7 +105,8 @@ class HierarchicalSettings:
     chains: int = 4
     draws: int = 3000                     # per chain with explicit chains; chains × draws caps the batches
     draws_batch: int = 1000               # per chain and batch when draws are chosen by the diagnostics
-    tune: int = 500
+    draws_step: int = 250                 # more draws per chain while the diagnostics ask (compiled sampler)
+    tune: int = 300
     cores: int = 2
     target_accept: float = 0.8
     target_accept_thin: float = 0.95      # with fewer than few_categories categories, or "auto" -> "noncentred"
@@ -112,7 +114,7 @@ class HierarchicalSettings:
     max_rhat: float = 1.01
     max_rhat_hyper: float = 1.05          # any parameter (hyperparameters mix slowest)
     min_ess_bulk: float = 400.0
-    eb_draws: int = 1000
+    eb_draws: int = 1000                  # Monte Carlo draws of fit_independent (empirical Bayes needs none)
 
 
 def _spark_defaults() -> dict[str, str]:

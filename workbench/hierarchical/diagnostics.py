@@ -6,8 +6,10 @@ rank-normalised split r_hat (the larger of bulk and folded-tail r_hat), bulk ESS
 rank-normalised split chains, and tail ESS (the smaller ESS of the 5 % and 95 % quantile
 indicators). ArviZ computes them one parameter at a time (about 1 ms each); a model with thousands
 of SKUs needs them for every parameter, so this module evaluates the same formulas vectorised over
-parameters (FFT autocovariances for all parameters at once, Geyer's initial monotone sequence in a
-compiled loop). The test suite checks the numbers against ``arviz`` itself.
+parameters in compiled loops (autocovariances summed lag by lag only as far as Geyer's initial
+monotone sequence reaches — a few lags for most parameters — rather than an FFT over every lag,
+which took 14 s of CPU for 21,000 parameters × 4,000 draws). The test suite checks the numbers
+against ``arviz`` itself.
 
 Limits come from ``Settings.hierarchical`` (r_hat <= 1.01 and bulk ESS >= 400 on the SKU lifts,
 r_hat <= 1.05 on every parameter, no divergences).
@@ -30,7 +32,6 @@ from typing import Any
 import numba
 import numpy as np
 from numpy.typing import NDArray
-from scipy.fft import irfft, next_fast_len, rfft
 from scipy.special import ndtri
 
 from ..config import HierarchicalSettings
@@ -124,46 +125,76 @@ def _rhat_basic(t: Array) -> Array:
         return np.sqrt((between / within + n - 1) / n)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mean_acov(centred: Array, k: int) -> float:
+    """Chain-averaged autocovariance at lag k (divided by the draws, as the FFT form) of centred chains."""
+    c, n = centred.shape
+    total = 0.0
+    for ch in range(c):
+        acc = 0.0
+        for i in range(n - k):
+            acc += centred[ch, i] * centred[ch, i + k]
+        total += acc / n
+    return total / c
+
+
 @numba.njit(cache=True, nogil=True)
-def _geyer(mean_acov: Array, mean_var: Array, var_plus: Array, n_chain: int) -> Array:
-    """ESS from chain-averaged autocovariances (parameters × lags), Geyer's initial monotone sequence."""
-    n_par, n_draw = mean_acov.shape
+def _ess_rows(t: Array) -> Array:
+    """ESS of every parameter of (parameters, chain, draw) draws, Geyer's initial monotone sequence.
+
+    The autocovariances are summed directly, lag by lag, only as far as the sequence goes (a few
+    lags for a well-mixing parameter) instead of by an FFT over every lag: the same numbers as
+    ArviZ's ``_ess`` at a fraction of the cost for thousands of parameters.
+    """
+    n_par, c, n = t.shape
     out = np.empty(n_par)
-    rho = np.zeros(n_draw)
+    rho = np.zeros(n)
+    centred = np.empty((c, n))
+    means = np.empty(c)
     for p in range(n_par):
-        rho[:] = 0.0
-        mv, vp = mean_var[p], var_plus[p]
+        for ch in range(c):
+            acc = 0.0
+            for i in range(n):
+                acc += t[p, ch, i]
+            means[ch] = acc / n
+            for i in range(n):
+                centred[ch, i] = t[p, ch, i] - means[ch]
+        mv = _mean_acov(centred, 0) * n / (n - 1.0)
+        vp = mv * (n - 1.0) / n
+        if c > 1:
+            grand = means.mean()
+            vp += ((means - grand) ** 2).sum() / (c - 1.0)
         if not vp > 0.0:                      # constant parameter: handled by the caller
             out[p] = np.nan
             continue
+        rho[:] = 0.0
         rho_even = 1.0
         rho[0] = rho_even
-        rho_odd = 1.0 - (mv - mean_acov[p, 1]) / vp
+        rho_odd = 1.0 - (mv - _mean_acov(centred, 1)) / vp
         rho[1] = rho_odd
-        t = 1
-        while t < n_draw - 3 and rho_even + rho_odd > 0.0:
-            rho_even = 1.0 - (mv - mean_acov[p, t + 1]) / vp
-            rho_odd = 1.0 - (mv - mean_acov[p, t + 2]) / vp
+        k = 1
+        while k < n - 3 and rho_even + rho_odd > 0.0:
+            rho_even = 1.0 - (mv - _mean_acov(centred, k + 1)) / vp
+            rho_odd = 1.0 - (mv - _mean_acov(centred, k + 2)) / vp
             if rho_even + rho_odd >= 0:
-                rho[t + 1] = rho_even
-                rho[t + 2] = rho_odd
-            t += 2
-        max_t = t - 2
+                rho[k + 1] = rho_even
+                rho[k + 2] = rho_odd
+            k += 2
+        max_t = k - 2
         if rho_even > 0:
             rho[max_t + 1] = rho_even
-        t = 1
-        while t <= max_t - 2:
-            if rho[t + 1] + rho[t + 2] > rho[t - 1] + rho[t]:
-                rho[t + 1] = (rho[t - 1] + rho[t]) / 2.0
-                rho[t + 2] = rho[t + 1]
-            t += 2
-        ess = n_chain * n_draw
+        k = 1
+        while k <= max_t - 2:
+            if rho[k + 1] + rho[k + 2] > rho[k - 1] + rho[k]:
+                rho[k + 1] = (rho[k - 1] + rho[k]) / 2.0
+                rho[k + 2] = rho[k + 1]
+            k += 2
+        ess = c * n
         tau = -1.0 + 2.0 * rho[: max_t + 1].sum() + rho[max_t + 1: max_t + 2].sum()
         tau = max(tau, 1.0 / np.log10(ess))
         value = ess / tau
-        for v in rho:
-            if np.isnan(v):
-                value = np.nan
+        if np.isnan(tau):
+            value = np.nan
         out[p] = value
     return out
 
@@ -172,17 +203,8 @@ def _ess(t: Array) -> Array:
     """ESS of every parameter of a (parameters, chain, draw) array (ArviZ's ``_ess``)."""
     p, c, n = t.shape
     const = (t.max(axis=(1, 2)) - t.min(axis=(1, 2))) < np.finfo(float).resolution
-    centred = t - t.mean(axis=2, keepdims=True)
-    m = next_fast_len(2 * n)
-    f = rfft(centred, n=m, axis=2)
-    acov = irfft(f.real**2 + f.imag**2, n=m, axis=2)[:, :, :n] / n
-    mean_acov = np.ascontiguousarray(acov.mean(axis=1))
-    mean_var = mean_acov[:, 0] * n / (n - 1.0)
-    var_plus = mean_var * (n - 1.0) / n
-    if c > 1:
-        var_plus = var_plus + t.mean(axis=2).var(axis=1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = _geyer(mean_acov, mean_var, var_plus, c)
+        out = _ess_rows(np.ascontiguousarray(t, dtype=np.float64))
     out[const] = c * n
     return out
 

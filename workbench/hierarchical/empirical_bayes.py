@@ -18,10 +18,11 @@ cross-check of the full model, interactive use):
    compound-symmetric covariance) times the full model's hyperpriors; the posterior of every lift
    is then exact normal–normal algebra.
 
-Summaries use the same code as the full model (:func:`.results.summarise_draws`) on Monte Carlo
-draws: control rate from its Beta posterior, variant rate = expit(logit(control) + lift) with the
-lift drawn from its normal posterior (independently — an approximation that ignores the small
-correlation through the shared control arm).
+Summaries: control rate from its Beta posterior, variant rate = expit(logit(control) + lift) with
+the lift from its normal posterior (independently — an approximation that ignores the small
+correlation through the shared control arm), every mean, interval, probability and expected loss
+by deterministic quadrature (:mod:`workbench.stats.beta_logit_lift`), not Monte Carlo draws: the
+same numbers on every run, 0.3 s of CPU for 20,000 lifts instead of 3 s for 1,000 draws each.
 
 >>> from workbench.hierarchical.synthetic import simulate_sku_world
 >>> world = simulate_sku_world(n_categories=5, skus_per_category=10, seed=3)
@@ -33,7 +34,7 @@ correlation through the shared control arm).
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,8 @@ from ..config import get_settings
 from ..errors import InputError, Problem
 from ..experiment_data import ExperimentData
 from .data import SkuData, sku_data_from_experiments, sku_data_from_frame
-from .results import HierarchicalResult, build_sku_rows, category_prior_row, interval_label, summarise_draws
+from ..stats.beta_logit_lift import LiftSummaries, beta_logit_lift_summaries
+from .results import CategoryPrior, HierarchicalResult, build_sku_rows, interval_label, summarise_draws
 from .spec import Priors
 
 __all__ = ["beta_binomial_loglik", "fit_beta_binomial", "fit_category_betas", "fit_lift_pooling",
@@ -114,6 +116,29 @@ def fit_beta_binomial(n: Array, y: Array, group: NDArray[np.int64] | None = None
 _U_BOUNDS, _K_BOUNDS = (-12.0, 12.0), (float(np.log(0.05)), float(np.log(1e6)))
 
 
+def trigamma(x: Array) -> Array:
+    """ψ'(x) for x > 0 to about 1e-10 relative: recurrence up to x >= 6, then the asymptotic series.
+
+    Three times faster than ``scipy.special.polygamma(1, x)`` (which goes through ``zeta``); used
+    for the Newton steps' Hessians, where it only sets the step, not the optimum.
+
+    >>> from scipy.special import polygamma
+    >>> x = np.array([0.3, 2.5, 40.0]); bool(np.allclose(trigamma(x), polygamma(1, x), rtol=1e-9))
+    True
+    """
+    x = np.asarray(x, dtype=float)
+    acc = np.zeros_like(x)
+    for _ in range(6):
+        small = x < 6.0
+        if not small.any():
+            break
+        acc += np.where(small, 1.0 / (x * x), 0.0)
+        x = np.where(small, x + 1.0, x)
+    r = 1.0 / x
+    r2 = r * r
+    return acc + r + r2 * (0.5 + r * (1 / 6 + r2 * (-1 / 30 + r2 * (1 / 42 + r2 * (-1 / 30 + r2 * (5 / 66))))))
+
+
 def _newton_beta_binomial(n: Array, y: Array, group: NDArray[np.int64], n_groups: int, u: Array, k: Array,
                           centre: tuple[Array, Array] | None, spread: tuple[float, float]) -> tuple[Array, Array]:
     """Maximise every group's (penalised) beta-binomial likelihood at once: Newton steps on 2 × 2 Hessians.
@@ -140,11 +165,11 @@ def _newton_beta_binomial(n: Array, y: Array, group: NDArray[np.int64], n_groups
         a, b = kappa * mu, kappa * (1 - mu)
         ag, bg = a[group], b[group]
         c1 = digamma(ag + bg) - digamma(n + ag + bg)
-        c2 = polygamma(1, ag + bg) - polygamma(1, n + ag + bg)
+        c2 = trigamma(ag + bg) - trigamma(n + ag + bg)
         ga = np.bincount(group, digamma(y + ag) - digamma(ag) + c1, minlength=n_groups)
         gb = np.bincount(group, digamma(n - y + bg) - digamma(bg) + c1, minlength=n_groups)
-        haa = np.bincount(group, polygamma(1, y + ag) - polygamma(1, ag) + c2, minlength=n_groups)
-        hbb = np.bincount(group, polygamma(1, n - y + bg) - polygamma(1, bg) + c2, minlength=n_groups)
+        haa = np.bincount(group, trigamma(y + ag) - trigamma(ag) + c2, minlength=n_groups)
+        hbb = np.bincount(group, trigamma(n - y + bg) - trigamma(bg) + c2, minlength=n_groups)
         hab = np.bincount(group, c2, minlength=n_groups)
         ks = kappa * mu * (1 - mu)
         # chain rule to (u, k): a = e^k·expit(u), b = e^k·(1 − expit(u))
@@ -250,47 +275,65 @@ def category_beta_priors(data: SkuData | pd.DataFrame | Sequence[ExperimentData]
     return out
 
 
+def summary_columns(s: LiftSummaries) -> dict[str, Any]:
+    """:class:`~workbench.stats.beta_logit_lift.LiftSummaries` as the columns :func:`.results.build_sku_rows` takes."""
+    out: dict[str, Any] = {}
+    for name in ("control_rate", "variant_rate", "lift_abs", "lift_rel", "lift_logodds"):
+        out[name] = getattr(s, name)
+        out[f"{name}_ci"] = [tuple(r) for r in getattr(s, f"{name}_ci").tolist()]
+    out["prob_beat_control"], out["expected_loss"] = s.prob_beat_control, s.expected_loss
+    out["expected_loss_control"] = s.expected_loss_control
+    return out
+
+
+def _prior_rows(names: Sequence[str], counts: Sequence[int], a: Array, b: Array, lift_mean: Array, lift_var: Array,
+                level: float) -> list[CategoryPrior]:
+    """A new SKU's rate ~ Beta(a, b) and lift ~ Normal(lift_mean, lift_var) per category, summarised in closed form."""
+    s = beta_logit_lift_summaries(a, b, lift_mean, lift_var, level=level)
+    return [CategoryPrior(category=c, n_skus=int(counts[i]), rate_mean=float(s.control_rate[i]),
+                          rate_ci=(float(s.control_rate_ci[i, 0]), float(s.control_rate_ci[i, 1])),
+                          beta_a=float(a[i]), beta_b=float(b[i]), lift_logodds_mean=float(s.lift_logodds[i]),
+                          lift_logodds_ci=(float(s.lift_logodds_ci[i, 0]), float(s.lift_logodds_ci[i, 1])),
+                          lift_rel_mean=float(s.lift_rel[i]),
+                          lift_rel_ci=(float(s.lift_rel_ci[i, 0]), float(s.lift_rel_ci[i, 1])))
+            for i, c in enumerate(names)]
+
+
 def fit_empirical_bayes(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *, draws: int | None = None,
                         seed: int | None = None, credible_level: float | None = None,
                         priors: Priors = Priors()) -> HierarchicalResult:
-    """The fast path: same result object as :func:`.fit.fit_hierarchical`, in milliseconds."""
+    """The fast path: same result object as :func:`.fit.fit_hierarchical`, in milliseconds.
+
+    Deterministic: every summary is computed by quadrature
+    (:func:`workbench.stats.beta_logit_lift.beta_logit_lift_summaries`); ``draws`` and ``seed`` are
+    accepted for the signature shared with the other methods and otherwise unused.
+    """
     t0 = time.perf_counter()
     settings = get_settings()
     level = settings.credible_level if credible_level is None else credible_level
-    n_draws = settings.hierarchical.eb_draws if draws is None else int(draws)
-    if n_draws < 100:
-        raise InputError([Problem("blocked", "bad_setting", "draws must be >= 100", column="draws", value=n_draws)])
+    if draws is not None and int(draws) < 100:
+        raise InputError([Problem("blocked", "bad_setting", "draws must be >= 100", column="draws", value=draws)])
     sku = _as_data(data)
-    rng = np.random.default_rng(settings.seed if seed is None else seed)
     a, b, ga, gb = fit_category_betas(sku)
     ls, lc = sku.lift_sku, sku.lift_category
     a0, b0 = a[lc] + sku.control_y[ls], b[lc] + sku.control_n[ls] - sku.control_y[ls]
     # The lift's likelihood: each arm's log-odds under a nearly flat Jeffreys Beta(1/2, 1/2), so the
     # rate priors do not shrink the difference before the lift level pools it.
     pool = fit_lift_pooling(*lift_estimates(sku), lc, sku.n_categories, priors)
-    p0 = rng.beta(a0, b0, size=(n_draws, sku.n_lifts))
-    lift = pool["mean"] + np.sqrt(pool["var"]) * rng.standard_normal((n_draws, sku.n_lifts))  # type: ignore[operator]
-    p1 = expit(logit(p0) + lift)
-    rows = build_sku_rows(sku, summarise_draws(p0, p1, level=level, lift_logodds=lift))
+    rows = build_sku_rows(sku, summary_columns(beta_logit_lift_summaries(a0, b0, pool["mean"], pool["var"],
+                                                                         level=level)))
 
     counts = np.bincount(sku.sku_category, minlength=sku.n_categories)
-    cat_mean, cat_var = pool["cat_mean"], pool["cat_var"]
     sigma, tau, mu = float(pool["sigma"]), float(pool["tau"]), float(pool["mu"])  # type: ignore[arg-type]
-    categories = []
-    for i, c in enumerate(sku.categories):
-        r0 = rng.beta(a[i], b[i], n_draws)
-        ln = cat_mean[i] + np.sqrt(cat_var[i] + sigma**2) * rng.standard_normal(n_draws)  # type: ignore[index]
-        row = category_prior_row(c, int(counts[i]), r0, ln, expit(logit(r0) + ln) / r0 - 1, level)
-        categories.append(row.__class__(**{**row.__dict__, "beta_a": float(a[i]), "beta_b": float(b[i])}))
-    r0 = rng.beta(ga, gb, n_draws)
-    ln = mu + np.hypot(tau, sigma) * rng.standard_normal(n_draws)
-    new = category_prior_row("(new category)", 0, r0, ln, expit(logit(r0) + ln) / r0 - 1, level)
-    new = new.__class__(**{**new.__dict__, "beta_a": ga, "beta_b": gb})
+    categories = _prior_rows(sku.categories, counts, a, b, np.asarray(pool["cat_mean"]),
+                             np.asarray(pool["cat_var"]) + sigma**2, level)
+    new = _prior_rows(["(new category)"], [0], np.array([ga]), np.array([gb]), np.array([mu]),
+                      np.array([tau**2 + sigma**2]), level)[0]
     hyper = {"global_beta_a": ga, "global_beta_b": gb, "mu_delta": mu, "tau_delta": tau, "sigma_delta": sigma}
     return HierarchicalResult(method="empirical_bayes", interval=interval_label(level), credible_level=level,
                               skus=rows, categories=tuple(categories), new_category=new, hyperparameters=hyper,
                               seconds=time.perf_counter() - t0,
-                              _draws={"control_rate": p0, "variant_rate": p1, "lift_logodds": lift})
+                              _draws={"lift_mean": np.asarray(pool["mean"]), "lift_var": np.asarray(pool["var"])})
 
 
 def fit_independent(data: SkuData | pd.DataFrame | Sequence[ExperimentData], *, draws: int | None = None,

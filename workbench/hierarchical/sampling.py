@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,7 +31,7 @@ from ..errors import InputError, Problem
 from .data import SkuData
 from .spec import CHOICES, TRACE_VARS, Priors, resolve_parameterisation
 
-__all__ = ["SAMPLERS", "PosteriorSample", "sample_posterior", "clear_compile_cache", "warm_up"]
+__all__ = ["SAMPLERS", "PosteriorSample", "sample_posterior", "sample_growing", "clear_compile_cache", "warm_up"]
 
 SAMPLERS: tuple[str, ...] = ("nutpie", "nutpie-pytensor", "pymc")
 
@@ -172,7 +172,87 @@ def sample_posterior(data: SkuData, *, sampler: str = "nutpie", parameterisation
                            n_draws=draws, tune=tune, compile_seconds=compile_s, sample_seconds=sample_s, extra=extra)
 
 
-def _from_arrow(raw: Any, shapes: dict[str, tuple[int, ...]], tune: int
+def _finished(sampler: Any) -> bool:
+    """Whether nutpie's background sampler is done (its ``is_finished`` raises TimeoutError while it is not)."""
+    try:
+        return bool(sampler.is_finished)
+    except TimeoutError:
+        return False
+
+
+def sample_growing(data: SkuData, check: Callable[[PosteriorSample], bool], *, first: int, step: int, cap: int,
+                   parameterisation: str = "adaptive", chains: int = 4, tune: int = 300, target_accept: float = 0.8,
+                   seed: int = 0, priors: Priors = Priors(), poll: float = 0.05) -> PosteriorSample:
+    """Chains that keep sampling until ``check(sample)`` says enough: no new chains, no second tuning.
+
+    The compiled density's chains run side by side (one thread each) in the background; when every
+    chain has ``first`` draws after tuning they are paused and ``check`` sees the draws so far
+    (chains trimmed to the shortest); if it is not satisfied they resume for ``step`` more draws
+    each, up to ``cap``. Adding 250 draws to the same, already tuned chains costs a fraction of a
+    fresh batch of chains (which repeats the tuning and starts again from 1,000 draws).
+    """
+    import nutpie
+
+    from .compiled_density import compiled_model
+
+    _check("nutpie", parameterisation, chains=chains, draws=first, tune=tune, cores=1)
+    t0 = time.perf_counter()
+    compiled = compiled_model(data, priors, parameterisation).model
+    compile_s = time.perf_counter() - t0
+    done: dict[str, int] = {}
+
+    def seen(progress: Any) -> None:
+        done["draws"] = min(int(p.finished_draws) for p in progress) if progress else 0
+
+    checking = 0.0
+    t1 = time.perf_counter()
+    target = min(first, cap)
+    with warnings.catch_warnings():
+        for category in (FutureWarning, UserWarning, RuntimeWarning, DeprecationWarning):
+            warnings.simplefilter("ignore", category=category)
+        sampler = nutpie.sample(compiled, draws=cap, tune=tune, chains=chains, cores=chains, seed=seed,
+                                progress_bar=False, target_accept=target_accept, return_raw_trace=True,
+                                blocking=False, progress_callback=seen, progress_rate=50)
+        try:
+            while True:
+                while not _finished(sampler) and done.get("draws", 0) < tune + target:
+                    time.sleep(poll)
+                finished = _finished(sampler)
+                if not finished:
+                    sampler.pause()
+                raw = _arrow_batches(sampler.wait() if finished else sampler.inspect())
+                while True:          # a finished run (small models outrun the polling) is checked step by step
+                    t2 = time.perf_counter()
+                    draws_out, diverging, steps = _from_arrow(raw, compiled.shapes or {}, tune, keep=target)
+                    sample = PosteriorSample(draws=draws_out, diverging=diverging, sampler="nutpie",
+                                             parameterisation=parameterisation, chains=chains,
+                                             n_draws=int(diverging.shape[1]), tune=tune, compile_seconds=compile_s,
+                                             sample_seconds=t2 - t1 - checking,
+                                             extra={"mean_tree_size": float(steps.mean())})
+                    enough = check(sample)
+                    checking += time.perf_counter() - t2
+                    if enough or target >= cap or sample.n_draws < target:
+                        return sample
+                    del sample, draws_out
+                    target = min(target + step, cap)
+                    if not finished:
+                        break
+                del raw
+                sampler.resume()
+        finally:
+            if not _finished(sampler):
+                sampler.cancel()
+
+
+def _arrow_batches(raw: Any) -> tuple[list[Any], list[Any]]:
+    """nutpie's raw trace as Arrow record batches of draws and of statistics, one per chain (taken once)."""
+    import pyarrow as pa
+
+    draw_batches, stat_batches = raw.get_arrow_trace()
+    return [pa.record_batch(b) for b in draw_batches], [pa.record_batch(b) for b in stat_batches]
+
+
+def _from_arrow(raw: Any, shapes: dict[str, tuple[int, ...]], tune: int, keep: int | None = None
                 ) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.bool_], NDArray[np.float64]]:
     """Posterior draws (chain, draw, ...), divergences and tree sizes straight from nutpie's Arrow trace.
 
@@ -180,14 +260,12 @@ def _from_arrow(raw: Any, shapes: dict[str, tuple[int, ...]], tune: int
     sampler statistic and of the warm-up draws cost seconds and a second copy of the trace at
     catalogue scale): one copy of each variable from Arrow into its NumPy array.
     """
-    import pyarrow as pa
-
-    draw_batches, stat_batches = raw.get_arrow_trace()
-    batches = [pa.record_batch(b) for b in draw_batches]
-    stats = [pa.record_batch(b) for b in stat_batches]
+    batches, stats = raw if isinstance(raw, tuple) else _arrow_batches(raw)
     chains = len(batches)
     kept = [b.num_rows - int(np.asarray(st.column("tuning")).sum()) for b, st in zip(batches, stats)]
-    n = min(kept)
+    # the first ``n`` draws after tuning of every chain (a chain that ran further is cut, so a paused
+    # background run gives the same sample whatever the threads' timing)
+    n = min(kept) if keep is None else min(min(kept), keep)
     out: dict[str, NDArray[np.float64]] = {}
     for name in TRACE_VARS:
         shape = tuple(shapes.get(name, ()))
