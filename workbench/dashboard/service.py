@@ -165,19 +165,15 @@ class DashboardService:
         return snap
 
     def _restore(self, prev: Snapshot, key: SourceKey, inputs: str) -> Snapshot | None:
-        """The snapshot kept beside the database (:mod:`workbench.dashboard.store`): its portfolio, registry
-        and plan are published first (``loading``), then with every outcome; ``previous`` when the sources
-        changed since it was made."""
+        """The snapshot kept beside the database (:mod:`workbench.dashboard.store`), published at once: its
+        portfolio, registry and plan are read now, each experiment's outcome when it is first asked for;
+        ``previous`` when the sources changed since it was made."""
         from .store import load_snapshot
-
-        def front(snap: Snapshot) -> None:
-            self._snapshot = replace(snap, version=prev.version + 1, previous=snap.key != key, loading=True)
-
-        stored = load_snapshot(self.db, inputs, front=front)
+        stored = load_snapshot(self.db, inputs)
         if stored is None:
             self._snapshot = prev
             return None
-        snap = replace(stored, version=prev.version + 2, previous=stored.key != key, loading=False)
+        snap = replace(stored, version=prev.version + 1, previous=stored.key != key, loading=False)
         self._snapshot = snap
         log.info("showing the dashboard snapshot kept beside the database (analysed %s%s)", snap.refreshed_at,
                  "; the data changed since, re-analysing" if snap.previous else "")
@@ -449,4 +445,15 @@ def start_refresh(period_s: float | None = None) -> None:
     import panel as pn
     period = period_s if period_s is not None else get_settings().dashboard.refresh_seconds
     pn.state.schedule_task("workbench-dashboard-refresh", refresh_task, period=dt.timedelta(seconds=period))
-    threading.Thread(target=prepare_simulator, name="workbench-simulator-warmup", daemon=True).start()
+    threading.Thread(target=_prepare_simulator_later, name="workbench-simulator-warmup", daemon=True).start()
+
+
+def _prepare_simulator_later(timeout: float = 120.0) -> None:
+    """:func:`prepare_simulator` once the server shows its first snapshot and its first pages had time to paint
+    (loading the kernels takes seconds of CPU that a starting server's first page should not wait for)."""
+    svc = get_service()
+    deadline = time.monotonic() + timeout
+    while not svc.snapshot.ready and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(svc.warm_delay_after_start)
+    prepare_simulator()
