@@ -149,7 +149,8 @@ def cold_start(page, base_of, first: int, *, logged_in: bool) -> dict[str, float
     previous = page.locator(".wb-previous").count() > 0
     while True:                                  # until the page shows the current data's analysis
         status = dashboard_status(base) or {}
-        if status.get("ready") and not status.get("previous") and not status.get("analysing"):
+        if status.get("ready") and not status.get("previous") and not status.get("analysing") \
+                and not status.get("loading"):
             break
         time.sleep(0.2)
     return {"up": up, "paint": paint, "cpu": cpu, "previous": previous, "current": time.perf_counter() - t0,

@@ -24,6 +24,8 @@ def assert_same(a, b, where: str) -> None:
     assert type(a) is type(b), (where, type(a), type(b))
     if isinstance(a, pd.DataFrame):
         pd.testing.assert_frame_equal(a, b, check_exact=True, check_column_type=True, check_index_type=True, obj=where)
+    elif isinstance(a, pd.Series):
+        pd.testing.assert_series_equal(a, b, check_exact=True, check_index_type=True, obj=where)
     elif hasattr(type(a), "model_fields"):
         assert a.model_fields_set == b.model_fields_set and a == b, where
         for f in type(a).model_fields:
@@ -92,6 +94,12 @@ def test_a_restart_shows_the_kept_snapshot_without_analysing(world_db, tmp_path,
         shown.append([table] + [getattr(detail, pane).object for pane in ("header", "badges", "decision", "tiles",
                                                                           "adjusted", "rollout", "log")])
     assert shown[0] == shown[1] and "pdp-home-bandit" in shown[1][1] and "Bandit allocation" in shown[1][-1]
+
+    fronts: list = []                  # the first page's part comes first: the portfolio, without registry or plan
+    full = store.load_snapshot(world_db, snap.inputs, front=fronts.append)
+    assert fronts[0].loading and fronts[0].registry is None and fronts[0].autopilot is None and not fronts[0].outcomes
+    assert_same(fronts[0].frame, first.portfolio(snap), "front frame")
+    assert not full.loading and full.registry is not None and set(full.outcomes) == set(snap.outcomes)
 
     # other code (or settings, or calendar): the kept snapshot is not used at all
     assert store.load_snapshot(world_db, "other inputs") is None

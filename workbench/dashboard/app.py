@@ -179,7 +179,20 @@ def create_app() -> Any:
     if pn.state.location is not None:
         pn.state.location.sync(app.state, {"page": "page", "experiment": "experiment"})
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        def loaded() -> None:            # the page is in the browser: the server may read the rest of its snapshot
+            if app.service.snapshot.ready:
+                app.service.page_shown()
+        pn.state.onload(loaded)
         period = int(get_settings().dashboard.session_poll_seconds * 1000)
         pn.state.add_periodic_callback(app.poll, period=period)
+        if not app.service.snapshot.ready:          # opened while the server starts: paint as soon as data are there
+            soon: list = []
+
+            def poll_soon() -> None:
+                app.poll()
+                if app.service.snapshot.ready and soon:
+                    soon[0].stop()
+                    app.service.page_shown()
+            soon.append(pn.state.add_periodic_callback(poll_soon, period=200))
     return app
 

@@ -90,9 +90,12 @@ class _Encoder:
         with pa.ipc.new_stream(sink, table.schema) as w:
             w.write_table(table)
         self.buffers.append(sink.getvalue())
-        out = {_T: "df", "b": len(self.buffers) - 1, "cols": [self.value(c, where) for c in df.columns],
-               "obj": objects, "index": self.value(df.index, f"{where}.index"),
-               "cols_name": self.value(df.columns.name, where)}
+        columns = df.columns
+        cols = (self.value(columns, where) if type(columns) is pd.RangeIndex else
+                {"labels": [self.value(c, where) for c in columns], "dtype": str(columns.dtype),
+                 "name": self.value(columns.name, where)})
+        out = {_T: "df", "b": len(self.buffers) - 1, "cols": cols, "obj": objects,
+               "index": self.value(df.index, f"{where}.index")}
         if df.attrs:
             out["attrs"] = self.value(dict(df.attrs), where)
         return out
@@ -165,17 +168,19 @@ class _Decoder:
         import pyarrow as pa
         table = pa.ipc.open_stream(pa.py_buffer(self.buffers[d["b"]])).read_all()
         typed = table.to_pandas()
-        cols = [self.value(c) for c in d["cols"]]
+        spec = d["cols"]
+        columns = (self.value(spec) if spec.get(_T) == "range" else
+                   pd.Index([self.value(c) for c in spec["labels"]], dtype=spec["dtype"], name=self.value(spec["name"])))
+        index = self.value(d["index"])
         series = {}
-        for i in range(len(cols)):
+        for i in range(len(columns)):
             if str(i) in d["obj"]:
                 series[i] = pd.Series([self.value(v) for v in d["obj"][str(i)]], dtype=object)
             else:
                 series[i] = typed[f"c{i}"]
-        df = pd.DataFrame(series) if cols else pd.DataFrame(index=range(len(typed)))
-        df.columns = pd.Index(cols, dtype=object) if any(type(c) is not str for c in cols) else cols
-        df.columns.name = self.value(d["cols_name"])
-        df.index = self.value(d["index"])
+        df = pd.DataFrame(series) if len(columns) else pd.DataFrame(index=range(len(index)))
+        df.columns = columns
+        df.index = index
         if "attrs" in d:
             df.attrs.update(self.value(d["attrs"]))
         return df

@@ -19,13 +19,15 @@ The header says what the snapshot was computed from, and where each part is:
 * ``inputs`` — the settings and the events calendar (what the analysis reads besides the data);
 * ``key`` — the service's source key (events, audit log, switches, allocation log), the same key the
   scheduled refresh compares to decide that nothing changed;
-* ``front`` — the snapshot without its outcomes: the portfolio's rows, the registry, the plan (what
-  the first page shows; a few hundred kB for 500 experiments);
+* ``front`` — what the first page shows: the portfolio's rows and the snapshot's dates and key (a few
+  hundred kB for 500 experiments; reading it needs neither the analysis nor the registry code);
+* ``facts`` — the registry view, the autopilot plan and the bandits' allocations (read right after);
 * ``outcomes`` — where each experiment's outcome is (most of the size: its aggregated cube).
 
-:func:`load_snapshot` checks the header, reads the front part, and hands back a snapshot whose
-outcomes are read from the file one experiment at a time, when a page (or the warm-up) first asks
-for one (:class:`KeptOutcomes`; the file is memory-mapped, so replacing it meanwhile is harmless).
+:func:`load_snapshot` checks the header, reads the front part (the server publishes it at once, marked
+``loading``), then the facts, and hands back a snapshot whose outcomes are read from the file one
+experiment at a time, when a page (or the warm-up) first asks for one (:class:`KeptOutcomes`; the file
+is memory-mapped, so replacing it meanwhile is harmless).
 
 On start (:meth:`DashboardService.refresh` with no snapshot yet) the stored snapshot is published
 as current when all three header facts match. When only the data or the registry changed, it is
@@ -60,6 +62,7 @@ log = logging.getLogger("workbench.dashboard")
 
 FORMAT = 2
 MAGIC = b"WBSNAP2\n"
+_FACTS = ("registry", "autopilot", "autopilot_note", "allocations", "bandits")   # read after the front part
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class StoreHeader:
     key: Any
     outcomes: int = 0
     front: tuple[int, int] = (0, 0)                            # offset and length of the front record
+    facts: tuple[int, int] = (0, 0)                            # offset and length of the registry, plan, bandits
     index: Mapping[str, tuple[int, int]] | None = None       # experiment id → offset and length of its outcome
 
 
@@ -104,10 +108,13 @@ def save_snapshot(db: str | Path, snapshot: Any, frame: Any) -> Path | None:
     when it cannot be written)."""
     target = store_path(db)
     try:
-        front = codec.encode(replace(snapshot, outcomes={}, frame=frame, previous=False, loading=False))
-        records = [front]
+        import pandas as pd
+        blank = {"registry": None, "autopilot": None, "autopilot_note": "", "allocations": pd.DataFrame(), "bandits": {}}
+        front = codec.encode(replace(snapshot, outcomes={}, frame=frame, previous=False, loading=False, **blank))
+        facts = codec.encode({name: getattr(snapshot, name) for name in _FACTS})
+        records = [front, facts]
         index: dict[str, list[int]] = {}
-        offset = len(front)
+        offset = len(front) + len(facts)
         for eid, outcome in snapshot.outcomes.items():
             record = codec.encode(outcome)
             index[eid] = [offset, len(record)]
@@ -116,7 +123,7 @@ def save_snapshot(db: str | Path, snapshot: Any, frame: Any) -> Path | None:
         key = snapshot.key
         header = json.dumps({"format": FORMAT, "code": code_fingerprint(), "inputs": snapshot.inputs,
                              "key": None if key is None else asdict(key), "outcomes": len(index),
-                             "front": [0, len(front)], "index": index}).encode()
+                             "front": [0, len(front)], "facts": [len(front), len(facts)], "index": index}).encode()
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -145,7 +152,7 @@ def read_header(data: bytes | mmap.mmap) -> tuple[StoreHeader, int]:
     from .snapshot import SourceKey
     header = StoreHeader(int(raw["format"]), str(raw["code"]), str(raw["inputs"]),
                          None if raw["key"] is None else SourceKey(**raw["key"]), int(raw["outcomes"]),
-                         tuple(raw["front"]), {str(k): (int(o), int(m)) for k, (o, m) in raw["index"].items()})
+                         tuple(raw["front"]), tuple(raw["facts"]), {str(k): (int(o), int(m)) for k, (o, m) in raw["index"].items()})
     return header, start + n
 
 
@@ -200,8 +207,9 @@ def load_snapshot(db: str | Path, inputs: str, *, front: Callable[[Any], None] |
     """The stored snapshot when it was made by this code with these ``inputs`` (else None), its outcomes
     read on demand (:class:`KeptOutcomes`).
 
-    ``front(snapshot)``, when given, is called with it before it is returned (kept for callers that
-    publish the portfolio before anything else; the outcomes are no longer read in between).
+    ``front(snapshot)``, when given, is called first with the part the portfolio page shows: the snapshot
+    with its portfolio frame and dates, marked ``loading``, without the registry, plan, bandits and outcomes
+    (reading those imports most of the workbench; a server shows its first page before).
     """
     path = store_path(db)
     if not path.is_file():
@@ -216,17 +224,22 @@ def load_snapshot(db: str | Path, inputs: str, *, front: Callable[[Any], None] |
         if header.inputs != inputs:
             log.info("the settings or the events calendar changed since the stored snapshot; analysing afresh")
             return None
-        offset, length = header.front
-        if base + max([offset + length, *(o + n for o, n in header.index.values())]) != len(data):
+        parts = [header.front, header.facts, *header.index.values()]
+        if base + max(o + n for o, n in parts) != len(data):
             raise codec.CodecError("the file is longer or shorter than its header says")
-        snapshot = codec.decode(memoryview(data)[base + offset:base + offset + length])
+
+        def part(where: tuple[int, int]) -> Any:
+            return codec.decode(memoryview(data)[base + where[0]:base + where[0] + where[1]])
+        snapshot = part(header.front)
         from .snapshot import Snapshot
         if type(snapshot) is not Snapshot or snapshot.key != header.key:
             raise codec.CodecError("the front part is not the snapshot its header describes")
-        snapshot = replace(snapshot, outcomes=KeptOutcomes(data, base, header.index))
         if front is not None:
-            front(snapshot)
-        return snapshot
+            front(replace(snapshot, loading=True, autopilot_note="the server is still reading the plan it kept"))
+        facts = part(header.facts)
+        if type(facts) is not dict or set(facts) != set(_FACTS):
+            raise codec.CodecError("the registry part is not what its header describes")
+        return replace(snapshot, outcomes=KeptOutcomes(data, base, header.index), **facts)
     except Exception:  # noqa: BLE001 - unreadable, truncated, or another format: as if there were none
         log.warning("ignoring an unreadable dashboard snapshot %s", path, exc_info=True)
         return None
