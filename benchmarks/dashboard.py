@@ -25,8 +25,8 @@ detail and switch, five runs each.
 
 Baselines measured in the same run, in this process, on the same database: the server's refresh
 from nothing (``evaluate()`` of the whole portfolio, the registry and the autopilot plan — what the
-first paint after a start waited for before the snapshot was kept), writing and reading the kept
-snapshot, and the cold computation of one experiment's extras (trend, segments, posterior, chance
+first paint after a start waited for before the snapshot was kept), writing the kept snapshot, reading
+its front part (portfolio, registry, plan), one experiment's outcome and then all of them, and the cold computation of one experiment's extras (trend, segments, posterior, chance
 over time — what a switch would cost without the server's cache). Timings are medians; the machine's
 load average is printed beside them. The world is copied into a temporary folder (removed at the end).
 

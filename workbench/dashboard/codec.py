@@ -78,14 +78,12 @@ class _Encoder:
     def frame(self, df: pd.DataFrame, where: str) -> dict:
         """Arrow for the typed columns; an ``object`` column element by element through this encoder."""
         import pyarrow as pa
-        objects = {}
-        typed = {}
-        for i, (name, col) in enumerate(df.items()):
-            if col.dtype == object:
-                objects[str(i)] = [self.value(v, f"{where}[{name!r}]") for v in col.tolist()]
-            else:
-                typed[f"c{i}"] = col.reset_index(drop=True)
-        table = pa.Table.from_pandas(pd.DataFrame(typed), preserve_index=False)
+        kinds = list(df.dtypes)
+        objects = {str(i): [self.value(v, f"{where}[{df.columns[i]!r}]") for v in df.iloc[:, i].tolist()]
+                   for i, kind in enumerate(kinds) if kind == object}
+        typed_at = [i for i, kind in enumerate(kinds) if kind != object]
+        typed = df.iloc[:, typed_at].set_axis([f"c{i}" for i in typed_at], axis=1).reset_index(drop=True)
+        table = pa.Table.from_pandas(typed, preserve_index=False)
         sink = io.BytesIO()
         with pa.ipc.new_stream(sink, table.schema) as w:
             w.write_table(table)
@@ -172,13 +170,10 @@ class _Decoder:
         columns = (self.value(spec) if spec.get(_T) == "range" else
                    pd.Index([self.value(c) for c in spec["labels"]], dtype=spec["dtype"], name=self.value(spec["name"])))
         index = self.value(d["index"])
-        series = {}
-        for i in range(len(columns)):
-            if str(i) in d["obj"]:
-                series[i] = pd.Series([self.value(v) for v in d["obj"][str(i)]], dtype=object)
-            else:
-                series[i] = typed[f"c{i}"]
-        df = pd.DataFrame(series) if len(columns) else pd.DataFrame(index=range(len(index)))
+        df = typed if typed.shape[1] else pd.DataFrame(index=range(len(index)))
+        for i in sorted(int(k) for k in d["obj"]):        # object columns back at their places, in order
+            df.insert(i, f"o{i}", pd.Series([self.value(v) for v in d["obj"][str(i)]], dtype=object),
+                      allow_duplicates=True)
         df.columns = columns
         df.index = index
         if "attrs" in d:
