@@ -8,11 +8,43 @@ import pytest
 import workbench.pipeline
 from workbench.dashboard import store
 from workbench.dashboard.actions import ActionRequest, perform
-from workbench.dashboard.app import previous_banner
+from workbench.dashboard.app import DashboardApp, previous_banner
 from workbench.dashboard.portfolio import display_frame
 from workbench.dashboard.service import DashboardService
 
-from .conftest import OPERATOR
+from .conftest import OPERATOR, VIEWER
+
+
+def assert_same(a, b, where: str) -> None:
+    """``a`` is ``b`` rebuilt: the same types all the way down, the same DataFrames (dtypes, exact values), the
+    same numbers (NaN where NaN), the same reprs."""
+    import dataclasses
+
+    import pandas as pd
+    assert type(a) is type(b), (where, type(a), type(b))
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=True, check_column_type=True, check_index_type=True, obj=where)
+    elif isinstance(a, pd.Series):
+        pd.testing.assert_series_equal(a, b, check_exact=True, check_index_type=True, obj=where)
+    elif hasattr(type(a), "model_fields"):
+        assert a.model_fields_set == b.model_fields_set and a == b, where
+        for f in type(a).model_fields:
+            assert_same(getattr(a, f), getattr(b, f), f"{where}.{f}")
+    elif dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            assert_same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for k in a:
+            assert_same(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and a != a:
+        assert b != b, where
+    else:
+        assert a == b and repr(a) == repr(b), (where, a, b)
 
 
 @pytest.fixture
@@ -39,18 +71,40 @@ def test_a_restart_shows_the_kept_snapshot_without_analysing(world_db, tmp_path,
     restored = again.refresh(warm=False)
     assert len(analyses) == 3 and again.refresh_count == 0                             # nothing analysed
     assert restored.ready and not restored.previous and restored.key == again.source_key()
+    # the first page needs only the portfolio: no outcome is read until an experiment is opened
+    kept_outcomes = restored.outcomes
+    assert isinstance(kept_outcomes, store.KeptOutcomes) and set(kept_outcomes) == set(snap.outcomes)
+    assert again.portfolio(restored) is restored.frame and kept_outcomes.read == 0
+    assert_same(restored.frame, first.portfolio(snap), "frame")
+    assert_same(restored.registry, snap.registry, "registry")
+    assert again.story("pdp-shoes-hero").to_dict() == first.story("pdp-shoes-hero").to_dict()   # one story
+    assert kept_outcomes.read == 1
     assert {e: o.decision.action for e, o in restored.outcomes.items()} == \
         {e: o.decision.action for e, o in snap.outcomes.items()}
-    assert again.story("pdp-shoes-hero").to_dict() == first.story("pdp-shoes-hero").to_dict()   # one story
 
-    fronts: list = []                  # the portfolio is shown before the outcomes are read
+    # lossless: every restored outcome is the evaluated one (types, dtypes, float bits), and renders identically
+    for eid, fresh in snap.outcomes.items():
+        assert_same(kept_outcomes[eid], fresh, eid)
+    shown = []
+    for svc in (first, again):
+        app = DashboardApp(service=svc, identity=VIEWER)
+        table = app.pages["portfolio"].table.value.to_string()
+        app.state.param.update(page="experiment", experiment="pdp-home-bandit")
+        detail = app.pages["experiment"]
+        shown.append([table] + [getattr(detail, pane).object for pane in ("header", "badges", "decision", "tiles",
+                                                                          "adjusted", "rollout", "log")])
+    assert shown[0] == shown[1] and "pdp-home-bandit" in shown[1][1] and "Bandit allocation" in shown[1][-1]
+
+    fronts: list = []                  # the first page's part comes first: the portfolio, without registry or plan
     full = store.load_snapshot(world_db, snap.inputs, front=fronts.append)
-    assert fronts[0].outcomes == {} and fronts[0].frame["experiment_id"].tolist() == \
-        first.portfolio()["experiment_id"].tolist() and set(full.outcomes) == set(snap.outcomes)
+    assert fronts[0].loading and fronts[0].registry is None and fronts[0].autopilot is None and not fronts[0].outcomes
+    assert_same(fronts[0].frame, first.portfolio(snap), "front frame")
+    assert not full.loading and full.registry is not None and set(full.outcomes) == set(snap.outcomes)
 
     # other code (or settings, or calendar): the kept snapshot is not used at all
     assert store.load_snapshot(world_db, "other inputs") is None
-    kept.write_bytes(kept.read_bytes()[:100])                                            # truncated by hand
+    whole = kept.read_bytes()
+    kept.write_bytes(whole[:-100])                                                       # truncated by hand
     assert store.load_snapshot(world_db, snap.inputs) is None
 
 

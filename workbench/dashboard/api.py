@@ -118,7 +118,7 @@ class StatusHandler(_JSONHandler):
         snap = svc.snapshot
         progress = svc.progress
         self.reply(200, {"ready": snap.ready and not snap.pending, "version": snap.version, "error": snap.error is not None,
-                         "warming": svc.warming, "previous": snap.previous,
+                         "warming": svc.warming, "previous": snap.previous, "loading": snap.loading,
                          "analysing": None if progress is None else {"done": progress[0], "of": progress[1]},
                          "cpu_seconds": time.process_time()})      # the server's CPU time since it started
 

@@ -16,12 +16,9 @@ from panel.viewable import Viewer
 
 from ..config import get_settings
 from ..display import escape, fmt_count
-from .autopilot_page import AutopilotPage
-from .detail import ExperimentDetail
 from .login import LOGOUT_URL
 from .portfolio import PortfolioView
 from .service import get_service
-from .simulator_page import SimulatorPage
 from .session import AppState, session_identity
 from .ui import CSS, alert_html, fmt_time
 
@@ -39,6 +36,33 @@ def previous_banner(snap: Any, doing: str = "") -> str:
             f"{escape(doing.capitalize() + '…' if doing else 'Re-analysing…')}</div>")
 
 
+class _Pages(dict):
+    """The session's pages, each built (and its module imported) when it is first shown: a new session's first
+    paint is the portfolio, and the experiment page's plotting stack is not needed for it."""
+
+    def __init__(self, app: "DashboardApp") -> None:
+        super().__init__()
+        self._app = app
+
+    def __missing__(self, page: str) -> Any:
+        app = self._app
+        if page == "portfolio":
+            view = PortfolioView(app.service, app.state)
+        elif page == "experiment":
+            from .detail import ExperimentDetail
+            view = ExperimentDetail(app.service, app.state, app.identity)
+        elif page == "autopilot":
+            from .autopilot_page import AutopilotPage
+            view = AutopilotPage(app.service, app.state)
+        elif page == "simulator":
+            from .simulator_page import SimulatorPage
+            view = SimulatorPage(app.service, app.state)
+        else:
+            raise KeyError(page)
+        self[page] = view
+        return view
+
+
 class DashboardApp(Viewer):
     """One browser session of the dashboard."""
 
@@ -52,12 +76,7 @@ class DashboardApp(Viewer):
         self.nav.param.watch(lambda e: setattr(self.state, "page", e.new), "value")
         self.status = pn.pane.HTML("", css_classes=["wb-status-pane"])
         self.banner = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.pages: dict[str, Any] = {
-            "portfolio": PortfolioView(self.service, self.state),
-            "experiment": ExperimentDetail(self.service, self.state, self.identity),
-            "autopilot": AutopilotPage(self.service, self.state),
-            "simulator": SimulatorPage(self.service, self.state),
-        }
+        self.pages: dict[str, Any] = _Pages(self)       # built on first visit
         self.main = pn.Column(sizing_mode="stretch_width")
         self._seen: dict[str, int] = {}
         self._version = -1
@@ -138,7 +157,7 @@ class DashboardApp(Viewer):
             self._show_progress(snap)
         else:
             self.banner.object = ""
-        page = self.state.page if self.state.page in self.pages else "portfolio"
+        page = self.state.page if self.state.page in _NAV.values() else "portfolio"
         view = self.pages[page]
         if page == "experiment":
             view.update(snap)
@@ -160,7 +179,20 @@ def create_app() -> Any:
     if pn.state.location is not None:
         pn.state.location.sync(app.state, {"page": "page", "experiment": "experiment"})
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        def loaded() -> None:            # the page is in the browser: the server may read the rest of its snapshot
+            if app.service.snapshot.ready:
+                app.service.page_shown()
+        pn.state.onload(loaded)
         period = int(get_settings().dashboard.session_poll_seconds * 1000)
         pn.state.add_periodic_callback(app.poll, period=period)
+        if not app.service.snapshot.ready:          # opened while the server starts: paint as soon as data are there
+            soon: list = []
+
+            def poll_soon() -> None:
+                app.poll()
+                if app.service.snapshot.ready and soon:
+                    soon[0].stop()
+                    app.service.page_shown()
+            soon.append(pn.state.add_periodic_callback(poll_soon, period=200))
     return app
 

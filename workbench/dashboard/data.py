@@ -14,7 +14,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,8 @@ from ..display import ResultMixin, fmt_pct, finite_or_none
 from ..lifecycle.inputs import analysis_options
 from ..results import Comparison, MetricResult
 from ..summary import summarize
-from .badges import Badge, badges_for
+from .badges import badges_for
+from .rows import ANALYSING, PortfolioRow, filter_portfolio, portfolio_frame
 
 __all__ = ["PortfolioRow", "current_weights", "portfolio_rows", "portfolio_frame", "filter_portfolio", "best_comparison",
            "VariantTile", "variant_tiles", "funnel_frame", "trend_frame", "PosteriorCurves", "posterior_curves",
@@ -65,33 +66,6 @@ def best_comparison(outcome: Any) -> Comparison | None:
     return best or (primary.comparisons[0] if len(primary.comparisons) == 1 else None)
 
 
-@dataclass(frozen=True)
-class PortfolioRow(ResultMixin):
-    """One experiment in the portfolio table."""
-
-    experiment_id: str
-    name: str
-    state: str
-    kind: str
-    category: str
-    days_running: float | None
-    traffic_share: float | None
-    units: float
-    allocation: str
-    primary_metric: str
-    best_variant: str | None
-    lift_rel: float | None
-    lift_rel_lo: float | None
-    lift_rel_hi: float | None
-    prob_beat_control: float | None
-    decision: str
-    decision_reason: str
-    health: str
-    badges: tuple[Badge, ...] = ()
-    arms: int = 0                           # variants including the control
-    owner: str = "—"
-
-
 def _text(x: Any, default: str = "") -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return default
@@ -107,9 +81,6 @@ def current_weights(outcome: Any, registry: Any = None, bandits: Mapping[str, An
         return dict(history.current)
     weights = registry.weights.get(eid) if registry is not None else None
     return dict(weights) if weights else dict(outcome.data.expected_weights or {})
-
-
-ANALYSING = "analysing"
 
 
 def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None,
@@ -162,36 +133,6 @@ def portfolio_rows(outcomes: Mapping[str, Any], registry: Any = None,
             "no events for this experiment in the data yet",
             arms=len(weights), owner=_text(rec.owner, "—")))
     return rows
-
-
-def portfolio_frame(rows: Sequence[PortfolioRow]) -> pd.DataFrame:
-    """The rows as a DataFrame (badges as a list column), in the order given."""
-    cols = [f for f in PortfolioRow.__dataclass_fields__]
-    return pd.DataFrame([{k: getattr(r, k) for k in cols} for r in rows], columns=cols)
-
-
-def filter_portfolio(frame: pd.DataFrame, *, states: Iterable[str] = (), categories: Iterable[str] = (),
-                     decisions: Iterable[str] = (), health: Iterable[str] = (), text: str = "",
-                     owners: Iterable[str] = ()) -> pd.DataFrame:
-    """Rows matching every non-empty filter (``text`` searches the id and the name, any case).
-
-    >>> f = pd.DataFrame({"experiment_id": ["a-1", "b-2"], "name": ["Shoes hero", "Beauty tabs"],
-    ...                   "state": ["running", "hold"], "category": ["shoes", "beauty"],
-    ...                   "decision": ["hold", "launch"], "health": ["healthy", "warning"]})
-    >>> filter_portfolio(f, text="BEAUTY")["experiment_id"].tolist(), len(filter_portfolio(f, states=["running"]))
-    (['b-2'], 1)
-    """
-    keep = pd.Series(True, index=frame.index)
-    for col, values in (("state", states), ("category", categories), ("decision", decisions), ("health", health),
-                        ("owner", owners)):
-        values = list(values)
-        if values:
-            keep &= frame[col].isin(values)
-    if text.strip():
-        t = text.strip().lower()
-        keep &= frame["experiment_id"].str.lower().str.contains(t, regex=False) | \
-            frame["name"].str.lower().str.contains(t, regex=False)
-    return frame[keep]
 
 
 # --- detail: tiles, funnel, trend ------------------------------------------------------------------

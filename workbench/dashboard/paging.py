@@ -81,7 +81,7 @@ class PortfolioQuery:
 
 def query_portfolio(frame: pd.DataFrame, query: PortfolioQuery) -> Page:
     """The rows of ``frame`` (:func:`workbench.dashboard.data.portfolio_frame`) matching ``query``, one page."""
-    from .data import filter_portfolio
+    from .rows import filter_portfolio
 
     shown = filter_portfolio(frame, states=query.states, categories=query.categories, decisions=query.decisions,
                              health=query.health, owners=query.owners, text=query.text or "")

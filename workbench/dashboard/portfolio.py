@@ -17,7 +17,7 @@ from panel.viewable import Viewer
 
 from ..display import escape, fmt_ci, fmt_num, fmt_pct, fmt_action
 from .badges import badges_html
-from .data import portfolio_frame
+from .rows import portfolio_frame
 from .paging import PAGE_SIZE, PortfolioQuery, facets
 from .session import AppState
 from .ui import ACTION_COLOURS, STATE_COLOURS, fmt_days, fmt_lift, fmt_prob, pill

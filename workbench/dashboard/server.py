@@ -241,7 +241,7 @@ def serving(auth_file: str | Path, *, db: str | Path, reports: str | Path, log: 
                     raise RuntimeError(f"workbench serve exited with {proc.returncode}:\n{log_path.read_text()}")
                 status = dashboard_status(base)
                 busy = status and (status["warming"] or status.get("previous") or status.get("analysing"))
-                if status and status["ready"] and not (steady and busy):
+                if status and status["ready"] and not status.get("loading") and not (steady and busy):
                     break
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the dashboard was not ready after {fmt_elapsed(timeout)}:\n{log_path.read_text()}")

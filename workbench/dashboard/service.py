@@ -20,21 +20,20 @@ off the server's event loop (``asyncio.to_thread``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import pandas as pd
 
 from ..config import Paths, get_settings
 from ..db import connect, database_path
 from ..errors import WorkbenchError
-from ..lifecycle.registry import utcnow
-from ..pipeline import has_registry
 from .snapshot import LRU, RegistryView, Snapshot, SourceKey
 
 __all__ = ["RegistryView", "Snapshot", "DashboardService", "get_service", "start_refresh", "refresh_task",
@@ -42,6 +41,14 @@ __all__ = ["RegistryView", "Snapshot", "DashboardService", "get_service", "start
 
 log = logging.getLogger("workbench.dashboard")
 
+def _utcnow() -> dt.datetime:
+    # imported when first called: the registry module brings in the query stack, which a server starting from
+    # its kept snapshot does not need before its first page is painted
+    from ..lifecycle.registry import utcnow
+    return utcnow()
+
+
+FACTS_WAIT = 5.0    # a starting server: seconds the rest of its kept snapshot waits for a first page to load
 EXTRAS_PER_EXPERIMENT = 8      # cache entries one experiment can hold: 2 trends, posterior, chance, segments
 
 
@@ -52,7 +59,7 @@ class DashboardService:
                  clock: Callable[[], dt.datetime] | None = None) -> None:
         self.db = database_path(db)
         self.reports = Path(reports) if reports is not None else Paths.default().reports
-        self.clock = clock or utcnow
+        self.clock = clock or _utcnow
         self.lock = threading.RLock()              # every DuckDB access of this process
         self._refresh_lock = threading.Lock()      # one refresh at a time
         self._snapshot = Snapshot()
@@ -68,6 +75,10 @@ class DashboardService:
         self.progress: tuple[int, int] | None = None   # (experiments analysed, of) while a refresh runs
         self.publish_every = 2.0                   # seconds between the partial snapshots of a first analysis
         self.warm_delay_after_start = 5.0          # seconds between showing a kept snapshot and warming its extras
+        self.facts_wait = 0.0                      # kept snapshot: seconds the registry and plan wait for a first page
+                                                   # (a server: start_refresh sets FACTS_WAIT)
+        self.facts_grace = 0.3                     # ... and after it loaded in the browser, for it to be drawn
+        self._first_page = threading.Event()
 
     # --- snapshot -------------------------------------------------------------------------------
     @property
@@ -89,8 +100,7 @@ class DashboardService:
         """Cheap facts that change whenever the events, the registry or the allocation log change."""
         if not self.db.exists():
             return SourceKey()
-        with self.lock, connect(self.db, read_only=True) as con:
-            raw = con.con
+        with self.lock, self._raw_connection() as raw:
             tables = {r[0] for r in raw.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
             def one(sql: str) -> Any:
@@ -105,6 +115,25 @@ class DashboardService:
                     "SELECT name, value FROM workbench_switches ORDER BY name").fetchall())
             alloc = one("SELECT count(*) FROM allocation_log")[0] if "allocation_log" in tables else 0
         return SourceKey(int(events or 0), str(last or ""), int(seq or 0), switches, int(alloc or 0))
+
+    @contextlib.contextmanager
+    def _raw_connection(self) -> Iterator[Any]:
+        """A plain read-only DuckDB connection for the source key's counts (no Ibis: a server starting from its
+        kept snapshot checks the key before its first page, and the query layer is not needed for that); the
+        Ibis connection when DuckDB refuses a second configuration of the file in this process."""
+        import duckdb
+
+        from ..db import open_while_locked
+        try:
+            raw = open_while_locked(lambda: duckdb.connect(str(self.db), read_only=True), self.db)
+        except duckdb.ConnectionException:
+            with connect(self.db, read_only=True) as con:
+                yield con.con
+            return
+        try:
+            yield raw
+        finally:
+            raw.close()
 
     def refresh(self, *, force: bool = False, warm: bool = True) -> Snapshot:
         """Re-evaluate the portfolio when the sources changed (or ``force``); keep the old data on error.
@@ -123,12 +152,12 @@ class DashboardService:
             try:
                 key = self.source_key()
                 inputs = inputs_fingerprint(self.db)
-                self.checked_at = self.clock()
                 if not prev.ready and self.keep_snapshot:
                     stored = self._restore(prev, key, inputs)
                     if stored is not None:
                         prev = stored
                         restored = True
+                self.checked_at = self.clock()
                 unchanged = prev.ready and prev.error is None and key == prev.key and inputs == prev.inputs
                 if unchanged and not force:
                     if not restored:
@@ -165,13 +194,16 @@ class DashboardService:
         return snap
 
     def _restore(self, prev: Snapshot, key: SourceKey, inputs: str) -> Snapshot | None:
-        """The snapshot kept beside the database (:mod:`workbench.dashboard.store`): its portfolio, registry
-        and plan are published first (``loading``), then with every outcome; ``previous`` when the sources
-        changed since it was made."""
+        """The snapshot kept beside the database (:mod:`workbench.dashboard.store`): its portfolio is published
+        first (``loading``); the registry, plan and bandits are read once the first session has shown its page (or
+        after ``facts_wait`` seconds); each experiment's outcome is read when it is first asked for. ``previous``
+        when the sources changed since it was made."""
         from .store import load_snapshot
 
         def front(snap: Snapshot) -> None:
-            self._snapshot = replace(snap, version=prev.version + 1, previous=snap.key != key, loading=True)
+            self._snapshot = replace(snap, version=prev.version + 1, previous=snap.key != key)
+            if self._first_page.wait(self.facts_wait):
+                time.sleep(self.facts_grace)       # the page is drawn before the rest competes for the CPU
 
         stored = load_snapshot(self.db, inputs, front=front)
         if stored is None:
@@ -182,6 +214,10 @@ class DashboardService:
         log.info("showing the dashboard snapshot kept beside the database (analysed %s%s)", snap.refreshed_at,
                  "; the data changed since, re-analysing" if snap.previous else "")
         return snap
+
+    def page_shown(self) -> None:
+        """A session's page has loaded in its browser with a ready snapshot (:func:`~workbench.dashboard.app.create_app`)."""
+        self._first_page.set()
 
     def _progress(self, done: int, total: int, outcome: Any = None) -> None:
         self.progress = (done, total)
@@ -234,6 +270,7 @@ class DashboardService:
     def registry_view(self) -> RegistryView | None:
         """Records, allocation, rollouts, decisions and the audit log, read in one registry session."""
         from ..lifecycle.rollout import rollout_status
+        from ..pipeline import has_registry
         with self.lock:
             if not has_registry(self.db):
                 return None
@@ -312,10 +349,10 @@ class DashboardService:
     def portfolio(self, snapshot: Snapshot | None = None) -> pd.DataFrame:
         """The portfolio frame (:func:`~workbench.dashboard.data.portfolio_rows`) of ``snapshot`` (default:
         the current one), built once per snapshot and shared by every session."""
-        from .data import portfolio_frame, portfolio_rows
         snap = snapshot or self._snapshot
         if snap.frame is not None:
             return snap.frame
+        from .data import portfolio_frame, portfolio_rows
         cached = self._portfolio
         if cached is not None and cached[0] is snap:
             return cached[1]
@@ -448,5 +485,17 @@ def start_refresh(period_s: float | None = None) -> None:
     simulator ready in the background."""
     import panel as pn
     period = period_s if period_s is not None else get_settings().dashboard.refresh_seconds
+    get_service().facts_wait = FACTS_WAIT          # a browser is probably on its way: its first page goes first
     pn.state.schedule_task("workbench-dashboard-refresh", refresh_task, period=dt.timedelta(seconds=period))
-    threading.Thread(target=prepare_simulator, name="workbench-simulator-warmup", daemon=True).start()
+    threading.Thread(target=_prepare_simulator_later, name="workbench-simulator-warmup", daemon=True).start()
+
+
+def _prepare_simulator_later(timeout: float = 120.0) -> None:
+    """:func:`prepare_simulator` once the server shows its first snapshot and its first pages had time to paint
+    (loading the kernels takes seconds of CPU that a starting server's first page should not wait for)."""
+    svc = get_service()
+    deadline = time.monotonic() + timeout
+    while not svc.snapshot.ready and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(svc.warm_delay_after_start)
+    prepare_simulator()

@@ -59,7 +59,7 @@ class Snapshot:
     inputs: str = ""                          # settings and events calendar analysed with (store.inputs_fingerprint)
     previous: bool = False                    # the analysis of the previous data, shown while the refresh runs
     frame: Any = None                         # the portfolio frame, when kept with the snapshot (store.py)
-    loading: bool = False                     # kept snapshot: portfolio, registry, plan ready; outcomes still loading
+    loading: bool = False                     # outcomes still loading (a kept snapshot now reads them on demand)
     pending: bool = False                     # first analysis running: registry facts, and the outcomes so far
 
     @property
