@@ -48,7 +48,8 @@ def _record(tree) -> bytes:
     return struct.pack("<I", len(text)) + text + struct.pack("<I", 0)
 
 
-@pytest.mark.parametrize("name", ["os:system", "builtins:eval", "subprocess:Popen", "workbenchx.evil:Thing"])
+@pytest.mark.parametrize("name", ["os:system", "builtins:eval", "subprocess:Popen", "workbenchx.evil:Thing",
+                                  "workbench.config:Path", "workbench.dashboard.codec:importlib.machinery.ModuleSpec"])
 def test_a_record_naming_a_class_outside_the_workbench_is_refused(name):
     with pytest.raises(codec.CodecError, match="not a class of the workbench"):
         codec.decode(_record({"$t": "dc", "c": name, "f": {}}))

@@ -55,9 +55,11 @@ def _klass(path: str) -> type:
         raise CodecError(f"refusing to rebuild {path!r}: not a class of the workbench package")
     obj: Any = importlib.import_module(module)
     for part in qual.split("."):
-        obj = getattr(obj, part)
-    if not isinstance(obj, type):
-        raise CodecError(f"{path!r} is not a class")
+        obj = getattr(obj, part, None)
+        if not isinstance(obj, type):      # a class defined in the module (or nested in one), never via another module
+            break
+    if not isinstance(obj, type) or not (obj.__module__ + ".").startswith(_ALLOWED):
+        raise CodecError(f"refusing to rebuild {path!r}: not a class of the workbench package")
     return obj
 
 
