@@ -219,8 +219,11 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
 
 
 def save_inputs(inputs: ReportInputs, path: str | Path) -> Path:
-    """Pickle ``inputs`` to ``path`` atomically (temporary file, then rename)."""
-    with atomic_file(path, binary=True) as fh:
+    """Pickle ``inputs`` to ``path`` atomically (temporary file, then rename), readable by this user only, in a
+    folder only this user can write (the run's hand-off folder): a pickle runs code when it is loaded, so no
+    one else may put one where the report's kernel reads it."""
+    Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with atomic_file(path, binary=True, mode=0o600) as fh:
         pickle.dump(inputs, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return Path(path)
 
