@@ -259,7 +259,7 @@ def main() -> None:
     try:
         for engine in args.engines.split(","):
             if engine == "duckdb":
-                print(f"DuckDB memory_limit = {args.memory_limit} on both sides ({threads} threads; --memory-limit)",
+                print(f"DuckDB memory_limit = {args.memory_limit} on both sides ({threads} thread{'s' if threads > 1 else ''}; --memory-limit)",
                       flush=True)
             _engine(engine, args, lake, events, dims, env, threads)
     finally:
@@ -274,7 +274,8 @@ def _engine(engine: str, args: argparse.Namespace, lake: Path, events: int, dims
     for i in range(args.repeat):
         wb.append(run(WORKBENCH, str(lake), engine, str(wb_out), dims, env=env))
         if "error" in wb[-1]:
-            print(f"{engine} run {i + 1}: workbench stopped after {wb[-1]['seconds']:.0f} s: {wb[-1]['error']}")
+            print(f"{engine} run {i + 1}: workbench stopped after {wb[-1]['seconds']:.0f} s: {wb[-1]['error']} "
+                  "(here: --memory-limit)")
             return
         print(f"{engine} run {i + 1}: workbench {wb[-1]['seconds']:.1f} s (CPU {wb[-1]['cpu']:.1f} s, peak "
               f"{wb[-1]['rss_mb']:,.0f} MB)  ({load()})", flush=True)
