@@ -103,9 +103,9 @@ def _burst_ips(t: ir.Table, per_minute: int) -> ir.Table:
     """The IPs with more than ``per_minute`` events in some minute (``ip_hash``, distinct).
 
     Only an IP with more than ``per_minute`` events in all can have such a minute, so the per-minute count runs
-    over those IPs' events alone: the count per IP has about a third of the groups of the count per IP and
-    minute (nearly one group per event on real traffic), which is what a hash aggregation has to hold or
-    spill — at 100 M events the difference between fitting the memory limit and not.
+    over those IPs' events alone (bots: 16 IPs in two days of the 100 M-event lake). The count per IP has
+    fewer groups than the count per IP and minute, which has nearly one per event (in a file of that lake
+    202 k against 534 k, for 707 k events), and the groups are what a hash aggregation holds or spills.
     """
     heavy = t.group_by("ip_hash").aggregate(c=t.count()).filter(lambda b: b.c > per_minute)
     cand = t.filter(t.ip_hash.isin(heavy.ip_hash))
