@@ -12,7 +12,7 @@ same query over zero partitions: planning, code generation, scheduling) and the 
 c = (T − F) × cores / P (P input partitions, ``local[cores]``); on N executors × k cores for E events,
 T ≈ F + c × ceil(P × E / E_measured / (N × k)).
 
-    .venv/bin/python benchmarks/engines.py [--events 100000000] [--engines duckdb,spark] [--repeat 1]
+    .venv/bin/python benchmarks/engines.py [--events 100000000] [--engines duckdb,spark] [--repeat 1] [--memory-limit 3GB]
 """
 
 from __future__ import annotations
