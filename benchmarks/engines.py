@@ -139,9 +139,11 @@ sums = ",\n  ".join([f"sum({D.format(v)}) AS {v}__sum, sum({D.format(v)} * {D.fo
 pattern = "(?i)(headless|phantomjs|selenium|puppeteer|playwright|bot|crawler|spider|curl|python-requests)"
 if engine == "duckdb":
     import duckdb
-    import tempfile
+    import atexit, shutil, tempfile
+    spill = tempfile.mkdtemp(prefix="bench-hand-")          # this process's own spill folder
+    atexit.register(shutil.rmtree, spill, True)
     con = duckdb.connect()
-    con.execute(f"SET temp_directory = '{tempfile.mkdtemp(prefix='bench-hand-')}'")
+    con.execute(f"SET temp_directory = '{spill}'")
     con.execute(f"SET memory_limit = '{limit}'"); con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
     events = f"read_parquet('{lake}/events/date=*/*.parquet', hive_partitioning = true)"
