@@ -100,3 +100,42 @@ def test_a_full_spill_folder_is_one_line_naming_the_disk_not_the_memory(small_wo
             aggregate_cube(log)
     message = str(err.value)
     assert "\n" not in message and "is full" in message and "engine.temp_directory" in message
+
+
+def test_the_python_api_raises_the_one_line_too(small_world, monkeypatch, tmp_path):
+    """``aggregate_cube`` called from Python (as ``benchmarks/engines.py`` does) ends in the same one line as the CLI."""
+    from workbench.aggregate import aggregate_cube
+    from workbench.db import connect
+    from workbench.errors import WorkbenchError
+    from workbench.sources.events import open_event_log
+
+    _limit(monkeypatch, tmp_path, "4MB", threads=2)
+    with connect(":memory:") as con:
+        log = open_event_log(con, small_world["parquet"] / "events.parquet")
+        with pytest.raises(WorkbenchError) as err:
+            aggregate_cube(log)
+    message = str(err.value)
+    assert "\n" not in message and "engine.memory_limit = 4MB" in message and "workbench.yaml" in message
+
+
+def test_burst_ips_counted_over_heavy_ips_only_are_the_per_minute_bursts():
+    """The IP-burst rule counts events per IP and minute only for IPs with more events than the limit in all; the
+    bursts are those of the plain count per IP and minute over every event (the reference, in SQL)."""
+    import datetime as dt
+
+    import duckdb
+    import ibis
+
+    from workbench.aggregate import _burst_ips
+
+    t0 = dt.datetime(2026, 11, 6, 12, 0, 0)
+    rows = ([("burst", t0 + dt.timedelta(seconds=i % 50)) for i in range(7)]            # 7 in one minute
+            + [("spread", t0 + dt.timedelta(minutes=i)) for i in range(9)]              # 9 in all, 1 a minute
+            + [("edge", t0 + dt.timedelta(seconds=i)) for i in range(5)]                # exactly the limit
+            + [("quiet", t0)] + [(None, t0 + dt.timedelta(seconds=i)) for i in range(8)])
+    frame = pd.DataFrame(rows, columns=["ip_hash", "ts_server"])
+    ours = sorted(ibis.duckdb.connect().execute(_burst_ips(ibis.memtable(frame), 5))["ip_hash"])
+    reference = duckdb.connect().execute(
+        "SELECT DISTINCT ip_hash FROM (SELECT ip_hash, date_trunc('minute', ts_server) AS m, count(*) AS c "
+        "FROM frame GROUP BY 1, 2) WHERE c > 5 AND ip_hash IS NOT NULL").fetchall()
+    assert ours == sorted(r[0] for r in reference) == ["burst"]

@@ -99,6 +99,21 @@ def _first_by_time(t: ir.Table, column: str) -> ir.Value:
     return t[column].cast("string").argmin(t.ts_server)
 
 
+def _burst_ips(t: ir.Table, per_minute: int) -> ir.Table:
+    """The IPs with more than ``per_minute`` events in some minute (``ip_hash``, distinct).
+
+    Only an IP with more than ``per_minute`` events in all can have such a minute, so the per-minute count runs
+    over those IPs' events alone (bots: 16 IPs in two days of the 100 M-event lake). The count per IP has
+    fewer groups than the count per IP and minute, which has nearly one per event (in a file of that lake
+    202 k against 534 k, for 707 k events), and the groups are what a hash aggregation holds or spills.
+    """
+    heavy = t.group_by("ip_hash").aggregate(c=t.count()).filter(lambda b: b.c > per_minute)
+    cand = t.filter(t.ip_hash.isin(heavy.ip_hash))
+    minute = cand.ts_server.truncate("m")
+    return (cand.group_by([cand.ip_hash, minute.name("minute")]).aggregate(c=cand.count())
+            .filter(lambda b: b.c > per_minute).select("ip_hash").distinct())
+
+
 def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of: dt.datetime | None = None,
               settings: Settings | None = None, values: Iterable[str] | None = None,
               experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None) -> ir.Table:
@@ -120,6 +135,7 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
         t = t.filter(t.experiment_id.isin(list(experiments)))
     if as_of is not None:
         t = t.filter(t.ts_server <= as_of)
+    events = t
     if needs_exposure(chosen):
         t = t.mutate(**{FIRST_EXPOSURE: t.ts_server.min().over(group_by=[t.experiment_id, t.user_key])})
     first = {c if c != "variant_id" else "variant": _first_by_time(t, c) for c in _FIRST if c in t.columns}
@@ -147,10 +163,7 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
         reasons.append(((u.dwell_mean < s.min_mean_dwell_ms) & (u.impressions >= s.min_impressions_for_dwell),
                         "short_dwell"))
     if log.has("ip_hash"):
-        minute = t.ts_server.truncate("m")
-        bursts = (t.group_by([t.ip_hash, minute.name("minute")]).aggregate(c=t.count())
-                  .filter(lambda b: b.c > s.ip_burst_events_per_minute).select("ip_hash").distinct())
-        reasons.append((u.ip.isin(bursts.ip_hash), "ip_burst"))
+        reasons.append((u.ip.isin(_burst_ips(events, s.ip_burst_events_per_minute).ip_hash), "ip_burst"))
     span_hours = (u.last_ts.epoch_seconds() - u.first_ts.epoch_seconds()) / 3600.0
     reasons.append((u.n_events > s.max_events_per_unit_hour * (span_hours + 1.0), "event_rate"))
     reasons.append((u.multi_variant, "sticky"))

@@ -115,7 +115,9 @@ def execute_bounded(expr: ibis.Expr) -> Any:
     of it is held at once depends on how the threads interleave, which is why the same aggregation could end
     in ``OutOfMemoryException`` on a busy machine and finish on an idle one. One thread needs the least;
     only when even that cannot fit does the error reach :func:`engine_limits` (one line naming the setting).
-    The query only reads, so running it again is safe. Other backends run it as it is.
+    The query only reads, so running it again is safe. What still does not fit is raised as the one line of
+    :func:`memory_error` (a :class:`WorkbenchError`), so a caller of the Python API (``aggregate_cube``) gets the
+    setting to change, not DuckDB's message. Other backends run it as it is.
     """
     import duckdb
 
@@ -123,14 +125,16 @@ def execute_bounded(expr: ibis.Expr) -> Any:
         return expr.execute()
     except duckdb.OutOfMemoryException as exc:
         if _spill_full(exc):            # the disk, not the threads: one thread would fill it too
-            raise
+            raise memory_error(exc) from None
         con = expr.get_backend()
         threads = int(con.raw_sql("SELECT current_setting('threads')").fetchone()[0])
         if threads <= 1:
-            raise
+            raise memory_error(exc) from None
     con.raw_sql("SET threads = 1")
     try:
         return expr.execute()
+    except duckdb.OutOfMemoryException as exc:
+        raise memory_error(exc) from None
     finally:
         con.raw_sql(f"SET threads = {threads}")
 
