@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .errors import InputError, Problem
 
-__all__ = ["Settings", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings",
+__all__ = ["Settings", "size_bytes", "SRMSettings", "HealthSettings", "BotSettings", "GuardrailSettings", "BanditSettings",
            "HierarchicalSettings", "EngineSettings", "SparkSettings", "Paths", "LifecycleSettings", "RolloutSettings",
            "AutopilotSettings", "ReportSettings", "InputLimits", "TrackingSettings", "ScheduleSettings",
            "AlertSettings", "EmailSettings", "MAX_EXACT_COUNT", "get_settings", "project_root", "default_home"]
@@ -433,10 +433,23 @@ def _merge(obj: Any, overrides: dict[str, Any], source: str, prefix: str) -> Any
     return replace(obj, **changes)
 
 
-_SIZE = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*[kmgt]i?b?\s*", re.IGNORECASE)
+def size_bytes(text: str) -> int | None:
+    """A DuckDB memory size in bytes (KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB of 1024; the ``B`` may be
+    left out); None when ``text`` is not one (DuckDB wants a unit).
+
+    >>> size_bytes("1GB"), size_bytes("1.5 GiB"), size_bytes("512mb"), size_bytes("4"), size_bytes("lots")
+    (1000000000, 1610612736, 512000000, None, None)
+    """
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?)b?\s*", str(text), re.IGNORECASE)
+    if not m:
+        return None
+    scale = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 2 ** 10, "mi": 2 ** 20, "gi": 2 ** 30, "ti": 2 ** 40}
+    return int(float(m.group(1)) * scale[m.group(2).lower()])
+
+
 #: settings whose values have a form beyond their type: (test, what the value must be)
 _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "engine.memory_limit": (lambda v: v == "" or _SIZE.fullmatch(v) is not None,
+    "engine.memory_limit": (lambda v: v == "" or size_bytes(v) is not None,
                             "a size such as 1GB, 512MB or 4GiB (empty: DuckDB's own default)"),
 }
 

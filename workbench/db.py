@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 
-from .config import Paths, get_settings
+from .config import Paths, get_settings, size_bytes
 from .errors import NotFoundError, WorkbenchError
 
 if TYPE_CHECKING:   # duckdb and ibis are imported where a connection is made: `workbench --help` stays fast
@@ -93,19 +93,8 @@ def auto_threads(memory_limit: str, cores: int | None = None) -> int:
     (4, 1, 8)
     """
     cores = cores or os.cpu_count() or 1
-    limit = _size_bytes(memory_limit)
+    limit = size_bytes(memory_limit)
     return cores if limit is None else max(1, min(cores, limit // MEMORY_PER_THREAD))
-
-
-def _size_bytes(text: str) -> int | None:
-    """``"1GB"`` → 10**9 bytes (DuckDB's units: KB/MB/GB/TB powers of 1000, KiB/MiB/GiB/TiB of 1024); None if unknown."""
-    import re
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([kmgt]?i?b?)\s*", str(text).lower())
-    if not m or not m.group(1).replace(".", "", 1).isdigit():
-        return None
-    unit = m.group(2).rstrip("b")
-    scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 2 ** 10, "mi": 2 ** 20, "gi": 2 ** 30, "ti": 2 ** 40}
-    return int(float(m.group(1)) * scale[unit]) if unit in scale else None
 
 
 def execute_bounded(expr: ibis.Expr) -> Any:

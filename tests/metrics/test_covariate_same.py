@@ -34,14 +34,6 @@ DEFS = {"metrics": {
 }}
 
 
-@pytest.fixture()
-def defs():
-    d = definitions_from_mapping(DEFS, source="team.yaml")
-    with use(d):
-        yield d
-    assert not metric_defs._ACTIVE
-
-
 @pytest.fixture(scope="module")
 def frames(small_world):
     con = duckdb.connect(str(small_world["db"]), read_only=True)

@@ -12,7 +12,7 @@ from workbench import metric_defs
 from workbench.aggregate import aggregate_cube, unit_expr
 from workbench.aggregate_quantiles import aggregate_quantiles
 from workbench.db import connect
-from workbench.metric_defs import catalog, definitions_from_mapping, use
+from workbench.metric_defs import catalog
 from workbench.sources.events import open_event_log
 
 DEFS = {
@@ -35,14 +35,6 @@ def world(small_world):
     skus = dict(con.execute("select experiment_id, product_id from world_experiments").fetchall())
     con.close()
     return events, skus
-
-
-@pytest.fixture()
-def defs():
-    d = definitions_from_mapping(DEFS, source="team.yaml")
-    with use(d):
-        yield d
-    assert not metric_defs._ACTIVE
 
 
 def _units(small_world, skus, names):

@@ -53,31 +53,8 @@ def serve_cmd(
             raise InputError([Problem("blocked", "missing_option", "OAuth needs a client id and secret", column=m)
                               for m in missing])
         oauth = OAuthOptions(oauth_provider, str(oauth_key), str(oauth_secret), oauth_redirect_uri)
-    _check_listen(port, address)
     serve(port=port, address=address, auth_file=auth, db=db, reports=reports, open_browser=show,
           local_operator=local_operator, oauth=oauth, oauth_roles=oauth_roles, say=console.print)
-
-
-def _check_listen(port: int | None, address: str) -> None:
-    """Refuse, in one line and before the server starts, a port out of range, a port another program
-    listens on, or an address this machine does not have (``panel serve`` would exit 1 with "ERROR:")."""
-    import errno
-    import socket
-
-    from ..config import get_settings
-    p = get_settings().dashboard.port if port is None else port
-    if not 1 <= p <= 65535:
-        raise InputError([Problem("blocked", "bad_port", "a port is a number from 1 to 65535", column="port", value=p)])
-    try:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)        # as the server binds: TIME_WAIT is no conflict
-            s.bind((address, p))
-    except OSError as exc:
-        why = (f"port {p} on {address} is already in use (another dashboard?); choose another with --port"
-               if exc.errno == errno.EADDRINUSE else f"cannot listen on {address}:{p}: {exc.strerror or exc}")
-        raise InputError([Problem("blocked", "cannot_listen", why, column="address" if exc.errno != errno.EADDRINUSE
-                                  else "port", value=address if exc.errno != errno.EADDRINUSE else p)]) from None
 
 
 def _read_password(stdin: bool) -> str:

@@ -34,7 +34,7 @@ from ..display import fmt_elapsed
 from ..errors import InputError, Problem, WorkbenchError
 from .auth import ENV_COOKIE_SECRET, AccessConfig, load_credentials
 
-__all__ = ["OAuthOptions", "ServeCommand", "panel_command", "serve", "dashboard_url", "serving", "free_port",
+__all__ = ["OAuthOptions", "ServeCommand", "panel_command", "serve", "check_listen", "dashboard_url", "serving", "free_port",
            "dashboard_status", "PANEL_APP"]
 
 PANEL_APP = Path(__file__).resolve().parent / "panel-app"
@@ -168,6 +168,7 @@ def serve(*, port: int | None = None, address: str = "127.0.0.1", auth_file: str
     ``oauth_roles`` names a credentials file whose ``oauth_roles`` map OAuth users to roles (others
     are viewers). The call never returns normally: ``panel serve`` runs until Ctrl-C.
     """
+    check_listen(port, address)
     cmd = panel_command(port=port, address=address, auth_file=auth_file, db=db, reports=reports,
                         open_browser=open_browser, local_operator=local_operator, oauth=oauth,
                         oauth_roles=oauth_roles)
@@ -186,6 +187,27 @@ def serve(*, port: int | None = None, address: str = "127.0.0.1", auth_file: str
     from panel.command import main as panel_main
     sys.argv = list(cmd.args)
     panel_main()
+
+
+def check_listen(port: int | None, address: str) -> None:
+    """Refuse, in one line and before the server starts, a port out of range, a port another program
+    listens on, or an address this machine does not have (``panel serve`` would exit 1 with "ERROR:")."""
+    import errno
+    import socket
+
+    p = get_settings().dashboard.port if port is None else port
+    if not 1 <= p <= 65535:
+        raise InputError([Problem("blocked", "bad_port", "a port is a number from 1 to 65535", column="port", value=p)])
+    try:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)        # as the server binds: TIME_WAIT is no conflict
+            s.bind((address, p))
+    except OSError as exc:
+        why = (f"port {p} on {address} is already in use (another dashboard?); choose another with --port"
+               if exc.errno == errno.EADDRINUSE else f"cannot listen on {address}:{p}: {exc.strerror or exc}")
+        raise InputError([Problem("blocked", "cannot_listen", why, column="address" if exc.errno != errno.EADDRINUSE
+                                  else "port", value=address if exc.errno != errno.EADDRINUSE else p)]) from None
 
 
 def free_port() -> int:
