@@ -110,3 +110,23 @@ def test_bad_settings_are_clear_errors(world):
         fit_hierarchical(world.data, parameterisation="sideways")
     with pytest.raises(InputError, match="no categories"):
         fit_hierarchical(world.frame.drop(columns="category"))
+
+
+def test_block_summaries_equal_one_pass_summaries():
+    """The lifts' summaries made block by block (rates on all cores) are the one-pass summariser's."""
+    from scipy.special import expit
+
+    from workbench.hierarchical.fit import _summaries
+    from workbench.hierarchical.results import summarise_draws
+
+    rng = np.random.default_rng(4)
+    alpha = rng.normal(-3.0, 0.3, (400, 7))
+    delta = rng.normal(0.05, 0.2, (400, 9))
+    lift_sku = np.array([0, 1, 2, 3, 4, 5, 6, 6, 2])
+    blocked = _summaries(alpha, delta, lift_sku, 0.94, block=4)
+    eta0 = alpha[:, lift_sku]
+    whole = summarise_draws(expit(eta0), expit(eta0 + delta), level=0.94, lift_logodds=delta)
+    assert blocked.keys() == whole.keys()
+    for key, value in whole.items():
+        np.testing.assert_allclose(np.asarray(blocked[key], dtype=float), np.asarray(value, dtype=float),
+                                   rtol=1e-12, err_msg=key)
