@@ -91,8 +91,9 @@ def main() -> None:
     outside = (cover < BAND[0]) | (cover > BAND[1])
     expected = np.mean([norm.cdf((b[0] - TRUE_SIGMA) / s) + norm.sf((b[1] - TRUE_SIGMA) / s)
                         for _, _, _, s, b in rows])
+    z_sd = float(z.std(ddof=1)) if z.size > 1 else float("nan")
     print(f"worlds outside {BAND[0]:.2f}-{BAND[1]:.2f}: {int(outside.sum())} of {len(rows)}; sigma_delta's 94% interval "
-          f"holds the truth in {sum(r[1] for r in rows)} of {len(rows)}; z mean {z.mean():+.2f} SD {z.std(ddof=1):.2f}; "
+          f"holds the truth in {sum(r[1] for r in rows)} of {len(rows)}; z mean {z.mean():+.2f} SD {z_sd:.2f}; "
           f"expected outside by chance {expected:.2f} of worlds (P(all of 5 inside) {(1 - expected) ** 5:.2f}); "
           f"load average {os.getloadavg()[0]:.1f}")
 
