@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from workbench.config import HierarchicalSettings
-from workbench.hierarchical.diagnostics import diagnose, ess_bulk, ess_tail, rhat
+from workbench.hierarchical.diagnostics import diagnose, ess_bulk, ess_tail, rhat, small_rhat
 from workbench.hierarchical.sampling import PosteriorSample
 from workbench.hierarchical.spec import TRACE_VARS
 
@@ -58,3 +58,17 @@ def test_good_chains_pass_and_bad_ones_warn():
     assert not d.ok and d.divergences == 3
     text = " ".join(d.warnings)
     assert "r_hat" in text and "divergent" in text and "bulk ESS" in text
+
+
+def test_small_rhat_is_the_hyperparameters_part_of_the_full_check():
+    rng = np.random.default_rng(2)
+    shapes = {"alpha": (100,), "delta": (100,), "alpha_cat": (2,), "delta_cat": (2,)}
+    draws = {k: rng.normal(size=(4, 400) + shapes.get(k, ())) for k in TRACE_VARS}
+    draws["sigma_delta"] = draws["sigma_delta"] + 0.3 * np.arange(4)[:, None]    # the slow hyperparameter
+    draws["delta"] = draws["delta"] + np.arange(4)[:, None, None]                # a large variable, worse still
+    s = _sample(draws, np.zeros((4, 400), bool))
+    small = [k for k in TRACE_VARS if k not in ("alpha", "delta")]
+    expected = max(float(np.max(rhat(draws[k]))) for k in small)
+    assert small_rhat(s) == pytest.approx(expected, rel=1e-12) and small_rhat(s) > 1.01
+    assert diagnose(s, HierarchicalSettings()).max_rhat_all >= small_rhat(s)    # it can only say "not yet"
+    assert diagnose(s, HierarchicalSettings()).max_rhat_all > small_rhat(s)     # the large variables are not in it

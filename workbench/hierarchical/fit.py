@@ -20,7 +20,7 @@ from ..config import HierarchicalSettings, get_settings
 from ..experiment_data import ExperimentData
 from .data import SkuData, sku_data_from_experiments, sku_data_from_frame
 from .blocks import in_blocks
-from .diagnostics import diagnose
+from .diagnostics import diagnose, small_rhat
 from .spec import Priors, resolve_parameterisation
 from .results import (Diagnostics, HierarchicalResult, build_sku_rows, category_prior_row, interval_label,
                       summarise_draws)
@@ -98,7 +98,7 @@ def sample_to_targets(sku: SkuData, hs: HierarchicalSettings, seed: int, *, chai
     fluctuates around 1.01 at 1,000 draws: ``sigma_delta`` at 1.011 in the 10,000-SKU seed-4
     world), and 250 more draws on tuned chains cost about a sixth of a fresh batch. (A step of 125
     would rarely pass sooner: r_hat − 1 falls about as 1/draws, 1.011 at 1,000 -> 1.010 at 1,125,
-    while a check costs 7–8 s CPU at 10,000 SKUs, as much as ~100 draws of the 4 chains.) Other samplers get batches of ``chains`` new chains (own seed, own tuning) of
+    while a check costs 7–8 s CPU at 10,000 SKUs, as much as ~100 draws of the 4 chains; so a check first asks the hyperparameters' r_hat, a few parameters, and diagnoses the 20,000 cells only when those pass.) Other samplers get batches of ``chains`` new chains (own seed, own tuning) of
     ``hs.draws_batch`` draws, pooled, up to ``chains × hs.draws`` draws in all. When the cap is
     reached first the diagnostics' warnings say what is short.
     """
@@ -109,12 +109,16 @@ def sample_to_targets(sku: SkuData, hs: HierarchicalSettings, seed: int, *, chai
         last: list[Diagnostics] = []
 
         def check(sample: PosteriorSample) -> bool:
+            if sample.n_draws < hs.draws and small_rhat(sample) > hs.max_rhat:
+                return False         # a hyperparameter asks for more draws: the check of 20,000 cells can wait
             last[:] = [diagnose(sample, hs)]
             return targets_met(last[0], hs)
 
         sample = sample_growing(sku, check, first=per_batch, step=hs.draws_step, cap=hs.draws, chains=chains,
                                 seed=seed, **{k: v for k, v in kwargs.items()
                                               if k in ("parameterisation", "tune", "target_accept", "priors")})
+        if not last or last[0].draws != sample.n_draws:
+            last[:] = [diagnose(sample, hs)]
         return sample, last[0]
     batches = max(1, (hs.draws + per_batch - 1) // per_batch)
     sample = sample_posterior(sku, draws=per_batch, seed=seed, chains=chains, **kwargs)
