@@ -78,15 +78,34 @@ def met(value: float, target: float) -> str:
     return f"target < {target:g} s: {'met' if value < target else 'MISSED'}"
 
 
-def report(db: Path, out: Path, *args: str, code: str | None = None) -> tuple[float, dict]:
-    """Run `workbench report ... --json` in a fresh process (``code``: another checkout); (seconds, parsed output)."""
+def code_env(code: str | Path) -> tuple[dict[str, str], str]:
+    """The environment and working folder that make a process — and the report kernels and Chromium it starts,
+    which inherit both — import the ``workbench`` package of checkout ``code`` and no other: ``python -m`` puts
+    the working folder first on ``sys.path``, then ``PYTHONPATH``. Each version so runs end to end in its own
+    processes (its runner writes the report inputs its own kernels read: nothing is unpickled across versions)."""
+    code = str(Path(code).resolve())
+    return {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": code}, code
+
+
+def check_code(code: str | Path) -> None:
+    """Fail early unless a process started as :func:`report` starts one imports ``workbench`` from ``code``."""
+    env, cwd = code_env(code)
+    r = subprocess.run([sys.executable, "-c", "import workbench, os; print(os.path.realpath(workbench.__file__))"],
+                       capture_output=True, text=True, env=env, cwd=cwd)
+    where = r.stdout.strip()
+    if r.returncode != 0 or not where.startswith(str(Path(code).resolve()) + os.sep):
+        raise SystemExit(f"{code}: a process started there imports workbench from {where or r.stderr[-500:]!r}, "
+                         "not from that checkout")
+
+
+def report(db: Path, out: Path, *args: str, code: str | Path = ROOT) -> tuple[float, dict]:
+    """Run `workbench report ... --json` in a fresh process with the code of checkout ``code`` (this one by
+    default; see :func:`code_env`); (seconds, parsed output)."""
     cmd = [sys.executable, "-m", "workbench", "report", *args, "--db", str(db), "--out", str(out), "--json"]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    if code:
-        env["PYTHONPATH"] = code
+    env, cwd = code_env(code)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     seconds = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     LAST_CPU[0] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -140,6 +159,11 @@ def main() -> None:
     scratch.mkdir(parents=True)
     work = scratch / "world.duckdb"
     shutil.copy(db, work)
+    check_code(ROOT)
+    base_work = scratch / "base-world.duckdb"          # the baseline's own copy: its runs record decisions too
+    if a.baseline:
+        check_code(a.baseline)
+        shutil.copy(db, base_work)
     print(f"Report benchmarks: {db.name}, {os.cpu_count()} CPU cores, {load()} at the start, "
           f"PDF {'off' if a.no_pdf else 'on when Chromium is found'}", flush=True)
 
@@ -150,8 +174,8 @@ def main() -> None:
     say(f"one report, warm ({a.experiment})", warm, f"{cold / warm:.2f}x the cold run; {met(warm, 5)}")
     stage_breakdown(warm, d)
     if a.baseline:
-        base, _ = report(work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
-        base, _ = report(work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
+        base, _ = report(base_work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
+        base, _ = report(base_work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
         say("  baseline: one report, warm, with --baseline's code", base, f"this code takes {warm / base:.2f}x")
     one, _ = report(work, single, a.experiment, *pdf)
     say("one report, unchanged re-run", one, met(one, 2))
@@ -160,7 +184,7 @@ def main() -> None:
     n = len(d2["outcomes"])
     say(f"--all, 2 workers ({n} experiments)", all2, f"{all2 / n:.1f} s a report")
     if a.baseline:
-        base, _ = report(work, scratch / "base-all-2", "--all", "--workers", "2", *pdf, code=a.baseline)
+        base, _ = report(base_work, scratch / "base-all-2", "--all", "--workers", "2", *pdf, code=a.baseline)
         say("  baseline: --all, 2 workers, with --baseline's code", base, f"this code takes {all2 / base:.2f}x")
     if n >= 100:
         say(f"--all, 2 workers, per 100 experiments (measured on {n})", all2 * 100 / n, met(all2 * 100 / n, 120))

@@ -129,8 +129,17 @@ def _gather_lock(db: str | Path | None) -> Any:
 
 def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
                   as_of: str | dt.datetime | None = None, policy: str | None = None,
-                  roi_horizon_days: int | None = None, lock_timeout: float | None = None) -> dict[str, ReportInputs]:
+                  roi_horizon_days: int | None = None, lock_timeout: float | None = None,
+                  validate: bool = True, aa_known: Mapping[str, Mapping[str, Any]] | None = None
+                  ) -> dict[str, ReportInputs]:
     """Report inputs for each experiment (all in the database when ``None``); see the module doc.
+
+    ``aa_known``: the A/A check rows (as in ``ReportInputs.aa_checks``) of A/A experiments whose inputs have not
+    changed since they were made (the report runner's :class:`workbench.reports.aa_cache.AaChecks`); those A/A
+    experiments are not loaded again unless they are among ``experiment_ids``.
+
+    ``validate=False`` skips the event log's row checks, for a caller that checked these events already
+    (the report runner: once per content of the events table, see :mod:`workbench.reports.validated`).
 
     Another process holding the database (the dashboard acting on the
     registry, a data load) is waited for: the whole read is retried for up to ``lock_timeout``
@@ -147,7 +156,8 @@ def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path
     with _gather_lock(db):
         while True:
             try:
-                return _gather(experiment_ids, db=db, as_of=as_of, policy=policy, roi_horizon_days=roi_horizon_days)
+                return _gather(experiment_ids, db=db, as_of=as_of, policy=policy, roi_horizon_days=roi_horizon_days,
+                               validate=validate, aa_known=aa_known)
             except (duckdb.IOException, duckdb.ConnectionException, WorkbenchError) as exc:
                 if isinstance(exc, (InputError, NotFoundError)) or not _is_lock_error(exc):
                     raise
@@ -159,7 +169,8 @@ def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path
 
 
 def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_of: str | dt.datetime | None,
-            policy: str | None, roi_horizon_days: int | None) -> dict[str, ReportInputs]:
+            policy: str | None, roi_horizon_days: int | None, validate: bool = True,
+            aa_known: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, ReportInputs]:
     from ..lifecycle.registry import Registry
     from ..pipeline import has_registry
     from ..sources.experiments import load_experiments
@@ -169,10 +180,12 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
     ids: list[str] = scan["ids"]
     infos = scan["infos"]
     aa_ids = [e for e, info in infos.items() if info.kind == "aa"]
-    need = list(dict.fromkeys([*ids, *aa_ids]))
-    have = evaluate(need, db=db, as_of=at, policy=policy)
+    known = {e: c for e, c in (aa_known or {}).items() if e not in ids}
+    need = list(dict.fromkeys([*ids, *[e for e in aa_ids if e not in known]]))
+    have = evaluate(need, db=db, as_of=at, policy=policy, validate=validate)
     multi = [e for e in ids if scan["skus"].get(e, 0) > 1]
-    sku_data = load_experiments(multi, db=db, as_of=at, dims=("product_id",)) if multi else {}
+    # the same events as the pipeline's pass just read (and checked, unless the caller had): not checked twice
+    sku_data = load_experiments(multi, db=db, as_of=at, dims=("product_id",), validate=False) if multi else {}
     histories: dict[str, Any] = {}
     if any(infos[e].allocation == "bandit" for e in ids) and (db is None or "://" not in str(db)):
         from ..bandits.history import allocation_history     # the one reader of "allocation now"
@@ -180,7 +193,7 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
             if infos[e].allocation == "bandit":
                 data = have[e].data
                 histories[e] = allocation_history(e, db=db, as_of=at or data.as_of, variants=data.variants)
-    aa_checks = tuple(_aa_summary(have[e]) for e in aa_ids if e in have)
+    aa_checks = tuple(_aa_summary(have[e]) if e in have else dict(known[e]) for e in aa_ids if e in have or e in known)
 
     registry = Registry(db) if has_registry(db) else None
     extra: dict[str, dict[str, Any]] = {e: {} for e in ids}
