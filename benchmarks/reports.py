@@ -6,7 +6,9 @@ kernels and Chromium it waited for) beside it, on a copy of the demo world (13 e
 1.8 M events) under ``benchmarks/out/`` — or of the world given with ``--db`` (copied first) —
 each printed with the machine's load average (``os.getloadavg()``) when it ended. "Cold" is the
 first run after the world was copied (the OS page cache may already hold the code); "warm" is the
-same command again. Each run's kernels start while it gathers its inputs, and each worker reuses
+same command again (with ``--force``); "after new events" adds one event to the experiment and runs the
+command without ``--force``: the report is rebuilt and only that experiment's event rows are checked again
+(``workbench/reports/validated.py``). Each run's kernels start while it gathers its inputs, and each worker reuses
 its kernel for its next reports. Targets (issue 20): one report warm < 5 s, ``--all`` on 100
 experiments < 2 min with 2 workers, an unchanged re-run < 2 s. The 100-experiment figure is
 measured when the world has 100 experiments, else extrapolated linearly from this world's
@@ -118,6 +120,17 @@ def report(db: Path, out: Path, *args: str, code: str | Path = ROOT) -> tuple[fl
     return seconds, data
 
 
+def add_event(db: Path, experiment: str) -> None:
+    """One more event for ``experiment`` (a copy of one of its impressions, a second later): new data for it alone."""
+    import duckdb
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("INSERT INTO events SELECT * REPLACE (ts_server + INTERVAL 1 SECOND AS ts_server) FROM events "
+                    "WHERE experiment_id = ? AND event = 'impression' LIMIT 1", [experiment])
+    finally:
+        con.close()
+
+
 STAGES = {"check": "lock, fingerprints and keys", "start": "kernel and Chromium launched",
           "gather": "gathering the inputs (the pipeline pass)", "finish": "kernel and Chromium stopped, decisions "
           "recorded, index"}
@@ -179,6 +192,15 @@ def main() -> None:
         say("  baseline: one report, warm, with --baseline's code", base, f"this code takes {warm / base:.2f}x")
     one, _ = report(work, single, a.experiment, *pdf)
     say("one report, unchanged re-run", one, met(one, 2))
+    # new events for this experiment alone: the report is rebuilt, its event rows checked again (only its own)
+    add_event(work, a.experiment)
+    fresh, d = report(work, single, a.experiment, *pdf)
+    say("one report after new events for it", fresh, f"{met(fresh, 5)}; the warm report + checking its new rows")
+    stage_breakdown(fresh, d)
+    if a.baseline:
+        add_event(base_work, a.experiment)
+        base, _ = report(base_work, scratch / "base-single", a.experiment, *pdf, code=a.baseline)
+        say("  baseline: one report after new events, with --baseline's code", base, f"this code takes {fresh / base:.2f}x")
 
     all2, d2 = report(work, scratch / "all-2", "--all", "--workers", "2", *pdf)
     n = len(d2["outcomes"])
