@@ -130,13 +130,8 @@ def _gather_lock(db: str | Path | None) -> Any:
 def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
                   as_of: str | dt.datetime | None = None, policy: str | None = None,
                   roi_horizon_days: int | None = None, lock_timeout: float | None = None,
-                  validate: bool = True, aa_known: Mapping[str, Mapping[str, Any]] | None = None
-                  ) -> dict[str, ReportInputs]:
+                  validate: bool = True) -> dict[str, ReportInputs]:
     """Report inputs for each experiment (all in the database when ``None``); see the module doc.
-
-    ``aa_known``: the A/A check rows (as in ``ReportInputs.aa_checks``) of A/A experiments whose inputs have not
-    changed since they were made (the report runner's :class:`workbench.reports.aa_cache.AaChecks`); those A/A
-    experiments are not loaded again unless they are among ``experiment_ids``.
 
     ``validate=False`` skips the event log's row checks, for a caller that checked these events already
     (the report runner: once per content of the events table, see :mod:`workbench.reports.validated`).
@@ -157,7 +152,7 @@ def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path
         while True:
             try:
                 return _gather(experiment_ids, db=db, as_of=as_of, policy=policy, roi_horizon_days=roi_horizon_days,
-                               validate=validate, aa_known=aa_known)
+                               validate=validate)
             except (duckdb.IOException, duckdb.ConnectionException, WorkbenchError) as exc:
                 if isinstance(exc, (InputError, NotFoundError)) or not _is_lock_error(exc):
                     raise
@@ -169,8 +164,7 @@ def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path
 
 
 def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_of: str | dt.datetime | None,
-            policy: str | None, roi_horizon_days: int | None, validate: bool = True,
-            aa_known: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, ReportInputs]:
+            policy: str | None, roi_horizon_days: int | None, validate: bool = True) -> dict[str, ReportInputs]:
     from ..lifecycle.registry import Registry
     from ..pipeline import has_registry
     from ..sources.experiments import load_experiments
@@ -180,8 +174,7 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
     ids: list[str] = scan["ids"]
     infos = scan["infos"]
     aa_ids = [e for e, info in infos.items() if info.kind == "aa"]
-    known = {e: c for e, c in (aa_known or {}).items() if e not in ids}
-    need = list(dict.fromkeys([*ids, *[e for e in aa_ids if e not in known]]))
+    need = list(dict.fromkeys([*ids, *aa_ids]))
     have = evaluate(need, db=db, as_of=at, policy=policy, validate=validate)
     multi = [e for e in ids if scan["skus"].get(e, 0) > 1]
     # the same events as the pipeline's pass just read (and checked, unless the caller had): not checked twice
@@ -193,7 +186,7 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
             if infos[e].allocation == "bandit":
                 data = have[e].data
                 histories[e] = allocation_history(e, db=db, as_of=at or data.as_of, variants=data.variants)
-    aa_checks = tuple(_aa_summary(have[e]) if e in have else dict(known[e]) for e in aa_ids if e in have or e in known)
+    aa_checks = tuple(_aa_summary(have[e]) for e in aa_ids if e in have)
 
     registry = Registry(db) if has_registry(db) else None
     extra: dict[str, dict[str, Any]] = {e: {} for e in ids}

@@ -32,7 +32,7 @@ from ..config import Settings, get_settings
 from ..db import quote_ident
 from ..errors import InputError, Problem
 
-__all__ = ["parse_as_of", "source_fingerprints", "scan_sources", "SourceScan", "report_key", "code_version", "report_dirname", "EXCLUDED_TABLES",
+__all__ = ["parse_as_of", "source_fingerprints", "scan_sources", "SourceScan", "with_aa", "report_key", "code_version", "report_dirname", "EXCLUDED_TABLES",
            "SHARED_EVEN_WITH_ID", "read_only_duckdb"]
 
 EXCLUDED_TABLES = frozenset({"decisions", "audit_log"})
@@ -120,6 +120,18 @@ def scan_sources(db: str | Path | None, experiment_ids: Sequence[str] | None = N
                 _no_events(db)
             return SourceScan(_ibis_fingerprints(con, experiment_ids, as_of))
         return SourceScan(_duckdb_fingerprints(con.con, db, experiment_ids, as_of))
+
+
+def with_aa(fingerprint: str, aa: Mapping[str, str]) -> str:
+    """A report's data fingerprint with the A/A experiments' mixed in (unchanged when there is none): every
+    report's Trust section shows the A/A checks, so new A/A data makes every report stale.
+
+    >>> with_aa("fp", {}) == "fp", with_aa("fp", {"aa": "x"}) == with_aa("fp", {"aa": "y"})
+    (True, False)
+    """
+    if not aa:
+        return fingerprint
+    return hashlib.sha256(json.dumps([fingerprint, sorted(aa.items())]).encode()).hexdigest()
 
 
 def _duckdb_scan(raw: Any, db: str | Path | None, experiment_ids: Sequence[str] | None,

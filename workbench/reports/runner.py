@@ -48,8 +48,7 @@ from ..files import publish_tree, write_text_atomic
 from ._imports import skip_slow_optional_imports
 from .atomic import LOCK_NAME, _recover, _RunLock, replace_dir  # noqa: F401  (re-exported)
 from .kernels import KERNEL_ARGS, KernelPool
-from .aa_cache import AaChecks, with_aa
-from .keys import code_version, report_dirname, report_key, scan_sources
+from .keys import code_version, report_dirname, report_key, scan_sources, with_aa
 from .validated import check_events
 
 __all__ = ["ReportOutcome", "ReportRun", "run_reports", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
@@ -296,8 +295,7 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
         params = {"as_of": at.isoformat() if at else None, "policy": policy,
                   "roi_horizon_days": roi_horizon_days or s.reports.roi_horizon_days, "kernel": kernel}
         code = code_version(nb_path, s)
-        keys = {e: report_key(with_aa(fingerprints[e], scan.aa), params, code) for e in ids}
-        aa = AaChecks(out_dir, {e: report_key(fp, params, code) for e, fp in scan.aa.items()})
+        keys = {e: report_key(with_aa(fingerprints[e], scan.aa), params, code) for e in ids}   # they show the A/A checks
         stages: dict[str, float] = {"check": time.perf_counter() - t0}
         _emit(progress, "start", total=len(ids))
         outcomes: dict[str, ReportOutcome] = {}
@@ -338,11 +336,7 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                             # the event rows are checked once, and only those not checked before
                             checked = checked or check_events(db_path, scan.events_parts, out_dir, code)
                             gathered = gather_inputs(batch, db=db_path, as_of=at, policy=policy,
-                                                     roi_horizon_days=roi_horizon_days, validate=not checked,
-                                                     aa_known=aa.known)
-                            for inp in gathered.values():
-                                aa.update(inp.aa_checks)
-                                break
+                                                     roi_horizon_days=roi_horizon_days, validate=not checked)
                             for e, inp in gathered.items():
                                 caches[e] = str(save_inputs(replace(inp, fingerprint=fingerprints[e]),
                                                             run_dir / f"{report_dirname(e)}.pkl"))

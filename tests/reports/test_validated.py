@@ -1,8 +1,7 @@
-"""The report runner checks event rows once per content, and keeps the A/A checks under the A/A experiments' keys."""
+"""The report runner checks event rows once per content; every report's key follows the A/A experiments."""
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import duckdb
@@ -11,8 +10,7 @@ import pytest
 import workbench.sources.events as events_mod
 from workbench.errors import InputError
 from workbench.reports import validated
-from workbench.reports.aa_cache import AA_FILE, AaChecks
-from workbench.reports.keys import report_key, scan_sources
+from workbench.reports.keys import scan_sources, with_aa
 
 
 @pytest.fixture()
@@ -76,32 +74,11 @@ def test_a_bad_row_fails_with_the_full_checks_message_and_is_not_recorded(db, tm
     assert not (out / validated.MARKER).exists()                         # nothing passed: checked again next time
 
 
-def test_aa_checks_are_reused_under_their_key_and_equal_a_fresh_analysis(db, tmp_path, monkeypatch):
-    from workbench.reports import inputs as inputs_mod
-    _sql(db, "UPDATE world_experiments SET kind = 'aa' WHERE experiment_id = 'hostile-names'")
-    scan = scan_sources(db, ["pdp-shoes-hero"])
-    assert set(scan.aa) == {"hostile-names"}
-    fresh = inputs_mod.gather_inputs(["pdp-shoes-hero"], db=db)["pdp-shoes-hero"].aa_checks
-    assert [c["experiment_id"] for c in fresh] == ["hostile-names"]
-    cache = AaChecks(tmp_path, {"hostile-names": report_key(scan.aa["hostile-names"], {}, "code")})
-    cache.update(fresh)
-    again = AaChecks(tmp_path, cache.keys)                               # read back from .aa-checks.json
-    assert again.known == {"hostile-names": dict(fresh[0])} and (tmp_path / AA_FILE).exists()
-    loaded: list[list[str]] = []
-    real = inputs_mod.evaluate
-    monkeypatch.setattr(inputs_mod, "evaluate", lambda ids, **kw: loaded.append(list(ids)) or real(ids, **kw))
-    reused = inputs_mod.gather_inputs(["pdp-shoes-hero"], db=db, aa_known=again.known)["pdp-shoes-hero"]
-    assert loaded == [["pdp-shoes-hero"]] and reused.aa_checks == fresh  # not analysed again, the same rows
-    assert AaChecks(tmp_path, {"hostile-names": "another key"}).known == {}     # a changed A/A experiment: redone
-    stored = json.loads((tmp_path / AA_FILE).read_text())
-    assert stored["hostile-names"]["key"] == cache.keys["hostile-names"]
-
-
 def test_every_reports_key_follows_the_aa_experiments_events(db, tmp_path):
     _sql(db, "UPDATE world_experiments SET kind = 'aa' WHERE experiment_id = 'hostile-names'")
     a = scan_sources(db, ["pdp-shoes-hero"])
     _sql(db, "UPDATE events SET price = price + 1 WHERE experiment_id = 'hostile-names' AND event = 'purchase'")
     b = scan_sources(db, ["pdp-shoes-hero"])
     assert a.fingerprints == b.fingerprints and a.aa != b.aa             # shoes-hero's own data did not change,
-    from workbench.reports.aa_cache import with_aa                        # but its report (which shows it) rebuilds
+                                                                         # but its report (which shows it) rebuilds
     assert with_aa(a.fingerprints["pdp-shoes-hero"], a.aa) != with_aa(b.fingerprints["pdp-shoes-hero"], b.aa)
