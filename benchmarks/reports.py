@@ -6,7 +6,9 @@ kernels and Chromium it waited for) beside it, on a copy of the demo world (13 e
 1.8 M events) under ``benchmarks/out/`` — or of the world given with ``--db`` (copied first) —
 each printed with the machine's load average (``os.getloadavg()``) when it ended. "Cold" is the
 first run after the world was copied (the OS page cache may already hold the code); "warm" is the
-same command again. Each run's kernels start while it gathers its inputs, and each worker reuses
+same command again (with ``--force``); "after new events" adds one event to the experiment and runs the
+command without ``--force``: the report is rebuilt and only that experiment's event rows are checked again
+(``workbench/reports/validated.py``). Each run's kernels start while it gathers its inputs, and each worker reuses
 its kernel for its next reports. Targets (issue 20): one report warm < 5 s, ``--all`` on 100
 experiments < 2 min with 2 workers, an unchanged re-run < 2 s. The 100-experiment figure is
 measured when the world has 100 experiments, else extrapolated linearly from this world's
@@ -78,15 +80,34 @@ def met(value: float, target: float) -> str:
     return f"target < {target:g} s: {'met' if value < target else 'MISSED'}"
 
 
-def report(db: Path, out: Path, *args: str, code: str | None = None) -> tuple[float, dict]:
-    """Run `workbench report ... --json` in a fresh process (``code``: another checkout); (seconds, parsed output)."""
+def code_env(code: str | Path) -> tuple[dict[str, str], str]:
+    """The environment and working folder that make a process — and the report kernels and Chromium it starts,
+    which inherit both — import the ``workbench`` package of checkout ``code`` and no other: ``python -m`` puts
+    the working folder first on ``sys.path``, then ``PYTHONPATH``. Each version so runs end to end in its own
+    processes (its runner writes the report inputs its own kernels read: nothing is unpickled across versions)."""
+    code = str(Path(code).resolve())
+    return {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": code}, code
+
+
+def check_code(code: str | Path) -> None:
+    """Fail early unless a process started as :func:`report` starts one imports ``workbench`` from ``code``."""
+    env, cwd = code_env(code)
+    r = subprocess.run([sys.executable, "-c", "import workbench, os; print(os.path.realpath(workbench.__file__))"],
+                       capture_output=True, text=True, env=env, cwd=cwd)
+    where = r.stdout.strip()
+    if r.returncode != 0 or not where.startswith(str(Path(code).resolve()) + os.sep):
+        raise SystemExit(f"{code}: a process started there imports workbench from {where or r.stderr[-500:]!r}, "
+                         "not from that checkout")
+
+
+def report(db: Path, out: Path, *args: str, code: str | Path = ROOT) -> tuple[float, dict]:
+    """Run `workbench report ... --json` in a fresh process with the code of checkout ``code`` (this one by
+    default; see :func:`code_env`); (seconds, parsed output)."""
     cmd = [sys.executable, "-m", "workbench", "report", *args, "--db", str(db), "--out", str(out), "--json"]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    if code:
-        env["PYTHONPATH"] = code
+    env, cwd = code_env(code)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     seconds = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     LAST_CPU[0] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -97,6 +118,17 @@ def report(db: Path, out: Path, *args: str, code: str | None = None) -> tuple[fl
     if failed:
         raise SystemExit(f"{len(failed)} report(s) failed: {failed[0]['error']}")
     return seconds, data
+
+
+def add_event(db: Path, experiment: str) -> None:
+    """One more event for ``experiment`` (a copy of one of its impressions, a second later): new data for it alone."""
+    import duckdb
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("INSERT INTO events SELECT * REPLACE (ts_server + INTERVAL 1 SECOND AS ts_server) FROM events "
+                    "WHERE experiment_id = ? AND event = 'impression' LIMIT 1", [experiment])
+    finally:
+        con.close()
 
 
 STAGES = {"check": "lock, fingerprints and keys", "start": "kernel and Chromium launched",
@@ -140,6 +172,11 @@ def main() -> None:
     scratch.mkdir(parents=True)
     work = scratch / "world.duckdb"
     shutil.copy(db, work)
+    check_code(ROOT)
+    base_work = scratch / "base-world.duckdb"          # the baseline's own copy: its runs record decisions too
+    if a.baseline:
+        check_code(a.baseline)
+        shutil.copy(db, base_work)
     print(f"Report benchmarks: {db.name}, {os.cpu_count()} CPU cores, {load()} at the start, "
           f"PDF {'off' if a.no_pdf else 'on when Chromium is found'}", flush=True)
 
@@ -150,17 +187,26 @@ def main() -> None:
     say(f"one report, warm ({a.experiment})", warm, f"{cold / warm:.2f}x the cold run; {met(warm, 5)}")
     stage_breakdown(warm, d)
     if a.baseline:
-        base, _ = report(work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
-        base, _ = report(work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
+        base, _ = report(base_work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
+        base, _ = report(base_work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
         say("  baseline: one report, warm, with --baseline's code", base, f"this code takes {warm / base:.2f}x")
     one, _ = report(work, single, a.experiment, *pdf)
     say("one report, unchanged re-run", one, met(one, 2))
+    # new events for this experiment alone: the report is rebuilt, its event rows checked again (only its own)
+    add_event(work, a.experiment)
+    fresh, d = report(work, single, a.experiment, *pdf)
+    say("one report after new events for it", fresh, f"{met(fresh, 5)}; the warm report + checking its new rows")
+    stage_breakdown(fresh, d)
+    if a.baseline:
+        add_event(base_work, a.experiment)
+        base, _ = report(base_work, scratch / "base-single", a.experiment, *pdf, code=a.baseline)
+        say("  baseline: one report after new events, with --baseline's code", base, f"this code takes {fresh / base:.2f}x")
 
     all2, d2 = report(work, scratch / "all-2", "--all", "--workers", "2", *pdf)
     n = len(d2["outcomes"])
     say(f"--all, 2 workers ({n} experiments)", all2, f"{all2 / n:.1f} s a report")
     if a.baseline:
-        base, _ = report(work, scratch / "base-all-2", "--all", "--workers", "2", *pdf, code=a.baseline)
+        base, _ = report(base_work, scratch / "base-all-2", "--all", "--workers", "2", *pdf, code=a.baseline)
         say("  baseline: --all, 2 workers, with --baseline's code", base, f"this code takes {all2 / base:.2f}x")
     if n >= 100:
         say(f"--all, 2 workers, per 100 experiments (measured on {n})", all2 * 100 / n, met(all2 * 100 / n, 120))

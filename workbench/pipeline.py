@@ -65,7 +65,8 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
              as_of: dt.datetime | None = None, registry: Registry | None = None,
              policy: str | None = None, engine: Any = None, events: str | Path | None = None,
              reuse: Mapping[str, ExperimentOutcome] | None = None,
-             progress: Callable[[int, int, ExperimentOutcome], None] | None = None) -> dict[str, ExperimentOutcome]:
+             progress: Callable[[int, int, ExperimentOutcome], None] | None = None,
+             validate: bool = True) -> dict[str, ExperimentOutcome]:
     """Analyse and decide every requested experiment (all in the database when ``None``).
 
     ``policy`` decides every experiment by that policy instead of its brief's (or the default).
@@ -76,6 +77,8 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
     dashboard's previous snapshot). An experiment whose data (``data_version``, metrics, variants,
     metadata) and brief are unchanged keeps its analysis; its decision is made again (it depends on
     the clock and the registry). ``progress(done, total, outcome)`` is called after each experiment.
+    ``validate=False`` skips the event log's row checks (:func:`~workbench.sources.events.validate_event_log`),
+    for a caller that has checked these very events already (``workbench report``: once per events content).
     """
     if registry is None and has_registry(db):
         from .db import registry_path
@@ -86,7 +89,8 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
     # read-only connection to a file that has a read-write one open.
     known = _registered(reg, experiment_ids) if reg is not None else {}
     own = {eid: brief.metric_definitions(source=f"brief of {eid}") for eid, (_, brief) in known.items()}
-    datasets = load_experiments(experiment_ids, db=db, as_of=as_of, engine=engine, events=events, definitions=own)
+    datasets = load_experiments(experiment_ids, db=db, as_of=as_of, engine=engine, events=events, definitions=own,
+                                validate=validate)
     outcomes: dict[str, ExperimentOutcome] = {}
     calendar = calendar_options(db)
     total = len(datasets)

@@ -129,8 +129,12 @@ def _gather_lock(db: str | Path | None) -> Any:
 
 def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path | None = None,
                   as_of: str | dt.datetime | None = None, policy: str | None = None,
-                  roi_horizon_days: int | None = None, lock_timeout: float | None = None) -> dict[str, ReportInputs]:
+                  roi_horizon_days: int | None = None, lock_timeout: float | None = None,
+                  validate: bool = True) -> dict[str, ReportInputs]:
     """Report inputs for each experiment (all in the database when ``None``); see the module doc.
+
+    ``validate=False`` skips the event log's row checks, for a caller that checked these events already
+    (the report runner: once per content of the events table, see :mod:`workbench.reports.validated`).
 
     Another process holding the database (the dashboard acting on the
     registry, a data load) is waited for: the whole read is retried for up to ``lock_timeout``
@@ -147,7 +151,8 @@ def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path
     with _gather_lock(db):
         while True:
             try:
-                return _gather(experiment_ids, db=db, as_of=as_of, policy=policy, roi_horizon_days=roi_horizon_days)
+                return _gather(experiment_ids, db=db, as_of=as_of, policy=policy, roi_horizon_days=roi_horizon_days,
+                               validate=validate)
             except (duckdb.IOException, duckdb.ConnectionException, WorkbenchError) as exc:
                 if isinstance(exc, (InputError, NotFoundError)) or not _is_lock_error(exc):
                     raise
@@ -159,7 +164,7 @@ def gather_inputs(experiment_ids: Sequence[str] | None = None, *, db: str | Path
 
 
 def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_of: str | dt.datetime | None,
-            policy: str | None, roi_horizon_days: int | None) -> dict[str, ReportInputs]:
+            policy: str | None, roi_horizon_days: int | None, validate: bool = True) -> dict[str, ReportInputs]:
     from ..lifecycle.registry import Registry
     from ..pipeline import has_registry
     from ..sources.experiments import load_experiments
@@ -170,9 +175,10 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
     infos = scan["infos"]
     aa_ids = [e for e, info in infos.items() if info.kind == "aa"]
     need = list(dict.fromkeys([*ids, *aa_ids]))
-    have = evaluate(need, db=db, as_of=at, policy=policy)
+    have = evaluate(need, db=db, as_of=at, policy=policy, validate=validate)
     multi = [e for e in ids if scan["skus"].get(e, 0) > 1]
-    sku_data = load_experiments(multi, db=db, as_of=at, dims=("product_id",)) if multi else {}
+    # the same events as the pipeline's pass just read (and checked, unless the caller had): not checked twice
+    sku_data = load_experiments(multi, db=db, as_of=at, dims=("product_id",), validate=False) if multi else {}
     histories: dict[str, Any] = {}
     if any(infos[e].allocation == "bandit" for e in ids) and (db is None or "://" not in str(db)):
         from ..bandits.history import allocation_history     # the one reader of "allocation now"

@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -32,7 +32,7 @@ from ..config import Settings, get_settings
 from ..db import quote_ident
 from ..errors import InputError, Problem
 
-__all__ = ["parse_as_of", "source_fingerprints", "report_key", "code_version", "report_dirname", "EXCLUDED_TABLES",
+__all__ = ["parse_as_of", "source_fingerprints", "scan_sources", "SourceScan", "with_aa", "report_key", "code_version", "report_dirname", "EXCLUDED_TABLES",
            "SHARED_EVEN_WITH_ID", "read_only_duckdb"]
 
 EXCLUDED_TABLES = frozenset({"decisions", "audit_log"})
@@ -88,19 +88,69 @@ def source_fingerprints(db: str | Path | None, experiment_ids: Sequence[str] | N
     A DuckDB file (the default engine, no lake) is read with DuckDB alone — no Ibis import, so an
     unchanged re-run stays fast; other engines and lakes go through :func:`workbench.engine.open_events`.
     """
+    return scan_sources(db, experiment_ids, as_of=as_of).fingerprints
+
+
+@dataclass(frozen=True)
+class SourceScan:
+    """What the report runner's check reads in its one pass (:func:`scan_sources`)."""
+
+    fingerprints: dict[str, str]
+    """Per requested experiment, as :func:`source_fingerprints`."""
+    aa: dict[str, str] = field(default_factory=dict)
+    """The A/A experiments' fingerprints (every report shows their checks), by id."""
+    events_parts: dict[str, str] | None = None
+    """Content hash of the whole ``events`` table per experiment (:func:`workbench.reports.validated.events_parts`);
+    None when the database is not a DuckDB file."""
+
+
+def scan_sources(db: str | Path | None, experiment_ids: Sequence[str] | None = None, *,
+                 as_of: dt.datetime | None = None) -> SourceScan:
+    """The fingerprints of ``experiment_ids``, of the A/A experiments and of the events table's parts, in one pass."""
     from ..engine import open_events, resolve_engine
 
     choice = resolve_engine()
     if choice.engine == "duckdb" and choice.events is None and not (db is not None and ("://" in str(db)
                                                                                       or str(db) == ":memory:")):
         with read_only_duckdb(db) as raw:
-            return _duckdb_fingerprints(raw, db, experiment_ids, as_of)
+            return _duckdb_scan(raw, db, experiment_ids, as_of)
     with open_events(db) as (con, lake):          # the engine and lake in force (WORKBENCH_ENGINE/_EVENTS)
         if getattr(con, "name", "") != "duckdb" or lake is not None:
             if "events" not in con.list_tables():
                 _no_events(db)
-            return _ibis_fingerprints(con, experiment_ids, as_of)
-        return _duckdb_fingerprints(con.con, db, experiment_ids, as_of)
+            return SourceScan(_ibis_fingerprints(con, experiment_ids, as_of))
+        return SourceScan(_duckdb_fingerprints(con.con, db, experiment_ids, as_of))
+
+
+def with_aa(fingerprint: str, aa: Mapping[str, str]) -> str:
+    """A report's data fingerprint with the A/A experiments' mixed in (unchanged when there is none): every
+    report's Trust section shows the A/A checks, so new A/A data makes every report stale.
+
+    >>> with_aa("fp", {}) == "fp", with_aa("fp", {"aa": "x"}) == with_aa("fp", {"aa": "y"})
+    (True, False)
+    """
+    if not aa:
+        return fingerprint
+    return hashlib.sha256(json.dumps([fingerprint, sorted(aa.items())]).encode()).hexdigest()
+
+
+def _duckdb_scan(raw: Any, db: str | Path | None, experiment_ids: Sequence[str] | None,
+                 as_of: dt.datetime | None) -> SourceScan:
+    from .validated import events_parts
+
+    everything = _duckdb_fingerprints(raw, db, None, as_of, parts := {})
+    ids = list(experiment_ids) if experiment_ids is not None else sorted(everything)
+    missing = [e for e in ids if e not in everything]
+    if missing:
+        from ..errors import NotFoundError
+        raise NotFoundError(f"unknown experiment {missing[0]!r} (no events); known: {', '.join(sorted(everything))}")
+    aa: dict[str, str] = {}
+    if raw.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'world_experiments' "
+                   "AND table_schema = current_schema() AND column_name IN ('experiment_id', 'kind')"
+                   ).fetchone()[0] == 2:
+        kinds = raw.execute("SELECT DISTINCT CAST(experiment_id AS VARCHAR) FROM world_experiments WHERE kind = 'aa'")
+        aa = {str(e): everything[str(e)] for (e,) in kinds.fetchall() if str(e) in everything}
+    return SourceScan({e: everything[e] for e in ids}, aa, parts if as_of is None else events_parts(raw))
 
 
 def _no_events(db: str | Path | None) -> None:
@@ -135,8 +185,9 @@ def read_only_duckdb(db: str | Path | None) -> Iterator[Any]:
 
 
 def _duckdb_fingerprints(raw: Any, db: str | Path | None, experiment_ids: Sequence[str] | None,
-                         as_of: dt.datetime | None) -> dict[str, str]:
-    """Order-independent content hashes per table and experiment, on a raw DuckDB connection."""
+                         as_of: dt.datetime | None, events_parts: dict[str, str] | None = None) -> dict[str, str]:
+    """Order-independent content hashes per table and experiment, on a raw DuckDB connection (``events_parts``
+    receives the events table's rows and hash per experiment, as :func:`workbench.reports.validated.events_parts`)."""
     from ..errors import NotFoundError
 
     columns: dict[str, set[str]] = {}
@@ -157,6 +208,9 @@ def _duckdb_fingerprints(raw: Any, db: str | Path | None, experiment_ids: Sequen
                                f"FROM {_q(t)} x{where} GROUP BY 1", params).fetchall()
             for eid, n, h in rows:
                 per.setdefault(str(eid), []).append([t, int(n), h])
+            if t == "events" and events_parts is not None and not where:
+                from .validated import _NULL
+                events_parts.update({(_NULL if e is None else str(e)): f"{int(n)}:{h}" for e, n, h in rows})
         else:
             n, h = raw.execute(f"SELECT count(*), CAST(sum(hash(x)) AS VARCHAR) FROM {_q(t)} x").fetchone()
             shared.append([t, int(n), h])

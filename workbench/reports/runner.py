@@ -48,7 +48,8 @@ from ..files import publish_tree, write_text_atomic
 from ._imports import skip_slow_optional_imports
 from .atomic import LOCK_NAME, _recover, _RunLock, replace_dir  # noqa: F401  (re-exported)
 from .kernels import KERNEL_ARGS, KernelPool
-from .keys import code_version, report_dirname, report_key, source_fingerprints
+from .keys import code_version, report_dirname, report_key, scan_sources, with_aa
+from .validated import check_events
 
 __all__ = ["ReportOutcome", "ReportRun", "run_reports", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
 
@@ -288,12 +289,13 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
         notes.append("PDF not written: Chromium was not found (set WORKBENCH_CHROMIUM or reports.chromium)")
     with _RunLock(out_dir, s.reports.lock_timeout_s if lock_timeout is None else lock_timeout):
         notes += _recover(out_dir)
-        fingerprints = source_fingerprints(db_path, experiment_ids, as_of=at)
+        scan = scan_sources(db_path, experiment_ids, as_of=at)
+        fingerprints = scan.fingerprints
         ids = list(fingerprints)
         params = {"as_of": at.isoformat() if at else None, "policy": policy,
                   "roi_horizon_days": roi_horizon_days or s.reports.roi_horizon_days, "kernel": kernel}
         code = code_version(nb_path, s)
-        keys = {e: report_key(fingerprints[e], params, code) for e in ids}
+        keys = {e: report_key(with_aa(fingerprints[e], scan.aa), params, code) for e in ids}   # they show the A/A checks
         stages: dict[str, float] = {"check": time.perf_counter() - t0}
         _emit(progress, "start", total=len(ids))
         outcomes: dict[str, ReportOutcome] = {}
@@ -325,13 +327,16 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
 
                 def batches() -> Iterator[list[BuildJob]]:
                     # gathered in growing batches, so the first reports build while the rest are gathered
+                    checked = False
                     for batch in (_batches(todo, workers) if handoff == "cache" else [todo]):
                         caches: dict[str, str] = {}
                         if handoff == "cache":
                             t2 = time.perf_counter()     # the first batch imports the analysis stack
                             from .inputs import gather_inputs, save_inputs
+                            # the event rows are checked once, and only those not checked before
+                            checked = checked or check_events(db_path, scan.events_parts, out_dir, code)
                             gathered = gather_inputs(batch, db=db_path, as_of=at, policy=policy,
-                                                     roi_horizon_days=roi_horizon_days)
+                                                     roi_horizon_days=roi_horizon_days, validate=not checked)
                             for e, inp in gathered.items():
                                 caches[e] = str(save_inputs(replace(inp, fingerprint=fingerprints[e]),
                                                             run_dir / f"{report_dirname(e)}.pkl"))
