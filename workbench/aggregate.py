@@ -230,6 +230,8 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
         c = log.covariates
         cov_cols = [k for k in COVARIATES if k in c.columns]
         c = c.select("user_key", *cov_cols)
+        if bursts is not None:      # a batch: only its units' rows of the pre-period table (a semi-join)
+            c = c.filter(c.user_key.isin(u.user_key))
         u = u.left_join(c, u.user_key == c.user_key).drop("user_key_right")
         u = u.mutate(**{k: u[k].fill_null(0).cast("float64") for k in cov_cols})
     return u
