@@ -5,7 +5,9 @@ The lake (``simulate --format parquet`` layout, hive-partitioned by day) is gene
 ``benchmarks/out/`` (git-ignored). Every measurement runs in a fresh subprocess, so peak memory (the largest
 resident size of the process and its children, the Spark JVM included, sampled every 0.1 s) is measured per method; both sides of
 each ratio are timed the same way (median of ``--repeat`` runs, query time only: Spark's session start-up is
-reported apart). All experiments × variants × exclusion × segments (device, channel, user type).
+reported apart). All experiments × variants × exclusion × segments (device, channel, user type). On DuckDB the
+workbench's cube of a lake larger than ``engine.events_per_query`` runs as one query per batch of whole
+experiments (the number is printed); the hand-written query is one query over the whole lake.
 
 Spark projection to a cluster (see the README, "Running on Spark"): from the Spark run, the fixed cost F (the
 same query over zero partitions: planning, code generation, scheduling) and the per-partition cost
