@@ -5,7 +5,9 @@ The lake (``simulate --format parquet`` layout, hive-partitioned by day) is gene
 ``benchmarks/out/`` (git-ignored). Every measurement runs in a fresh subprocess, so peak memory (the largest
 resident size of the process and its children, the Spark JVM included, sampled every 0.1 s) is measured per method; both sides of
 each ratio are timed the same way (median of ``--repeat`` runs, query time only: Spark's session start-up is
-reported apart). All experiments × variants × exclusion × segments (device, channel, user type).
+reported apart). All experiments × variants × exclusion × segments (device, channel, user type). On DuckDB the
+workbench's cube of a lake larger than ``engine.events_per_query`` runs as one query per batch of whole
+experiments (the number is printed); the hand-written query is one query over the whole lake.
 
 Spark projection to a cluster (see the README, "Running on Spark"): from the Spark run, the fixed cost F (the
 same query over zero partitions: planning, code generation, scheduling) and the per-partition cost
@@ -103,7 +105,7 @@ import json, sys, time
 t0 = time.perf_counter()
 from workbench.engine import open_events
 from workbench.sources.events import open_event_log
-from workbench.aggregate import aggregate_cube
+from workbench.aggregate import aggregate_cube, experiment_batches
 from workbench.errors import WorkbenchError
 lake, engine, out, dims = sys.argv[1], sys.argv[2], sys.argv[3], tuple(sys.argv[4].split(","))
 with open_events(engine=engine, events=lake) as (con, root):
@@ -115,6 +117,8 @@ with open_events(engine=engine, events=lake) as (con, root):
         empty = dataclasses.replace(log, table=log.table.filter(log.table.date < dt.date(1970, 1, 2)))
         t1 = time.perf_counter(); aggregate_cube(empty, dims=dims); extra["fixed"] = time.perf_counter() - t1
         extra["partitions"] = con._session.read.parquet(lake + "/events").rdd.getNumPartitions()
+    else:                        # DuckDB: the queries the cube takes (batches of whole experiments)
+        extra["batches"] = len(experiment_batches(log) or [None])
     t1, c1 = time.perf_counter(), time.process_time()
     try:
         cube = aggregate_cube(log, dims=dims)
@@ -279,8 +283,9 @@ def _engine(engine: str, args: argparse.Namespace, lake: Path, events: int, dims
             print(f"{engine} run {i + 1}: workbench stopped after {wb[-1]['seconds']:.0f} s: {wb[-1]['error']} "
                   "(here: --memory-limit)")
             return
+        batches = f", {wb[-1]['batches']} queries (engine.events_per_query)" if "batches" in wb[-1] else ""
         print(f"{engine} run {i + 1}: workbench {wb[-1]['seconds']:.1f} s (CPU {wb[-1]['cpu']:.1f} s, peak "
-              f"{wb[-1]['rss_mb']:,.0f} MB)  ({load()})", flush=True)
+              f"{wb[-1]['rss_mb']:,.0f} MB{batches})  ({load()})", flush=True)
         columns = [c for c in pd.read_parquet(wb_out).columns if c == "n" or "__" in c]
         hand.append(run(HAND, str(lake), engine, str(hand_out), json.dumps(columns), dims, args.memory_limit,
                         str(threads)))

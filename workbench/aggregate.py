@@ -18,6 +18,13 @@ One Ibis expression does it all and runs as a single query (DuckDB by default; a
    checks count them from the same numbers the analysis uses.
 
 Only the cube — a few hundred rows per experiment — leaves the engine.
+
+On DuckDB, a log of more than ``engine.events_per_query`` events is aggregated in batches of whole
+experiments, one query each (:func:`experiment_batches`): units never span experiments, so the batches'
+cubes concatenate to the one query's cube exactly, and the memory a query holds follows its batch, not the
+lake. The IP bursts, which span experiments, are then found once over all events (:func:`burst_ips`) and
+passed to every batch. Other engines run the one query (a Spark query pays its planning and scheduling
+once).
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ from .metrics import COVARIATES, Metric, sq_col, sum_col, xprod_col
 from .sources.events import EventLog
 
 __all__ = ["DEFAULT_DIMS", "unit_expr", "cube_expr", "aggregate_cube", "aggregate_all", "timeseries", "available_metrics",
-           "BOT_REASONS", "default_metrics", "value_columns"]
+           "BOT_REASONS", "default_metrics", "value_columns", "experiment_batches", "burst_ips"]
 
 DEFAULT_DIMS: tuple[str, ...] = ("device", "channel", "user_type", "day")
 BOT_REASONS = ("headless_ua", "short_dwell", "ip_burst", "event_rate")
@@ -114,15 +121,65 @@ def _burst_ips(t: ir.Table, per_minute: int) -> ir.Table:
             .filter(lambda b: b.c > per_minute).select("ip_hash").distinct())
 
 
+def _events(log: EventLog, experiments: Sequence[str] | None, as_of: dt.datetime | None) -> ir.Table:
+    t = log.table
+    if experiments is not None:
+        t = t.filter(t.experiment_id.isin(list(experiments)))
+    if as_of is not None:
+        t = t.filter(t.ts_server <= as_of)
+    return t
+
+
+def burst_ips(log: EventLog, *, experiments: Sequence[str] | None = None, as_of: dt.datetime | None = None,
+              settings: Settings | None = None) -> list[str]:
+    """The bursting IPs (:func:`_burst_ips`) among the events of ``experiments`` up to ``as_of``, run now
+    (sorted); ``[]`` when the log has no ``ip_hash``."""
+    if not log.has("ip_hash"):
+        return []
+    per_minute = (settings or get_settings()).bots.ip_burst_events_per_minute
+    return sorted(execute_bounded(_burst_ips(_events(log, experiments, as_of), per_minute).ip_hash).tolist())
+
+
+def experiment_batches(log: EventLog, *, experiments: Sequence[str] | None = None, as_of: dt.datetime | None = None,
+                       settings: Settings | None = None) -> list[list[str]] | None:
+    """Whole experiments in batches of at most ``engine.events_per_query`` events (the largest experiment alone
+    when it has more), largest first; None when one query does it: the setting is 0, the engine is not DuckDB,
+    the events fit, or an event has no experiment.
+
+    Packing is first-fit by decreasing size, so the batches are few (each re-reads the pre-period tables for its
+    joins) and the largest holds about the limit. Costs one count of events per experiment on DuckDB.
+    """
+    limit = (settings or get_settings()).engine.events_per_query
+    if limit <= 0 or log.table.get_backend().name != "duckdb":
+        return None
+    t = _events(log, experiments, as_of)
+    sizes = execute_bounded(t.group_by("experiment_id").aggregate(n=t.count()))
+    if int(sizes["n"].sum()) <= limit or len(sizes) < 2 or sizes["experiment_id"].isna().any():
+        return None
+    cap = max(limit, int(sizes["n"].max()))
+    batches: list[tuple[int, list[str]]] = []
+    for exp, n in sorted(zip(sizes["experiment_id"], sizes["n"].astype(int)), key=lambda x: (-x[1], x[0])):
+        for i, (total, ids) in enumerate(batches):
+            if total + n <= cap:
+                batches[i] = (total + n, [*ids, exp])
+                break
+        else:
+            batches.append((n, [exp]))
+    return [ids for _, ids in batches]
+
+
 def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of: dt.datetime | None = None,
               settings: Settings | None = None, values: Iterable[str] | None = None,
-              experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None) -> ir.Table:
+              experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None,
+              bursts: Sequence[str] | None = None) -> ir.Table:
     """Per-unit values and exclusion reason (an Ibis expression; nothing runs yet).
 
     ``values`` names the per-unit values computed besides the funnel (each compiled from its
     definition: event filter, aggregation, window after the unit's first exposure, cap); the
     funnel, revenue and the bot signals are always there. ``experiment_attrs`` gives the
     experiments' attributes a definition may compare with (``{"product_id": {experiment: sku}}``).
+    ``bursts``: the bursting IPs, found beforehand (:func:`burst_ips`) over more events than these
+    ``experiments`` (a batch); by default they are found in this expression, over these events.
     """
     s = (settings or get_settings()).bots
     defs = _values()
@@ -130,12 +187,7 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
     wanted = (set(values) if values is not None else have) | set(FUNNEL_VALUES)
     pre_covs = {n: c for n, c in _covariate_defs().items() if n in wanted}    # covariate: same (pre-period events)
     chosen = {n: defs[n] for n in sorted(wanted & have) if defs[n].agg != "event"}    # per-event: quantiles
-    t = log.table
-    if experiments is not None:
-        t = t.filter(t.experiment_id.isin(list(experiments)))
-    if as_of is not None:
-        t = t.filter(t.ts_server <= as_of)
-    events = t
+    t = events = _events(log, experiments, as_of)
     if needs_exposure(chosen):
         t = t.mutate(**{FIRST_EXPOSURE: t.ts_server.min().over(group_by=[t.experiment_id, t.user_key])})
     first = {c if c != "variant_id" else "variant": _first_by_time(t, c) for c in _FIRST if c in t.columns}
@@ -163,7 +215,9 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
         reasons.append(((u.dwell_mean < s.min_mean_dwell_ms) & (u.impressions >= s.min_impressions_for_dwell),
                         "short_dwell"))
     if log.has("ip_hash"):
-        reasons.append((u.ip.isin(_burst_ips(events, s.ip_burst_events_per_minute).ip_hash), "ip_burst"))
+        burst = (list(bursts) if bursts is not None
+                 else _burst_ips(events, s.ip_burst_events_per_minute).ip_hash)
+        reasons.append((u.ip.isin(burst), "ip_burst"))
     span_hours = (u.last_ts.epoch_seconds() - u.first_ts.epoch_seconds()) / 3600.0
     reasons.append((u.n_events > s.max_events_per_unit_hour * (span_hours + 1.0), "event_rate"))
     reasons.append((u.multi_variant, "sticky"))
@@ -176,6 +230,8 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
         c = log.covariates
         cov_cols = [k for k in COVARIATES if k in c.columns]
         c = c.select("user_key", *cov_cols)
+        if bursts is not None:      # a batch: only its units' rows of the pre-period table (a semi-join)
+            c = c.filter(c.user_key.isin(u.user_key))
         u = u.left_join(c, u.user_key == c.user_key).drop("user_key_right")
         u = u.mutate(**{k: u[k].fill_null(0).cast("float64") for k in cov_cols})
     return u
@@ -217,17 +273,32 @@ def aggregate_cube(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experim
                    as_of: dt.datetime | None = None, metrics: Iterable[Metric] | None = None,
                    settings: Settings | None = None,
                    experiment_attrs: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
-    """Run the aggregation (one query) and return the cube for every experiment as a DataFrame.
+    """Run the aggregation (one query, or one per batch of experiments: :func:`experiment_batches`) and return the cube for every experiment as a DataFrame.
 
     Quantile metrics are skipped here (their per-arm statistics come from histograms, not sums:
     :func:`aggregate_all`). A capped value's cube carries ``<value>_capped_at``, the cap it was
     winsorised at.
     """
     ms = [m for m in (list(metrics) if metrics is not None else default_metrics(log)) if m.kind != "quantile"]
-    needed = {v for m in ms for v in m.values()}
-    units = unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed,
-                      experiment_attrs=experiment_attrs)
-    return _cube_frame(execute_bounded(cube_expr(units, ms, dims)), dims)
+    return _run_cube(log, ms, dims, experiments=experiments, as_of=as_of, settings=settings,
+                     experiment_attrs=experiment_attrs)
+
+
+def _run_cube(log: EventLog, metrics: list[Metric], dims: Sequence[str], *, experiments: Sequence[str] | None,
+              as_of: dt.datetime | None, settings: Settings | None,
+              experiment_attrs: Mapping[str, Mapping[str, Any]] | None, collect_excluded: bool = False
+              ) -> pd.DataFrame:
+    """The cube: one query, or one per batch of :func:`experiment_batches`, concatenated."""
+    needed = {v for m in metrics for v in m.values()}
+    batches = experiment_batches(log, experiments=experiments, as_of=as_of, settings=settings)
+    groups: list[Sequence[str] | None] = [experiments] if not batches else list(batches)
+    bursts = burst_ips(log, experiments=experiments, as_of=as_of, settings=settings) if batches else None
+    parts = []
+    for ids in groups:
+        units = unit_expr(log, experiments=ids, as_of=as_of, settings=settings, values=needed,
+                          experiment_attrs=experiment_attrs, bursts=bursts)
+        parts.append(execute_bounded(cube_expr(units, metrics, dims, collect_excluded=collect_excluded)))
+    return _cube_frame(parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True), dims)
 
 
 def _cube_frame(cube: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
@@ -253,10 +324,8 @@ def aggregate_all(log: EventLog, *, dims: Sequence[str] = DEFAULT_DIMS, experime
     ms = list(metrics) if metrics is not None else default_metrics(log)
     qms = [m for m in ms if m.kind == "quantile"]
     cms = [m for m in ms if m.kind != "quantile"]
-    needed = {v for m in cms for v in m.values()}
-    units = unit_expr(log, experiments=experiments, as_of=as_of, settings=settings, values=needed,
-                      experiment_attrs=experiment_attrs)
-    cube = _cube_frame(execute_bounded(cube_expr(units, cms, dims, collect_excluded=bool(qms))), dims)
+    cube = _run_cube(log, cms, dims, experiments=experiments, as_of=as_of, settings=settings,
+                     experiment_attrs=experiment_attrs, collect_excluded=bool(qms))
     if not qms:
         return cube, empty_quantiles()
     lists = cube.pop(_EXCLUDED_UNITS)

@@ -153,7 +153,9 @@ class EngineSettings:
     process under the system temp dir) instead of growing; raise it on a large machine. ``threads`` 0 = all
     cores, but at most one per 250 MB of ``memory_limit`` (a query's unspillable memory grows with its threads).
     ``preserve_insertion_order`` off lets aggregations stream and spill (the pipeline orders what it returns
-    itself).
+    itself). ``events_per_query``: on DuckDB, events of more than this many are aggregated in batches of whole
+    experiments of at most this many events each (the largest experiment alone when it has more), one query a
+    batch, so the memory follows the batch, not the lake; 0 = always one query (:mod:`workbench.aggregate`).
     """
 
     backend: str = "duckdb"
@@ -162,6 +164,7 @@ class EngineSettings:
     threads: int = 0
     temp_directory: str = ""
     preserve_insertion_order: bool = False
+    events_per_query: int = 20_000_000
     spark: SparkSettings = field(default_factory=SparkSettings)
 
 
