@@ -10,7 +10,8 @@ reported apart). All experiments × variants × exclusion × segments (device, c
 Spark projection to a cluster (see the README, "Running on Spark"): from the Spark run, the fixed cost F (the
 same query over zero partitions: planning, code generation, scheduling) and the per-partition cost
 c = (T − F) × cores / P (P input partitions, ``local[cores]``); on N executors × k cores for E events,
-T ≈ F + c × ceil(P × E / E_measured / (N × k)).
+T ≈ F + c × ceil(P × E / E_measured / (N × k)). Both are also printed from CPU time (this process and its children,
+the JVM included, via psutil): on a busy machine the wall figures include waiting for a core.
 
     .venv/bin/python benchmarks/engines.py [--events 100000000] [--engines duckdb,spark] [--repeat 1] [--memory-limit 3GB]
 """
