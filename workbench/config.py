@@ -121,7 +121,7 @@ def _spark_defaults() -> dict[str, str]:
     import tempfile
     # the warehouse folder would otherwise appear in the working directory (the workbench saves no Spark tables)
     return {"spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "workbench-spark-warehouse"),
-            "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", "spark.driver.memory": "2g",
+            "spark.sql.shuffle.partitions": "64", "spark.ui.enabled": "false", "spark.driver.memory": "2g",
             "spark.ui.showConsoleProgress": "false",
             "spark.sql.session.timeZone": "UTC", "spark.sql.parquet.inferTimestampNTZ.enabled": "true"}
 
