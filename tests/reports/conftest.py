@@ -43,3 +43,11 @@ def copy_of(built: SimpleNamespace, tmp_path: Path) -> SimpleNamespace:
     out = tmp_path / "reports"
     shutil.copytree(built.out, out, ignore=shutil.ignore_patterns(".report.lock*"))
     return SimpleNamespace(db=db, out=out)
+
+
+@pytest.fixture()
+def db(report_world: Path, tmp_path: Path) -> Path:
+    """A copy of the report world that a test may change."""
+    p = tmp_path / "w.duckdb"
+    shutil.copy(report_world, p)
+    return p

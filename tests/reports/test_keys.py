@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
-import duckdb
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -15,24 +13,13 @@ from workbench.lifecycle import Registry
 from workbench.lifecycle.brief import is_safe_id
 from workbench.reports.keys import code_version, parse_as_of, report_dirname, report_key, source_fingerprints
 
-
-@pytest.fixture()
-def db(report_world, tmp_path):
-    p = tmp_path / "w.duckdb"
-    shutil.copy(report_world, p)
-    return p
-
-
-def _sql(db, sql: str) -> None:
-    con = duckdb.connect(str(db))
-    con.execute(sql)
-    con.close()
+from .world import run_sql
 
 
 def test_stable_and_per_experiment(db):
     a = source_fingerprints(db)
     assert a == source_fingerprints(db) and set(a) == {"pdp-shoes-hero", "pdp-beauty-srm", "hostile-names"}
-    _sql(db, "UPDATE events SET price = price + 1 WHERE experiment_id = 'pdp-beauty-srm' AND event = 'purchase' "
+    run_sql(db, "UPDATE events SET price = price + 1 WHERE experiment_id = 'pdp-beauty-srm' AND event = 'purchase' "
              "AND user_key = (SELECT min(user_key) FROM events WHERE experiment_id = 'pdp-beauty-srm' "
              "AND event = 'purchase')")                        # an edit in place, same row count
     b = source_fingerprints(db)
@@ -50,7 +37,7 @@ def test_shared_tables_change_every_key_but_decisions_do_not(db):
     reg.transition("pdp-shoes-hero", "pause", by="t", why="test")
     b = source_fingerprints(db)
     assert b["pdp-shoes-hero"] != a["pdp-shoes-hero"] and b["pdp-beauty-srm"] == a["pdp-beauty-srm"]
-    _sql(db, "UPDATE catalog SET stock = stock - 1 WHERE product_id = 'hom-0001'")
+    run_sql(db, "UPDATE catalog SET stock = stock - 1 WHERE product_id = 'hom-0001'")
     c = source_fingerprints(db)
     assert all(c[e] != b[e] for e in c)
 
@@ -58,7 +45,7 @@ def test_shared_tables_change_every_key_but_decisions_do_not(db):
 def test_as_of_ignores_later_events(db):
     cut = dt.datetime(2026, 11, 10)
     a = source_fingerprints(db, as_of=cut)
-    _sql(db, "INSERT INTO events SELECT * REPLACE (ts_server + INTERVAL 1 DAY AS ts_server) FROM events "
+    run_sql(db, "INSERT INTO events SELECT * REPLACE (ts_server + INTERVAL 1 DAY AS ts_server) FROM events "
              "WHERE experiment_id = 'pdp-shoes-hero' AND ts_server > TIMESTAMP '2026-11-12' LIMIT 3")
     assert source_fingerprints(db, as_of=cut) == a
     assert source_fingerprints(db)["pdp-shoes-hero"] != source_fingerprints(db, as_of=cut)["pdp-shoes-hero"]

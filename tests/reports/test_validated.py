@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import pytest
 
@@ -12,18 +10,7 @@ from workbench.errors import InputError
 from workbench.reports import validated
 from workbench.reports.keys import scan_sources, with_aa
 
-
-@pytest.fixture()
-def db(report_world, tmp_path):
-    p = tmp_path / "w.duckdb"
-    shutil.copy(report_world, p)
-    return p
-
-
-def _sql(db, sql: str) -> None:
-    con = duckdb.connect(str(db))
-    con.execute(sql)
-    con.close()
+from .world import run_sql
 
 
 def _counted(monkeypatch) -> list[int]:
@@ -52,7 +39,7 @@ def test_rows_are_checked_once_then_only_the_experiment_whose_events_changed(db,
     assert seen == [sum(per.values())] and (out / validated.MARKER).exists()
     assert validated.check_events(db, scan_sources(db).events_parts, out, "code-1") is True
     assert seen == [sum(per.values())]                                   # unchanged: not checked again
-    _sql(db, "UPDATE events SET price = price + 1 WHERE experiment_id = 'pdp-beauty-srm' AND event = 'purchase'")
+    run_sql(db, "UPDATE events SET price = price + 1 WHERE experiment_id = 'pdp-beauty-srm' AND event = 'purchase'")
     validated.check_events(db, scan_sources(db).events_parts, out, "code-1")
     assert seen[1:] == [per["pdp-beauty-srm"]]                           # only the changed experiment's rows
     validated.check_events(db, scan_sources(db).events_parts, out, "code-2")
@@ -63,7 +50,7 @@ def test_rows_are_checked_once_then_only_the_experiment_whose_events_changed(db,
 def test_a_bad_row_fails_with_the_full_checks_message_and_is_not_recorded(db, tmp_path):
     out = tmp_path / "reports"
     out.mkdir()
-    _sql(db, "UPDATE events SET price = -3 WHERE experiment_id = 'hostile-names' AND event = 'purchase'")
+    run_sql(db, "UPDATE events SET price = -3 WHERE experiment_id = 'hostile-names' AND event = 'purchase'")
     from workbench.db import connect
     from workbench.sources.events import open_event_log, validate_event_log
     with connect(db, read_only=True) as con, pytest.raises(InputError) as full:
@@ -75,9 +62,9 @@ def test_a_bad_row_fails_with_the_full_checks_message_and_is_not_recorded(db, tm
 
 
 def test_every_reports_key_follows_the_aa_experiments_events(db, tmp_path):
-    _sql(db, "UPDATE world_experiments SET kind = 'aa' WHERE experiment_id = 'hostile-names'")
+    run_sql(db, "UPDATE world_experiments SET kind = 'aa' WHERE experiment_id = 'hostile-names'")
     a = scan_sources(db, ["pdp-shoes-hero"])
-    _sql(db, "UPDATE events SET price = price + 1 WHERE experiment_id = 'hostile-names' AND event = 'purchase'")
+    run_sql(db, "UPDATE events SET price = price + 1 WHERE experiment_id = 'hostile-names' AND event = 'purchase'")
     b = scan_sources(db, ["pdp-shoes-hero"])
     assert a.fingerprints == b.fingerprints and a.aa != b.aa             # shoes-hero's own data did not change,
                                                                          # but its report (which shows it) rebuilds

@@ -170,3 +170,10 @@ def write_report_world(path: Path, *, seed: int = 7) -> Path:
                             "review_flag": [False, False, False]})
     return _write(path, {"events": ev, "pre_period": pd.concat(pre, ignore_index=True),
                          "world_experiments": experiments, "catalog": catalog})
+
+
+def run_sql(db: str | Path, sql: str) -> None:
+    """Run one statement on the database file ``db`` and close it (a test changing a copy of the world)."""
+    con = duckdb.connect(str(db))
+    con.execute(sql)
+    con.close()
