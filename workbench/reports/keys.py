@@ -209,8 +209,8 @@ def _duckdb_fingerprints(raw: Any, db: str | Path | None, experiment_ids: Sequen
             for eid, n, h in rows:
                 per.setdefault(str(eid), []).append([t, int(n), h])
             if t == "events" and events_parts is not None and not where:
-                from .validated import _NULL
-                events_parts.update({(_NULL if e is None else str(e)): f"{int(n)}:{h}" for e, n, h in rows})
+                from .validated import parts_of
+                events_parts.update(parts_of(rows))
         else:
             n, h = raw.execute(f"SELECT count(*), CAST(sum(hash(x)) AS VARCHAR) FROM {_q(t)} x").fetchone()
             shared.append([t, int(n), h])

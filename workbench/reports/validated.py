@@ -26,7 +26,7 @@ from typing import Any, Mapping
 
 from ..files import write_text_atomic
 
-__all__ = ["MARKER", "events_parts", "check_events"]
+__all__ = ["MARKER", "events_parts", "parts_of", "check_events"]
 
 MARKER = ".validated.json"
 _NULL = "\x00no experiment"      # the part of rows without an experiment id (not a valid experiment id)
@@ -34,8 +34,12 @@ _NULL = "\x00no experiment"      # the part of rows without an experiment id (no
 
 def events_parts(raw: Any) -> dict[str, str]:
     """``{experiment id: "rows:hash"}`` of the whole ``events`` table, on a raw DuckDB connection (one scan)."""
-    rows = raw.execute("SELECT CAST(experiment_id AS VARCHAR), count(*), CAST(sum(hash(x)) AS VARCHAR) "
-                       "FROM events x GROUP BY 1").fetchall()
+    return parts_of(raw.execute("SELECT CAST(experiment_id AS VARCHAR), count(*), CAST(sum(hash(x)) AS VARCHAR) "
+                                "FROM events x GROUP BY 1").fetchall())
+
+
+def parts_of(rows: Any) -> dict[str, str]:
+    """``{experiment id: "rows:hash"}`` from ``(experiment id, count, hash)`` rows (the keys' scan reads the same)."""
     return {(_NULL if e is None else str(e)): f"{int(n)}:{h}" for e, n, h in rows}
 
 
