@@ -126,7 +126,7 @@ def test_burst_ips_counted_over_heavy_ips_only_are_the_per_minute_bursts():
     import duckdb
     import ibis
 
-    from workbench.aggregate import _burst_ips
+    from workbench.bursts import burst_ips_expr as _burst_ips
 
     t0 = dt.datetime(2026, 11, 6, 12, 0, 0)
     rows = ([("burst", t0 + dt.timedelta(seconds=i % 50)) for i in range(7)]            # 7 in one minute

@@ -22,9 +22,13 @@ Only the cube — a few hundred rows per experiment — leaves the engine.
 On DuckDB, a log of more than ``engine.events_per_query`` events is aggregated in batches of whole
 experiments, one query each (:func:`experiment_batches`): units never span experiments, so the batches'
 cubes concatenate to the one query's cube exactly, and the memory a query holds follows its batch, not the
-lake. The IP bursts, which span experiments, are then found once over all events (:func:`burst_ips`) and
-passed to every batch. Other engines run the one query (a Spark query pays its planning and scheduling
-once).
+lake. The IP bursts, which span experiments, are then found once (:func:`burst_ips`) and passed to every
+batch. Other engines run the one query (a Spark query pays its planning and scheduling once).
+
+An IP's burst is a fact of the whole log up to the as-of time, not of the experiments asked for: a unit is
+excluded for it whether its experiment is aggregated alone (``analyze -e``, one report) or with every other
+(the dashboard, ``report --all``), so every view counts the same units. Only the IPs seen in the requested
+experiments are looked at, their events counted across the whole log.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from .adjustment import adjustment_products
+from .bursts import burst_ips_expr
 from .config import Settings, get_settings
 from .db import execute_bounded
 from .metric_defs import ValueDef
@@ -106,21 +111,6 @@ def _first_by_time(t: ir.Table, column: str) -> ir.Value:
     return t[column].cast("string").argmin(t.ts_server)
 
 
-def _burst_ips(t: ir.Table, per_minute: int) -> ir.Table:
-    """The IPs with more than ``per_minute`` events in some minute (``ip_hash``, distinct).
-
-    Only an IP with more than ``per_minute`` events in all can have such a minute, so the per-minute count runs
-    over those IPs' events alone (bots: 16 IPs in two days of the 100 M-event lake). The count per IP has
-    fewer groups than the count per IP and minute, which has nearly one per event (in a file of that lake
-    202 k against 534 k, for 707 k events), and the groups are what a hash aggregation holds or spills.
-    """
-    heavy = t.group_by("ip_hash").aggregate(c=t.count()).filter(lambda b: b.c > per_minute)
-    cand = t.filter(t.ip_hash.isin(heavy.ip_hash))
-    minute = cand.ts_server.truncate("m")
-    return (cand.group_by([cand.ip_hash, minute.name("minute")]).aggregate(c=cand.count())
-            .filter(lambda b: b.c > per_minute).select("ip_hash").distinct())
-
-
 def _events(log: EventLog, experiments: Sequence[str] | None, as_of: dt.datetime | None) -> ir.Table:
     t = log.table
     if experiments is not None:
@@ -132,12 +122,19 @@ def _events(log: EventLog, experiments: Sequence[str] | None, as_of: dt.datetime
 
 def burst_ips(log: EventLog, *, experiments: Sequence[str] | None = None, as_of: dt.datetime | None = None,
               settings: Settings | None = None) -> list[str]:
-    """The bursting IPs (:func:`_burst_ips`) among the events of ``experiments`` up to ``as_of``, run now
-    (sorted); ``[]`` when the log has no ``ip_hash``."""
+    """The IPs of ``experiments``' events that burst (:func:`workbench.bursts.burst_ips_expr`) in the whole log
+    up to ``as_of``, run now (sorted); ``[]`` when the log has no ``ip_hash``."""
     if not log.has("ip_hash"):
         return []
     per_minute = (settings or get_settings()).bots.ip_burst_events_per_minute
-    return sorted(execute_bounded(_burst_ips(_events(log, experiments, as_of), per_minute).ip_hash).tolist())
+    return sorted(execute_bounded(_log_bursts(log, experiments, as_of, per_minute).ip_hash).tolist())
+
+
+def _log_bursts(log: EventLog, experiments: Sequence[str] | None, as_of: dt.datetime | None,
+                per_minute: int) -> ir.Table:
+    """The bursts of the whole log up to ``as_of`` among the IPs of ``experiments`` (all when ``None``)."""
+    everything = _events(log, None, as_of)
+    return burst_ips_expr(everything, per_minute, None if experiments is None else _events(log, experiments, as_of))
 
 
 def experiment_batches(log: EventLog, *, experiments: Sequence[str] | None = None, as_of: dt.datetime | None = None,
@@ -194,8 +191,8 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
     definition: event filter, aggregation, window after the unit's first exposure, cap); the
     funnel, revenue and the bot signals are always there. ``experiment_attrs`` gives the
     experiments' attributes a definition may compare with (``{"product_id": {experiment: sku}}``).
-    ``bursts``: the bursting IPs, found beforehand (:func:`burst_ips`) over more events than these
-    ``experiments`` (a batch); by default they are found in this expression, over these events.
+    ``bursts``: the bursting IPs, found beforehand (:func:`burst_ips`; a batch); by default they are found in
+    this expression. Either way they are the bursts of the whole log up to ``as_of``, whatever ``experiments``.
     """
     s = (settings or get_settings()).bots
     defs = _values()
@@ -234,7 +231,7 @@ def unit_expr(log: EventLog, *, experiments: Sequence[str] | None = None, as_of:
                         "short_dwell"))
     if log.has("ip_hash"):
         burst = (list(bursts) if bursts is not None
-                 else _burst_ips(events, s.ip_burst_events_per_minute).ip_hash)
+                 else _log_bursts(log, experiments, as_of, s.ip_burst_events_per_minute).ip_hash)
         reasons.append((u.ip.isin(burst), "ip_burst"))
     span_hours = (u.last_ts.epoch_seconds() - u.first_ts.epoch_seconds()) / 3600.0
     reasons.append((u.n_events > s.max_events_per_unit_hour * (span_hours + 1.0), "event_rate"))

@@ -42,7 +42,7 @@ def test_batches_of_experiments_give_the_one_query_cube(small_world):
         batches = experiment_batches(log, settings=_settings(total // 4))
         one = aggregate_cube(log, metrics=metrics, settings=_settings(0))
         batched = aggregate_cube(log, metrics=metrics, settings=_settings(total // 4))
-        # a subset up to a cut-off: the bursts are found over those events only, as in the one query
+        # a subset up to a cut-off: the bursts are those of the whole log up to it, in both
         ids, as_of = sorted(set(one["experiment_id"]))[:6], dt.datetime(2026, 11, 12)
         sub_one = aggregate_cube(log, experiments=ids, as_of=as_of, metrics=metrics, settings=_settings(0))
         sub_batched = aggregate_cube(log, experiments=ids, as_of=as_of, metrics=metrics, settings=_settings(1))
@@ -86,7 +86,7 @@ def _events(rows: list[tuple[str, str, str, dt.datetime]]) -> pd.DataFrame:
 
 def test_an_ip_bursting_only_across_experiments_is_excluded_in_every_batch(tmp_path):
     """70 + 70 events of one IP in one minute, in two experiments: a burst (> 120 a minute) of the whole log,
-    not of either experiment; each batch must still exclude that IP's units."""
+    not of either experiment; each batch, and each experiment aggregated alone, must still exclude that IP's units."""
     t0 = dt.datetime(2026, 11, 6, 12, 0)
     rows = [(exp, f"{exp}-bot", "ip-bot", t0 + dt.timedelta(seconds=k * 0.5)) for exp in ("a", "b") for k in range(70)]
     rows += [(exp, f"{exp}-u{k}", f"ip-{exp}{k}", t0 + dt.timedelta(minutes=k)) for exp in ("a", "b") for k in range(5)]
@@ -95,12 +95,20 @@ def test_an_ip_bursting_only_across_experiments_is_excluded_in_every_batch(tmp_p
         log = open_event_log(con, str(tmp_path / "events.parquet"))
         s = dataclasses.replace(_settings(100), bots=dataclasses.replace(Settings().bots, max_events_per_unit_hour=1000))
         assert experiment_batches(log, settings=s) == [["a"], ["b"]]
-        assert burst_ips(log, settings=s) == ["ip-bot"] and burst_ips(log, experiments=["a"], settings=s) == []
+        assert burst_ips(log, settings=s) == ["ip-bot"] == burst_ips(log, experiments=["a"], settings=s)
         one = aggregate_cube(log, metrics=[CATALOG["ctr"]], settings=dataclasses.replace(s, engine=Settings().engine))
         batched = aggregate_cube(log, metrics=[CATALOG["ctr"]], settings=s)
+        alone = {e: aggregate_cube(log, experiments=[e], metrics=[CATALOG["ctr"]],
+                                   settings=dataclasses.replace(s, engine=Settings().engine)) for e in ("a", "b")}
+        # up to 20 s into its minute (41 + 41 events) it bursts nowhere yet
+        early = burst_ips(log, experiments=["b"], as_of=dt.datetime(2026, 11, 6, 12, 0, 20), settings=s)
     _same_cube(one, batched)
     excluded = batched.groupby(["experiment_id", "excluded"])["n"].sum().to_dict()
     assert excluded == {("a", ""): 5, ("a", "ip_burst"): 1, ("b", ""): 5, ("b", "ip_burst"): 1}
+    # one experiment aggregated alone (``analyze -e``, one report) excludes the same units as all together
+    for e, cube in alone.items():
+        _same_cube(one[one["experiment_id"] == e].reset_index(drop=True), cube)
+    assert early == []
 
 
 @pytest.mark.parametrize("limit", [0, 1])

@@ -42,6 +42,19 @@ def test_shared_tables_change_every_key_but_decisions_do_not(db):
     assert all(c[e] != b[e] for e in c)
 
 
+def test_an_ip_made_to_burst_by_another_experiment_changes_the_key(db):
+    """130 events in one minute from one of pdp-shoes-hero's IPs, logged in pdp-beauty-srm: that IP now bursts
+    (whole log), so pdp-shoes-hero's units from it are excluded and its report is stale; hostile-names is not."""
+    a = source_fingerprints(db)
+    run_sql(db, "INSERT INTO events SELECT e.* REPLACE ((SELECT max(ip_hash) FROM events WHERE experiment_id = "
+             "'pdp-shoes-hero' AND ip_hash NOT IN (SELECT ip_hash FROM events WHERE experiment_id <> 'pdp-shoes-hero'))"
+             " AS ip_hash, TIMESTAMP '2026-11-08 12:00:00' + to_milliseconds(r.k * 100) AS ts_server) "
+             "FROM (SELECT * FROM events WHERE experiment_id = 'pdp-beauty-srm' LIMIT 1) e, range(130) r(k)")
+    b = source_fingerprints(db)
+    assert b["pdp-shoes-hero"] != a["pdp-shoes-hero"] and b["pdp-beauty-srm"] != a["pdp-beauty-srm"]
+    assert b["hostile-names"] == a["hostile-names"]
+
+
 def test_as_of_ignores_later_events(db):
     cut = dt.datetime(2026, 11, 10)
     a = source_fingerprints(db, as_of=cut)

@@ -1,6 +1,7 @@
 """Report keys: has anything a report depends on changed since it was written?
 
-A report depends on its experiment's events (up to the as-of time), the experiment's rows in the
+A report depends on its experiment's events (up to the as-of time) and which of their IPs burst in the whole
+log (another experiment's events can make them burst: :mod:`workbench.bursts`), the experiment's rows in the
 registry and world tables (brief, state, allocation), the database's shared tables (catalog,
 pre-period covariates, switches, the learning store...), the run's parameters, the notebook and
 the workbench code and settings. :func:`source_fingerprints` hashes the data part in one read-only
@@ -214,6 +215,8 @@ def _duckdb_fingerprints(raw: Any, db: str | Path | None, experiment_ids: Sequen
         else:
             n, h = raw.execute(f"SELECT count(*), CAST(sum(hash(x)) AS VARCHAR) FROM {_q(t)} x").fetchone()
             shared.append([t, int(n), h])
+    if "ip_hash" in columns["events"]:
+        _add_bursts(per, raw.execute, as_of)
     event_ids = {str(r[0]) for r in raw.execute("SELECT DISTINCT CAST(experiment_id AS VARCHAR) FROM events "
                                                 "WHERE experiment_id IS NOT NULL").fetchall()}
     ids = list(experiment_ids) if experiment_ids is not None else sorted(event_ids)
@@ -224,14 +227,30 @@ def _duckdb_fingerprints(raw: Any, db: str | Path | None, experiment_ids: Sequen
     return {e: hashlib.sha256(json.dumps([sorted(per.get(e, [])), shared_text]).encode()).hexdigest() for e in ids}
 
 
+def _add_bursts(per: dict[str, list[Any]], execute: Any, as_of: dt.datetime | None) -> None:
+    """Each experiment's bursting IPs into its part of the key: an IP bursts by its events in the whole log
+    (:mod:`workbench.bursts`), so new events of *another* experiment can exclude units of this one."""
+    from ..bursts import bursts_by_experiment_sql
+
+    sql = bursts_by_experiment_sql(get_settings().bots.ip_burst_events_per_minute, as_of is not None)
+    for eid, ips in execute(sql, [as_of] if as_of is not None else []).fetchall():
+        per.setdefault(str(eid), []).append(["ip_bursts", len(ips), json.dumps(ips)])
+
+
 def _ibis_fingerprints(con: Any, experiment_ids: Sequence[str] | None, as_of: dt.datetime | None) -> dict[str, str]:
-    """Other Ibis backends: events count, first and last timestamp per experiment (appends, not edits)."""
+    """Other Ibis backends: events count, first and last timestamp per experiment (appends, not edits), and its
+    bursting IPs."""
     from ..errors import NotFoundError
     t = con.table("events")
     if as_of is not None:
         t = t.filter(t.ts_server <= as_of)
     df = t.group_by("experiment_id").aggregate(n=t.count(), first=t.ts_server.min(), last=t.ts_server.max()).execute()
-    known = {str(r.experiment_id): [int(r.n), str(r.first), str(r.last)] for r in df.itertuples()}
+    known: dict[str, list[Any]] = {str(r.experiment_id): [int(r.n), str(r.first), str(r.last)] for r in df.itertuples()}
+    if "ip_hash" in t.columns:
+        from ..bursts import bursts_by_experiment
+        bursts = bursts_by_experiment(t, get_settings().bots.ip_burst_events_per_minute).execute()
+        for eid, ips in bursts.groupby("experiment_id")["ip_hash"]:
+            known.setdefault(str(eid), []).append(sorted(map(str, ips)))
     ids = list(experiment_ids) if experiment_ids is not None else sorted(known)
     missing = [e for e in ids if e not in known]
     if missing:
