@@ -20,7 +20,8 @@ Rule syntax::
     - include: trust-checks                                             # splice another rule set here
 
 Reasons are ``str.format`` templates over the facts and params, with extra format specs ``p``
-(p-value), ``pct``/``+pct`` (percent, signed) and ``n`` (a count). A fact that is unknown
+(p-value), ``pct``/``+pct`` (percent, signed), ``prob`` (a probability, as the result tiles show it: ``97.0%``,
+``>99.9%``), ``share`` (a threshold or traffic share: ``95%``, ``0.5%``) and ``n`` (a count). A fact that is unknown
 (``None``) makes every comparison on it false. Presets live in ``workbench/presets``; a YAML file
 of the same name in the user's policy directory (``lifecycle.policy_dir`` under ``WORKBENCH_HOME``,
 or ``WORKBENCH_POLICIES``) replaces a preset, and new names add policies.
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..config import get_settings
-from ..display import ResultMixin, fmt_num, fmt_p, fmt_pct, p_in_text
+from ..display import ResultMixin, fmt_num, fmt_p, fmt_pct, fmt_prob, fmt_share, p_in_text
 from ..results import AnalysisResult
 from .brief import ExperimentBrief
 from .facts import FACTS, DecisionContext, compute_facts
@@ -67,6 +68,10 @@ class _Formatter(string.Formatter):
             return fmt_p(value)
         if format_spec in ("pct", "+pct"):
             return fmt_pct(value, signed=format_spec == "+pct")
+        if format_spec == "prob":
+            return fmt_prob(value)
+        if format_spec == "share":
+            return fmt_share(value)
         if format_spec == "n":
             return fmt_num(value)
         if isinstance(value, bool):
