@@ -359,12 +359,15 @@ def fmt_p_eq(p: Any, name: str = "p") -> str:
 
 
 def p_in_text(text: str) -> str:
-    """A sentence whose template wrote ``p = {p}`` with a table-cell p-value: ``p = <0.001`` -> ``p < 0.001``.
+    """A sentence whose template wrote ``p = {p}`` or ``P = {prob}`` with a table-cell value that is a bound:
+    ``p = <0.001`` -> ``p < 0.001``, ``P(b beats a) = >99.9%`` -> ``P(b beats a) > 99.9%``.
 
     >>> p_in_text("Hold: SRM (p = <0.001, threshold 0.001); launch (p = 0.008)")
     'Hold: SRM (p < 0.001, threshold 0.001); launch (p = 0.008)'
+    >>> p_in_text("P(b beats a) = >99.9% (promote at 95%); P = <0.1%")
+    'P(b beats a) > 99.9% (promote at 95%); P < 0.1%'
     """
-    return text.replace("= <0.001", "< 0.001")
+    return text.replace("= <0.001", "< 0.001").replace("= >99.9%", "> 99.9%").replace("= <0.1%", "< 0.1%")
 
 
 def fmt_ci(lo: Any, hi: Any, *, pct: bool = False, digits: int = 2) -> str:

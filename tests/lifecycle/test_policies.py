@@ -173,6 +173,12 @@ def test_bayesian_promotes_at_95_percent_with_the_minimum_sample():
     assert "P(beats control) = 97.0% >= 95% with" in d.reason          # as the result tiles show P
 
 
+def test_a_near_certain_probability_reads_as_a_bound_in_the_reason():
+    d = bp(result([comp(p=0.001, prob=0.99996)], units=(5000.0, 5000.0)))       # too few units: keep exploring
+    assert d.rule == "keep-exploring"
+    assert "P(b beats control) > 99.9% (promote at 95%)" in d.reason and "= >" not in d.reason
+
+
 def test_bayesian_keeps_exploring_below_threshold_or_sample():
     low = bp(result([comp(p=0.2, prob=0.90)], units=(12000.0, 12000.0)))
     small = bp(result([comp(p=0.01, prob=0.99)], units=(5000.0, 5000.0)))
