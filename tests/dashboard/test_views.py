@@ -158,6 +158,26 @@ def test_no_user_identifiers_reach_any_page(shared_service):
     assert not re.search(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}", text)       # no e-mail addresses
 
 
+def test_a_bandit_without_logged_allocations_says_so_once(service):
+    """A bandit before its first `workbench allocate` (or a world from before allocations were logged)."""
+    from dataclasses import replace
+
+    import pandas as pd
+    snap = service.snapshot
+    none = replace(snap.bandits["pdp-home-bandit"], current=None, current_at=None, current_decision=None,
+                   n_decisions=0, decisions=pd.DataFrame())
+    allocations = snap.allocations[snap.allocations["experiment_id"] != "pdp-home-bandit"] \
+        if snap.allocations is not None and "experiment_id" in snap.allocations else snap.allocations
+    service.publish(replace(snap, bandits={**snap.bandits, "pdp-home-bandit": none}, allocations=allocations))
+    app = DashboardApp(service=service, identity=VIEWER)
+    app.state.param.update(page="experiment", experiment="pdp-home-bandit")
+    page = app.pages["experiment"]
+    assert service.snapshot.bandits["pdp-home-bandit"].empty
+    log = page.log.object.lower()
+    assert log.count("no allocation decision") == 1 and "bandit allocation decisions" not in log
+    assert not page.allocation.visible                   # no empty chart repeating it
+
+
 def test_the_bandit_detail_lists_its_recent_allocation_decisions(service):
     import datetime as dt
     from dataclasses import replace

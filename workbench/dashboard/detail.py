@@ -238,7 +238,7 @@ class ExperimentDetail(Viewer):
         self.tiles.object = tiles_html(variant_tiles(o, weights))
         if history is not None:                  # the report draws the same chart (AllocationHistory.plot)
             self.allocation.object = history.plot(variant_colours(list(o.data.variants)))
-        self.allocation.visible = history is not None
+        self.allocation.visible = history is not None and not history.empty      # else the log says "none logged"
         variants = list(o.data.variants)
         self.plots["funnel"].update(funnel_frame(o), variants)
         # a blocked experiment has no comparisons: say why once instead of drawing empty frames
@@ -287,9 +287,10 @@ class ExperimentDetail(Viewer):
         parts = ['<div class="wb-card wb-log"><h3>Decision log</h3>',
                  frame_html(decisions, css_id="wb-decision-log")]
         history = snapshot.bandits.get(o.experiment_id)
-        if o.data.meta.get("allocation") == "bandit" or not alloc.empty:
-            if history is not None:
-                parts.append(f"<p id='wb-allocation-now'>{escape(history.sentence())}</p>")
+        bandit = o.data.meta.get("allocation") == "bandit" or not alloc.empty
+        if bandit and history is not None:
+            parts.append(f"<p id='wb-allocation-now'>{escape(history.sentence())}</p>")
+        if bandit and not (alloc.empty and history is not None and history.empty):   # else the sentence said "none"
             parts.append("<h3 style='margin-top:10px'>Bandit allocation decisions (last hour of the log)</h3>")
             shown = alloc.assign(**{c: alloc[c].map(fmt_weight) for c in ("previous_weight", "weight")
                                     if c in alloc.columns})          # weights as every view shows them
