@@ -2,14 +2,14 @@
 
 Every figure is the wall time of a real ``workbench report`` command in its own process (papermill,
 nbconvert and, when Chromium is installed, the PDF), with its CPU time (user + system, with the
-kernels and Chromium it waited for) beside it, on a copy of the demo world (13 experiments,
+worker processes and Chromium it waited for) beside it, on a copy of the demo world (13 experiments,
 1.8 M events) under ``benchmarks/out/`` — or of the world given with ``--db`` (copied first) —
 each printed with the machine's load average (``os.getloadavg()``) when it ended. "Cold" is the
 first run after the world was copied (the OS page cache may already hold the code); "warm" is the
 same command again (with ``--force``); "after new events" adds one event to the experiment and runs the
 command without ``--force``: the report is rebuilt and only that experiment's event rows are checked again
-(``workbench/reports/validated.py``). Each run's kernels start while it gathers its inputs, and each worker reuses
-its kernel for its next reports. Targets (issue 20): one report warm < 5 s, ``--all`` on 100
+(``workbench/reports/validated.py``). Each run's worker processes start while it gathers its inputs, and each
+worker executes its reports' notebooks in its own process, one after the other. Targets (issue 20): one report warm < 5 s, ``--all`` on 100
 experiments < 2 min with 2 workers, an unchanged re-run < 2 s. The 100-experiment figure is
 measured when the world has 100 experiments, else extrapolated linearly from this world's
 per-report time (and said so), and — also an extrapolation — from the warm single report plus each
@@ -17,7 +17,7 @@ further report's marginal time in `--all`. Also compares the aggregate-once hand
 with every notebook querying the database (``--handoff direct``), and prints where one warm report's
 time went, stage by stage: the process (start-up, imports, exit), the run's ``stages`` (check,
 start, gather, finish; ``workbench report --json``) and the report's ``timings`` (``summary.json``:
-kernel wait, notebook execution, nbconvert HTML, Chromium PDF).
+worker wait, notebook execution, nbconvert HTML, Chromium PDF).
 
     .venv/bin/python benchmarks/reports.py [--no-pdf] [--skip-direct] [--skip-one-worker]
                                            [--experiment pdp-shoes-hero] [--db WORLD.duckdb] [--baseline CHECKOUT]
@@ -68,7 +68,7 @@ def load() -> str:
 
 LAST_CPU = [0.0]
 """CPU seconds (user + system) of the last `workbench report` process and the children it waited for
-(kernels, Chromium): on a shared machine the wall time grows with the load, the CPU time much less."""
+(report workers, Chromium): on a shared machine the wall time grows with the load, the CPU time much less."""
 
 
 def say(name: str, seconds: float, note: str = "") -> tuple[str, float, str]:
@@ -131,10 +131,11 @@ def add_event(db: Path, experiment: str) -> None:
         con.close()
 
 
-STAGES = {"check": "lock, fingerprints and keys", "start": "kernel and Chromium launched",
-          "gather": "gathering the inputs (the pipeline pass)", "finish": "kernel and Chromium stopped, decisions "
+STAGES = {"check": "lock, fingerprints and keys", "start": "workers and Chromium launched",
+          "gather": "gathering the inputs (the pipeline pass)", "finish": "workers and Chromium stopped, decisions "
           "recorded, index"}
-REPORT_STAGES = {"imports": "papermill and nbconvert imported (preloaded)", "kernel": "waiting for the warm kernel", "notebook": "executing the notebook (papermill)",
+REPORT_STAGES = {"worker": "waiting for the worker's warm-up", "imports": "papermill imported (by the warm-up)",
+                 "notebook": "executing the notebook (papermill, in the worker)",
                  "html": "nbconvert HTML", "pdf": "Chromium PDF"}
 
 

@@ -1,4 +1,4 @@
-"""Child processes die with the process that started them (report kernels, Chromium printing PDFs,
+"""Child processes die with the process that started them (report workers, Chromium printing PDFs,
 the dashboard server a test or benchmark starts).
 
 A run killed with ``kill -9`` gets no chance to stop what it started. Two mechanisms cover that:

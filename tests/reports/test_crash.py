@@ -1,8 +1,8 @@
 """A report run killed with ``kill -9`` leaves no processes behind, and the next run cleans up its folders.
 
-The run is a real ``run_reports`` in a child process (papermill kernels, and Chromium for the PDF
+The run is a real ``run_reports`` in a child process (report worker processes, and Chromium for the PDF
 when installed, behind a wrapper that first hangs, as a stuck browser does). It is killed once a
-kernel and the run's Chromium are running and a report is being built; the test asserts every
+worker and the run's Chromium are running and a report is being built; the test asserts every
 process it had started is gone within seconds, then runs again (with the real Chromium) on the
 same folder.
 """
@@ -46,9 +46,9 @@ def _is_chromium(p: psutil.Process) -> bool:
         return False
 
 
-def _is_kernel(p: psutil.Process) -> bool:
+def _is_worker(p: psutil.Process) -> bool:
     try:
-        return "ipykernel" in " ".join(p.cmdline())
+        return "workbench.reports.workers" in " ".join(p.cmdline())
     except psutil.Error:
         return False
 
@@ -78,16 +78,16 @@ def test_killed_run_leaves_no_children_and_the_next_run_cleans_up(report_world, 
     seen: dict[int, psutil.Process] = {}
     deadline = time.monotonic() + 240
     try:
-        while True:                     # wait for kernels (and Chromium printing a PDF, when installed)
+        while True:                     # wait for the report workers (and Chromium printing a PDF, when installed)
             for p in _descendants(parent):
                 seen.setdefault(p.pid, p)
-            kernels = [p for p in seen.values() if _is_kernel(p) and p.is_running()]
+            workers = [p for p in seen.values() if _is_worker(p) and p.is_running()]
             printing = [p for p in seen.values() if _is_chromium(p) and p.is_running()]
             building = out.is_dir() and any(out.glob(".tmp-*"))     # a report is being built
-            if kernels and (printing or not want_chromium) and building:
+            if workers and (printing or not want_chromium) and building:
                 break
             assert proc.poll() is None, "the run finished before it could be killed mid-run"
-            assert time.monotonic() < deadline, "no kernel/Chromium appeared in time"
+            assert time.monotonic() < deadline, "no report worker/Chromium appeared in time"
             time.sleep(0.05)
         time.sleep(0.3)                 # let Chromium start its helper processes too
         for p in _descendants(parent):

@@ -132,6 +132,6 @@ def test_the_run_and_each_report_say_where_their_time_went(built):
     for o in built.run.outcomes:
         s = _summary(built, Path(o.directory).name)
         timings = s["timings"]
-        assert set(timings) == {"imports", "kernel", "notebook", "html", "pdf"} - (set() if s["pdf"] else {"pdf"})
+        assert set(timings) == {"worker", "imports", "notebook", "html", "pdf"} - (set() if s["pdf"] else {"pdf"})
         assert timings["notebook"] > 0 and timings["html"] > 0
         assert sum(timings.values()) <= s["built_seconds"] + 0.05

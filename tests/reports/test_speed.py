@@ -1,4 +1,4 @@
-"""What makes reports fast keeps them the same: papermill's engine writes the executed notebook once, one
+"""What makes reports fast keeps them the same: papermill's in-process engine writes the executed notebook once, one
 browser prints every PDF of a run, and an unchanged re-run neither imports the heavy stack nor rewrites
 the portfolio page."""
 
@@ -13,7 +13,7 @@ import papermill as pm
 import psutil
 import pytest
 
-from workbench.reports.execute import ENGINE
+from workbench.reports.inprocess import INPROCESS_ENGINE as ENGINE
 from workbench.reports.render import find_chromium
 from workbench.reports.runner import KERNEL
 
@@ -77,7 +77,11 @@ def test_one_browser_prints_several_pdfs_and_goes_away(tmp_path):
         pages.append(p)
     printer = PdfPrinter(chromium)
     try:
-        pdfs = [printer.print_pdf(p, tmp_path / f"p{i}.pdf", timeout=60) for i, p in enumerate(pages)]
+        pdfs, tabs = [], []
+        for i, p in enumerate(pages):
+            pdfs.append(printer.print_pdf(p, tmp_path / f"p{i}.pdf", timeout=60))
+            tabs.append(printer._local.conn.tab)
+        assert tabs[0] is not None and tabs[1] == tabs[0]              # one tab, reused for the next print
         browser = psutil.Process(printer.proc.pid)
         assert browser.is_running()
     finally:

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
     app.command("report", help="Run the report notebook for experiments (papermill → HTML with code hidden, PDF "
                                "when Chromium is available, memo, summary.json) and update reports/index.html. "
                                "Incremental: unchanged experiments are skipped (--force to rebuild).")(engine_options(report_cmd))
-    kernel = typer.Typer(help="The `workbench` Jupyter kernel the report notebook (and JupyterLab) runs in.",
+    kernel = typer.Typer(help="The `workbench` Jupyter kernel for notebooks in JupyterLab (executed report notebooks name it).",
                          no_args_is_help=True)
     kernel.command("install", help="Install (or replace) the `workbench` kernelspec that starts this Python: into "
                                    "the active virtual environment, else your user's Jupyter folder.")(kernel_install_cmd)
@@ -96,7 +96,7 @@ def _exit_without_teardown(code: int) -> None:
 
     Building imports the analysis and plotting stacks; freeing them all at exit took 0.5–1.5 s of a
     report's wall time (measured: ``benchmarks/reports.py``'s "process start-up, imports and exit").
-    Everything the run started is already stopped (kernels, Chromium) and every file is written and
+    Everything the run started is already stopped (report workers, Chromium) and every file is written and
     renamed into place, so only the ``atexit`` handlers run (log handlers flushed), then the output
     streams are flushed and the process ends. Only in the ``workbench`` process itself: called from
     Python (tests, scripts), the command returns as usual.

@@ -5,7 +5,7 @@
 * :func:`replace_dir` — a complete new report directory replaces the old one atomically
   (``renameat2(RENAME_EXCHANGE)`` on Linux);
 * :func:`_recover` — what a crashed run left: temporary directories, a report caught between two
-  renames, kernels and Chromium processes, Chromium profiles.
+  renames, report workers and Chromium processes, Chromium profiles.
 
 Used by :func:`workbench.reports.runner.run_reports` (split out of it; the names are re-exported there).
 """
@@ -94,8 +94,8 @@ def replace_dir(new: Path, final: Path) -> None:
 
 def _recover(out: Path) -> list[str]:
     """Clean up after a crashed run (called under the run lock, so nothing here belongs to a live run):
-    remove its temporary directories, put back a report caught between two renames, stop the kernels
-    and Chromium processes it left running and remove its Chromium profiles."""
+    remove its temporary directories, put back a report caught between two renames, stop the report
+    workers and Chromium processes it left running and remove its Chromium profiles."""
     notes = []
     for p in out.glob(".old-*"):
         name = p.name[len(".old-"):].rsplit("-", 1)[0]
@@ -109,6 +109,6 @@ def _recover(out: Path) -> list[str]:
         shutil.rmtree(p, ignore_errors=True)
     killed = reap_orphans()
     if killed:
-        notes.append(f"stopped {len(killed)} process(es) left running by a killed run (kernels, Chromium)")
+        notes.append(f"stopped {len(killed)} process(es) left running by a killed run (report workers, Chromium)")
     remove_stale_profiles()
     return notes

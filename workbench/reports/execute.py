@@ -1,17 +1,12 @@
-"""The papermill engine report runs use: papermill's parameters and executed notebook, written once.
+"""What the report engine shares: the executed notebook written once, cells numbered, what a failed run leaves.
 
 Papermill's default engine rewrites the whole output notebook before and after every cell so a
 reader can follow a long run. A report notebook holds its plots inline (about 1.5 MB once executed),
 so those 2 × 17 writes — each serialising and validating the growing notebook — cost seconds per
-report and nobody reads them: the run swaps in only a complete report directory.
-:class:`ReportEngine` is papermill's ``nbclient`` engine with the notebook written once, when the
-run ends — on success, on a failing cell (papermill's error marker included), and on a timeout
-or a dead kernel (what ran so far, for ``reports/.failed/``). It also numbers the code cells
-1..n before that write (a reused kernel keeps counting across reports), so the notebook saved is
-the one the HTML is exported from, without reading it back.
-
-Everything else is papermill: parameter injection, the ``papermill`` metadata (cell durations,
-status), :class:`papermill.PapermillExecutionError` for a failing cell.
+report and nobody reads them: the run swaps in only a complete report directory. The report engine
+(:mod:`workbench.reports.inprocess`) writes the notebook once, when the run ends — on success, on a
+failing cell (papermill's error marker included) — with its code cells numbered 1..n, so the notebook
+saved is the one the HTML is exported from, without reading it back.
 """
 
 from __future__ import annotations
@@ -20,16 +15,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+from papermill.engines import NotebookExecutionManager
 from papermill.iorw import write_ipynb
 
-__all__ = ["ENGINE", "ReportEngine", "number_cells", "failure_location", "keep_failed", "error_text"]
-
-ENGINE = "workbench-report"
+__all__ = ["number_cells", "failure_location", "keep_failed", "error_text"]
 
 
 def number_cells(nb: Any) -> Any:
-    """Execution counts 1..n in ``nb`` (in place; a reused kernel keeps counting across reports)."""
+    """Execution counts 1..n in ``nb`` (in place; papermill's injected cell comes first)."""
     n = 0
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.get("execution_count") is not None:
@@ -50,30 +43,6 @@ class _WriteOnceManager(NotebookExecutionManager):
     def write(self) -> None:
         if self.output_path:
             write_ipynb(self.nb, self.output_path)
-
-
-class ReportEngine(NBClientEngine):
-    """Papermill's ``nbclient`` engine writing the output notebook once (see the module doc)."""
-
-    @classmethod
-    def execute_notebook(cls, nb: Any, kernel_name: str, output_path: str | None = None, progress_bar: bool = False,
-                         log_output: bool = False, autosave_cell_every: int = 30, **kwargs: Any) -> Any:
-        nb_man = _WriteOnceManager(nb, output_path=output_path, progress_bar=False, log_output=log_output,
-                                   autosave_cell_every=0)
-        nb_man.notebook_start()
-        try:
-            cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
-        except BaseException:
-            nb_man.notebook_complete()      # a timeout or a dead kernel: keep what ran, for reports/.failed/
-            number_cells(nb_man.nb)
-            nb_man.write()
-            raise
-        nb_man.notebook_complete()
-        number_cells(nb_man.nb)             # papermill writes it next (with its error marker when a cell failed)
-        return nb_man.nb
-
-
-papermill_engines.register(ENGINE, ReportEngine)
 
 
 # --- what a failed run leaves ------------------------------------------------------------------------

@@ -168,7 +168,7 @@ def embed(obj: Any) -> Html:
 
 
 def warm_up() -> None:
-    """Draw two small plots and throw them away: a report kernel started ahead of its first report runs this
+    """Draw two small plots and throw them away: a report worker started ahead of its first report runs this
     while the run gathers its inputs, so HoloViews' and Bokeh's first-use set-up is not on the report's time."""
     from .plots import lift_forest, trend_plot
 

@@ -13,7 +13,7 @@
 
 The result per experiment is a :class:`ReportInputs`, a plain picklable value. ``workbench report``
 writes one file per experiment (:func:`save_inputs`) and passes its path to the notebook, so the
-notebook kernels never touch the database; a notebook run on its own calls :func:`gather_inputs`
+report workers executing the notebooks never touch the database; a notebook run on its own calls :func:`gather_inputs`
 for its one experiment instead. Either way the numbers come from the same functions.
 """
 
@@ -227,7 +227,7 @@ def _gather(experiment_ids: Sequence[str] | None, *, db: str | Path | None, as_o
 def save_inputs(inputs: ReportInputs, path: str | Path) -> Path:
     """Pickle ``inputs`` to ``path`` atomically (temporary file, then rename), readable by this user only, in a
     folder only this user can write (the run's hand-off folder): a pickle runs code when it is loaded, so no
-    one else may put one where the report's kernel reads it."""
+    one else may put one where the report's worker reads it."""
     Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with atomic_file(path, binary=True, mode=0o600) as fh:
         pickle.dump(inputs, fh, protocol=pickle.HIGHEST_PROTOCOL)

@@ -12,10 +12,12 @@
    pass (:func:`workbench.reports.inputs.gather_inputs`) and each one's inputs are handed to its
    notebook as a file (``handoff="cache"``); ``handoff="direct"`` lets every notebook query the
    database itself (slower; kept for comparison — see ``benchmarks/reports.py``).
-4. **Build in workers.** The workers' kernels (:mod:`workbench.reports.kernels`) and the run's one
-   headless Chromium (:mod:`workbench.reports.pdf`) start while step 3 runs; each worker reuses its
-   kernel and prints through the shared browser. Each experiment: papermill executes the notebook
-   with the ``workbench`` kernel into a temporary directory (written once, at the end:
+4. **Build in workers.** The run's worker processes (:mod:`workbench.reports.workers`) and its one
+   headless Chromium (:mod:`workbench.reports.pdf`) start while step 3 runs; each worker thread of the
+   run hands its reports to its own worker process, which builds them one after the other and prints
+   through the shared browser. Each experiment (:func:`build_one`, in the worker): papermill executes
+   the notebook, with its parameters cell, in the worker's own IPython shell — no Jupyter kernel
+   (:mod:`workbench.reports.inprocess`) — into a temporary directory (written once, at the end:
    :mod:`workbench.reports.execute`), nbconvert exports that executed notebook as ``report.html``
    (code hidden, offline), the notebook itself wrote ``memo.md``, ``memo.html`` and
    ``summary.json``, Chromium prints ``report.pdf`` when it is available. Only a complete directory replaces
@@ -25,7 +27,7 @@
    short transaction), ``reports/index.html`` lists every experiment (rewritten only when what it
    shows changed), and the run's outcome is returned (:class:`ReportRun`, exit code 1 when any
    experiment failed). A run that finds every report fresh imports neither Jupyter, Ibis nor the
-   plotting stack.
+   plotting stack, and starts no worker.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from ..errors import InputError, NotFoundError, Problem
 from ..files import publish_tree, write_text_atomic
 from ._imports import skip_slow_optional_imports
 from .atomic import LOCK_NAME, _recover, _RunLock, replace_dir  # noqa: F401  (re-exported)
-from .kernels import KERNEL_ARGS, KernelPool
+from .workers import WorkerError, WorkerPool
 from .keys import code_version, report_dirname, report_key, scan_sources, with_aa
 from .validated import check_events
 
@@ -105,11 +107,11 @@ class ReportRun(ResultMixin):
     handoff: str
     notes: tuple[str, ...] = ()
     stages: Mapping[str, float] = field(default_factory=dict)
-    """Where the run's wall time went, in seconds: ``check`` (lock, fingerprints, keys), ``start`` (kernels
+    """Where the run's wall time went, in seconds: ``check`` (lock, fingerprints, keys), ``start`` (workers
     and Chromium launched), ``gather`` (the pipeline pass, summed over batches), ``build`` (gathering and
-    building, wall: for one report the gather then the notebook, HTML and PDF), ``finish`` (kernels and
+    building, wall: for one report the gather then the notebook, HTML and PDF), ``finish`` (workers and
     Chromium stopped, decisions recorded, index refreshed). Each built report's ``summary.json``
-    splits its own time (``timings``: kernel wait, notebook, HTML, PDF)."""
+    splits its own time (``timings``: waiting for the worker's warm-up, notebook, HTML, PDF)."""
 
     @property
     def built(self) -> list[ReportOutcome]:
@@ -148,20 +150,25 @@ class BuildJob:
     cell_timeout: float = 600.0
     pdf_timeout: float = 90.0
     meta: dict[str, Any] = field(default_factory=dict)
+    sent: float = 0.0
+    """When the run handed the job to its worker (``time.time()``; 0: built where it was made)."""
 
 
 # --- one report ---------------------------------------------------------------------------------------
-def build_one(job: BuildJob, kernels: KernelPool | None = None, printer: Any = None) -> ReportOutcome:
+def build_one(job: BuildJob, printer: Any = None) -> ReportOutcome:
     """Execute, convert and print one report into a temporary directory, then swap it into place.
 
-    With ``kernels`` the notebook runs in this worker's reused kernel; otherwise papermill starts
-    and stops a kernel for it. With ``printer`` (:class:`workbench.reports.pdf.PdfPrinter`) the PDF is
-    printed by the run's browser; otherwise (or when that browser fails) by a one-shot Chromium.
+    Papermill executes the notebook in this process (:mod:`workbench.reports.inprocess`: a report
+    worker process, :mod:`workbench.reports.workers`, or a script calling this). With ``printer``
+    (:class:`workbench.reports.pdf.PdfPrinter`) the PDF is printed by the run's browser; otherwise (or
+    when that browser fails) by a one-shot Chromium.
     """
     t0 = time.perf_counter()
+    waited = max(0.0, time.time() - job.sent) if job.sent else 0.0    # the worker was still warming up
     import papermill as pm
 
-    from .execute import ENGINE, error_text, failure_location, keep_failed
+    from .execute import error_text, failure_location, keep_failed
+    from .inprocess import INPROCESS_ENGINE
     from .pdf import print_pdf
     from .render import PdfError, notebook_to_html
 
@@ -171,25 +178,20 @@ def build_one(job: BuildJob, kernels: KernelPool | None = None, printer: Any = N
     tmp.mkdir(parents=True)
     nb_out = tmp / "report.ipynb"
     params = {**job.parameters, "out_dir": str(tmp)}
-    timings: dict[str, float] = {"imports": round(time.perf_counter() - t0, 2)}  # done by the run's preload, or waited for
+    timings: dict[str, float] = {"worker": round(waited, 2),       # waiting for the worker's warm-up
+                                 "imports": round(time.perf_counter() - t0, 2)}  # done by the worker's warm-up
     try:
         try:
-            # no ``cwd``: papermill would chdir the whole process, which other worker threads share;
-            # the notebook gets absolute paths for everything it reads and writes
-            engine: dict[str, Any] = {"km": kernels.acquire()} if kernels is not None else \
-                {"extra_arguments": KERNEL_ARGS}
-            timings["kernel"] = round(time.perf_counter() - t0 - timings["imports"], 2)   # waiting for this worker's kernel
+            # no ``cwd``: the notebook gets absolute paths for everything it reads and writes
             executed = pm.execute_notebook(job.notebook, str(nb_out), parameters=params, kernel_name=job.kernel,
-                                           engine_name=ENGINE, progress_bar=False, log_output=False,
-                                           execution_timeout=job.cell_timeout, **engine)
-        except Exception as exc:  # noqa: BLE001 - a failing cell, kernel death, timeout, missing kernel: per experiment
-            if kernels is not None:
-                kernels.discard()
+                                           engine_name=INPROCESS_ENGINE, progress_bar=False, log_output=False,
+                                           execution_timeout=job.cell_timeout)
+        except Exception as exc:  # noqa: BLE001 - a failing cell, a timeout: per experiment
             cell, section = failure_location(nb_out)
             kept = keep_failed(nb_out, out, final.name)
             return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
                                  error=error_text(exc), cell=cell, section=section, failed_notebook=kept)
-        timings["notebook"] = round(time.perf_counter() - t0 - timings["imports"] - timings["kernel"], 2)
+        timings["notebook"] = round(time.perf_counter() - t0 - timings["imports"], 2)
         summary_path = tmp / "summary.json"
         missing = [f for f in REPORT_FILES if f not in {"report.html"} and not (tmp / f).exists()]
         if missing:
@@ -216,7 +218,7 @@ def build_one(job: BuildJob, kernels: KernelPool | None = None, printer: Any = N
         files = [f for f in (*REPORT_FILES, "report.pdf") if (tmp / f).exists()]
         summary.update(report_key=job.key, files=files, pdf=pdf, notes=notes, notebook=Path(job.notebook).name,
                        parameters={k: v for k, v in job.parameters.items() if k != "inputs_cache"},
-                       built_seconds=round(time.perf_counter() - t0, 2), timings=timings, **job.meta)
+                       built_seconds=round(time.perf_counter() - t0 + waited, 2), timings=timings, **job.meta)
         write_text_atomic(summary_path, dumps(summary, indent=2) + "\n")
         publish_tree(tmp)
         replace_dir(tmp, final)
@@ -257,8 +259,9 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
     ``pdf``: ``None`` prints a PDF when Chromium is found, ``False`` never, ``True`` requires it.
     ``progress`` receives events (``"start"``, ``"skip"``, ``"gathered"``, ``"built"``, ``"failed"``,
     ``"done"``) with details, for a progress bar. ``before_build`` is called once when some report is
-    to be built, before any kernel starts (the CLI checks the kernel there, so a run that only finds
-    fresh reports never imports Jupyter).
+    to be built, before any worker starts (the CLI checks the ``workbench`` kernelspec there, which the
+    executed notebook names and JupyterLab opens it with; a run that only finds fresh reports never
+    imports Jupyter).
     """
     from .keys import parse_as_of
     from .pdf import start_printer
@@ -310,18 +313,17 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
             else:
                 todo.append(e)
         run_dir = out_dir / f".run-{uuid.uuid4().hex[:8]}"
-        kernels = KernelPool(kernel)
+        pool = WorkerPool()
         printer = None
         try:
             if todo:
                 if before_build is not None:
                     before_build()
-                # the kernels start and import the plotting stack, and the run's Chromium starts, while
+                # the workers start and import the plotting stack, and the run's Chromium starts, while
                 # this process gathers the inputs
                 t1 = time.perf_counter()
-                kernels.prestart(min(workers, len(todo)))
+                pool.prestart(min(workers, len(todo)))
                 printer = start_printer(chromium)
-                threading.Thread(target=_preload, name="report-preload", daemon=True).start()
                 stages["start"] = time.perf_counter() - t1
                 stages["gather"] = 0.0
 
@@ -350,13 +352,13 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                                         {"handoff": handoff}) for e in batch]
 
                 t3 = time.perf_counter()
-                for o in _execute(batches(), workers, progress, kernels, printer, parallel=len(todo) > 1):
+                for o in _execute(batches(), workers, progress, pool, printer):
                     outcomes[o.experiment_id] = o
                 stages["build"] = time.perf_counter() - t3
             t4 = time.perf_counter()
             if printer is not None:
                 printer.stop()        # Chromium quits while the decisions are recorded and the index is written
-            kernels.close()
+            pool.close()
             if record:
                 notes += _record_decisions(db_path, [outcomes[e] for e in todo if outcomes[e].status == "built"])
             ordered = tuple(outcomes[e] for e in ids)
@@ -365,7 +367,7 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
             from .portfolio import refresh_portfolio
             index = refresh_portfolio(out_dir, run, db=db_path)
         finally:
-            kernels.close()
+            pool.close()
             if printer is not None:
                 printer.close()
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -374,17 +376,6 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                       stages={k: round(v, 2) for k, v in stages.items()})
     _emit(progress, "done", run=run)
     return run
-
-
-def _preload() -> None:
-    """Import what the workers need (papermill, nbconvert) and warm an HTML exporter while the run gathers its inputs."""
-    try:
-        import papermill  # noqa: F401
-        from . import execute  # noqa: F401
-        from .render import warm_up_html
-        warm_up_html()
-    except Exception:  # noqa: BLE001 - the worker's own import then raises, per experiment
-        pass
 
 
 def _decision_of(final: Path) -> dict[str, Any]:
@@ -412,34 +403,38 @@ def _batches(todo: list[str], workers: int) -> list[list[str]]:
 
 
 def _execute(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None,
-             kernels: KernelPool | None = None, printer: Any = None, parallel: bool = True) -> list[ReportOutcome]:
+             pool: WorkerPool | None = None, printer: Any = None) -> list[ReportOutcome]:
     """Build the jobs of each batch as it comes (the next batch is gathered while the workers build)."""
     results: list[ReportOutcome] = []
-    # Always through the pool, one report too: its kernels are started to die with this process
-    # (PR_SET_PDEATHSIG) and carry the run's owner pid, so a killed run leaves no kernel behind.
-    own = kernels is None
-    kernels = kernels if kernels is not None else KernelPool(KERNEL)
+    # Always through worker processes, one report too: they are started to die with this process
+    # (PR_SET_PDEATHSIG) and carry the run's owner pid, so a killed run leaves no worker behind.
+    own = pool is None
+    pool = pool if pool is not None else WorkerPool()
     try:
-        if workers == 1 or not parallel:
-            for jobs in batches:
-                for job in jobs:
-                    _emit(progress, "building", experiment_id=job.experiment_id)
-                    o = build_one(job, kernels, printer)
-                    results.append(o)
-                    _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
-            return results
-        _parallel(batches, workers, progress, kernels, results, printer)
+        _parallel(batches, workers, progress, pool, results, printer)
     finally:
         if own:
-            kernels.close()
+            pool.close()
     return results
 
 
-def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None, kernels: KernelPool,
+def _in_worker(job: BuildJob, pool: WorkerPool, printer: Any) -> ReportOutcome:
+    """Build ``job`` in this thread's worker process (see :mod:`workbench.reports.workers`)."""
+    t0 = time.perf_counter()
+    try:
+        o = pool.build(replace(job, sent=time.time()), printer.spec() if printer is not None else None)
+    except WorkerError as exc:
+        final = Path(job.out) / report_dirname(job.experiment_id)
+        return ReportOutcome(job.experiment_id, "failed", str(final), time.perf_counter() - t0, job.key,
+                             error=str(exc)[:500])
+    return ReportOutcome(**{**o, "notes": tuple(o.get("notes") or ())})
+
+
+def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None, pool: WorkerPool,
               results: list[ReportOutcome], printer: Any = None) -> None:
-    # Threads, not processes: each report's work runs in its own kernel process (papermill) and
-    # Chromium process; a thread only waits for them and converts the result. No spawn start-up, no
-    # pickling, and it works from any script (no ``if __name__ == "__main__"`` guard needed).
+    # Threads in this process, processes for the work: each thread hands its reports to its own worker
+    # process (the notebook, HTML and PDF) and only waits for it. It works from any script (no
+    # ``if __name__ == "__main__"`` guard needed).
     guard = threading.Lock()
     futures: dict[cf.Future, BuildJob] = {}
 
@@ -453,10 +448,10 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
             results.append(o)
             _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
 
-    with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool:
+    with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as executor:
         for jobs in batches:
             for job in jobs:
-                fut = pool.submit(build_one, job, kernels, printer)
+                fut = executor.submit(_in_worker, job, pool, printer)
                 futures[fut] = job
                 if len(futures) <= workers:
                     with guard:
