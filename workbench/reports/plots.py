@@ -98,9 +98,19 @@ def srm_history_plot(frame: pd.DataFrame, *, warning_p: float, blocked_p: float,
         title="SRM over time (dashed: warning and blocked thresholds)", **_BASE)
 
 
+AXIS_NAMES = {"lift_rel": "relative lift", "lift_abs": "absolute lift"}
+"""How a plotted column is named on an axis (other columns: their name with spaces)."""
+
+
 def lift_forest(frame: pd.DataFrame, *, label: str = "variant", value: str = "lift_rel", lo: str = "lo",
                 hi: str = "hi", title: str = "", pct: bool = True) -> hv.Overlay:
-    """Point estimate and interval per row (variant, segment, SKU...), with a line at zero."""
+    """Point estimate and interval per row (variant, segment, SKU...), with a line at zero; the value axis
+    reads "relative lift (%)" for ``lift_rel``.
+
+    >>> o = lift_forest(pd.DataFrame({"variant": ["b"], "lift_rel": [0.05], "lo": [0.01], "hi": [0.09]}))
+    >>> hv.Store.lookup_options("bokeh", o, "plot").kwargs["ylabel"]
+    'relative lift (%)'
+    """
     if frame.empty:
         return hv.Overlay([_empty("nothing to compare")])
     f = frame.copy()
@@ -115,9 +125,9 @@ def lift_forest(frame: pd.DataFrame, *, label: str = "variant", value: str = "li
                                                                                          color=PALETTE[1])
     pts = hv.Scatter(f, "_label", ["_v", "_lo", "_hi"]).opts(size=9, color=PALETTE[1], tools=["hover"])
     zero = hv.HLine(0).opts(color="#57606a", line_dash="dotted")
-    unit = "%" if pct else ""
+    name = AXIS_NAMES.get(value, value.replace("_", " "))
     rotate = 35 if len(f) > 6 or f["_label"].str.len().max() > 14 else 0
-    return (bars * pts * zero).opts(xlabel="", ylabel=f"{value.replace('_', ' ')} {unit}".strip(),
+    return (bars * pts * zero).opts(xlabel="", ylabel=f"{name} (%)" if pct else name,
                                     ylim=padded_range(f["_lo"], f["_hi"], f["_v"]), title=title,
                                     xrotation=rotate, **{**_BASE, "height": 280 if rotate else 240})
 
