@@ -138,13 +138,13 @@ def test_schedule_prints_and_installs_a_timer(capsys, tmp_path, monkeypatch):
 
 
 def test_a_failing_report_fails_the_cycle_and_is_alerted(world_copy, tmp_path, http_receiver):
-    settings = get_settings().with_overrides({"alerts": {"json_webhooks": [http_receiver.url("/json")]}})
-    # a kernel that does not exist: every report fails before its notebook runs (the same path as a failing cell)
-    first = run_cycle(db=world_copy, out=tmp_path / "reports", decisions=False, kernel="no-such-kernel", pdf=False,
-                      settings=settings)
+    # a cell time-out no notebook can meet: every report fails in a cell (the path of any failing cell)
+    settings = get_settings().with_overrides({"alerts": {"json_webhooks": [http_receiver.url("/json")]},
+                                              "reports": {"cell_timeout_s": 0.001}})
+    first = run_cycle(db=world_copy, out=tmp_path / "reports", decisions=False, pdf=False, settings=settings)
     assert first.exit_code == 1 and {(f["step"], f["experiment_id"]) for f in first.failed} == {
         ("reports", EID), ("reports", "pdp-shoes-hero")}
-    assert all("no-such-kernel" in f["reason"] for f in first.failed)
+    assert all("CellTimeout" in f["reason"] for f in first.failed)
     assert sorted((b["kind"], b["experiment_id"]) for b in http_receiver.bodies("/json")) == [
         ("report_failed", EID), ("report_failed", "pdp-shoes-hero")]
     assert json.loads((world_copy.parent / "cycles" / "last.json").read_text())["exit_code"] == 1
