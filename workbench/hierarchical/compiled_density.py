@@ -58,6 +58,8 @@ from numpy.typing import NDArray
 
 from .data import SkuData
 from .spec import TRACE_VARS, Priors
+from .vecmath import FASTMATH as _FASTMATH
+from .vecmath import log_positive, softplus_sigmoid
 
 __all__ = ["pack_data", "logp_and_grad", "expand", "n_params", "CompiledDensityModel", "compiled_model",
            "initial_point", "COMPILED_PARAMETERISATIONS", "lift_data_approximation", "empirical_logit"]
@@ -144,20 +146,6 @@ def n_params(data: SkuData) -> int:
     return 6 + 2 * data.n_categories + data.n_skus + data.n_lifts
 
 
-# The same floating-point relaxations PyTensor's numba backend uses (no "nnan"/"ninf": the
-# callbacks below must still see non-finite values).
-_FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
-
-
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _softplus_sigmoid(x: float) -> tuple[float, float]:
-    """log(1 + exp(x)) and 1 / (1 + exp(−x)), sharing one exponential, stable for any x."""
-    e = np.exp(-abs(x))
-    sp = max(x, 0.0) + np.log1p(e)
-    sg = 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
-    return sp, sg
-
-
 @numba.njit(cache=True, inline="always")
 def _unpack(blob: NDArray[np.float64]) -> tuple:  # type: ignore[type-arg]
     """The data views of :func:`pack_data`'s array, in its order."""
@@ -176,7 +164,7 @@ def _unpack(blob: NDArray[np.float64]) -> tuple:  # type: ignore[type-arg]
     return C, S, L, blob[11] > 0.5, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var, lev
 
 
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")
 def _lift_z(sd: float, iv: float, res: float, w: float) -> tuple[float, float, float, float]:
     """A standardised deviation z = a·res + v·w (module docstring), with a, v and 1/(1 + sd²·iv)."""
     prec = 1.0 + sd * sd * iv
@@ -186,7 +174,7 @@ def _lift_z(sd: float, iv: float, res: float, w: float) -> tuple[float, float, f
     return a * res + v * w, a, v, inv_prec
 
 
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")
 def _back(g: float, s: float, iv: float, res: float, w: float) -> tuple[float, float, float]:
     """Chain rule through x = m + s·z, z = a·res + v·w (res = data − m): d/dw, d/dm, d/ds of the log density.
 
@@ -200,40 +188,73 @@ def _back(g: float, s: float, iv: float, res: float, w: float) -> tuple[float, f
     return v * g_z, g - a * g_z, g_s
 
 
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _level(centre: NDArray[np.float64], group: NDArray[np.float64], s: float, data: NDArray[np.float64],
            iv: NDArray[np.float64], w: NDArray[np.float64], out: NDArray[np.float64]) -> float:
     """out[i] = centre[group[i]] + s·z_i in partially centred coordinates; returns their log density terms."""
+    for i in range(w.size):                  # gather first: the loop below then compiles to SIMD code
+        out[i] = centre[int(group[i])]
     lp = 0.0
-    prod_prec = 1.0
     for i in range(w.size):
-        m = centre[int(group[i])]
+        m = out[i]
         z, a, v, inv_prec = _lift_z(s, iv[i], data[i] - m, w[i])
         out[i] = m + s * z
-        lp -= 0.5 * z * z
-        prod_prec *= 1.0 + s * s * iv[i]       # log Jacobian, one log per 16 entries
-        if i % 16 == 15:
-            lp -= 0.5 * np.log(prod_prec)
-            prod_prec = 1.0
-    return lp - 0.5 * np.log(prod_prec)
+        lp -= 0.5 * z * z + 0.5 * log_positive(1.0 + s * s * iv[i])     # with the log Jacobian
+    return lp
 
 
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _level_back(centre: NDArray[np.float64], group: NDArray[np.float64], s: float, data: NDArray[np.float64],
                 iv: NDArray[np.float64], w: NDArray[np.float64], g: NDArray[np.float64], g_centre: NDArray[np.float64]
                 ) -> float:
     """Back-propagates :func:`_level`: g (d/d out) becomes d/dw in place; adds d/d centre; returns d/ds."""
+    n = w.size
+    m = np.empty(n)
+    for i in range(n):                       # gather, SIMD arithmetic, scatter
+        m[i] = centre[int(group[i])]
     g_s = 0.0
-    for i in range(w.size):
-        c = int(group[i])
-        gw, gm, gs = _back(g[i], s, iv[i], data[i] - centre[c], w[i])
+    for i in range(n):
+        gw, gm, gs = _back(g[i], s, iv[i], data[i] - m[i], w[i])
         g[i] = gw
-        g_centre[c] += gm
+        m[i] = gm
         g_s += gs
+    for i in range(n):
+        g_centre[int(group[i])] += m[i]
     return g_s
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _lift_terms(sd: float, base: NDArray[np.float64], yhat: NDArray[np.float64], inv_var: NDArray[np.float64],
+                n1: NDArray[np.float64], y1: NDArray[np.float64], w: NDArray[np.float64], g_w: NDArray[np.float64],
+                q: NDArray[np.float64]) -> tuple[float, float]:
+    """The lifts' log density terms (binomial likelihood, z's prior, log Jacobian) and their gradient.
+
+    Lift l has eta = base[l] + sd·z, z = a·res + v·w[l] with res = yhat[l] − base[l]
+    (:func:`_lift_z`). Writes d/dw into ``g_w`` and d/d(base) into ``q``; returns the log density
+    and d/d(sd). No gathers, scatters or branches: the loop compiles to SIMD code.
+    """
+    lp = 0.0
+    g_sd = 0.0
+    for l in range(base.size):
+        b = base[l]
+        iv = inv_var[l]
+        res = yhat[l] - b
+        wl = w[l]
+        prec = 1.0 + sd * sd * iv
+        z, a, v, inv_prec = _lift_z(sd, iv, res, wl)
+        eta = b + sd * z
+        sp, sg = softplus_sigmoid(eta)
+        lp += -0.5 * z * z + y1[l] * eta - n1[l] * sp - 0.5 * log_positive(prec)
+        r = y1[l] - n1[l] * sg                      # d loglik / d eta
+        g_z = -z + sd * r
+        q[l] = r - a * g_z                          # d / d(alpha, m) through eta and res
+        g_w[l] = v * g_z
+        g_sd += z * r - sd * iv * inv_prec + g_z * (res * (1.0 - sd * sd * iv) * iv * inv_prec * inv_prec
+                                                     - wl * sd * iv * v * inv_prec)
+    return lp, g_sd
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")
 def _state(x: NDArray[np.float64], blob: NDArray[np.float64]) -> tuple:  # type: ignore[type-arg]
     """Hyperparameters, baselines (category and SKU), category lifts, and their coordinates' log density."""
     C, S, L, centred, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var, lev = _unpack(blob)
@@ -254,7 +275,7 @@ def _state(x: NDArray[np.float64], blob: NDArray[np.float64]) -> tuple:  # type:
     return mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArray[np.float64]) -> float:
     """Log density (up to a constant) at ``x``; writes the gradient into ``grad``."""
     C, S, L, centred, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var, lev = _unpack(blob)
@@ -279,39 +300,25 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
 
     # Likelihood: control arms, then variant arms. g_alpha collects d(log density)/d(alpha).
     for j in range(S):
-        sp, sg = _softplus_sigmoid(alpha[j])
+        sp, sg = softplus_sigmoid(alpha[j])
         lp += y0[j] * alpha[j] - n0[j] * sp
         g_alpha[j] = y0[j] - n0[j] * sg
-    for c in range(C):
-        g_dcat[c] = 0.0
     # Lifts: delta = m + sd*z with m = delta_cat[c] and z = a*res + v*w (module docstring), so
     # every gradient that reaches z also flows on through a (via sd) and res (via alpha, m).
-    log_jac = 0.0
-    prod_prec = 1.0
+    # Three passes so that the middle one, all the arithmetic, compiles to SIMD code: gather each
+    # lift's alpha[j] + m, the lifts' terms on contiguous arrays, then scatter d/d(alpha, m).
+    base = np.empty(L)
+    q_lift = np.empty(L)
     for l in range(L):
-        c = int(lift_cat[l])
-        j = int(lift_sku[l])
-        m = d_cat[c]
-        iv = inv_var[l]
-        res = yhat[l] - alpha[j] - m
-        w = zl[l]
-        z, a, v, inv_prec = _lift_z(sd, iv, res, w)
-        prod_prec *= 1.0 + sd * sd * iv    # log Jacobian, one log per 16 lifts
-        if l % 16 == 15:
-            log_jac -= 0.5 * np.log(prod_prec)
-            prod_prec = 1.0
-        eta = alpha[j] + m + sd * z
-        sp, sg = _softplus_sigmoid(eta)
-        lp += -0.5 * z * z + y1[l] * eta - n1[l] * sp
-        r = y1[l] - n1[l] * sg                      # d loglik / d eta
-        g_z = -z + sd * r
-        q = r - a * g_z                             # d / d(alpha, m) through eta and res
-        g_zl[l] = v * g_z
-        g_sd += z * r - sd * iv * inv_prec + g_z * (res * (1.0 - sd * sd * iv) * iv * inv_prec * inv_prec
-                                                     - w * sd * iv * v * inv_prec)
-        g_alpha[j] += q
-        g_dcat[c] += q
-    lp += log_jac - 0.5 * np.log(prod_prec)
+        base[l] = alpha[int(lift_sku[l])] + d_cat[int(lift_cat[l])]
+    lp_l, g_sd_l = _lift_terms(sd, base, yhat, inv_var, n1, y1, zl, g_zl, q_lift)
+    lp += lp_l
+    g_sd += g_sd_l
+    for c in range(C):
+        g_dcat[c] = 0.0
+    for l in range(L):
+        g_alpha[int(lift_sku[l])] += q_lift[l]
+        g_dcat[int(lift_cat[l])] += q_lift[l]
     zero_group = np.zeros(C)
     g_centre = np.zeros(1)
     g_u_td += td * _level_back(np.array([mu_d]), zero_group, td, lev[2 * C + 2 * S:3 * C + 2 * S],
