@@ -174,52 +174,48 @@ def _lift_z(sd: float, iv: float, res: float, w: float) -> tuple[float, float, f
     return a * res + v * w, a, v, inv_prec
 
 
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")
-def _back(g: float, s: float, iv: float, res: float, w: float) -> tuple[float, float, float]:
-    """Chain rule through x = m + s·z, z = a·res + v·w (res = data − m): d/dw, d/dm, d/ds of the log density.
-
-    ``g`` is d(log density)/dx from everything downstream; the terms −z²/2 − log(1 + s²·iv)/2 that
-    this coordinate adds are included.
-    """
-    z, a, v, inv_prec = _lift_z(s, iv, res, w)
-    g_z = -z + s * g
-    g_s = z * g - s * iv * inv_prec + g_z * (res * (1.0 - s * s * iv) * iv * inv_prec * inv_prec
-                                             - w * s * iv * v * inv_prec)
-    return v * g_z, g - a * g_z, g_s
-
-
 @numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _level(centre: NDArray[np.float64], group: NDArray[np.float64], s: float, data: NDArray[np.float64],
-           iv: NDArray[np.float64], w: NDArray[np.float64], out: NDArray[np.float64]) -> float:
-    """out[i] = centre[group[i]] + s·z_i in partially centred coordinates; returns their log density terms."""
+           iv: NDArray[np.float64], w: NDArray[np.float64], out: NDArray[np.float64], keep: NDArray[np.float64]
+           ) -> float:
+    """out[i] = centre[group[i]] + s·z_i in partially centred coordinates; returns their log density terms.
+
+    ``keep`` (5, n) receives z, a, v, 1/(1 + s²·iv) and res of every entry for :func:`_level_back`.
+    """
     for i in range(w.size):                  # gather first: the loop below then compiles to SIMD code
         out[i] = centre[int(group[i])]
     lp = 0.0
     for i in range(w.size):
         m = out[i]
-        z, a, v, inv_prec = _lift_z(s, iv[i], data[i] - m, w[i])
+        res = data[i] - m
+        z, a, v, inv_prec = _lift_z(s, iv[i], res, w[i])
         out[i] = m + s * z
+        keep[0, i], keep[1, i], keep[2, i], keep[3, i], keep[4, i] = z, a, v, inv_prec, res
         lp -= 0.5 * z * z + 0.5 * log_positive(1.0 + s * s * iv[i])     # with the log Jacobian
     return lp
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _level_back(centre: NDArray[np.float64], group: NDArray[np.float64], s: float, data: NDArray[np.float64],
-                iv: NDArray[np.float64], w: NDArray[np.float64], g: NDArray[np.float64], g_centre: NDArray[np.float64]
-                ) -> float:
-    """Back-propagates :func:`_level`: g (d/d out) becomes d/dw in place; adds d/d centre; returns d/ds."""
+def _level_back(group: NDArray[np.float64], s: float, iv: NDArray[np.float64], w: NDArray[np.float64],
+                g: NDArray[np.float64], g_centre: NDArray[np.float64], keep: NDArray[np.float64]) -> float:
+    """Back-propagates :func:`_level`: g (d/d out) becomes d/dw in place; adds d/d centre; returns d/ds.
+
+    Chain rule through x = m + s·z, z = a·res + v·w (res = data − m), with the terms
+    −z²/2 − log(1 + s²·iv)/2 that the coordinate adds; z, a, v, 1/(1 + s²·iv) and res from ``keep``.
+    """
     n = w.size
-    m = np.empty(n)
-    for i in range(n):                       # gather, SIMD arithmetic, scatter
-        m[i] = centre[int(group[i])]
+    gm = np.empty(n)
     g_s = 0.0
+    for i in range(n):                       # SIMD arithmetic, then scatter
+        z, a, v, inv_prec, res = keep[0, i], keep[1, i], keep[2, i], keep[3, i], keep[4, i]
+        ivi = iv[i]
+        g_z = -z + s * g[i]
+        g_s += z * g[i] - s * ivi * inv_prec + g_z * (res * (1.0 - s * s * ivi) * ivi * inv_prec * inv_prec
+                                                       - w[i] * s * ivi * v * inv_prec)
+        gm[i] = g[i] - a * g_z
+        g[i] = v * g_z
     for i in range(n):
-        gw, gm, gs = _back(g[i], s, iv[i], data[i] - m[i], w[i])
-        g[i] = gw
-        m[i] = gm
-        g_s += gs
-    for i in range(n):
-        g_centre[int(group[i])] += m[i]
+        g_centre[int(group[i])] += gm[i]
     return g_s
 
 
@@ -263,16 +259,20 @@ def _state(x: NDArray[np.float64], blob: NDArray[np.float64]) -> tuple:  # type:
     a_cat = np.empty(C)
     alpha = np.empty(S)
     d_cat = np.empty(C)
+    keep_acat = np.empty((5, C))            # what each level's back-propagation re-uses (_level)
+    keep_alpha = np.empty((5, S))
+    keep_dcat = np.empty((5, C))
     lp = 0.0
     if centred:
         a_cat[:] = x[6:6 + C]
         alpha[:] = x[6 + C:6 + C + S]
     else:
-        lp += _level(np.array([mu_a]), zero_group, ta, lev[:C], lev[C:2 * C], x[6:6 + C], a_cat)
-        lp += _level(a_cat, sku_cat, sa, lev[2 * C:2 * C + S], lev[2 * C + S:2 * C + 2 * S], x[6 + C:6 + C + S], alpha)
+        lp += _level(np.array([mu_a]), zero_group, ta, lev[:C], lev[C:2 * C], x[6:6 + C], a_cat, keep_acat)
+        lp += _level(a_cat, sku_cat, sa, lev[2 * C:2 * C + S], lev[2 * C + S:2 * C + 2 * S], x[6 + C:6 + C + S],
+                     alpha, keep_alpha)
     lp += _level(np.array([mu_d]), zero_group, td, lev[2 * C + 2 * S:3 * C + 2 * S], lev[3 * C + 2 * S:],
-                 x[6 + C + S:6 + 2 * C + S], d_cat)
-    return mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp
+                 x[6 + C + S:6 + 2 * C + S], d_cat, keep_dcat)
+    return mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp, keep_acat, keep_alpha, keep_dcat
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
@@ -280,7 +280,7 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
     """Log density (up to a constant) at ``x``; writes the gradient into ``grad``."""
     C, S, L, centred, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var, lev = _unpack(blob)
     m0, s_ma, s_ta, s_sa, s_md, s_td, s_sd = blob[4], blob[5], blob[6], blob[7], blob[8], blob[9], blob[10]
-    mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp = _state(x, blob)
+    mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp, keep_acat, keep_alpha, keep_dcat = _state(x, blob)
     u_ta, u_sa, u_td = x[1], x[2], x[4]
     xa = x[6 + C:6 + C + S]                  # alpha (centred) or its coordinates
     zl = x[6 + 2 * C + S:6 + 2 * C + S + L]
@@ -321,8 +321,8 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
         g_dcat[int(lift_cat[l])] += q_lift[l]
     zero_group = np.zeros(C)
     g_centre = np.zeros(1)
-    g_u_td += td * _level_back(np.array([mu_d]), zero_group, td, lev[2 * C + 2 * S:3 * C + 2 * S],
-                               lev[3 * C + 2 * S:], x[6 + C + S:6 + 2 * C + S], g_dcat, g_centre)
+    g_u_td += td * _level_back(zero_group, td, lev[3 * C + 2 * S:], x[6 + C + S:6 + 2 * C + S], g_dcat, g_centre,
+                               keep_dcat)
     g_mu_d += g_centre[0]
 
     if centred:
@@ -350,11 +350,9 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
         # Chain rule through alpha = a_cat[c] + sa*z and a_cat = mu_a + ta*z_cat (partially centred z's).
         for c in range(C):
             g_acat[c] = 0.0
-        g_u_sa += sa * _level_back(a_cat, sku_cat, sa, lev[2 * C:2 * C + S], lev[2 * C + S:2 * C + 2 * S], xa,
-                                   g_alpha, g_acat)
+        g_u_sa += sa * _level_back(sku_cat, sa, lev[2 * C + S:2 * C + 2 * S], xa, g_alpha, g_acat, keep_alpha)
         g_centre[0] = 0.0
-        g_u_ta += ta * _level_back(np.array([mu_a]), zero_group, ta, lev[:C], lev[C:2 * C], x[6:6 + C], g_acat,
-                                   g_centre)
+        g_u_ta += ta * _level_back(zero_group, ta, lev[C:2 * C], x[6:6 + C], g_acat, g_centre, keep_acat)
         g_mu_a += g_centre[0]
 
     grad[0], grad[1], grad[2], grad[3], grad[4], grad[5] = g_mu_a, g_u_ta, g_u_sa, g_mu_d, g_u_td, g_sd
@@ -365,7 +363,7 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
 def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.float64]) -> None:
     """Trace values in the order of ``TRACE_VARS``: alpha, delta, alpha_cat, delta_cat, then scalars."""
     C, S, L, centred, _, _, sku_cat, _, _, lift_sku, lift_cat, yhat, inv_var, lev = _unpack(blob)
-    mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, _ = _state(x, blob)
+    mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat = _state(x, blob)[:9]
     zl = x[6 + 2 * C + S:6 + 2 * C + S + L]
     out[:S] = alpha
     k = S
@@ -383,6 +381,15 @@ def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.fl
     out[k], out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5] = mu_a, ta, sa, mu_d, td, abs(sd)
 
 
+@numba.njit(cache=True, fastmath={"reassoc", "nsz", "contract"}, error_model="numpy")
+def _all_finite(g: NDArray[np.float64]) -> bool:
+    """Whether every entry is finite: inf·0 and NaN·0 are NaN, so one SIMD sum answers."""
+    acc = 0.0
+    for i in range(g.size):
+        acc += g[i] * 0.0
+    return acc == 0.0
+
+
 _LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
                         types.CPointer(types.double), types.voidptr)
 _EXPAND_SIG = types.int64(types.uint64, types.uint64, types.CPointer(types.double), types.CPointer(types.double),
@@ -398,9 +405,8 @@ def _c_logp(dim, x_, grad_, logp_, user_data_):  # type: ignore[no-untyped-def]
     out = numba.carray(logp_, (1,))
     value = logp_and_grad(x, blob, grad)
     out[0] = value
-    for i in range(dim):
-        if not np.isfinite(grad[i]):
-            return 3
+    if not _all_finite(grad):
+        return 3
     if not np.isfinite(value):
         return 4
     return 0
