@@ -39,6 +39,13 @@ Measured on the 50 × 20 benchmark world (``benchmarks/hierarchical.py``), 4 cha
 per chain the smallest ESS of ``sigma_delta`` rose from 120–170 to 570–870 (3 seeds); with the default
 3,000 draws, max r_hat over every parameter was 1.002–1.009 over 15 seeds (it was 1.01–1.05 before).
 
+Speed: the gradient is evaluated at every leapfrog step (~200,000 times in a 10,000-SKU fit), so
+its loops are written for SIMD code: ``exp``/``log``/``log1p`` from :mod:`.vecmath` instead of
+libm calls, ``error_model="numpy"`` (no zero-check branch on divisions), and each level's work
+split into a gather of its centres, the arithmetic on contiguous arrays, then a scatter of the
+centres' gradients; the forward pass keeps what the backward pass re-uses. 0.38 → 0.18–0.21 ms at
+10,000 SKUs (21,006 parameters) on this machine, the same density to rounding.
+
 The test suite checks log density and gradient against PyMC's at random points
 (``tests/hierarchical/test_compiled_density.py``). Parameter layout on the unconstrained scale::
 
