@@ -43,8 +43,9 @@ Speed: the gradient is evaluated at every leapfrog step (~200,000 times in a 10,
 its loops are written for SIMD code: ``exp``/``log``/``log1p`` from :mod:`.vecmath` instead of
 libm calls, ``error_model="numpy"`` (no zero-check branch on divisions), and each level's work
 split into a gather of its centres, the arithmetic on contiguous arrays, then a scatter of the
-centres' gradients; the forward pass keeps what the backward pass re-uses. 0.38 → 0.18–0.21 ms at
-10,000 SKUs (21,006 parameters) on this machine, the same density to rounding.
+centres' gradients; the forward pass keeps what the backward pass re-uses. One call at 10,000 SKUs
+(21,006 parameters): 0.33 → 0.17 ms on this machine (``benchmarks/hierarchical_gradient.py``), the
+same density to rounding.
 
 The test suite checks log density and gradient against PyMC's at random points
 (``tests/hierarchical/test_compiled_density.py``). Parameter layout on the unconstrained scale::

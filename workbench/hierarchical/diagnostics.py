@@ -278,8 +278,9 @@ def small_rhat(sample: PosteriorSample) -> float:
     is at least this. The growing sampler asks it first (``sigma_delta`` mixes slowest).
     """
     sizes = getattr(sample.draws, "sizes", None)       # a lazily converted trace knows them unread
-    small = [sample.draws[k] for k in sample.draws
-             if (sizes[k] if sizes is not None else np.prod(np.shape(sample.draws[k])[2:], dtype=int)) <= SMALL_VARIABLE]
+    cells = {k: sizes[k] if sizes is not None else int(np.prod(np.shape(sample.draws[k])[2:], dtype=int))
+             for k in sample.draws}
+    small = [sample.draws[k] for k, n in cells.items() if n <= SMALL_VARIABLE]
     if not small:
         return float("nan")
     return _worst(np.concatenate([s[0] for s in _stats([(d, False) for d in small])]), np.nanmax)
