@@ -42,3 +42,30 @@ def test_a_grown_sample_does_not_depend_on_the_threads_timing():
     a, _ = _run(hs)
     b, _ = _run(hs)
     np.testing.assert_array_equal(a.draws["delta"], b.draws["delta"])
+
+
+def test_the_trace_is_converted_variable_by_variable_when_read():
+    """A check that asks only the hyperparameters never copies the SKU cells (lazy Arrow draws)."""
+    import nutpie
+
+    from workbench.hierarchical.compiled_density import compiled_model
+    from workbench.hierarchical.diagnostics import small_rhat
+    from workbench.hierarchical.sampling import PosteriorSample, _arrow_batches, _from_arrow
+
+    world = simulate_sku_world(n_categories=4, skus_per_category=20, seed=1)     # alpha, delta: > 64 cells
+    compiled = compiled_model(world.data, parameterisation="adaptive").model
+    raw = nutpie.sample(compiled, draws=60, tune=40, chains=2, cores=1, seed=5, progress_bar=False,
+                        return_raw_trace=True)
+    raw = _arrow_batches(raw)
+    eager, div, steps = _from_arrow(raw, compiled.shapes, 40)
+    lazy, div2, _ = _from_arrow(raw, compiled.shapes, 40, lazy=True)
+    assert isinstance(eager, dict) and (div == div2).all() and steps.shape == (2, 60)
+    sample = PosteriorSample(draws=lazy, diverging=div2, sampler="nutpie", parameterisation="adaptive", chains=2,
+                             n_draws=60, tune=40, compile_seconds=0.0, sample_seconds=0.0)
+    assert lazy.sizes["delta"] == world.data.n_lifts and lazy.sizes["sigma_delta"] == 1
+    small_rhat(sample)
+    assert lazy.converted == {"mu_alpha", "tau_alpha", "sigma_alpha", "mu_delta", "tau_delta", "sigma_delta",
+                              "alpha_cat", "delta_cat"}          # 4 categories: small too
+    for name in eager:
+        assert np.array_equal(lazy[name], eager[name]), name
+    assert lazy.converted == set(eager)

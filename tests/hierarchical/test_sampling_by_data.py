@@ -32,11 +32,13 @@ def test_choices_follow_the_data():
 
 @pytest.mark.parametrize("case", ["small CSV (18 SKUs, 3 categories)", "moderate (120 SKUs, 12 categories)"])
 def test_default_fit_has_no_divergences_and_converges(case):
+    # Draws chosen by the diagnostics, as a user gets them: at a fixed 600 draws the largest of the
+    # moderate world's ~400 r_hats exceeded 1.01 for 21 of 48 seeds (any version of the sampler).
     if case.startswith("small"):
-        data, draws = read_sku_file(SAMPLE), 500
+        data = read_sku_file(SAMPLE)
     else:
-        data, draws = simulate_sku_world(n_categories=12, skus_per_category=10, seed=4).data, 600
-    d = fit_hierarchical(data, draws=draws, tune=500, chains=4, seed=3).diagnostics
+        data = simulate_sku_world(n_categories=12, skus_per_category=10, seed=4).data
+    d = fit_hierarchical(data, tune=500, chains=4, seed=3).diagnostics
     assert d.parameterisation == "adaptive"
     assert d.divergences == 0, d
     assert d.max_rhat_all <= 1.01, d

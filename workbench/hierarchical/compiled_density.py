@@ -39,6 +39,14 @@ Measured on the 50 × 20 benchmark world (``benchmarks/hierarchical.py``), 4 cha
 per chain the smallest ESS of ``sigma_delta`` rose from 120–170 to 570–870 (3 seeds); with the default
 3,000 draws, max r_hat over every parameter was 1.002–1.009 over 15 seeds (it was 1.01–1.05 before).
 
+Speed: the gradient is evaluated at every leapfrog step (~200,000 times in a 10,000-SKU fit), so
+its loops are written for SIMD code: ``exp``/``log``/``log1p`` from :mod:`.vecmath` instead of
+libm calls, ``error_model="numpy"`` (no zero-check branch on divisions), and each level's work
+split into a gather of its centres, the arithmetic on contiguous arrays, then a scatter of the
+centres' gradients; the forward pass keeps what the backward pass re-uses. One call at 10,000 SKUs
+(21,006 parameters): 0.33 → 0.17 ms on this machine (``benchmarks/hierarchical_gradient.py``), the
+same density to rounding.
+
 The test suite checks log density and gradient against PyMC's at random points
 (``tests/hierarchical/test_compiled_density.py``). Parameter layout on the unconstrained scale::
 
@@ -58,6 +66,8 @@ from numpy.typing import NDArray
 
 from .data import SkuData
 from .spec import TRACE_VARS, Priors
+from .vecmath import FASTMATH as _FASTMATH
+from .vecmath import log_positive, softplus_sigmoid
 
 __all__ = ["pack_data", "logp_and_grad", "expand", "n_params", "CompiledDensityModel", "compiled_model",
            "initial_point", "COMPILED_PARAMETERISATIONS", "lift_data_approximation", "empirical_logit"]
@@ -144,20 +154,6 @@ def n_params(data: SkuData) -> int:
     return 6 + 2 * data.n_categories + data.n_skus + data.n_lifts
 
 
-# The same floating-point relaxations PyTensor's numba backend uses (no "nnan"/"ninf": the
-# callbacks below must still see non-finite values).
-_FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
-
-
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _softplus_sigmoid(x: float) -> tuple[float, float]:
-    """log(1 + exp(x)) and 1 / (1 + exp(−x)), sharing one exponential, stable for any x."""
-    e = np.exp(-abs(x))
-    sp = max(x, 0.0) + np.log1p(e)
-    sg = 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
-    return sp, sg
-
-
 @numba.njit(cache=True, inline="always")
 def _unpack(blob: NDArray[np.float64]) -> tuple:  # type: ignore[type-arg]
     """The data views of :func:`pack_data`'s array, in its order."""
@@ -176,7 +172,7 @@ def _unpack(blob: NDArray[np.float64]) -> tuple:  # type: ignore[type-arg]
     return C, S, L, blob[11] > 0.5, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var, lev
 
 
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")
 def _lift_z(sd: float, iv: float, res: float, w: float) -> tuple[float, float, float, float]:
     """A standardised deviation z = a·res + v·w (module docstring), with a, v and 1/(1 + sd²·iv)."""
     prec = 1.0 + sd * sd * iv
@@ -186,54 +182,83 @@ def _lift_z(sd: float, iv: float, res: float, w: float) -> tuple[float, float, f
     return a * res + v * w, a, v, inv_prec
 
 
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _back(g: float, s: float, iv: float, res: float, w: float) -> tuple[float, float, float]:
-    """Chain rule through x = m + s·z, z = a·res + v·w (res = data − m): d/dw, d/dm, d/ds of the log density.
-
-    ``g`` is d(log density)/dx from everything downstream; the terms −z²/2 − log(1 + s²·iv)/2 that
-    this coordinate adds are included.
-    """
-    z, a, v, inv_prec = _lift_z(s, iv, res, w)
-    g_z = -z + s * g
-    g_s = z * g - s * iv * inv_prec + g_z * (res * (1.0 - s * s * iv) * iv * inv_prec * inv_prec
-                                             - w * s * iv * v * inv_prec)
-    return v * g_z, g - a * g_z, g_s
-
-
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _level(centre: NDArray[np.float64], group: NDArray[np.float64], s: float, data: NDArray[np.float64],
-           iv: NDArray[np.float64], w: NDArray[np.float64], out: NDArray[np.float64]) -> float:
-    """out[i] = centre[group[i]] + s·z_i in partially centred coordinates; returns their log density terms."""
+           iv: NDArray[np.float64], w: NDArray[np.float64], out: NDArray[np.float64], keep: NDArray[np.float64]
+           ) -> float:
+    """out[i] = centre[group[i]] + s·z_i in partially centred coordinates; returns their log density terms.
+
+    ``keep`` (5, n) receives z, a, v, 1/(1 + s²·iv) and res of every entry for :func:`_level_back`.
+    """
+    for i in range(w.size):                  # gather first: the loop below then compiles to SIMD code
+        out[i] = centre[int(group[i])]
     lp = 0.0
-    prod_prec = 1.0
     for i in range(w.size):
-        m = centre[int(group[i])]
-        z, a, v, inv_prec = _lift_z(s, iv[i], data[i] - m, w[i])
+        m = out[i]
+        res = data[i] - m
+        z, a, v, inv_prec = _lift_z(s, iv[i], res, w[i])
         out[i] = m + s * z
-        lp -= 0.5 * z * z
-        prod_prec *= 1.0 + s * s * iv[i]       # log Jacobian, one log per 16 entries
-        if i % 16 == 15:
-            lp -= 0.5 * np.log(prod_prec)
-            prod_prec = 1.0
-    return lp - 0.5 * np.log(prod_prec)
+        keep[0, i], keep[1, i], keep[2, i], keep[3, i], keep[4, i] = z, a, v, inv_prec, res
+        lp -= 0.5 * z * z + 0.5 * log_positive(1.0 + s * s * iv[i])     # with the log Jacobian
+    return lp
 
 
-@numba.njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _level_back(centre: NDArray[np.float64], group: NDArray[np.float64], s: float, data: NDArray[np.float64],
-                iv: NDArray[np.float64], w: NDArray[np.float64], g: NDArray[np.float64], g_centre: NDArray[np.float64]
-                ) -> float:
-    """Back-propagates :func:`_level`: g (d/d out) becomes d/dw in place; adds d/d centre; returns d/ds."""
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _level_back(group: NDArray[np.float64], s: float, iv: NDArray[np.float64], w: NDArray[np.float64],
+                g: NDArray[np.float64], g_centre: NDArray[np.float64], keep: NDArray[np.float64]) -> float:
+    """Back-propagates :func:`_level`: g (d/d out) becomes d/dw in place; adds d/d centre; returns d/ds.
+
+    Chain rule through x = m + s·z, z = a·res + v·w (res = data − m), with the terms
+    −z²/2 − log(1 + s²·iv)/2 that the coordinate adds; z, a, v, 1/(1 + s²·iv) and res from ``keep``.
+    """
+    n = w.size
+    gm = np.empty(n)
     g_s = 0.0
-    for i in range(w.size):
-        c = int(group[i])
-        gw, gm, gs = _back(g[i], s, iv[i], data[i] - centre[c], w[i])
-        g[i] = gw
-        g_centre[c] += gm
-        g_s += gs
+    for i in range(n):                       # SIMD arithmetic, then scatter
+        z, a, v, inv_prec, res = keep[0, i], keep[1, i], keep[2, i], keep[3, i], keep[4, i]
+        ivi = iv[i]
+        g_z = -z + s * g[i]
+        g_s += z * g[i] - s * ivi * inv_prec + g_z * (res * (1.0 - s * s * ivi) * ivi * inv_prec * inv_prec
+                                                       - w[i] * s * ivi * v * inv_prec)
+        gm[i] = g[i] - a * g_z
+        g[i] = v * g_z
+    for i in range(n):
+        g_centre[int(group[i])] += gm[i]
     return g_s
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _lift_terms(sd: float, base: NDArray[np.float64], yhat: NDArray[np.float64], inv_var: NDArray[np.float64],
+                n1: NDArray[np.float64], y1: NDArray[np.float64], w: NDArray[np.float64], g_w: NDArray[np.float64],
+                q: NDArray[np.float64]) -> tuple[float, float]:
+    """The lifts' log density terms (binomial likelihood, z's prior, log Jacobian) and their gradient.
+
+    Lift l has eta = base[l] + sd·z, z = a·res + v·w[l] with res = yhat[l] − base[l]
+    (:func:`_lift_z`). Writes d/dw into ``g_w`` and d/d(base) into ``q``; returns the log density
+    and d/d(sd). No gathers, scatters or branches: the loop compiles to SIMD code.
+    """
+    lp = 0.0
+    g_sd = 0.0
+    for l in range(base.size):
+        b = base[l]
+        iv = inv_var[l]
+        res = yhat[l] - b
+        wl = w[l]
+        prec = 1.0 + sd * sd * iv
+        z, a, v, inv_prec = _lift_z(sd, iv, res, wl)
+        eta = b + sd * z
+        sp, sg = softplus_sigmoid(eta)
+        lp += -0.5 * z * z + y1[l] * eta - n1[l] * sp - 0.5 * log_positive(prec)
+        r = y1[l] - n1[l] * sg                      # d loglik / d eta
+        g_z = -z + sd * r
+        q[l] = r - a * g_z                          # d / d(alpha, m) through eta and res
+        g_w[l] = v * g_z
+        g_sd += z * r - sd * iv * inv_prec + g_z * (res * (1.0 - sd * sd * iv) * iv * inv_prec * inv_prec
+                                                     - wl * sd * iv * v * inv_prec)
+    return lp, g_sd
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")
 def _state(x: NDArray[np.float64], blob: NDArray[np.float64]) -> tuple:  # type: ignore[type-arg]
     """Hyperparameters, baselines (category and SKU), category lifts, and their coordinates' log density."""
     C, S, L, centred, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var, lev = _unpack(blob)
@@ -242,24 +267,28 @@ def _state(x: NDArray[np.float64], blob: NDArray[np.float64]) -> tuple:  # type:
     a_cat = np.empty(C)
     alpha = np.empty(S)
     d_cat = np.empty(C)
+    keep_acat = np.empty((5, C))            # what each level's back-propagation re-uses (_level)
+    keep_alpha = np.empty((5, S))
+    keep_dcat = np.empty((5, C))
     lp = 0.0
     if centred:
         a_cat[:] = x[6:6 + C]
         alpha[:] = x[6 + C:6 + C + S]
     else:
-        lp += _level(np.array([mu_a]), zero_group, ta, lev[:C], lev[C:2 * C], x[6:6 + C], a_cat)
-        lp += _level(a_cat, sku_cat, sa, lev[2 * C:2 * C + S], lev[2 * C + S:2 * C + 2 * S], x[6 + C:6 + C + S], alpha)
+        lp += _level(np.array([mu_a]), zero_group, ta, lev[:C], lev[C:2 * C], x[6:6 + C], a_cat, keep_acat)
+        lp += _level(a_cat, sku_cat, sa, lev[2 * C:2 * C + S], lev[2 * C + S:2 * C + 2 * S], x[6 + C:6 + C + S],
+                     alpha, keep_alpha)
     lp += _level(np.array([mu_d]), zero_group, td, lev[2 * C + 2 * S:3 * C + 2 * S], lev[3 * C + 2 * S:],
-                 x[6 + C + S:6 + 2 * C + S], d_cat)
-    return mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp
+                 x[6 + C + S:6 + 2 * C + S], d_cat, keep_dcat)
+    return mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp, keep_acat, keep_alpha, keep_dcat
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArray[np.float64]) -> float:
     """Log density (up to a constant) at ``x``; writes the gradient into ``grad``."""
     C, S, L, centred, n0, y0, sku_cat, n1, y1, lift_sku, lift_cat, yhat, inv_var, lev = _unpack(blob)
     m0, s_ma, s_ta, s_sa, s_md, s_td, s_sd = blob[4], blob[5], blob[6], blob[7], blob[8], blob[9], blob[10]
-    mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp = _state(x, blob)
+    mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, lp, keep_acat, keep_alpha, keep_dcat = _state(x, blob)
     u_ta, u_sa, u_td = x[1], x[2], x[4]
     xa = x[6 + C:6 + C + S]                  # alpha (centred) or its coordinates
     zl = x[6 + 2 * C + S:6 + 2 * C + S + L]
@@ -279,43 +308,29 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
 
     # Likelihood: control arms, then variant arms. g_alpha collects d(log density)/d(alpha).
     for j in range(S):
-        sp, sg = _softplus_sigmoid(alpha[j])
+        sp, sg = softplus_sigmoid(alpha[j])
         lp += y0[j] * alpha[j] - n0[j] * sp
         g_alpha[j] = y0[j] - n0[j] * sg
-    for c in range(C):
-        g_dcat[c] = 0.0
     # Lifts: delta = m + sd*z with m = delta_cat[c] and z = a*res + v*w (module docstring), so
     # every gradient that reaches z also flows on through a (via sd) and res (via alpha, m).
-    log_jac = 0.0
-    prod_prec = 1.0
+    # Three passes so that the middle one, all the arithmetic, compiles to SIMD code: gather each
+    # lift's alpha[j] + m, the lifts' terms on contiguous arrays, then scatter d/d(alpha, m).
+    base = np.empty(L)
+    q_lift = np.empty(L)
     for l in range(L):
-        c = int(lift_cat[l])
-        j = int(lift_sku[l])
-        m = d_cat[c]
-        iv = inv_var[l]
-        res = yhat[l] - alpha[j] - m
-        w = zl[l]
-        z, a, v, inv_prec = _lift_z(sd, iv, res, w)
-        prod_prec *= 1.0 + sd * sd * iv    # log Jacobian, one log per 16 lifts
-        if l % 16 == 15:
-            log_jac -= 0.5 * np.log(prod_prec)
-            prod_prec = 1.0
-        eta = alpha[j] + m + sd * z
-        sp, sg = _softplus_sigmoid(eta)
-        lp += -0.5 * z * z + y1[l] * eta - n1[l] * sp
-        r = y1[l] - n1[l] * sg                      # d loglik / d eta
-        g_z = -z + sd * r
-        q = r - a * g_z                             # d / d(alpha, m) through eta and res
-        g_zl[l] = v * g_z
-        g_sd += z * r - sd * iv * inv_prec + g_z * (res * (1.0 - sd * sd * iv) * iv * inv_prec * inv_prec
-                                                     - w * sd * iv * v * inv_prec)
-        g_alpha[j] += q
-        g_dcat[c] += q
-    lp += log_jac - 0.5 * np.log(prod_prec)
+        base[l] = alpha[int(lift_sku[l])] + d_cat[int(lift_cat[l])]
+    lp_l, g_sd_l = _lift_terms(sd, base, yhat, inv_var, n1, y1, zl, g_zl, q_lift)
+    lp += lp_l
+    g_sd += g_sd_l
+    for c in range(C):
+        g_dcat[c] = 0.0
+    for l in range(L):
+        g_alpha[int(lift_sku[l])] += q_lift[l]
+        g_dcat[int(lift_cat[l])] += q_lift[l]
     zero_group = np.zeros(C)
     g_centre = np.zeros(1)
-    g_u_td += td * _level_back(np.array([mu_d]), zero_group, td, lev[2 * C + 2 * S:3 * C + 2 * S],
-                               lev[3 * C + 2 * S:], x[6 + C + S:6 + 2 * C + S], g_dcat, g_centre)
+    g_u_td += td * _level_back(zero_group, td, lev[3 * C + 2 * S:], x[6 + C + S:6 + 2 * C + S], g_dcat, g_centre,
+                               keep_dcat)
     g_mu_d += g_centre[0]
 
     if centred:
@@ -343,11 +358,9 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
         # Chain rule through alpha = a_cat[c] + sa*z and a_cat = mu_a + ta*z_cat (partially centred z's).
         for c in range(C):
             g_acat[c] = 0.0
-        g_u_sa += sa * _level_back(a_cat, sku_cat, sa, lev[2 * C:2 * C + S], lev[2 * C + S:2 * C + 2 * S], xa,
-                                   g_alpha, g_acat)
+        g_u_sa += sa * _level_back(sku_cat, sa, lev[2 * C + S:2 * C + 2 * S], xa, g_alpha, g_acat, keep_alpha)
         g_centre[0] = 0.0
-        g_u_ta += ta * _level_back(np.array([mu_a]), zero_group, ta, lev[:C], lev[C:2 * C], x[6:6 + C], g_acat,
-                                   g_centre)
+        g_u_ta += ta * _level_back(zero_group, ta, lev[C:2 * C], x[6:6 + C], g_acat, g_centre, keep_acat)
         g_mu_a += g_centre[0]
 
     grad[0], grad[1], grad[2], grad[3], grad[4], grad[5] = g_mu_a, g_u_ta, g_u_sa, g_mu_d, g_u_td, g_sd
@@ -358,7 +371,7 @@ def logp_and_grad(x: NDArray[np.float64], blob: NDArray[np.float64], grad: NDArr
 def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.float64]) -> None:
     """Trace values in the order of ``TRACE_VARS``: alpha, delta, alpha_cat, delta_cat, then scalars."""
     C, S, L, centred, _, _, sku_cat, _, _, lift_sku, lift_cat, yhat, inv_var, lev = _unpack(blob)
-    mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat, _ = _state(x, blob)
+    mu_a, ta, sa, mu_d, td, sd, a_cat, alpha, d_cat = _state(x, blob)[:9]
     zl = x[6 + 2 * C + S:6 + 2 * C + S + L]
     out[:S] = alpha
     k = S
@@ -376,6 +389,15 @@ def expand(x: NDArray[np.float64], blob: NDArray[np.float64], out: NDArray[np.fl
     out[k], out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5] = mu_a, ta, sa, mu_d, td, abs(sd)
 
 
+@numba.njit(cache=True, fastmath={"reassoc", "nsz", "contract"}, error_model="numpy")
+def _all_finite(g: NDArray[np.float64]) -> bool:
+    """Whether every entry is finite: inf·0 and NaN·0 are NaN, so one SIMD sum answers."""
+    acc = 0.0
+    for i in range(g.size):
+        acc += g[i] * 0.0
+    return acc == 0.0
+
+
 _LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
                         types.CPointer(types.double), types.voidptr)
 _EXPAND_SIG = types.int64(types.uint64, types.uint64, types.CPointer(types.double), types.CPointer(types.double),
@@ -391,9 +413,8 @@ def _c_logp(dim, x_, grad_, logp_, user_data_):  # type: ignore[no-untyped-def]
     out = numba.carray(logp_, (1,))
     value = logp_and_grad(x, blob, grad)
     out[0] = value
-    for i in range(dim):
-        if not np.isfinite(grad[i]):
-            return 3
+    if not _all_finite(grad):
+        return 3
     if not np.isfinite(value):
         return 4
     return 0

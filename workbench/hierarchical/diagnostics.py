@@ -37,6 +37,7 @@ from scipy.special import ndtri
 from ..config import HierarchicalSettings
 from .blocks import in_blocks
 from .results import Diagnostics
+from .row_quantiles import row_quantiles
 from .sampling import PosteriorSample
 
 __all__ = ["rhat", "ess_bulk", "ess_tail", "diagnose"]
@@ -210,7 +211,7 @@ def _ess(t: Array) -> Array:
 
 
 def _ess_tail(t: Array) -> Array:
-    q = np.quantile(t.reshape(t.shape[0], -1), _TAIL, axis=1)
+    q = row_quantiles(t.reshape(t.shape[0], -1), *_TAIL).T        # np.quantile's, bit for bit
     low = _ess(_split((t <= q[0][:, None, None]).astype(np.float64)))
     high = _ess(_split((t <= q[1][:, None, None]).astype(np.float64)))
     return np.minimum(low, high)
@@ -276,7 +277,10 @@ def small_rhat(sample: PosteriorSample) -> float:
     decides the same way when it is above the limit: :func:`diagnose`'s largest r_hat of every parameter
     is at least this. The growing sampler asks it first (``sigma_delta`` mixes slowest).
     """
-    small = [d for d in sample.draws.values() if np.prod(np.shape(d)[2:], dtype=int) <= SMALL_VARIABLE]
+    sizes = getattr(sample.draws, "sizes", None)       # a lazily converted trace knows them unread
+    cells = {k: sizes[k] if sizes is not None else int(np.prod(np.shape(sample.draws[k])[2:], dtype=int))
+             for k in sample.draws}
+    small = [sample.draws[k] for k, n in cells.items() if n <= SMALL_VARIABLE]
     if not small:
         return float("nan")
     return _worst(np.concatenate([s[0] for s in _stats([(d, False) for d in small])]), np.nanmax)

@@ -45,6 +45,8 @@ _SUMMARIES = ("control_rate", "variant_rate", "lift_abs", "lift_rel", "lift_logo
 def _summarise_rows(p0: NDArray[np.float64], p1: NDArray[np.float64], level: float,
                     lift_lo: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """Rows (lifts) of draws -> columns: the mean, lower and upper bound of each summary, P(beat), losses."""
+    from .row_quantiles import row_quantiles      # numba: imported when first summarising
+
     lift_abs = p1 - p0
     if lift_lo is None:
         with np.errstate(divide="ignore"):
@@ -53,7 +55,7 @@ def _summarise_rows(p0: NDArray[np.float64], p1: NDArray[np.float64], level: flo
     out = np.empty((p0.shape[0], 3 * len(series) + 3))
     for i, d in enumerate(series):
         out[:, 3 * i] = d.mean(axis=1)
-        out[:, 3 * i + 1], out[:, 3 * i + 2] = np.quantile(d, [(1 - level) / 2, (1 + level) / 2], axis=1)
+        out[:, 3 * i + 1:3 * i + 3] = row_quantiles(d, (1 - level) / 2, (1 + level) / 2)    # np.quantile's
     out[:, -3] = (lift_abs > 0).mean(axis=1) + 0.5 * (lift_abs == 0).mean(axis=1)
     out[:, -2] = np.maximum(-lift_abs, 0).mean(axis=1)
     out[:, -1] = np.maximum(lift_abs, 0).mean(axis=1)
