@@ -55,6 +55,24 @@ def test_an_ip_made_to_burst_by_another_experiment_changes_the_key(db):
     assert b["hostile-names"] == a["hostile-names"]
 
 
+def test_keys_of_a_lake_include_its_bursting_ips(tmp_path, monkeypatch):
+    """On a Parquet lake (keys through Ibis: counts and times per experiment) the bursting IPs are in the key too."""
+    import workbench.reports.keys as keys
+    from workbench.config import get_settings
+    from workbench.simulate.specs import DEMO_EXPERIMENTS
+    from workbench.simulate.writer import write_world
+
+    specs = tuple(s for s in DEMO_EXPERIMENTS if s.experiment_id in ("pdp-shoes-hero", "pdp-beauty-srm"))
+    write_world(tmp_path / "lake", seed=5, scale=0.04, experiments=specs, layout="lake")
+    monkeypatch.setenv("WORKBENCH_EVENTS", str(tmp_path / "lake"))
+    a = source_fingerprints(None)
+    assert set(a) == {"pdp-shoes-hero", "pdp-beauty-srm"} and source_fingerprints(None) == a
+    never = get_settings().with_overrides({"bots": {"ip_burst_events_per_minute": 10 ** 9}})
+    monkeypatch.setattr(keys, "get_settings", lambda: never)
+    b = source_fingerprints(None)          # the same events, no IP bursting any more
+    assert b["pdp-shoes-hero"] != a["pdp-shoes-hero"]       # its bot IP burst before (in the key)
+
+
 def test_as_of_ignores_later_events(db):
     cut = dt.datetime(2026, 11, 10)
     a = source_fingerprints(db, as_of=cut)
