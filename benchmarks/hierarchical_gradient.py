@@ -9,7 +9,7 @@ CPU time per leapfrog step (gradient + nutpie) over a short run.
 
 Baseline in the same sitting: run it with another checkout first on the path, e.g.
 
-    PYTHONPATH=/work/main nice -n 5 .venv/bin/python benchmarks/hierarchical_gradient.py --skus 1000,10000 --steps
+    PYTHONPATH=<other checkout> nice -n 5 .venv/bin/python benchmarks/hierarchical_gradient.py --skus 1000,10000 --steps
     PYTHONPATH=.          nice -n 5 .venv/bin/python benchmarks/hierarchical_gradient.py --skus 1000,10000 --steps
 """
 

@@ -34,6 +34,7 @@ import enum
 import html
 import json
 import math
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -367,7 +368,11 @@ def p_in_text(text: str) -> str:
     >>> p_in_text("P(b beats a) = >99.9% (promote at 95%); P = <0.1%")
     'P(b beats a) > 99.9% (promote at 95%); P < 0.1%'
     """
-    return text.replace("= <0.001", "< 0.001").replace("= >99.9%", "> 99.9%").replace("= <0.1%", "< 0.1%")
+    return _BOUND_AFTER_EQUALS.sub(r"\1 ", text)
+
+
+_BOUND_AFTER_EQUALS = re.compile(r"= ([<>])(?=\d)")
+"""``= <0.001`` / ``= >99.9%``: a bound that a formatter (fmt_p, fmt_prob) wrote where a template put ``=``."""
 
 
 def fmt_ci(lo: Any, hi: Any, *, pct: bool = False, digits: int = 2) -> str:

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field, replace
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np

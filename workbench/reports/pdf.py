@@ -100,21 +100,24 @@ class PdfPrinter:
     """A headless Chromium kept for a run's PDFs (see the module doc). Start it from the run's thread."""
 
     def __init__(self, chromium: str, *, start_timeout: float = 30.0) -> None:
-        self.chromium = chromium
-        self.profile = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
-        self._local = threading.local()
-        self._conns: list[_Connection] = []
-        self._guard = threading.Lock()
-        self._url: str | None = None
-        self._error: str | None = None
-        self._start_timeout = start_timeout
+        self._setup(chromium, tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-"), start_timeout, time.time())
         # the browser dies with the thread that starts it (the run's) and is marked as the run's for the reaper
         self.proc = subprocess.Popen([chromium, *CHROMIUM_FLAGS, "--remote-debugging-port=0",
                                       f"--user-data-dir={self.profile}", "about:blank"],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      env=child_env(), preexec_fn=die_with_parent)
-        self._t0 = time.monotonic()
-        self._started = time.time()
+
+    def _setup(self, chromium: str, profile: str, start_timeout: float, started: float) -> None:
+        """The state a printer has whether it started the browser or attached to one (no process yet)."""
+        self.chromium, self.profile = chromium, profile
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._local = threading.local()
+        self._conns: list[_Connection] = []
+        self._guard = threading.Lock()
+        self._url: str | None = None
+        self._error: str | None = None
+        self._start_timeout, self._started = start_timeout, started
+        self._t0 = time.monotonic() - max(0.0, time.time() - started)     # the start deadline counts from `started`
 
     def spec(self) -> dict[str, Any]:
         """What a report worker process needs to print through this browser (:meth:`attach`)."""
@@ -126,12 +129,7 @@ class PdfPrinter:
         """A printer using the browser another process started (:meth:`spec`); it neither stops the browser nor
         removes its profile."""
         self = cls.__new__(cls)
-        self.chromium, self.profile, self.proc = chromium, profile, None
-        self._local = threading.local()
-        self._conns, self._guard = [], threading.Lock()
-        self._url, self._error = None, None
-        self._start_timeout, self._started = start_timeout, started
-        self._t0 = time.monotonic() - max(0.0, time.time() - started)
+        self._setup(chromium, profile, start_timeout, started)
         return self
 
     def _endpoint(self) -> str:
