@@ -235,13 +235,14 @@ def test_three_arm_memo_and_cli_show_the_same_adjusted_guardrail_p(capsys, small
 
 
 def test_roi_axis_has_thousands_separators():
-    import holoviews as hv
     import pandas as pd
     from workbench.reports.plots import roi_plot
     path = pd.DataFrame({"day": [0, 10, 20], "cumulative": [0.0, 250_000.0, 500_000.0], "lo": [0.0, 1e5, 2e5],
                          "hi": [0.0, 4e5, 8e5]})
-    fig = hv.render(roi_plot(path, variant="b", level=0.9), backend="bokeh")
-    assert fig.yaxis[0].formatter.format == "0,0[.]00"
+    fig = roi_plot(path, variant="b", level=0.9, currency="EUR")
+    assert fig.yaxis[0].formatter.format == "0,0[.]00" and fig.yaxis[0].axis_label == "incremental revenue (EUR)"
+    assert [i.label.value for i in fig.legend[0].items] == ["90% interval", "b (projected)"]
+    assert sorted(type(r.glyph).__name__ for r in fig.renderers) == ["Line", "VArea"]
 
 
 def test_segment_table_of_an_aggregated_csv(capsys):

@@ -86,7 +86,12 @@ def test_the_world_logs_its_bandit_and_every_view_reads_the_same_current_allocat
     # the same chart in both: lines start at the first logged decision, never at zero before it
     steps = history.step_frame()
     assert steps["ts"].min() == history.decisions["created_at"].min() and (steps["weight"] > 0).all()
-    assert type(history.plot()).__name__ == "Overlay"
+    fig = history.plot()
+    drawn = {r.glyph.__class__.__name__ for r in fig.renderers}
+    assert drawn == {"Step"} and len(fig.renderers) == steps["variant"].nunique()
+    assert fig.renderers[0].data_source.data["_date"].min() == steps["ts"].min()
+    assert fig.yaxis[0].axis_label == "% of traffic" and [i.label.value for i in fig.legend[0].items] == \
+        [v for v in history.variants if v in set(steps["variant"])]
 
 
 def test_logging_a_new_plan_makes_it_the_current_allocation_everywhere(world, capsys, monkeypatch):
@@ -108,7 +113,8 @@ def test_as_of_before_the_first_decision_has_no_current_allocation(world, capsys
     code, _, err = invoke(capsys, monkeypatch, "bandit-log", EID, "--as-of", early)
     assert code == 2 and "no logged allocation" in err
     assert allocation_history(EID, db=world, as_of=early).empty
-    assert allocation_history(EID, db=world, as_of=early).plot() is not None
+    from workbench.reports.plots import empty_message
+    assert "no allocation decision logged" in empty_message(allocation_history(EID, db=world, as_of=early).plot())
 
 
 def test_trend_lines_start_at_the_first_traffic_not_with_zeros_before_it(world):

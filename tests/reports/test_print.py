@@ -222,8 +222,9 @@ def test_dashboard_forest_range_holds_every_interval_segments_too():
 
 
 def test_a_plot_wider_than_the_page_is_narrowed_when_embedded():
-    import holoviews as hv
-    h = str(embed(hv.Curve([(0, 1), (1, 2)]).opts(width=plots.WIDTH + 200)))
+    fig = plots.new_figure("wide", width=plots.WIDTH + 200)
+    fig.line([0, 1], [1, 2])
+    h = str(embed(fig))
     assert f'"width":{plots.WIDTH}' in h.replace(" ", "") and f'"width":{plots.WIDTH + 200}' not in h.replace(" ", "")
 
 

@@ -96,7 +96,7 @@ import sys
 from workbench.reports import run_reports
 run = run_reports(sys.argv[3:], db=sys.argv[1], out=sys.argv[2], record=False)
 assert [o.status for o in run.outcomes] == ["skipped"] * (len(sys.argv) - 3), run.outcomes
-print(",".join(m for m in ("pandas", "ibis", "jupyter_client", "holoviews", "papermill") if m in sys.modules))
+print(",".join(m for m in ("pandas", "ibis", "jupyter_client", "holoviews", "bokeh", "papermill") if m in sys.modules))
 """
 
 

@@ -58,3 +58,27 @@ def test_the_in_process_engine_stops_a_cell_that_runs_too_long(tmp_path):
     saved = nbformat.read(str(tmp_path / "out.ipynb"), as_version=4)
     err = [o for c in saved.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert [e.ename for e in err] == ["CellTimeout"] and "0.5 s" in err[0].evalue
+
+
+WARM_UP = """
+import json, sys
+from workbench.reports.workers import warm_up
+warm_up()
+print(json.dumps({m: m in sys.modules for m in ("holoviews", "panel", "bokeh.plotting", "workbench.reports.plots",
+                                                  "papermill")}))
+"""
+
+
+def test_the_warm_up_draws_with_bokeh_alone_without_holoviews_or_panel():
+    """The report's plots are plain Bokeh: a worker's warm-up (which swallows errors) drew them, and imported
+    neither HoloViews nor Panel (about a second of each worker's start, on cores the run's gathering needs)."""
+    import json
+    import subprocess
+    import sys
+
+    from workbench.reports.workers import _env
+    r = subprocess.run([sys.executable, "-c", WARM_UP], capture_output=True, text=True, timeout=120, env=_env())
+    assert r.returncode == 0, r.stderr[-2000:]
+    loaded = json.loads(r.stdout.strip().splitlines()[-1])
+    assert loaded == {"holoviews": False, "panel": False, "bokeh.plotting": True, "workbench.reports.plots": True,
+                      "papermill": True}

@@ -130,25 +130,29 @@ class AllocationHistory(ResultMixin):
         return out[cols]
 
     def plot(self, colors: Mapping[str, str] | None = None) -> Any:
-        """Allocation over time (HoloViews): one step line per variant, in percent of traffic."""
-        import holoviews as hv
+        """Allocation over time (a Bokeh figure): one step line per variant, in percent of traffic; an
+        :class:`~workbench.reports.plots.EmptyPlot` saying so when no decision was logged."""
+        from bokeh.models import ColumnDataSource, HoverTool, Range1d
 
-        from ..reports.plots import WIDTH, _empty, variant_colors
+        from ..reports.plots import WIDTH, EmptyPlot, legend_outside, new_figure, variant_colors
         f = self.step_frame()
         if f.empty:
-            return hv.Overlay([_empty(f"no allocation decision logged for {self.experiment_id}")])
+            return EmptyPlot(f"no allocation decision logged for {self.experiment_id}")
         colors = dict(colors or variant_colors(self.variants))
-        curves = []
+        fig = new_figure("Allocation over time (logged decisions)", ylabel="% of traffic", width=WIDTH + 80,
+                         x_axis_type="datetime", y_range=Range1d(0, 100))
+        steps = []
         for v in self.variants:
             g = f[f["variant"] == v]
             if g.empty:
                 continue
-            curves.append(hv.Curve((g["ts"], g["weight"] * 100), "time", "weight", label=str(v))
-                          .opts(color=colors.get(v, "#57606a"), line_width=2, interpolation="steps-post",
-                                tools=["hover"]))
-        return hv.Overlay(curves).opts(title="Allocation over time (logged decisions)", ylabel="% of traffic",
-                                       xlabel="", legend_position="right", ylim=(0, 100), width=WIDTH + 80,
-                                       height=260)
+            src = ColumnDataSource({"_date": pd.to_datetime(g["ts"]), "weight": (g["weight"] * 100).to_numpy(),
+                                    "variant": [str(v)] * len(g)})
+            steps.append(fig.step("_date", "weight", source=src, mode="after", color=colors.get(v, "#57606a"),
+                                  line_width=2, legend_label=str(v)))
+        fig.add_tools(HoverTool(renderers=steps, tooltips=[("variant", "@variant"), ("time", "@_date{%F %H:%M}"),
+                                                           ("weight", "@weight")], formatters={"@_date": "datetime"}))
+        return legend_outside(fig)
 
     def to_frame(self) -> pd.DataFrame:
         return self.decisions.copy()

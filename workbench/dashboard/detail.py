@@ -166,7 +166,7 @@ class ExperimentDetail(Viewer):
             pn.pane.Bokeh(p.figure, **sw) for p in self.plots.values())
         self.adjusted = pn.pane.HTML("", **sw)
         self.rollout = pn.pane.HTML("", **sw)
-        self.allocation = pn.pane.HoloViews(None, visible=False, css_classes=["wb-allocation"])
+        self.allocation = pn.pane.Bokeh(None, visible=False, css_classes=["wb-allocation"])
         self.log = pn.pane.HTML("", **sw)
         self.links = pn.pane.HTML("", **sw)
         self.notice = pn.pane.HTML("", **sw)
@@ -236,9 +236,10 @@ class ExperimentDetail(Viewer):
         self.adjusted.object = adjusted_html(o)
         self.decision.object = decision_html(o)
         self.tiles.object = tiles_html(variant_tiles(o, weights))
-        if history is not None:                  # the report draws the same chart (AllocationHistory.plot)
+        shown = history is not None and not history.empty                      # else the log says "none logged"
+        if shown:                                # the report draws the same chart (AllocationHistory.plot)
             self.allocation.object = history.plot(variant_colours(list(o.data.variants)))
-        self.allocation.visible = history is not None and not history.empty      # else the log says "none logged"
+        self.allocation.visible = shown
         variants = list(o.data.variants)
         self.plots["funnel"].update(funnel_frame(o), variants)
         # a blocked experiment has no comparisons: say why once instead of drawing empty frames

@@ -144,32 +144,31 @@ def heading(text: Any, level: int = 3) -> Html:
 
 
 def embed(obj: Any) -> Html:
-    """A HoloViews (or Bokeh) object as a static Bokeh embed: a ``<div>`` and the script that fills it.
+    """A Bokeh figure (:mod:`workbench.reports.plots`) as a static Bokeh embed: a ``<div>`` and the script
+    that fills it.
 
     The script only calls BokehJS, which :func:`page_head` inlines once per page, so the plot
     renders without a network. Text in plots (titles, labels) is rendered by BokehJS as text.
-    A plot with nothing to draw (:func:`workbench.reports.plots.empty_message` says what is
-    missing) becomes that sentence instead of an empty chart frame. The toolbar shows while the
-    pointer is over the plot and is never printed.
+    A plot with nothing to draw (an :class:`~workbench.reports.plots.EmptyPlot`) becomes its italic
+    sentence instead of an empty chart frame. The toolbar shows while the pointer is over the plot
+    and is never printed.
     """
-    import holoviews as hv
     from bokeh.embed import components
-    from bokeh.model import Model
 
     from .plots import empty_message
 
-    message = None if isinstance(obj, Model) else empty_message(obj)
+    message = empty_message(obj)
     if message is not None:
         return Html(f"<p class='wb-sub wb-empty'>{escape(message)}</p>")
-    model = obj if isinstance(obj, Model) else hv.render(obj, backend="bokeh")
-    _print_friendly(model)
-    script, div = components(model)
+    _print_friendly(obj)
+    script, div = components(obj)
     return Html(f"<div class='wb-plot'>{div}{script}</div>")
 
 
 def warm_up() -> None:
     """Draw two small plots and throw them away: a report worker started ahead of its first report runs this
-    while the run gathers its inputs, so HoloViews' and Bokeh's first-use set-up is not on the report's time."""
+    while the run gathers its inputs, so Bokeh's first-use set-up (imports, model classes, serialisation)
+    is not on the report's time."""
     from .plots import lift_forest, trend_plot
 
     embed(lift_forest(pd.DataFrame({"variant": ["b"], "lift_rel": [0.05], "lo": [0.01], "hi": [0.09]})))
@@ -200,8 +199,8 @@ def _print_friendly(model: Any) -> None:
 def _bokeh_js() -> str:
     from bokeh.resources import Resources
 
-    # only the inlined code: once Panel is imported, Resources also lists Panel's module shim as a
-    # relative <script src> that does not exist next to the report (a failed load, offline or not)
+    # only the inlined code: were Panel imported (a notebook using the dashboard), Resources would also list
+    # Panel's module shim as a relative <script src> that does not exist next to the report
     raw = Resources(mode="inline", components=["bokeh"]).js_raw
     return "".join(f'<script type="text/javascript">\n{js}\n</script>' for js in raw)
 

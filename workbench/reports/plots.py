@@ -1,42 +1,47 @@
-"""HoloViews plots of the report's frames (:mod:`workbench.reports.views`), drawn with the Bokeh backend.
+"""Bokeh plots of the report's frames (:mod:`workbench.reports.views`), drawn directly with ``bokeh.plotting``.
 
-Every function takes a tidy frame (or a workbench result) and returns a HoloViews object, so a data
-scientist can restyle or overlay it in a notebook and the report can embed it as static HTML
-(:func:`workbench.reports.render.embed`). No statistics are computed here.
+Every function takes a tidy frame (or a workbench result) and returns a Bokeh figure, which a data
+scientist can restyle or add glyphs to in a notebook (``bokeh.io.show``) and the report embeds as
+static HTML (:func:`workbench.reports.html.embed`). A plot with nothing to draw is an
+:class:`EmptyPlot` carrying the sentence that says what is missing. No statistics are computed here
+and no number is formatted here (tick formats come from :mod:`workbench.display`).
 
-Importing this module selects the Bokeh backend without ``hv.extension()``: the extension's
-notebook output pulls BokehJS from a CDN, while the report inlines it once (offline).
+Plain Bokeh, no HoloViews and no Panel: a report worker imports only Bokeh, and each plot's document
+carries Bokeh's models only.
 
 >>> import pandas as pd
 >>> f = pd.DataFrame({"variant": ["b"], "lift_rel": [0.05], "lo": [0.01], "hi": [0.09]})
->>> type(lift_forest(f)).__name__
-'Overlay'
+>>> fig = lift_forest(f)
+>>> type(fig).__name__, fig.yaxis[0].axis_label
+('figure', 'relative lift (%)')
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-import holoviews as hv
-import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh renderer and its options)
 import numpy as np
 import pandas as pd
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Range1d, Span, TeeHead, Whisker
+from bokeh.plotting import figure
 
-from ..display import fmt_share, tick_formatter
+from ..display import escape, fmt_share, tick_formatter
 
-hv.Store.set_current_backend("bokeh")
-
-__all__ = ["PALETTE", "variant_colors", "empty_message", "padded_range", "srm_history_plot", "lift_forest", "sequential_plot", "funnel_plot",
-           "trend_plot", "hour_plot", "cohort_plot", "segment_plot", "sku_plot", "shrinkage_plot", "allocation_plot",
-           "roi_plot"]
+__all__ = ["PALETTE", "WIDTH", "HEIGHT", "EmptyPlot", "variant_colors", "empty_message", "padded_range",
+           "srm_history_plot", "lift_forest", "sequential_plot", "funnel_plot", "trend_plot", "hour_plot",
+           "cohort_plot", "segment_plot", "sku_plot", "shrinkage_plot", "allocation_plot", "roi_plot",
+           "new_figure", "legend_outside"]
 
 PALETTE = ("#6e7781", "#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#0a3069", "#9a6700")
 WIDTH, HEIGHT = 680, 260
 """Every plot is at most ``WIDTH`` CSS pixels wide (legend and toolbar included): it fits the printed page
 (A4 or Letter with 12 mm margins leaves 700 px or more). Legends sit outside the frame, right of it."""
 LEGEND = "right"
-_BASE = dict(width=WIDTH, height=HEIGHT, toolbar="right", tools=["hover"], default_tools=["pan", "wheel_zoom",
-                                                                                           "box_zoom", "reset", "save"])
+TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+ZERO = dict(line_color="#57606a", line_dash="dotted", line_width=1.5)
+"""The line at zero (no effect) of the lift plots."""
 
 
 def variant_colors(variants: Sequence[str]) -> dict[str, str]:
@@ -44,26 +49,24 @@ def variant_colors(variants: Sequence[str]) -> dict[str, str]:
     return {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(variants)}
 
 
-_EMPTY = "Empty"
+@dataclass(frozen=True)
+class EmptyPlot:
+    """A stand-in for a plot with nothing to draw: the report shows ``message`` as an italic sentence
+    instead of an empty frame (so does a notebook, through ``_repr_html_``)."""
 
+    message: str
 
-def _empty(message: str) -> hv.Text:
-    """A stand-in for a plot with nothing to draw; the report shows ``message`` as text instead of a frame."""
-    return hv.Text(0.5, 0.5, message, group=_EMPTY).opts(width=WIDTH, height=80, xaxis=None, yaxis=None,
-                                                         toolbar=None)
+    def _repr_html_(self) -> str:
+        return f"<p class='wb-sub wb-empty'><i>{escape(self.message)}</i></p>"
 
 
 def empty_message(obj: object) -> str | None:
-    """What an empty plot (or an overlay of nothing but one) says is missing; ``None`` for a real plot.
+    """What an empty plot says is missing; ``None`` for a real plot.
 
-    >>> empty_message(lift_forest(pd.DataFrame())), empty_message(hv.Curve([(0, 1)]))
+    >>> empty_message(lift_forest(pd.DataFrame())), empty_message(new_figure("a plot"))
     ('nothing to compare', None)
     """
-    if isinstance(obj, hv.Overlay) and len(obj) == 1:
-        obj = obj.values()[0]
-    if isinstance(obj, hv.Text) and obj.group == _EMPTY:
-        return str(obj.text)
-    return None
+    return obj.message if isinstance(obj, EmptyPlot) else None
 
 
 def padded_range(*values: object, pad: float = 0.08, include_zero: bool = True) -> tuple[float, float]:
@@ -83,19 +86,63 @@ def padded_range(*values: object, pad: float = 0.08, include_zero: bool = True) 
     return lo - pad * span, hi + pad * span
 
 
-def srm_history_plot(frame: pd.DataFrame, *, warning_p: float, blocked_p: float, dim: str = "day") -> hv.Overlay:
+def new_figure(title: str, *, xlabel: str = "", ylabel: str = "", width: int = WIDTH, height: int = HEIGHT,
+               **kw: Any) -> Any:
+    """A report figure: ``width`` × ``height`` CSS pixels, toolbar on the right, no grid lines."""
+    fig = figure(title=title, width=width, height=height, x_axis_label=xlabel, y_axis_label=ylabel, tools=TOOLS,
+                 toolbar_location="right", active_scroll="wheel_zoom", min_border=10, **kw)
+    fig.xgrid.grid_line_color = None
+    fig.ygrid.grid_line_color = None
+    fig.toolbar.logo = None
+    return fig
+
+
+def legend_outside(fig: Any) -> Any:
+    """Move the figure's legend (if any) out of the frame, right of it; clicking an entry hides its glyphs."""
+    for legend in list(fig.legend):
+        if legend in fig.center:
+            fig.center.remove(legend)
+        legend.location = "top_left"
+        legend.click_policy = "hide"
+        fig.add_layout(legend, LEGEND)
+    return fig
+
+
+def _hover(fig: Any, renderers: Sequence[Any], fields: Sequence[tuple[str, str]]) -> None:
+    """Hovering a point of ``renderers`` shows ``fields`` (label, column); a column named ``x``/``day``/``ts``
+    of a datetime axis reads as a date."""
+    dates = [c for _, c in fields if c in _DATE_COLUMNS]
+    tips = [(label, f"@{{{c}}}{{%F}}" if c in dates else f"@{{{c}}}") for label, c in fields]
+    fig.add_tools(HoverTool(renderers=list(renderers), tooltips=tips,
+                            formatters={f"@{{{c}}}": "datetime" for c in dates}))
+
+
+_DATE_COLUMNS = ("_date",)
+"""Columns the plots fill with datetimes (hover shows them as dates)."""
+
+
+def _dates(values: Any) -> Any:
+    return pd.to_datetime(values)
+
+
+def srm_history_plot(frame: pd.DataFrame, *, warning_p: float, blocked_p: float, dim: str = "day") -> Any:
     """Cumulative SRM p-value by day on a log scale, with the warning and blocked thresholds."""
     if frame.empty:
-        return _empty("no daily data for an SRM history")
-    f = frame.assign(p_plot=frame["p_value"].clip(lower=1e-300), x=pd.to_datetime(frame[dim]))
-    curve = hv.Curve(f, "x", "p_plot", label="cumulative SRM p-value").opts(color=PALETTE[1], line_width=2)
-    points = hv.Scatter(f, "x", ["p_plot", "units"]).opts(color=PALETTE[1], size=6, tools=["hover"])
-    warn = hv.HLine(warning_p).opts(color="#d4a72c", line_dash="dashed", line_width=1.5)
-    block = hv.HLine(blocked_p).opts(color="#cf222e", line_dash="dashed", line_width=1.5)
-    lowest = float(min(f["p_plot"].min(), blocked_p))
-    return (curve * points * warn * block).opts(
-        logy=True, ylim=(max(lowest / 10, 1e-300), 1.5), xlabel="day (cumulative)", ylabel="SRM p-value",
-        title="SRM over time (dashed: warning and blocked thresholds)", **_BASE)
+        return EmptyPlot("no daily data for an SRM history")
+    p = frame["p_value"].clip(lower=1e-300)
+    src = ColumnDataSource({"_date": _dates(frame[dim]), "p": p.to_numpy(), "units": frame["units"].to_numpy()})
+    lowest = float(min(p.min(), blocked_p))
+    fig = new_figure("SRM over time (dashed: warning and blocked thresholds)", xlabel="day (cumulative)",
+                     ylabel="SRM p-value", x_axis_type="datetime", y_axis_type="log",
+                     y_range=Range1d(max(lowest / 10, 1e-300), 1.5))
+    fig.line("_date", "p", source=src, color=PALETTE[1], line_width=2, legend_label="cumulative SRM p-value")
+    pts = fig.scatter("_date", "p", source=src, color=PALETTE[1], size=6)
+    _hover(fig, [pts], [("day", "_date"), ("p-value", "p"), ("units", "units")])
+    fig.add_layout(Span(location=warning_p, dimension="width", line_color="#d4a72c", line_dash="dashed",
+                        line_width=1.5))
+    fig.add_layout(Span(location=blocked_p, dimension="width", line_color="#cf222e", line_dash="dashed",
+                        line_width=1.5))
+    return legend_outside(fig)
 
 
 AXIS_NAMES = {"lift_rel": "relative lift", "lift_abs": "absolute lift"}
@@ -103,36 +150,40 @@ AXIS_NAMES = {"lift_rel": "relative lift", "lift_abs": "absolute lift"}
 
 
 def lift_forest(frame: pd.DataFrame, *, label: str = "variant", value: str = "lift_rel", lo: str = "lo",
-                hi: str = "hi", title: str = "", pct: bool = True) -> hv.Overlay:
+                hi: str = "hi", title: str = "", pct: bool = True) -> Any:
     """Point estimate and interval per row (variant, segment, SKU...), with a line at zero; the value axis
     reads "relative lift (%)" for ``lift_rel``.
 
-    >>> o = lift_forest(pd.DataFrame({"variant": ["b"], "lift_rel": [0.05], "lo": [0.01], "hi": [0.09]}))
-    >>> hv.Store.lookup_options("bokeh", o, "plot").kwargs["ylabel"]
-    'relative lift (%)'
+    >>> fig = lift_forest(pd.DataFrame({"variant": ["b", "c"], "lift_rel": [0.05, 0.02], "lo": [0.01, -0.01],
+    ...                                 "hi": [0.09, 0.05]}))
+    >>> list(fig.x_range.factors), fig.renderers[0].data_source.data["_v"].tolist()
+    (['b', 'c'], [5.0, 2.0])
     """
     if frame.empty:
-        return hv.Overlay([_empty("nothing to compare")])
-    f = frame.copy()
-    f["_label"] = f[label].astype(str)
+        return EmptyPlot("nothing to compare")
     scale = 100.0 if pct else 1.0
-    f["_v"], f["_lo"], f["_hi"] = f[value] * scale, f[lo] * scale, f[hi] * scale
-    f["_err_lo"], f["_err_hi"] = f["_v"] - f["_lo"], f["_hi"] - f["_v"]
+    f = pd.DataFrame({"_label": frame[label].astype(str), "_v": frame[value] * scale, "_lo": frame[lo] * scale,
+                      "_hi": frame[hi] * scale})
     f = f[np.isfinite(f["_v"])]
     if f.empty:
-        return hv.Overlay([_empty("no finite estimates")])
-    bars = hv.ErrorBars(f, "_label", ["_v", "_err_lo", "_err_hi"], horizontal=False).opts(line_width=2,
-                                                                                         color=PALETTE[1])
-    pts = hv.Scatter(f, "_label", ["_v", "_lo", "_hi"]).opts(size=9, color=PALETTE[1], tools=["hover"])
-    zero = hv.HLine(0).opts(color="#57606a", line_dash="dotted")
+        return EmptyPlot("no finite estimates")
     name = AXIS_NAMES.get(value, value.replace("_", " "))
     rotate = 35 if len(f) > 6 or f["_label"].str.len().max() > 14 else 0
-    return (bars * pts * zero).opts(xlabel="", ylabel=f"{name} (%)" if pct else name,
-                                    ylim=padded_range(f["_lo"], f["_hi"], f["_v"]), title=title,
-                                    xrotation=rotate, **{**_BASE, "height": 280 if rotate else 240})
+    ylo, yhi = padded_range(f["_lo"], f["_hi"], f["_v"])
+    fig = new_figure(title, ylabel=f"{name} (%)" if pct else name, height=280 if rotate else 240,
+                     x_range=FactorRange(*dict.fromkeys(f["_label"])), y_range=Range1d(ylo, yhi))
+    src = ColumnDataSource(f)
+    fig.add_layout(Whisker(source=src, base="_label", lower="_lo", upper="_hi", line_color=PALETTE[1], line_width=2,
+                           lower_head=TeeHead(size=10, line_color=PALETTE[1], line_width=2),
+                           upper_head=TeeHead(size=10, line_color=PALETTE[1], line_width=2)))
+    pts = fig.scatter("_label", "_v", source=src, size=9, color=PALETTE[1])
+    _hover(fig, [pts], [(label, "_label"), (name, "_v"), ("lo", "_lo"), ("hi", "_hi")])
+    fig.add_layout(Span(location=0, dimension="width", **ZERO))
+    fig.xaxis.major_label_orientation = math.radians(rotate)
+    return fig
 
 
-def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str], unit: str = "value") -> hv.Overlay:
+def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str], unit: str = "value") -> Any:
     """Always-valid confidence sequence of each variant's lift over looks (days), with the running estimate.
 
     ``frames`` maps a variant to its :meth:`~workbench.stats.sequential.SequentialResult.to_frame`; a
@@ -141,117 +192,145 @@ def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str],
     scale, ylabel = (100.0, "absolute lift (pp)") if unit == "rate" else (1.0, "absolute lift")
     frames = {v: f for v, f in frames.items() if not f.empty}
     if not frames:
-        return hv.Overlay([_empty("no sequential looks")])
+        return EmptyPlot("no sequential looks")
+    dated = any(f["look"].dtype == object or pd.api.types.is_datetime64_any_dtype(f["look"]) for f in frames.values())
     colors = variant_colors(variants)
-    layers = []
+    fig = new_figure("Sequential monitoring: lift and always-valid band per variant", xlabel="look", ylabel=ylabel,
+                     x_axis_type="datetime" if dated else "linear")
+    lines = []
     for v, f in frames.items():
-        x = pd.to_datetime(f["look"]) if f["look"].dtype == object else f["look"]
-        mid, half = scale * (f["cs_lo"] + f["cs_hi"]) / 2, scale * (f["cs_hi"] - f["cs_lo"]) / 2
-        layers.append(hv.Spread((x, mid, half), "look", ["lift", "half"]).opts(color=colors.get(v, PALETTE[1]),
-                                                                               alpha=0.15))
-        layers.append(hv.Curve((x, scale * f["lift"]), "look", "lift", label=str(v)).opts(color=colors.get(v, PALETTE[1]),
-                                                                                  line_width=2))
-    layers.append(hv.HLine(0).opts(color="#57606a", line_dash="dotted"))
-    return hv.Overlay(layers).opts(xlabel="look", ylabel=ylabel,
-                                   title="Sequential monitoring: lift and always-valid band per variant",
-                                   legend_position=LEGEND, **_BASE)
+        color = colors.get(v, PALETTE[1])
+        src = ColumnDataSource({"_date" if dated else "look": _dates(f["look"]) if dated else f["look"].to_numpy(),
+                                "lift": scale * f["lift"].to_numpy(), "lo": scale * f["cs_lo"].to_numpy(),
+                                "hi": scale * f["cs_hi"].to_numpy()})
+        x = "_date" if dated else "look"
+        fig.varea(x, "lo", "hi", source=src, color=color, alpha=0.15)
+        lines.append(fig.line(x, "lift", source=src, color=color, line_width=2, legend_label=str(v)))
+    _hover(fig, lines, [("look", "_date" if dated else "look"), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
+    fig.add_layout(Span(location=0, dimension="width", **ZERO))
+    return legend_outside(fig)
 
 
-def funnel_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Bars:
-    """Share of exposed units reaching each funnel step, per variant (grouped bars)."""
+def funnel_plot(frame: pd.DataFrame, variants: Sequence[str]) -> Any:
+    """Share of exposed units reaching each funnel step, per variant (grouped bars); only the steps are
+    written under the bars (the legend names the colours: variant names under every bar crowd)."""
     if frame.empty:
-        return _empty("no funnel columns in the data")
-    f = frame.assign(share=frame["share_of_exposed"] * 100)
+        return EmptyPlot("no funnel columns in the data")
     colors = variant_colors(variants)
-    steps = list(dict.fromkeys(f["step"]))
-    kdims = [hv.Dimension("step", values=steps), hv.Dimension("variant", values=list(variants))]
-    return hv.Bars(f, kdims, ["share", "units"]).opts(
-        color="variant", cmap=colors, ylabel="% of exposed units", xlabel="", title="Funnel",
-        multi_level=True, legend_position=LEGEND, hooks=[_steps_only], **{**_BASE, "height": 280})
-
-
-def _steps_only(plot: object, element: object) -> None:
-    """Label the funnel's groups (steps) only: the legend names the bars' colours, and variant names
-    under every bar crowd into each other."""
-    axis = plot.state.xaxis[0]
+    steps = list(dict.fromkeys(frame["step"].astype(str)))
+    shown = [v for v in variants if (frame["variant"] == v).any()]
+    fig = new_figure("Funnel", ylabel="% of exposed units", height=280,
+                     x_range=FactorRange(*[(s, str(v)) for s in steps for v in shown]),
+                     y_range=Range1d(0, float(np.nanmax([frame["share_of_exposed"].max() * 100, 1e-9])) * 1.1))
+    bars = []
+    for v in shown:
+        g = frame[frame["variant"] == v]
+        src = ColumnDataSource({"x": [(str(s), str(v)) for s in g["step"]], "step": g["step"].astype(str).to_numpy(),
+                                "variant": [str(v)] * len(g), "share": (g["share_of_exposed"] * 100).to_numpy(),
+                                "units": g["units"].to_numpy()})
+        bars.append(fig.vbar(x="x", top="share", width=0.8, source=src, color=colors[v], legend_label=str(v)))
+    _hover(fig, bars, [("step", "step"), ("variant", "variant"), ("share", "share"), ("units", "units")])
+    axis = fig.xaxis[0]
     axis.major_label_text_font_size = "0pt"
     axis.group_text_font_size = "9pt"
+    return legend_outside(fig)
 
 
-def trend_plot(frame: pd.DataFrame, y: str, variants: Sequence[str], *, title: str = "", ylabel: str = "",
-               pct: bool = False) -> hv.Overlay:
-    """One line per variant over event time (daily or hourly buckets)."""
-    if frame.empty:
-        return hv.Overlay([_empty("no events")])
+def _lines(fig: Any, frame: pd.DataFrame, x: str, y: str, variants: Sequence[str], *, scale: float = 1.0,
+           dated: bool = False) -> None:
+    """One line per variant of ``frame`` (``y`` against ``x``), in the variants' colours, with hover."""
     colors = variant_colors(variants)
-    curves = []
+    lines = []
     for v in variants:
         g = frame[frame["variant"] == v]
         if g.empty:
             continue
-        vals = g[y] * (100 if pct else 1)
-        curves.append(hv.Curve((g["ts"], vals), "time", y, label=str(v)).opts(color=colors[v], line_width=2))
-    return hv.Overlay(curves).opts(title=title, ylabel=ylabel or y, xlabel="", legend_position=LEGEND, **_BASE)
+        src = ColumnDataSource({"_date" if dated else x: _dates(g[x]) if dated else g[x].to_numpy(),
+                                y: (g[y] * scale).to_numpy(), "variant": [str(v)] * len(g)})
+        lines.append(fig.line("_date" if dated else x, y, source=src, color=colors[v], line_width=2,
+                              legend_label=str(v)))
+    _hover(fig, lines, [("variant", "variant"), (x, "_date" if dated else x), (y, y)])
 
 
-def hour_plot(frame: pd.DataFrame, variants: Sequence[str]) -> hv.Overlay:
+def trend_plot(frame: pd.DataFrame, y: str, variants: Sequence[str], *, title: str = "", ylabel: str = "",
+               pct: bool = False) -> Any:
+    """One line per variant over event time (daily or hourly buckets)."""
+    if frame.empty:
+        return EmptyPlot("no events")
+    fig = new_figure(title, ylabel=ylabel or y, x_axis_type="datetime")
+    _lines(fig, frame.rename(columns={"ts": "time"}), "time", y, variants, scale=100.0 if pct else 1.0, dated=True)
+    return legend_outside(fig)
+
+
+def hour_plot(frame: pd.DataFrame, variants: Sequence[str]) -> Any:
     """Average active units by hour of day per variant."""
     if frame.empty:
-        return hv.Overlay([_empty("no hourly data")])
-    colors = variant_colors(variants)
-    curves = [hv.Curve(frame[frame["variant"] == v], "hour", "units", label=str(v)).opts(color=colors[v],
-                                                                                         line_width=2)
-              for v in variants if (frame["variant"] == v).any()]
-    return hv.Overlay(curves).opts(title="Active units by hour of day (average)", xlabel="hour of day (UTC)",
-                                   ylabel="units", legend_position=LEGEND, **_BASE)
+        return EmptyPlot("no hourly data")
+    fig = new_figure("Active units by hour of day (average)", xlabel="hour of day (UTC)", ylabel="units")
+    _lines(fig, frame, "hour", "units", variants)
+    return legend_outside(fig)
 
 
-def cohort_plot(frame: pd.DataFrame, variants: Sequence[str], *, dim: str = "day") -> hv.Overlay:
+def cohort_plot(frame: pd.DataFrame, variants: Sequence[str], *, dim: str = "day") -> Any:
     """Relative lift per daily cohort with its CI, one series per variant (novelty shows as a decline)."""
     if frame.empty:
-        return hv.Overlay([_empty("no daily cohorts")])
+        return EmptyPlot("no daily cohorts")
     colors = variant_colors(variants)
-    layers = []
+    fig = new_figure("Lift by daily cohort (units first exposed that day)", xlabel="first exposure day",
+                     ylabel="relative lift %", x_axis_type="datetime")
+    lines = []
     for v in variants[1:]:
         g = frame[(frame["variant"] == v) & np.isfinite(frame["lift_rel"])]
         if g.empty:
             continue
-        x = pd.to_datetime(g[dim])
-        mid = g["lift_rel"] * 100
-        layers.append(hv.ErrorBars((x, mid, mid - g["lo"] * 100, g["hi"] * 100 - mid), "day",
-                                   ["lift", "neg", "pos"]).opts(color=colors[v], line_width=1.5))
-        layers.append(hv.Curve((x, mid), "day", "lift", label=str(v)).opts(color=colors[v], line_width=2))
-    layers.append(hv.HLine(0).opts(color="#57606a", line_dash="dotted"))
-    return hv.Overlay(layers).opts(title="Lift by daily cohort (units first exposed that day)", ylabel="relative lift %",
-                                   xlabel="first exposure day", legend_position=LEGEND, **_BASE)
+        src = ColumnDataSource({"_date": _dates(g[dim]), "lift": (g["lift_rel"] * 100).to_numpy(),
+                                "lo": (g["lo"] * 100).to_numpy(), "hi": (g["hi"] * 100).to_numpy()})
+        fig.add_layout(Whisker(source=src, base="_date", lower="lo", upper="hi", line_color=colors[v], line_width=1.5,
+                               lower_head=TeeHead(size=8, line_color=colors[v], line_width=1.5),
+                               upper_head=TeeHead(size=8, line_color=colors[v], line_width=1.5)))
+        lines.append(fig.line("_date", "lift", source=src, color=colors[v], line_width=2, legend_label=str(v)))
+    _hover(fig, lines, [("day", "_date"), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
+    fig.add_layout(Span(location=0, dimension="width", **ZERO))
+    return legend_outside(fig)
 
 
-def segment_plot(frame: pd.DataFrame, *, dim: str) -> hv.Overlay:
+def segment_plot(frame: pd.DataFrame, *, dim: str) -> Any:
     """Per-segment relative lift with its CI (one row per segment × variant)."""
     if frame.empty:
-        return hv.Overlay([_empty(f"no {dim} segments")])
+        return EmptyPlot(f"no {dim} segments")
     f = frame.assign(label=frame["segment"].astype(str) + " · " + frame["variant"].astype(str))
     return lift_forest(f, label="label", title=f"Lift by {dim} (exploratory)")
 
 
-def sku_plot(frame: pd.DataFrame, *, value_label: str = "conversion") -> hv.Overlay:
+def _by_category(fig: Any, f: pd.DataFrame, x: str, y: str, fields: Sequence[tuple[str, str]]) -> None:
+    """One scatter per category (colours from the palette, grey skipped), with hover."""
+    cats = sorted(f["category"].astype(str).unique())
+    pts = []
+    for i, c in enumerate(cats):
+        g = f[f["category"].astype(str) == c]
+        src = ColumnDataSource({col: g[col].to_numpy() for _, col in fields})
+        pts.append(fig.scatter(x, y, source=src, size=7, alpha=0.8, color=PALETTE[(i + 1) % len(PALETTE)],
+                               legend_label=c))
+    _hover(fig, pts, fields)
+
+
+def sku_plot(frame: pd.DataFrame, *, value_label: str = "conversion") -> Any:
     """Each SKU's control vs variant value, coloured by category, with the diagonal (no effect)."""
     if frame.empty:
-        return hv.Overlay([_empty("no per-SKU data")])
+        return EmptyPlot("no per-SKU data")
     f = frame.assign(control=frame["control_value"] * 100, variant=frame["variant_value"] * 100,
-                     units=frame["n_control"] + frame["n_variant"])
-    cats = sorted(f["category"].astype(str).unique())
-    cmap = {c: PALETTE[(i + 1) % len(PALETTE)] for i, c in enumerate(cats)}
-    pts = hv.Scatter(f, "control", ["variant", "category", "product_id", "units"]).opts(
-        color="category", cmap=cmap, size=7, alpha=0.8, tools=["hover"], legend_position=LEGEND)
+                     units=frame["n_control"] + frame["n_variant"], category=frame["category"].astype(str))
+    fig = new_figure("SKUs: variant vs control (raw rates; dotted = no effect)", xlabel=f"control {value_label} %",
+                     ylabel=f"variant {value_label} %", height=320)
+    _by_category(fig, f, "control", "variant", [("control", "control"), ("variant", "variant"),
+                                                ("category", "category"), ("product_id", "product_id"),
+                                                ("units", "units")])
     top = float(np.nanmax([f["control"].max(), f["variant"].max(), 1e-9])) * 1.05
-    diag = hv.Curve([(0, 0), (top, top)]).opts(color="#57606a", line_dash="dotted")
-    return (pts * diag).opts(xlabel=f"control {value_label} %", ylabel=f"variant {value_label} %",
-                             title="SKUs: variant vs control (raw rates; dotted = no effect)",
-                             **{**_BASE, "height": 320})
+    fig.line([0, top], [0, top], **ZERO)
+    return legend_outside(fig)
 
 
-def shrinkage_plot(frame: pd.DataFrame, *, clip: tuple[float, float] = (-1.0, 3.0)) -> hv.Overlay:
+def shrinkage_plot(frame: pd.DataFrame, *, clip: tuple[float, float] = (-1.0, 3.0)) -> Any:
     """Raw relative lift (x) against the hierarchical model's shrunk lift (y) per SKU, by category.
 
     Points pulled toward the horizontal are SKUs whose raw lift was mostly noise; the dotted
@@ -259,49 +338,61 @@ def shrinkage_plot(frame: pd.DataFrame, *, clip: tuple[float, float] = (-1.0, 3.
     conversions can show +900 %).
     """
     if frame.empty:
-        return hv.Overlay([_empty("no SKU estimates")])
-    f = frame.assign(raw=frame["raw_lift_rel"].clip(*clip) * 100, shrunk=frame["lift_rel"] * 100)
+        return EmptyPlot("no SKU estimates")
+    f = frame.assign(raw=frame["raw_lift_rel"].clip(*clip) * 100, shrunk=frame["lift_rel"] * 100,
+                     category=frame["category"].astype(str))
     f = f[np.isfinite(f["raw"]) & np.isfinite(f["shrunk"])]
-    cats = sorted(f["category"].astype(str).unique())
-    cmap = {c: PALETTE[(i + 1) % len(PALETTE)] for i, c in enumerate(cats)}
-    pts = hv.Scatter(f, "raw", ["shrunk", "category", "sku", "units"]).opts(
-        color="category", cmap=cmap, size=7, alpha=0.8, tools=["hover"], legend_position=LEGEND)
+    fig = new_figure("Per-SKU lift: raw vs shrunk toward the category", xlabel="raw lift % (observed)",
+                     ylabel="shrunk lift % (hierarchical)", height=320)
+    _by_category(fig, f, "raw", "shrunk", [("raw", "raw"), ("shrunk", "shrunk"), ("category", "category"),
+                                           ("sku", "sku"), ("units", "units")])
     lo, hi = clip[0] * 100, clip[1] * 100
-    diag = hv.Curve([(lo, lo), (hi, hi)]).opts(color="#57606a", line_dash="dotted")
-    zero = hv.HLine(0).opts(color="#8c959f", line_width=1)
-    return (pts * diag * zero).opts(xlabel="raw lift % (observed)", ylabel="shrunk lift % (hierarchical)",
-                                    title="Per-SKU lift: raw vs shrunk toward the category",
-                                    **{**_BASE, "height": 320})
+    fig.line([lo, hi], [lo, hi], **ZERO)
+    fig.add_layout(Span(location=0, dimension="width", line_color="#8c959f", line_width=1))
+    return legend_outside(fig)
 
 
-def allocation_plot(frame: pd.DataFrame, variants: Sequence[str], history: Any = None) -> hv.Overlay:
+def allocation_plot(frame: pd.DataFrame, variants: Sequence[str], history: Any = None) -> Any:
     """The bandit's logged allocation over time (``history.plot()``, the dashboard's chart too) with the
     realised share of new units per day (points)."""
     colors = variant_colors(variants)
     base = history.plot(colors) if history is not None and not history.empty else None
+    if base is not None and empty_message(base) is not None:
+        base = None
     if frame.empty and base is None:
-        return hv.Overlay([_empty("no allocation history")])
-    layers = []
+        return EmptyPlot("no allocation history")
+    title = "Allocation: logged weight (line) vs realised share of new units per day (points)"
+    if base is None:
+        fig = new_figure(title, ylabel="% of traffic", x_axis_type="datetime")
+    else:
+        fig = base
+        fig.title.text, fig.width, fig.height = title, WIDTH, HEIGHT
+    pts = []
     for v in variants:
         g = frame[(frame["variant"] == v) & frame["realised_share"].notna()] if not frame.empty else frame
         if g.empty:
             continue
-        layers.append(hv.Scatter((g["day"] + pd.Timedelta(hours=12), g["realised_share"] * 100), "time", "weight",
-                                 label=f"{v} realised").opts(color=colors[v], size=6, tools=["hover"]))
-    out = (base * hv.Overlay(layers)) if base is not None else hv.Overlay(layers)
-    return out.opts(title="Allocation: logged weight (line) vs realised share of new units per day (points)",
-                    ylabel="% of traffic", xlabel="", legend_position=LEGEND, **_BASE)
+        src = ColumnDataSource({"_date": _dates(g["day"]) + pd.Timedelta(hours=12),
+                                "share": (g["realised_share"] * 100).to_numpy(), "variant": [str(v)] * len(g)})
+        pts.append(fig.scatter("_date", "share", source=src, color=colors[v], size=6, legend_label=f"{v} realised"))
+    if pts:
+        _hover(fig, pts, [("variant", "variant"), ("day", "_date"), ("realised share", "share")])
+    return legend_outside(fig)
 
 
-def roi_plot(path: pd.DataFrame, *, variant: str, level: float, currency: str = "") -> hv.Overlay:
+def roi_plot(path: pd.DataFrame, *, variant: str, level: float, currency: str = "") -> Any:
     """Cumulative projected incremental revenue over the horizon with its interval band."""
     if path.empty:
-        return hv.Overlay([_empty("no projection")])
-    band = hv.Spread((path["day"], (path["lo"] + path["hi"]) / 2, (path["hi"] - path["lo"]) / 2),
-                     label=f"{fmt_share(level)} interval").opts(color=PALETTE[1], alpha=0.2)
-    line = hv.Curve(path, "day", "cumulative", label=f"{variant} (projected)").opts(color=PALETTE[1], line_width=2)
-    zero = hv.HLine(0).opts(color="#57606a", line_dash="dotted")
+        return EmptyPlot("no projection")
     cur = f" ({currency})" if currency else ""
-    return (band * line * zero).opts(xlabel="days after launch", ylabel=f"incremental revenue{cur}",
-                                     title="Projected cumulative incremental revenue", legend_position=LEGEND,
-                                     yformatter=tick_formatter("currency"), **_BASE)
+    fig = new_figure("Projected cumulative incremental revenue", xlabel="days after launch",
+                     ylabel=f"incremental revenue{cur}")
+    src = ColumnDataSource({"day": path["day"].to_numpy(), "cumulative": path["cumulative"].to_numpy(),
+                            "lo": path["lo"].to_numpy(), "hi": path["hi"].to_numpy()})
+    fig.varea("day", "lo", "hi", source=src, color=PALETTE[1], alpha=0.2, legend_label=f"{fmt_share(level)} interval")
+    line = fig.line("day", "cumulative", source=src, color=PALETTE[1], line_width=2,
+                    legend_label=f"{variant} (projected)")
+    _hover(fig, [line], [("day", "day"), ("cumulative", "cumulative"), ("lo", "lo"), ("hi", "hi")])
+    fig.add_layout(Span(location=0, dimension="width", **ZERO))
+    fig.yaxis.formatter = tick_formatter("currency")
+    return legend_outside(fig)
