@@ -29,9 +29,9 @@
 # first (a few seconds), so the notebook runs top to bottom either way.
 
 # %%
-import holoviews as hv
 import pandas as pd
 import panel as pn
+from bokeh.io import output_notebook, show
 
 from workbench.analysis import analyze, analyze_segments
 from workbench.display import fmt_p_eq, fmt_share
@@ -39,8 +39,8 @@ from workbench.notebook import explore, sample_database
 from workbench.reports import plots, views
 from workbench.sources.experiments import load_experiment
 
-hv.extension("bokeh", logo=False)
-pn.extension()
+pn.extension()                          # the dashboard's views (explore)
+output_notebook(hide_banner=True)       # the report's plots are Bokeh figures: show(...) draws them
 db = sample_database()
 data = load_experiment("pdp-shoes-hero", db=db)
 
@@ -66,15 +66,15 @@ views.cuped_frame(with_cuped, without)
 both = views.comparisons_frame(with_cuped.primary).assign(variant="with CUPED")
 raw = views.comparisons_frame(without.primary).assign(variant="without")
 frame = pd.concat([both, raw], ignore_index=True)
-plots.lift_forest(frame.rename(columns={"lift_rel_lo": "lo", "lift_rel_hi": "hi"}),
-                  title="Relative lift of conversion: same units, with and without CUPED")
+show(plots.lift_forest(frame.rename(columns={"lift_rel_lo": "lo", "lift_rel_hi": "hi"}),
+                       title="Relative lift of conversion: same units, with and without CUPED"))
 
 # %% [markdown]
 # ## Segments
 
 # %%
 by_device = analyze_segments(data, "device", metrics=("cvr",))
-plots.segment_plot(views.segment_frame(by_device), dim="device")
+show(plots.segment_plot(views.segment_frame(by_device), dim="device"))
 
 # %%
 views.segment_frame(by_device)

@@ -20,7 +20,7 @@
 # Everything here is one call to the `workbench` package; the notebook only shows the results.
 
 # %%
-import holoviews as hv
+from bokeh.io import output_notebook, show
 
 from workbench.analysis import analyze, analyze_segments
 from workbench.config import Paths, project_root
@@ -29,7 +29,7 @@ from workbench.lifecycle import build_memo, decide, write_memo
 from workbench.reports import plots, views
 from workbench.sources.aggregated import read_aggregated
 
-hv.extension("bokeh", logo=False)
+output_notebook(hide_banner=True)       # the plots are Bokeh figures: show(...) draws them in the notebook
 SAMPLE = project_root() / "data" / "samples" / "ab_results.csv"
 
 # %% [markdown]
@@ -67,14 +67,14 @@ result.to_frame()[["metric", "role", "variant", "control_value", "variant_value"
 
 # %%
 primary = views.comparisons_frame(result.primary).rename(columns={"lift_rel_lo": "lo", "lift_rel_hi": "hi"})
-plots.lift_forest(primary, title="Relative lift of the conversion rate (95% CI)")
+show(plots.lift_forest(primary, title="Relative lift of the conversion rate (95% CI)"))
 
 # %% [markdown]
 # By segment — exploratory: use it to form hypotheses, not to decide.
 
 # %%
 segments = analyze_segments(data, "segment", metrics=("conversion_rate",))
-plots.segment_plot(views.segment_frame(segments), dim="segment")
+show(plots.segment_plot(views.segment_frame(segments), dim="segment"))
 
 # %% [markdown]
 # ## 4. Decision and memo

@@ -152,6 +152,7 @@ class AllocationHistory(ResultMixin):
                                   line_width=2, legend_label=str(v)))
         fig.add_tools(HoverTool(renderers=steps, tooltips=[("variant", "@variant"), ("time", "@_date{%F %H:%M}"),
                                                            ("weight", "@weight")], formatters={"@_date": "datetime"}))
+        fig.x_range.range_padding = 0
         return legend_outside(fig)
 
     def to_frame(self) -> pd.DataFrame:

@@ -207,6 +207,7 @@ def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str],
         fig.varea(x, "lo", "hi", source=src, color=color, alpha=0.15)
         lines.append(fig.line(x, "lift", source=src, color=color, line_width=2, legend_label=str(v)))
     _hover(fig, lines, [("look", "_date" if dated else "look"), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
+    fig.x_range.range_padding = 0
     fig.add_layout(Span(location=0, dimension="width", **ZERO))
     return legend_outside(fig)
 
@@ -228,7 +229,8 @@ def funnel_plot(frame: pd.DataFrame, variants: Sequence[str]) -> Any:
         src = ColumnDataSource({"x": [(str(s), str(v)) for s in g["step"]], "step": g["step"].astype(str).to_numpy(),
                                 "variant": [str(v)] * len(g), "share": (g["share_of_exposed"] * 100).to_numpy(),
                                 "units": g["units"].to_numpy()})
-        bars.append(fig.vbar(x="x", top="share", width=0.8, source=src, color=colors[v], legend_label=str(v)))
+        bars.append(fig.vbar(x="x", top="share", width=0.8, source=src, fill_color=colors[v], line_color="black",
+                             legend_label=str(v)))
     _hover(fig, bars, [("step", "step"), ("variant", "variant"), ("share", "share"), ("units", "units")])
     axis = fig.xaxis[0]
     axis.major_label_text_font_size = "0pt"
@@ -259,6 +261,7 @@ def trend_plot(frame: pd.DataFrame, y: str, variants: Sequence[str], *, title: s
         return EmptyPlot("no events")
     fig = new_figure(title, ylabel=ylabel or y, x_axis_type="datetime")
     _lines(fig, frame.rename(columns={"ts": "time"}), "time", y, variants, scale=100.0 if pct else 1.0, dated=True)
+    fig.x_range.range_padding = 0
     return legend_outside(fig)
 
 
@@ -268,6 +271,7 @@ def hour_plot(frame: pd.DataFrame, variants: Sequence[str]) -> Any:
         return EmptyPlot("no hourly data")
     fig = new_figure("Active units by hour of day (average)", xlabel="hour of day (UTC)", ylabel="units")
     _lines(fig, frame, "hour", "units", variants)
+    fig.x_range.range_padding = 0
     return legend_outside(fig)
 
 
@@ -276,11 +280,13 @@ def cohort_plot(frame: pd.DataFrame, variants: Sequence[str], *, dim: str = "day
     if frame.empty:
         return EmptyPlot("no daily cohorts")
     colors = variant_colors(variants)
+    shown = frame[frame["variant"].isin(variants[1:]) & np.isfinite(frame["lift_rel"])]
     fig = new_figure("Lift by daily cohort (units first exposed that day)", xlabel="first exposure day",
-                     ylabel="relative lift %", x_axis_type="datetime")
+                     ylabel="relative lift %", x_axis_type="datetime",   # the range holds the whiskers too
+                     y_range=Range1d(*padded_range(shown["lift_rel"] * 100, shown["lo"] * 100, shown["hi"] * 100)))
     lines = []
     for v in variants[1:]:
-        g = frame[(frame["variant"] == v) & np.isfinite(frame["lift_rel"])]
+        g = shown[shown["variant"] == v]
         if g.empty:
             continue
         src = ColumnDataSource({"_date": _dates(g[dim]), "lift": (g["lift_rel"] * 100).to_numpy(),
@@ -395,4 +401,5 @@ def roi_plot(path: pd.DataFrame, *, variant: str, level: float, currency: str = 
     _hover(fig, [line], [("day", "day"), ("cumulative", "cumulative"), ("lo", "lo"), ("hi", "hi")])
     fig.add_layout(Span(location=0, dimension="width", **ZERO))
     fig.yaxis.formatter = tick_formatter("currency")
+    fig.x_range.range_padding = 0
     return legend_outside(fig)
