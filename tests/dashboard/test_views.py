@@ -197,8 +197,8 @@ def test_the_bandit_detail_lists_its_recent_allocation_decisions(service):
     log = page.log.object
     assert "Bandit allocation decisions (last hour of the log)" in log
     history = service.snapshot.bandits["pdp-home-bandit"]         # the allocation now: the log, as of the data
-    assert history.current and page.allocation.visible
-    steps = [r for r in page.allocation.object.renderers if type(r.glyph).__name__ == "Step"]
+    assert history.current and page.allocation.visible and page.allocation[0].object.visible
+    steps = [r for r in page.allocation[0].object.renderers if type(r.glyph).__name__ == "Step"]
     assert [s.data_source.data["variant"][0] for s in steps] == list(history.variants)   # one step line per arm
     from workbench.bandits.history import fmt_weight
     assert "wb-allocation-now" in log and all(fmt_weight(w) in page.tiles.object for w in history.current.values())

@@ -166,7 +166,9 @@ class ExperimentDetail(Viewer):
             pn.pane.Bokeh(p.figure, **sw) for p in self.plots.values())
         self.adjusted = pn.pane.HTML("", **sw)
         self.rollout = pn.pane.HTML("", **sw)
-        self.allocation = pn.pane.Bokeh(None, visible=False, css_classes=["wb-allocation"])
+        # the chart's pane sits in a column that is shown or hidden: a Bokeh pane created hidden would pass
+        # visible=False on to every figure it is given (Panel syncs its layout options with the figure's)
+        self.allocation = pn.Column(pn.pane.Bokeh(None), visible=False, css_classes=["wb-allocation"])
         self.log = pn.pane.HTML("", **sw)
         self.links = pn.pane.HTML("", **sw)
         self.notice = pn.pane.HTML("", **sw)
@@ -238,7 +240,7 @@ class ExperimentDetail(Viewer):
         self.tiles.object = tiles_html(variant_tiles(o, weights))
         shown = history is not None and not history.empty                      # else the log says "none logged"
         if shown:                                # the report draws the same chart (AllocationHistory.plot)
-            self.allocation.object = history.plot(variant_colours(list(o.data.variants)))
+            self.allocation[0].object = history.plot(variant_colours(list(o.data.variants)))
         self.allocation.visible = shown
         variants = list(o.data.variants)
         self.plots["funnel"].update(funnel_frame(o), variants)
