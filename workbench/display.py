@@ -446,7 +446,7 @@ def fmt_change_ci(lo: Any, hi: Any, unit: str = "value") -> str:
 
 
 def tick_formatter(unit: str = "value") -> Any:
-    """A Bokeh tick formatter for an axis in ``unit`` (HoloViews ``xformatter``/``yformatter``):
+    """A Bokeh tick formatter for an axis in ``unit`` (``figure.yaxis.formatter``, or HoloViews' ``yformatter``):
     thousands separators (``500,000``, never ``5.000e+5``), rates and lifts in %.
 
     >>> type(tick_formatter("currency")).__name__, tick_formatter("rate").format

@@ -6,8 +6,8 @@
   notebook ``workbench/reports/report-notebook/experiment_report.ipynb`` calls);
 * :func:`gather_inputs` — the report's data, loaded once for many experiments;
 * :func:`roi_projection` — incremental revenue per day and over a horizon, with its interval;
-* :mod:`workbench.reports.views` and :mod:`workbench.reports.plots` — tidy frames and HoloViews
-  plots of workbench results, for notebooks.
+* :mod:`workbench.reports.views` and :mod:`workbench.reports.plots` — tidy frames and Bokeh
+  figures of workbench results (the report's plots; ``bokeh.io.show`` draws them in a notebook).
 
 Names are imported on first use, so ``workbench report`` on an up-to-date portfolio does not pay
 for the plotting stack.

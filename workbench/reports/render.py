@@ -2,7 +2,7 @@
 
 The HTML export uses nbconvert's ``lab`` template with the blocks that load require.js, MathJax,
 Mermaid and the widget manager from CDNs removed, and drops the notebook outputs that only make
-sense inside Jupyter (HoloViews' extension loaders, stderr warnings). Plots are static Bokeh
+sense inside Jupyter (HoloViews' or BokehJS's notebook loaders, should a notebook use them; stderr warnings). Plots are static Bokeh
 embeds whose library the report inlines once (:func:`workbench.reports.html.page_head`), so the
 page opens and prints without a network. :func:`external_resources` lists any ``src``/``href``
 that still points at the network (the tests assert it is empty).

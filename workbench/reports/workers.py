@@ -9,7 +9,8 @@ notebook prints goes to the cell's outputs, never into that channel).
 
 * **Start early.** :meth:`WorkerPool.prestart` starts the run's workers while the run gathers its
   inputs; each imports the analysis, plotting and notebook stack, draws two small plots and exports
-  a small notebook (the first-use set-up of HoloViews, Bokeh and nbconvert) before its first report.
+  a small notebook (the first-use set-up of Bokeh and nbconvert) before its first report. The report's plots
+  are plain Bokeh: a worker imports neither HoloViews nor Panel (tested).
 * **Reuse.** A worker thread keeps its process for its next reports (each notebook runs in a fresh
   namespace); a process that died or did not answer in time is replaced (the report it was building
   fails, with that said), and each is replaced after :data:`MAX_WORKER_USES` reports.
