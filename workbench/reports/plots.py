@@ -108,17 +108,15 @@ def legend_outside(fig: Any) -> Any:
     return fig
 
 
+DATE = "_date"
+"""The column the plots fill with datetimes (hover shows it as a date)."""
+
+
 def _hover(fig: Any, renderers: Sequence[Any], fields: Sequence[tuple[str, str]]) -> None:
-    """Hovering a point of ``renderers`` shows ``fields`` (label, column); a column named ``x``/``day``/``ts``
-    of a datetime axis reads as a date."""
-    dates = [c for _, c in fields if c in _DATE_COLUMNS]
-    tips = [(label, f"@{{{c}}}{{%F}}" if c in dates else f"@{{{c}}}") for label, c in fields]
+    """Hovering a glyph of ``renderers`` shows ``fields`` (label, column); the :data:`DATE` column as a date."""
+    tips = [(label, f"@{{{c}}}{{%F}}" if c == DATE else f"@{{{c}}}") for label, c in fields]
     fig.add_tools(HoverTool(renderers=list(renderers), tooltips=tips,
-                            formatters={f"@{{{c}}}": "datetime" for c in dates}))
-
-
-_DATE_COLUMNS = ("_date",)
-"""Columns the plots fill with datetimes (hover shows them as dates)."""
+                            formatters={f"@{{{DATE}}}": "datetime"} if any(c == DATE for _, c in fields) else {}))
 
 
 def _dates(values: Any) -> Any:
@@ -130,14 +128,14 @@ def srm_history_plot(frame: pd.DataFrame, *, warning_p: float, blocked_p: float,
     if frame.empty:
         return EmptyPlot("no daily data for an SRM history")
     p = frame["p_value"].clip(lower=1e-300)
-    src = ColumnDataSource({"_date": _dates(frame[dim]), "p": p.to_numpy(), "units": frame["units"].to_numpy()})
+    src = ColumnDataSource({DATE: _dates(frame[dim]), "p": p.to_numpy(), "units": frame["units"].to_numpy()})
     lowest = float(min(p.min(), blocked_p))
     fig = new_figure("SRM over time (dashed: warning and blocked thresholds)", xlabel="day (cumulative)",
                      ylabel="SRM p-value", x_axis_type="datetime", y_axis_type="log",
                      y_range=Range1d(max(lowest / 10, 1e-300), 1.5))
-    fig.line("_date", "p", source=src, color=PALETTE[1], line_width=2, legend_label="cumulative SRM p-value")
-    pts = fig.scatter("_date", "p", source=src, color=PALETTE[1], size=6)
-    _hover(fig, [pts], [("day", "_date"), ("p-value", "p"), ("units", "units")])
+    fig.line(DATE, "p", source=src, color=PALETTE[1], line_width=2, legend_label="cumulative SRM p-value")
+    pts = fig.scatter(DATE, "p", source=src, color=PALETTE[1], size=6)
+    _hover(fig, [pts], [("day", DATE), ("p-value", "p"), ("units", "units")])
     fig.add_layout(Span(location=warning_p, dimension="width", line_color="#d4a72c", line_dash="dashed",
                         line_width=1.5))
     fig.add_layout(Span(location=blocked_p, dimension="width", line_color="#cf222e", line_dash="dashed",
@@ -197,16 +195,16 @@ def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str],
     colors = variant_colors(variants)
     fig = new_figure("Sequential monitoring: lift and always-valid band per variant", xlabel="look", ylabel=ylabel,
                      x_axis_type="datetime" if dated else "linear")
+    x = DATE if dated else "look"
     lines = []
     for v, f in frames.items():
         color = colors.get(v, PALETTE[1])
-        src = ColumnDataSource({"_date" if dated else "look": _dates(f["look"]) if dated else f["look"].to_numpy(),
+        src = ColumnDataSource({x: _dates(f["look"]) if dated else f["look"].to_numpy(),
                                 "lift": scale * f["lift"].to_numpy(), "lo": scale * f["cs_lo"].to_numpy(),
                                 "hi": scale * f["cs_hi"].to_numpy()})
-        x = "_date" if dated else "look"
         fig.varea(x, "lo", "hi", source=src, color=color, alpha=0.15)
         lines.append(fig.line(x, "lift", source=src, color=color, line_width=2, legend_label=str(v)))
-    _hover(fig, lines, [("look", "_date" if dated else "look"), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
+    _hover(fig, lines, [("look", x), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
     fig.x_range.range_padding = 0
     fig.add_layout(Span(location=0, dimension="width", **ZERO))
     return legend_outside(fig)
@@ -247,11 +245,11 @@ def _lines(fig: Any, frame: pd.DataFrame, x: str, y: str, variants: Sequence[str
         g = frame[frame["variant"] == v]
         if g.empty:
             continue
-        src = ColumnDataSource({"_date" if dated else x: _dates(g[x]) if dated else g[x].to_numpy(),
+        src = ColumnDataSource({DATE if dated else x: _dates(g[x]) if dated else g[x].to_numpy(),
                                 y: (g[y] * scale).to_numpy(), "variant": [str(v)] * len(g)})
-        lines.append(fig.line("_date" if dated else x, y, source=src, color=colors[v], line_width=2,
+        lines.append(fig.line(DATE if dated else x, y, source=src, color=colors[v], line_width=2,
                               legend_label=str(v)))
-    _hover(fig, lines, [("variant", "variant"), (x, "_date" if dated else x), (y, y)])
+    _hover(fig, lines, [("variant", "variant"), (x, DATE if dated else x), (y, y)])
 
 
 def trend_plot(frame: pd.DataFrame, y: str, variants: Sequence[str], *, title: str = "", ylabel: str = "",
@@ -289,13 +287,13 @@ def cohort_plot(frame: pd.DataFrame, variants: Sequence[str], *, dim: str = "day
         g = shown[shown["variant"] == v]
         if g.empty:
             continue
-        src = ColumnDataSource({"_date": _dates(g[dim]), "lift": (g["lift_rel"] * 100).to_numpy(),
+        src = ColumnDataSource({DATE: _dates(g[dim]), "lift": (g["lift_rel"] * 100).to_numpy(),
                                 "lo": (g["lo"] * 100).to_numpy(), "hi": (g["hi"] * 100).to_numpy()})
-        fig.add_layout(Whisker(source=src, base="_date", lower="lo", upper="hi", line_color=colors[v], line_width=1.5,
+        fig.add_layout(Whisker(source=src, base=DATE, lower="lo", upper="hi", line_color=colors[v], line_width=1.5,
                                lower_head=TeeHead(size=8, line_color=colors[v], line_width=1.5),
                                upper_head=TeeHead(size=8, line_color=colors[v], line_width=1.5)))
-        lines.append(fig.line("_date", "lift", source=src, color=colors[v], line_width=2, legend_label=str(v)))
-    _hover(fig, lines, [("day", "_date"), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
+        lines.append(fig.line(DATE, "lift", source=src, color=colors[v], line_width=2, legend_label=str(v)))
+    _hover(fig, lines, [("day", DATE), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
     fig.add_layout(Span(location=0, dimension="width", **ZERO))
     return legend_outside(fig)
 
@@ -378,11 +376,11 @@ def allocation_plot(frame: pd.DataFrame, variants: Sequence[str], history: Any =
         g = frame[(frame["variant"] == v) & frame["realised_share"].notna()] if not frame.empty else frame
         if g.empty:
             continue
-        src = ColumnDataSource({"_date": _dates(g["day"]) + pd.Timedelta(hours=12),
+        src = ColumnDataSource({DATE: _dates(g["day"]) + pd.Timedelta(hours=12),
                                 "share": (g["realised_share"] * 100).to_numpy(), "variant": [str(v)] * len(g)})
-        pts.append(fig.scatter("_date", "share", source=src, color=colors[v], size=6, legend_label=f"{v} realised"))
+        pts.append(fig.scatter(DATE, "share", source=src, color=colors[v], size=6, legend_label=f"{v} realised"))
     if pts:
-        _hover(fig, pts, [("variant", "variant"), ("day", "_date"), ("realised share", "share")])
+        _hover(fig, pts, [("variant", "variant"), ("day", DATE), ("realised share", "share")])
     return legend_outside(fig)
 
 
