@@ -319,11 +319,11 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
             if todo:
                 if before_build is not None:
                     before_build()
-                # the workers start and import the plotting stack, and the run's Chromium starts, while
-                # this process gathers the inputs
+                # the workers start and import the plotting stack while this process gathers the inputs;
+                # the run's Chromium starts after the first batch (its start would take CPU from the gathering)
                 t1 = time.perf_counter()
                 pool.prestart(min(workers, len(todo)))
-                printer = start_printer(chromium)
+                printer = start_printer(chromium, launch=False)     # launched once the first batch is gathered
                 stages["start"] = time.perf_counter() - t1
                 stages["gather"] = 0.0
 
@@ -344,6 +344,8 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                                                             run_dir / f"{report_dirname(e)}.pkl"))
                             stages["gather"] += time.perf_counter() - t2
                             _emit(progress, "gathered", count=len(gathered))
+                        if printer is not None:
+                            printer.launch()       # once: beside the first notebooks, not during the gathering
                         yield [BuildJob(e, keys[e], str(nb_path.resolve()), str(out_dir.resolve()),
                                         {"experiment_id": e, "db": db_path, "as_of": at.isoformat() if at else None,
                                          "policy": policy, "inputs_cache": caches.get(e),
