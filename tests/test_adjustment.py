@@ -131,3 +131,33 @@ def test_unknown_strata_or_covariate_is_a_clear_error() -> None:
         analyze(data, adjust_covariates=("pre_x",))
     a = analyze(data, strata=("device",), adjust_covariates=("pre_revenue",)).primary.adjustment
     assert a.strata == ("device",) and a.covariates == ("pre_revenue",) and a.cells == 3
+
+
+def test_every_metric_shares_the_experiments_cells_and_gets_the_same_estimate():
+    """The cells × arms sums are grouped once per experiment (``ExperimentData.memo``): each metric's adjusted
+    estimate equals the one grouped for it alone, the arms' sums are handed out as copies, and neither a
+    pickle nor a ``replace`` carries the memo."""
+    import pickle
+    from dataclasses import replace
+
+    from analysis_world import make_data
+    from workbench.adjustment import adjust_metric
+
+    data = make_data(("control", "b", "c"), 3000, seed=3)
+    assert data.memo == {}
+    applied = 0
+    for m in data.metrics:
+        shared = adjust_metric(data.cube, data.variants, m, memo=data.memo)
+        applied += shared.applied
+        alone = adjust_metric(data.cube, data.variants, m)
+        assert shared.cells == alone.cells and shared.pooled_cells == alone.pooled_cells
+        assert len(shared.estimates) == len(alone.estimates) == 2
+        for a, b in zip(shared.estimates, alone.estimates):
+            assert a.lift_abs == pytest.approx(b.lift_abs, rel=1e-12, abs=1e-15)
+            assert a.se == pytest.approx(b.se, rel=1e-12)
+    assert applied == len(data.metrics) and len([k for k in data.memo if k[0] == "adjustment cells"]) == 1
+    arms = data.arm_table()
+    arms.loc[:, "n"] = -1.0                       # a caller changing its copy changes nothing shared
+    assert (data.arm_table()["n"] > 0).all()
+    assert "arms" in data.memo
+    assert pickle.loads(pickle.dumps(data)).memo == {} and replace(data, control_note="x").memo == {}

@@ -182,11 +182,13 @@ def _z(lift: float, se: float, alpha: float) -> tuple[tuple[float, float], float
 
 def adjust_metric(cube: pd.DataFrame, variants: Sequence[str], m: Metric, *, alpha: float = 0.05,
                   strata: Sequence[str] | None = None, covariates: Sequence[str] | None = None,
-                  headline: Sequence[Any] = ()) -> Adjustment:
+                  headline: Sequence[Any] = (), memo: dict[Any, Any] | None = None) -> Adjustment:
     """The adjusted estimate of ``m`` for every variant against ``variants[0]`` (see module doc).
 
     ``headline`` are the metric's :class:`~workbench.results.Comparison` objects; their CUPED variance
-    reduction (single covariate) is carried beside the adjusted one.
+    reduction (single covariate) is carried beside the adjusted one. ``memo`` (the experiment's
+    :attr:`~workbench.experiment_data.ExperimentData.memo`) keeps the cells × arms sums of every column for the
+    experiment's other metrics: they are pooled the same way (by the units), so only the grouping is shared.
     """
     cols = set(cube.columns)
     unknown = [(d, "strata", "stratify by") for d in (strata or ()) if d not in cols] + \
@@ -218,7 +220,15 @@ def adjust_metric(cube: pd.DataFrame, variants: Sequence[str], m: Metric, *, alp
     keep_cols = sorted(needed | {sum_col(c) for c in covs} | {sq_col(c) for c in covs}
                        | {xprod_col(a, b) for i, a in enumerate(covs) for b in covs[i + 1:]}
                        | {xprod_col(v, c) for v in (m.numerator, m.denominator) if v for c in covs})
-    g, pooled = _pool(cube[[*dims, "variant", *keep_cols]], dims, variants)
+    if memo is None:
+        g, pooled = _pool(cube[[*dims, "variant", *keep_cols]], dims, variants)
+    else:
+        key = ("adjustment cells", tuple(dims), tuple(variants))
+        if key not in memo:
+            sums = [c for c in cube.columns if (c == "n" or "__" in c) and c not in dims]
+            memo[key] = _pool(cube[[*dims, "variant", *sums]], dims, variants)
+        g_all, pooled = memo[key]
+        g = g_all[keep_cols]
     n_cells = len(g.index.get_level_values("cell").unique())
     k = len(variants)
     arr = adjust_core(_cells(g, m, covs, n_cells, k))
@@ -274,7 +284,7 @@ def with_adjustment(data: Any, m: Metric, result: Any, *, alpha: float, strata: 
     """``result`` (a MetricResult of ``data``) with its :class:`Adjustment` and the note about it."""
     from dataclasses import replace
     adj = adjust_metric(data.cube, data.variants, m, alpha=alpha, strata=strata, covariates=covariates,
-                        headline=result.comparisons)
+                        headline=result.comparisons, memo=getattr(data, "memo", None))
     note = adjustment_note(adj)
     asked = strata is not None or covariates is not None
     extra = [note] if note else [n for n in adj.notes if n.startswith("not adjusted") and asked]

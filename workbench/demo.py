@@ -71,12 +71,10 @@ def _decisions(outcomes: dict, console: Console) -> None:
 
 def run_demo(*, fresh: bool = False, seed: int = 20261121, serve: bool = True, console: Console | None = None) -> None:
     """Run the demo pipeline on the embedded default database."""
-    from .kernel import require_kernel
     from .lifecycle import Registry, seed_from_world
     from .pipeline import evaluate
 
     console = console or Console()
-    require_kernel()                  # before minutes of work: the reports need the `workbench` kernel
     paths = Paths.default()
     _generate(paths, fresh=fresh, seed=seed, console=console)
     registered = seed_from_world(Registry(paths.db), by="demo")

@@ -57,7 +57,7 @@ def to_jsonable(obj: Any) -> Any:
         if hasattr(obj, "to_dict") and not isinstance(obj, ResultMixin):
             return to_jsonable(obj.to_dict())
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if not f.name.startswith("_")}
+                if not f.name.startswith("_") and not f.metadata.get("transient")}     # a memo is not a fact
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):

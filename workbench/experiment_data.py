@@ -77,6 +77,17 @@ class ExperimentData:
     meta: Mapping[str, Any] = field(default_factory=dict)
     data_version: str = ""     # changes whenever the underlying data changes (cache and report keys)
     quantiles: pd.DataFrame | None = None   # quantile metrics: one row per metric × arm (aggregate_quantiles)
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False,
+                                 metadata={"transient": True})
+    """Reductions of ``cube`` computed once and reused by every metric (the arms' sums, the adjustment's cells);
+    the cube is never changed in place. Not pickled nor kept in the dashboard's snapshot, and a
+    :func:`dataclasses.replace` starts an empty one."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "memo"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, memo={})
 
     @property
     def control(self) -> str:
@@ -108,9 +119,14 @@ class ExperimentData:
 
     def arm_table(self, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """One row per variant (in ``variants`` order) with the sum columns, optionally filtered."""
+        if not where and "arms" in self.memo:
+            return self.memo["arms"].copy()
         cube = self._filter(where)
         table = cube.groupby("variant", sort=False, observed=True)[self._sum_cols()].sum()
-        return table.reindex(list(self.variants), fill_value=0)
+        table = table.reindex(list(self.variants), fill_value=0)
+        if not where:
+            self.memo["arms"] = table.copy()
+        return table
 
     def _filter(self, where: Mapping[str, Any] | None) -> pd.DataFrame:
         cube = self.cube

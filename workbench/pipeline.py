@@ -25,7 +25,6 @@ from .lifecycle.policies import Decision, decide
 from .lifecycle.registry import ExperimentRecord, Registry
 from .lifecycle.signals import decision_context
 from .results import AnalysisResult
-from .sources.experiments import load_experiments
 
 __all__ = ["ExperimentOutcome", "evaluate", "has_registry"]
 
@@ -89,6 +88,8 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
     # read-only connection to a file that has a read-write one open.
     known = _registered(reg, experiment_ids) if reg is not None else {}
     own = {eid: brief.metric_definitions(source=f"brief of {eid}") for eid, (_, brief) in known.items()}
+    from .sources.experiments import load_experiments   # the engine stack: not imported by report workers
+
     datasets = load_experiments(experiment_ids, db=db, as_of=as_of, engine=engine, events=events, definitions=own,
                                 validate=validate)
     outcomes: dict[str, ExperimentOutcome] = {}

@@ -43,6 +43,19 @@ def test_values_come_back_exactly_as_they_were():
     assert str(back["frame"]["variant"].dtype) == "str" and back["frame"].index.name == "row"
 
 
+def test_a_memo_of_derived_values_is_not_kept_and_comes_back_empty():
+    """``ExperimentData.memo`` (the arms' sums, the adjustment's cells) is rebuilt on use, not stored."""
+    from analysis_world import make_data
+
+    data = make_data(("control", "b"), 500, seed=2)
+    data.arm_table()
+    assert data.memo
+    record = codec.encode(data)
+    back = codec.decode(record)
+    assert back.memo == {} and b"arms" not in record
+    pd.testing.assert_frame_equal(back.arm_table(), data.arm_table(), check_exact=True)
+
+
 def _record(tree) -> bytes:
     text = json.dumps(tree).encode()
     return struct.pack("<I", len(text)) + text + struct.pack("<I", 0)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.aggregate import DEFAULT_DIMS, aggregate_cube, available_metrics, timeseries
+from workbench.aggregate import DEFAULT_DIMS, aggregate_cube, available_metrics, timeseries, timeseries_by_experiment
 from workbench.config import Settings
 from workbench.db import connect
 from workbench.metrics import CATALOG
@@ -147,6 +147,31 @@ def test_timeseries_counts_events(small_world, world_frames):
     assert ts["impressions"].sum() == (sub["event"] == "impression").sum()
     assert ts["purchases"].sum() == (sub["event"] == "purchase").sum()
     assert list(ts.columns) == ["ts", "variant", "units", "impressions", "clicks", "carts", "purchases", "revenue"]
+
+
+def test_timeseries_of_many_experiments_in_one_query_match_the_events(small_world, world_frames):
+    """The report run's one-pass series: each experiment's from its own start (one with none), cut at as-of."""
+    events, _ = world_frames
+    ids = sorted(events["experiment_id"].unique())
+    first = events.groupby("experiment_id")["ts_server"].min()
+    starts = {e: (None if i == 0 else first[e] + pd.Timedelta(hours=30)) for i, e in enumerate(ids)}
+    as_of = events["ts_server"].max() - pd.Timedelta(days=2)
+    with connect(small_world["db"], read_only=True) as con:
+        many = timeseries_by_experiment(open_event_log(con, "events"), starts, freq="D", as_of=as_of.to_pydatetime())
+    assert list(many) == ids
+    for e in ids:
+        sub = events[(events["experiment_id"] == e) & (events["ts_server"] <= as_of)]
+        if starts[e] is not None:
+            sub = sub[sub["ts_server"] >= starts[e]]
+        want = (sub.assign(ts=sub["ts_server"].dt.floor("D"))
+                .groupby(["ts", "variant_id"]).agg(units=("user_key", "nunique"),
+                                                  impressions=("event", lambda x: int((x == "impression").sum())))
+                .reset_index())
+        got = many[e]
+        assert len(got) == len(want) > 0
+        assert got["units"].tolist() == want["units"].tolist()
+        assert got["impressions"].tolist() == want["impressions"].tolist()
+        assert got["ts"].min() >= (starts[e] or first[e]).floor("D")
 
 
 def test_as_of_restricts_events(small_world):

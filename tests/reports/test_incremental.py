@@ -138,3 +138,31 @@ def test_gathering_waits_for_another_process_holding_the_database(copy_of, tmp_p
     assert released.exists()              # the read could only go through once the other process let go
     holder.wait(10)
     assert got["pdp-shoes-hero"].outcome.decision.action == "launch"
+
+
+
+def _workers_of_this_process() -> list[int]:
+    import psutil
+
+    pids = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if "workbench.reports.workers" in " ".join(p.cmdline()) and p.status() != psutil.STATUS_ZOMBIE:
+                pids.append(p.pid)
+        except psutil.Error:
+            pass
+    return pids
+
+
+def test_a_forced_run_starts_its_workers_early_and_stops_them_when_the_experiment_is_unknown(copy_of, monkeypatch):
+    """``--force`` starts the workers before the scan; a scan that fails (an unknown experiment) stops them."""
+    from workbench.errors import NotFoundError
+    from workbench.reports.workers import WorkerPool
+
+    asked: list[int] = []
+    real = WorkerPool.prestart
+    monkeypatch.setattr(WorkerPool, "prestart", lambda self, count: asked.append(count) or real(self, count))
+    with pytest.raises(NotFoundError, match="unknown experiment 'no-such-experiment'"):
+        run_reports(["no-such-experiment"], force=True, db=copy_of.db, out=copy_of.out, workers=2, record=False)
+    assert asked == [1]                      # one named experiment: one worker, started before the scan
+    assert _workers_of_this_process() == []

@@ -64,7 +64,6 @@ def report_cmd(
     json_out: bool = JSON_OPTION,
     mlflow: Optional[str] = MLFLOW_OPTION,
 ) -> None:
-    from ..kernel import require_kernel
     from ..reports.console import ReportProgress, print_run
     from ..reports.runner import run_reports
 
@@ -77,7 +76,7 @@ def report_cmd(
         raise InputError([Problem("blocked", "bad_option", "--handoff must be cache or direct", column="handoff",
                                   value=handoff)])
     run = run_reports(None if all_ else experiments, workers=workers, force=force, db=db, out=out, as_of=as_of,
-                      policy=policy, pdf=pdf, record=record, roi_horizon_days=horizon, before_build=require_kernel,
+                      policy=policy, pdf=pdf, record=record, roi_horizon_days=horizon,
                       handoff=handoff,  # type: ignore[arg-type]
                       notebook=notebook, lock_timeout=wait,
                       progress=ReportProgress(err_console, enabled=not quiet and not json_out))

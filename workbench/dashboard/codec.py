@@ -9,7 +9,8 @@ time zones) from a record.
 Decoding never runs code named by the data: a dataclass or an enum is rebuilt only when its class is
 defined in the ``workbench`` package (any other name is refused), a dataclass's fields are set as
 stored without calling its ``__init__`` (as ``pickle`` did, so an object's derived fields are kept
-as they were), and every other value is built from JSON or Arrow. Anything else cannot be encoded:
+as they were; a field marked transient, a memo, is left out and starts empty), and every other value is built
+from JSON or Arrow. Anything else cannot be encoded:
 :func:`encode` raises :class:`TypeError` naming where it is, so a new result type shows up in the
 tests, not as a silently different page.
 
@@ -43,6 +44,9 @@ __all__ = ["encode", "decode", "CodecError"]
 
 _ALLOWED = "workbench."
 _T = "$t"
+TRANSIENT = "transient"
+"""A dataclass field with ``metadata={"transient": True}`` (a memo of values derived from the others) is not
+stored; a decoded object gets its ``default_factory`` value (an empty memo)."""
 
 
 class CodecError(ValueError):
@@ -119,7 +123,8 @@ class _Encoder:
             return {_T: t.__name__, "v": [self.value(v, where) for v in items]}
         if dataclasses.is_dataclass(x) and (t.__module__ + ".").startswith(_ALLOWED):
             return {_T: "dc", "c": _name(t),
-                    "f": {f.name: self.value(getattr(x, f.name), f"{where}.{f.name}") for f in dataclasses.fields(x)}}
+                    "f": {f.name: self.value(getattr(x, f.name), f"{where}.{f.name}") for f in dataclasses.fields(x)
+                          if not f.metadata.get(TRANSIENT)}}
         if _is_model(t) and (t.__module__ + ".").startswith(_ALLOWED):
             return {_T: "model", "c": _name(t), "set": sorted(x.model_fields_set),
                     "f": {name: self.value(getattr(x, name), f"{where}.{name}") for name in t.model_fields}}
@@ -208,6 +213,9 @@ class _Decoder:
                 if name not in names:
                     raise CodecError(f"{x['c']!r} has no field {name!r}")
                 object.__setattr__(obj, name, self.value(v))
+            for f in dataclasses.fields(cls):
+                if f.metadata.get(TRANSIENT) and f.default_factory is not dataclasses.MISSING:
+                    object.__setattr__(obj, f.name, f.default_factory())
             return obj
         if tag == "model":
             cls = _klass(x["c"])

@@ -22,8 +22,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import ibis
-
 from ..asof import evaluation_time
 from ..display import ResultMixin
 from .policies import DecisionContext
@@ -36,6 +34,8 @@ def as_ibis(con: Any) -> Any:
     """An Ibis backend for a DuckDB connection (or the Ibis backend itself)."""
     if hasattr(con, "table") and hasattr(con, "list_tables"):
         return con
+    import ibis    # here, not at import: a report worker imports this module (the pipeline's types) but never queries
+
     return ibis.duckdb.from_connection(con)
 
 
@@ -58,6 +58,8 @@ class MarketSignals(ResultMixin):
 
 def market_signals(con: Any, product_id: str, *, since: dt.datetime, now: dt.datetime) -> MarketSignals:
     """Stock and price moves of one SKU between ``since`` and ``now`` from ``catalog_daily``."""
+    import ibis
+
     backend = as_ibis(con)
     if not has_table(backend, "catalog_daily"):
         return MarketSignals(product_id, None, None, None, None, None, 0)

@@ -76,7 +76,7 @@ class ReportInputs:
 
 def _scan(db: str | Path | None, ids: Sequence[str] | None, as_of: dt.datetime | None) -> dict[str, Any]:
     """One read-only pass: experiment metadata, time series, catalog, planned allocations, SKU counts."""
-    from ..aggregate import timeseries
+    from ..aggregate import timeseries_by_experiment
     from ..engine import open_events
     from ..sources.events import open_event_log
     from ..sources.experiments import experiment_infos, select_experiments
@@ -95,8 +95,10 @@ def _scan(db: str | Path | None, ids: Sequence[str] | None, as_of: dt.datetime |
             counts = q.group_by("experiment_id").aggregate(skus=q.product_id.nunique()).execute()
             skus = {str(r.experiment_id): int(r.skus) for r in counts.itertuples()}
         # the series start at the experiment's start (no buckets of stray events before it)
-        series = {e: (timeseries(log, e, freq="h", as_of=as_of, since=infos[e].start_ts),
-                      timeseries(log, e, freq="D", as_of=as_of, since=infos[e].start_ts)) for e in wanted}
+        starts = {e: infos[e].start_ts for e in wanted}
+        hourly = timeseries_by_experiment(log, starts, freq="h", as_of=as_of) if wanted else {}
+        daily = timeseries_by_experiment(log, starts, freq="D", as_of=as_of) if wanted else {}
+        series = {e: (hourly[e], daily[e]) for e in wanted}
         catalog = con.table("catalog").execute() if "catalog" in tables else None
     return {"infos": infos, "ids": wanted, "skus": skus, "series": series, "catalog": catalog}
 

@@ -1,7 +1,7 @@
 """One headless Chromium per report run, printing every report's PDF over the DevTools protocol.
 
 Starting Chromium costs about as much as printing a report with it, so a run starts one browser
-(:class:`PdfPrinter`, at the start of the run, while the inputs are gathered) and each report worker
+(:class:`PdfPrinter`, once its first reports are gathered, beside their notebooks) and each report worker
 (a process, :mod:`workbench.reports.workers`) prints through its own DevTools connection to it, in one
 tab reused for its next reports, with the same page settings and waiting rule as ``chromium --headless
 --print-to-pdf --virtual-time-budget=15000`` (the page runs in virtual time until nothing is pending or the budget is spent, then
@@ -99,13 +99,26 @@ class _Connection:
 class PdfPrinter:
     """A headless Chromium kept for a run's PDFs (see the module doc). Start it from the run's thread."""
 
-    def __init__(self, chromium: str, *, start_timeout: float = 30.0) -> None:
+    def __init__(self, chromium: str, *, start_timeout: float = 30.0, launch: bool = True) -> None:
         self._setup(chromium, tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-"), start_timeout, time.time())
+        if launch:
+            self.launch()
+
+    def launch(self) -> None:
+        """Start the browser (once; from the run's thread). A run launches it when its first reports are
+        gathered, not at its start: the browser's start then runs beside the first notebook instead of
+        taking CPU from the gathering, and it is ready well before the first PDF."""
+        if self.proc is not None:
+            return
+        self._started, self._t0 = time.time(), time.monotonic()     # the start deadline counts from here
         # the browser dies with the thread that starts it (the run's) and is marked as the run's for the reaper
-        self.proc = subprocess.Popen([chromium, *CHROMIUM_FLAGS, "--remote-debugging-port=0",
-                                      f"--user-data-dir={self.profile}", "about:blank"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     env=child_env(), preexec_fn=die_with_parent)
+        try:
+            self.proc = subprocess.Popen([self.chromium, *CHROMIUM_FLAGS, "--remote-debugging-port=0",
+                                          f"--user-data-dir={self.profile}", "about:blank"],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, env=child_env(), preexec_fn=die_with_parent)
+        except OSError as exc:      # each report then tries the one-shot print, which says why per experiment
+            self._error = f"Chromium ({self.chromium}) could not be started: {exc}"
 
     def _setup(self, chromium: str, profile: str, start_timeout: float, started: float) -> None:
         """The state a printer has whether it started the browser or attached to one (no process yet)."""
@@ -122,14 +135,16 @@ class PdfPrinter:
     def spec(self) -> dict[str, Any]:
         """What a report worker process needs to print through this browser (:meth:`attach`)."""
         return {"chromium": self.chromium, "profile": self.profile, "started": self._started,
-                "start_timeout": self._start_timeout}
+                "start_timeout": self._start_timeout, "error": self._error}
 
     @classmethod
-    def attach(cls, chromium: str, profile: str, started: float, start_timeout: float = 30.0) -> "PdfPrinter":
+    def attach(cls, chromium: str, profile: str, started: float, start_timeout: float = 30.0,
+               error: str | None = None) -> "PdfPrinter":
         """A printer using the browser another process started (:meth:`spec`); it neither stops the browser nor
-        removes its profile."""
+        removes its profile. ``error``: why that browser could not be started (each print then says so)."""
         self = cls.__new__(cls)
         self._setup(chromium, profile, start_timeout, started)
+        self._error = error
         return self
 
     def _endpoint(self) -> str:
@@ -251,13 +266,14 @@ class PdfPrinter:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def start_printer(chromium: str | None) -> PdfPrinter | None:
-    """The run's browser for its PDFs (call from the run's thread: it dies with the run), or None."""
+def start_printer(chromium: str | None, *, launch: bool = True) -> PdfPrinter | None:
+    """The run's browser for its PDFs (call from the run's thread: it dies with the run), or None;
+    ``launch=False``: the browser starts at :meth:`PdfPrinter.launch`."""
     if chromium is None:
         return None
     try:
-        return PdfPrinter(chromium)
-    except OSError:      # not startable: each report tries the one-shot print, which says why per experiment
+        return PdfPrinter(chromium, launch=launch)
+    except OSError:      # no profile folder: each report tries the one-shot print, which says why per experiment
         return None
 
 

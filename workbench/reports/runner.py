@@ -253,15 +253,15 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                 record: bool = True, handoff: Literal["cache", "direct"] = "cache",
                 notebook: str | Path | None = None, lock_timeout: float | None = None,
                 roi_horizon_days: int | None = None, kernel: str = KERNEL,
-                settings: Settings | None = None, before_build: Callable[[], Any] | None = None) -> ReportRun:
+                settings: Settings | None = None) -> ReportRun:
     """Build the reports of ``experiment_ids`` (every experiment with events when ``None``); see the module doc.
 
     ``pdf``: ``None`` prints a PDF when Chromium is found, ``False`` never, ``True`` requires it.
     ``progress`` receives events (``"start"``, ``"skip"``, ``"gathered"``, ``"built"``, ``"failed"``,
-    ``"done"``) with details, for a progress bar. ``before_build`` is called once when some report is
-    to be built, before any worker starts (the CLI checks the ``workbench`` kernelspec there, which the
-    executed notebook names and JupyterLab opens it with; a run that only finds fresh reports never
-    imports Jupyter).
+    ``"done"``) with details, for a progress bar. With ``force`` every named report is built, so the
+    workers start before the sources are scanned (their warm-up is the longest wait of a one-report run);
+    otherwise they start once the scan found something to build (a run that only finds fresh reports
+    starts no worker and imports neither Jupyter nor the plotting stack).
     """
     from .keys import parse_as_of
     from .pdf import start_printer
@@ -292,38 +292,42 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
         notes.append("PDF not written: Chromium was not found (set WORKBENCH_CHROMIUM or reports.chromium)")
     with _RunLock(out_dir, s.reports.lock_timeout_s if lock_timeout is None else lock_timeout):
         notes += _recover(out_dir)
-        scan = scan_sources(db_path, experiment_ids, as_of=at)
-        fingerprints = scan.fingerprints
-        ids = list(fingerprints)
-        params = {"as_of": at.isoformat() if at else None, "policy": policy,
-                  "roi_horizon_days": roi_horizon_days or s.reports.roi_horizon_days, "kernel": kernel}
-        code = code_version(nb_path, s)
-        keys = {e: report_key(with_aa(fingerprints[e], scan.aa), params, code) for e in ids}   # they show the A/A checks
-        stages: dict[str, float] = {"check": time.perf_counter() - t0}
-        _emit(progress, "start", total=len(ids))
-        outcomes: dict[str, ReportOutcome] = {}
-        todo = []
-        for e in ids:
-            final = out_dir / report_dirname(e)
-            # fresh = same key, and a PDF when one is wanted and can be printed (--no-pdf keeps an old one)
-            if not force and _existing_key(final) == keys[e] and (chromium is None or (final / "report.pdf").exists()):
-                outcomes[e] = ReportOutcome(e, "skipped", str(final), key=keys[e], pdf=(final / "report.pdf").exists(),
-                                            **_decision_of(final))
-                _emit(progress, "skip", experiment_id=e)
-            else:
-                todo.append(e)
-        run_dir = out_dir / f".run-{uuid.uuid4().hex[:8]}"
         pool = WorkerPool()
+        if force and experiment_ids:
+            pool.prestart(min(workers, len(experiment_ids)))
+        try:      # the speculatively started workers stop if the scan fails (an unknown experiment)
+            scan = scan_sources(db_path, experiment_ids, as_of=at)
+            fingerprints = scan.fingerprints
+            ids = list(fingerprints)
+            params = {"as_of": at.isoformat() if at else None, "policy": policy,
+                      "roi_horizon_days": roi_horizon_days or s.reports.roi_horizon_days, "kernel": kernel}
+            code = code_version(nb_path, s)
+            keys = {e: report_key(with_aa(fingerprints[e], scan.aa), params, code) for e in ids}   # they show the A/A checks
+            stages: dict[str, float] = {"check": time.perf_counter() - t0}
+            _emit(progress, "start", total=len(ids))
+            outcomes: dict[str, ReportOutcome] = {}
+            todo = []
+            for e in ids:
+                final = out_dir / report_dirname(e)
+                # fresh = same key, and a PDF when one is wanted and can be printed (--no-pdf keeps an old one)
+                if not force and _existing_key(final) == keys[e] and (chromium is None or (final / "report.pdf").exists()):
+                    outcomes[e] = ReportOutcome(e, "skipped", str(final), key=keys[e], pdf=(final / "report.pdf").exists(),
+                                                **_decision_of(final))
+                    _emit(progress, "skip", experiment_id=e)
+                else:
+                    todo.append(e)
+        except BaseException:
+            pool.close()
+            raise
+        run_dir = out_dir / f".run-{uuid.uuid4().hex[:8]}"
         printer = None
         try:
             if todo:
-                if before_build is not None:
-                    before_build()
-                # the workers start and import the plotting stack, and the run's Chromium starts, while
-                # this process gathers the inputs
+                # the workers start and import the plotting stack while this process gathers the inputs;
+                # the run's Chromium starts after the first batch (its start would take CPU from the gathering)
                 t1 = time.perf_counter()
-                pool.prestart(min(workers, len(todo)))
-                printer = start_printer(chromium)
+                pool.prestart(min(workers, len(todo)) - pool.started)
+                printer = start_printer(chromium, launch=False)     # launched once the first batch is gathered
                 stages["start"] = time.perf_counter() - t1
                 stages["gather"] = 0.0
 
@@ -344,6 +348,8 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                                                             run_dir / f"{report_dirname(e)}.pkl"))
                             stages["gather"] += time.perf_counter() - t2
                             _emit(progress, "gathered", count=len(gathered))
+                        if printer is not None:
+                            printer.launch()       # once: beside the first notebooks, not during the gathering
                         yield [BuildJob(e, keys[e], str(nb_path.resolve()), str(out_dir.resolve()),
                                         {"experiment_id": e, "db": db_path, "as_of": at.isoformat() if at else None,
                                          "policy": policy, "inputs_cache": caches.get(e),

@@ -139,6 +139,12 @@ class WorkerPool:
             self._all.append(w)
         return w
 
+    @property
+    def started(self) -> int:
+        """Workers started and not stopped."""
+        with self._guard:
+            return len(self._all)
+
     def prestart(self, count: int) -> int:
         """Start ``count`` workers now (call from the run's thread; returns at once); how many started."""
         started = 0
