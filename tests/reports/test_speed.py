@@ -91,6 +91,25 @@ def test_one_browser_prints_several_pdfs_and_goes_away(tmp_path):
     assert not list(tmp_path.glob(".report.*.pdf"))                # no temporary file left
 
 
+def test_a_browser_never_launched_leaves_no_profile_and_one_that_could_not_start_says_so(tmp_path):
+    """A run that ends before its first batch is gathered never launches its browser: closing the printer
+    still removes the profile folder. A browser that cannot be started fails each print with the reason."""
+    from workbench.reports.pdf import PdfError, PdfPrinter
+    idle = PdfPrinter("/usr/bin/chromium", launch=False)
+    assert idle.proc is None and Path(idle.profile).is_dir()
+    idle.close()
+    assert not Path(idle.profile).exists()
+    missing = PdfPrinter(str(tmp_path / "no-such-chromium"), launch=False)
+    try:
+        missing.launch()
+        assert missing.proc is None
+        with pytest.raises(PdfError, match="could not be started"):
+            PdfPrinter.attach(**missing.spec()).print_pdf(tmp_path / "a.html", tmp_path / "a.pdf", timeout=5)
+    finally:
+        missing.close()
+    assert not Path(missing.profile).exists()
+
+
 FRESH_RUN = """
 import sys
 from workbench.reports import run_reports

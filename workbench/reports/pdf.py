@@ -101,6 +101,7 @@ class PdfPrinter:
 
     def __init__(self, chromium: str, *, start_timeout: float = 30.0, launch: bool = True) -> None:
         self._setup(chromium, tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-"), start_timeout, time.time())
+        self._owns_profile = True
         if launch:
             self.launch()
 
@@ -130,6 +131,7 @@ class PdfPrinter:
         self._url: str | None = None
         self._error: str | None = None
         self._start_timeout, self._started = start_timeout, started
+        self._owns_profile = False
         self._t0 = time.monotonic() - max(0.0, time.time() - started)     # the start deadline counts from `started`
 
     def spec(self) -> dict[str, Any]:
@@ -253,17 +255,17 @@ class PdfPrinter:
             self.proc.terminate()
 
     def close(self) -> None:
-        """Close the connections, stop the browser and remove its profile."""
+        """Close the connections, stop the browser and remove its profile (also when it was never launched; a
+        printer attached to another process's browser only closes its connections)."""
         self.stop()
-        if self.proc is None:
-            return
-        if self.proc.returncode is None:
+        if self.proc is not None and self.proc.returncode is None:
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
-        shutil.rmtree(self.profile, ignore_errors=True)
+        if self._owns_profile:
+            shutil.rmtree(self.profile, ignore_errors=True)
 
 
 def start_printer(chromium: str | None, *, launch: bool = True) -> PdfPrinter | None:
