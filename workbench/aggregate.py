@@ -368,7 +368,7 @@ def timeseries_by_experiment(log: EventLog, starts: Mapping[str, dt.datetime | N
     t = log.table.filter(log.table.experiment_id.isin(ids))
     if as_of is not None:
         t = t.filter(t.ts_server <= as_of)
-    since = {e: s for e, s in starts.items() if s is not None}
+    since = {e: s for e, s in starts.items() if s is not None and not pd.isna(s)}     # NaT: no start known
     if since:
         start = ibis.cases(*((t.experiment_id == e, ibis.literal(s, type=t.ts_server.type()))
                              for e, s in since.items()), else_=ibis.null(t.ts_server.type()))

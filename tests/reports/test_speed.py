@@ -95,7 +95,7 @@ def test_a_browser_never_launched_leaves_no_profile_and_one_that_could_not_start
     """A run that ends before its first batch is gathered never launches its browser: closing the printer
     still removes the profile folder. A browser that cannot be started fails each print with the reason."""
     from workbench.reports.pdf import PdfError, PdfPrinter
-    idle = PdfPrinter("/usr/bin/chromium", launch=False)
+    idle = PdfPrinter("chromium", launch=False)            # never started: no browser needed
     assert idle.proc is None and Path(idle.profile).is_dir()
     idle.close()
     assert not Path(idle.profile).exists()

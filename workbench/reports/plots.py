@@ -280,7 +280,7 @@ def cohort_plot(frame: pd.DataFrame, variants: Sequence[str], *, dim: str = "day
     colors = variant_colors(variants)
     shown = frame[frame["variant"].isin(variants[1:]) & np.isfinite(frame["lift_rel"])]
     fig = new_figure("Lift by daily cohort (units first exposed that day)", xlabel="first exposure day",
-                     ylabel="relative lift %", x_axis_type="datetime",   # the range holds the whiskers too
+                     ylabel=f"{AXIS_NAMES['lift_rel']} (%)", x_axis_type="datetime",   # the range holds the whiskers too
                      y_range=Range1d(*padded_range(shown["lift_rel"] * 100, shown["lo"] * 100, shown["hi"] * 100)))
     lines = []
     for v in variants[1:]:
