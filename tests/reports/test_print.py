@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from workbench.reports import plots
-from workbench.reports.html import embed, table
+from workbench.reports.html import REPORT_CSS, embed, table
 from workbench.reports.render import external_resources
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -147,6 +147,9 @@ def test_long_words_in_table_cells_may_break_when_printed():
     t = str(table(pd.DataFrame({"id": ["events (/a/very/long/path/to/workbench.duckdb)", "short"],
                                 "n": [1, 2]})))
     assert t.count('class="t w"') == 1 and t.count('<td class="t">') == 1
+    methods = str(table(pd.DataFrame({"method": ["cuped-z", "stratified + covariates"], "n": [1, 2]})))
+    assert methods.count('<td class="t n">cuped-z</td>') == 1 and methods.count('class="t n"') == 1
+    assert "td.n{white-space:nowrap}" in REPORT_CSS             # a short hyphenated word stays whole
 
 
 _INTERVALS = """

@@ -64,11 +64,15 @@ _NUMERIC = re.compile(rf"^\s*(?:—|\[?{_NUM}(?:,\s*{_NUM})?\]?\s?(?:%|pp|s)?)\s
 
 
 _LONG_WORD = re.compile(r"\S{20,}")
+_SHORT_TOKEN = re.compile(r"\S{1,19}")
 
 
 def _td(text: str, left: bool) -> str:
-    """A cell; a word of 20 characters or more (an id, a path) may break anywhere when printed."""
-    cls = " ".join(c for c, on in (("t", left), ("w", bool(_LONG_WORD.search(html.unescape(text))))) if on)
+    """A cell; a word of 20 characters or more (an id, a path) may break anywhere when printed, and a short
+    hyphenated one (a method such as ``cuped-z``) never breaks at its hyphen."""
+    raw = html.unescape(text)
+    cls = " ".join(c for c, on in (("t", left), ("w", bool(_LONG_WORD.search(raw))),
+                                   ("n", "-" in raw and bool(_SHORT_TOKEN.fullmatch(raw)))) if on)
     return f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>"
 
 
@@ -214,7 +218,7 @@ REPORT_CSS = """
 .wb-table{border-collapse:collapse;font-size:.86rem;margin:6px 0 12px;min-width:50%}
 table.wb-table th,table.wb-table td{border:1px solid #d0d7de;padding:3px 8px;text-align:right;vertical-align:top}
 table.wb-table th:first-child,table.wb-table td:first-child,table.wb-table td.t,table.wb-table th.t{text-align:left}
-table.wb-table th{background:#f6f8fa}
+table.wb-table th{background:#f6f8fa}table.wb-table td.n{white-space:nowrap}
 .wb-table caption{caption-side:bottom;text-align:left;color:#656d76;font-size:.8rem;padding-top:3px}
 .wb-table tr.bad td{background:#ffebe9}.wb-table tr.warn td{background:#fff8c5}.wb-table tr.good td{background:#dafbe1}
 table.wb-kv{border-collapse:collapse;margin:6px 0 12px;font-size:.9rem}
