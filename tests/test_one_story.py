@@ -176,3 +176,24 @@ def test_messages_are_not_repeated(views) -> None:
         assert not repeated, f"{eid}: memo repeats {repeated}"
         story = views["api"][eid]
         assert len(set(story["health_reasons"])) == len(story["health_reasons"]), f"{eid}: {story['health_reasons']}"
+
+
+def test_each_arm_has_one_colour_in_the_report_and_on_the_dashboard() -> None:
+    """The report's trend plot and the dashboard's conversion chart draw the same arms in the same colours
+    (one palette, :func:`workbench.display.variant_colors`; the control grey)."""
+    import pandas as pd
+
+    from workbench.dashboard.plots import TrendPlot
+    from workbench.display import variant_colors
+    from workbench.reports.plots import trend_plot
+
+    arms = ["control", "cozy", "minimal"]
+    ts = pd.to_datetime(["2026-11-10 10:00", "2026-11-10 11:00"])
+    frame = pd.DataFrame({"ts": list(ts) * 3, "variant": [a for a in arms for _ in ts], "cvr": [0.04, 0.05] * 3,
+                          "units": [10, 12] * 3, "purchases": [1, 1] * 3})
+    report = {r.data_source.data["variant"][0]: r.glyph.line_color for r in trend_plot(frame, "cvr", arms).renderers
+              if "variant" in r.data_source.data}
+    dashboard = TrendPlot()
+    dashboard.update(frame, arms)
+    shown = dict(zip(dashboard.line_source.data["variant"], dashboard.line_source.data["colour"]))
+    assert report == shown == variant_colors(arms) and shown["control"] == "#6e7781"

@@ -37,7 +37,7 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["ResultMixin", "to_jsonable", "dumps", "escape", "Notation", "NOTATION", "fmt_value", "fmt_change",
            "fmt_change_ci", "fmt_num", "fmt_fixed", "css_pct", "fmt_signed", "fmt_pct", "fmt_rate", "fmt_pp", "fmt_lift", "fmt_prob", "fmt_share",
            "fmt_count", "fmt_currency", "fmt_seconds", "fmt_elapsed", "fmt_p", "fmt_p_eq", "p_in_text", "fmt_ci", "tick_formatter",
-           "fmt_action", "finite_or_none", "fmt_weight", "fmt_covariate"]
+           "fmt_action", "finite_or_none", "fmt_weight", "fmt_covariate", "PALETTE", "variant_colors"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -443,6 +443,20 @@ def fmt_change_ci(lo: Any, hi: Any, unit: str = "value") -> str:
         if a.endswith(suffix) and b.endswith(suffix):
             return f"[{a[:-len(suffix)]}, {b[:-len(suffix)]}]{suffix}"
     return f"[{a}, {b}]"
+
+
+PALETTE = ("#6e7781", "#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#0a3069", "#9a6700")
+"""The colours of an experiment's arms in every view (the report's plots, the dashboard's charts): the control
+grey, then the variants in the experiment's order."""
+
+
+def variant_colors(variants: Sequence[str]) -> dict[str, str]:
+    """Each arm's colour, the same in every plot and view (the control, first, is grey).
+
+    >>> variant_colors(["control", "cozy", "minimal"])
+    {'control': '#6e7781', 'cozy': '#0969da', 'minimal': '#bf3989'}
+    """
+    return {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(variants)}
 
 
 def tick_formatter(unit: str = "value") -> Any:

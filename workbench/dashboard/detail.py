@@ -17,12 +17,12 @@ from panel.viewable import Viewer
 
 from ..config import get_settings
 from ..bandits.history import fmt_weight
-from ..display import escape, fmt_action, fmt_currency, fmt_num, fmt_pct, fmt_prob
+from ..display import escape, fmt_action, fmt_currency, fmt_num, fmt_pct, fmt_prob, variant_colors
 from .badges import badges_for, badges_html
 from .controls import OperatorControls
 from .data import (allocation_frame, audit_frame, current_weights, decision_log, forest_frame, funnel_frame,
                    report_links, rollout_progress, variant_tiles)
-from .plots import ChancePlot, ForestPlot, FunnelPlot, PosteriorPlot, TrendPlot, variant_colours
+from .plots import ChancePlot, ForestPlot, FunnelPlot, PosteriorPlot, TrendPlot
 from .session import AppState, in_background
 from .ui import ACTION_COLOURS, STATE_COLOURS, alert_html, fmt_days, fmt_time, frame_html, kv_table, pill, raw
 
@@ -240,7 +240,7 @@ class ExperimentDetail(Viewer):
         self.tiles.object = tiles_html(variant_tiles(o, weights))
         shown = history is not None and not history.empty                      # else the log says "none logged"
         if shown:                                # the report draws the same chart (AllocationHistory.plot)
-            self.allocation[0].object = history.plot(variant_colours(list(o.data.variants)))
+            self.allocation[0].object = history.plot(variant_colors(list(o.data.variants)))
         self.allocation.visible = shown
         variants = list(o.data.variants)
         self.plots["funnel"].update(funnel_frame(o), variants)

@@ -17,22 +17,13 @@ from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, Range1
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from ..display import fmt_change_ci, fmt_lift, fmt_p, fmt_prob, tick_formatter
+from ..display import fmt_change_ci, fmt_lift, fmt_p, fmt_prob, tick_formatter, variant_colors
 
-__all__ = ["variant_colours", "TrendPlot", "FunnelPlot", "PosteriorPlot", "ChancePlot", "ForestPlot", "RegretPlot",
+__all__ = ["TrendPlot", "FunnelPlot", "PosteriorPlot", "ChancePlot", "ForestPlot", "RegretPlot",
            "SharePlot", "forest_range", "FUNNEL_STEPS"]
 
 _TOOLS = "pan,box_zoom,reset,save"
 FUNNEL_STEPS = ("viewed", "clicked", "carted", "purchased")
-
-
-def variant_colours(variants: Sequence[str]) -> dict[str, str]:
-    """A stable colour per variant (control first, in the experiment's order).
-
-    >>> variant_colours(["control", "treatment"])
-    {'control': '#1f77b4', 'treatment': '#ff7f0e'}
-    """
-    return {v: Category10_10[i % 10] for i, v in enumerate(variants)}
 
 
 def _base(title: str, *, height: int = 260, **kw: Any) -> Any:
@@ -140,7 +131,7 @@ class TrendPlot(_LinePlot):
     def update(self, frame: pd.DataFrame | None, variants: Sequence[str], *, freq: str = "h") -> None:
         self.figure.title.text = (f"Conversion by {'hour' if freq == 'h' else 'day'} "
                                   "(purchases per active user, event time)")
-        self._set(frame, variants, variant_colours(variants), "no events in this period")
+        self._set(frame, variants, variant_colors(variants), "no events in this period")
 
 
 class ChancePlot(_LinePlot):
@@ -166,7 +157,7 @@ class ChancePlot(_LinePlot):
         self.threshold.visible = threshold is not None
         if threshold is not None:
             self.threshold.location = float(threshold)
-        self._set(frame, list(variants[1:]), variant_colours(variants), "no daily data")
+        self._set(frame, list(variants[1:]), variant_colors(variants), "no daily data")
 
 
 class PosteriorPlot(_LinePlot):
@@ -186,7 +177,7 @@ class PosteriorPlot(_LinePlot):
         f.add_layout(self.zero)
 
     def update(self, curves: Any, variants: Sequence[str]) -> None:
-        colours = variant_colours(variants)
+        colours = variant_colors(variants)
         if curves is None:
             self.figure.title.text = "Posterior"
             self.zero.visible = False
@@ -227,7 +218,7 @@ class FunnelPlot:
         return sorted(set(self.source.data["variant"]))
 
     def update(self, frame: pd.DataFrame | None, variants: Sequence[str]) -> None:
-        colours = variant_colours(variants)
+        colours = variant_colors(variants)
         if frame is None or frame.empty:
             self.source.data = {k: [] for k in self.source.data}
             self.note.text, self.note.visible = "no funnel data", True
@@ -335,4 +326,4 @@ class SharePlot(_LinePlot):
         super().__init__(f, point_size=None)
 
     def update(self, frame: pd.DataFrame | None, arms: Sequence[str]) -> None:
-        self._set(frame, arms, variant_colours(arms), "run the simulation")
+        self._set(frame, arms, {a: Category10_10[i % 10] for i, a in enumerate(arms)}, "run the simulation")

@@ -27,14 +27,13 @@ import pandas as pd
 from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Range1d, Span, TeeHead, Whisker
 from bokeh.plotting import figure
 
-from ..display import escape, fmt_share, tick_formatter
+from ..display import PALETTE, escape, fmt_share, tick_formatter, variant_colors
 
 __all__ = ["PALETTE", "WIDTH", "HEIGHT", "EmptyPlot", "variant_colors", "empty_message", "padded_range",
            "srm_history_plot", "lift_forest", "sequential_plot", "funnel_plot", "trend_plot", "hour_plot",
            "cohort_plot", "segment_plot", "sku_plot", "shrinkage_plot", "allocation_plot", "roi_plot",
            "new_figure", "legend_outside"]
 
-PALETTE = ("#6e7781", "#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#0a3069", "#9a6700")
 WIDTH, HEIGHT = 680, 260
 """Every plot is at most ``WIDTH`` CSS pixels wide (legend and toolbar included): it fits the printed page
 (A4 or Letter with 12 mm margins leaves 700 px or more). Legends sit outside the frame, right of it."""
@@ -42,11 +41,6 @@ LEGEND = "right"
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 ZERO = dict(line_color="#57606a", line_dash="dotted", line_width=1.5)
 """The line at zero (no effect) of the lift plots."""
-
-
-def variant_colors(variants: Sequence[str]) -> dict[str, str]:
-    """The control is grey; variants take the palette in order (same colour in every plot)."""
-    return {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(variants)}
 
 
 @dataclass(frozen=True)
