@@ -135,7 +135,7 @@ def test_unknown_strata_or_covariate_is_a_clear_error() -> None:
 
 def test_every_metric_shares_the_experiments_cells_and_gets_the_same_estimate():
     """The cells × arms sums are grouped once per experiment (``ExperimentData.memo``): each metric's adjusted
-    estimate equals the one grouped for it alone, the arms' sums are handed out as copies, and neither a
+    estimate from the shared grouping equals the one from a grouping of its own, the arms' sums are handed out as copies, and neither a
     pickle nor a ``replace`` carries the memo."""
     import pickle
     from dataclasses import replace

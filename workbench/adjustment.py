@@ -220,15 +220,13 @@ def adjust_metric(cube: pd.DataFrame, variants: Sequence[str], m: Metric, *, alp
     keep_cols = sorted(needed | {sum_col(c) for c in covs} | {sq_col(c) for c in covs}
                        | {xprod_col(a, b) for i, a in enumerate(covs) for b in covs[i + 1:]}
                        | {xprod_col(v, c) for v in (m.numerator, m.denominator) if v for c in covs})
-    if memo is None:
-        g, pooled = _pool(cube[[*dims, "variant", *keep_cols]], dims, variants)
-    else:
-        key = ("adjustment cells", tuple(dims), tuple(variants))
-        if key not in memo:
-            sums = [c for c in cube.columns if (c == "n" or "__" in c) and c not in dims]
-            memo[key] = _pool(cube[[*dims, "variant", *sums]], dims, variants)
-        g_all, pooled = memo[key]
-        g = g_all[keep_cols]
+    memo = {} if memo is None else memo
+    key = ("adjustment cells", tuple(dims), tuple(variants))
+    if key not in memo:           # every sum column at once: the pooling is decided by the units, whatever the metric
+        sums = [c for c in cube.columns if (c == "n" or "__" in c) and c not in dims]
+        memo[key] = _pool(cube[[*dims, "variant", *sums]], dims, variants)
+    g_all, pooled = memo[key]
+    g = g_all[keep_cols]
     n_cells = len(g.index.get_level_values("cell").unique())
     k = len(variants)
     arr = adjust_core(_cells(g, m, covs, n_cells, k))

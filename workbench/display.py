@@ -48,7 +48,12 @@ if TYPE_CHECKING:
 __all__ = ["ResultMixin", "to_jsonable", "dumps", "escape", "Notation", "NOTATION", "fmt_value", "fmt_change",
            "fmt_change_ci", "fmt_num", "fmt_fixed", "css_pct", "fmt_signed", "fmt_pct", "fmt_rate", "fmt_pp", "fmt_lift", "fmt_prob", "fmt_share",
            "fmt_count", "fmt_currency", "fmt_seconds", "fmt_elapsed", "fmt_p", "fmt_p_eq", "p_in_text", "fmt_ci", "tick_formatter",
-           "fmt_action", "finite_or_none", "fmt_weight", "fmt_covariate", "PALETTE", "variant_colors"]
+           "fmt_action", "finite_or_none", "fmt_weight", "fmt_covariate", "PALETTE", "variant_colors", "TRANSIENT"]
+
+
+TRANSIENT = "transient"
+"""Dataclass field metadata ``{TRANSIENT: True}`` marks a memo of values derived from the other fields: not a fact
+of the result, so it is left out of JSON (:func:`to_jsonable`) and of the dashboard's kept snapshot."""
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -57,7 +62,7 @@ def to_jsonable(obj: Any) -> Any:
         if hasattr(obj, "to_dict") and not isinstance(obj, ResultMixin):
             return to_jsonable(obj.to_dict())
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if not f.name.startswith("_") and not f.metadata.get("transient")}     # a memo is not a fact
+                if not f.name.startswith("_") and not f.metadata.get(TRANSIENT)}     # a memo is not a fact
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):

@@ -30,7 +30,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .display import ResultMixin
+from .display import TRANSIENT, ResultMixin
 from .errors import Problem
 from .metrics import Metric, Role
 from .stats.sufficient import RatioStats, SufficientStats
@@ -78,7 +78,7 @@ class ExperimentData:
     data_version: str = ""     # changes whenever the underlying data changes (cache and report keys)
     quantiles: pd.DataFrame | None = None   # quantile metrics: one row per metric × arm (aggregate_quantiles)
     memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False,
-                                 metadata={"transient": True})
+                                 metadata={TRANSIENT: True})
     """Reductions of ``cube`` computed once and reused by every metric (the arms' sums, the adjustment's cells);
     the cube is never changed in place. Not pickled nor kept in the dashboard's snapshot, and a
     :func:`dataclasses.replace` starts an empty one."""

@@ -21,6 +21,8 @@ def assert_same(a, b, where: str) -> None:
     import dataclasses
 
     import pandas as pd
+
+    from workbench.display import TRANSIENT
     assert type(a) is type(b), (where, type(a), type(b))
     if isinstance(a, pd.DataFrame):
         pd.testing.assert_frame_equal(a, b, check_exact=True, check_column_type=True, check_index_type=True, obj=where)
@@ -32,7 +34,7 @@ def assert_same(a, b, where: str) -> None:
             assert_same(getattr(a, f), getattr(b, f), f"{where}.{f}")
     elif dataclasses.is_dataclass(a):
         for f in dataclasses.fields(a):
-            if f.metadata.get("transient"):        # a memo of derived values: not kept (tests/dashboard/test_codec.py)
+            if f.metadata.get(TRANSIENT):        # a memo of derived values: not kept (tests/dashboard/test_codec.py)
                 continue
             assert_same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
     elif isinstance(a, dict):

@@ -132,9 +132,9 @@ class AllocationHistory(ResultMixin):
     def plot(self, colors: Mapping[str, str] | None = None) -> Any:
         """Allocation over time (a Bokeh figure): one step line per variant, in percent of traffic; an
         :class:`~workbench.reports.plots.EmptyPlot` saying so when no decision was logged."""
-        from bokeh.models import ColumnDataSource, HoverTool, Range1d
+        from bokeh.models import ColumnDataSource, Range1d
 
-        from ..reports.plots import WIDTH, EmptyPlot, legend_outside, new_figure, variant_colors
+        from ..reports.plots import DATE, WIDTH, EmptyPlot, add_hover, legend_outside, new_figure, variant_colors
         f = self.step_frame()
         if f.empty:
             return EmptyPlot(f"no allocation decision logged for {self.experiment_id}")
@@ -146,12 +146,11 @@ class AllocationHistory(ResultMixin):
             g = f[f["variant"] == v]
             if g.empty:
                 continue
-            src = ColumnDataSource({"_date": pd.to_datetime(g["ts"]), "weight": (g["weight"] * 100).to_numpy(),
+            src = ColumnDataSource({DATE: pd.to_datetime(g["ts"]), "weight": (g["weight"] * 100).to_numpy(),
                                     "variant": [str(v)] * len(g)})
-            steps.append(fig.step("_date", "weight", source=src, mode="after", color=colors.get(v, "#57606a"),
+            steps.append(fig.step(DATE, "weight", source=src, mode="after", color=colors.get(v, "#57606a"),
                                   line_width=2, legend_label=str(v)))
-        fig.add_tools(HoverTool(renderers=steps, tooltips=[("variant", "@variant"), ("time", "@_date{%F %H:%M}"),
-                                                           ("weight", "@weight")], formatters={"@_date": "datetime"}))
+        add_hover(fig, steps, [("variant", "variant"), ("time", DATE), ("weight", "weight")], date_format="%F %H:%M")
         fig.x_range.range_padding = 0
         return legend_outside(fig)
 

@@ -40,13 +40,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..display import TRANSIENT
+
 __all__ = ["encode", "decode", "CodecError"]
 
 _ALLOWED = "workbench."
 _T = "$t"
-TRANSIENT = "transient"
-"""A dataclass field with ``metadata={"transient": True}`` (a memo of values derived from the others) is not
-stored; a decoded object gets its ``default_factory`` value (an empty memo)."""
 
 
 class CodecError(ValueError):

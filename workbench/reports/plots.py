@@ -32,7 +32,7 @@ from ..display import PALETTE, escape, fmt_share, tick_formatter, variant_colors
 __all__ = ["PALETTE", "WIDTH", "HEIGHT", "EmptyPlot", "variant_colors", "empty_message", "padded_range",
            "srm_history_plot", "lift_forest", "sequential_plot", "funnel_plot", "trend_plot", "hour_plot",
            "cohort_plot", "segment_plot", "sku_plot", "shrinkage_plot", "allocation_plot", "roi_plot",
-           "new_figure", "legend_outside"]
+           "new_figure", "legend_outside", "add_hover", "DATE"]
 
 WIDTH, HEIGHT = 680, 260
 """Every plot is at most ``WIDTH`` CSS pixels wide (legend and toolbar included): it fits the printed page
@@ -106,11 +106,21 @@ DATE = "_date"
 """The column the plots fill with datetimes (hover shows it as a date)."""
 
 
-def _hover(fig: Any, renderers: Sequence[Any], fields: Sequence[tuple[str, str]]) -> None:
-    """Hovering a glyph of ``renderers`` shows ``fields`` (label, column); the :data:`DATE` column as a date."""
-    tips = [(label, f"@{{{c}}}{{%F}}" if c == DATE else f"@{{{c}}}") for label, c in fields]
+def add_hover(fig: Any, renderers: Sequence[Any], fields: Sequence[tuple[str, str]], *,
+              date_format: str = "%F") -> None:
+    """Hovering a glyph of ``renderers`` shows ``fields`` (label, column); the :data:`DATE` column as a date
+    (``date_format``, strftime)."""
+    tips = [(label, f"@{{{c}}}{{{date_format}}}" if c == DATE else f"@{{{c}}}") for label, c in fields]
     fig.add_tools(HoverTool(renderers=list(renderers), tooltips=tips,
                             formatters={f"@{{{DATE}}}": "datetime"} if any(c == DATE for _, c in fields) else {}))
+
+
+def _interval(fig: Any, src: ColumnDataSource, base: str, lower: str, upper: str, *, color: str, width: float,
+              head: int) -> None:
+    """An interval per row of ``src`` (a vertical whisker from ``lower`` to ``upper`` at ``base``, capped)."""
+    fig.add_layout(Whisker(source=src, base=base, lower=lower, upper=upper, line_color=color, line_width=width,
+                           lower_head=TeeHead(size=head, line_color=color, line_width=width),
+                           upper_head=TeeHead(size=head, line_color=color, line_width=width)))
 
 
 def _dates(values: Any) -> Any:
@@ -129,7 +139,7 @@ def srm_history_plot(frame: pd.DataFrame, *, warning_p: float, blocked_p: float,
                      y_range=Range1d(max(lowest / 10, 1e-300), 1.5))
     fig.line(DATE, "p", source=src, color=PALETTE[1], line_width=2, legend_label="cumulative SRM p-value")
     pts = fig.scatter(DATE, "p", source=src, color=PALETTE[1], size=6)
-    _hover(fig, [pts], [("day", DATE), ("p-value", "p"), ("units", "units")])
+    add_hover(fig, [pts], [("day", DATE), ("p-value", "p"), ("units", "units")])
     fig.add_layout(Span(location=warning_p, dimension="width", line_color="#d4a72c", line_dash="dashed",
                         line_width=1.5))
     fig.add_layout(Span(location=blocked_p, dimension="width", line_color="#cf222e", line_dash="dashed",
@@ -165,11 +175,9 @@ def lift_forest(frame: pd.DataFrame, *, label: str = "variant", value: str = "li
     fig = new_figure(title, ylabel=f"{name} (%)" if pct else name, height=280 if rotate else 240,
                      x_range=FactorRange(*dict.fromkeys(f["_label"])), y_range=Range1d(ylo, yhi))
     src = ColumnDataSource(f)
-    fig.add_layout(Whisker(source=src, base="_label", lower="_lo", upper="_hi", line_color=PALETTE[1], line_width=2,
-                           lower_head=TeeHead(size=10, line_color=PALETTE[1], line_width=2),
-                           upper_head=TeeHead(size=10, line_color=PALETTE[1], line_width=2)))
+    _interval(fig, src, "_label", "_lo", "_hi", color=PALETTE[1], width=2, head=10)
     pts = fig.scatter("_label", "_v", source=src, size=9, color=PALETTE[1])
-    _hover(fig, [pts], [(label, "_label"), (name, "_v"), ("lo", "_lo"), ("hi", "_hi")])
+    add_hover(fig, [pts], [(label, "_label"), (name, "_v"), ("lo", "_lo"), ("hi", "_hi")])
     fig.add_layout(Span(location=0, dimension="width", **ZERO))
     fig.xaxis.major_label_orientation = math.radians(rotate)
     return fig
@@ -198,7 +206,7 @@ def sequential_plot(frames: Mapping[str, pd.DataFrame], variants: Sequence[str],
                                 "hi": scale * f["cs_hi"].to_numpy()})
         fig.varea(x, "lo", "hi", source=src, color=color, alpha=0.15)
         lines.append(fig.line(x, "lift", source=src, color=color, line_width=2, legend_label=str(v)))
-    _hover(fig, lines, [("look", x), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
+    add_hover(fig, lines, [("look", x), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
     fig.x_range.range_padding = 0
     fig.add_layout(Span(location=0, dimension="width", **ZERO))
     return legend_outside(fig)
@@ -223,7 +231,7 @@ def funnel_plot(frame: pd.DataFrame, variants: Sequence[str]) -> Any:
                                 "units": g["units"].to_numpy()})
         bars.append(fig.vbar(x="x", top="share", width=0.8, source=src, fill_color=colors[v], line_color="black",
                              legend_label=str(v)))
-    _hover(fig, bars, [("step", "step"), ("variant", "variant"), ("share", "share"), ("units", "units")])
+    add_hover(fig, bars, [("step", "step"), ("variant", "variant"), ("share", "share"), ("units", "units")])
     axis = fig.xaxis[0]
     axis.major_label_text_font_size = "0pt"
     axis.group_text_font_size = "9pt"
@@ -243,7 +251,7 @@ def _lines(fig: Any, frame: pd.DataFrame, x: str, y: str, variants: Sequence[str
                                 y: (g[y] * scale).to_numpy(), "variant": [str(v)] * len(g)})
         lines.append(fig.line(DATE if dated else x, y, source=src, color=colors[v], line_width=2,
                               legend_label=str(v)))
-    _hover(fig, lines, [("variant", "variant"), (x, DATE if dated else x), (y, y)])
+    add_hover(fig, lines, [("variant", "variant"), (x, DATE if dated else x), (y, y)])
 
 
 def trend_plot(frame: pd.DataFrame, y: str, variants: Sequence[str], *, title: str = "", ylabel: str = "",
@@ -283,11 +291,9 @@ def cohort_plot(frame: pd.DataFrame, variants: Sequence[str], *, dim: str = "day
             continue
         src = ColumnDataSource({DATE: _dates(g[dim]), "lift": (g["lift_rel"] * 100).to_numpy(),
                                 "lo": (g["lo"] * 100).to_numpy(), "hi": (g["hi"] * 100).to_numpy()})
-        fig.add_layout(Whisker(source=src, base=DATE, lower="lo", upper="hi", line_color=colors[v], line_width=1.5,
-                               lower_head=TeeHead(size=8, line_color=colors[v], line_width=1.5),
-                               upper_head=TeeHead(size=8, line_color=colors[v], line_width=1.5)))
+        _interval(fig, src, DATE, "lo", "hi", color=colors[v], width=1.5, head=8)
         lines.append(fig.line(DATE, "lift", source=src, color=colors[v], line_width=2, legend_label=str(v)))
-    _hover(fig, lines, [("day", DATE), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
+    add_hover(fig, lines, [("day", DATE), ("lift", "lift"), ("lo", "lo"), ("hi", "hi")])
     fig.add_layout(Span(location=0, dimension="width", **ZERO))
     return legend_outside(fig)
 
@@ -309,7 +315,7 @@ def _by_category(fig: Any, f: pd.DataFrame, x: str, y: str, fields: Sequence[tup
         src = ColumnDataSource({col: g[col].to_numpy() for _, col in fields})
         pts.append(fig.scatter(x, y, source=src, size=7, alpha=0.8, color=PALETTE[(i + 1) % len(PALETTE)],
                                legend_label=c))
-    _hover(fig, pts, fields)
+    add_hover(fig, pts, fields)
 
 
 def sku_plot(frame: pd.DataFrame, *, value_label: str = "conversion") -> Any:
@@ -374,7 +380,7 @@ def allocation_plot(frame: pd.DataFrame, variants: Sequence[str], history: Any =
                                 "share": (g["realised_share"] * 100).to_numpy(), "variant": [str(v)] * len(g)})
         pts.append(fig.scatter(DATE, "share", source=src, color=colors[v], size=6, legend_label=f"{v} realised"))
     if pts:
-        _hover(fig, pts, [("variant", "variant"), ("day", DATE), ("realised share", "share")])
+        add_hover(fig, pts, [("variant", "variant"), ("day", DATE), ("realised share", "share")])
     return legend_outside(fig)
 
 
@@ -390,7 +396,7 @@ def roi_plot(path: pd.DataFrame, *, variant: str, level: float, currency: str = 
     fig.varea("day", "lo", "hi", source=src, color=PALETTE[1], alpha=0.2, legend_label=f"{fmt_share(level)} interval")
     line = fig.line("day", "cumulative", source=src, color=PALETTE[1], line_width=2,
                     legend_label=f"{variant} (projected)")
-    _hover(fig, [line], [("day", "day"), ("cumulative", "cumulative"), ("lo", "lo"), ("hi", "hi")])
+    add_hover(fig, [line], [("day", "day"), ("cumulative", "cumulative"), ("lo", "lo"), ("hi", "hi")])
     fig.add_layout(Span(location=0, dimension="width", **ZERO))
     fig.yaxis.formatter = tick_formatter("currency")
     fig.x_range.range_padding = 0
