@@ -238,3 +238,31 @@ def test_overview_states_the_headers_as_of_and_running_since(built):
     assert row.startswith(header_as_of) and "all data" in row
     assert re.search(r"<th class=.k.>Running since</th><td class=.v.>\d{4}-\d\d-\d\d", html)
     assert not re.search(r">Ended</th><td class=.v.>running<", html)          # "Ended" only once it has ended
+
+
+def test_the_runs_browser_prints_the_same_pages_as_a_one_shot_print(tmp_path):
+    """The run's browser lays its tab out for print from the start (print media emulated, so printing does
+    not lay out and redraw the plots again); the pages are the ones ``chromium --print-to-pdf`` prints."""
+    from PIL import Image, ImageChops
+
+    from workbench.reports.html import page_head
+    from workbench.reports.pdf import PdfPrinter
+    from workbench.reports.render import html_to_pdf
+    chromium = _require("Chromium", str(CHROMIUM))
+    forest = plots.lift_forest(pd.DataFrame({"variant": ["b", "c"], "lift_rel": [0.05, -0.02], "lo": [0.01, -0.06],
+                                             "hi": [0.09, 0.02]}))
+    wide = pd.DataFrame({f"column {i}": [f"value-{i}-{j}" * 3 for j in range(3)] for i in range(9)})
+    page = tmp_path / "page.html"
+    page.write_text(f"<html><head>{page_head()}</head><body><h1>Report</h1>{table(wide)}{embed(forest)}"
+                    "</body></html>", encoding="utf-8")
+    printer = PdfPrinter(chromium)
+    try:
+        printer.print_pdf(page, tmp_path / "run" / "r.pdf", timeout=60)
+    finally:
+        printer.close()
+    html_to_pdf(page, tmp_path / "one" / "r.pdf", chromium=chromium, timeout=60)
+    ours = _pdf_pages(tmp_path / "run" / "r.pdf", tmp_path / "run", 1, 9)
+    theirs = _pdf_pages(tmp_path / "one" / "r.pdf", tmp_path / "one", 1, 9)
+    assert ours and len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert ImageChops.difference(Image.open(a), Image.open(b)).getbbox() is None, a.name

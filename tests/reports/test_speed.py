@@ -4,6 +4,7 @@ the portfolio page."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,24 @@ def test_an_unchanged_rerun_stays_light_and_keeps_the_portfolio_page(copy_of):
     refresh_portfolio(copy_of.out, run, db=str(copy_of.db))
     after = index.read_text(encoding="utf-8")
     assert after != before and after.count(f">{new}<") == before.count(f">{new}<") + 1
+
+
+GATHER_AA = """
+import sys, json
+from workbench.reports.inputs import gather_inputs
+inputs = gather_inputs(["aa-pipeline-check"], db=sys.argv[1])
+aa = inputs["aa-pipeline-check"].outcome.result.aa
+print(json.dumps({"scipy.stats": "scipy.stats" in sys.modules, "findings": list(aa.findings),
+                  "share_p": aa.share_p}))
+"""
+
+
+def test_gathering_an_aa_check_does_not_import_scipy_stats(small_world):
+    """The A/A verdict's binomial and KS tests come from scipy.special (``workbench.stats.uniformity``):
+    a report run's gathering no longer pays scipy.stats' half-second import."""
+    r = subprocess.run([sys.executable, "-c", GATHER_AA, str(small_world["db"])], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["scipy.stats"] is False
+    assert out["share_p"] is not None and any("binomial p" in f for f in out["findings"])

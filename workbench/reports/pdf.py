@@ -210,6 +210,9 @@ class PdfPrinter:
                                 deadline=deadline)["sessionId"]
                 conn.tab = (target, sid)
                 conn.call("Page.enable", session=sid, deadline=deadline)
+                # laid out and drawn for print from the start: printing then does not lay out and redraw the
+                # page (and its plots) a second time (0.1 s of a report's 1.3 s print; the pages are the same)
+                conn.call("Emulation.setEmulatedMedia", {"media": "print"}, session=sid, deadline=deadline)
             sid = conn.tab[1]
             # as --virtual-time-budget does: paused virtual time while navigating, then the budget
             conn.call("Emulation.setVirtualTimePolicy", {"policy": "pause"}, session=sid, deadline=deadline)
