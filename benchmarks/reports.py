@@ -19,7 +19,7 @@ time went, stage by stage: the process (start-up, imports, exit), the run's ``st
 start, gather, finish; ``workbench report --json``) and the report's ``timings`` (``summary.json``:
 worker wait, notebook execution, nbconvert HTML, Chromium PDF).
 
-    .venv/bin/python benchmarks/reports.py [--no-pdf] [--skip-direct] [--skip-one-worker]
+    .venv/bin/python benchmarks/reports.py [--no-pdf] [--skip-direct] [--skip-one-worker] [--skip-service]
                                            [--experiment pdp-shoes-hero] [--db WORLD.duckdb] [--baseline CHECKOUT]
 """
 
@@ -155,6 +155,53 @@ def stage_breakdown(wall: float, data: dict) -> None:
         print(f"        {name:<50} {sec:6.2f} s", flush=True)
 
 
+def through_service(db: Path, out: Path, experiment: str, pdf: list[str], alone: float, runs: int = 3) -> None:
+    """The warm report through ``workbench report-service`` (started for ``db`` and ``out``, stopped after):
+    each run's wall time as the user waits for it (the `workbench report` process), and the CPU of that
+    process plus the service, its workers and Chromium during the run."""
+    import psutil
+    env, cwd = code_env(ROOT)
+    t0 = time.perf_counter()
+    service = subprocess.Popen([sys.executable, "-m", "workbench", "report-service", "--db", str(db), "--out", str(out),
+                                "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=env, cwd=cwd)
+    try:
+        assert service.stderr is not None
+        line = service.stderr.readline()
+        if "ready" not in line:
+            raise SystemExit(f"the report service did not start: {line}{service.stderr.read()[-2000:]}")
+        print(f"  report service started and warm in {time.perf_counter() - t0:.1f} s   [{load()}]", flush=True)
+
+        def service_cpu() -> float:
+            procs = [psutil.Process(service.pid), *psutil.Process(service.pid).children(recursive=True)]
+            total = 0.0
+            for p in procs:
+                try:
+                    c = p.cpu_times()
+                    total += c.user + c.system
+                except psutil.Error:
+                    pass
+            return total
+
+        times = []
+        for i in range(runs):
+            before = service_cpu()
+            seconds, d = report(db, out, experiment, "--force", *pdf)
+            client = LAST_CPU[0]
+            LAST_CPU[0] = client + max(0.0, service_cpu() - before)
+            if not any("built by the warm report service" in n for n in d.get("notes", [])):
+                raise SystemExit("the run did not go through the report service")
+            times.append(seconds)
+            say(f"one report through the warm service, run {i + 1}", seconds,
+                (f"{met(seconds, 5)}; {seconds / alone:.2f}x the warm report in its own process" if i else
+                 "the service's first run"))
+        if runs > 1:
+            stage_breakdown(times[-1], d)
+    finally:
+        service.terminate()
+        service.wait(timeout=60)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--experiment", default="pdp-shoes-hero")
@@ -162,6 +209,7 @@ def main() -> None:
     ap.add_argument("--no-pdf", action="store_true", help="skip the Chromium PDFs")
     ap.add_argument("--skip-direct", action="store_true", help="skip the --handoff direct comparison")
     ap.add_argument("--skip-one-worker", action="store_true", help="skip `--all` with 1 worker")
+    ap.add_argument("--skip-service", action="store_true", help="skip the warm report service")
     ap.add_argument("--baseline", metavar="CHECKOUT",
                     help="also time the warm report and `--all` with the workbench code of another checkout "
                          "(e.g. the main branch before a change), in the same run")
@@ -191,6 +239,8 @@ def main() -> None:
         base, _ = report(base_work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
         base, _ = report(base_work, scratch / "base-single", a.experiment, "--force", *pdf, code=a.baseline)
         say("  baseline: one report, warm, with --baseline's code", base, f"this code takes {warm / base:.2f}x")
+    if not a.skip_service:
+        through_service(work, single, a.experiment, pdf, warm)
     one, _ = report(work, single, a.experiment, *pdf)
     say("one report, unchanged re-run", one, met(one, 2))
     # new events for this experiment alone: the report is rebuilt, its event rows checked again (only its own)

@@ -6,6 +6,7 @@ Examples::
     workbench report --all --workers 2         # every experiment; fresh ones are skipped
     workbench report --all --force             # rebuild everything
     workbench report --all --as-of 2026-11-15  # as the data stood then
+    workbench report-service &                 # keep a warm process: each `workbench report` then runs there
 
 A cron line for a daily refresh (the run waits for an earlier run still going, then skips what is
 fresh; the exit status is 1 when a report failed)::
@@ -16,6 +17,7 @@ fresh; the exit status is 1 when a report failed)::
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -36,6 +38,10 @@ def register(app: typer.Typer) -> None:
                                    "the active virtual environment, else your user's Jupyter folder.")(kernel_install_cmd)
     kernel.command("show", help="Where the `workbench` kernelspec is and which Python it starts.")(kernel_show_cmd)
     app.add_typer(kernel, name="kernel")
+    app.command("report-service", help="Keep one process warm for `workbench report` on these reports: the imports, "
+                                       "report workers and Chromium are ready, so each run starts at once (same "
+                                       "lock, files and outcome). Runs in the foreground until --idle minutes pass "
+                                       "without a run, or Ctrl-C.")(engine_options(report_service_cmd))
 
 
 def report_cmd(
@@ -61,11 +67,15 @@ def report_cmd(
     wait: Optional[float] = typer.Option(None, "--wait", min=0, help="Seconds to wait for another report run "
                                                                      "(default reports.lock_timeout_s)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    service: bool = typer.Option(True, "--service/--no-service", help="Run in the warm report service when one is "
+                                                                      "running for these reports (`workbench "
+                                                                      "report-service`); else in this process."),
     json_out: bool = JSON_OPTION,
     mlflow: Optional[str] = MLFLOW_OPTION,
 ) -> None:
     from ..reports.console import ReportProgress, print_run
     from ..reports.runner import run_reports
+    from ..reports.service import NOT_USED_NOTE, run_with_service
 
     if all_ and experiments:
         raise InputError([Problem("blocked", "bad_option", "give experiment ids or --all, not both",
@@ -75,11 +85,15 @@ def report_cmd(
     if handoff not in ("cache", "direct"):
         raise InputError([Problem("blocked", "bad_option", "--handoff must be cache or direct", column="handoff",
                                   value=handoff)])
-    run = run_reports(None if all_ else experiments, workers=workers, force=force, db=db, out=out, as_of=as_of,
-                      policy=policy, pdf=pdf, record=record, roi_horizon_days=horizon,
-                      handoff=handoff,  # type: ignore[arg-type]
-                      notebook=notebook, lock_timeout=wait,
-                      progress=ReportProgress(err_console, enabled=not quiet and not json_out))
+    options = dict(experiment_ids=None if all_ else experiments, workers=workers, force=force, db=db, out=out,
+                   as_of=as_of, policy=policy, pdf=pdf, record=record, roi_horizon_days=horizon, handoff=handoff,
+                   notebook=notebook, lock_timeout=wait)
+    progress = ReportProgress(err_console, enabled=not quiet and not json_out)
+    run, why = run_with_service(progress, **options) if service else (None, "")
+    if run is None:
+        run = run_reports(progress=progress, **options)
+        if why:
+            run = replace(run, notes=(*run.notes, NOT_USED_NOTE.format(why=why)))
     logged = _log_reports(run, mlflow, db) if mlflow is not None else None
     if json_out:
         print_json({**run.to_dict(), "exit_code": run.exit_code, **({"mlflow": logged} if logged is not None else {})})
@@ -88,6 +102,22 @@ def report_cmd(
     if run.built and mlflow is None:
         _exit_without_teardown(run.exit_code)
     raise typer.Exit(run.exit_code)
+
+
+def report_service_cmd(
+    db: Optional[str] = typer.Option(None, "--db", help="DuckDB file with the events and the registry; default "
+                                                        "data/workbench.duckdb or $WORKBENCH_DB."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Reports directory; default reports/ or "
+                                                                 "$WORKBENCH_REPORTS."),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Report workers kept warm."),
+    idle: float = typer.Option(30.0, "--idle", min=0.01, help="Minutes without a run before the service stops."),
+) -> None:
+    from ..reports.service import serve
+    say = lambda text: err_console.print(text, highlight=False, markup=False, soft_wrap=True)  # noqa: E731
+    try:
+        serve(db, out, workers=workers, idle=idle * 60, say=say)
+    except KeyboardInterrupt:
+        say("report service: stopped")
 
 
 def _exit_without_teardown(code: int) -> None:

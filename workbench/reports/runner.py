@@ -43,7 +43,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
-from ..config import Paths, Settings, get_settings
+from ..config import Settings, get_settings
 from ..display import ResultMixin, dumps, fmt_action
 from ..errors import InputError, NotFoundError, Problem
 from ..files import publish_tree, write_text_atomic
@@ -253,7 +253,7 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                 record: bool = True, handoff: Literal["cache", "direct"] = "cache",
                 notebook: str | Path | None = None, lock_timeout: float | None = None,
                 roi_horizon_days: int | None = None, kernel: str = KERNEL,
-                settings: Settings | None = None) -> ReportRun:
+                settings: Settings | None = None, pool: WorkerPool | None = None, printer: Any = None) -> ReportRun:
     """Build the reports of ``experiment_ids`` (every experiment with events when ``None``); see the module doc.
 
     ``pdf``: ``None`` prints a PDF when Chromium is found, ``False`` never, ``True`` requires it.
@@ -262,6 +262,10 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
     workers start before the sources are scanned (their warm-up is the longest wait of a one-report run);
     otherwise they start once the scan found something to build (a run that only finds fresh reports
     starts no worker and imports neither Jupyter nor the plotting stack).
+
+    ``pool`` and ``printer`` (:class:`~workbench.reports.pdf.PdfPrinter`, not launched or running): workers
+    and a browser that outlive the run (the report service's, :mod:`workbench.reports.service`); the run
+    uses them and leaves them running.
     """
     from .keys import parse_as_of
     from .pdf import start_printer
@@ -275,9 +279,8 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
     if handoff not in ("cache", "direct"):
         raise InputError([Problem("blocked", "bad_option", "handoff must be 'cache' or 'direct'", column="handoff",
                                   value=handoff)])
-    paths = Paths.default()
-    out_dir = Path(out) if out is not None else paths.reports
-    db_path = str(Path(db).resolve()) if db is not None and "://" not in str(db) else (str(db) if db else str(paths.db))
+    from .service import report_targets
+    db_path, out_dir = report_targets(db, out)
     nb_path = Path(notebook) if notebook is not None else default_notebook()
     if not nb_path.exists():
         raise NotFoundError(f"{nb_path}: report notebook not found (pass --notebook)")
@@ -292,9 +295,10 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
         notes.append("PDF not written: Chromium was not found (set WORKBENCH_CHROMIUM or reports.chromium)")
     with _RunLock(out_dir, s.reports.lock_timeout_s if lock_timeout is None else lock_timeout):
         notes += _recover(out_dir)
-        pool = WorkerPool()
+        own_pool, own_printer = pool is None, printer is None
+        pool = pool if pool is not None else WorkerPool()
         if force and experiment_ids:
-            pool.prestart(min(workers, len(experiment_ids)))
+            pool.prestart(min(workers, len(experiment_ids)) - pool.started)
         try:      # the speculatively started workers stop if the scan fails (an unknown experiment)
             scan = scan_sources(db_path, experiment_ids, as_of=at)
             fingerprints = scan.fingerprints
@@ -317,17 +321,19 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                 else:
                     todo.append(e)
         except BaseException:
-            pool.close()
+            if own_pool:
+                pool.close()
             raise
         run_dir = out_dir / f".run-{uuid.uuid4().hex[:8]}"
-        printer = None
+        printer = printer if chromium is not None and not own_printer else None
         try:
             if todo:
                 # the workers start and import the plotting stack while this process gathers the inputs;
                 # the run's Chromium starts after the first batch (its start would take CPU from the gathering)
                 t1 = time.perf_counter()
                 pool.prestart(min(workers, len(todo)) - pool.started)
-                printer = start_printer(chromium, launch=False)     # launched once the first batch is gathered
+                if own_printer:
+                    printer = start_printer(chromium, launch=False)     # launched once the first batch is gathered
                 stages["start"] = time.perf_counter() - t1
                 stages["gather"] = 0.0
 
@@ -362,9 +368,10 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                     outcomes[o.experiment_id] = o
                 stages["build"] = time.perf_counter() - t3
             t4 = time.perf_counter()
-            if printer is not None:
+            if printer is not None and own_printer:
                 printer.stop()        # Chromium quits while the decisions are recorded and the index is written
-            pool.close()
+            if own_pool:
+                pool.close()
             if record:
                 notes += _record_decisions(db_path, [outcomes[e] for e in todo if outcomes[e].status == "built"])
             ordered = tuple(outcomes[e] for e in ids)
@@ -373,8 +380,9 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
             from .portfolio import refresh_portfolio
             index = refresh_portfolio(out_dir, run, db=db_path)
         finally:
-            pool.close()
-            if printer is not None:
+            if own_pool:
+                pool.close()
+            if printer is not None and own_printer:
                 printer.close()
             shutil.rmtree(run_dir, ignore_errors=True)
         stages["finish"] = time.perf_counter() - t4

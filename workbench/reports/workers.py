@@ -194,6 +194,16 @@ class WorkerPool:
                     self._all.remove(w)
             w.stop()
 
+    def recycle(self) -> None:
+        """After a run whose threads have ended: its workers wait for the next run's threads (a worker that
+        died or reached :data:`MAX_WORKER_USES` is stopped instead)."""
+        with self._guard:
+            keep = [w for w in self._all if w.alive() and w.uses < MAX_WORKER_USES]
+            done = [w for w in self._all if w not in keep]
+            self._all, self._ready = keep, list(keep)
+        for w in done:
+            w.stop()
+
     def close(self) -> None:
         """Stop every worker started (unused prestarted ones too)."""
         with self._guard:

@@ -1,0 +1,132 @@
+"""The warm report service: ``workbench report`` runs there when one listens for its reports, with the same
+outcome as a run of its own, and in its own process otherwise (another environment, no service, a dead one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from workbench.reports.service import run_with_service, socket_path
+
+from .conftest import IDS
+
+CLI = "import sys; from workbench.cli import main; sys.argv[0] = 'workbench'; main()"
+
+
+def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def _start_service(db: Path, out: Path, *extra: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", CLI, "report-service", "--db", str(db), "--out", str(out),
+                             "--workers", "1", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()                      # the service says it is ready once it listens
+    assert "report service: ready" in line, line + (proc.stderr.read() if proc.poll() is not None else "")
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def _summary(out: Path, experiment: str) -> dict:
+    return json.loads((out / experiment / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_a_run_goes_through_the_service_with_the_same_outcome_and_nothing_held_between_runs(copy_of):
+    db, out = copy_of.db, copy_of.out
+    alone = _cli("report", IDS[0], "--force", "--no-service", "--db", str(db), "--out", str(out), "--json")
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    mine = json.loads(alone.stdout)
+    decision = _summary(out, IDS[0])["decision"]
+    service = _start_service(db, out)
+    try:
+        helpers = psutil.Process(service.pid).children(recursive=True)
+        assert helpers                                      # its warm worker (and browser) run beside it
+        runs = []
+        for _ in range(2):
+            r = _cli("report", IDS[0], "--force", "--db", str(db), "--out", str(out), "--json")
+            assert r.returncode == 0, r.stderr[-2000:]
+            runs.append(json.loads(r.stdout))
+            # between runs the service holds no connection: another process writes to the database
+            import duckdb
+            with duckdb.connect(str(db)) as con:
+                con.execute("CREATE OR REPLACE TABLE written_between_runs AS SELECT 1 AS x")
+        for run in runs:
+            assert any(f"warm report service (pid {service.pid}" in n for n in run["notes"])
+            (o,) = run["outcomes"]
+            assert o["status"] == "built" and o["decision"] == mine["outcomes"][0]["decision"]
+            assert o["health"] == mine["outcomes"][0]["health"] and o["pdf"] == mine["outcomes"][0]["pdf"]
+        assert _summary(out, IDS[0])["decision"] == decision          # the same decision, the same sentence
+        # the same warm worker built both reports (a new one would have had to warm up first)
+        assert {p.pid for p in psutil.Process(service.pid).children() if "workers" in " ".join(p.cmdline())} \
+            <= {p.pid for p in helpers}
+        # a user's mistake is the same clear error, exit 2, from the service as from a run of its own
+        bad = _cli("report", "no-such-experiment", "--db", str(db), "--out", str(out))
+        bad_alone = _cli("report", "no-such-experiment", "--no-service", "--db", str(db), "--out", str(out))
+        assert bad.returncode == bad_alone.returncode == 2
+        assert "Traceback" not in bad.stderr and bad.stderr.strip() == bad_alone.stderr.strip()
+    finally:
+        _stop(service)
+    assert service.returncode == 0
+    assert not socket_path(db, out).exists()
+    for p in helpers:                                       # its workers and browser stopped with it
+        assert not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
+
+
+def test_another_environment_runs_in_its_own_process_and_an_idle_service_stops(copy_of):
+    db, out = copy_of.db, copy_of.out
+    service = _start_service(db, out, "--idle", "0.2")        # 12 s without a run
+    try:
+        r = _cli("report", IDS[1], "--force", "--no-pdf", "--db", str(db), "--out", str(out), "--json",
+                 env={"WORKBENCH_REPORTS_TEST_MARK": "another setting"})
+        assert r.returncode == 0, r.stderr[-2000:]
+        run = json.loads(r.stdout)
+        assert run["outcomes"][0]["status"] == "built"
+        # built here, and the run says why the service did not take it
+        assert not any("built by the warm report service" in n for n in run["notes"])
+        assert any("not by the warm report service: another workbench, Python, working directory or WORKBENCH_"
+                   in n for n in run["notes"]), run["notes"]
+        service.wait(timeout=60)                                             # idle: it stops by itself
+    finally:
+        _stop(service)
+    assert service.returncode == 0 and not socket_path(db, out).exists()
+
+
+def test_no_service_or_a_dead_one_means_a_run_of_its_own(tmp_path):
+    db, out = tmp_path / "w.duckdb", tmp_path / "reports"
+    assert run_with_service(db=db, out=out) == (None, "")                # nothing listens
+    path = socket_path(db, out)
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(path))                                                # a socket left by a killed service
+    dead.close()
+    try:
+        assert path.exists() and run_with_service(db=db, out=out) == (None, "")
+    finally:
+        path.unlink(missing_ok=True)
+    with pytest.raises(TypeError, match="not a report run option"):
+        run_with_service(db=db, out=out, progress_bar=True)
+
+
+def test_a_second_service_for_the_same_reports_is_refused(copy_of):
+    service = _start_service(copy_of.db, copy_of.out)
+    try:
+        t0 = time.monotonic()
+        r = _cli("report-service", "--db", str(copy_of.db), "--out", str(copy_of.out), timeout=120)
+        assert r.returncode == 2 and "already running" in r.stderr and "Traceback" not in r.stderr
+        assert time.monotonic() - t0 < 60
+    finally:
+        _stop(service)
