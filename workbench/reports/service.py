@@ -49,7 +49,7 @@ from ..errors import ConflictError, InputError, NotFoundError, Problem, Workbenc
 __all__ = ["serve", "run_with_service", "socket_path", "report_targets", "SERVICE_NOTE", "NOT_USED_NOTE"]
 
 SERVICE_NOTE = "built by the warm report service (pid {pid}, ready since {since})"
-NOT_USED_NOTE = "built in this process, not by the warm report service: {why}"
+NOT_USED_NOTE = "ran in this process, not in the warm report service: {why}"
 RUN_OPTIONS = ("experiment_ids", "workers", "force", "db", "out", "as_of", "policy", "pdf", "record", "handoff",
                "notebook", "lock_timeout", "roi_horizon_days")
 """The :func:`run_reports` arguments a client may pass (everything but the progress callback)."""
@@ -170,6 +170,18 @@ def serve(db: str | Path | None = None, out: str | Path | None = None, *, worker
             printer.close()
 
 
+def _difference(client: Any, service: dict[str, Any]) -> str:
+    """Why a client's run is not the service's to run (what differs between the two processes)."""
+    client = client if isinstance(client, dict) else {}
+    names = {"package": "workbench package", "python": "Python", "cwd": "working directory"}
+    parts = [f"its {names[k]} is {service[k]}, this one's {client.get(k)}" for k in names if client.get(k) != service[k]]
+    theirs, mine = service["env"], client.get("env") or {}
+    changed = sorted(k for k in {*theirs, *mine} if theirs.get(k) != mine.get(k))
+    if changed:
+        parts.append(f"{', '.join(changed)} differ{'s' if len(changed) == 1 else ''}")
+    return "; ".join(parts) or "a different request"
+
+
 def _warm_up(db: str) -> None:
     """The first run's imports and first queries, paid before the service says it is ready: the experiments'
     fingerprints and one experiment's inputs, read and thrown away (nothing is written). Best effort: a
@@ -199,7 +211,7 @@ def _handle(conn: socket.socket, identity: dict[str, Any], code: str, pool: Any,
         _send(conn, {"refused": "not a report request"})
         return False
     if req.get("identity") != identity:
-        _send(conn, {"refused": "another workbench, Python, working directory or WORKBENCH_* setting"})
+        _send(conn, {"refused": _difference(req.get("identity"), identity)})
         return False
     if _code() != code:
         _send(conn, {"refused": "the workbench code or settings changed since the service started"})
