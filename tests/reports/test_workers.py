@@ -50,6 +50,35 @@ def test_a_worker_is_reused_and_a_dead_one_fails_its_report_and_is_replaced(tmp_
     assert pool._all == [] and not psutil.pid_exists(last)            # closing the pool stopped (and reaped) it
 
 
+def test_recycled_workers_serve_the_next_runs_threads_and_a_used_up_one_is_replaced(tmp_path):
+    """Between two runs of the report service: the workers of the first run's threads wait for the next run's
+    threads; one that reached MAX_WORKER_USES is stopped and a fresh one started in its place."""
+    import threading
+
+    from workbench.reports.workers import MAX_WORKER_USES
+    pool = WorkerPool(warm=False)
+    pids = "import os, pathlib; pathlib.Path(out_dir, '../pids').resolve().open('a').write(f'{os.getpid()}\\n')"
+    nb = _notebook(tmp_path / "pid.ipynb", [pids, "raise RuntimeError('no summary on purpose')"])
+
+    def one_run() -> int:                       # a run's thread (threads end with their run)
+        t = threading.Thread(target=_in_worker, args=(_job(tmp_path, nb), pool, None))
+        t.start()
+        t.join()
+        return int((tmp_path / "out" / "pids").read_text().split()[-1])
+    try:
+        pool.prestart(1)
+        first = one_run()
+        pool.recycle(1)
+        assert one_run() == first and pool.started == 1             # the next run's thread got the same worker
+        (worker,) = pool._all
+        worker.uses = MAX_WORKER_USES
+        pool.recycle(1)
+        assert pool.started == 1 and not worker.alive()             # used up: stopped, a new one started
+        assert one_run() != first
+    finally:
+        pool.close()
+
+
 def test_the_in_process_engine_stops_a_cell_that_runs_too_long(tmp_path):
     nb = _notebook(tmp_path / "slow.ipynb", ["import time\ntime.sleep(30)", "x = 1"])
     with pytest.raises(pm.PapermillExecutionError, match="CellTimeout"):

@@ -157,7 +157,7 @@ def serve(db: str | Path | None = None, out: str | Path | None = None, *, worker
                 return
             with conn:
                 stop = _handle(conn, identity, code, pool, printer, since, run_reports, say)
-            pool.recycle()
+            pool.recycle(workers)
             if stop:
                 say("report service: the workbench code or settings changed, stopped (start it again)")
                 return
@@ -210,12 +210,12 @@ def _handle(conn: socket.socket, identity: dict[str, Any], code: str, pool: Any,
     if not isinstance(req, dict) or not isinstance(req.get("run"), dict):
         _send(conn, {"refused": "not a report request"})
         return False
-    if req.get("identity") != identity:
-        _send(conn, {"refused": _difference(req.get("identity"), identity)})
-        return False
-    if _code() != code:
-        _send(conn, {"refused": "the workbench code or settings changed since the service started"})
-        return True
+    why = _difference(req.get("identity"), identity) if req.get("identity") != identity else \
+        "the workbench code or settings changed since the service started" if _code() != code else ""
+    if why:
+        _send(conn, {"refused": why})
+        say(f"report service: did not take a run: {why}")
+        return why.startswith("the workbench code")
     conn.settimeout(60)           # a client that stops reading (suspended) is given up, not waited for
     kwargs = {k: v for k, v in req["run"].items() if k in RUN_OPTIONS}
     gone = [False]                # the client went away (Ctrl-C): the run goes on, its reports are written

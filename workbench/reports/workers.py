@@ -194,15 +194,17 @@ class WorkerPool:
                     self._all.remove(w)
             w.stop()
 
-    def recycle(self) -> None:
+    def recycle(self, warm: int = 0) -> None:
         """After a run whose threads have ended: its workers wait for the next run's threads (a worker that
-        died or reached :data:`MAX_WORKER_USES` is stopped instead)."""
+        died or reached :data:`MAX_WORKER_USES` is stopped instead), and new ones start, warming up now, until
+        ``warm`` are ready (call from the thread the workers should die with)."""
         with self._guard:
             keep = [w for w in self._all if w.alive() and w.uses < MAX_WORKER_USES]
             done = [w for w in self._all if w not in keep]
             self._all, self._ready = keep, list(keep)
         for w in done:
             w.stop()
+        self.prestart(warm - len(keep))
 
     def close(self) -> None:
         """Stop every worker started (unused prestarted ones too)."""
