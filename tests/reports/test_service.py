@@ -56,8 +56,9 @@ def test_a_run_goes_through_the_service_with_the_same_outcome_and_nothing_held_b
     try:
         helpers = psutil.Process(service.pid).children(recursive=True)
         assert helpers                                      # its warm worker (and browser) run beside it
+        browsers = [p for p in helpers if "chrom" in p.name() and "--type=" not in " ".join(p.cmdline())]
         runs = []
-        for _ in range(2):
+        for i in range(3):
             r = _cli("report", IDS[0], "--force", "--db", str(db), "--out", str(out), "--json")
             assert r.returncode == 0, r.stderr[-2000:]
             runs.append(json.loads(r.stdout))
@@ -65,6 +66,16 @@ def test_a_run_goes_through_the_service_with_the_same_outcome_and_nothing_held_b
             import duckdb
             with duckdb.connect(str(db)) as con:
                 con.execute("CREATE OR REPLACE TABLE written_between_runs AS SELECT 1 AS x")
+            if i == 0 and browsers:          # its browser dies: the next run still prints, and it is replaced
+                browsers[0].kill()           # (a zombie until the service reaps it)
+                deadline = time.monotonic() + 10
+                while browsers[0].is_running() and browsers[0].status() != psutil.STATUS_ZOMBIE:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+        if browsers:
+            now = [p for p in psutil.Process(service.pid).children(recursive=True)
+                   if "chrom" in p.name() and "--type=" not in " ".join(p.cmdline())]
+            assert now and now[0].pid != browsers[0].pid
         for run in runs:
             assert any(f"warm report service (pid {service.pid}" in n for n in run["notes"])
             (o,) = run["outcomes"]

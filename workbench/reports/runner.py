@@ -43,7 +43,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
-from ..config import Settings, get_settings
+from ..config import Paths, Settings, get_settings
 from ..display import ResultMixin, dumps, fmt_action
 from ..errors import InputError, NotFoundError, Problem
 from ..files import publish_tree, write_text_atomic
@@ -53,7 +53,7 @@ from .workers import WorkerError, WorkerPool
 from .keys import code_version, report_dirname, report_key, scan_sources, with_aa
 from .validated import check_events
 
-__all__ = ["ReportOutcome", "ReportRun", "run_reports", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
+__all__ = ["ReportOutcome", "ReportRun", "run_reports", "report_targets", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
 
 skip_slow_optional_imports()   # nbformat's jsonschema would compile rfc3987_syntax's grammars (seconds)
 
@@ -247,6 +247,14 @@ def _emit(progress: Progress | None, event: str, **info: Any) -> None:
         progress(event, info)
 
 
+def report_targets(db: str | Path | None, out: str | Path | None) -> tuple[str, Path]:
+    """The database (a resolved path or a URL) and reports directory a run with these options uses."""
+    paths = Paths.default()
+    out_dir = Path(out) if out is not None else paths.reports
+    db_path = str(Path(db).resolve()) if db is not None and "://" not in str(db) else (str(db) if db else str(paths.db))
+    return db_path, out_dir
+
+
 def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1, force: bool = False,
                 db: str | Path | None = None, out: str | Path | None = None, as_of: Any = None,
                 policy: str | None = None, pdf: bool | None = None, progress: Progress | None = None,
@@ -279,7 +287,6 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
     if handoff not in ("cache", "direct"):
         raise InputError([Problem("blocked", "bad_option", "handoff must be 'cache' or 'direct'", column="handoff",
                                   value=handoff)])
-    from .service import report_targets
     db_path, out_dir = report_targets(db, out)
     nb_path = Path(notebook) if notebook is not None else default_notebook()
     if not nb_path.exists():

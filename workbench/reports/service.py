@@ -42,25 +42,17 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..config import Paths
 from ..display import fmt_elapsed, fmt_num
 from ..errors import ConflictError, InputError, NotFoundError, Problem, WorkbenchError
+from .runner import ReportOutcome, ReportRun, default_notebook, report_targets, run_reports
 
-__all__ = ["serve", "run_with_service", "socket_path", "report_targets", "SERVICE_NOTE", "NOT_USED_NOTE"]
+__all__ = ["serve", "run_with_service", "socket_path", "SERVICE_NOTE", "NOT_USED_NOTE"]
 
 SERVICE_NOTE = "built by the warm report service (pid {pid}, ready since {since})"
 NOT_USED_NOTE = "ran in this process, not in the warm report service: {why}"
 RUN_OPTIONS = ("experiment_ids", "workers", "force", "db", "out", "as_of", "policy", "pdf", "record", "handoff",
                "notebook", "lock_timeout", "roi_horizon_days")
 """The :func:`run_reports` arguments a client may pass (everything but the progress callback)."""
-
-
-def report_targets(db: str | Path | None, out: str | Path | None) -> tuple[str, Path]:
-    """The database (a resolved path or a URL) and reports directory a run with these options uses."""
-    paths = Paths.default()
-    out_dir = Path(out) if out is not None else paths.reports
-    db_path = str(Path(db).resolve()) if db is not None and "://" not in str(db) else (str(db) if db else str(paths.db))
-    return db_path, out_dir
 
 
 def socket_path(db: str | Path | None, out: str | Path | None) -> Path:
@@ -80,7 +72,6 @@ def _code() -> str:
     """The workbench code and settings in force now (the report key's code part with the default notebook)."""
     from ..config import get_settings
     from .keys import code_version
-    from .runner import default_notebook
     get_settings.cache_clear()
     return code_version(default_notebook(), get_settings())
 
@@ -122,7 +113,6 @@ def serve(db: str | Path | None = None, out: str | Path | None = None, *, worker
     module doc). :class:`ConflictError` when a service already listens for them."""
     from .pdf import start_printer
     from .render import find_chromium
-    from .runner import run_reports
     from .workers import WorkerPool
 
     say = say or (lambda text: None)
@@ -156,8 +146,11 @@ def serve(db: str | Path | None = None, out: str | Path | None = None, *, worker
                 say("report service: idle, stopped")
                 return
             with conn:
-                stop = _handle(conn, identity, code, pool, printer, since, run_reports, say)
+                stop = _handle(conn, identity, code, pool, printer, since, say)
             pool.recycle(workers)
+            if printer is not None and printer.proc is not None and printer.proc.poll() is not None:
+                printer.close()                          # the browser died (killed?): the next run gets a new one
+                printer = start_printer(find_chromium())
             if stop:
                 say("report service: the workbench code or settings changed, stopped (start it again)")
                 return
@@ -198,7 +191,7 @@ def _warm_up(db: str) -> None:
 
 
 def _handle(conn: socket.socket, identity: dict[str, Any], code: str, pool: Any, printer: Any, since: str,
-            run_reports: Callable[..., Any], say: Callable[[str], None]) -> bool:
+            say: Callable[[str], None]) -> bool:
     """One client: its request, then its run's events and outcome. True when the service must stop."""
     conn.settimeout(30)
     try:
@@ -297,13 +290,11 @@ def run_with_service(progress: Callable[[str, dict[str, Any]], None] | None = No
 
 
 def _outcome(d: Mapping[str, Any]) -> Any:
-    from .runner import ReportOutcome
     names = {f.name for f in fields(ReportOutcome)}
     return ReportOutcome(**{**{k: v for k, v in d.items() if k in names}, "notes": tuple(d.get("notes") or ())})
 
 
 def _report_run(d: Mapping[str, Any]) -> Any:
-    from .runner import ReportRun
     names = {f.name for f in fields(ReportRun)}
     return ReportRun(**{**{k: v for k, v in d.items() if k in names},
                         "outcomes": tuple(_outcome(o) for o in d["outcomes"]), "notes": tuple(d.get("notes") or ())})
