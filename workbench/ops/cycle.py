@@ -17,7 +17,7 @@ few minutes; :func:`run_cycle` does, in order:
 3. **Alerts** — SRM, guardrails breached or worse, rollbacks and failing reports are sent to the
    configured webhooks and e-mail, once per finding (:mod:`workbench.ops.alerts`).
 
-Each cycle writes a JSON run log (``cycle-<started>-<pid>.json`` and ``last.json`` in the log
+Each cycle writes a JSON run log (``cycle-<started, to the microsecond>-<pid>.json`` and ``last.json`` in the log
 directory: ``schedule.log_dir``, default ``cycles/`` beside the database) with when it started and
 finished, what was refreshed, skipped (and why), failed (and why), the actions taken and the
 alerts sent. Its exit code is 1 when anything failed. One cycle at a time: a second one started
@@ -261,7 +261,8 @@ def run_cycle(*, db: str | Path | None = None, out: str | Path | None = None, lo
     ldir = Path(log_dir).resolve() if log_dir is not None else log_dir_for(db_path, s)
     ldir.mkdir(parents=True, exist_ok=True)
     started = _now()
-    cycle_id = f"{started:%Y%m%dT%H%M%S}-{os.getpid()}"
+    # to the microsecond: two cycles of one process within a second (a test, a quick re-run) keep two logs
+    cycle_id = f"{started:%Y%m%dT%H%M%S%f}-{os.getpid()}"
     t0 = time.perf_counter()
     lock = FileLock(str(ldir / LOCK_NAME))
     info = ldir / (LOCK_NAME + ".pid")
