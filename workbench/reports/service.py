@@ -1,7 +1,8 @@
 """A warm report service: one process kept ready for ``workbench report``, so a run skips its start-up.
 
 A report run in a new process pays, before its first report, for importing the analysis stack, for its
-workers' warm-up and for starting Chromium — about a third of a one-report run. ``workbench
+workers' warm-up and for starting Chromium — about a third of a one-report run (the demo's largest report:
+4.0 s through the service, 6.6 s in a new process). ``workbench
 report-service`` (:func:`serve`) pays them once: it keeps the imports, its report workers
 (:mod:`workbench.reports.workers`) and its browser (:mod:`workbench.reports.pdf`), and runs each
 ``workbench report`` for its database and reports directory that a user hands it. The run itself is
@@ -40,9 +41,9 @@ import tempfile
 import time
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
-from ..display import fmt_elapsed, fmt_num
+from ..display import dumps, fmt_elapsed, fmt_num
 from ..errors import ConflictError, InputError, NotFoundError, Problem, WorkbenchError
 from .runner import ReportOutcome, ReportRun, default_notebook, report_targets, run_reports
 
@@ -77,7 +78,6 @@ def _code() -> str:
 
 
 def _send(conn: socket.socket, msg: Mapping[str, Any]) -> bool:
-    from ..display import dumps
     try:
         conn.sendall((dumps(msg, indent=None) + "\n").encode("utf-8"))
         return True
@@ -85,7 +85,7 @@ def _send(conn: socket.socket, msg: Mapping[str, Any]) -> bool:
         return False
 
 
-def _lines(conn: socket.socket) -> Any:
+def _lines(conn: socket.socket) -> Iterator[Any]:
     buf = b""
     while True:
         chunk = conn.recv(1 << 16)
