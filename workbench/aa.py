@@ -29,8 +29,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .stats.uniformity import binomial_sf, ks_uniform   # scipy.stats' tests without its ~0.5 s import
 from .display import ResultMixin, fmt_num, fmt_p, fmt_p_eq, fmt_pct
+from .stats.uniformity import binomial_sf, ks_uniform   # scipy.stats' tests without its ~0.5 s import
 
 __all__ = ["AAVerdict", "aa_verdict", "verdict_from_p_values", "is_aa", "AA_RULE", "AA_REFUSAL"]
 

@@ -18,6 +18,7 @@ from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 from ..display import fmt_change_ci, fmt_lift, fmt_p, fmt_prob, tick_formatter, variant_colors
+from ..reports.plots import legend_outside
 
 __all__ = ["TrendPlot", "FunnelPlot", "PosteriorPlot", "ChancePlot", "ForestPlot", "RegretPlot",
            "SharePlot", "forest_range", "FUNNEL_STEPS"]
@@ -31,20 +32,6 @@ def _base(title: str, *, height: int = 260, **kw: Any) -> Any:
     f.toolbar.logo = None
     f.title.text_font_size = "12px"
     return f
-
-
-def _legend_outside(f: Any, side: str = "right") -> None:
-    """Move the figure's legend out of the frame (lines and points span the whole frame, any corner can
-    hide data): ``side`` is right, left, above or below of the frame; an inside location is kept."""
-    if side not in ("right", "left", "above", "below"):
-        f.legend.location = side
-        return
-    for legend in list(f.legend):
-        if legend in f.center:
-            f.center.remove(legend)
-        legend.location = "top_left" if side in ("right", "left") else "center"
-        legend.orientation = "vertical" if side in ("right", "left") else "horizontal"
-        f.add_layout(legend, side)
 
 
 def _note(f: Any) -> Label:
@@ -97,7 +84,8 @@ class _LinePlot:
             self.point_source = ColumnDataSource({c: [] for c in (*self.point_cols, "colour")})
             self.points = f.scatter(self.x, self.y, source=self.point_source, color="colour", size=point_size)
         f.legend.label_text_font_size = "11px"
-        _legend_outside(f, legend_location)
+        # the dashboard's lines share one renderer per chart: a click would hide them all, so no click policy
+        legend_outside(f, legend_location, hide_on_click=False)
         self.note = _note(f)
 
     def _set(self, frame: pd.DataFrame | None, variants: Sequence[str], colours: dict[str, str], empty: str,

@@ -91,14 +91,21 @@ def new_figure(title: str, *, xlabel: str = "", ylabel: str = "", width: int = W
     return fig
 
 
-def legend_outside(fig: Any) -> Any:
-    """Move the figure's legend (if any) out of the frame, right of it; clicking an entry hides its glyphs."""
+def legend_outside(fig: Any, side: str = LEGEND, *, hide_on_click: bool = True) -> Any:
+    """Move the figure's legends (if any) out of the frame, to ``side`` (right, left, above or below; any other
+    value is a location inside the frame, kept there); with ``hide_on_click`` clicking an entry hides its glyphs.
+    The report's plots and the dashboard's charts both place their legends with it."""
+    if side not in ("right", "left", "above", "below"):
+        fig.legend.location = side
+        return fig
     for legend in list(fig.legend):
         if legend in fig.center:
             fig.center.remove(legend)
-        legend.location = "top_left"
-        legend.click_policy = "hide"
-        fig.add_layout(legend, LEGEND)
+        legend.location = "top_left" if side in ("right", "left") else "center"
+        legend.orientation = "vertical" if side in ("right", "left") else "horizontal"
+        if hide_on_click:
+            legend.click_policy = "hide"
+        fig.add_layout(legend, side)
     return fig
 
 

@@ -302,8 +302,9 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
         notes.append("PDF not written: Chromium was not found (set WORKBENCH_CHROMIUM or reports.chromium)")
     with _RunLock(out_dir, s.reports.lock_timeout_s if lock_timeout is None else lock_timeout):
         notes += _recover(out_dir)
-        own_pool, own_printer = pool is None, printer is None
+        own_pool, own_printer = pool is None, printer is None      # the run stops only what it started
         pool = pool if pool is not None else WorkerPool()
+        printer = printer if chromium is not None else None         # no PDFs: not even the service's browser
         if force and experiment_ids:
             pool.prestart(min(workers, len(experiment_ids)) - pool.started)
         try:      # the speculatively started workers stop if the scan fails (an unknown experiment)
@@ -332,7 +333,6 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                 pool.close()
             raise
         run_dir = out_dir / f".run-{uuid.uuid4().hex[:8]}"
-        printer = printer if chromium is not None and not own_printer else None
         try:
             if todo:
                 # the workers start and import the plotting stack while this process gathers the inputs;
