@@ -190,11 +190,10 @@ class ExperimentData:
         grouped = grouped.reindex(full, fill_value=0)
         if cumulative:
             grouped = grouped.groupby(level="variant", sort=False).cumsum()
-        per_level = [m.stats(grouped.loc[lvl], use_covariate=use_covariate) for lvl in levels]
-        cls = type(per_level[0])
-        stacked = cls(**{k: (None if getattr(per_level[0], k) is None else np.stack([getattr(s, k) for s in per_level]))
-                         for k in per_level[0].__dataclass_fields__})
-        return levels, stacked
+        # levels × arms × sums in one array (the product index is level-major): one stats object for all levels
+        sums = grouped.to_numpy(dtype="float64").reshape(len(levels), len(self.variants), len(cols))
+        at = {c: i for i, c in enumerate(grouped.columns)}
+        return levels, m.stats_from(lambda name: sums[:, :, at[name]], at, use_covariate=use_covariate)
 
     def funnel(self, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Funnel per variant: event counts impression → click → cart → purchase, and units at each step."""

@@ -33,8 +33,9 @@ Aggregated tables name their sum columns by a fixed convention, so any stage can
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Callable, Container, Literal
 
+import numpy as np
 import pandas as pd
 
 from .display import fmt_change, fmt_change_ci, fmt_value
@@ -135,13 +136,16 @@ class Metric:
 
     def stats(self, rows: pd.DataFrame, *, use_covariate: bool = True) -> SufficientStats | RatioStats:
         """Sufficient statistics from aggregated rows (one row per arm, in arm order)."""
+        return self.stats_from(lambda name: rows[name].to_numpy(dtype="float64"), rows.columns,
+                               use_covariate=use_covariate)
+
+    def stats_from(self, col: Callable[[str], np.ndarray], columns: Container[str], *,
+                   use_covariate: bool = True) -> SufficientStats | RatioStats:
+        """Sufficient statistics from sum columns given by ``col(name)`` (arms on the last axis; any leading
+        axes, e.g. one per segment level, are kept); ``columns``: the names ``col`` knows."""
         if self.kind == "quantile":
             raise KeyError(f"{self.name} (a quantile metric is computed from histograms, not the cube)")
-
-        def col(name: str):
-            return rows[name].to_numpy(dtype="float64")
-
-        cov = self.covariate if (use_covariate and self.covariate and sum_col(self.covariate) in rows) else None
+        cov = self.covariate if (use_covariate and self.covariate and sum_col(self.covariate) in columns) else None
         if self.kind == "ratio":
             assert self.denominator is not None
             kw = {}

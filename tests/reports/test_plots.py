@@ -84,3 +84,24 @@ def test_a_plot_with_nothing_to_draw_is_an_empty_plot_with_its_sentence():
     assert empty == plots.EmptyPlot("no device segments") and "<i>no device segments</i>" in empty._repr_html_()
     nan = pd.DataFrame({"variant": ["b"], "lift_rel": [float("nan")], "lo": [0.0], "hi": [0.0]})
     assert plots.empty_message(plots.lift_forest(nan)) == "no finite estimates"
+
+
+def test_every_plot_of_a_report_passes_bokehs_integrity_checks(built, monkeypatch):
+    """Embedding skips Bokeh's document validation (it only logs, and cost a fifth of each plot's embedding):
+    the plots of real reports are validated here instead, with none of its errors or warnings allowed."""
+    from bokeh.core.validation.check import check_integrity
+
+    from workbench.reports import html, load_report
+    from workbench.reports.report import section_methods
+
+    seen = []
+    friendly = html._print_friendly
+    monkeypatch.setattr(html, "_print_friendly", lambda model: (seen.append(model), friendly(model)))
+    for eid in ("pdp-shoes-hero", "hostile-names"):
+        report = load_report(eid, db=built.db)
+        for method in section_methods().values():
+            getattr(report, method)()
+    assert len(seen) >= 15
+    for fig in seen:
+        issues = check_integrity(list(fig.references()))
+        assert issues.error == [] and issues.warning == [], (fig.title.text, issues)

@@ -113,3 +113,7 @@ def test_the_reports_second_passes_match_full_analyses(outcomes):
     cis = [[(c.variant, c.lift_abs_ci) for c in m.comparisons] for m in raw_fast.metrics]
     assert cis == [[(c.variant, c.lift_abs_ci) for c in m.comparisons] for m in raw_full.metrics]
     assert sum(len(c) for c in cis) >= 3
+    # read as an A/A test, the full analysis adds the A/A verdict (which the second passes skip), and the same intervals
+    as_aa = analyze(o.data, **{**opts, "cuped": False, "bayes": False, "aa": True})
+    assert as_aa.aa is not None and raw_fast.aa is None
+    assert cis == [[(c.variant, c.lift_abs_ci) for c in m.comparisons] for m in as_aa.metrics]

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import html
 import re
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
@@ -165,8 +166,24 @@ def embed(obj: Any) -> Html:
     if message is not None:
         return Html(f"<p class='wb-sub wb-empty'>{escape(message)}</p>")
     _print_friendly(obj)
-    script, div = components(obj)
+    with _no_document_validation():
+        script, div = components(obj)
     return Html(f"<div class='wb-plot'>{div}{script}</div>")
+
+
+@contextmanager
+def _no_document_validation() -> Iterator[None]:
+    """Bokeh's integrity checks of the document off while embedding: they walk every model of the plot again
+    (a fifth of embedding it) and only log. The report's plots are checked once, in the tests
+    (``tests/reports/test_plots.py``), not in every report."""
+    from bokeh.settings import settings
+
+    setting = settings.perform_document_validation
+    setting.set_value(False)
+    try:
+        yield
+    finally:
+        setting.unset_value()       # back to BOKEH_VALIDATE_DOC or Bokeh's default
 
 
 def warm_up() -> None:
@@ -190,10 +207,13 @@ def _print_friendly(model: Any) -> None:
 
     from .plots import WIDTH
 
-    for plot in model.select({"type": Plot}):      # the printed page is about 700 px wide (A4, 12 mm margins)
+    # a plot's own toolbar is at hand; walking a plot's ~40 models to find it cost a fifth of embedding it
+    figs = [model] if isinstance(model, Plot) else list(model.select({"type": Plot}))
+    bars = [model.toolbar] if isinstance(model, Plot) else model.select({"type": Toolbar})
+    for plot in figs:      # the printed page is about 700 px wide (A4, 12 mm margins)
         if plot.width is not None and plot.width > WIDTH:
             plot.width = WIDTH
-    for bar in model.select({"type": Toolbar}):
+    for bar in bars:
         bar.autohide = True
         bar.logo = None
         bar.stylesheets = [*bar.stylesheets, InlineStyleSheet(css=_NO_PRINT)]

@@ -48,10 +48,10 @@ from ._fmt import _pct, _spct, _when, _e
 __all__ = ["ExperimentReport", "load_report", "SECTIONS", "SUMMARY_SCHEMA"]
 
 SUMMARY_SCHEMA = 1
-SECOND_PASS = {"bayes": False, "adjust": False, "time_effects": False, "calendar": ()}
+SECOND_PASS = {"bayes": False, "adjust": False, "time_effects": False, "calendar": (), "aa": False}
 """Analysis options a report's second passes (the CUPED comparison, the sequential view) switch off: they
-add Bayesian, covariate-adjusted and time-effect results beside the comparisons and never change a
-comparison's interval or a confidence sequence, which is all those views read (the tests compare)."""
+add Bayesian, covariate-adjusted and time-effect results and the A/A verdict beside the comparisons and never
+change a comparison's interval or a confidence sequence, which is all those views read (the tests compare)."""
 SECTIONS: tuple[str, ...] = ("Overview", "Trust", "Primary result", "Guardrails", "Secondary metrics and funnel",
                              "Trends", "CUPED variance reduction", "Segments", "SKU within its category",
                              "Bandit allocation", "ROI", "Decision and next actions", "Learning")
