@@ -93,9 +93,30 @@ def test_a_run_goes_through_the_service_with_the_same_outcome_and_nothing_held_b
         # one service per database and reports directory: a second one says so and exits 2
         second = _cli("report-service", "--db", str(db), "--out", str(out), timeout=120)
         assert second.returncode == 2 and "already running" in second.stderr and "Traceback" not in second.stderr
+        # Ctrl-C in the client stops the service's run as it stops a run of its own: the report in progress is
+        # abandoned, no other starts, the index is not rewritten; the service then takes the next run
+        before = {e: (out / e / "summary.json").stat().st_mtime_ns for e in IDS}
+        index = (out / "index.html").stat().st_mtime_ns
+        client = subprocess.Popen([sys.executable, "-c", CLI, "report", *IDS, "--force", "--db", str(db), "--out",
+                                   str(out), "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+
+        def rebuilt() -> list[str]:
+            return [e for e in IDS if (out / e / "summary.json").stat().st_mtime_ns != before[e]]
+        while not rebuilt():                                # the first report is in place: Ctrl-C
+            assert client.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        client.send_signal(signal.SIGINT)
+        assert client.wait(timeout=30) == 130
+        after = _cli("report", IDS[0], "--db", str(db), "--out", str(out), "--json")   # waits for the stopped run
+        assert after.returncode == 0, after.stderr[-2000:]
+        assert any(f"warm report service (pid {service.pid}" in n for n in json.loads(after.stdout)["notes"])
+        assert len(rebuilt()) == 1 and (out / "index.html").stat().st_mtime_ns != index    # only the next run's
     finally:
         _stop(service)
     assert service.returncode == 0
+    log = service.stderr.read()
+    assert "its client went away; the run was stopped after 1 of 3 report(s)" in log, log
     assert not socket_path(db, out).exists()
     for p in helpers:                                       # its workers and browser stopped with it
         assert not p.is_running() or p.status() == psutil.STATUS_ZOMBIE

@@ -53,7 +53,7 @@ from .workers import WorkerError, WorkerPool
 from .keys import code_version, report_dirname, report_key, scan_sources, with_aa
 from .validated import check_events
 
-__all__ = ["ReportOutcome", "ReportRun", "run_reports", "report_targets", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
+__all__ = ["ReportOutcome", "ReportRun", "RunStopped", "run_reports", "report_targets", "default_notebook", "REPORT_FILES", "build_one", "BuildJob"]
 
 skip_slow_optional_imports()   # nbformat's jsonschema would compile rfc3987_syntax's grammars (seconds)
 
@@ -134,6 +134,12 @@ class ReportRun(ResultMixin):
         return pd.DataFrame([{"experiment": o.experiment_id, "status": o.status, "seconds": round(o.seconds, 1),
                               "decision": o.decision, "health": o.health, "pdf": o.pdf,
                               "error": o.describe() if o.status == "failed" else ""} for o in self.outcomes])
+
+
+class RunStopped(Exception):
+    """A run stopped before its end (``run_reports(stop=...)``; the report service's client went away): as after
+    Ctrl-C in a run of its own, the reports finished so far are in place, the rest are not built, nothing is
+    recorded and the index is not updated."""
 
 
 @dataclass(frozen=True)
@@ -261,7 +267,8 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                 record: bool = True, handoff: Literal["cache", "direct"] = "cache",
                 notebook: str | Path | None = None, lock_timeout: float | None = None,
                 roi_horizon_days: int | None = None, kernel: str = KERNEL,
-                settings: Settings | None = None, pool: WorkerPool | None = None, printer: Any = None) -> ReportRun:
+                settings: Settings | None = None, pool: WorkerPool | None = None, printer: Any = None,
+                stop: threading.Event | None = None) -> ReportRun:
     """Build the reports of ``experiment_ids`` (every experiment with events when ``None``); see the module doc.
 
     ``pdf``: ``None`` prints a PDF when Chromium is found, ``False`` never, ``True`` requires it.
@@ -273,7 +280,8 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
 
     ``pool`` and ``printer`` (:class:`~workbench.reports.pdf.PdfPrinter`, not launched or running): workers
     and a browser that outlive the run (the report service's, :mod:`workbench.reports.service`); the run
-    uses them and leaves them running.
+    uses them and leaves them running. ``stop``: once set, no further report starts and the run ends with
+    :class:`RunStopped` (whoever sets it stops the reports in progress, e.g. by closing ``pool``).
     """
     from .keys import parse_as_of
     from .pdf import start_printer
@@ -348,6 +356,8 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                     # gathered in growing batches, so the first reports build while the rest are gathered
                     checked = False
                     for batch in (_batches(todo, workers) if handoff == "cache" else [todo]):
+                        if stop is not None and stop.is_set():
+                            return
                         caches: dict[str, str] = {}
                         if handoff == "cache":
                             t2 = time.perf_counter()     # the first batch imports the analysis stack
@@ -371,9 +381,12 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                                         {"handoff": handoff}) for e in batch]
 
                 t3 = time.perf_counter()
-                for o in _execute(batches(), workers, progress, pool, printer):
+                for o in _execute(batches(), workers, progress, pool, printer, stop):
                     outcomes[o.experiment_id] = o
                 stages["build"] = time.perf_counter() - t3
+                if stop is not None and stop.is_set():
+                    built = sum(o.status == "built" for o in outcomes.values())
+                    raise RunStopped(f"the run was stopped after {built} of {len(todo)} report(s)")
             t4 = time.perf_counter()
             if printer is not None and own_printer:
                 printer.stop()        # Chromium quits while the decisions are recorded and the index is written
@@ -424,7 +437,8 @@ def _batches(todo: list[str], workers: int) -> list[list[str]]:
 
 
 def _execute(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None,
-             pool: WorkerPool | None = None, printer: Any = None) -> list[ReportOutcome]:
+             pool: WorkerPool | None = None, printer: Any = None,
+             stop: threading.Event | None = None) -> list[ReportOutcome]:
     """Build the jobs of each batch as it comes (the next batch is gathered while the workers build)."""
     results: list[ReportOutcome] = []
     # Always through worker processes, one report too: they are started to die with this process
@@ -432,16 +446,18 @@ def _execute(batches: Iterable[list[BuildJob]], workers: int, progress: Progress
     own = pool is None
     pool = pool if pool is not None else WorkerPool()
     try:
-        _parallel(batches, workers, progress, pool, results, printer)
+        _parallel(batches, workers, progress, pool, results, printer, stop)
     finally:
         if own:
             pool.close()
     return results
 
 
-def _in_worker(job: BuildJob, pool: WorkerPool, printer: Any) -> ReportOutcome:
+def _in_worker(job: BuildJob, pool: WorkerPool, printer: Any, stop: threading.Event | None = None) -> ReportOutcome:
     """Build ``job`` in this thread's worker process (see :mod:`workbench.reports.workers`)."""
     t0 = time.perf_counter()
+    if stop is not None and stop.is_set():
+        return ReportOutcome(job.experiment_id, "failed", error="not built: the run was stopped")
     try:
         o = pool.build(replace(job, sent=time.time()), printer.spec() if printer is not None else None)
     except WorkerError as exc:
@@ -452,7 +468,7 @@ def _in_worker(job: BuildJob, pool: WorkerPool, printer: Any) -> ReportOutcome:
 
 
 def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None, pool: WorkerPool,
-              results: list[ReportOutcome], printer: Any = None) -> None:
+              results: list[ReportOutcome], printer: Any = None, stop: threading.Event | None = None) -> None:
     # Threads in this process, processes for the work: each thread hands its reports to its own worker
     # process (the notebook, HTML and PDF) and only waits for it. It works from any script (no
     # ``if __name__ == "__main__"`` guard needed).
@@ -472,7 +488,7 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
     with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as executor:
         for jobs in batches:
             for job in jobs:
-                fut = executor.submit(_in_worker, job, pool, printer)
+                fut = executor.submit(_in_worker, job, pool, printer, stop)
                 futures[fut] = job
                 if len(futures) <= workers:
                     with guard:

@@ -24,6 +24,10 @@ the service.
   (the first queries' set-up), writing nothing.
 * **Nothing held between runs.** The database is opened by each run and closed at its end, as by a run
   of its own; between runs another process may write to it.
+* **Ctrl-C stops the run.** When the client goes away mid-run (Ctrl-C, a closed terminal), the service
+  stops the run as Ctrl-C stops a run of its own: the reports being built are abandoned (their workers are
+  stopped and replaced), no further report starts, the reports finished so far stay, and nothing is
+  recorded or indexed.
 * **Ends cleanly.** After ``idle`` seconds without a run, on Ctrl-C or SIGTERM, it stops its workers and
   browser and removes its socket; both die with it even on ``kill -9``.
 """
@@ -33,11 +37,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import select
 import signal
 import socket
 import struct
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -45,7 +51,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from ..display import dumps, fmt_elapsed, fmt_num
 from ..errors import ConflictError, InputError, NotFoundError, Problem, WorkbenchError
-from .runner import ReportOutcome, ReportRun, default_notebook, report_targets, run_reports
+from .runner import ReportOutcome, ReportRun, RunStopped, default_notebook, report_targets, run_reports
 
 __all__ = ["serve", "run_with_service", "socket_path", "SERVICE_NOTE", "NOT_USED_NOTE"]
 
@@ -81,7 +87,7 @@ def _send(conn: socket.socket, msg: Mapping[str, Any]) -> bool:
     try:
         conn.sendall((dumps(msg, indent=None) + "\n").encode("utf-8"))
         return True
-    except OSError:          # the client went away (Ctrl-C): the run goes on, its reports are written
+    except OSError:          # the client went away (Ctrl-C): its run is stopped (see _watch)
         return False
 
 
@@ -211,21 +217,36 @@ def _handle(conn: socket.socket, identity: dict[str, Any], code: str, pool: Any,
         return why.startswith("the workbench code")
     conn.settimeout(60)           # a client that stops reading (suspended) is given up, not waited for
     kwargs = {k: v for k, v in req["run"].items() if k in RUN_OPTIONS}
-    gone = [False]                # the client went away (Ctrl-C): the run goes on, its reports are written
+    stop, over = threading.Event(), threading.Event()
+
+    def client_gone() -> None:
+        if not stop.is_set():
+            stop.set()
+            pool.close()          # the reports in progress end now, as a run's workers end with it on Ctrl-C
 
     def progress(event: str, info: dict[str, Any]) -> None:
-        if event != "done" and not gone[0]:
-            gone[0] = not _send(conn, {"event": event, "info": info})
+        if event != "done" and not stop.is_set() and not _send(conn, {"event": event, "info": info}):
+            client_gone()
 
+    watcher = threading.Thread(target=_watch, args=(conn, over, client_gone), daemon=True)
+    watcher.start()
     t0 = time.perf_counter()
     try:
-        run = run_reports(**kwargs, progress=progress, pool=pool, printer=printer)
-    except WorkbenchError as exc:
-        _send(conn, {"error": {"type": type(exc).__name__, "message": str(exc),
-                               "problems": [p.to_dict() for p in getattr(exc, "problems", ())]}})
+        run = run_reports(**kwargs, progress=progress, pool=pool, printer=printer, stop=stop)
+        reply: dict[str, Any] = {}
+    except RunStopped as exc:
+        say(f"report service: its client went away; {exc}")
         return False
+    except WorkbenchError as exc:
+        reply = {"error": {"type": type(exc).__name__, "message": str(exc),
+                           "problems": [p.to_dict() for p in getattr(exc, "problems", ())]}}
     except Exception as exc:  # noqa: BLE001 - the client runs the reports itself and shows what happens there
-        _send(conn, {"crashed": f"{type(exc).__name__}: {exc}"})
+        reply = {"crashed": f"{type(exc).__name__}: {exc}"}
+    finally:
+        over.set()                # the client closes once it has the answer: not a reason to stop anything
+        watcher.join()
+    if reply:
+        _send(conn, reply)
         return False
     from dataclasses import replace
     run = replace(run, notes=(*run.notes, SERVICE_NOTE.format(pid=os.getpid(), since=since)))
@@ -233,6 +254,21 @@ def _handle(conn: socket.socket, identity: dict[str, Any], code: str, pool: Any,
     say(f"report service: {len(run.built)} built, {len(run.skipped)} skipped, {len(run.failed)} failed "
         f"in {fmt_elapsed(time.perf_counter() - t0)}")
     return False
+
+
+def _watch(conn: socket.socket, over: threading.Event, gone: Callable[[], None]) -> None:
+    """Call ``gone`` when the client closes its end before the run is ``over`` (the client sends nothing after
+    its request; anything it did send is read and dropped)."""
+    while not over.is_set():
+        try:
+            readable, _, _ = select.select([conn], [], [], 0.2)
+            if not readable or conn.recv(4096):
+                continue
+        except (OSError, ValueError):      # a reset connection: gone as well
+            pass
+        if not over.is_set():
+            gone()
+        return
 
 
 def _listening(path: Path) -> bool:
