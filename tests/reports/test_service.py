@@ -42,6 +42,12 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the child before it starts: SIGINT back to its default (pytest-xdist's workers ignore it, and an ignored
+    signal stays ignored across exec, so Python would not turn Ctrl-C into KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _summary(out: Path, experiment: str) -> dict:
     return json.loads((out / experiment / "summary.json").read_text(encoding="utf-8"))
 
@@ -98,7 +104,8 @@ def test_a_run_goes_through_the_service_with_the_same_outcome_and_nothing_held_b
         before = {e: (out / e / "summary.json").stat().st_mtime_ns for e in IDS}
         index = (out / "index.html").stat().st_mtime_ns
         client = subprocess.Popen([sys.executable, "-c", CLI, "report", *IDS, "--force", "--db", str(db), "--out",
-                                   str(out), "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   str(out), "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  preexec_fn=_ctrl_c_as_in_a_terminal)
         deadline = time.monotonic() + 120
 
         def rebuilt() -> list[str]:
