@@ -114,3 +114,35 @@ def test_killed_run_leaves_no_children_and_the_next_run_cleans_up(report_world, 
     assert not any(p.exists() for p in leftovers)
     assert not list(out.glob(".tmp-*")) and not list(out.glob(".run-*"))
     assert not [p for p in Path(os.environ.get("TMPDIR", "/tmp")).glob(f"{PROFILE_PREFIX}{proc.pid}-*")]
+
+
+def test_ctrl_c_ends_a_run_with_130_and_no_traceback_and_keeps_what_it_finished(copy_of):
+    """Ctrl-C in ``workbench report`` (its own process): exit status 130 and no traceback, also when it lands in
+    a DuckDB query (which turns it into its own error); the report being built finishes, no other starts, and
+    the finished reports' decisions are recorded in the registry."""
+    from workbench.lifecycle import Registry
+
+    from .conftest import IDS
+    from .test_service import CLI, _ctrl_c_as_in_a_terminal
+
+    db, out = copy_of.db, copy_of.out
+
+    def decisions() -> dict[str, int]:
+        return {e: len(Registry(db).decisions(e)) for e in IDS}
+    recorded = decisions()
+    before = {e: (out / e / "summary.json").stat().st_mtime_ns for e in IDS}
+
+    def rebuilt() -> list[str]:
+        return [e for e in IDS if (out / e / "summary.json").stat().st_mtime_ns != before[e]]
+    run = subprocess.Popen([sys.executable, "-c", CLI, "report", *IDS, "--force", "--no-service", "--workers", "1",
+                            "--db", str(db), "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True, preexec_fn=_ctrl_c_as_in_a_terminal)
+    deadline = time.monotonic() + 120
+    while not rebuilt():
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=60) == 130
+    assert "Traceback" not in run.stderr.read()
+    assert 1 <= len(rebuilt()) <= 2                          # the one in progress finished, the last never started
+    assert decisions() == {e: n + (e in rebuilt()) for e, n in recorded.items()}

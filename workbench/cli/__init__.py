@@ -8,7 +8,9 @@ with status 2 — never a traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import typer
 from rich.markup import escape as rich_escape
@@ -40,8 +42,37 @@ for _module in (data, analysis, bandits, lifecycle, governance, calendar, report
     _module.register(app)
 
 
+_ctrl_c = False
+
+
+def _on_ctrl_c(signum: int, frame: object) -> None:
+    """SIGINT as Python handles it (KeyboardInterrupt), remembered: a library interrupted by it may raise its own
+    error instead (DuckDB: ``RuntimeError: Query interrupted``), and the command still ends as Ctrl-C ends it."""
+    global _ctrl_c
+    _ctrl_c = True
+    signal.default_int_handler(signum, frame)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Ctrl-C ends a command with status 130 and no traceback, whatever was running."""
+    global _ctrl_c
+    _ctrl_c = False
+    watch = threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if watch:
+        signal.signal(signal.SIGINT, _on_ctrl_c)
+    try:
+        _main(argv)
+    except Exception:
+        if _ctrl_c:
+            sys.exit(130)
+        raise
+    finally:
+        if watch:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         from . import _common
         from ._common import optional_values

@@ -138,8 +138,8 @@ class ReportRun(ResultMixin):
 
 class RunStopped(Exception):
     """A run stopped before its end (``run_reports(stop=...)``; the report service's client went away): as after
-    Ctrl-C in a run of its own, the reports finished so far are in place, the rest are not built, nothing is
-    recorded and the index is not updated."""
+    Ctrl-C in a run of its own, the reports being built finish, no other starts, the finished ones' decisions
+    are recorded and the index is not updated."""
 
 
 @dataclass(frozen=True)
@@ -280,8 +280,8 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
 
     ``pool`` and ``printer`` (:class:`~workbench.reports.pdf.PdfPrinter`, not launched or running): workers
     and a browser that outlive the run (the report service's, :mod:`workbench.reports.service`); the run
-    uses them and leaves them running. ``stop``: once set, no further report starts and the run ends with
-    :class:`RunStopped` (whoever sets it stops the reports in progress, e.g. by closing ``pool``).
+    uses them and leaves them running. ``stop``: once set, no further report starts (those in progress finish)
+    and the run ends with :class:`RunStopped`; Ctrl-C stops a run the same way.
     """
     from .keys import parse_as_of
     from .pdf import start_printer
@@ -289,6 +289,7 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
 
     t0 = time.perf_counter()
     s = settings or get_settings()
+    stop = stop if stop is not None else threading.Event()      # also set by Ctrl-C while gathering
     if workers < 1:
         raise InputError([Problem("blocked", "bad_option", "--workers must be at least 1", column="workers",
                                   value=workers)])
@@ -356,7 +357,7 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                     # gathered in growing batches, so the first reports build while the rest are gathered
                     checked = False
                     for batch in (_batches(todo, workers) if handoff == "cache" else [todo]):
-                        if stop is not None and stop.is_set():
+                        if stop.is_set():
                             return
                         caches: dict[str, str] = {}
                         if handoff == "cache":
@@ -381,12 +382,22 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                                         {"handoff": handoff}) for e in batch]
 
                 t3 = time.perf_counter()
-                for o in _execute(batches(), workers, progress, pool, printer, stop):
+                done: list[ReportOutcome] = []
+                try:
+                    _execute(batches(), workers, progress, pool, printer, stop, done)
+                    if stop.is_set():
+                        built = sum(o.status == "built" for o in done)
+                        raise RunStopped(f"the run was stopped after {built} of {len(todo)} report(s)")
+                except BaseException:
+                    # stopped (Ctrl-C, RunStopped) or ended by an error: no queued report starts now; the reports
+                    # finished before it are in place and show decisions, so the registry gets them as well
+                    stop.set()
+                    if record:
+                        _record_decisions(db_path, [o for o in list(done) if o.status == "built"])
+                    raise
+                for o in done:
                     outcomes[o.experiment_id] = o
                 stages["build"] = time.perf_counter() - t3
-                if stop is not None and stop.is_set():
-                    built = sum(o.status == "built" for o in outcomes.values())
-                    raise RunStopped(f"the run was stopped after {built} of {len(todo)} report(s)")
             t4 = time.perf_counter()
             if printer is not None and own_printer:
                 printer.stop()        # Chromium quits while the decisions are recorded and the index is written
@@ -437,10 +448,11 @@ def _batches(todo: list[str], workers: int) -> list[list[str]]:
 
 
 def _execute(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None,
-             pool: WorkerPool | None = None, printer: Any = None,
-             stop: threading.Event | None = None) -> list[ReportOutcome]:
-    """Build the jobs of each batch as it comes (the next batch is gathered while the workers build)."""
-    results: list[ReportOutcome] = []
+             pool: WorkerPool | None = None, printer: Any = None, stop: threading.Event | None = None,
+             results: list[ReportOutcome] | None = None) -> list[ReportOutcome]:
+    """Build the jobs of each batch as it comes (the next batch is gathered while the workers build); each
+    outcome is appended to ``results`` as it comes (so that a run stopped midway knows what was finished)."""
+    results = results if results is not None else []
     # Always through worker processes, one report too: they are started to die with this process
     # (PR_SET_PDEATHSIG) and carry the run's owner pid, so a killed run leaves no worker behind.
     own = pool is None
@@ -453,11 +465,13 @@ def _execute(batches: Iterable[list[BuildJob]], workers: int, progress: Progress
     return results
 
 
-def _in_worker(job: BuildJob, pool: WorkerPool, printer: Any, stop: threading.Event | None = None) -> ReportOutcome:
-    """Build ``job`` in this thread's worker process (see :mod:`workbench.reports.workers`)."""
+def _in_worker(job: BuildJob, pool: WorkerPool, printer: Any,
+               stop: threading.Event | None = None) -> ReportOutcome | None:
+    """Build ``job`` in this thread's worker process (see :mod:`workbench.reports.workers`); None when the run was
+    stopped before it started."""
     t0 = time.perf_counter()
     if stop is not None and stop.is_set():
-        return ReportOutcome(job.experiment_id, "failed", error="not built: the run was stopped")
+        return None               # not started: the run was stopped
     try:
         o = pool.build(replace(job, sent=time.time()), printer.spec() if printer is not None else None)
     except WorkerError as exc:
@@ -481,11 +495,14 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
             o = fut.result()
         except Exception as exc:  # noqa: BLE001 - a crashed build fails its experiment, not the run
             o = ReportOutcome(job.experiment_id, "failed", error=f"build crashed: {type(exc).__name__}: {exc}"[:500])
+        if o is None:
+            return
         with guard:
             results.append(o)
             _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
 
-    with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as executor:
+    executor = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report")
+    try:
         for jobs in batches:
             for job in jobs:
                 fut = executor.submit(_in_worker, job, pool, printer, stop)
@@ -494,6 +511,14 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
                     with guard:
                         _emit(progress, "building", experiment_id=job.experiment_id)
                 fut.add_done_callback(finished)
+        executor.shutdown(wait=True)
+    except BaseException:
+        # Ctrl-C or an error: the queued reports are not started, those in progress finish (so that the run
+        # knows every report it finished); a second Ctrl-C ends the wait
+        if stop is not None:
+            stop.set()
+        executor.shutdown(wait=True)
+        raise
 
 
 def _record_decisions(db: str, built: list[ReportOutcome]) -> list[str]:

@@ -25,9 +25,8 @@ the service.
 * **Nothing held between runs.** The database is opened by each run and closed at its end, as by a run
   of its own; between runs another process may write to it.
 * **Ctrl-C stops the run.** When the client goes away mid-run (Ctrl-C, a closed terminal), the service
-  stops the run as Ctrl-C stops a run of its own: the reports being built are abandoned (their workers are
-  stopped and replaced), no further report starts, the reports finished so far stay, and nothing is
-  recorded or indexed.
+  stops the run as Ctrl-C stops a run of its own: the reports being built finish, no further report
+  starts, the decisions of the finished reports are recorded, and the index is not rewritten.
 * **Ends cleanly.** After ``idle`` seconds without a run, on Ctrl-C or SIGTERM, it stops its workers and
   browser and removes its socket; both die with it even on ``kill -9``.
 """
@@ -219,16 +218,11 @@ def _handle(conn: socket.socket, identity: dict[str, Any], code: str, pool: Any,
     kwargs = {k: v for k, v in req["run"].items() if k in RUN_OPTIONS}
     stop, over = threading.Event(), threading.Event()
 
-    def client_gone() -> None:
-        if not stop.is_set():
-            stop.set()
-            pool.close()          # the reports in progress end now, as a run's workers end with it on Ctrl-C
-
     def progress(event: str, info: dict[str, Any]) -> None:
         if event != "done" and not stop.is_set() and not _send(conn, {"event": event, "info": info}):
-            client_gone()
+            stop.set()
 
-    watcher = threading.Thread(target=_watch, args=(conn, over, client_gone), daemon=True)
+    watcher = threading.Thread(target=_watch, args=(conn, over, stop.set), daemon=True)
     watcher.start()
     t0 = time.perf_counter()
     try:
