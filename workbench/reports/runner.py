@@ -393,7 +393,10 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                     # finished before it are in place and show decisions, so the registry gets them as well
                     stop.set()
                     if record:
-                        _record_decisions(db_path, [o for o in list(done) if o.status == "built"])
+                        try:
+                            _record_decisions(db_path, [o for o in list(done) if o.status == "built"])
+                        except Exception:  # noqa: BLE001 - what ended the run is the error to show, not this
+                            pass
                     raise
                 for o in done:
                     outcomes[o.experiment_id] = o
