@@ -489,8 +489,9 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
     # Threads in this process, processes for the work: each thread hands its reports to its own worker
     # process (the notebook, HTML and PDF) and only waits for it. It works from any script (no
     # ``if __name__ == "__main__"`` guard needed).
-    guard = threading.Lock()
+    guard = threading.Condition()
     futures: dict[cf.Future, BuildJob] = {}
+    settled = [0]                 # jobs whose outcome (or "not started") is in ``results``
 
     def finished(fut: cf.Future) -> None:
         job = futures[fut]
@@ -498,11 +499,12 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
             o = fut.result()
         except Exception as exc:  # noqa: BLE001 - a crashed build fails its experiment, not the run
             o = ReportOutcome(job.experiment_id, "failed", error=f"build crashed: {type(exc).__name__}: {exc}"[:500])
-        if o is None:
-            return
         with guard:
-            results.append(o)
-            _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
+            if o is not None:
+                results.append(o)
+                _emit(progress, o.status, experiment_id=o.experiment_id, outcome=o)
+            settled[0] += 1
+            guard.notify_all()
 
     executor = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report")
     try:
@@ -516,11 +518,14 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
                 fut.add_done_callback(finished)
         executor.shutdown(wait=True)
     except BaseException:
-        # Ctrl-C or an error: the queued reports are not started, those in progress finish (so that the run
-        # knows every report it finished); a second Ctrl-C ends the wait
+        # Ctrl-C or an error: the queued reports are not started, those in progress finish, and the run knows
+        # every report it finished. Waited for through the outcomes, not by joining the threads again: a join
+        # that Ctrl-C interrupted may count a running thread as ended. A second Ctrl-C ends the wait.
         if stop is not None:
             stop.set()
-        executor.shutdown(wait=True)
+        with guard:
+            guard.wait_for(lambda: settled[0] >= len(futures))
+        executor.shutdown(wait=False)
         raise
 
 
