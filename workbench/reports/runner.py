@@ -491,7 +491,7 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
     # ``if __name__ == "__main__"`` guard needed).
     guard = threading.Condition()
     futures: dict[cf.Future, BuildJob] = {}
-    settled = [0]                 # jobs whose outcome (or "not started") is in ``results``
+    settled, watched = [0], [0]   # jobs whose outcome (or "not started") is in ``results``; jobs with a callback
 
     def finished(fut: cf.Future) -> None:
         job = futures[fut]
@@ -516,6 +516,7 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
                     with guard:
                         _emit(progress, "building", experiment_id=job.experiment_id)
                 fut.add_done_callback(finished)
+                watched[0] += 1
         executor.shutdown(wait=True)
     except BaseException:
         # Ctrl-C or an error: the queued reports are not started, those in progress finish, and the run knows
@@ -524,7 +525,7 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
         if stop is not None:
             stop.set()
         with guard:
-            guard.wait_for(lambda: settled[0] >= len(futures))
+            guard.wait_for(lambda: settled[0] >= watched[0])
         executor.shutdown(wait=False)
         raise
 
