@@ -7,6 +7,7 @@ installed); tests that change things work on copies so they never disturb it.
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,6 +16,14 @@ import pytest
 from .world import write_report_world
 
 IDS = ("pdp-shoes-hero", "pdp-beauty-srm", "hostile-names")
+CLI = "import sys; from workbench.cli import main; sys.argv[0] = 'workbench'; main()"
+"""``python -c CLI args...`` runs the ``workbench`` command in a child process."""
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """In a child before it starts (``preexec_fn``): SIGINT back to its default (pytest-xdist's workers ignore it,
+    and an ignored signal stays ignored across exec, so Python would not turn Ctrl-C into KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

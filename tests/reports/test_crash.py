@@ -122,8 +122,7 @@ def test_ctrl_c_ends_a_run_with_130_and_no_traceback_and_keeps_what_it_finished(
     the finished reports' decisions are recorded in the registry."""
     from workbench.lifecycle import Registry
 
-    from .conftest import IDS
-    from .test_service import CLI, _ctrl_c_as_in_a_terminal
+    from .conftest import CLI, IDS, ctrl_c_as_in_a_terminal
 
     db, out = copy_of.db, copy_of.out
 
@@ -136,7 +135,7 @@ def test_ctrl_c_ends_a_run_with_130_and_no_traceback_and_keeps_what_it_finished(
         return [e for e in IDS if (out / e / "summary.json").stat().st_mtime_ns != before[e]]
     run = subprocess.Popen([sys.executable, "-c", CLI, "report", *IDS, "--force", "--no-service", "--workers", "1",
                             "--db", str(db), "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           text=True, preexec_fn=_ctrl_c_as_in_a_terminal)
+                           text=True, preexec_fn=ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 120
     while not rebuilt():
         assert run.poll() is None and time.monotonic() < deadline

@@ -18,10 +18,7 @@ import pytest
 
 from workbench.reports.service import run_with_service, socket_path
 
-from .conftest import IDS
-
-CLI = "import sys; from workbench.cli import main; sys.argv[0] = 'workbench'; main()"
-
+from .conftest import CLI, IDS, ctrl_c_as_in_a_terminal
 
 def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, timeout=timeout,
@@ -58,12 +55,6 @@ def _line_with(proc: subprocess.Popen, text: str, deadline: float) -> str:
                 if text in line:
                     return line
     raise AssertionError(f"the service never said {text!r}")
-
-
-def _ctrl_c_as_in_a_terminal() -> None:
-    """In the child before it starts: SIGINT back to its default (pytest-xdist's workers ignore it, and an ignored
-    signal stays ignored across exec, so Python would not turn Ctrl-C into KeyboardInterrupt)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _summary(out: Path, experiment: str) -> dict:
@@ -129,7 +120,7 @@ def test_a_run_goes_through_the_service_with_the_same_outcome_and_nothing_held_b
         index = (out / "index.html").stat().st_mtime_ns
         client = subprocess.Popen([sys.executable, "-c", CLI, "report", *IDS, "--force", "--db", str(db), "--out",
                                    str(out), "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  preexec_fn=_ctrl_c_as_in_a_terminal)
+                                  preexec_fn=ctrl_c_as_in_a_terminal)
         deadline = time.monotonic() + 120
 
         def rebuilt() -> list[str]:

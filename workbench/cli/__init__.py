@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(signal.SIGINT, _on_ctrl_c)
     try:
         _main(argv)
+    except KeyboardInterrupt:
+        sys.exit(130)
     except Exception:
         if _ctrl_c:
             sys.exit(130)
@@ -90,5 +92,3 @@ def _main(argv: list[str] | None) -> None:
         err_console.print(f"[bold red]error:[/] {rich_escape(str(exc.filename))}: {rich_escape(exc.strerror or str(exc))}",
                           highlight=False, markup=True, soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        sys.exit(130)

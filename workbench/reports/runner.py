@@ -389,9 +389,8 @@ def run_reports(experiment_ids: Sequence[str] | None = None, *, workers: int = 1
                         built = sum(o.status == "built" for o in done)
                         raise RunStopped(f"the run was stopped after {built} of {len(todo)} report(s)")
                 except BaseException:
-                    # stopped (Ctrl-C, RunStopped) or ended by an error: no queued report starts now; the reports
-                    # finished before it are in place and show decisions, so the registry gets them as well
-                    stop.set()
+                    # stopped (Ctrl-C, RunStopped) or ended by an error (_execute started no queued report after
+                    # it): the reports finished before it are in place and show decisions, so the registry gets them
                     if record:
                         try:
                             _record_decisions(db_path, [o for o in list(done) if o.status == "built"])
@@ -450,24 +449,6 @@ def _batches(todo: list[str], workers: int) -> list[list[str]]:
     return out
 
 
-def _execute(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None,
-             pool: WorkerPool | None = None, printer: Any = None, stop: threading.Event | None = None,
-             results: list[ReportOutcome] | None = None) -> list[ReportOutcome]:
-    """Build the jobs of each batch as it comes (the next batch is gathered while the workers build); each
-    outcome is appended to ``results`` as it comes (so that a run stopped midway knows what was finished)."""
-    results = results if results is not None else []
-    # Always through worker processes, one report too: they are started to die with this process
-    # (PR_SET_PDEATHSIG) and carry the run's owner pid, so a killed run leaves no worker behind.
-    own = pool is None
-    pool = pool if pool is not None else WorkerPool()
-    try:
-        _parallel(batches, workers, progress, pool, results, printer, stop)
-    finally:
-        if own:
-            pool.close()
-    return results
-
-
 def _in_worker(job: BuildJob, pool: WorkerPool, printer: Any,
                stop: threading.Event | None = None) -> ReportOutcome | None:
     """Build ``job`` in this thread's worker process (see :mod:`workbench.reports.workers`); None when the run was
@@ -484,10 +465,13 @@ def _in_worker(job: BuildJob, pool: WorkerPool, printer: Any,
     return ReportOutcome(**{**o, "notes": tuple(o.get("notes") or ())})
 
 
-def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None, pool: WorkerPool,
-              results: list[ReportOutcome], printer: Any = None, stop: threading.Event | None = None) -> None:
+def _execute(batches: Iterable[list[BuildJob]], workers: int, progress: Progress | None, pool: WorkerPool,
+             printer: Any, stop: threading.Event, results: list[ReportOutcome]) -> None:
+    """Build the jobs of each batch as it comes (the next batch is gathered while the workers build); each
+    outcome is appended to ``results`` as it comes (so that a run stopped midway knows what it finished)."""
     # Threads in this process, processes for the work: each thread hands its reports to its own worker
-    # process (the notebook, HTML and PDF) and only waits for it. It works from any script (no
+    # process (the notebook, HTML and PDF; one report too: workers die with this process and carry the run's
+    # owner pid, so a killed run leaves none behind) and only waits for it. It works from any script (no
     # ``if __name__ == "__main__"`` guard needed).
     guard = threading.Condition()
     futures: dict[cf.Future, BuildJob] = {}
@@ -522,8 +506,7 @@ def _parallel(batches: Iterable[list[BuildJob]], workers: int, progress: Progres
         # Ctrl-C or an error: the queued reports are not started, those in progress finish, and the run knows
         # every report it finished. Waited for through the outcomes, not by joining the threads again: a join
         # that Ctrl-C interrupted may count a running thread as ended. A second Ctrl-C ends the wait.
-        if stop is not None:
-            stop.set()
+        stop.set()
         with guard:
             guard.wait_for(lambda: settled[0] >= watched[0])
         executor.shutdown(wait=False)

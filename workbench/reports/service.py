@@ -208,12 +208,13 @@ def _handle(conn: socket.socket, identity: dict[str, Any], code: str, pool: Any,
     if not isinstance(req, dict) or not isinstance(req.get("run"), dict):
         _send(conn, {"refused": "not a report request"})
         return False
+    changed = req.get("identity") == identity and _code() != code
     why = _difference(req.get("identity"), identity) if req.get("identity") != identity else \
-        "the workbench code or settings changed since the service started" if _code() != code else ""
+        "the workbench code or settings changed since the service started" if changed else ""
     if why:
         _send(conn, {"refused": why})
         say(f"report service: did not take a run: {why}")
-        return why.startswith("the workbench code")
+        return changed
     conn.settimeout(60)           # a client that stops reading (suspended) is given up, not waited for
     kwargs = {k: v for k, v in req["run"].items() if k in RUN_OPTIONS}
     stop, over = threading.Event(), threading.Event()
