@@ -87,6 +87,36 @@ def test_analyze_and_check_read_the_database(world, capsys):
     assert info.value.code == 2 and "unknown experiment 'no-such-experiment'" in capsys.readouterr().err
 
 
+def test_an_experiment_id_in_place_of_a_file_is_read_from_the_database(world, capsys, tmp_path, monkeypatch):
+    """`workbench analyze pdp-shoes-hero`, as `decide` and `report` take an id: the same result as --experiment;
+    a name that is neither a file nor an experiment says both, with exit 2."""
+    db, _ = world
+    monkeypatch.chdir(tmp_path)           # no file of that name here
+    outs = []
+    for args in (["analyze", "pdp-shoes-hero"], ["analyze", "--experiment", "pdp-shoes-hero"]):
+        with pytest.raises(SystemExit) as info:
+            main([*args, "--db", str(db), "--json"])
+        assert info.value.code in (0, None)
+        outs.append(json.loads(capsys.readouterr().out))
+    assert outs[0]["experiment_id"] == "pdp-shoes-hero" and outs[0]["metrics"] == outs[1]["metrics"]
+    with pytest.raises(SystemExit) as info:
+        main(["check", "pdp-shoes-hero", "--db", str(db), "--json"])
+    assert info.value.code in (0, None) and json.loads(capsys.readouterr().out)["experiment_id"] == "pdp-shoes-hero"
+    with pytest.raises(SystemExit) as info:
+        main(["summarize", "pdp-shoes-hero", "--db", str(db), "--json"])
+    assert info.value.code in (0, None) and json.loads(capsys.readouterr().out)["experiment_id"] == "pdp-shoes-hero"
+    for command in ("analyze", "check", "summarize"):
+        with pytest.raises(SystemExit) as info:
+            main([command, "no-such-thing", "--db", str(db)])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and "no-such-thing: no such file, and unknown experiment 'no-such-thing'" in err
+        assert "pdp-shoes-hero" in err and "Traceback" not in err
+    (tmp_path / "no-such-thing").write_text("variant,users,conversions\ncontrol,100,10\ntreatment,100,12\n")
+    with pytest.raises(SystemExit) as info:      # a file of that name is read as the file
+        main(["analyze", "no-such-thing", "--json"])
+    assert info.value.code in (0, None) and json.loads(capsys.readouterr().out)["metrics"]
+
+
 def test_lifecycle_brief_sets_roles_and_tunes_the_sequence(world, capsys, tmp_path):
     db, _ = world
     brief = tmp_path / "brief.yaml"

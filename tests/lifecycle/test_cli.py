@@ -127,6 +127,8 @@ def test_memo_from_a_saved_result_escapes_hostile_names(capsys, tmp_path):
     assert code == 2 and "either a FILE or --experiment" in err
     code, _, err = invoke(capsys, None, "memo", str(tmp_path / "missing.json"), "-o", str(tmp_path / "m.md"))
     assert code == 2 and "missing.json" in err
+    code, _, err = invoke(capsys, None, "memo", "no-such-experiment", "-o", str(tmp_path / "m.md"))
+    assert code == 2 and "no-such-experiment: no such file, and no experiment 'no-such-experiment'" in err
 
 
 def test_autopilot_dry_run_and_switches(capsys):

@@ -53,6 +53,29 @@ def log_mlflow(summary: Any, uri: str, **kwargs: Any) -> None:
                       highlight=False, markup=False, soft_wrap=True)
 
 
+@contextlib.contextmanager
+def file_or_experiment(file: Optional[Path], experiment: Optional[str]) -> Iterator[tuple[Optional[Path], Optional[str]]]:
+    """``workbench analyze pdp-42`` as ``decide`` and ``report`` take an id: a FILE argument that names no
+    file and has neither a folder nor an extension is read as ``--experiment``. Yields ``(file, experiment)``;
+    when that id is not an experiment either, the error says both (no such file, the known experiments).
+
+    >>> with file_or_experiment(Path("pdp-42"), None) as (f, e): print(f, e)
+    None pdp-42
+    >>> with file_or_experiment(Path("results.csv"), None) as (f, e): print(f, e)
+    results.csv None
+    """
+    from ..errors import NotFoundError
+    as_id = (file is not None and experiment is None and not file.suffix and len(file.parts) == 1
+             and not file.exists())
+    if not as_id:
+        yield file, experiment
+        return
+    try:
+        yield None, str(file)
+    except NotFoundError as exc:
+        raise NotFoundError(f"{file}: no such file, and {exc}") from None
+
+
 def print_json(obj: Any) -> None:
     """Write JSON to stdout without Rich's wrapping or colour (safe to pipe into jq)."""
     typer.echo(dumps(obj, indent=2))

@@ -41,7 +41,8 @@ from rich.markup import escape
 from ..display import fmt_count, fmt_lift, fmt_p_eq, fmt_pp, fmt_share, fmt_signed
 from ..errors import InputError, Problem, WorkbenchError
 from ..results import AnalysisResult, HealthReport
-from ._common import JSON_OPTION, MLFLOW_OPTION, console, engine_options, err_console, log_mlflow, print_json, table
+from ._common import (JSON_OPTION, MLFLOW_OPTION, console, engine_options, err_console, file_or_experiment, log_mlflow,
+                      print_json, table)
 
 __all__ = ["register", "options_from_brief"]
 
@@ -225,7 +226,8 @@ def _show_segments(r: AnalysisResult) -> None:
 
 
 def analyze_command(
-    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV, unit-level table or event log."),
+    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV, unit-level table or event log; or an "
+                                          "experiment id in the database (as --experiment)."),
     brief: Optional[Path] = typer.Option(None, "--brief", help="Brief YAML: primary, guardrails, weights, thresholds."),
     experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help=_EXPERIMENT_HELP),
     db: Optional[str] = typer.Option(None, "--db", help=_DB_HELP),
@@ -250,7 +252,8 @@ def analyze_command(
     if segment:
         opts = replace(opts, segments=tuple(opts.segments) + tuple(segment))
     try:
-        data = _load(file, experiment, db, control, extra, opts.expected_weights)
+        with file_or_experiment(file, experiment) as (file, experiment):
+            data = _load(file, experiment, db, control, extra, opts.expected_weights)
     except InputError as err:
         if not json_:
             raise
@@ -284,7 +287,8 @@ def _health(data: Any, opts: Any) -> HealthReport:
 
 
 def check_command(
-    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV, unit-level table or event log."),
+    file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV, unit-level table or event log; or an "
+                                          "experiment id in the database (as --experiment)."),
     brief: Optional[Path] = typer.Option(None, "--brief", help="Brief YAML (weights, SRM thresholds)."),
     experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help=_EXPERIMENT_HELP),
     db: Optional[str] = typer.Option(None, "--db", help=_DB_HELP),
@@ -296,7 +300,8 @@ def check_command(
     from ..health import usable
     opts, extra = options_from_brief(brief) if brief is not None else (AnalysisOptions(), {})
     try:
-        data = _load(file, experiment, db, control, extra, opts.expected_weights)
+        with file_or_experiment(file, experiment) as (file, experiment):
+            data = _load(file, experiment, db, control, extra, opts.expected_weights)
     except InputError as err:
         if not json_:
             raise

@@ -13,7 +13,7 @@ from .. import __version__
 from ..config import Paths
 from ..display import fmt_count, fmt_elapsed
 from ..errors import InputError, Problem
-from ._common import JSON_OPTION, console, engine_options, err_console, print_json, table
+from ._common import JSON_OPTION, console, engine_options, err_console, file_or_experiment, print_json, table
 
 if TYPE_CHECKING:
     from ..summary import ExperimentSummary
@@ -93,7 +93,8 @@ def _summary_table(s: ExperimentSummary):
 
 def summarize_cmd(
     file: Optional[Path] = typer.Argument(None, help="Aggregated results CSV, unit-level table or event log "
-                                          "(CSV/Parquet). Omit to read experiments from the database."),
+                                          "(CSV/Parquet), or an experiment id in the database. Omit to read every "
+                                          "experiment from the database."),
     experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help="Experiment id (in the database, "
                                              "or within an event-log file)."),
     db: Optional[str] = DB_OPTION,
@@ -103,10 +104,11 @@ def summarize_cmd(
     from ..sources.experiments import load_experiments
     from ..summary import summarize
 
-    if file is not None:
-        datasets = read_any(file, experiment=experiment)
-    else:
-        datasets = load_experiments([experiment] if experiment else None, db=db)
+    with file_or_experiment(file, experiment) as (file, experiment):
+        if file is not None:
+            datasets = read_any(file, experiment=experiment)
+        else:
+            datasets = load_experiments([experiment] if experiment else None, db=db)
     blocked = [p for d in datasets.values() for p in d.problems if p.level == "blocked"]
     if blocked:
         raise InputError(blocked)

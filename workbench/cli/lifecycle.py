@@ -15,7 +15,8 @@ import typer
 
 from ..display import fmt_action, fmt_num, fmt_share
 from ..errors import InputError, Problem
-from ._common import JSON_OPTION, MLFLOW_OPTION, console, engine_options, err_console, log_mlflow, print_json, table
+from ._common import (JSON_OPTION, MLFLOW_OPTION, console, engine_options, err_console, file_or_experiment, log_mlflow,
+                      print_json, table)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -451,7 +452,8 @@ def _rename(res: Any, experiment_id: str) -> Any:
 
 
 # --- memo ------------------------------------------------------------------------------------------
-def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated results (CSV) or a saved analysis (.json)."),
+def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated results (CSV), a saved analysis (.json) "
+                                                        "or a registered experiment's id (as --experiment)."),
              experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help="A registered experiment."),
              out: Path = typer.Option(..., "-o", "--out", help="memo.md or memo.html"),
              policy: Optional[str] = typer.Option(None, "--policy", help="Policy name (default: the brief's, else "
@@ -470,17 +472,18 @@ def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated result
     brief = load_brief(brief_file) if brief_file else None
     record = ctx = None
     looks = 1
-    if experiment is not None:
-        from ..lifecycle.signals import decision_context
-        reg = _reg(db)
-        record = reg.get(experiment)
-        brief = brief or reg.brief(experiment)
-        res = analyze_file(file, brief=brief) if file else analyze_experiment(experiment, brief=brief, db=reg.path)
-        ctx = decision_context(reg, experiment, data_as_of=res.as_of)
-        looks = max(1, len(reg.decisions(experiment)))
-    else:
-        assert file is not None
-        res = analyze_file(file, brief=brief)
+    with file_or_experiment(file, experiment) as (file, experiment):
+        if experiment is not None:
+            from ..lifecycle.signals import decision_context
+            reg = _reg(db)
+            record = reg.get(experiment)
+            brief = brief or reg.brief(experiment)
+            res = analyze_file(file, brief=brief) if file else analyze_experiment(experiment, brief=brief, db=reg.path)
+            ctx = decision_context(reg, experiment, data_as_of=res.as_of)
+            looks = max(1, len(reg.decisions(experiment)))
+        else:
+            assert file is not None
+            res = analyze_file(file, brief=brief)
     memo = build_memo(res, brief=brief, record=record, context=ctx, looks=looks, policy=policy)
     path = write_memo(memo, out)
     console.print(f"{fmt_action(memo.decision.action).upper()}: {memo.decision.reason}", highlight=False, markup=False)
