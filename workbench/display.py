@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["ResultMixin", "to_jsonable", "dumps", "escape", "Notation", "NOTATION", "fmt_value", "fmt_change",
            "fmt_change_ci", "fmt_num", "fmt_fixed", "css_pct", "fmt_signed", "fmt_pct", "fmt_rate", "fmt_pp", "fmt_lift", "fmt_prob", "fmt_share",
            "fmt_count", "fmt_currency", "fmt_seconds", "fmt_elapsed", "fmt_p", "fmt_p_eq", "p_in_text", "fmt_ci", "tick_formatter",
-           "fmt_action", "finite_or_none", "fmt_weight", "fmt_covariate", "PALETTE", "variant_colors", "TRANSIENT"]
+           "fmt_action", "fmt_scope", "finite_or_none", "fmt_weight", "fmt_covariate", "PALETTE", "variant_colors", "TRANSIENT"]
 
 
 TRANSIENT = "transient"
@@ -484,6 +484,15 @@ def fmt_action(action: Any) -> str:
     ('keep testing', 'LAUNCH')
     """
     return "—" if not action else str(action).replace("_", " ")
+
+
+def fmt_scope(category: Any, product_id: Any) -> str:
+    """An experiment's category and SKU as the report and the dashboard show them ("—" for none).
+
+    >>> fmt_scope("shoes", "sho-0026"), fmt_scope(None, None)
+    ('shoes / sho-0026', '— / —')
+    """
+    return f"{category or '—'} / {product_id or '—'}"
 
 
 def fmt_weight(w: Any) -> str:

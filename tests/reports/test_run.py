@@ -74,6 +74,15 @@ def test_html_has_sections_no_code_and_the_decision(built, eid):
     assert "**Decision: " in memo and _summary(built, eid)["decision"]["action"].upper() in memo
 
 
+def test_no_report_or_memo_shows_a_missing_value_as_nan_or_none(built):
+    """A missing value reads "—" (or a sentence) in every view; "nan / nan" once stood for no category or SKU."""
+    for eid in ("pdp-shoes-hero", "pdp-beauty-srm"):
+        for name in ("report.html", "memo.html", "memo.md"):
+            text = re.sub(r"<(script|style)\b.*?</\1>", "", _html(built, eid, name), flags=re.S)
+            words = re.sub(r"<[^>]+>", " ", text)
+            assert not re.findall(r"\b(?:nan|NaN|None|NaT)\b", words), (eid, name)
+
+
 def test_pdf_is_printed_when_chromium_is_there(built):
     pdf = built.out / "pdp-shoes-hero" / "report.pdf"
     if find_chromium() is None:

@@ -151,3 +151,20 @@ def test_text_timestamps_are_parsed_and_bad_ones_reported():
     with pytest.raises(InputError, match=r"^events.parquet: row 3, column ts_server: ts_server is missing or not a "
                                          r"timestamp \(1 row like this\)$"):
         check("events.parquet")
+
+
+def test_an_experiment_without_category_or_sku_has_none_and_both_views_say_so(small_world):
+    """The canary has no category and no SKU (NULL in ``world_experiments``): pandas returns NaN, which the report
+    once printed as "nan / nan" while the dashboard said "— / —"; both now format the same missing values."""
+    from workbench.dashboard.detail import header_html
+    from workbench.pipeline import evaluate
+    from workbench.sources.experiments import load_experiment
+
+    meta = load_experiment("ml-ranker-canary", db=small_world["db"]).meta
+    assert meta["category"] is None and meta["product_id"] is None and meta["owner"]
+    outcome = evaluate(["ml-ranker-canary", "pdp-shoes-hero"], db=small_world["db"])
+    canary, shoes = outcome["ml-ranker-canary"], outcome["pdp-shoes-hero"]
+    assert (canary.category, canary.product_id) == (None, None)
+    assert shoes.category == "shoes" and shoes.product_id
+    assert "— / —" in header_html(canary) and "nan" not in header_html(canary)
+    assert f"shoes / {shoes.product_id}" in header_html(shoes)

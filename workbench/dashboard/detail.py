@@ -17,7 +17,7 @@ from panel.viewable import Viewer
 
 from ..config import get_settings
 from ..bandits.history import fmt_weight
-from ..display import escape, fmt_action, fmt_currency, fmt_num, fmt_pct, fmt_prob, variant_colors
+from ..display import escape, fmt_action, fmt_currency, fmt_num, fmt_pct, fmt_prob, fmt_scope, variant_colors
 from .badges import badges_for, badges_html
 from .controls import OperatorControls
 from .data import (allocation_frame, audit_frame, current_weights, decision_log, forest_frame, funnel_frame,
@@ -121,8 +121,7 @@ def header_html(o: Any, rec: Any = None) -> str:
     facts = o.decision.facts
     pairs = [("state", raw(f'<span id="wb-state">{pill(state, STATE_COLOURS.get(state, "#52606d"))}</span>')),
              ("kind", rec.kind if rec else meta.get("kind", "")),
-             ("category / SKU", f"{(rec.category if rec else meta.get('category')) or '—'} / "
-                                f"{(rec.product_id if rec else meta.get('product_id')) or '—'}"),
+             ("category / SKU", fmt_scope(o.category, o.product_id)),
              ("owner", rec.owner if rec else meta.get("owner", "—")),
              ("started", fmt_time(rec.started_at if rec else meta.get("start_ts"))),
              ("days running", fmt_days(facts.get("days_running"))),

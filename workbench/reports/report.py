@@ -28,7 +28,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ..config import Settings, get_settings
-from ..display import dumps, fmt_ci, fmt_num, fmt_p, fmt_prob, fmt_share
+from ..display import dumps, fmt_ci, fmt_num, fmt_p, fmt_prob, fmt_scope, fmt_share
 from ..experiment_data import ExperimentData
 from ..lifecycle.brief import ExperimentBrief
 from ..lifecycle.memo import DecisionMemo
@@ -255,7 +255,7 @@ class ExperimentReport(EvidenceSections, ContextSections):
             ("Decision policy", self.decision.policy),
             ("Primary metric", (self.result.primary.label or self.result.primary.name) if self.result.primary else "none"),
             ("Guardrails", guard), ("Secondary metrics", secondary),
-            ("Category / SKU", f"{self.outcome.category or '—'} / {self.outcome.product_id or 'several or none'}"),
+            ("Category / SKU", fmt_scope(self.outcome.category, self.outcome.product_id)),
             *self._run_dates(),
             ("Data from", f"{_when(first)} to {_when(last)}"),
             # the same as-of as the header's "data as of" (the --as-of cut when one was given)
