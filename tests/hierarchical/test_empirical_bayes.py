@@ -5,16 +5,19 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
-from scipy.special import gammaln
+from scipy.special import expit, gammaln, logit
 from scipy.stats import betabinom, multivariate_normal
 
+from workbench.hierarchical.data import sku_data_from_frame
 from workbench.hierarchical.empirical_bayes import (_cs_negloglik, beta_binomial_loglik, category_beta_priors,
                                                     fit_beta_binomial, fit_empirical_bayes, fit_independent,
                                                     fit_lift_pooling)
+from workbench.hierarchical.evaluation import compare_to_truth
 from workbench.hierarchical.spec import Priors
 from workbench.hierarchical.synthetic import simulate_sku_world
 
@@ -112,7 +115,10 @@ def test_pooling_beats_independent_estimates_on_low_traffic_skus_and_covers(worl
     eb_low, eb_all, eb_cover = _scores(eb, world.truth)
     ind_low, ind_all, ind_cover = _scores(ind, world.truth)
     assert eb_low < 0.5 * ind_low and eb_all < ind_all
-    assert 0.90 <= eb_cover <= 0.98          # 94 % intervals cover the true lifts at about their rate
+    # 94 % intervals cover the true lifts at about their rate; at 600 SKUs the lift hyperparameters are weakly
+    # identified and this world's sigma_delta comes out high (0.11 for a true 0.06), so its intervals err wide:
+    # the catalogue-scale test below checks calibration where the data identify it
+    assert 0.90 <= eb_cover <= 0.99
     assert 0.90 <= ind_cover <= 0.98
     assert eb.interval == "94% equal-tailed credible interval"
 
@@ -146,3 +152,35 @@ def test_category_with_no_conversions_gets_a_sensible_prior():
     a, b = pri["cat-00"]
     assert 0 < a / (a + b) < pri["*"][0] / sum(pri["*"])
     assert np.isfinite(a) and np.isfinite(b)
+
+
+def test_catalogue_scale_intervals_cover_in_each_of_five_worlds():
+    """500 categories × 20 thin SKUs (10,000 SKUs), five seeds: the 94 % intervals cover 92–96 % of the true lifts
+    in every world and sigma_delta lands near its truth (0.06). With each arm's own Jeffreys log-odds, whose
+    variance falls as its conversions rise, sigma_delta came out 0.040–0.054 and coverage 0.881–0.922."""
+    for seed in range(1, 6):
+        w = simulate_sku_world(n_categories=500, skus_per_category=20, seed=seed)
+        eb = fit_empirical_bayes(w.data, seed=1)
+        cover = float(compare_to_truth({"eb": eb}, w.truth).iloc[0].coverage_lift_logodds)
+        assert 0.92 <= cover <= 0.96, (seed, cover)
+        assert 0.05 <= eb.hyperparameters["sigma_delta"] <= 0.07, (seed, eb.hyperparameters)
+
+
+def test_a_canary_split_does_not_bias_the_pooled_lift():
+    """A 90/10 canary over 200 SKUs (~4 expected variant conversions a SKU), the same true lift (+0.139 on the
+    log-odds scale) everywhere: the category lifts centre on the truth. Weighting each lift by the inverse of its
+    own Jeffreys variance favoured the SKUs whose few variant conversions came out high (+0.22 to +0.25)."""
+    rng = np.random.default_rng(2)
+    means = []
+    for _ in range(6):
+        rows = []
+        for c in range(5):
+            for k in range(40):
+                p = rng.beta(4.75, 95.25)
+                rows += [{"sku": f"s{c}-{k}", "category": f"c{c}", "variant": "control", "n": 675.0,
+                          "conversions": float(rng.binomial(675, p))},
+                         {"sku": f"s{c}-{k}", "category": f"c{c}", "variant": "staging", "n": 75.0,
+                          "conversions": float(rng.binomial(75, expit(logit(p) + 0.139)))}]
+        eb = fit_empirical_bayes(sku_data_from_frame(pd.DataFrame(rows)))
+        means.append(np.mean([c.lift_logodds_mean for c in eb.categories]))
+    assert abs(np.mean(means) - 0.139) < 0.03, means

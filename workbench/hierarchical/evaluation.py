@@ -56,23 +56,30 @@ def oracle_lift_coverage(data: SkuData, truth: pd.DataFrame, params: Mapping[str
                          level: float = 0.94) -> float:
     """Coverage of the SKU lifts' intervals had the lift hyperparameters been known (a diagnostic).
 
-    Each lift's log-odds estimate (Jeffreys arms, as the empirical-Bayes path) is pooled with the
-    world's *true* ``mu_delta``, ``tau_delta`` and ``sigma_delta`` (``params`` of
-    :func:`.synthetic.simulate_sku_world`) by exact normal–normal algebra. Close to ``level`` in
+    Each lift's log-odds estimate (as the empirical-Bayes path makes it, re-linearised at the category
+    lifts) is pooled with the world's *true* ``mu_delta``, ``tau_delta`` and ``sigma_delta`` (``params``
+    of :func:`.synthetic.simulate_sku_world`) by exact normal–normal algebra. Close to ``level`` in
     every world when the intervals' form and the simulator's truth agree; a fitted model's coverage
     below it is then the cost of estimating the hyperparameters from these data.
     """
     from scipy.stats import norm
 
-    from .empirical_bayes import lift_estimates
+    from .empirical_bayes import control_logits, fit_category_betas, lift_estimates
 
-    d, v = lift_estimates(data)
+    a, b, _, _ = fit_category_betas(data)
+    control = control_logits(data, a, b)
     cat, nc = data.lift_category, data.n_categories
     mu, tau2, sigma2 = (float(params["mu_delta"]), float(params["tau_delta"]) ** 2,  # type: ignore[arg-type]
                         float(params["sigma_delta"]) ** 2)  # type: ignore[arg-type]
-    w = 1.0 / (sigma2 + v)
-    prec = 1.0 / tau2 + np.bincount(cat, w, minlength=nc)
-    mean_cat = (mu / tau2 + np.bincount(cat, w * d, minlength=nc)) / prec
+    mean_cat = None
+    for _ in range(20):
+        before = mean_cat
+        d, v = lift_estimates(data, mean_cat, control)
+        w = 1.0 / (sigma2 + v)
+        prec = 1.0 / tau2 + np.bincount(cat, w, minlength=nc)
+        mean_cat = (mu / tau2 + np.bincount(cat, w * d, minlength=nc)) / prec
+        if before is not None and float(np.max(np.abs(mean_cat - before), initial=0.0)) < 1e-6:
+            break
     shrink = (1.0 / sigma2) / (1.0 / sigma2 + 1.0 / v)
     mean = shrink * mean_cat[cat] + (1 - shrink) * d
     sd = np.sqrt(1.0 / (1.0 / sigma2 + 1.0 / v) + shrink**2 / prec[cat])
