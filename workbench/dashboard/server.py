@@ -168,10 +168,10 @@ def serve(*, port: int | None = None, address: str = "127.0.0.1", auth_file: str
     ``oauth_roles`` names a credentials file whose ``oauth_roles`` map OAuth users to roles (others
     are viewers). The call never returns normally: ``panel serve`` runs until Ctrl-C.
     """
-    check_listen(port, address)
     cmd = panel_command(port=port, address=address, auth_file=auth_file, db=db, reports=reports,
                         open_browser=open_browser, local_operator=local_operator, oauth=oauth,
                         oauth_roles=oauth_roles)
+    check_listen(port, address)      # after the options: a wrong option is refused whatever listens on the port
     if not Path(cmd.env["WORKBENCH_DB"]).exists():
         say(f"note: {cmd.env['WORKBENCH_DB']} does not exist yet; run `workbench simulate` (or `make demo`)")
     for n in cmd.notes:
