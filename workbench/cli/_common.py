@@ -54,7 +54,8 @@ def log_mlflow(summary: Any, uri: str, **kwargs: Any) -> None:
 
 
 @contextlib.contextmanager
-def file_or_experiment(file: Optional[Path], experiment: Optional[str]) -> Iterator[tuple[Optional[Path], Optional[str]]]:
+def file_or_experiment(file: Optional[Path], experiment: Optional[str]
+                       ) -> Iterator[tuple[Optional[Path], Optional[str]]]:
     """``workbench analyze pdp-42`` as ``decide`` and ``report`` take an id: a FILE argument that names no
     file and has neither a folder nor an extension is read as ``--experiment``. Yields ``(file, experiment)``;
     when that id is not an experiment either, the error says both (no such file, the known experiments).

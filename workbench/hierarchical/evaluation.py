@@ -64,25 +64,12 @@ def oracle_lift_coverage(data: SkuData, truth: pd.DataFrame, params: Mapping[str
     """
     from scipy.stats import norm
 
-    from .empirical_bayes import control_logits, fit_category_betas, lift_estimates
+    from .empirical_bayes import control_logits, fit_category_betas, pool_lifts
 
     a, b, _, _ = fit_category_betas(data)
-    control = control_logits(data, a, b)
-    cat, nc = data.lift_category, data.n_categories
-    mu, tau2, sigma2 = (float(params["mu_delta"]), float(params["tau_delta"]) ** 2,  # type: ignore[arg-type]
-                        float(params["sigma_delta"]) ** 2)  # type: ignore[arg-type]
-    mean_cat = None
-    for _ in range(20):
-        before = mean_cat
-        d, v = lift_estimates(data, mean_cat, control)
-        w = 1.0 / (sigma2 + v)
-        prec = 1.0 / tau2 + np.bincount(cat, w, minlength=nc)
-        mean_cat = (mu / tau2 + np.bincount(cat, w * d, minlength=nc)) / prec
-        if before is not None and float(np.max(np.abs(mean_cat - before), initial=0.0)) < 1e-6:
-            break
-    shrink = (1.0 / sigma2) / (1.0 / sigma2 + 1.0 / v)
-    mean = shrink * mean_cat[cat] + (1 - shrink) * d
-    sd = np.sqrt(1.0 / (1.0 / sigma2 + 1.0 / v) + shrink**2 / prec[cat])
+    hyper = (float(params["mu_delta"]), float(params["tau_delta"]), float(params["sigma_delta"]))  # type: ignore[arg-type]
+    pool = pool_lifts(data, control_logits(data, a, b), hyper=hyper)
+    mean, sd = np.asarray(pool["mean"]), np.sqrt(np.asarray(pool["var"]))
     t = truth.set_index(["sku", "variant"]).loc[list(zip([data.skus[j] for j in data.lift_sku], data.lift_variant)),
                                                 "true_lift_logodds"].to_numpy()
     return float((np.abs(mean - t) <= norm.ppf(0.5 + level / 2) * sd).mean())
