@@ -154,6 +154,7 @@ def test_category_with_no_conversions_gets_a_sensible_prior():
     assert np.isfinite(a) and np.isfinite(b)
 
 
+@pytest.mark.slow
 def test_catalogue_scale_intervals_cover_in_each_of_five_worlds():
     """500 categories × 20 thin SKUs (10,000 SKUs), five seeds: the 94 % intervals cover 92–96 % of the true lifts
     in every world and sigma_delta lands near its truth (0.06). With each arm's own Jeffreys log-odds, whose
