@@ -9,6 +9,7 @@ import pytest
 import yaml
 from cli_runner import invoke, run_workbench
 
+from workbench.display import escape
 from workbench.lifecycle.registry import Registry
 
 from .builders import brief_dict, comp, guardrail, result
@@ -91,7 +92,13 @@ def test_decide_records_applies_and_writes_the_memo(capsys, brief_file, saved_re
     assert reg.get("cli-1").state == "promoting"
     assert reg.weights("cli-1") == pytest.approx({"control": 0.75, "b": 0.25})
     assert reg.decisions("cli-1").iloc[0]["reasons"] == d["reasons"]
-    assert "LAUNCH" in memo.read_text(encoding="utf-8")
+    html = memo.read_text(encoding="utf-8")
+    assert "LAUNCH" in html
+    # the risks of acting are the memo's (and the report's), word for word, in the JSON and the printed decision
+    assert d["risks"] and all(escape(r) in html for r in d["risks"])
+    code, out, _ = invoke(capsys, None, "decide", "cli-1", "--result", str(saved_result), "--no-record")
+    assert code == 0 and [ln.strip().removeprefix("risk: ") for ln in out.splitlines()
+                          if ln.strip().startswith("risk: ")] == d["risks"]
 
 
 def test_promote_advance_and_rollback_commands(capsys, brief_file, saved_result, tmp_path):

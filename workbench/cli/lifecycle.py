@@ -415,9 +415,10 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         reg.record_decision(d, by=who)
     if apply:
         done = _apply(reg, d, by=who)
+    looks = len(reg.decisions(experiment_id)) or 1
+    the_memo = build_memo(res, d, brief=brief, record=rec, looks=looks, context=ctx)
     if memo is not None:
-        looks = len(reg.decisions(experiment_id)) or 1
-        write_memo(build_memo(res, d, brief=brief, record=rec, looks=looks, context=ctx), memo)
+        write_memo(the_memo, memo)
     allocation = None
     if (as_json or mlflow is not None) and brief is not None and brief.allocation.mode == "bandit":
         from ..bandits.history import allocation_history     # a bandit's latest logged decision
@@ -429,7 +430,8 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
                    artifacts=[memo] if memo is not None else [])
     if as_json:
         from ..story import ExperimentStory
-        print_json({**d.to_dict(), "applied": done, **({"aa": res.aa.to_dict()} if res.aa is not None else {}),
+        print_json({**d.to_dict(), "applied": done, "risks": the_memo.items("Risks and limitations"),
+                    **({"aa": res.aa.to_dict()} if res.aa is not None else {}),
                     "story": ExperimentStory.from_parts(res, d, allocation=allocation).to_dict()})
         return
     console.print(f"{experiment_id}: [bold]{fmt_action(d.action).upper()}[/] ({d.policy} / {d.rule})", highlight=False)
@@ -440,6 +442,9 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         console.print(f"  decided by: {d.facts['decided_by']}", highlight=False, markup=False)
     for sentence in time_sentences(res):
         console.print(f"  time: {sentence}", highlight=False, markup=False)
+    if d.action in ("launch", "promote"):       # before acting on it: the memo's and the report's risks
+        for risk in the_memo.items("Risks and limitations"):
+            console.print(f"  risk: {risk}", highlight=False, markup=False, soft_wrap=True)
     if done:
         console.print(f"applied: {done}", highlight=False)
     if memo is not None:

@@ -107,6 +107,10 @@ class DecisionMemo(ResultMixin):
         import pandas as pd
         return pd.DataFrame([{"section": name, "blocks": len(blocks)} for name, blocks in self.sections])
 
+    def items(self, section: str) -> list[str]:
+        """The lines of one section (its list items), as the report and ``workbench decide`` show them."""
+        return [str(i) for name, blocks in self.sections if name == section for b in blocks for i in b.items]
+
     # --- Markdown ---------------------------------------------------------------------------------
     def to_markdown(self) -> str:
         d = self.decision

@@ -211,10 +211,7 @@ class ExperimentReport(EvidenceSections, ContextSections):
                           now=self.inputs.gathered_at)
 
     def _memo_items(self, section: str) -> list[str]:
-        for name, blocks in self.memo.sections:
-            if name == section:
-                return [str(i) for b in blocks for i in b.items]
-        return []
+        return self.memo.items(section)
 
     # --- sections ----------------------------------------------------------------------------------
     def header(self) -> Html:
