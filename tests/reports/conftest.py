@@ -20,6 +20,17 @@ CLI = "import sys; from workbench.cli import main; sys.argv[0] = 'workbench'; ma
 """``python -c CLI args...`` runs the ``workbench`` command in a child process."""
 
 
+def decision_counts(db: Path) -> dict[str, int]:
+    """How many decisions the registry holds for each of the reports' experiments."""
+    from workbench.lifecycle import Registry
+    return {e: len(Registry(db).decisions(e)) for e in IDS}
+
+
+def summary_times(out: Path) -> dict[str, int]:
+    """When each report's summary.json was last written (ns): a later call differs for the reports rebuilt since."""
+    return {e: (out / e / "summary.json").stat().st_mtime_ns for e in IDS}
+
+
 def ctrl_c_as_in_a_terminal() -> None:
     """In a child before it starts (``preexec_fn``): SIGINT back to its default (pytest-xdist's workers ignore it,
     and an ignored signal stays ignored across exec, so Python would not turn Ctrl-C into KeyboardInterrupt)."""

@@ -120,19 +120,13 @@ def test_ctrl_c_ends_a_run_with_130_and_no_traceback_and_keeps_what_it_finished(
     """Ctrl-C in ``workbench report`` (its own process): exit status 130 and no traceback, also when it lands in
     a DuckDB query (which turns it into its own error); the report being built finishes, no other starts, and
     the finished reports' decisions are recorded in the registry."""
-    from workbench.lifecycle import Registry
-
-    from .conftest import CLI, IDS, ctrl_c_as_in_a_terminal
+    from .conftest import CLI, IDS, ctrl_c_as_in_a_terminal, decision_counts, summary_times
 
     db, out = copy_of.db, copy_of.out
-
-    def decisions() -> dict[str, int]:
-        return {e: len(Registry(db).decisions(e)) for e in IDS}
-    recorded = decisions()
-    before = {e: (out / e / "summary.json").stat().st_mtime_ns for e in IDS}
+    recorded, before = decision_counts(db), summary_times(out)
 
     def rebuilt() -> list[str]:
-        return [e for e in IDS if (out / e / "summary.json").stat().st_mtime_ns != before[e]]
+        return [e for e, t in summary_times(out).items() if t != before[e]]
     run = subprocess.Popen([sys.executable, "-c", CLI, "report", *IDS, "--force", "--no-service", "--workers", "1",
                             "--db", str(db), "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            text=True, preexec_fn=ctrl_c_as_in_a_terminal)
@@ -144,4 +138,4 @@ def test_ctrl_c_ends_a_run_with_130_and_no_traceback_and_keeps_what_it_finished(
     assert run.wait(timeout=60) == 130
     assert "Traceback" not in run.stderr.read()
     assert 1 <= len(rebuilt()) <= 2                          # the one in progress finished, the last never started
-    assert decisions() == {e: n + (e in rebuilt()) for e, n in recorded.items()}
+    assert decision_counts(db) == {e: n + (e in rebuilt()) for e, n in recorded.items()}

@@ -18,7 +18,8 @@ import pytest
 
 from workbench.reports.service import run_with_service, socket_path
 
-from .conftest import CLI, IDS, ctrl_c_as_in_a_terminal
+from .conftest import CLI, IDS, ctrl_c_as_in_a_terminal, decision_counts, summary_times
+
 
 def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, timeout=timeout,
@@ -111,12 +112,7 @@ def test_a_run_goes_through_the_service_with_the_same_outcome_and_nothing_held_b
         # Ctrl-C in the client stops the service's run as it stops a run of its own: the report in progress
         # finishes, no other starts, the finished ones' decisions are recorded, the index is not rewritten; the
         # service then takes the next run
-        from workbench.lifecycle import Registry
-
-        def decisions() -> dict[str, int]:
-            return {e: len(Registry(db).decisions(e)) for e in IDS}
-        recorded = decisions()
-        before = {e: (out / e / "summary.json").stat().st_mtime_ns for e in IDS}
+        recorded, before = decision_counts(db), summary_times(out)
         index = (out / "index.html").stat().st_mtime_ns
         client = subprocess.Popen([sys.executable, "-c", CLI, "report", *IDS, "--force", "--db", str(db), "--out",
                                    str(out), "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -124,7 +120,7 @@ def test_a_run_goes_through_the_service_with_the_same_outcome_and_nothing_held_b
         deadline = time.monotonic() + 120
 
         def rebuilt() -> list[str]:
-            return [e for e in IDS if (out / e / "summary.json").stat().st_mtime_ns != before[e]]
+            return [e for e, t in summary_times(out).items() if t != before[e]]
         while not rebuilt():                                # the first report is in place: Ctrl-C
             assert client.poll() is None and time.monotonic() < deadline
             time.sleep(0.02)
@@ -133,7 +129,7 @@ def test_a_run_goes_through_the_service_with_the_same_outcome_and_nothing_held_b
         said = _line_with(service, "its client went away", deadline)
         assert re.search(r"the run was stopped after [12] of 3 report\(s\)", said), said
         assert 1 <= len(rebuilt()) <= 2 and (out / "index.html").stat().st_mtime_ns == index
-        assert decisions() == {e: n + (e in rebuilt()) for e, n in recorded.items()}
+        assert decision_counts(db) == {e: n + (e in rebuilt()) for e, n in recorded.items()}
         after = _cli("report", IDS[0], "--db", str(db), "--out", str(out), "--json")
         assert after.returncode == 0, after.stderr[-2000:]
         assert any(f"warm report service (pid {service.pid}" in n for n in json.loads(after.stdout)["notes"])

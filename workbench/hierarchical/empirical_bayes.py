@@ -57,7 +57,7 @@ from .spec import Priors
 
 __all__ = ["beta_binomial_loglik", "fit_beta_binomial", "fit_category_betas", "fit_lift_pooling",
            "fit_empirical_bayes", "fit_independent", "category_beta_priors", "lift_estimates", "pool_lifts",
-           "control_logits"]
+           "control_posterior", "control_logits"]
 
 Array = NDArray[np.float64]
 
@@ -221,10 +221,16 @@ def fit_category_betas(data: SkuData) -> tuple[Array, Array, float, float]:
     return a, b, float(ga[0]), float(gb[0])
 
 
+def control_posterior(sku: SkuData, a: Array, b: Array) -> tuple[Array, Array]:
+    """Each lift's control rate posterior Beta(a0, b0) under its category's Beta(a, b) prior."""
+    ls, lc = sku.lift_sku, sku.lift_category
+    return a[lc] + sku.control_y[ls], b[lc] + sku.control_n[ls] - sku.control_y[ls]
+
+
 def control_logits(sku: SkuData, a: Array, b: Array) -> Array:
     """Each lift's control log-odds under its category's Beta(a, b) prior (the posterior mean of logit(p))."""
-    ls, lc = sku.lift_sku, sku.lift_category
-    return digamma(a[lc] + sku.control_y[ls]) - digamma(b[lc] + sku.control_n[ls] - sku.control_y[ls])
+    a0, b0 = control_posterior(sku, a, b)
+    return digamma(a0) - digamma(b0)
 
 
 def _cs_negloglik(theta: Array, d: Array, v: Array, cat: NDArray[np.int64], n_cat: int, priors: Priors) -> float:
@@ -270,32 +276,26 @@ _NO_INFORMATION = 1e12
 """The variance given a lift with no units in an arm: it has no weight, and its posterior is its category's."""
 
 
-def lift_estimates(sku: SkuData, category_lift: Array | None = None, control_logit: Array | None = None
-                   ) -> tuple[Array, Array]:
+def lift_estimates(sku: SkuData, control_logit: Array, category_lift: Array | None = None) -> tuple[Array, Array]:
     """Each lift's log-odds estimate and its variance: both arms' working variates (a logistic scoring step).
 
     For an arm with ``n`` units, ``y`` conversions and expansion rate ``p0 = expit(theta0)``, the working
     variate ``theta0 + (y − n·p0) / (n·p0·(1 − p0))`` estimates its log-odds with variance
-    ``1 / (n·p0·(1 − p0))``.
-    The control's ``theta0`` is ``control_logit`` per lift (:func:`fit_empirical_bayes` passes the SKU's
-    control log-odds under its category's Beta prior; default: the category's pooled control rate), the
-    variant's is that plus its category's ``category_lift`` (default 0). No weight depends on the variant's
-    conversions, so the lifts whose conversions came out high are not weighted up (see the module doc).
+    ``1 / (n·p0·(1 − p0))``. The control's ``theta0`` is ``control_logit`` per lift (:func:`control_logits`:
+    the SKU's control log-odds under its category's Beta prior), the variant's is that plus its category's
+    ``category_lift`` (default 0). No weight depends on the variant's conversions, so the lifts whose
+    conversions came out high are not weighted up (see the module doc).
 
     >>> from workbench.hierarchical.data import sku_data_from_frame
     >>> f = pd.DataFrame({"sku": ["a", "a", "b", "b"], "category": "c", "variant": ["control", "b"] * 2,
     ...                   "n": [900.0, 100.0, 900.0, 100.0], "conversions": [45.0, 5.0, 45.0, 0.0]})
-    >>> d, v = lift_estimates(sku_data_from_frame(f))
-    >>> [round(float(x), 3) for x in d], [round(float(x), 3) for x in v]        # the same weight for both SKUs
-    ([0.0, -1.048], [0.233, 0.233])
+    >>> d, v = lift_estimates(sku_data_from_frame(f), control_logit=np.full(2, logit(0.05)))
+    >>> [round(float(x), 3) + 0.0 for x in d], [round(float(x), 3) for x in v]   # the same weight for both SKUs
+    ([0.0, -1.053], [0.234, 0.234])
     """
     ls, lc = sku.lift_sku, sku.lift_category
-    n_cat = sku.n_categories
-    y_cat = np.bincount(sku.sku_category, sku.control_y, minlength=n_cat)
-    n_cat_units = np.bincount(sku.sku_category, sku.control_n, minlength=n_cat)
-    theta_c = logit((y_cat + 0.5) / (n_cat_units + 1.0))[lc] if control_logit is None else control_logit
     lift0 = np.zeros(sku.n_lifts) if category_lift is None else np.asarray(category_lift, dtype=float)[lc]
-    p_c, p_t = expit(theta_c), expit(theta_c + lift0)
+    p_c, p_t = expit(control_logit), expit(control_logit + lift0)
     n_c, y_c, n_t, y_t = sku.control_n[ls], sku.control_y[ls], sku.lift_n, sku.lift_y
     info_c, info_t = n_c * p_c * (1 - p_c), n_t * p_t * (1 - p_t)
     seen = (info_c > 0) & (info_t > 0)
@@ -305,15 +305,15 @@ def lift_estimates(sku: SkuData, category_lift: Array | None = None, control_log
     return np.where(seen, d, lift0), np.where(seen, v, _NO_INFORMATION)
 
 
-def pool_lifts(sku: SkuData, control_logit: Array | None = None, priors: Priors = Priors(), *,
+def pool_lifts(sku: SkuData, control_logit: Array, priors: Priors = Priors(), *,
                hyper: tuple[float, float, float] | None = None, iterations: int = 20) -> dict[str, Array | float]:
     """:func:`fit_lift_pooling` on :func:`lift_estimates`, re-linearised at the fitted category lifts until they
     settle (a change below 1e-6 on the log-odds scale: five or six fits at 600 and at 10,000 SKUs)."""
     lc, n_cat = sku.lift_category, sku.n_categories
-    pool = fit_lift_pooling(*lift_estimates(sku, None, control_logit), lc, n_cat, priors, hyper)
+    pool = fit_lift_pooling(*lift_estimates(sku, control_logit), lc, n_cat, priors, hyper)
     for _ in range(iterations):
         before = np.asarray(pool["cat_mean"])
-        pool = fit_lift_pooling(*lift_estimates(sku, before, control_logit), lc, n_cat, priors, hyper)
+        pool = fit_lift_pooling(*lift_estimates(sku, control_logit, before), lc, n_cat, priors, hyper)
         if float(np.max(np.abs(np.asarray(pool["cat_mean"]) - before), initial=0.0)) < 1e-6:
             break
     return pool
@@ -371,11 +371,10 @@ def fit_empirical_bayes(data: SkuData | pd.DataFrame | Sequence[ExperimentData],
         raise InputError([Problem("blocked", "bad_setting", "draws must be >= 100", column="draws", value=draws)])
     sku = _as_data(data)
     a, b, ga, gb = fit_category_betas(sku)
-    ls, lc = sku.lift_sku, sku.lift_category
-    a0, b0 = a[lc] + sku.control_y[ls], b[lc] + sku.control_n[ls] - sku.control_y[ls]
+    a0, b0 = control_posterior(sku, a, b)
     # The lift's likelihood: both arms' log-odds linearised at the SKU's control log-odds under its category's
     # prior (the variant's moved by the category's lift), so no weight depends on the variant's conversions
-    pool = pool_lifts(sku, control_logits(sku, a, b), priors)
+    pool = pool_lifts(sku, digamma(a0) - digamma(b0), priors)
     rows = build_sku_rows(sku, summary_columns(beta_logit_lift_summaries(a0, b0, pool["mean"], pool["var"],
                                                                          level=level)))
 

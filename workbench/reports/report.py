@@ -210,9 +210,6 @@ class ExperimentReport(EvidenceSections, ContextSections):
         return build_memo(self.result, self.decision, brief=self.brief, record=self.record,
                           now=self.inputs.gathered_at)
 
-    def _memo_items(self, section: str) -> list[str]:
-        return self.memo.items(section)
-
     # --- sections ----------------------------------------------------------------------------------
     def header(self) -> Html:
         """Page head (CSS, inline BokehJS), title, decision banner and key figures."""

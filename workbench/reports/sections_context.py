@@ -245,8 +245,8 @@ class ContextSections:
                      ("Decided by", d.facts.get("decided_by") or "—")])]
         if len(d.reasons) > 1:
             parts += [heading("Other reasons that also held"), bullets(d.reasons[1:])]
-        parts += [heading("Next actions"), bullets(self._memo_items("Next actions")),
-                  heading("Risks and limitations"), bullets(self._memo_items("Risks and limitations"))]
+        parts += [heading("Next actions"), bullets(self.memo.items("Next actions")),
+                  heading("Risks and limitations"), bullets(self.memo.items("Risks and limitations"))]
         checks = pd.DataFrame([{"rule": c.rule, "action": c.action, "held": "yes" if c.held else "no",
                                 "conditions not met": "; ".join(c.failed)} for c in d.checks])
         if not checks.empty:
