@@ -22,7 +22,7 @@ from typing import Any, Literal, Sequence
 
 Level = Literal["blocked", "warning", "info"]
 
-__all__ = ["Level", "Problem", "WorkbenchError", "InputError", "NotFoundError", "ConflictError"]
+__all__ = ["Level", "Problem", "WorkbenchError", "InputError", "NotFoundError", "ConflictError", "is_missing"]
 
 
 def _shown(value: Any) -> str:
@@ -59,7 +59,7 @@ class Problem:
             parts.append(f"line {self.line}")
         if self.column is not None:
             parts.append(f"column {self.column}")
-        if not _missing(self.value):
+        if not is_missing(self.value):
             v = self.value
             if isinstance(v, str) and len(v) > 80:      # a 200 KB cell must not become a 200 KB message
                 parts.append(f"value {v[:40]!r}… ({len(v):,} characters)")
@@ -82,14 +82,19 @@ class Problem:
         return d
 
 
-def _missing(value: Any) -> bool:
-    """None, NaN and NaT are shown as nothing rather than as 'value nan'."""
+def is_missing(value: Any) -> bool:
+    """A missing scalar: None, NaN, NaT or pandas' NA (an array is never missing). Problems show such a value as
+    nothing rather than as 'value nan'; metadata read from a table turns it into None.
+
+    >>> [is_missing(v) for v in (None, float("nan"), 0.0, "", [1, 2])]
+    [True, True, False, False, False]
+    """
     if value is None:
         return True
     try:
         return bool(value != value)
-    except (TypeError, ValueError):
-        return False
+    except (TypeError, ValueError):          # an array's comparison, or pandas' NA (whose truth is ambiguous)
+        return type(value).__name__ == "NAType"
 
 
 class WorkbenchError(Exception):

@@ -27,7 +27,7 @@ import pandas as pd
 from ..aggregate import BOT_REASONS, DEFAULT_DIMS, DEFAULT_METRICS, aggregate_all, available_metrics
 from ..db import connect, engine_limits
 from ..engine import open_events
-from ..errors import NotFoundError
+from ..errors import NotFoundError, is_missing
 from ..ids import safe_id
 from ..experiment_data import ExperimentData, TrustFacts
 from ..metric_defs import requested
@@ -79,18 +79,13 @@ def _as_tuple(x: Any) -> tuple:
     return tuple(x.tolist() if hasattr(x, "tolist") else x)
 
 
-def _missing(value: Any) -> bool:
-    """A missing scalar as pandas returns it (None, NaN, NaT, NA); arrays (variants, weights) are never missing."""
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
-
-
 def experiment_infos(con: ibis.BaseBackend, log: EventLog | None = None) -> dict[str, ExperimentInfo]:
     """Metadata of every experiment: from ``world_experiments`` when present, else inferred."""
     if "world_experiments" in con.list_tables():
         df = con.table("world_experiments").execute()
         out = {}
         for rec in df.to_dict(orient="records"):
-            r = {k: None if _missing(v) else v for k, v in rec.items()}     # a NULL category is NaN from pandas
+            r = {k: None if is_missing(v) else v for k, v in rec.items()}     # a NULL category is NaN from pandas
             out[r["experiment_id"]] = ExperimentInfo(
                 experiment_id=r["experiment_id"], variants=_as_tuple(r["variants"]),
                 weights=tuple(float(w) for w in _as_tuple(r["weights"])), name=r.get("name") or "",
