@@ -113,7 +113,8 @@ def evaluate(experiment_ids: Sequence[str] | None = None, *, db: str | Path | No
         for i, (eid, data) in enumerate(datasets.items(), 1):
             record, brief = known.get(eid, (None, None))
             result = analysed(data, brief)
-            context = decision_context(reg, eid, now=as_of, data_as_of=result.as_of) if record else None
+            context = decision_context(reg, eid, now=as_of, data_as_of=result.as_of,
+                                       data_version=result.data_version) if record else None
             outcomes[eid] = ExperimentOutcome(data, result, decide(result, brief=brief, policy=policy, context=context),
                                               record, brief)
             if progress is not None:

@@ -17,7 +17,7 @@ def test_decision_card_names_the_deciding_test_and_the_calendar_event():
     r = analyze(_data(days=7), cuped=False,
                 calendar=(CalendarEvent(name="cdn", kind="outage", start="2026-11-03", end="2026-11-03"),))
     d = decide(r, policy="decision-layer")
-    html = decision_html(SimpleNamespace(decision=d, result=r))
+    html = decision_html(SimpleNamespace(decision=d, result=r, brief=None))
     assert "decided by fixed-horizon z-test" in html
     assert "Time effects:" in html and "outage &#x27;cdn&#x27; (2026-11-03)" in html
     assert len(time_sentences(r)) == html.count("<li>") - len(d.reasons[1:])

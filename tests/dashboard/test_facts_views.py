@@ -36,6 +36,24 @@ def test_the_aa_experiment_shows_its_verdict_and_no_launch_controls(shared_servi
     assert ab["force_winner"].visible and ab["start_rollout"].visible
 
 
+def test_the_decision_card_lists_the_memos_risks_before_a_launch(shared_service):
+    """A launch or promotion on the dashboard shows the memo's (and the report's) risks word for word, as
+    `workbench decide` prints them; other decisions do not (the small world holds or keeps testing all of
+    its experiments, so its outcomes are shown once as they are and once as launches)."""
+    from dataclasses import replace
+
+    from workbench.lifecycle.memo import ACTING, build_memo
+    outcomes = list(shared_service.snapshot.outcomes.values())
+    assert outcomes and not any(o.decision.action in ACTING for o in outcomes)
+    for o in outcomes:
+        assert o.decision.facts["looks"] == 1          # nothing recorded yet in the shared copy
+        assert "Risks before acting:" not in decision_html(o), o.experiment_id
+        launch = replace(o, decision=replace(o.decision, action="launch"))
+        card = html.unescape(decision_html(launch))
+        said = build_memo(o.result, launch.decision, brief=o.brief, record=o.record).items("Risks and limitations")
+        assert "Risks before acting:" in card and said and all(r in card for r in said), o.experiment_id
+
+
 def test_actions_refuse_to_launch_an_aa_experiment(shared_service):
     before = shared_service._reg().get("aa-pipeline-check").state
     for action in ("force_winner", "start_rollout"):

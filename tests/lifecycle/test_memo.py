@@ -107,10 +107,11 @@ def test_risks_are_filled_in_automatically():
     res = result([comp("b", p=0.01), comp("c", variant_value=0.11, p=0.2)], units=(60.0, 55.0, 58.0),
                  source="experiment_aggregated.csv", primary_name="cvr")
     m = build_memo(res, brief=make_brief(variants=[{"id": "control"}, {"id": "b"}, {"id": "c"}],
-                                         guardrails=["lcp <= 3.5s"]), looks=3, now=NOW)
+                                         guardrails=["lcp <= 3.5s"]),
+                   context=DecisionContext(looks=3), now=NOW)
     risks = m.to_markdown().split("## Risks and limitations")[1].split("## Next actions")[0]
-    for words in ("Aggregated input", "Small sample", "Below the planned sample", "Multiple looks: this experiment "
-                  "has been decided on 3 times", "Multiple comparisons: 2 variants", "not measured: lcp",
+    for words in ("Aggregated input", "Small sample", "Below the planned sample", "Multiple looks: decided on 3 "
+                  "successive versions of its data", "Multiple comparisons: 2 variants", "not measured: lcp",
                   "No Bayesian summary", "No guardrail metrics were analysed"):
         assert words in risks, words
 

@@ -86,6 +86,23 @@ def test_decisions_recorded_with_every_reason(reg):
     assert audit["action"] == "decide" and audit["why"] == d.reason
 
 
+def test_looks_count_versions_of_the_data_decided_on(reg):
+    """Deciding again on the same data is not another look; each new data version is, and so is a decision
+    without a data version; the version being decided now counts once, recorded or not."""
+    from workbench.lifecycle.signals import decision_context
+    reg.create(make_brief(id="e1"), by="kim", why="x")
+    assert reg.looks("e1", "v1") == 1
+    for version in ("v1", "v1", "v2"):
+        reg.record_decision(decide(result(experiment_id="e1", data_version=version), brief=reg.brief("e1")), by="kim")
+    assert reg.looks("e1", "v2") == 2 and reg.looks("e1", "v1") == 2 and reg.looks("e1", "v3") == 3
+    reg.record_decision(decide(result(experiment_id="e1", data_version=""), brief=reg.brief("e1")), by="kim")
+    assert reg.looks("e1", "v3") == 4 and reg.looks("other", "v1") == 1
+    ctx = decision_context(reg, "e1", data_version="v3")
+    assert ctx.looks == 4
+    assert decide(result(experiment_id="e1", data_version="v3"), context=ctx).facts["looks"] == 4
+    assert decide(result(experiment_id="e1")).facts["looks"] == 1      # no registry: this look only
+
+
 def test_audit_log_is_a_hash_chain_that_shows_tampering(tmp_path, clock):
     reg = Registry(tmp_path / "wb.duckdb", clock=clock)
     reg.create(make_brief(id="e1"), by="kim", why="x")

@@ -396,7 +396,7 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
                by: Optional[str] = BY, db: Optional[Path] = DB, as_json: bool = JSON_OPTION,
                mlflow: Optional[str] = MLFLOW_OPTION) -> None:
     from ..lifecycle.inputs import analyze_experiment, analyze_file
-    from ..lifecycle.memo import build_memo, write_memo
+    from ..lifecycle.memo import ACTING, build_memo, write_memo
     from ..lifecycle.policies import decide
     from ..lifecycle.signals import decision_context
     reg = _reg(db)
@@ -407,7 +407,7 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
            analyze_experiment(experiment_id, brief=brief, db=reg.path, as_of=when))
     if res.experiment_id != experiment_id:
         res = _rename(res, experiment_id)
-    ctx = decision_context(reg, experiment_id, now=when, data_as_of=res.as_of)
+    ctx = decision_context(reg, experiment_id, now=when, data_as_of=res.as_of, data_version=res.data_version)
     d = decide(res, brief=brief, policy=policy, context=ctx)
     who = _by(by)
     done = None
@@ -415,8 +415,7 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         reg.record_decision(d, by=who)
     if apply:
         done = _apply(reg, d, by=who)
-    looks = len(reg.decisions(experiment_id)) or 1
-    the_memo = build_memo(res, d, brief=brief, record=rec, looks=looks, context=ctx)
+    the_memo = build_memo(res, d, brief=brief, record=rec, context=ctx)
     if memo is not None:
         write_memo(the_memo, memo)
     allocation = None
@@ -442,7 +441,7 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
         console.print(f"  decided by: {d.facts['decided_by']}", highlight=False, markup=False)
     for sentence in time_sentences(res):
         console.print(f"  time: {sentence}", highlight=False, markup=False)
-    if d.action in ("launch", "promote"):       # before acting on it: the memo's and the report's risks
+    if d.action in ACTING:                      # before acting on it: the memo's and the report's risks
         for risk in the_memo.items("Risks and limitations"):
             console.print(f"  risk: {risk}", highlight=False, markup=False, soft_wrap=True)
     if done:
@@ -476,7 +475,6 @@ def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated result
                                   value=out.suffix or "(no suffix)")])
     brief = load_brief(brief_file) if brief_file else None
     record = ctx = None
-    looks = 1
     with file_or_experiment(file, experiment) as (file, experiment):
         if experiment is not None:
             from ..lifecycle.signals import decision_context
@@ -484,12 +482,11 @@ def memo_cmd(file: Optional[Path] = typer.Argument(None, help="Aggregated result
             record = reg.get(experiment)
             brief = brief or reg.brief(experiment)
             res = analyze_file(file, brief=brief) if file else analyze_experiment(experiment, brief=brief, db=reg.path)
-            ctx = decision_context(reg, experiment, data_as_of=res.as_of)
-            looks = max(1, len(reg.decisions(experiment)))
+            ctx = decision_context(reg, experiment, data_as_of=res.as_of, data_version=res.data_version)
         else:
             assert file is not None
             res = analyze_file(file, brief=brief)
-    memo = build_memo(res, brief=brief, record=record, context=ctx, looks=looks, policy=policy)
+    memo = build_memo(res, brief=brief, record=record, context=ctx, policy=policy)
     path = write_memo(memo, out)
     console.print(f"{fmt_action(memo.decision.action).upper()}: {memo.decision.reason}", highlight=False, markup=False)
     console.print(f"memo written to {path}", highlight=False)

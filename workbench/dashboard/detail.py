@@ -57,6 +57,11 @@ def decision_html(outcome: Any) -> str:
     times = "".join(f"<li>{escape(t)}</li>" for t in time_sentences(outcome.result))
     if times:
         more += f"<p class='wb-muted' style='margin:6px 0 2px'>Time effects:</p><ul>{times}</ul>"
+    from ..lifecycle.memo import ACTING, risks
+    if d.action in ACTING:      # before acting on it: the memo's and the report's risks, as `workbench decide` lists
+        listed = "".join(f"<li>{escape(r)}</li>" for r in risks(outcome.result, d, outcome.brief))
+        if listed:
+            more += f"<p class='wb-muted' style='margin:6px 0 2px'>Risks before acting:</p><ul class='wb-risks'>{listed}</ul>"
     return (f'<div class="wb-card wb-decision"><h3>Decision {pill(fmt_action(d.action), ACTION_COLOURS.get(d.action, "#52606d"))}'
             f'</h3><p style="margin:4px 0">{escape(d.reason)}</p>'
             f'<p class="wb-muted">policy {escape(d.policy)} · rule {escape(d.rule)}{winner}</p>{more}</div>')

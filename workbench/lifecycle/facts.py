@@ -77,6 +77,7 @@ FACTS: dict[str, str] = {
     "price_change": "largest relative price move since the start",
     "promotion_period": "the global promotion-period switch is on",
     "automatic": "the experiment was created by the autopilot",
+    "looks": "versions of its data the experiment has been decided on, this one included (1 without a registry)",
     "data_version": "the analysed data's version",
     "aa": "an A/A experiment (both arms the same by design): decided on the pipeline's health, never launched",
     "aa_healthy": "A/A only: split as planned, false positives compatible with alpha, daily p-values uniform",
@@ -100,6 +101,7 @@ class DecisionContext(ResultMixin):
     price_change: float | None = None
     promotion_period: bool = False
     automatic: bool | None = None
+    looks: int | None = None                  # versions of its data decided on, this one included (Registry.looks)
 
 
 
@@ -252,6 +254,7 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     f["stock_drop"] = _num(ctx.stock_drop)
     f["price_change"] = _num(ctx.price_change)
     f["promotion_period"] = bool(ctx.promotion_period)
+    f["looks"] = int(ctx.looks or 1)
     f["automatic"] = bool(ctx.automatic if ctx.automatic is not None else (brief is not None and brief.origin == "autopilot"))
     return f
 

@@ -45,7 +45,11 @@ from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief
 from .policies import ACTION_TONE, Decision, DecisionContext, decide
 
-__all__ = ["DecisionMemo", "Block", "build_memo", "write_memo", "md_escape"]
+__all__ = ["DecisionMemo", "Block", "build_memo", "write_memo", "md_escape", "risks", "ACTING"]
+
+ACTING = frozenset({"launch", "promote"})
+"""Decisions that change what customers see: ``workbench decide`` and the dashboard's decision card list the
+memo's risks beside them, before anyone acts."""
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _HTML_START = re.compile(r"<(?=[A-Za-z/!?])")          # only these open raw HTML in CommonMark
@@ -344,8 +348,11 @@ def _margin_rows(result: AnalysisResult) -> tuple[tuple[str, ...], ...]:
     return tuple(rows)
 
 
-def _risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | None, looks: int) -> tuple[str, ...]:
+def risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | None = None) -> tuple[str, ...]:
+    """The memo's "Risks and limitations", computed from the analysis, the decision (its ``looks`` fact) and the
+    brief; the report, ``workbench decide`` and the dashboard show these sentences."""
     s = get_settings()
+    looks = int(decision.facts.get("looks") or 1)
     out: list[str] = []
     if _aggregated(result):
         out.append("Aggregated input: counts per variant only, so bots, sticky assignment and segments could not be "
@@ -360,8 +367,8 @@ def _risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | 
     if decision.facts.get("sequential"):
         pass        # decided on the always-valid confidence sequence: looking again does not inflate false positives
     elif looks > 1:
-        out.append(f"Multiple looks: this experiment has been decided on {looks} times; repeated fixed-horizon tests "
-                   "inflate false positives unless a sequential method is used.")
+        out.append(f"Multiple looks: decided on {looks} successive versions of its data (this one included); repeated "
+                   "fixed-horizon tests inflate false positives unless a sequential method is used.")
     elif result.sequential is None:
         out.append("Fixed-horizon test: p-values assume one look at the planned sample; peeking early inflates "
                    "false positives.")
@@ -464,8 +471,11 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
 
 def build_memo(result: AnalysisResult, decision: Decision | None = None, *, brief: ExperimentBrief | None = None,
                record: Any = None, context: DecisionContext | None = None, period: tuple[Any, Any] | None = None,
-               looks: int = 1, policy: str | None = None, now: dt.datetime | None = None) -> DecisionMemo:
-    """Assemble the memo (deciding first with the brief's or default policy when no decision is given)."""
+               policy: str | None = None, now: dt.datetime | None = None) -> DecisionMemo:
+    """Assemble the memo (deciding first with the brief's or default policy when no decision is given).
+
+    The looks the risks count are the decision's ``looks`` fact (from the registry, through ``context``), so
+    the report, ``workbench decide``, ``workbench memo`` and the dashboard say the same."""
     if decision is None:
         decision = decide(result, brief=brief, policy=policy, context=context)
     title_name = brief.name if brief and brief.name else (record.name if record is not None else "")
@@ -473,7 +483,7 @@ def build_memo(result: AnalysisResult, decision: Decision | None = None, *, brie
         else result.experiment_id
     sections = (("Summary", _summary(result, brief, record, period)),
                 ("Evidence", _evidence(result, decision)),
-                ("Risks and limitations", (Block("ul", _risks(result, decision, brief, looks)),)),
+                ("Risks and limitations", (Block("ul", risks(result, decision, brief)),)),
                 ("Next actions", (Block("ul", _next_actions(result, decision, brief)),)))
     gen = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return DecisionMemo(result.experiment_id, title, decision, sections, gen, result.health.status)

@@ -443,6 +443,17 @@ class Registry(AutopilotTables):
         with self.transaction() as own:
             return write(own)
 
+    def looks(self, experiment_id: str, data_version: str | None = None) -> int:
+        """How many versions of its data the experiment has been decided on, counting ``data_version``: the
+        distinct data versions of its recorded decisions other than this one, plus one. Deciding again on
+        the same data is not another look; a decision without a data version counts on its own.
+        """
+        with self.connect() as con:
+            row = con.execute("SELECT count(DISTINCT coalesce(nullif(data_version, ''), 'id:' || decision_id)) "
+                              "FROM decisions WHERE experiment_id = ? AND coalesce(data_version, '') <> ?",
+                              [experiment_id, data_version or ""]).fetchone()
+        return int(row[0] if row else 0) + 1
+
     def decisions(self, experiment_id: str | None = None) -> pd.DataFrame:
         """Recorded decisions (oldest first); ``reasons`` and ``facts`` decoded from JSON."""
         sql = "SELECT * FROM decisions"

@@ -81,11 +81,14 @@ def market_signals(con: Any, product_id: str, *, since: dt.datetime, now: dt.dat
 
 
 def decision_context(reg: Registry, experiment_id: str, *, con: Any | None = None,
-                     now: dt.datetime | None = None, data_as_of: dt.datetime | None = None) -> DecisionContext:
+                     now: dt.datetime | None = None, data_as_of: dt.datetime | None = None,
+                     data_version: str | None = None) -> DecisionContext:
     """Everything the engine needs besides the analysis, for an experiment in the registry.
 
     The clock is :func:`~workbench.asof.evaluation_time`: ``now`` (the user's --as-of), else the
     data's as-of (``AnalysisResult.as_of``), and the registry's clock only when neither is known.
+    ``data_version`` (``AnalysisResult.data_version``) counts the looks: deciding again on data already
+    decided on is not another one (:meth:`~workbench.lifecycle.registry.Registry.looks`).
     """
     rec = reg.get(experiment_id)
     now = evaluation_time(as_of=now, data_as_of=data_as_of, fallback=reg.clock)
@@ -99,4 +102,5 @@ def decision_context(reg: Registry, experiment_id: str, *, con: Any | None = Non
                 s = market_signals(own, rec.product_id, since=rec.started_at, now=now)
         stock_drop, price_change = s.stock_drop, s.price_change
     return DecisionContext(now=now, started_at=rec.started_at, ended_at=rec.ended_at, stock_drop=stock_drop, price_change=price_change,
-                           promotion_period=reg.promotion_period(), automatic=rec.origin == "autopilot")
+                           promotion_period=reg.promotion_period(), automatic=rec.origin == "autopilot",
+                           looks=reg.looks(experiment_id, data_version))
