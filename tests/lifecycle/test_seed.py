@@ -37,7 +37,10 @@ def test_seed_registers_and_starts_every_world_experiment(world_db):
         assert rec.policy == {"canary": "model-promotion", "bandit": "bayesian-promotion"}.get(kind, "decision-layer")
     canary = reg.brief("ml-ranker-canary")
     assert canary.control == "production" and canary.allocation.weights == pytest.approx([0.9, 0.1])
-    assert canary.min_sample_size == 300                      # 3000 planned units x 0.1
+    with reg.connect() as con:
+        planned = con.execute("SELECT planned_units FROM world_experiments WHERE experiment_id = 'ml-ranker-canary'"
+                              ).fetchone()[0]
+    assert planned == 2910 and canary.min_sample_size == 291  # 97 % of its 3000 units planned, x 0.1
     assert reg.brief("pdp-home-bandit").allocation.mode == "bandit"
     assert reg.brief("pdp-shoes-hero").variants[1].meta["layout"]
     assert seed_from_world(reg) == []                         # idempotent

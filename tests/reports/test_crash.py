@@ -109,7 +109,7 @@ def test_killed_run_leaves_no_children_and_the_next_run_cleans_up(report_world, 
     assert leftovers, "a run killed mid-way leaves its temporary folders (the next run removes them)"
 
     from workbench.reports import run_reports
-    run = run_reports(["pdp-shoes-hero", "pdp-beauty-srm"], db=db, out=out, workers=1, record=False)
+    run = run_reports(["pdp-shoes-hero", "pdp-beauty-srm"], db=db, out=out, workers=1, record=False, pdf=False)
     assert [o.status for o in run.outcomes] == ["built", "built"], [o.describe() for o in run.outcomes]
     assert not any(p.exists() for p in leftovers)
     assert not list(out.glob(".tmp-*")) and not list(out.glob(".run-*"))

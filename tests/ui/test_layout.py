@@ -15,12 +15,21 @@ PAGES = [("page=portfolio", ".wb-eid"), ("page=autopilot", ".wb-budget"), ("page
 
 
 def test_every_page_layout(as_user) -> None:
-    """One tab visits every page in turn; every problem of every page is listed at once."""
+    """One tab visits every page in turn; every problem of every page is listed at once. The first experiment
+    page is opened by its address, the others by picking them in its Experiment list, as a user goes from one
+    to the next (so what a switch leaves behind of the previous experiment is checked too)."""
     s = as_user("lee")
     s.page.set_viewport_size({"width": 1366, "height": 900})
     found: dict[str, list[str]] = {}
+    on_detail = False
     for query, ready in PAGES:
-        s.goto(query, ready)
+        eid = query.partition("experiment=")[2]
+        if eid and on_detail:
+            s.page.locator(".wb-picker select").select_option(eid)
+            s.wait_text("#wb-experiment-title", f"({eid})", contains=True)
+        else:
+            s.goto(query, ready)
+            on_detail = bool(eid)
         settle(s.page)
         problems = layout_problems(s.page)
         if problems:
