@@ -184,7 +184,7 @@ def test_bayesian_keeps_exploring_below_threshold_or_sample():
     small = bp(result([comp(p=0.01, prob=0.99)], units=(5000.0, 5000.0)))
     assert (low.action, low.rule) == ("keep_testing", "keep-exploring")
     assert (small.action, small.rule) == ("keep_testing", "keep-exploring")
-    assert "5,000 of 10,000 units" in small.reason
+    assert "smallest arm 5,000 units, plan 10,000" in small.reason
 
 
 def test_bayesian_stops_at_max_duration_with_the_best_supported_arm():
@@ -361,6 +361,31 @@ def test_decision_layer_invariants(res):
     if d.action == "rollback":
         assert f["primary_significant"] and f["guardrails_severe"] > 0
     assert d.action in ("launch", "hold", "rollback")
+
+
+def test_a_bandit_plans_its_total_sample_and_a_fixed_split_its_smallest_arm():
+    """A bandit moves traffic away from the losing arms, so its plan is the total (minimum x arms): a starved
+    control does not keep a clear winner exploring for ever. A fixed split still needs every arm at the minimum.
+    The memo's risk and the policy's reason say the same words (the ``sample_progress`` fact)."""
+    from workbench.lifecycle.memo import build_memo
+    res = result([comp("b", prob=0.999, p=1e-4)], units=(4675.0, 13161.0))       # the starved control, 17,836 in all
+    three = {"variants": [{"id": "control"}, {"id": "b"}], "min_sample_size": 8000, "policy": "bayesian-promotion"}
+    bandit = make_brief(**three, allocation={"mode": "bandit"})
+    fixed = make_brief(**three)
+    d = decide(res, brief=bandit)
+    f = d.facts
+    assert (f["sample_planned"], f["min_sample_reached"]) == (16000, True) and d.action == "promote"
+    assert f["sample_progress"] == "17,836 units in all arms, plan 16,000 (a bandit plans the total)"
+    assert f["sample_progress"] in d.reason
+    d = decide(res, brief=fixed)
+    f = d.facts
+    assert (f["sample_planned"], f["min_sample_reached"], d.action) == (8000, False, "keep_testing")
+    assert f["sample_progress"] == "smallest arm 4,675 units, plan 8,000" and f["sample_progress"] in d.reason
+    memo = build_memo(res, d, brief=fixed)
+    assert f"Below the planned sample: {f['sample_progress']}; an early result overstates effects." in \
+        memo.items("Risks and limitations")
+    assert not any("Below the planned sample" in r
+                   for r in build_memo(res, decide(res, brief=bandit), brief=bandit).items("Risks and limitations"))
 
 
 @given(random_results())

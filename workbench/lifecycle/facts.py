@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from ..asof import days_between
 from ..config import get_settings
-from ..display import ResultMixin, fmt_ci, fmt_p_eq
+from ..display import ResultMixin, fmt_ci, fmt_num, fmt_p_eq
 from ..health import blocked_reason
 from ..metrics import fmt_metric_delta, fmt_metric_value, metric_unit
 from ..results import AnalysisResult, MetricResult
@@ -67,10 +67,15 @@ FACTS: dict[str, str] = {
     "units_total": "units in all arms",
     "units_min_arm": "units in the smallest arm",
     "min_sample_size": "minimum units per arm from the brief",
-    "min_sample_reached": "every arm has at least min_sample_size units (true when the brief sets none)",
+    "sample_planned": "units the plan asks for: min_sample_size in the smallest arm, or min_sample_size x arms in all "
+                      "arms together for a bandit (it moves traffic away from losing arms, so those stay small)",
+    "min_sample_reached": "the sample counted (smallest arm; all arms for a bandit) has reached sample_planned (true "
+                          "when the brief sets none)",
+    "sample_progress": "the sample against the plan, in words (\"smallest arm 4,675 units, plan 8,333\")",
     "units_needed": "more units (all arms) the power calculator asks for",
     "units_needed_basis": "what units_needed is computed for",
-    "days_running": "days from the start to the data's as-of (or --as-of; to the end when it ended earlier)",
+    "days_running": "days from the start to the data's as-of (or --as-of; to the end when it ended earlier), to a "
+                    "tenth of a day as the views show it",
     "max_duration_days": "maximum duration from the brief",
     "max_duration_reached": "days_running >= max_duration_days",
     "stock_drop": "relative fall in stock since the start (0.6 = 60 % less)",
@@ -231,8 +236,7 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
         f["units_total"] = sum(units)
         f["units_min_arm"] = min(units)
     f["min_sample_size"] = brief.min_sample_size if brief else None
-    f["min_sample_reached"] = (True if f["min_sample_size"] is None else
-                               bool(units) and min(units) >= f["min_sample_size"])
+    f.update(_sample_plan(units, f["min_sample_size"], bandit=brief is not None and brief.allocation.mode == "bandit"))
     if m is not None and f["best_variant"] is not None and len(units) >= 2:
         best = next(c for c in m.comparisons if c.variant == f["best_variant"])
         idx = list(result.variants).index(best.variant) if best.variant in result.variants else 1
@@ -247,7 +251,10 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
             f["units_needed_basis"] = need.basis
 
     # timing and surroundings
-    f["days_running"] = days_between(ctx.started_at, ctx.now, ended_at=ctx.ended_at)
+    days = days_between(ctx.started_at, ctx.now, ended_at=ctx.ended_at)
+    # to a tenth of a day, as every view shows it: data that ends seconds before the 12th midnight has run
+    # "12.0 days" and has reached a 12-day maximum, on the dashboard and in the decision alike
+    f["days_running"] = None if days is None else round(days, 1)
     f["max_duration_days"] = brief.max_duration_days if brief else None
     f["max_duration_reached"] = (f["days_running"] is not None and f["max_duration_days"] is not None
                                  and f["days_running"] >= f["max_duration_days"])
@@ -257,6 +264,21 @@ def compute_facts(result: AnalysisResult, *, brief: ExperimentBrief | None = Non
     f["looks"] = int(ctx.looks or 1)
     f["automatic"] = bool(ctx.automatic if ctx.automatic is not None else (brief is not None and brief.origin == "autopilot"))
     return f
+
+
+def _sample_plan(units: list[float], per_arm: int | None, *, bandit: bool) -> dict[str, Any]:
+    """``sample_planned``, ``min_sample_reached`` and ``sample_progress``: the smallest arm against the minimum per
+    arm, or, for a bandit, all arms against the minimum times the arms."""
+    if per_arm is None:
+        return {"sample_planned": None, "min_sample_reached": True, "sample_progress": "no planned sample in the brief"}
+    if bandit:
+        planned, counted = per_arm * len(units), sum(units)
+        words = f"{fmt_num(counted)} units in all arms, plan {fmt_num(planned)} (a bandit plans the total)"
+    else:
+        planned, counted = per_arm, min(units) if units else 0.0
+        words = f"smallest arm {fmt_num(counted)} units, plan {fmt_num(planned)}"
+    return {"sample_planned": planned, "min_sample_reached": bool(units) and counted >= planned,
+            "sample_progress": words}
 
 
 def _unit(m: MetricResult) -> str:

@@ -361,9 +361,8 @@ def risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | N
     if units and min(units) < s.small_sample_units:
         out.append(f"Small sample: the smallest arm has {fmt_num(min(units))} units (below {s.small_sample_units}); "
                    "estimates are unstable.")
-    if brief and brief.min_sample_size and units and min(units) < brief.min_sample_size:
-        out.append(f"Below the planned sample: {fmt_num(min(units))} of {fmt_num(brief.min_sample_size)} units per arm; "
-                   "an early result overstates effects.")
+    if decision.facts.get("min_sample_size") and not decision.facts.get("min_sample_reached"):
+        out.append(f"Below the planned sample: {decision.facts['sample_progress']}; an early result overstates effects.")
     if decision.facts.get("sequential"):
         pass        # decided on the always-valid confidence sequence: looking again does not inflate false positives
     elif looks > 1:
