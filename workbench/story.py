@@ -63,7 +63,7 @@ class ExperimentStory(ResultMixin):
     data_version: str = ""
     allocation: dict[str, float] = field(default_factory=dict)
     aa: dict[str, Any] | None = None          # an A/A experiment's pipeline verdict (workbench.aa.AAVerdict)
-    decided_by: str | None = None             # the test that decided significance (fixed-horizon or always-valid)
+    decided_by: str | None = None             # what decided (Decision.decided_by: the test, the posterior or None)
     time_effects: tuple[str, ...] = ()        # calendar events, day-of-week imbalance, novelty/primacy (sentences)
 
     @classmethod
@@ -86,7 +86,7 @@ class ExperimentStory(ResultMixin):
             data_version=result.data_version,
             allocation={str(k): float(v) for k, v in (allocation or {}).items()},
             aa=result.aa.to_dict() if getattr(result, "aa", None) is not None else None,
-            decided_by=(getattr(decision, "facts", None) or {}).get("decided_by"),
+            decided_by=getattr(decision, "decided_by", None),
             time_effects=time_sentences(result),
         )
 

@@ -158,13 +158,14 @@ def test_memo_and_story_say_which_test_decided_and_the_margins():
                 margins={"return_rate": NonInferiority(0.005, False)})
     d = decide(r, brief=brief, policy="decision-layer")
     md = build_memo(r, d, brief=brief).to_markdown()
-    assert "Decided by: always-valid confidence sequence (7 look(s))" in md
+    assert "Significance test: always-valid confidence sequence (7 look(s))" in md
+    assert d.rule == "calendar-hold" and d.decided_by is None and "decided by" not in md   # the calendar decided
     assert "**Non-inferiority margins**" in md and "| b | +0.50 pp | -3.00 pp |" in md and "| non-inferior |" in md
-    assert "Decided by: always-valid confidence sequence (7 look(s)) — always-valid CI (Δ) \\[" in md and " pp" in md
+    assert "Significance test: always-valid confidence sequence (7 look(s)) — always-valid CI (Δ) \\[" in md and " pp" in md
     assert "outage 'cdn' (2026-11-03) overlaps 1 day(s)" in md
     assert "repeated fixed-horizon tests" not in md          # a sequential decision is not a peeking risk
     story = ExperimentStory.from_parts(r, d)
-    assert story.decided_by == d.facts["decided_by"] and story.time_effects == r.time_effects.sentences()
+    assert story.decided_by == d.decided_by and story.time_effects == r.time_effects.sentences()
 
 
 def test_day_of_week_imbalance_and_partial_weeks_are_flagged():

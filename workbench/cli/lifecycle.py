@@ -437,8 +437,8 @@ def decide_cmd(experiment_id: str = typer.Argument(..., help="Registered experim
     for i, r in enumerate(d.reasons):
         console.print(("  " if i == 0 else "  also: ") + r, highlight=False, markup=False)
     from ..story import time_sentences
-    if d.facts.get("decided_by"):
-        console.print(f"  decided by: {d.facts['decided_by']}", highlight=False, markup=False)
+    if d.decided_by:
+        console.print(f"  decided by: {d.decided_by}", highlight=False, markup=False)
     for sentence in time_sentences(res):
         console.print(f"  time: {sentence}", highlight=False, markup=False)
     if d.action in ACTING:                      # before acting on it: the memo's and the report's risks

@@ -51,8 +51,8 @@ def decision_html(outcome: Any) -> str:
     others = "".join(f"<li>{escape(r)}</li>" for r in d.reasons[1:])
     more = f"<p class='wb-muted' style='margin:6px 0 2px'>Other rules that also hold:</p><ul>{others}</ul>" if others else ""
     winner = f" · winner <b>{escape(d.winner)}</b>" if d.winner else ""
-    if d.facts.get("decided_by"):
-        winner += f" · decided by {escape(d.facts['decided_by'])}"
+    if d.decided_by:
+        winner += f" · decided by {escape(d.decided_by)}"
     from ..story import time_sentences
     times = "".join(f"<li>{escape(t)}</li>" for t in time_sentences(outcome.result))
     if times:

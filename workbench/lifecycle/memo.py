@@ -125,7 +125,7 @@ class DecisionMemo(ResultMixin):
             for b in blocks:
                 out += _md_block(b) + [""]
         out.append(f"_Generated {self.generated_at:%Y-%m-%d %H:%M} UTC by the Experiment Workbench "
-                   f"(policy {md_escape(d.policy)}, rule {md_escape(d.rule)})._")
+                   f"({md_escape(_provenance(d))})._")
         return "\n".join(out) + "\n"
 
     # --- HTML -------------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ class DecisionMemo(ResultMixin):
             body += [_html_block(b) for b in blocks]
             body.append("</section>")
         body.append(f"<footer>Generated {escape(f'{self.generated_at:%Y-%m-%d %H:%M}')} UTC by the Experiment "
-                    f"Workbench (policy {escape(d.policy)}, rule {escape(d.rule)}).</footer>")
+                    f"Workbench ({escape(_provenance(d))}).</footer>")
         return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
                 "<meta name='viewport' content='width=device-width, initial-scale=1'>"
                 f"<title>Decision memo: {escape(self.title)}</title><style>{_CSS}</style></head>"
@@ -284,8 +284,8 @@ def _evidence(result: AnalysisResult, decision: Decision) -> tuple[Block, ...]:
                                       + adjustment_caption(m),)))
             blocks.append(Block("table", tuple(tuple(r[c] for c in ADJUST_COLUMNS[1:]) for r in adjusted),
                                 tuple(ADJUST_COLUMNS[1:])))
-        if decision.facts.get("decided_by"):
-            blocks.append(Block("p", (f"Decided by: {decision.facts['decided_by']}" +
+        if decision.facts.get("decided_by"):         # how the primary metric is tested, whatever decided
+            blocks.append(Block("p", (f"Significance test: {decision.facts['decided_by']}" +
                                       (f" — always-valid CI (Δ) {decision.facts['primary_cs_abs']}"
                                        if decision.facts.get("sequential") and decision.facts.get("primary_cs_abs")
                                        else ""),)))
@@ -486,6 +486,12 @@ def build_memo(result: AnalysisResult, decision: Decision | None = None, *, brie
                 ("Next actions", (Block("ul", _next_actions(result, decision, brief)),)))
     gen = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return DecisionMemo(result.experiment_id, title, decision, sections, gen, result.health.status)
+
+
+def _provenance(d: Decision) -> str:
+    """The footer's "policy …, rule …, decided by …" (what decided: ``Decision.decided_by``, when a test or the
+    posterior did)."""
+    return f"policy {d.policy}, rule {d.rule}" + (f", decided by {d.decided_by}" if d.decided_by else "")
 
 
 def write_memo(memo: DecisionMemo, path: str | Path, *, fmt: str | None = None) -> Path:

@@ -36,6 +36,7 @@ or ``WORKBENCH_POLICIES``) replaces a preset, and new names add policies.
 from __future__ import annotations
 
 import math
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -121,6 +122,11 @@ class Decision(ResultMixin):
     facts: dict[str, Any] = field(default_factory=dict)
     data_version: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: the evidence the deciding rule acted on, as every view names it: the fixed-horizon or always-valid test
+    #: (the ``decided_by`` fact) when the rule reads the primary metric's significance or p-value, the Bayesian
+    #: posterior when it reads the chance to beat control, ``None`` when neither (a health, SRM, stock or price
+    #: hold, a guardrail limit, an A/A verdict: the reason itself says what decided)
+    decided_by: str | None = None
 
     def to_frame(self):  # type: ignore[override]
         import pandas as pd
@@ -170,7 +176,22 @@ def evaluate(policy: DecisionPolicy, result: AnalysisResult, *, brief: Experimen
     winner = facts.get("best_variant") if kind == "best" else facts.get("best_supported") if kind == "best_supported" else None
     return Decision(experiment_id=result.experiment_id, policy=policy.name, action=deciding.action, reason=reason,
                     reasons=tuple(reasons), rule=deciding.id, winner=winner, checks=tuple(checks), facts=facts,
-                    data_version=result.data_version or None, params=params)
+                    data_version=result.data_version or None, params=params, decided_by=_evidence(deciding, facts))
+
+
+_TEST_FACTS = frozenset({"primary_significant", "primary_harmful", "primary_p", "primary_p_raw", "decided_by"})
+_BAYES_FACTS = frozenset({"prob_beat_control", "expected_loss", "best_supported", "best_supported_prob"})
+BAYES_EVIDENCE = "Bayesian posterior (chance to beat control)"
+
+
+def _evidence(rule: Rule, facts: Mapping[str, Any]) -> str | None:
+    """What decided, from the facts the deciding rule's conditions and reason read (see ``Decision.decided_by``)."""
+    used = {c.fact for c in rule.when} | set(re.findall(r"\{(\w+)", rule.reason))
+    if used & _TEST_FACTS:
+        return facts.get("decided_by")
+    if used & _BAYES_FACTS:
+        return BAYES_EVIDENCE
+    return None
 
 
 def _aa_decision(policy: DecisionPolicy, result: AnalysisResult, facts: dict[str, Any],

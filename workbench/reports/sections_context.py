@@ -242,7 +242,7 @@ class ContextSections:
         d = self.decision
         parts = [decision_banner(d),
                  kv([("Policy", d.policy), ("Deciding rule", d.rule), ("Winner", d.winner or "none"),
-                     ("Decided by", d.facts.get("decided_by") or "—")])]
+                     ("Decided by", d.decided_by or "—")])]
         if len(d.reasons) > 1:
             parts += [heading("Other reasons that also held"), bullets(d.reasons[1:])]
         parts += [heading("Next actions"), bullets(self.memo.items("Next actions")),
