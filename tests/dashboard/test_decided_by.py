@@ -43,6 +43,10 @@ def test_decided_by_names_the_evidence_the_deciding_rule_read():
     assert launch.decided_by.startswith("fixed-horizon")
     assert (promote.action, promote.decided_by) == ("promote", BAYES_EVIDENCE)
     assert (stock.rule, stock.decided_by) == ("stock-drop", None) and blocked.decided_by is None
+    said = build_memo(res, promote).items("Risks and limitations")     # the posterior's caveat, not the z-test's
+    assert any(r.startswith("Decided on the chance to beat control") for r in said)
+    assert not any(r.startswith(("Fixed-horizon test", "Multiple looks")) for r in said)
+    assert any(r.startswith("Fixed-horizon test") for r in build_memo(res, launch).items("Risks and limitations"))
     for d in (launch, promote, stock, blocked):
         card = decision_html(SimpleNamespace(decision=d, result=res, brief=None))
         memo = build_memo(res, d).to_markdown()

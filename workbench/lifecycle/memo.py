@@ -43,7 +43,7 @@ from ..files import write_text_atomic
 from ..metrics import fmt_metric_delta, fmt_metric_value
 from ..results import AnalysisResult, MetricResult
 from .brief import ExperimentBrief
-from .policies import ACTION_TONE, Decision, DecisionContext, decide
+from .policies import ACTION_TONE, BAYES_EVIDENCE, Decision, DecisionContext, decide
 
 __all__ = ["DecisionMemo", "Block", "build_memo", "write_memo", "md_escape", "risks", "ACTING"]
 
@@ -365,6 +365,10 @@ def risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | N
         out.append(f"Below the planned sample: {decision.facts['sample_progress']}; an early result overstates effects.")
     if decision.facts.get("sequential"):
         pass        # decided on the always-valid confidence sequence: looking again does not inflate false positives
+    elif decision.decided_by == BAYES_EVIDENCE:
+        out.append("Decided on the chance to beat control: a posterior probability under the analysis's prior, not an "
+                   "error rate; acting at the first of repeated looks that crosses the threshold does not bound false "
+                   "positives" + (f" (decided on {looks} successive versions of its data)." if looks > 1 else "."))
     elif looks > 1:
         out.append(f"Multiple looks: decided on {looks} successive versions of its data (this one included); repeated "
                    "fixed-horizon tests inflate false positives unless a sequential method is used.")
