@@ -61,6 +61,22 @@ def test_not_significant_hold_lists_samples_still_needed():
     need = m.decision.facts["units_needed"]
     assert need > 0 and f"about {need:,} more units are needed" in md
     assert "Below the planned sample" not in md                   # 10,000 = the brief's minimum
+    assert "The planned sample is reached: re-decide daily (stop at 14 days at most)." in md
+
+
+def test_not_significant_at_the_maximum_duration_says_stop_not_keep_running():
+    """At its maximum duration a flat experiment is not told to keep running for more units: the memo says to
+    stop and keep the control, and what detecting so small a lift would take."""
+    res = result([comp(variant_value=0.103, p=0.3)], guardrails=GUARDS, units=(10000.0, 10000.0))
+    ctx = DecisionContext(now=T0 + dt.timedelta(days=14), started_at=T0)
+    m = build_memo(res, brief=make_brief(mde=0.05), context=ctx, now=NOW)
+    f = m.decision.facts
+    assert (m.decision.rule, f["max_duration_reached"]) == ("not-significant", True)
+    steps = m.items("Next actions")
+    assert steps[0] == ("The maximum duration (14 days) is reached without a significant difference: stop the "
+                        "experiment and keep control (`workbench experiments stop exp-1`).")
+    assert steps[1].startswith(f"Detecting a difference this small would need about {f['units_needed']:,} more units")
+    assert not any("Keep the experiment running" in s for s in steps)
 
 
 def test_rollback_memo_gives_rollback_steps():

@@ -454,11 +454,18 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
         if rule == "primary-harmful":
             return ("Stop the variant; it is worse than the control.", "Record what was learnt and design a new variant.")
         need = f.get("units_needed")
-        more = (f"Keep the experiment running: about {fmt_num(need)} more units are needed "
-                f"({f.get('units_needed_basis')})." if need else
+        basis = f"({f.get('units_needed_basis')})"
+        if f.get("max_duration_reached"):          # running longer is not the plan: say so, not "keep running"
+            return (f"The maximum duration ({f.get('max_duration_days')} days) is reached without a significant "
+                    f"difference: stop the experiment and keep {result.control} (`workbench experiments stop {eid}`).",
+                    (f"Detecting a difference this small would need about {fmt_num(need)} more units {basis}; "
+                     if need else "") + "test a bolder variant or a more sensitive metric (CUPED) rather than "
+                    "extending this one.")
+        more = (f"Keep the experiment running: about {fmt_num(need)} more units are needed {basis}." if need else
                 "Keep the experiment running until the planned sample size is reached.")
-        return (more, f"Re-decide when the planned sample is reached (stop at {brief.max_duration_days} days at most)."
-                if brief else "Re-decide when the planned sample is reached.",
+        when = ("The planned sample is reached: re-decide daily" if f.get("min_sample_size") and f.get("min_sample_reached")
+                else "Re-decide when the planned sample is reached")
+        return (more, when + (f" (stop at {brief.max_duration_days} days at most)." if brief else "."),
                 "If the effect stays this small, consider a bolder variant or a more sensitive metric (CUPED).")
     if a == "keep_testing":
         return ("Keep collecting data and re-decide daily (`workbench decide` or the scheduled report).",
