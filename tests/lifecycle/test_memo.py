@@ -77,6 +77,10 @@ def test_not_significant_at_the_maximum_duration_says_stop_not_keep_running():
                         "experiment and keep control (`workbench experiments stop exp-1`).")
     assert steps[1].startswith(f"Detecting a difference this small would need about {f['units_needed']:,} more units")
     assert not any("Keep the experiment running" in s for s in steps)
+    assert steps[1].endswith("a more sensitive metric (CUPED) rather than extending this one.")   # a Welch t-test here
+    cuped = result([comp(variant_value=0.103, p=0.3, test="cuped-welch")], guardrails=GUARDS, units=(10000.0, 10000.0))
+    steps = build_memo(cuped, brief=make_brief(mde=0.05), context=ctx, now=NOW).items("Next actions")
+    assert steps[1].endswith("or a more sensitive metric rather than extending this one.")     # CUPED is used already
 
 
 def test_rollback_memo_gives_rollback_steps():

@@ -455,18 +455,19 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
             return ("Stop the variant; it is worse than the control.", "Record what was learnt and design a new variant.")
         need = f.get("units_needed")
         basis = f"({f.get('units_needed_basis')})"
+        # CUPED is only news when the comparison did not use it already
+        sensitive = "a more sensitive metric" + ("" if "CUPED" in str(f.get("decided_by") or "") else " (CUPED)")
         if f.get("max_duration_reached"):          # running longer is not the plan: say so, not "keep running"
             return (f"The maximum duration ({f.get('max_duration_days')} days) is reached without a significant "
                     f"difference: stop the experiment and keep {result.control} (`workbench experiments stop {eid}`).",
                     (f"Detecting a difference this small would need about {fmt_num(need)} more units {basis}; "
-                     if need else "") + "test a bolder variant or a more sensitive metric (CUPED) rather than "
-                    "extending this one.")
+                     if need else "") + f"test a bolder variant or {sensitive} rather than extending this one.")
         more = (f"Keep the experiment running: about {fmt_num(need)} more units are needed {basis}." if need else
                 "Keep the experiment running until the planned sample size is reached.")
         when = ("The planned sample is reached: re-decide daily" if f.get("min_sample_size") and f.get("min_sample_reached")
                 else "Re-decide when the planned sample is reached")
         return (more, when + (f" (stop at {brief.max_duration_days} days at most)." if brief else "."),
-                "If the effect stays this small, consider a bolder variant or a more sensitive metric (CUPED).")
+                f"If the effect stays this small, consider a bolder variant or {sensitive}.")
     if a == "keep_testing":
         return ("Keep collecting data and re-decide daily (`workbench decide` or the scheduled report).",
                 f"The experiment stops at its maximum duration ({brief.max_duration_days} days)." if brief else
