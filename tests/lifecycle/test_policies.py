@@ -27,6 +27,23 @@ def test_launch_when_primary_significant_and_guardrails_fine():
     assert d.reason.startswith("Launch b: cvr +20.00%")
 
 
+def test_a_significant_result_before_the_planned_sample_holds_unless_decided_sequentially():
+    """A fixed-horizon p-value is valid at the planned sample: a win seen before it holds (peeking), says how far
+    the sample is, and the memo says to keep running; a severe guardrail still rolls back at once."""
+    from workbench.lifecycle.memo import build_memo
+    early = result([comp(p=0.001)], guardrails=CLEAN_GUARDS, units=(5000.0, 5000.0))
+    d = dl(early)
+    assert (d.action, d.rule, d.winner) == ("hold", "significant-before-planned-sample", None)
+    assert "planned sample is not reached (smallest arm 5,000 units, plan 10,000)" in d.reason
+    assert d.decided_by.startswith("fixed-horizon")
+    steps = build_memo(early, d, brief=make_brief()).items("Next actions")
+    assert steps[0].startswith("Keep the experiment running to its planned sample (smallest arm 5,000 units")
+    assert dl(result([comp(p=0.001)], guardrails=CLEAN_GUARDS, units=(10000.0, 10000.0))).action == "launch"
+    severe = guardrail("error_rate", 0.001, 0.0045, p=0.001, limit=None)
+    assert dl(result([comp(p=0.001)], guardrails=[severe], units=(5000.0, 5000.0))).action == "rollback"
+    assert decide(early, policy="decision-layer").action == "launch"       # no brief, no planned sample
+
+
 def test_blocked_health_holds_even_with_a_big_win():
     issue = Problem("blocked", "negative", "users must be >= 0", file="ab.csv", column="users", row=2, value=-5)
     d = dl(result([comp(p=1e-9)], guardrails=CLEAN_GUARDS, health="blocked", issues=[issue]))

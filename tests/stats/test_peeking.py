@@ -47,14 +47,18 @@ def _result(looks, i: int, d: int) -> AnalysisResult:
 
 
 def test_the_simulated_rule_is_the_decision_layer_policy():
-    """The vectorised launch rule of the simulation is what the decision engine does with the same numbers."""
-    looks = peeking_looks(600, 14, 1000, 0.05, seed=11)
-    fixed = (looks.p_fixed < 0.05) & (looks.lift_abs > 0)
+    """The vectorised launch rule of the simulation is what the decision engine does with the same numbers: with a
+    fixed-horizon test the decision-layer launches a significant win only once the planned sample (7,000 units
+    per arm) is reached; deciding sequentially, at any look."""
+    looks = peeking_looks(600, 16, 1000, 0.05, seed=11)
+    planned = np.minimum(looks.n_control, looks.n_variant) >= 7000
+    fixed = (looks.p_fixed < 0.05) & (looks.lift_abs > 0) & planned
+    early = (looks.p_fixed < 0.05) & (looks.lift_abs > 0) & ~planned
     seq = (looks.p_sequential < 0.05) & (looks.lift_abs > 0)
     rng = np.random.default_rng(0)
-    picks = [tuple(x) for x in np.argwhere(fixed)[:8]] + [tuple(x) for x in np.argwhere(seq)[:4]] + \
-        [(int(rng.integers(600)), int(rng.integers(14))) for _ in range(8)]
-    assert seq.any() and fixed.sum() > seq.sum()
+    picks = [tuple(x) for x in np.argwhere(fixed)[:6]] + [tuple(x) for x in np.argwhere(early)[:6]] + \
+        [tuple(x) for x in np.argwhere(seq)[:4]] + [(int(rng.integers(600)), int(rng.integers(16))) for _ in range(8)]
+    assert seq.any() and fixed.any() and early.sum() > fixed.sum()
     base = dict(id="sim", owner="t", variants=[{"id": "control"}, {"id": "b"}], min_sample_size=7000)
     briefs = {False: ExperimentBrief.model_validate(base),
               True: ExperimentBrief.model_validate({**base, "sequential": True})}

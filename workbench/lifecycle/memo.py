@@ -451,6 +451,11 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
             return ("Wait until the price is stable again, then resume or restart the experiment.",)
         if rule == "promotion-period":
             return ("The experiment resumes automatically when the promotion-period switch is turned off.",)
+        if rule == "significant-before-planned-sample":
+            return (f"Keep the experiment running to its planned sample ({f.get('sample_progress')}); the fixed-horizon "
+                    "p-value is valid there, not before.",
+                    "Re-decide then. To decide earlier without inflating false positives, set `sequential: true` in "
+                    "the brief (an always-valid confidence sequence).")
         if rule == "primary-harmful":
             return ("Stop the variant; it is worse than the control.", "Record what was learnt and design a new variant.")
         need = f.get("units_needed")
