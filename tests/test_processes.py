@@ -55,3 +55,29 @@ def test_the_reaper_stops_processes_whose_owner_is_dead(tmp_path):
         for p in (orphan, owned):
             p.kill()
             p.wait()
+
+
+def test_a_profile_written_to_while_it_is_removed_is_still_removed(tmp_path):
+    """Chromium's network service can write "Default/Network Persistent State" just after the browser has exited
+    (seen in CI: the folder outlived close()); remove_profile tries again until the folder is gone."""
+    import threading
+    import time
+
+    from workbench.processes import remove_profile
+    profile = tmp_path / "workbench-chromium-1-x"
+    (profile / "Default").mkdir(parents=True)
+    stop = time.monotonic() + 0.3
+
+    def late_writer() -> None:          # writes into the folder it has, as long as it is there, for 0.3 s
+        while time.monotonic() < stop:
+            try:
+                (profile / "Default" / "Network Persistent State").write_text("{}")
+            except OSError:
+                pass
+        return
+    t = threading.Thread(target=late_writer)
+    t.start()
+    time.sleep(0.02)
+    remove_profile(str(profile), wait=3.0)
+    t.join()
+    assert not profile.exists()

@@ -18,7 +18,7 @@ import os
 import signal
 from typing import Callable
 
-__all__ = ["OWNER_ENV", "PROFILE_PREFIX", "die_with_parent", "child_env", "reap_orphans", "pid_alive",
+__all__ = ["OWNER_ENV", "PROFILE_PREFIX", "remove_profile", "die_with_parent", "child_env", "reap_orphans", "pid_alive",
            "remove_stale_profiles", "remove_stale_dirs"]
 
 OWNER_ENV = "WORKBENCH_OWNER_PID"
@@ -96,6 +96,20 @@ def remove_stale_dirs(prefix: str, root: str | None = None) -> list[str]:
             shutil.rmtree(p, ignore_errors=True)
             removed.append(str(p))
     return removed
+
+
+def remove_profile(path: str, *, wait: float = 3.0) -> None:
+    """Remove a Chromium profile folder once its browser has exited. A helper process (crash handler, utility)
+    can still write into it for a moment after the browser itself has gone, leaving a file behind a first
+    ``rmtree``: try again until it is gone or ``wait`` seconds have passed (the next run removes what is left)."""
+    import shutil
+    import time
+    deadline = time.monotonic() + wait
+    while True:
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.exists(path) or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
 
 def remove_stale_profiles(root: str | None = None) -> list[str]:

@@ -20,7 +20,6 @@ import base64
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import file_mode
-from ..processes import PROFILE_PREFIX, child_env, die_with_parent
+from ..processes import PROFILE_PREFIX, child_env, die_with_parent, remove_profile
 from .render import CHROMIUM_FLAGS, VIRTUAL_TIME_BUDGET_MS, PdfError, html_to_pdf
 
 __all__ = ["PdfPrinter", "PdfTimeout", "start_printer", "print_pdf", "CHROMIUM_FLAGS", "VIRTUAL_TIME_BUDGET_MS"]
@@ -270,7 +269,7 @@ class PdfPrinter:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
         if self._owns_profile:
-            shutil.rmtree(self.profile, ignore_errors=True)
+            remove_profile(self.profile)
 
 
 def start_printer(chromium: str | None, *, launch: bool = True) -> PdfPrinter | None:

@@ -33,7 +33,7 @@ from typing import Any
 from ..config import Settings, get_settings
 from ..errors import WorkbenchError
 from ..files import file_mode, write_text_atomic
-from ..processes import PROFILE_PREFIX, child_env, die_with_parent
+from ..processes import PROFILE_PREFIX, child_env, die_with_parent, remove_profile
 from ._imports import skip_slow_optional_imports
 
 __all__ = ["notebook_to_html", "clean_outputs", "external_resources", "find_chromium", "html_to_pdf", "PdfError"]
@@ -189,6 +189,6 @@ def html_to_pdf(html: str | Path, pdf: str | Path, *, chromium: str, timeout: fl
                        f"{timeout or s.reports.pdf_timeout_s:g} s") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
-        shutil.rmtree(profile, ignore_errors=True)
+        remove_profile(profile)
 
 
