@@ -249,6 +249,16 @@ def test_model_promoted_on_five_percent_and_significance():
     assert (d.action, d.rule, d.winner) == ("promote", "promote", "staging")
 
 
+def test_model_clear_gain_before_the_planned_sample_keeps_testing():
+    early = canary(0.106, 0.01, 0.003)
+    early = result(list(early.primary.comparisons), guardrails=list(early.guardrails()), units=(90000.0, 5000.0),
+                   variants=("production", "staging"))
+    d = mp(early)
+    assert (d.action, d.rule) == ("keep_testing", "clear-gain-before-planned-sample")
+    assert "planned sample is not reached (smallest arm 5,000 units, plan 10,000)" in d.reason
+    assert mp(canary(0.106, 0.01, 0.012)).action == "rollback"           # errors still roll back at once
+
+
 @pytest.mark.parametrize("value, p", [(0.104, 0.001), (0.108, 0.2)])
 def test_model_keeps_testing_otherwise(value, p):
     d = mp(canary(value, p, 0.003))
