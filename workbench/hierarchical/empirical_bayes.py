@@ -374,7 +374,7 @@ def fit_empirical_bayes(data: SkuData | pd.DataFrame | Sequence[ExperimentData],
     a0, b0 = control_posterior(sku, a, b)
     # The lift's likelihood: both arms' log-odds linearised at the SKU's control log-odds under its category's
     # prior (the variant's moved by the category's lift), so no weight depends on the variant's conversions
-    pool = pool_lifts(sku, digamma(a0) - digamma(b0), priors)
+    pool = pool_lifts(sku, control_logits(sku, a, b), priors)
     rows = build_sku_rows(sku, summary_columns(beta_logit_lift_summaries(a0, b0, pool["mean"], pool["var"],
                                                                          level=level)))
 

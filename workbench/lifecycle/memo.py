@@ -460,8 +460,10 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
             return ("Stop the variant; it is worse than the control.", "Record what was learnt and design a new variant.")
         need = f.get("units_needed")
         basis = f"({f.get('units_needed_basis')})"
-        # CUPED is only news when the comparison did not use it already
-        sensitive = "a more sensitive metric" + ("" if "CUPED" in str(f.get("decided_by") or "") else " (CUPED)")
+        # CUPED is only news when the deciding comparison did not use it already
+        best = result.primary.best() if result.primary is not None else None       # the best_variant fact's
+        cuped = best is not None and best.test.startswith("cuped")
+        sensitive = "a more sensitive metric" + ("" if cuped else " (CUPED)")
         if f.get("max_duration_reached"):          # running longer is not the plan: say so, not "keep running"
             return (f"The maximum duration ({f.get('max_duration_days')} days) is reached without a significant "
                     f"difference: stop the experiment and keep {result.control} (`workbench experiments stop {eid}`).",

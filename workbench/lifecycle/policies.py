@@ -36,7 +36,6 @@ or ``WORKBENCH_POLICIES``) replaces a preset, and new names add policies.
 from __future__ import annotations
 
 import math
-import re
 import string
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -186,7 +185,7 @@ BAYES_EVIDENCE = "Bayesian posterior (chance to beat control)"
 
 def _evidence(rule: Rule, facts: Mapping[str, Any]) -> str | None:
     """What decided, from the facts the deciding rule's conditions and reason read (see ``Decision.decided_by``)."""
-    used = {c.fact for c in rule.when} | set(re.findall(r"\{(\w+)", rule.reason))
+    used = {c.fact for c in rule.when} | {name for _, name, _, _ in _FMT.parse(rule.reason) if name}
     if used & _TEST_FACTS:
         return facts.get("decided_by")
     if used & _BAYES_FACTS:
