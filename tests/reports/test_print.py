@@ -70,9 +70,13 @@ _LAYOUT = """
     if (r.width > 0) out.tables.push([t.className, t.innerText.slice(0, 60), Math.round(r.right)]);
   }
   for (const p of document.querySelectorAll('.wb-plot')) {
-    const canvases = walk(p).filter(el => el.tagName === 'CANVAS').map(el => el.getBoundingClientRect());
-    const right = Math.max(0, ...canvases.map(r => r.right)), w = Math.max(0, ...canvases.map(r => r.width));
-    out.plots.push([Math.round(w), Math.round(Math.max(0, ...canvases.map(r => r.height))), Math.round(right)]);
+    // what shows of the plot: its static drawing (print) or BokehJS's canvases (screen)
+    const shown = kind => walk(p).filter(el => el.tagName.toLowerCase() === kind)
+                                 .map(el => el.getBoundingClientRect()).filter(r => r.width > 0);
+    const svgs = shown('svg').filter(r => r.width > 50), rects = svgs.length ? svgs : shown('canvas');
+    const right = Math.max(0, ...rects.map(r => r.right)), w = Math.max(0, ...rects.map(r => r.width));
+    out.plots.push([Math.round(w), Math.round(Math.max(0, ...rects.map(r => r.height))), Math.round(right),
+                    svgs.length ? 'svg' : 'canvas']);
   }
   for (const el of walk(document)) {
     const r = el.getBoundingClientRect();
@@ -103,7 +107,8 @@ def test_printed_layout_fits_the_page_and_hides_toolbars(built, browser, eid, pa
     assert got["tables"], "no table measured"
     assert [t for t in got["tables"] if t[2] > width + 1] == [], f"tables wider than the {paper} page"
     assert got["wide"] == [], f"elements reach past the {paper} page's right edge"
-    assert got["plots"] and all(w > 100 and h > 50 and right <= width + 1 for w, h, right in got["plots"])
+    assert got["plots"] and all(w > 100 and h > 50 and right <= width + 1 for w, h, right, _ in got["plots"])
+    assert {kind for *_, kind in got["plots"]} == {"svg"}, "print shows the plots' static drawings, not canvases"
     assert got["toolbars"] and not any(got["toolbars"]), "a Bokeh toolbar would be printed"
 
 

@@ -157,18 +157,28 @@ def embed(obj: Any) -> Html:
     A plot with nothing to draw (an :class:`~workbench.reports.plots.EmptyPlot`) becomes its italic
     sentence instead of an empty chart frame. The toolbar shows while the pointer is over the plot
     and is never printed.
+
+    Beside it, the same figure drawn as static SVG (:func:`workbench.reports.svg.figure_svg`) is what
+    prints (``@media print``) and what shows when scripts are off: the PDF is printed without
+    JavaScript, so BokehJS draws nothing for it.
     """
     from bokeh.embed import components
 
-    from .plots import empty_message
+    from .plots import WIDTH, empty_message
+    from .svg import UnsupportedFigure, figure_svg
 
     message = empty_message(obj)
     if message is not None:
         return Html(f"<p class='wb-sub wb-empty'>{escape(message)}</p>")
     _print_friendly(obj)
+    try:
+        static = f"<div class='wb-static'>{figure_svg(obj, width=min(obj.width or WIDTH, WIDTH))}</div>"
+    except UnsupportedFigure:          # a figure restyled beyond what the drawing knows prints interactively
+        static = ""
     with _no_document_validation():
         script, div = components(obj)
-    return Html(f"<div class='wb-plot'>{div}{script}</div>")
+    live = f"<div class='wb-live'>{div}{script}</div>" if static else f"{div}{script}"
+    return Html(f"<div class='wb-plot'>{live}{static}</div>")
 
 
 @contextmanager
@@ -230,8 +240,12 @@ def _bokeh_js() -> str:
 
 
 def page_head() -> Html:
-    """The report's CSS and BokehJS, inline (call once, before the first plot)."""
-    return Html(f"<style>{REPORT_CSS}</style>{_bokeh_js()}")
+    """The report's CSS and BokehJS, inline (call once, before the first plot); without scripts, the plots'
+    static drawings show on screen too."""
+    return Html(f"<style>{REPORT_CSS}</style><noscript><style>{NO_SCRIPT_CSS}</style></noscript>{_bokeh_js()}")
+
+
+NO_SCRIPT_CSS = ".wb-plot .wb-static{display:block}"
 
 
 REPORT_CSS = """
@@ -261,7 +275,9 @@ table.wb-kv th.k{font-weight:600;color:#424a53;white-space:nowrap}table.wb-kv.wb
 .wb-kpi{border:1px solid #d0d7de;border-radius:6px;padding:6px 12px;min-width:120px}
 .wb-kpi .v{font-size:1.15rem;font-weight:700}.wb-kpi .k{color:#656d76;font-size:.78rem}
 .wb-empty{font-style:italic}
+.wb-plot .wb-static{display:none}.wb-svg{max-width:100%;height:auto}
 @media print{
+ .wb-plot .wb-live{display:none}.wb-plot .wb-static{display:block}
  table.wb-table{font-size:7.5pt;min-width:0;max-width:100%;table-layout:auto}
  table.wb-table th,table.wb-table td{padding:1px 4px;overflow-wrap:break-word}
  table.wb-table td.w,table.wb-kv td.v{overflow-wrap:anywhere}

@@ -1,0 +1,767 @@
+"""A report plot's Bokeh figure drawn as static SVG, for the printed page.
+
+The PDF is printed without JavaScript: BokehJS drawing a report's ~11 interactive plots was ~70 % of
+Chromium's CPU for a print, and a printed canvas is a bitmap. Each embedded plot therefore carries this
+drawing of the *same* figure (:func:`workbench.reports.html.embed`): the same data sources, ranges,
+colours, labels, titles and legend, read from the figure's models, and axis ticks chosen and written as
+BokehJS chooses and writes them (its adaptive, datetime, log and categorical tickers; its basic, numeral
+and datetime tick formats). The page shows the interactive plot on screen and this drawing in print (and
+when scripts are off). Vector lines and text: sharp on paper, selectable, searchable.
+
+Only what the report's plots use is drawn (lines, steps, circles, areas, bars, whiskers, spans,
+legends; linear, log, datetime and categorical axes); :func:`figure_svg` raises
+:class:`UnsupportedFigure` for anything else, and :func:`workbench.reports.html.embed` then prints the
+interactive plot as before.
+
+>>> import pandas as pd
+>>> from workbench.reports.plots import lift_forest
+>>> svg = figure_svg(lift_forest(pd.DataFrame({"variant": ["b"], "lift_rel": [0.05], "lo": [0.01], "hi": [0.09]})))
+>>> svg.startswith("<svg") and "relative lift (%)" in svg, ticks_linear(0.0, 10.0)
+(True, [0.0, 2.0, 4.0, 6.0, 8.0, 10.0])
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..display import escape
+
+__all__ = ["figure_svg", "UnsupportedFigure", "ticks_linear", "fmt_basic", "fmt_numeral", "ticks_datetime",
+           "fmt_datetime"]
+
+FONT = "helvetica,arial,sans-serif"
+TEXT = "#444444"
+CHAR_W = {11: 6.1, 12: 6.7, 13: 7.2}
+"""Average glyph width (px) of the sans-serif font at these sizes, for laying out labels without font metrics."""
+DASH = {"solid": "", "dashed": "6", "dotted": "2,4", "dotdash": "2,4,6,4", "dashdot": "6,4,2,4"}
+DAY_MS = 86_400_000.0
+MINUS = "\u2212"
+"""BokehJS writes a negative tick (and a negative power of ten) with the minus sign, not a hyphen."""
+
+
+class UnsupportedFigure(ValueError):
+    """The figure holds a model this drawing does not know."""
+
+
+# ---- ticks, as BokehJS chooses them --------------------------------------------------------------------
+
+def _adaptive_interval(lo: float, hi: float, n: int, mantissas: Sequence[float], base: float = 10.0,
+                       min_interval: float = 0.0, max_interval: float = math.inf) -> float:
+    """BokehJS's ``AdaptiveTicker.get_interval``: the mantissa × power of ``base`` closest to ``n`` ticks."""
+    span = hi - lo
+    ideal = span / n
+    magnitude = base ** math.floor(math.log(ideal) / math.log(base))
+    candidates = [mantissas[-1] / base, *mantissas, mantissas[0] * base]
+    errors = [abs(n - span / (m * magnitude)) for m in candidates]
+    return min(max(candidates[int(np.argmin(errors))] * magnitude, min_interval), max_interval)
+
+
+def _single_interval(lo: float, hi: float, interval: float) -> list[float]:
+    first, last = math.floor(lo / interval), math.ceil(hi / interval)
+    return [k * interval for k in range(first, last + 1) if lo <= k * interval <= hi]
+
+
+def ticks_linear(lo: float, hi: float, n: int = 6) -> list[float]:
+    """The major ticks of BokehJS's ``BasicTicker`` (mantissas 1, 2, 5; six ticks wanted).
+
+    >>> ticks_linear(-0.24, 3.24), ticks_linear(0.0, 0.0)
+    ([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0], [])
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return []
+    return _single_interval(lo, hi, _adaptive_interval(lo, hi, n, (1, 2, 5)))
+
+
+def ticks_log(lo: float, hi: float, n: int = 6) -> list[float]:
+    """The major ticks of BokehJS's ``LogTicker``: within two decades, multiples of a 1-or-5 interval (as a linear
+    ticker with mantissas 1 and 5); wider, powers of ten inside the range, every k-th so that about ``n`` remain.
+
+    >>> ticks_log(1.0000000000000002e-06, 1.5), ticks_log(0.2, 3.0)
+    ([1e-05, 0.0001, 0.001, 0.01, 0.1, 1.0], [0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
+    """
+    if not (lo > 0 and hi > lo and math.isfinite(hi)):
+        return []
+    a, b = math.log10(lo), math.log10(hi)
+    if b - a < 2:
+        step = _adaptive_interval(lo, hi, n, (1, 5))
+        return [t for t in _single_interval(lo, hi, step) if t != 0]
+    powers = [10.0 ** k for k in range(math.ceil(a) - 1, math.floor(b) + 1)]
+    powers = [t for t in powers if lo <= t <= hi]
+    every = math.ceil(len(powers) / n) or 1
+    return powers[::every]
+
+
+def fmt_basic(ticks: Sequence[float]) -> list[str]:
+    """Tick labels as BokehJS's ``BasicTickFormatter`` writes them: the fewest decimals that keep neighbours
+    apart, trailing zeros dropped; scientific beyond 1e5 and below 1e-3.
+
+    >>> fmt_basic([-0.5, 0.0, 0.5, 1.0]), fmt_basic([0.0, 200000.0])
+    (['−0.5', '0', '0.5', '1'], ['0.0e+0', '2.0e+5'])
+    """
+    if not ticks:
+        return []
+    eps = abs(ticks[1] - ticks[0]) / 10000 if len(ticks) > 1 else 0.0
+    sci = any(abs(t) > eps and (abs(t) >= 1e5 or abs(t) <= 1e-3) for t in ticks)
+    labels: list[str] = []
+    for digits in range(1, 16):
+        if sci:
+            labels = [_js_exponential(t, digits) for t in ticks]
+        else:
+            labels = [_strip(f"{t:.{digits}f}") for t in ticks]
+        if all(a != b for a, b in zip(labels, labels[1:])):
+            break
+    return [("0" if lab in ("-0", "0") else lab).replace("-", MINUS) for lab in labels]
+
+
+def _strip(s: str) -> str:
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s == "-0" else s
+
+
+def _js_exponential(value: float, digits: int) -> str:
+    mant, exp = f"{value:.{digits}e}".split("e")
+    return f"{mant}e{int(exp):+d}"
+
+
+def fmt_numeral(ticks: Sequence[float], fmt: str) -> list[str]:
+    """Tick labels in the numeral.js patterns :func:`workbench.display.tick_formatter` uses (``0.0%``,
+    ``+0.0%``, ``0%``, ``0,0``, ``0,0[.]00``, ``0.00``, ``0,0[.][0000]``).
+
+    >>> fmt_numeral([0.05, -0.1], "+0.0%"), fmt_numeral([1500.0, 2.5], "0,0[.]00")
+    (['+5.0%', '-10.0%'], ['1,500', '2.50'])
+    """
+    pct, plus, comma = fmt.endswith("%"), fmt.startswith("+"), "," in fmt
+    body = fmt.strip("+%")
+    decimals = optional = 0
+    if "[.]" in body:
+        optional_point = body.split("[.]", 1)[1]
+        decimals, optional = len(optional_point), -1            # all of them or none
+    elif "." in body:
+        tail = body.split(".", 1)[1]
+        fixed = tail.split("[", 1)[0]
+        extra = tail[len(fixed):].strip("[]")
+        decimals, optional = len(fixed) + len(extra), len(extra)
+    out = []
+    for t in ticks:
+        v = t * 100 if pct else t
+        s = f"{v:{',' if comma else ''}.{decimals}f}"
+        if optional == -1 and "." in s and float(s.replace(",", "")) == round(v):
+            s = s.split(".")[0]
+        elif optional > 0 and "." in s:
+            keep = len(s) - optional
+            s = s[:keep] + s[keep:].rstrip("0")
+            s = s.rstrip(".")
+        if plus and v >= 0 and not s.startswith("-"):
+            s = "+" + s
+        out.append(("-" + s[1:] if s.startswith("-") else s) + ("%" if pct else ""))
+    return out
+
+
+_DAY_TICKERS = ([*range(1, 32)], [1, 4, 7, 10, 13, 16, 19, 22, 25, 28], [1, 8, 15, 22], [1, 15])
+_MONTH_TICKERS = ([*range(12)], [0, 2, 4, 6, 8, 10], [0, 4, 8], [0, 6])
+
+
+def _month_starts(lo: float, hi: float, step_years: bool = False) -> list[datetime]:
+    a, b = _utc(lo), _utc(hi)
+    y, m = (a.year, 1) if step_years else (a.year, a.month)
+    out = []
+    while True:
+        d = datetime(y, m, 1, tzinfo=timezone.utc)
+        out.append(d)
+        if step_years:
+            y += 1
+        else:
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        if d > b:
+            return out
+
+
+def _utc(ms: float) -> datetime:
+    return datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
+
+
+def _ms(d: datetime) -> float:
+    return calendar.timegm(d.utctimetuple()) * 1000.0
+
+
+def ticks_datetime(lo: float, hi: float, n: int = 6) -> list[float]:
+    """The major ticks (ms since the epoch) of BokehJS's ``DatetimeTicker``: of its tickers (milliseconds,
+    seconds and minutes, hours, days of the month, months, years) the one whose interval best gives ``n``.
+
+    >>> [_utc(t).day for t in ticks_datetime(_ms(datetime(2026, 11, 2, tzinfo=timezone.utc)),
+    ...                                      _ms(datetime(2026, 11, 14, tzinfo=timezone.utc)))]
+    [4, 7, 10, 13]
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return []
+    adaptive = [((1, 2, 5), 10.0, 0.0, 500.0), ((1, 2, 5, 10, 15, 20, 30), 60.0, 1000.0, 1_800_000.0),
+                ((1, 2, 4, 6, 8, 12), 24.0, 3_600_000.0, 43_200_000.0)]
+    tickers: list[tuple[float, float, Callable[[], list[float]]]] = []
+    for mant, base, mn, mx in adaptive:
+        tickers.append((mn, mx, lambda mant=mant, base=base, mn=mn, mx=mx:
+                        _single_interval(lo, hi, _adaptive_interval(lo, hi, n, mant, base, mn, mx))))
+    for days in _DAY_TICKERS:
+        iv = (days[1] - days[0]) * DAY_MS if len(days) > 1 else 31 * DAY_MS
+        tickers.append((iv, iv, lambda days=days, iv=iv: _days(lo, hi, days, iv)))
+    for months in _MONTH_TICKERS:
+        iv = (months[1] - months[0]) * 30 * DAY_MS
+        tickers.append((iv, iv, lambda months=months: [t for y in _month_starts(lo, hi, True) for m in months
+                                                       if lo <= (t := _ms(y.replace(month=m + 1))) <= hi]))
+    year = 365 * DAY_MS
+    tickers.append((year, math.inf, lambda: [t for y in _month_starts(lo, hi, True)
+                                             if lo <= (t := _ms(y)) <= hi]))
+    mins, maxs = [t[0] for t in tickers], [t[1] for t in tickers]
+    ideal, span = (hi - lo) / n, hi - lo
+    idx = [bisect.bisect_left(mins, ideal) - 1, bisect.bisect_left(maxs, ideal)]
+    best, err = 0, math.inf
+    for i, iv in ((idx[0], mins[idx[0]] if 0 <= idx[0] < len(mins) else math.nan),
+                  (idx[1], maxs[idx[1]] if 0 <= idx[1] < len(maxs) else math.nan)):
+        e = abs(n - span / iv) if iv and math.isfinite(iv) else math.inf
+        if e < err:
+            best, err = i, e
+    return tickers[best][2]()
+
+
+def _days(lo: float, hi: float, days: Sequence[int], interval: float) -> list[float]:
+    out = []
+    for month in _month_starts(lo, hi):
+        for day in days:
+            try:
+                t = _ms(month.replace(day=day))
+            except ValueError:          # the 31st of a 30-day month
+                continue
+            if _utc(t + interval / 2).month == month.month and lo <= t <= hi:
+                out.append(t)
+    return out
+
+
+_LEVELS = ("microseconds", "milliseconds", "seconds", "minsec", "minutes", "hourmin", "hours", "days", "months",
+           "years")
+_TM_INDEX = {"seconds": 5, "minsec": 4, "minutes": 4, "hourmin": 3, "hours": 3}
+"""Which field of (year, month, day, hour, minute, second) being zero puts a tick on the next unit's boundary
+(0, the year, for the others: never)."""
+
+
+def _resolution(ticks: Sequence[float]) -> str:
+    """The format BokehJS picks from the ticks' mean spacing (widened by 10 %) and span."""
+    span = abs(ticks[-1] - ticks[0])
+    r = span / (len(ticks) - 1) * 1.1 if len(ticks) > 1 else math.nan
+    if not r < 365 * DAY_MS:
+        return "years"
+    for limit, res in ((1, "microseconds"), (1000, "milliseconds"),
+                       (60_000, "minsec" if span >= 60_000 else "seconds"),
+                       (3_600_000, "hourmin" if span >= 3_600_000 else "minutes"), (DAY_MS, "hours"),
+                       (30 * DAY_MS, "days")):
+        if r < limit:
+            return res
+    return "months"
+
+
+def _strftime(ms: float, fmt: str) -> str:
+    if "%" not in fmt:
+        return fmt
+    d = _utc(ms)
+    return d.strftime(fmt.replace("%3N", f"{d.microsecond // 1000:03d}").replace("%f", f"{d.microsecond:06d}"))
+
+
+def _tick_label(formatter: Any, t: float, res: str) -> str:
+    label, final = _strftime(t, getattr(formatter, res)), res
+    if formatter.boundary_scaling:       # a tick on the next unit's boundary is written in that unit's format
+        d = _utc(t)
+        tm = (d.year, d.month, d.day, d.hour, d.minute, d.second)
+        i, hybrid_done = _LEVELS.index(res), False
+        while tm[_TM_INDEX.get(_LEVELS[i], 0)] == 0:
+            i += 1
+            if i == len(_LEVELS):
+                break
+            if res in ("minsec", "hourmin") and not hybrid_done:
+                if (res == "minsec" and tm[4] == 0 and tm[5] != 0) or (res == "hourmin" and tm[3] == 0 and tm[4] != 0):
+                    final = _LEVELS[_LEVELS.index(res) - 1]
+                    label = _strftime(t, getattr(formatter, final))
+                    break
+                hybrid_done = True
+            final = _LEVELS[i]
+            label = _strftime(t, getattr(formatter, final))
+    strip = formatter.strip_leading_zeros
+    if strip is True or (isinstance(strip, (list, tuple)) and final in strip):
+        bare = label.lstrip("0")
+        if bare != label and not bare[:1].isdigit():
+            return "0" + bare
+        return bare
+    return label
+
+
+def fmt_datetime(ticks: Sequence[float], formatter: Any = None, res: str | None = None) -> list[str]:
+    """Labels as BokehJS's ``DatetimeTickFormatter`` writes them: the format of the ticks' resolution, with its
+    boundary scaling, hidden repeats and context (another format or formatter, on one tick or all, below or
+    beside). ``bokeh.plotting``'s datetime axis writes days as ``Nov 07`` with the year under the first.
+
+    >>> from bokeh.plotting import figure
+    >>> fmt = figure(x_axis_type="datetime").xaxis[0].formatter
+    >>> fmt_datetime([_ms(datetime(2026, 11, d, tzinfo=timezone.utc)) for d in (25, 28)], fmt)
+    ['Nov 25\\n2026', 'Nov 28\\n']
+    """
+    if not ticks:
+        return []
+    if formatter is None:
+        from bokeh.models import DatetimeTickFormatter
+        formatter = DatetimeTickFormatter()
+    res = res or _resolution(ticks)
+    labels = [_tick_label(formatter, t, res) for t in ticks]
+    if formatter.hide_repeats:            # a run of equal labels keeps its first
+        first = 0
+        for i in range(1, len(labels)):
+            if labels[i] == labels[first]:
+                labels[i] = ""
+            else:
+                first = i
+    context = formatter.context
+    if context is None:
+        return labels
+    ctx = [_strftime(t, context) for t in ticks] if isinstance(context, str) else fmt_datetime(ticks, context, res)
+    keep = {"start": 0, "end": len(ctx) - 1, "center": len(ctx) // 2}.get(formatter.context_which)
+    ctx = [c if keep is None or i == keep else "" for i, c in enumerate(ctx)]
+    if all(c == "" for c in ctx):
+        return labels
+    where = formatter.context_location
+    if where in ("left", "right"):
+        return [lab if not c else (f"{c} {lab}" if where == "left" else f"{lab} {c}") for lab, c in zip(labels, ctx)]
+    return [f"{c}\n{lab}" if where == "above" else f"{lab}\n{c}" for lab, c in zip(labels, ctx)]
+
+
+# ---- the figure's models, read ---------------------------------------------------------------------------
+
+def _column(glyph: Any, name: str, data: dict[str, Any]) -> Any:
+    """A glyph property: its data column (as an array) or its single value."""
+    spec = getattr(glyph, name)
+    key = spec if isinstance(spec, str) else getattr(spec, "field", None)
+    if isinstance(key, str) and key in data:
+        col = data[key]
+        if pd.api.types.is_datetime64_any_dtype(getattr(col, "dtype", None)):    # as Bokeh sends it: ms, UTC
+            s = pd.Series(col)
+            if s.dt.tz is not None:
+                s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+            v = s.to_numpy(dtype="datetime64[ns]")
+            return np.where(np.isnat(v), np.nan, v.astype("int64") / 1e6)
+        if isinstance(col, (list, tuple)) and col and isinstance(col[0], (tuple, str)):
+            return list(col)
+        return np.asarray(col, dtype=float) if not (len(col) and isinstance(col[0], str)) else list(col)
+    return getattr(spec, "value", spec)
+
+
+def _label(item: Any) -> str:
+    lab = item.label
+    if isinstance(lab, dict):
+        lab = lab.get("value", "")
+    return str(getattr(lab, "value", lab) or "")
+
+
+def _paint(kind: str, color: Any, alpha: Any) -> str:
+    """``stroke="…" stroke-opacity="…"`` (``kind`` stroke or fill)."""
+    c = "none" if color is None else (str(color) if not isinstance(color, tuple) else
+                                      "#%02x%02x%02x" % tuple(int(v) for v in color[:3]))
+    a = 1.0 if alpha is None else float(alpha)
+    return f'{kind}="{escape(c)}"' + (f' {kind}-opacity="{a:.3g}"' if a < 1 else "")
+
+
+@dataclass
+class _Axis:
+    """One axis: what it maps from (a numeric range or factors) and how its ticks are chosen and written."""
+
+    kind: str                       # linear, log, datetime or categorical
+    lo: float
+    hi: float
+    factors: dict[Any, float] = field(default_factory=dict)     # factor -> centre (categorical)
+    groups: dict[str, float] = field(default_factory=dict)      # first level -> centre (nested factors)
+    label: str = ""
+    formatter: Any = None
+    orientation: float = 0.0
+    major_px: int = 11
+    group_px: int = 11
+    show_major: bool = True
+
+    def coord(self, value: Any) -> float:
+        if self.kind == "categorical":
+            return self.factors.get(tuple(value) if isinstance(value, list) else value, math.nan)
+        v = float(value)
+        if self.kind == "log":
+            return math.log10(v) if v > 0 else math.nan
+        return v
+
+    def bounds(self) -> tuple[float, float]:
+        return (math.log10(self.lo), math.log10(self.hi)) if self.kind == "log" else (self.lo, self.hi)
+
+    def ticks(self) -> tuple[list[Any], list[str]]:
+        if self.kind == "categorical":
+            keys = list(self.factors)
+            return keys, [str(k[-1] if isinstance(k, tuple) else k) for k in keys]
+        if self.kind == "datetime":
+            t = ticks_datetime(self.lo, self.hi)
+            return t, fmt_datetime(t, self.formatter)
+        t = ticks_log(self.lo, self.hi) if self.kind == "log" else ticks_linear(self.lo, self.hi)
+        fmt = self.formatter
+        if fmt is not None and type(fmt).__name__ == "NumeralTickFormatter":
+            return t, fmt_numeral(t, fmt.format)
+        if self.kind == "log" and all(float(x).is_integer() for x in np.log10(t)) and t:
+            return t, [f"10^{int(round(math.log10(x)))}".replace("-", MINUS) for x in t]
+        return t, fmt_basic(t)
+
+
+def _factor_positions(factors: Sequence[Any], rng: Any) -> tuple[dict[Any, float], dict[str, float], float]:
+    """Centres of ``factors`` as BokehJS's ``FactorRange`` lays them out (one unit each, group padding between
+    first-level groups), the first level's centres, and the range's end."""
+    pos: dict[Any, float] = {}
+    groups: dict[str, list[float]] = {}
+    total, last = 0.0, None
+    for i, f in enumerate(factors):
+        key = tuple(f) if isinstance(f, (list, tuple)) else f
+        top = key[0] if isinstance(key, tuple) else None
+        if i > 0:
+            total += rng.group_padding if (top is not None and top != last) else rng.factor_padding
+        pos[key] = total + 0.5
+        if top is not None:
+            groups.setdefault(top, []).append(total + 0.5)
+        total += 1.0
+        last = top
+    pad = rng.range_padding * total if rng.range_padding else 0.0
+    return pos, {g: (v[0] + v[-1]) / 2 for g, v in groups.items()}, total + pad
+
+
+def _data_range(rng: Any, values: list[np.ndarray], log: bool) -> tuple[float, float]:
+    """A range's start and end: given (``Range1d``), or BokehJS's ``DataRange1d`` of the plotted values."""
+    if type(rng).__name__ == "Range1d":
+        return float(rng.start), float(rng.end)
+    vals = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values]) if values else np.zeros(0)
+    vals = vals[np.isfinite(vals)]
+    if log:
+        vals = np.log10(vals[vals > 0])
+    if vals.size == 0:
+        lo, hi = -1.0, 1.0
+    else:
+        lo, hi = float(vals.min()), float(vals.max())
+        if hi == lo:
+            lo, hi = lo - rng.default_span / 2, hi + rng.default_span / 2
+        elif rng.range_padding:
+            pad = (hi - lo) * rng.range_padding / 2 if rng.range_padding_units == "percent" else rng.range_padding
+            lo, hi = lo - pad, hi + pad
+    for given, name in ((rng.start, "lo"), (rng.end, "hi")):     # an unset end is NaN (or None)
+        if isinstance(given, (int, float)) and math.isfinite(given):
+            lo, hi = (float(given), hi) if name == "lo" else (lo, float(given))
+    return (10 ** lo, 10 ** hi) if log else (lo, hi)
+
+
+_EXTENT = {"Line": (("x",), ("y",)), "Step": (("x",), ("y",)), "Scatter": (("x",), ("y",)),
+           "VArea": (("x",), ("y1", "y2")), "VBar": (("x",), ("top", "bottom"))}
+
+
+def _axis(fig: Any, dim: str, renderers: list[Any]) -> _Axis:
+    rng = getattr(fig, f"{dim}_range")
+    axis = (fig.xaxis if dim == "x" else fig.yaxis)[0]
+    scale = type(getattr(fig, f"{dim}_scale")).__name__
+    kind = {"CategoricalAxis": "categorical", "DatetimeAxis": "datetime", "LogAxis": "log"}.get(
+        type(axis).__name__, "log" if scale == "LogScale" else "linear")
+    orient = axis.major_label_orientation
+    common = dict(label=str(axis.axis_label or ""), formatter=axis.formatter,
+                  orientation=float(orient) if isinstance(orient, (int, float)) else 0.0,
+                  major_px=_px(axis.major_label_text_font_size), show_major=_px(axis.major_label_text_font_size) > 0)
+    if kind == "categorical":
+        pos, groups, end = _factor_positions(list(rng.factors), rng)
+        return _Axis(kind, 0.0, end, pos, groups, group_px=_px(getattr(axis, "group_text_font_size", "11px")),
+                     **common)
+    values = []
+    for r in renderers:
+        glyph, data = r.glyph, r.data_source.data
+        for name in _EXTENT[type(glyph).__name__][0 if dim == "x" else 1]:
+            v = _column(glyph, name, data)
+            if isinstance(v, np.ndarray):
+                values.append(v)
+            elif isinstance(v, (int, float)):
+                values.append(np.array([float(v)]))
+    lo, hi = _data_range(rng, values, kind == "log")
+    return _Axis(kind, lo, hi, **common)
+
+
+def _px(size: Any) -> int:
+    s = str(size or "11px")
+    v = float(s.rstrip("ptx") or 0)
+    return int(round(v * 4 / 3)) if s.endswith("pt") else int(round(v))
+
+
+def _text_w(text: str, px: int) -> float:
+    return len(text) * CHAR_W.get(px, px * 0.55)
+
+
+# ---- drawing ---------------------------------------------------------------------------------------------
+
+def figure_svg(fig: Any, *, width: int | None = None) -> str:
+    """The figure as an ``<svg>`` element, ``width`` (default: the figure's) × the figure's height in CSS px."""
+    renderers = [r for r in fig.renderers if type(r).__name__ == "GlyphRenderer" and r.visible]
+    for r in renderers:
+        if type(r.glyph).__name__ not in _EXTENT:
+            raise UnsupportedFigure(f"no static drawing of a {type(r.glyph).__name__} glyph")
+    annotations = [a for a in fig.center if type(a).__name__ in ("Whisker", "Span")]
+    legends = [m for side in (fig.right, fig.left, fig.center, fig.above, fig.below) for m in side
+               if type(m).__name__ == "Legend"]
+    W, H = int(width or fig.width), int(fig.height)
+    xa, ya = _axis(fig, "x", renderers), _axis(fig, "y", renderers)
+    title = str(fig.title.text or "") if fig.title is not None else ""
+
+    # layout: the frame inside the title, the axes' labels and the legend (Bokeh's min_border around all)
+    xt, xl = xa.ticks()
+    yt, yl = ya.ticks()
+    items = [(_label(it), [r for r in it.renderers if r.visible]) for lg in legends for it in lg.items]
+    items = [(lab, rs) for lab, rs in items if lab and rs]
+    legend_w = (max(_text_w(lab, 12) for lab, _ in items) + 20 + 5 + 2 * 10) if items else 0
+    border = 10
+    top = border + (22 if title else 4)
+    y_tick_w = max((_text_w(lab, ya.major_px) for lab in yl), default=0) + 8 + 4
+    left = border + (20 if ya.label else 0) + y_tick_w
+    rot = xa.orientation
+    x_lines = max((lab.count("\n") + 1 for lab in xl), default=1)
+    x_tick_h = (max((_text_w(lab, xa.major_px) for lab in xl), default=0) * abs(math.sin(rot)) + xa.major_px * 1.2
+                if rot else xa.major_px * 1.2 * x_lines + 2) if xa.show_major and xl else 0
+    bottom = border + 8 + x_tick_h + (xa.group_px * 1.5 if xa.groups else 0) + (20 if xa.label else 0)
+    right = W - border - (legend_w + 8 if items else 0)
+    fx0, fx1, fy0, fy1 = left, max(right, left + 50), top, max(H - bottom, top + 40)
+
+    xlo, xhi = xa.bounds()
+    ylo, yhi = ya.bounds()
+
+    def px(v: Any) -> float:
+        c = xa.coord(v)
+        return fx0 + (c - xlo) / (xhi - xlo) * (fx1 - fx0) if xhi != xlo else math.nan
+
+    def py(v: Any) -> float:
+        c = ya.coord(v)
+        return fy1 - (c - ylo) / (yhi - ylo) * (fy1 - fy0) if yhi != ylo else math.nan
+
+    out: list[str] = []
+    clip = 'clip-path="url(#{cid})"'
+    for a in annotations:                           # whiskers are drawn under the glyphs, as Bokeh's underlay
+        if type(a).__name__ == "Whisker":
+            out.append(_whisker(a, px, py, clip))
+    for r in renderers:
+        out.append(_glyph(r.glyph, r.data_source.data, px, py, clip, (fx1 - fx0) / (xhi - xlo)))
+    for a in annotations:
+        if type(a).__name__ == "Span":
+            out.append(_span(a, px, py, (fx0, fx1, fy0, fy1)))
+
+    out.append(f'<rect x="{fx0:.1f}" y="{fy0:.1f}" width="{fx1 - fx0:.1f}" height="{fy1 - fy0:.1f}" fill="none" '
+               f'stroke="#e5e5e5"/>')
+    out.append(_axes(xa, ya, xt, xl, yt, yl, px, py, (fx0, fx1, fy0, fy1), H, W))
+    if title:
+        out.append(_text(fx0, border + 12, title, 13, weight="bold"))
+    if items:
+        out.append(_legend(items, right + 8, fy0))
+    body = "".join(out)
+    cid = "wb-clip-" + hashlib.sha1(body.encode()).hexdigest()[:12]
+    body = body.replace("{cid}", cid)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="wb-svg" width="{W}" height="{H}" '
+            f'viewBox="0 0 {W} {H}" font-family="{FONT}" role="img" aria-label="{escape(title or "plot")}">'
+            f'<clipPath id="{cid}"><rect x="{fx0:.1f}" y="{fy0:.1f}" width="{fx1 - fx0:.1f}" '
+            f'height="{fy1 - fy0:.1f}"/></clipPath>{body}</svg>')
+
+
+def _num(v: float) -> str:
+    return f"{v:.1f}"
+
+
+def _text(x: float, y: float, text: str, size: int, *, anchor: str = "start", weight: str = "normal",
+          style: str = "normal", rotate: float = 0.0, color: str = TEXT, cls: str = "") -> str:
+    """A text; each line of a multi-line ``text`` (a date over its year) under the one before."""
+    attrs = f' class="{cls}"' if cls else ""
+    attrs += f' font-weight="{weight}"' if weight != "normal" else ""
+    attrs += f' font-style="{style}"' if style != "normal" else ""
+    attrs += f' transform="rotate({rotate:.1f} {_num(x)} {_num(y)})"' if rotate else ""
+    return (f'<text x="{_num(x)}" y="{_num(y)}" font-size="{size}" text-anchor="{anchor}" fill="{color}"{attrs}>'
+            f'{_tspans(text, size, x)}</text>')
+
+
+def _tspans(text: str, size: int, x: float) -> str:
+    if text.startswith("10^") and text[3:].lstrip(MINUS).isdigit():    # a power of ten, as BokehJS draws it
+        return f'10<tspan dy="-{size * 0.4:.1f}" font-size="{size * 0.75:.1f}">{escape(text[3:])}</tspan>'
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return escape(text)
+    return escape(lines[0]) + "".join(f'<tspan x="{_num(x)}" dy="{size * 1.2:.1f}">{escape(line)}</tspan>'
+                                      for line in lines[1:] if line)
+
+
+def _line_style(g: Any) -> str:
+    dash = g.line_dash if isinstance(g.line_dash, str) else " ".join(str(d) for d in (g.line_dash or []))
+    dash = DASH.get(dash, dash)
+    return (f'{_paint("stroke", g.line_color, g.line_alpha)} stroke-width="{float(g.line_width):g}" fill="none"'
+            + (f' stroke-dasharray="{dash}"' if dash else ""))
+
+
+def _path(xs: Sequence[float], ys: Sequence[float]) -> str:
+    parts, pen = [], False
+    for x, y in zip(xs, ys):
+        if not (math.isfinite(x) and math.isfinite(y)):
+            pen = False
+            continue
+        parts.append(f"{'L' if pen else 'M'}{_num(x)} {_num(y)}")
+        pen = True
+    return "".join(parts)
+
+
+def _glyph(g: Any, data: dict[str, Any], px: Callable, py: Callable, clip: str, unit: float) -> str:
+    """One glyph renderer's marks (``unit``: pixels per unit of the x axis, for a bar's width)."""
+    kind = type(g).__name__
+    n = len(next(iter(data.values()))) if data else 0
+    col = lambda name: _column(g, name, data)     # noqa: E731
+    seq = lambda v: v if isinstance(v, (list, np.ndarray)) else [v] * n   # noqa: E731
+    if kind in ("Line", "Step"):
+        xs, ys = [px(v) for v in seq(col("x"))], [py(v) for v in seq(col("y"))]
+        if kind == "Step":
+            xs, ys = _steps(xs, ys, g.mode)
+        return f'<path d="{_path(xs, ys)}" {_line_style(g)} stroke-linejoin="round" {clip}/>'
+    if kind == "Scatter":
+        if g.marker not in ("circle", None):
+            raise UnsupportedFigure(f"no static drawing of a {g.marker} marker")
+        size = float(g.size) / 2
+        fill, stroke = _paint("fill", g.fill_color, g.fill_alpha), _paint("stroke", g.line_color, g.line_alpha)
+        dots = "".join(f'<circle cx="{_num(x)}" cy="{_num(y)}" r="{size:g}"/>'
+                       for x, y in zip((px(v) for v in seq(col("x"))), (py(v) for v in seq(col("y"))))
+                       if math.isfinite(x) and math.isfinite(y))
+        return f'<g {fill} {stroke} stroke-width="{float(g.line_width):g}" {clip}>{dots}</g>'
+    if kind == "VArea":
+        xs = [px(v) for v in seq(col("x"))]
+        y1, y2 = [py(v) for v in seq(col("y1"))], [py(v) for v in seq(col("y2"))]
+        pts = [(x, a) for x, a in zip(xs, y1)] + [(x, b) for x, b in reversed(list(zip(xs, y2)))]
+        pts = [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)]
+        d = "M" + "L".join(f"{_num(x)} {_num(y)}" for x, y in pts) + "Z" if pts else ""
+        return f'<path d="{d}" {_paint("fill", g.fill_color, g.fill_alpha)} stroke="none" {clip}/>'
+    # VBar
+    width = float(g.width)
+    bars = []
+    for x, t, b in zip(seq(col("x")), seq(col("top")), seq(col("bottom"))):
+        x0, x1 = px(x) - width / 2 * unit, px(x) + width / 2 * unit
+        y0, y1 = py(t), py(b)
+        if all(math.isfinite(v) for v in (x0, x1, y0, y1)):
+            bars.append(f'<rect x="{_num(min(x0, x1))}" y="{_num(min(y0, y1))}" width="{_num(abs(x1 - x0))}" '
+                        f'height="{_num(abs(y1 - y0))}"/>')
+    return (f'<g {_paint("fill", g.fill_color, g.fill_alpha)} {_paint("stroke", g.line_color, g.line_alpha)} '
+            f'stroke-width="{float(g.line_width):g}" {clip}>{"".join(bars)}</g>')
+
+
+def _steps(xs: list[float], ys: list[float], mode: str) -> tuple[list[float], list[float]]:
+    sx, sy = [], []
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        if i:
+            if mode == "before":
+                sx.append(xs[i - 1]), sy.append(y)
+            elif mode == "center":
+                mid = (xs[i - 1] + x) / 2
+                sx += [mid, mid]
+                sy += [ys[i - 1], y]
+            else:                                   # after: hold the value until the next point
+                sx.append(x), sy.append(ys[i - 1])
+        sx.append(x), sy.append(y)
+    return sx, sy
+
+
+def _whisker(a: Any, px: Callable, py: Callable, clip: str) -> str:
+    data = a.source.data
+    base, lower, upper = (_column(a, n, data) for n in ("base", "lower", "upper"))
+    n = len(lower) if isinstance(lower, (list, np.ndarray)) else 1
+    head = getattr(a.upper_head, "size", 10) / 2 if a.upper_head is not None else 0
+    parts = []
+    for b, lo, hi in zip(*(v if isinstance(v, (list, np.ndarray)) else [v] * n for v in (base, lower, upper))):
+        x, y0, y1 = px(b), py(lo), py(hi)
+        if not all(math.isfinite(v) for v in (x, y0, y1)):
+            continue
+        parts.append(f"M{_num(x)} {_num(y0)}V{_num(y1)}")
+        if head:
+            parts.append(f"M{_num(x - head)} {_num(y0)}H{_num(x + head)}M{_num(x - head)} {_num(y1)}H{_num(x + head)}")
+    return f'<path d="{"".join(parts)}" {_line_style(a)} {clip}/>'
+
+
+def _span(a: Any, px: Callable, py: Callable, frame: tuple[float, float, float, float]) -> str:
+    fx0, fx1, fy0, fy1 = frame
+    if a.location is None:
+        return ""
+    if a.dimension == "width":
+        y = py(a.location)
+        if not (math.isfinite(y) and fy0 <= y <= fy1):
+            return ""
+        return f'<path d="M{_num(fx0)} {_num(y)}H{_num(fx1)}" {_line_style(a)}/>'
+    x = px(a.location)
+    if not (math.isfinite(x) and fx0 <= x <= fx1):
+        return ""
+    return f'<path d="M{_num(x)} {_num(fy0)}V{_num(fy1)}" {_line_style(a)}/>'
+
+
+def _axes(xa: _Axis, ya: _Axis, xt: list[Any], xl: list[str], yt: list[Any], yl: list[str], px: Callable,
+          py: Callable, frame: tuple[float, float, float, float], H: int, W: int) -> str:
+    fx0, fx1, fy0, fy1 = frame
+    out = [f'<path d="M{_num(fx0)} {_num(fy1)}H{_num(fx1)}M{_num(fx0)} {_num(fy0)}V{_num(fy1)}" stroke="black" '
+           f'fill="none"/>']
+    ticks = []
+    for t, lab in zip(xt, xl):
+        x = px(t)
+        if not (math.isfinite(x) and fx0 - 0.5 <= x <= fx1 + 0.5):
+            continue
+        ticks.append(f"M{_num(x)} {_num(fy1 - 2)}V{_num(fy1 + 6)}")
+        if xa.show_major:
+            if xa.orientation:
+                out.append(_text(x, fy1 + 8 + xa.major_px * 0.8, lab, xa.major_px, anchor="end",
+                                 rotate=-math.degrees(xa.orientation), cls="wb-xtick"))
+            else:
+                out.append(_text(x, fy1 + 8 + xa.major_px, lab, xa.major_px, anchor="middle", cls="wb-xtick"))
+    lines = max((lab.count("\n") + 1 for lab in xl), default=1)
+    y_label_at = fy1 + 8 + (xa.major_px * 1.2 * lines + 2 if xa.show_major and xl else 0)
+    for g, c in xa.groups.items():
+        x = fx0 + (c - xa.lo) / (xa.hi - xa.lo) * (fx1 - fx0)
+        out.append(_text(x, y_label_at + xa.group_px, str(g), xa.group_px, anchor="middle", weight="bold"))
+    if xa.groups:
+        y_label_at += xa.group_px * 1.5
+    for t, lab in zip(yt, yl):
+        y = py(t)
+        if not (math.isfinite(y) and fy0 - 0.5 <= y <= fy1 + 0.5):
+            continue
+        ticks.append(f"M{_num(fx0 - 6)} {_num(y)}H{_num(fx0 + 2)}")
+        out.append(_text(fx0 - 8, y + ya.major_px * 0.35, lab, ya.major_px, anchor="end", cls="wb-ytick"))
+    out.append(f'<path d="{"".join(ticks)}" stroke="black" fill="none"/>')
+    if xa.label:
+        rot_h = max((_text_w(lab, xa.major_px) for lab in xl), default=0) * abs(math.sin(xa.orientation))
+        out.append(_text((fx0 + fx1) / 2, min(y_label_at + rot_h + 16, H - 4), xa.label, 13, anchor="middle",
+                         style="italic"))
+    if ya.label:
+        out.append(_text(14, (fy0 + fy1) / 2, ya.label, 13, anchor="middle", style="italic", rotate=-90))
+    return "".join(out)
+
+
+def _legend(items: list[tuple[str, list[Any]]], x: float, y: float) -> str:
+    row = 22
+    w = max(_text_w(lab, 12) for lab, _ in items) + 20 + 5 + 20
+    h = row * len(items) + 14
+    out = [f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(h)}" fill="white" '
+           f'stroke="#e5e5e5"/>']
+    for i, (lab, rs) in enumerate(items):
+        gy = y + 7 + i * row + row / 2
+        gx = x + 10
+        for r in rs:
+            g = r.glyph
+            kind = type(g).__name__
+            if kind in ("Line", "Step"):
+                out.append(f'<path d="M{_num(gx)} {_num(gy)}H{_num(gx + 20)}" {_line_style(g)}/>')
+            elif kind == "Scatter":
+                out.append(f'<circle cx="{_num(gx + 10)}" cy="{_num(gy)}" r="{float(g.size) / 2:g}" '
+                           f'{_paint("fill", g.fill_color, g.fill_alpha)} {_paint("stroke", g.line_color, g.line_alpha)}/>')
+            else:
+                stroke = _paint("stroke", g.line_color, g.line_alpha) if kind == "VBar" else 'stroke="none"'
+                out.append(f'<rect x="{_num(gx + 2)}" y="{_num(gy - 8)}" width="16" height="16" '
+                           f'{_paint("fill", g.fill_color, g.fill_alpha)} {stroke}/>')
+        out.append(_text(gx + 25, gy + 4, lab, 12))
+    return "".join(out)
