@@ -77,7 +77,9 @@ class Sampler(threading.Thread):
 
 
 def one_run(db: Path, path: str, workers: int, service: bool) -> dict[str, float]:
-    """One ``report --all --force`` on ``db`` with ``path`` first on PYTHONPATH: wall, busy CPU, CPU by kind."""
+    """One ``report --all --force`` on ``db`` with the checkout ``path`` as the working folder and on PYTHONPATH
+    (``python -m`` puts the working folder first on ``sys.path``: run from another checkout, the baseline
+    would import that checkout's code): wall, busy CPU, CPU by kind, reports and PDFs written."""
     env = {**os.environ, "PYTHONPATH": path}
     wb = [sys.executable, "-m", "workbench"]
     out = db.parent / "reports"
@@ -85,7 +87,7 @@ def one_run(db: Path, path: str, workers: int, service: bool) -> dict[str, float
     svc = None
     if service:
         svc = subprocess.Popen([*wb, "report-service", "--db", str(db), "--out", str(out), "--workers",
-                                str(workers)], env=env, stderr=subprocess.PIPE, text=True)
+                                str(workers)], env=env, cwd=path, stderr=subprocess.PIPE, text=True)
         assert svc.stderr is not None
         line = svc.stderr.readline()
         if "ready" not in line:
@@ -96,7 +98,7 @@ def one_run(db: Path, path: str, workers: int, service: bool) -> dict[str, float
     before.update(sampler.seen)
     c0, t0 = busy_cpu(), time.perf_counter()
     run = subprocess.Popen([*wb, "report", "--all", "--force", "--workers", str(workers), "--db", str(db), "--out",
-                            str(out), "--json", *([] if service else ["--no-service"])], env=env,
+                            str(out), "--json", *([] if service else ["--no-service"])], env=env, cwd=path,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     roots[run.pid] = "the run" if not service else "client"
     sampler.start()
@@ -113,14 +115,16 @@ def one_run(db: Path, path: str, workers: int, service: bool) -> dict[str, float
     for pid, (k, t) in sampler.seen.items():
         by[k] += t - before.get(pid, (k, 0.0))[1]
     reports = sum(1 for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return {"wall": wall, "busy": cpu, "reports": reports, **by}
+    pdfs = sum(1 for _ in out.glob("*/report.pdf"))
+    return {"wall": wall, "busy": cpu, "reports": reports, "pdfs": pdfs, **by}
 
 
 def show(label: str, r: dict[str, float]) -> None:
     n = max(1, int(r["reports"]))
-    print(f"{label}: {int(r['reports'])} reports in {r['wall']:.1f} s wall; the machine busy {r['busy']:.1f} s of CPU "
+    print(f"{label}: {int(r['reports'])} reports ({int(r['pdfs'])} with a PDF) in {r['wall']:.1f} s wall; "
+          f"the machine busy {r['busy']:.1f} s of CPU "
           f"({r['busy'] / r['wall']:.2f} cores; {r['busy'] / n:.2f} s a report)")
-    kinds = sorted((k for k in r if k not in ("wall", "busy", "reports")), key=lambda k: -r[k])
+    kinds = sorted((k for k in r if k not in ("wall", "busy", "reports", "pdfs")), key=lambda k: -r[k])
     for k in kinds:
         print(f"    {k:22s} {r[k]:7.1f} s CPU   {r[k] / n:5.2f} s a report   {100 * r[k] / max(r['busy'], 1e-9):4.0f} %")
 
