@@ -61,11 +61,16 @@ class DowBalance(ResultMixin):
     imbalanced: bool
     days_by_weekday: dict[str, int]
     whole_weeks: bool
+    adaptive: bool = False      # a bandit: its split moves from day to day by design
 
     def sentence(self) -> str:
         if self.imbalanced:
-            return (f"the arms' traffic differs by day of week (chi-square {fmt_p_eq(self.p_value)}, below "
-                    f"{fmt_p_eq(self.threshold).removeprefix('p = ')}); each arm saw a different mix of weekdays")
+            test = (f"the arms' traffic differs by day of week (chi-square {fmt_p_eq(self.p_value)}, below "
+                    f"{fmt_p_eq(self.threshold).removeprefix('p = ')})")
+            if self.adaptive:
+                return (f"{test}: expected of a bandit, whose split moves from day to day; each arm saw a different "
+                        "mix of weekdays, so a weekly pattern can tilt the pooled comparison")
+            return f"{test}; each arm saw a different mix of weekdays"
         if not self.whole_weeks:
             extra = [d for d, k in self.days_by_weekday.items() if k > min(self.days_by_weekday.values())]
             return (f"the window is not whole weeks: {', '.join(extra)} count once more than the other weekdays, "
@@ -191,7 +196,7 @@ def _calendar(events: Sequence[Any], first: dt.date | None, last: dt.date | None
     return tuple(out)
 
 
-def _dow(st: Any, days: list[dt.date], threshold: float) -> DowBalance | None:
+def _dow(st: Any, days: list[dt.date], threshold: float, *, adaptive: bool = False) -> DowBalance | None:
     from .stats.time_trend import dow_balance_core
     if not days or st is None:
         return None
@@ -202,7 +207,7 @@ def _dow(st: Any, days: list[dt.date], threshold: float) -> DowBalance | None:
     span = np.bincount([d.weekday() for d in _all_days(days[0], days[-1])], minlength=7)
     return DowBalance(statistic=r.statistic, df=r.df, p_value=r.p_value, threshold=threshold,
                       imbalanced=bool(r.p_value < threshold), whole_weeks=bool(span.min() == span.max()),
-                      days_by_weekday={w: int(k) for w, k in zip(_WEEKDAYS, span)})
+                      days_by_weekday={w: int(k) for w, k in zip(_WEEKDAYS, span)}, adaptive=adaptive)
 
 
 def _all_days(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -255,7 +260,7 @@ def time_effects(data: Any, primaries: Sequence[Any], opts: Any, *, alpha: float
     dow = trends = None
     if opts.time_effects and metric is not None and "day" in data.cube.columns:
         _, st = data.stats_by(metric, "day", use_covariate=opts.cuped)      # one pass for both checks
-        dow = _dow(st, days, get_settings().srm.warning_p)
+        dow = _dow(st, days, get_settings().srm.warning_p, adaptive=(data.meta or {}).get("allocation") == "bandit")
         trends = _trends(data, st, metric, primary, opts, alpha)
     return TimeEffects(window_start=first.isoformat() if first else None, window_end=last.isoformat() if last else None,
                        calendar=_calendar(opts.calendar, first, last, category), dow=dow, trends=trends or ())

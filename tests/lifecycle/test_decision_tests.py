@@ -182,7 +182,11 @@ def test_day_of_week_imbalance_and_partial_weeks_are_flagged():
     assert dow.imbalanced and dow.p_value < 1e-6 and not dow.whole_weeks
     assert dow.days_by_weekday == {"Mon": 2, "Tue": 2, "Wed": 2, "Thu": 1, "Fri": 1, "Sat": 1, "Sun": 1}
     assert decide(r, policy="decision-layer").facts["dow_imbalance"] is True
-    assert "differs by day of week" in r.time_effects.sentences()[0]
+    assert "differs by day of week" in r.time_effects.sentences()[0] and "bandit" not in r.time_effects.sentences()[0]
+    # a bandit's split moves from day to day by design: the same imbalance is said to be expected of it
+    bandit = analyze(ExperimentData("e1", ("control", "b"), pd.DataFrame(rows), metrics=METRICS, dims=("day",),
+                                    meta={"allocation": "bandit"}), cuped=False).time_effects
+    assert bandit.dow.imbalanced and bandit.dow.adaptive and "expected of a bandit" in bandit.sentences()[0]
     balanced = analyze(_data(days=14), cuped=False).time_effects.dow
     assert not balanced.imbalanced and balanced.whole_weeks and balanced.sentence() == ""
 
