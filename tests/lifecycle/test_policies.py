@@ -259,6 +259,22 @@ def test_model_clear_gain_before_the_planned_sample_keeps_testing():
     assert mp(canary(0.106, 0.01, 0.012)).action == "rollback"           # errors still roll back at once
 
 
+def test_model_canary_without_a_clear_gain_stops_at_its_maximum_duration():
+    brief = make_brief(policy="model-promotion", variants=[{"id": "production"}, {"id": "staging"}])
+    flat = canary(0.104, 0.2, 0.003)
+    late = decide(flat, brief=brief, context=DecisionContext(now=T0 + dt.timedelta(days=15), started_at=T0))
+    assert (late.action, late.rule, late.winner) == ("stop", "max-duration", None)
+    assert "production stays" in late.reason and f"({brief.max_duration_days} days)" in late.reason
+    early = decide(flat, brief=brief, context=DecisionContext(now=T0 + dt.timedelta(days=3), started_at=T0))
+    assert early.action == "keep_testing"
+    gain = decide(canary(0.106, 0.01, 0.003), brief=brief,
+                  context=DecisionContext(now=T0 + dt.timedelta(days=15), started_at=T0))
+    assert gain.action == "promote"                                  # a clear gain at the end still promotes
+    from workbench.lifecycle.memo import build_memo
+    memo = build_memo(flat, late, brief=brief).to_markdown()
+    assert "Stop the experiment and keep production" in memo and "No variant won: production stays" in memo
+
+
 @pytest.mark.parametrize("value, p", [(0.104, 0.001), (0.108, 0.2)])
 def test_model_keeps_testing_otherwise(value, p):
     d = mp(canary(value, p, 0.003))

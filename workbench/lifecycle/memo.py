@@ -483,7 +483,8 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
         return (f"Stop the experiment and keep {decision.winner or result.control}: `workbench experiments stop {eid}"
                 f"{' --winner ' + decision.winner if decision.winner else ''}`.",
                 "The winner's tags go to the learning store and the SKU's next experiment is scheduled after the "
-                "cooldown.")
+                "cooldown." if decision.winner else
+                f"No variant won: {result.control} stays and no tags go to the learning store.")
     return ("Review the evidence with the owner.",)
 
 
