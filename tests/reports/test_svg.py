@@ -4,6 +4,7 @@ built reports), every mark of the data drawn, and the PDF printed from it withou
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -95,14 +96,41 @@ def test_the_bandits_allocation_steps_are_drawn():
     assert {"a", "b"} <= set(_texts(root)) and "% of traffic" in _texts(root)
 
 
-def test_a_figure_the_drawing_does_not_know_prints_interactively():
+def _wedge():
     from bokeh.plotting import figure
-    fig = figure(width=300, height=200)
+    fig = figure(width=300, height=200, title="a wedge")
     fig.wedge(x=[0], y=[0], radius=1, start_angle=0, end_angle=1)
+    return fig
+
+
+def test_a_figure_the_drawing_does_not_know_prints_interactively(tmp_path):
+    from workbench.reports.html import page_head
+    from workbench.reports.pdf import SCRIPTED, PdfPrinter
+
     with pytest.raises(UnsupportedFigure):
-        figure_svg(fig)
-    h = str(embed(fig))
-    assert "wb-static" not in h and "wb-plot" in h                  # the interactive plot, printed as before
+        figure_svg(_wedge())
+    h = str(embed(_wedge()))
+    assert "wb-static" not in h and SCRIPTED in h
+    chromium, images = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("pdfimages")
+    if not (shutil.which(chromium) and images):
+        if os.environ.get("WORKBENCH_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium or pdfimages is missing (.ci/run installs them)")
+        pytest.skip("chromium or pdfimages is missing")
+    forest = plots.lift_forest(pd.DataFrame({"variant": ["b"], "lift_rel": [0.05], "lo": [0.01], "hi": [0.09]}))
+    pages = {"static": f"<html><body>{page_head()}{embed(forest)}</body></html>",
+             "scripted": f"<html><body>{page_head()}{embed(forest)}{h}</body></html>"}
+    printer = PdfPrinter(chromium)
+    try:
+        counts = {}
+        for name in ("static", "scripted", "static"):          # the tab switches scripts off again
+            (tmp_path / f"{name}.html").write_text(pages[name], encoding="utf-8")
+            pdf = printer.print_pdf(tmp_path / f"{name}.html", tmp_path / f"{name}.pdf", timeout=60)
+            listing = subprocess.run([images, "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+            counts.setdefault(name, []).append(len(listing.strip().splitlines()) - 2)     # minus the header
+    finally:
+        printer.close()
+    # BokehJS drew the wedge (a canvas, printed as an image); the static page printed no image at all
+    assert counts["scripted"][0] >= 1 and counts["static"] == [0, 0]
 
 
 # the tick labels of each plot's Bokeh model, as BokehJS computes them on the loaded page, and the static

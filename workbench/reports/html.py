@@ -160,10 +160,13 @@ def embed(obj: Any) -> Html:
 
     Beside it, the same figure drawn as static SVG (:func:`workbench.reports.svg.figure_svg`) is what
     prints (``@media print``) and what shows when scripts are off: the PDF is printed without
-    JavaScript, so BokehJS draws nothing for it.
+    JavaScript, so BokehJS draws nothing for it. A figure the drawing does not know (a restyled plot) is
+    marked :data:`workbench.reports.pdf.SCRIPTED`, and its page is printed with its scripts, BokehJS drawing it
+    as on screen.
     """
     from bokeh.embed import components
 
+    from .pdf import SCRIPTED
     from .plots import WIDTH, empty_message
     from .svg import UnsupportedFigure, figure_svg
 
@@ -177,8 +180,9 @@ def embed(obj: Any) -> Html:
         static = ""
     with _no_document_validation():
         script, div = components(obj)
-    live = f"<div class='wb-live'>{div}{script}</div>" if static else f"{div}{script}"
-    return Html(f"<div class='wb-plot'>{live}{static}</div>")
+    if not static:      # the printer runs the scripts of a page that holds such a plot
+        return Html(f"<div class='wb-plot {SCRIPTED}'>{div}{script}</div>")
+    return Html(f"<div class='wb-plot'><div class='wb-live'>{div}{script}</div>{static}</div>")
 
 
 @contextmanager

@@ -33,6 +33,10 @@ from .render import CHROMIUM_FLAGS, VIRTUAL_TIME_BUDGET_MS, PdfError, html_to_pd
 
 __all__ = ["PdfPrinter", "PdfTimeout", "start_printer", "print_pdf", "CHROMIUM_FLAGS", "VIRTUAL_TIME_BUDGET_MS"]
 
+SCRIPTED = "wb-scripted"
+"""The class :func:`workbench.reports.html.embed` gives a plot without a static drawing: a page holding one is
+printed with its scripts running, so that BokehJS draws it (every other page is printed without JavaScript)."""
+
 PRINT = {"printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False}
 """``Page.printToPDF`` parameters as ``--print-to-pdf --no-pdf-header-footer`` sets them."""
 
@@ -52,6 +56,7 @@ class _Connection:
         self.ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
         self.tab: tuple[str, str] | None = None       # (target, session) of this connection's tab
+        self.scripts: bool | None = None              # whether the tab runs the page's scripts (None: not set)
 
     def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
              deadline: float | None = None) -> dict[str, Any]:
@@ -206,7 +211,7 @@ class PdfPrinter:
             conn = self._connection(timeout)
             if conn.tab is None:
                 target = conn.call("Target.createTarget", {"url": "about:blank"}, deadline=deadline)["targetId"]
-                conn.tab = (target, "")
+                conn.tab, conn.scripts = (target, ""), None
                 sid = conn.call("Target.attachToTarget", {"targetId": target, "flatten": True},
                                 deadline=deadline)["sessionId"]
                 conn.tab = (target, sid)
@@ -214,10 +219,15 @@ class PdfPrinter:
                 # laid out and drawn for print from the start: printing then does not lay out and redraw the
                 # page (and its plots) a second time (0.1 s of a report's 1.3 s print; the pages are the same)
                 conn.call("Emulation.setEmulatedMedia", {"media": "print"}, session=sid, deadline=deadline)
-                # no JavaScript: the page prints its plots' static drawings (workbench.reports.svg); BokehJS
-                # drawing the interactive plots for nothing was ~70 % of Chromium's CPU for a print
-                conn.call("Emulation.setScriptExecutionDisabled", {"value": True}, session=sid, deadline=deadline)
             sid = conn.tab[1]
+            # no JavaScript: the page prints its plots' static drawings (workbench.reports.svg); BokehJS drawing
+            # the interactive plots for nothing was ~70 % of Chromium's CPU for a print. A page with a plot that
+            # has no static drawing (SCRIPTED) runs its scripts, so that BokehJS draws that plot.
+            scripts = SCRIPTED.encode() in src.read_bytes()
+            if conn.scripts is not scripts:
+                conn.call("Emulation.setScriptExecutionDisabled", {"value": not scripts}, session=sid,
+                          deadline=deadline)
+                conn.scripts = scripts
             # as --virtual-time-budget does: paused virtual time while navigating, then the budget
             conn.call("Emulation.setVirtualTimePolicy", {"policy": "pause"}, session=sid, deadline=deadline)
             conn.call("Page.navigate", {"url": src.as_uri()}, session=sid, deadline=deadline)
