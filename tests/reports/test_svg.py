@@ -17,7 +17,8 @@ import pytest
 from workbench.reports import plots
 from workbench.reports.html import embed
 from workbench.reports.svg import UnsupportedFigure, figure_svg
-from workbench.reports.ticks import fmt_basic, fmt_datetime, fmt_numeral, ticks_datetime, ticks_linear, ticks_log
+from workbench.display_ticks import (fmt_basic, fmt_datetime, fmt_numeral, ticks_datetime, ticks_linear,
+                                     ticks_log)
 
 NS = "{http://www.w3.org/2000/svg}"
 DAYS = pd.to_datetime(["2026-11-06", "2026-11-07", "2026-11-08", "2026-11-09"])

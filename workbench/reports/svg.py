@@ -4,8 +4,10 @@ The PDF is printed without JavaScript: BokehJS drawing a report's ~11 interactiv
 Chromium's CPU for a print, and a printed canvas is a bitmap. Each embedded plot therefore carries this
 drawing of the *same* figure (:func:`workbench.reports.html.embed`): the same data sources, ranges,
 colours, labels, titles and legend, read from the figure's models, with axis ticks chosen and written as
-BokehJS chooses and writes them (:mod:`.ticks`). The page shows the interactive plot on screen and this
-drawing in print (and when scripts are off). Vector lines and text: sharp on paper, selectable, searchable.
+BokehJS chooses and writes them (:mod:`workbench.display_ticks`). The page shows the interactive plot on
+screen and this drawing in print (and when scripts are off). Vector lines and text: sharp on paper,
+selectable, searchable. Numbers are never formatted here: tick labels come from the display layer, and
+coordinates are tenths of a pixel (:func:`_num`).
 
 Only what the report's plots use is drawn (lines, steps, circles, areas, bars, whiskers, spans,
 legends; linear, log, datetime and categorical axes); :func:`figure_svg` raises
@@ -30,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from ..display import escape
-from .ticks import MINUS, fmt_basic, fmt_datetime, fmt_numeral, ticks_datetime, ticks_linear, ticks_log
+from ..display_ticks import (MINUS, fmt_basic, fmt_datetime, fmt_numeral, ticks_datetime, ticks_linear,
+                             ticks_log)
 
 __all__ = ["figure_svg", "UnsupportedFigure"]
 
@@ -262,8 +265,8 @@ def figure_svg(fig: Any, *, width: int | None = None) -> str:
         if type(a).__name__ == "Span":
             out.append(_span(a, px, py, (fx0, fx1, fy0, fy1)))
 
-    out.append(f'<rect x="{fx0:.1f}" y="{fy0:.1f}" width="{fx1 - fx0:.1f}" height="{fy1 - fy0:.1f}" fill="none" '
-               f'stroke="#e5e5e5"/>')
+    out.append(f'<rect x="{_num(fx0)}" y="{_num(fy0)}" width="{_num(fx1 - fx0)}" height="{_num(fy1 - fy0)}" '
+               f'fill="none" stroke="#e5e5e5"/>')
     out.append(_axes(xa, ya, xt, xl, yt, yl, px, py, (fx0, fx1, fy0, fy1), H, W))
     if title:
         out.append(_text(fx0, border + 12, title, 13, weight="bold"))
@@ -274,12 +277,13 @@ def figure_svg(fig: Any, *, width: int | None = None) -> str:
     body = body.replace("{cid}", cid)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="wb-svg" width="{W}" height="{H}" '
             f'viewBox="0 0 {W} {H}" font-family="{FONT}" role="img" aria-label="{escape(title or "plot")}">'
-            f'<clipPath id="{cid}"><rect x="{fx0:.1f}" y="{fy0:.1f}" width="{fx1 - fx0:.1f}" '
-            f'height="{fy1 - fy0:.1f}"/></clipPath>{body}</svg>')
+            f'<clipPath id="{cid}"><rect x="{_num(fx0)}" y="{_num(fy0)}" width="{_num(fx1 - fx0)}" '
+            f'height="{_num(fy1 - fy0)}"/></clipPath>{body}</svg>')
 
 
 def _num(v: float) -> str:
-    return f"{v:.1f}"
+    """An SVG coordinate or length (a tenth of a CSS pixel), not a number shown to the reader."""
+    return str(round(float(v), 1))
 
 
 def _text(x: float, y: float, text: str, size: int, *, anchor: str = "start", weight: str = "normal",
@@ -288,18 +292,18 @@ def _text(x: float, y: float, text: str, size: int, *, anchor: str = "start", we
     attrs = f' class="{cls}"' if cls else ""
     attrs += f' font-weight="{weight}"' if weight != "normal" else ""
     attrs += f' font-style="{style}"' if style != "normal" else ""
-    attrs += f' transform="rotate({rotate:.1f} {_num(x)} {_num(y)})"' if rotate else ""
+    attrs += f' transform="rotate({_num(rotate)} {_num(x)} {_num(y)})"' if rotate else ""
     return (f'<text x="{_num(x)}" y="{_num(y)}" font-size="{size}" text-anchor="{anchor}" fill="{color}"{attrs}>'
             f'{_tspans(text, size, x)}</text>')
 
 
 def _tspans(text: str, size: int, x: float) -> str:
     if text.startswith("10^") and text[3:].lstrip(MINUS).isdigit():    # a power of ten, as BokehJS draws it
-        return f'10<tspan dy="-{size * 0.4:.1f}" font-size="{size * 0.75:.1f}">{escape(text[3:])}</tspan>'
+        return f'10<tspan dy="-{_num(size * 0.4)}" font-size="{_num(size * 0.75)}">{escape(text[3:])}</tspan>'
     lines = text.split("\n")
     if len(lines) == 1:
         return escape(text)
-    return escape(lines[0]) + "".join(f'<tspan x="{_num(x)}" dy="{size * 1.2:.1f}">{escape(line)}</tspan>'
+    return escape(lines[0]) + "".join(f'<tspan x="{_num(x)}" dy="{_num(size * 1.2)}">{escape(line)}</tspan>'
                                       for line in lines[1:] if line)
 
 
@@ -463,8 +467,8 @@ def _legend(items: list[tuple[str, list[Any]]], x: float, y: float) -> str:
             if kind in ("Line", "Step"):
                 out.append(f'<path d="M{_num(gx)} {_num(gy)}H{_num(gx + 20)}" {_line_style(g)}/>')
             elif kind == "Scatter":
-                out.append(f'<circle cx="{_num(gx + 10)}" cy="{_num(gy)}" r="{float(g.size) / 2:g}" '
-                           f'{_paint("fill", g.fill_color, g.fill_alpha)} {_paint("stroke", g.line_color, g.line_alpha)}/>')
+                paint = f'{_paint("fill", g.fill_color, g.fill_alpha)} {_paint("stroke", g.line_color, g.line_alpha)}'
+                out.append(f'<circle cx="{_num(gx + 10)}" cy="{_num(gy)}" r="{float(g.size) / 2:g}" {paint}/>')
             else:
                 stroke = _paint("stroke", g.line_color, g.line_alpha) if kind == "VBar" else 'stroke="none"'
                 out.append(f'<rect x="{_num(gx + 2)}" y="{_num(gy - 8)}" width="16" height="16" '

@@ -1,4 +1,5 @@
-"""Axis ticks as BokehJS chooses and writes them, for the report plots' static drawings (:mod:`.svg`).
+"""Axis ticks as BokehJS chooses and writes them: the display layer of the report plots' static drawings
+(:mod:`workbench.reports.svg`).
 
 The printed plot must read like the interactive one, so its ticks follow BokehJS's own rules: the adaptive
 ticker (the mantissa times a power of the base closest to six ticks), the log ticker, the datetime ticker (of
