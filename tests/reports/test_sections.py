@@ -71,6 +71,10 @@ def test_blocked_experiment_sections_say_why(built):
     assert body.count(srm_sentence) <= 1                               # the trust section explains it, once
     assert "SRM over time" in str(r.trust())
     assert "first fell below" in str(r.trust())
+    # the health hold read no test: the decision section has no "Decided by" line (as the card and `decide`)
+    assert r.decision.decided_by is None and "Decided by" not in str(r.decision_section())
+    hero = load_report("pdp-shoes-hero", db=built.db)
+    assert f"Decided by</th><td class='v'>{hero.decision.decided_by}" in str(hero.decision_section())
 
 
 def test_portfolio_escapes_and_reports_failures(tmp_path):

@@ -241,8 +241,10 @@ class ContextSections:
         """The decision, every reason, the rules checked, and the next actions and risks (as in the memo)."""
         d = self.decision
         parts = [decision_banner(d),
+                 # "Decided by" names the evidence a rule read (a test, the posterior); a hold on health, stock, price
+                 # or the calendar reads none, and the card and `decide` then leave the line out too
                  kv([("Policy", d.policy), ("Deciding rule", d.rule), ("Winner", d.winner or "none"),
-                     ("Decided by", d.decided_by or "—")])]
+                     *([("Decided by", d.decided_by)] if d.decided_by else [])])]
         if len(d.reasons) > 1:
             parts += [heading("Other reasons that also held"), bullets(d.reasons[1:])]
         parts += [heading("Next actions"), bullets(self.memo.items("Next actions")),
