@@ -65,14 +65,21 @@ def test_not_significant_hold_lists_samples_still_needed():
 
 
 def test_not_significant_at_the_maximum_duration_says_stop_not_keep_running():
-    """At its maximum duration a flat experiment is not told to keep running for more units: the memo says to
-    stop and keep the control, and what detecting so small a lift would take."""
+    """At its maximum duration a flat experiment is not told to keep running for more units: the decision is
+    Stop (the banner no longer says "needs N more units"), and the memo says to stop and keep the control, and
+    what detecting so small a lift would take."""
     res = result([comp(variant_value=0.103, p=0.3)], guardrails=GUARDS, units=(10000.0, 10000.0))
     ctx = DecisionContext(now=T0 + dt.timedelta(days=14), started_at=T0)
     m = build_memo(res, brief=make_brief(mde=0.05), context=ctx, now=NOW)
     f = m.decision.facts
-    assert (m.decision.rule, f["max_duration_reached"]) == ("not-significant", True)
+    assert (m.decision.action, m.decision.rule, m.decision.winner, f["max_duration_reached"]) == \
+        ("stop", "max-duration", None, True)
+    assert "maximum duration (14 days) is reached" in m.decision.reason and "more units" not in m.decision.reason
+    earlier = build_memo(res, brief=make_brief(mde=0.05), context=DecisionContext(now=T0 + dt.timedelta(days=7),
+                                                                                   started_at=T0), now=NOW)
+    assert (earlier.decision.action, earlier.decision.rule) == ("hold", "not-significant")
     steps = m.items("Next actions")
+    assert steps[2] == "No variant won: control stays and no tags go to the learning store."
     assert steps[0] == ("The maximum duration (14 days) is reached without a significant difference: stop the "
                         "experiment and keep control (`workbench experiments stop exp-1`).")
     assert steps[1].startswith(f"Detecting a difference this small would need about {f['units_needed']:,} more units")

@@ -272,7 +272,8 @@ def test_model_canary_without_a_clear_gain_stops_at_its_maximum_duration():
     assert gain.action == "promote"                                  # a clear gain at the end still promotes
     from workbench.lifecycle.memo import build_memo
     memo = build_memo(flat, late, brief=brief).to_markdown()
-    assert "Stop the experiment and keep production" in memo and "No variant won: production stays" in memo
+    assert "without a significant difference: stop the experiment and keep production" in memo
+    assert "No variant won: production stays" in memo
 
 
 @pytest.mark.parametrize("value, p", [(0.104, 0.001), (0.108, 0.2)])

@@ -403,6 +403,24 @@ def risks(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | N
     return tuple(out) or ("None found automatically; the usual caveats of online experiments apply.",)
 
 
+def _too_small(result: AnalysisResult, f: dict[str, Any]) -> tuple[Any, str, str]:
+    """The units a not-significant difference would still need, their basis, and what to try instead (CUPED is
+    only news when the deciding comparison, the ``best_variant`` fact's, did not use it already)."""
+    best = result.primary.best() if result.primary is not None else None
+    cuped = best is not None and best.test.startswith("cuped")
+    return f.get("units_needed"), f"({f.get('units_needed_basis')})", "a more sensitive metric" + ("" if cuped else " (CUPED)")
+
+
+def _ended_without_a_difference(result: AnalysisResult, f: dict[str, Any]) -> tuple[str, str]:
+    """The next actions when the maximum duration is reached without a significant difference (a hold or a stop)."""
+    need, basis, sensitive = _too_small(result, f)
+    return (f"The maximum duration ({f.get('max_duration_days')} days) is reached without a significant "
+            f"difference: stop the experiment and keep {result.control} (`workbench experiments stop "
+            f"{result.experiment_id}`).",
+            (f"Detecting a difference this small would need about {fmt_num(need)} more units {basis}; "
+             if need else "") + f"test a bolder variant or {sensitive} rather than extending this one.")
+
+
 def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentBrief | None) -> tuple[str, ...]:
     cfg = get_settings().lifecycle.rollout
     f = decision.facts
@@ -458,17 +476,9 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
                     "the brief (an always-valid confidence sequence).")
         if rule == "primary-harmful":
             return ("Stop the variant; it is worse than the control.", "Record what was learnt and design a new variant.")
-        need = f.get("units_needed")
-        basis = f"({f.get('units_needed_basis')})"
-        # CUPED is only news when the deciding comparison did not use it already
-        best = result.primary.best() if result.primary is not None else None       # the best_variant fact's
-        cuped = best is not None and best.test.startswith("cuped")
-        sensitive = "a more sensitive metric" + ("" if cuped else " (CUPED)")
+        need, basis, sensitive = _too_small(result, f)
         if f.get("max_duration_reached"):          # running longer is not the plan: say so, not "keep running"
-            return (f"The maximum duration ({f.get('max_duration_days')} days) is reached without a significant "
-                    f"difference: stop the experiment and keep {result.control} (`workbench experiments stop {eid}`).",
-                    (f"Detecting a difference this small would need about {fmt_num(need)} more units {basis}; "
-                     if need else "") + f"test a bolder variant or {sensitive} rather than extending this one.")
+            return _ended_without_a_difference(result, f)
         more = (f"Keep the experiment running: about {fmt_num(need)} more units are needed {basis}." if need else
                 "Keep the experiment running until the planned sample size is reached.")
         when = ("The planned sample is reached: re-decide daily" if f.get("min_sample_size") and f.get("min_sample_reached")
@@ -479,6 +489,9 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
         return ("Keep collecting data and re-decide daily (`workbench decide` or the scheduled report).",
                 f"The experiment stops at its maximum duration ({brief.max_duration_days} days)." if brief else
                 "Stop at the planned maximum duration.")
+    if a == "stop" and not decision.winner and f.get("max_duration_reached") and not f.get("primary_significant"):
+        return (*_ended_without_a_difference(result, f), f"No variant won: {result.control} stays and no tags go to "
+                "the learning store.")
     if a == "stop":
         return (f"Stop the experiment and keep {decision.winner or result.control}: `workbench experiments stop {eid}"
                 f"{' --winner ' + decision.winner if decision.winner else ''}`.",
