@@ -262,14 +262,18 @@ def test_model_clear_gain_before_the_planned_sample_keeps_testing():
 def test_model_canary_without_a_clear_gain_stops_at_its_maximum_duration():
     brief = make_brief(policy="model-promotion", variants=[{"id": "production"}, {"id": "staging"}])
     flat = canary(0.104, 0.2, 0.003)
-    late = decide(flat, brief=brief, context=DecisionContext(now=T0 + dt.timedelta(days=15), started_at=T0))
-    assert (late.action, late.rule, late.winner) == ("stop", "max-duration", None)
+    end = DecisionContext(now=T0 + dt.timedelta(days=15), started_at=T0)
+    late = decide(flat, brief=brief, context=end)
+    assert (late.action, late.rule, late.winner) == ("stop", "max-duration-small-gain", None)
     assert "production stays" in late.reason and f"({brief.max_duration_days} days)" in late.reason
+    assert any("is not significant (p = 0.200" in r for r in late.reasons[1:])         # both halves are true here
+    significant_small = decide(canary(0.102, 0.01, 0.003), brief=brief, context=end)
+    assert significant_small.rule == "max-duration-small-gain" and len(significant_small.reasons) == 1
     early = decide(flat, brief=brief, context=DecisionContext(now=T0 + dt.timedelta(days=3), started_at=T0))
     assert early.action == "keep_testing"
-    gain = decide(canary(0.106, 0.01, 0.003), brief=brief,
-                  context=DecisionContext(now=T0 + dt.timedelta(days=15), started_at=T0))
+    gain = decide(canary(0.106, 0.01, 0.003), brief=brief, context=end)
     assert gain.action == "promote"                                  # a clear gain at the end still promotes
+    assert not any(r.startswith("Stop") for r in gain.reasons)      # and no "no clear gain" reason beside it
     from workbench.lifecycle.memo import build_memo
     memo = build_memo(flat, late, brief=brief).to_markdown()
     assert "without a significant difference: stop the experiment and keep production" in memo
