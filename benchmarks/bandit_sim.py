@@ -17,10 +17,11 @@ learning after every user, no exploration floor, no warm-up. MABWiser is used as
   difference in mean regret. *Same* when the interval lies within ±``--margin`` (15 %) of our mean regret
   (an equivalence test); *DIFFERENT* when it excludes 0; *inconclusive* otherwise (more replications
   needed). The interval uses each side's own spread. Thompson's regret varies a lot between replications
-  (sd ≈ half its mean at 10,000 rounds): 40 MABWiser replications leave it inconclusive, so the default is
-  as many as ours in the timed run, 200 (about 10 CPU-minutes of MABWiser here).
+  (sd ≈ half its mean at 10,000 rounds): 160 MABWiser replications left it inconclusive ([−4.2, +0.1]
+  against a ±4.1 margin), 640 settle it ([−1.5, +1.0]: same), so the default is 640 (about 20 CPU-minutes
+  of MABWiser here, most of the run).
 
-    .venv/bin/python benchmarks/bandit_sim.py [--reps 200] [--rounds 100000] [--mab-reps 3] [--check-reps 200]
+    .venv/bin/python benchmarks/bandit_sim.py [--reps 200] [--rounds 100000] [--mab-reps 3] [--check-reps 640]
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of ours (median)")
     ap.add_argument("--mab-reps", type=int, default=3, help="MABWiser replications of the full rounds, timed")
     ap.add_argument("--check-rounds", type=int, default=10_000, help="rounds of the regret check")
-    ap.add_argument("--check-reps", type=int, default=200, help="MABWiser replications for the regret check")
+    ap.add_argument("--check-reps", type=int, default=640, help="MABWiser replications for the regret check")
     ap.add_argument("--check-ours", type=int, default=2000, help="our replications for the regret check")
     ap.add_argument("--margin", type=float, default=0.15, help="equivalence margin, share of our mean regret")
     args = ap.parse_args()
