@@ -408,7 +408,8 @@ def _too_small(result: AnalysisResult, f: dict[str, Any]) -> tuple[Any, str, str
     only news when the deciding comparison, the ``best_variant`` fact's, did not use it already)."""
     best = result.primary.best() if result.primary is not None else None
     cuped = best is not None and best.test.startswith("cuped")
-    return f.get("units_needed"), f"({f.get('units_needed_basis')})", "a more sensitive metric" + ("" if cuped else " (CUPED)")
+    sensitive = "a more sensitive metric" + ("" if cuped else " (CUPED)")
+    return f.get("units_needed"), f"({f.get('units_needed_basis')})", sensitive
 
 
 def _ended_without_a_difference(result: AnalysisResult, f: dict[str, Any]) -> tuple[str, str]:
