@@ -193,3 +193,11 @@ def test_the_pdf_prints_the_static_drawings(built, tmp_path):
     missing = [t for t in titles if " ".join(t.split()) not in flat]
     assert missing == [], "plot titles not printed as text"
     assert "hour of day (UTC)" in flat and "relative lift (%)" in flat
+
+
+def test_hostile_names_stay_text_in_the_drawing():
+    f = pd.DataFrame({"variant": ['<b>"x"</b>&amp'], "lift_rel": [0.05], "lo": [0.01], "hi": [0.09]})
+    svg = figure_svg(plots.lift_forest(f, title='t "q" <script>alert(1)</script>'))
+    root = ET.fromstring(svg)                       # still well-formed: every name is escaped
+    assert "<script>" not in svg and "<b>" not in svg
+    assert 't "q" <script>alert(1)</script>' in _texts(root) and _texts(root, "wb-xtick") == ['<b>"x"</b>&amp']
