@@ -477,9 +477,9 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
                     "the brief (an always-valid confidence sequence).")
         if rule == "primary-harmful":
             return ("Stop the variant; it is worse than the control.", "Record what was learnt and design a new variant.")
-        need, basis, sensitive = _too_small(result, f)
         if f.get("max_duration_reached"):          # running longer is not the plan: say so, not "keep running"
             return _ended_without_a_difference(result, f)
+        need, basis, sensitive = _too_small(result, f)
         more = (f"Keep the experiment running: about {fmt_num(need)} more units are needed {basis}." if need else
                 "Keep the experiment running until the planned sample size is reached.")
         when = ("The planned sample is reached: re-decide daily" if f.get("min_sample_size") and f.get("min_sample_reached")
@@ -490,15 +490,16 @@ def _next_actions(result: AnalysisResult, decision: Decision, brief: ExperimentB
         return ("Keep collecting data and re-decide daily (`workbench decide` or the scheduled report).",
                 f"The experiment stops at its maximum duration ({brief.max_duration_days} days)." if brief else
                 "Stop at the planned maximum duration.")
-    if a == "stop" and not decision.winner and f.get("max_duration_reached") and not f.get("primary_significant"):
-        return (*_ended_without_a_difference(result, f), f"No variant won: {result.control} stays and no tags go to "
-                "the learning store.")
-    if a == "stop":
-        return (f"Stop the experiment and keep {decision.winner or result.control}: `workbench experiments stop {eid}"
-                f"{' --winner ' + decision.winner if decision.winner else ''}`.",
+    if a == "stop" and decision.winner:
+        return (f"Stop the experiment and keep {decision.winner}: `workbench experiments stop {eid} --winner "
+                f"{decision.winner}`.",
                 "The winner's tags go to the learning store and the SKU's next experiment is scheduled after the "
-                "cooldown." if decision.winner else
-                f"No variant won: {result.control} stays and no tags go to the learning store.")
+                "cooldown.")
+    if a == "stop":
+        ended = _ended_without_a_difference(result, f) if f.get("max_duration_reached") and \
+            not f.get("primary_significant") else (f"Stop the experiment and keep {result.control}: "
+                                                   f"`workbench experiments stop {eid}`.",)
+        return (*ended, f"No variant won: {result.control} stays and no tags go to the learning store.")
     return ("Review the evidence with the owner.",)
 
 

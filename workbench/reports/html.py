@@ -167,7 +167,7 @@ def embed(obj: Any) -> Html:
     from bokeh.embed import components
 
     from .pdf import SCRIPTED
-    from .plots import WIDTH, empty_message
+    from .plots import empty_message
     from .svg import UnsupportedFigure, figure_svg
 
     message = empty_message(obj)
@@ -175,7 +175,7 @@ def embed(obj: Any) -> Html:
         return Html(f"<p class='wb-sub wb-empty'>{escape(message)}</p>")
     _print_friendly(obj)
     try:
-        static = f"<div class='wb-static'>{figure_svg(obj, width=min(obj.width or WIDTH, WIDTH))}</div>"
+        static = f"<div class='wb-static'>{figure_svg(obj)}</div>"     # as wide as _print_friendly left it
     except UnsupportedFigure:          # a figure restyled beyond what the drawing knows prints interactively
         static = ""
     with _no_document_validation():

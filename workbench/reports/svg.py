@@ -212,8 +212,8 @@ def _text_w(text: str, px: int) -> float:
 
 # ---- drawing ---------------------------------------------------------------------------------------------
 
-def figure_svg(fig: Any, *, width: int | None = None) -> str:
-    """The figure as an ``<svg>`` element, ``width`` (default: the figure's) × the figure's height in CSS px."""
+def figure_svg(fig: Any) -> str:
+    """The figure as an ``<svg>`` element of the figure's width × height in CSS px."""
     renderers = [r for r in fig.renderers if type(r).__name__ == "GlyphRenderer" and r.visible]
     for r in renderers:
         if type(r.glyph).__name__ not in _EXTENT:
@@ -221,7 +221,7 @@ def figure_svg(fig: Any, *, width: int | None = None) -> str:
     annotations = [a for a in fig.center if type(a).__name__ in ("Whisker", "Span")]
     legends = [m for side in (fig.right, fig.left, fig.center, fig.above, fig.below) for m in side
                if type(m).__name__ == "Legend"]
-    W, H = int(width or fig.width), int(fig.height)
+    W, H = int(fig.width), int(fig.height)
     xa, ya = _axis(fig, "x", renderers), _axis(fig, "y", renderers)
     title = str(fig.title.text or "") if fig.title is not None else ""
 
